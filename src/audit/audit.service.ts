@@ -1,0 +1,168 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource, EntityManager } from 'typeorm';
+import { Clock } from '../common/clock';
+import { ChainedTouch, findChainFault, SealHead, sealHash, touchHash } from './touch-chain';
+import type { TouchInput } from './touch-kinds';
+
+export interface VerifyReport {
+  ok: boolean;
+  checked: number;
+  seals: number;
+  brokenAt?: { caseId?: string; seq?: number; touchId?: string; sealId?: string; reason: string };
+}
+
+interface TouchRow {
+  id: string;
+  case_id: string;
+  seq: number;
+  kind: string;
+  at: Date;
+  actor: string;
+  channel: string | null;
+  data: unknown;
+  prev_hash: string;
+  hash: string;
+}
+
+const VERIFY_PAGE = 5000;
+
+/** The one way touches are written: appended to the case's hash chain in the caller's transaction. */
+@Injectable()
+export class AuditService {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Appends touches to a case's chain; the case row lock serialises writers of that case only. */
+  async record(manager: EntityManager, caseId: string, touches: readonly TouchInput[]): Promise<void> {
+    if (touches.length === 0) return;
+    const [head] = await manager.query('SELECT touch_seq, touch_hash FROM cases WHERE id = $1 FOR UPDATE', [caseId]);
+    const at = this.clock.now();
+    let seq: number = head.touch_seq;
+    let prevHash: string = head.touch_hash;
+    const rows = touches.map((input) => {
+      const touch: ChainedTouch = { caseId, seq: ++seq, kind: input.kind, at, actor: input.actor, channel: input.channel ?? null, data: input.data, prevHash };
+      prevHash = touchHash(touch);
+      return { ...touch, hash: prevHash };
+    });
+    await manager.query(
+      `INSERT INTO touches (case_id, seq, kind, at, actor, channel, data, prev_hash, hash)
+       SELECT $1, * FROM unnest($2::int[], $3::text[], $4::timestamptz[], $5::text[], $6::text[], $7::jsonb[], $8::text[], $9::text[])`,
+      [
+        caseId,
+        rows.map((row) => row.seq),
+        rows.map((row) => row.kind),
+        rows.map((row) => row.at),
+        rows.map((row) => row.actor),
+        rows.map((row) => row.channel),
+        rows.map((row) => JSON.stringify(row.data)),
+        rows.map((row) => row.prevHash),
+        rows.map((row) => row.hash),
+      ],
+    );
+    await manager.query('UPDATE cases SET touch_seq = $2, touch_hash = $3 WHERE id = $1', [caseId, seq, prevHash]);
+  }
+
+  /** Seals the heads of every case whose chain moved since the last seal. */
+  async seal(): Promise<number> {
+    return this.dataSource.transaction(async (manager) => {
+      const [{ locked }] = await manager.query('SELECT pg_try_advisory_xact_lock(727003) AS locked');
+      if (!locked) return 0;
+      const heads: SealHead[] = (
+        await manager.query(
+          `SELECT id, touch_seq, touch_hash FROM cases WHERE touch_seq > sealed_seq ORDER BY id LIMIT 20000 FOR UPDATE SKIP LOCKED`,
+        )
+      ).map((row: { id: string; touch_seq: number; touch_hash: string }) => ({ caseId: row.id, seq: row.touch_seq, hash: row.touch_hash }));
+      if (heads.length === 0) return 0;
+      const [previous] = await manager.query('SELECT hash FROM audit_seals ORDER BY id DESC LIMIT 1');
+      const prevHash: string = previous?.hash ?? '';
+      await manager.query('INSERT INTO audit_seals (sealed_at, heads, prev_hash, hash) VALUES ($1, $2, $3, $4)', [
+        this.clock.now(),
+        JSON.stringify(heads),
+        prevHash,
+        sealHash(prevHash, heads),
+      ]);
+      await manager.query(
+        'UPDATE cases SET sealed_seq = heads.seq FROM unnest($1::uuid[], $2::int[]) AS heads(id, seq) WHERE cases.id = heads.id',
+        [heads.map((head) => head.caseId), heads.map((head) => head.seq)],
+      );
+      return heads.length;
+    });
+  }
+
+  /** Walks every case chain, then the seal chain and the touches each seal names. */
+  async verify(): Promise<VerifyReport> {
+    let checked = 0;
+    let after = { caseId: '00000000-0000-0000-0000-000000000000', seq: 0 };
+    let current: (ChainedTouch & { hash: string; id: string })[] = [];
+    const flush = async (): Promise<VerifyReport['brokenAt'] | undefined> => {
+      if (current.length === 0) return undefined;
+      const caseId = current[0].caseId;
+      const fault = findChainFault(current);
+      if (fault) {
+        const touch = current.find((entry) => entry.seq === fault.seq);
+        return { caseId, seq: fault.seq, touchId: touch?.id, reason: fault.fault };
+      }
+      const [head] = await this.dataSource.query('SELECT touch_seq, touch_hash FROM cases WHERE id = $1', [caseId]);
+      const last = current[current.length - 1];
+      if (head.touch_seq !== last.seq || head.touch_hash !== last.hash) {
+        return { caseId, seq: last.seq, touchId: last.id, reason: 'head mismatch' };
+      }
+      return undefined;
+    };
+    for (;;) {
+      const rows: TouchRow[] = await this.dataSource.query(
+        `SELECT id, case_id, seq, kind, at, actor, channel, data, prev_hash, hash FROM touches
+         WHERE (case_id, seq) > ($1, $2) ORDER BY case_id, seq LIMIT ${VERIFY_PAGE}`,
+        [after.caseId, after.seq],
+      );
+      for (const row of rows) {
+        if (current.length && current[0].caseId !== row.case_id) {
+          const broken = await flush();
+          if (broken) return { ok: false, checked, seals: 0, brokenAt: broken };
+          current = [];
+        }
+        current.push({ id: row.id, caseId: row.case_id, seq: row.seq, kind: row.kind, at: row.at, actor: row.actor, channel: row.channel, data: row.data, prevHash: row.prev_hash, hash: row.hash });
+        checked++;
+      }
+      if (rows.length < VERIFY_PAGE) break;
+      const last = rows[rows.length - 1];
+      after = { caseId: last.case_id, seq: last.seq };
+    }
+    const broken = await flush();
+    if (broken) return { ok: false, checked, seals: 0, brokenAt: broken };
+    return this.verifySeals(checked);
+  }
+
+  private async verifySeals(checked: number): Promise<VerifyReport> {
+    let prevHash = '';
+    let seals = 0;
+    let afterId = '0';
+    for (;;) {
+      const rows: { id: string; heads: SealHead[]; prev_hash: string; hash: string }[] = await this.dataSource.query(
+        'SELECT id, heads, prev_hash, hash FROM audit_seals WHERE id > $1 ORDER BY id LIMIT 100',
+        [afterId],
+      );
+      for (const seal of rows) {
+        seals++;
+        if (seal.prev_hash !== prevHash || sealHash(seal.prev_hash, seal.heads) !== seal.hash) {
+          return { ok: false, checked, seals, brokenAt: { sealId: seal.id, reason: 'seal chain broken' } };
+        }
+        const mismatch: { case_id: string; seq: number }[] = await this.dataSource.query(
+          `SELECT heads."caseId" AS case_id, heads.seq FROM jsonb_to_recordset($1::jsonb) AS heads("caseId" uuid, seq int, hash text)
+           LEFT JOIN touches t ON t.case_id = heads."caseId" AND t.seq = heads.seq
+           WHERE t.hash IS DISTINCT FROM heads.hash LIMIT 1`,
+          [JSON.stringify(seal.heads)],
+        );
+        if (mismatch.length) {
+          return { ok: false, checked, seals, brokenAt: { sealId: seal.id, caseId: mismatch[0].case_id, seq: mismatch[0].seq, reason: 'sealed head differs from the touch' } };
+        }
+        prevHash = seal.hash;
+      }
+      if (rows.length < 100) break;
+      afterId = rows[rows.length - 1].id;
+    }
+    return { ok: true, checked, seals };
+  }
+}

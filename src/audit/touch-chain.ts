@@ -1,0 +1,54 @@
+import { createHash } from 'node:crypto';
+import canonicalize from 'canonicalize';
+
+/** What a touch's hash covers: everything but its own id and hash. */
+export interface ChainedTouch {
+  caseId: string;
+  seq: number;
+  kind: string;
+  at: Date;
+  actor: string;
+  channel: string | null;
+  data: unknown;
+  prevHash: string;
+}
+
+/** sha256 over the previous hash and the touch's canonical JSON (RFC 8785). */
+export function touchHash(touch: ChainedTouch): string {
+  const body = canonicalize({
+    caseId: touch.caseId,
+    seq: touch.seq,
+    kind: touch.kind,
+    at: touch.at.toISOString(),
+    actor: touch.actor,
+    channel: touch.channel,
+    data: touch.data,
+  });
+  return createHash('sha256').update(touch.prevHash).update('\n').update(body ?? '').digest('hex');
+}
+
+export interface SealHead {
+  caseId: string;
+  seq: number;
+  hash: string;
+}
+
+/** A seal chains the previous seal with the case heads that moved since it. */
+export function sealHash(prevHash: string, heads: readonly SealHead[]): string {
+  return createHash('sha256').update(prevHash).update('\n').update(canonicalize(heads) ?? '').digest('hex');
+}
+
+export type ChainFault = 'hash mismatch' | 'broken link' | 'sequence gap' | 'head mismatch';
+
+/** Checks one case's touches (ordered by seq) link up; returns the first fault. */
+export function findChainFault(touches: readonly (ChainedTouch & { hash: string })[]): { seq: number; fault: ChainFault } | null {
+  let prevHash = '';
+  for (let index = 0; index < touches.length; index++) {
+    const touch = touches[index];
+    if (touch.seq !== index + 1) return { seq: touch.seq, fault: 'sequence gap' };
+    if (touch.prevHash !== prevHash) return { seq: touch.seq, fault: 'broken link' };
+    if (touchHash(touch) !== touch.hash) return { seq: touch.seq, fault: 'hash mismatch' };
+    prevHash = touch.hash;
+  }
+  return null;
+}

@@ -1,0 +1,25 @@
+/** The closed list of touch kinds (design.md vocabulary); extend, never rename. */
+export const TOUCH_KINDS = [
+  'event.received',
+  'case.opened',
+  'step.scheduled',
+  'step.deferred',
+  'step.skipped',
+  'step.cancelled',
+  'notice.sent',
+  'notice.failed',
+  'payment.applied',
+  'case.resolved',
+  'case.cancelled',
+  'hold.placed',
+  'hold.released',
+] as const;
+
+export type TouchKind = (typeof TOUCH_KINDS)[number];
+
+export interface TouchInput {
+  kind: TouchKind;
+  actor: string;
+  channel?: string | null;
+  data: Record<string, unknown>;
+}

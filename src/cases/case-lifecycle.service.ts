@@ -1,0 +1,259 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+import { AuditService } from '../audit/audit.service';
+import type { TouchInput } from '../audit/touch-kinds';
+import { Clock } from '../common/clock';
+import { formatMinorUnits, toMinorUnits } from '../common/money';
+import { APP_CONFIG, AppConfig } from '../config/app-config';
+import type { DisputeEvent, InvoiceCancelled, InvoiceOverdue, PaymentReceived } from '../events/event.schemas';
+import { planLadder, resolveDueAt } from '../policies/ladder';
+import { PolicyRegistry } from '../policies/policy-registry.service';
+import type { DueStep } from '../scheduling/step-scheduler.service';
+
+/** An event the service understood but cannot apply (unknown invoice, currency mismatch…). */
+export class EventRejected extends Error {}
+
+/** What a change asks of the queue once its transaction has committed. */
+export interface QueueEffects {
+  enqueue: DueStep[];
+  withdraw: string[];
+}
+
+export interface Applied {
+  caseId: string;
+  duplicate?: boolean;
+}
+
+interface OpenCase {
+  id: string;
+  status: 'active' | 'on_hold';
+  currency: string;
+  balance_minor: string;
+  held_since: Date | null;
+}
+
+const OPEN = `('active', 'on_hold')`;
+
+/** Case state changes driven by events; each writes its touches in the caller's transaction. */
+@Injectable()
+export class CaseLifecycle {
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly clock: Clock,
+    private readonly audit: AuditService,
+    private readonly policies: PolicyRegistry,
+  ) {}
+
+  async openCase(m: EntityManager, eventId: string, data: InvoiceOverdue, actor: string, effects: QueueEffects): Promise<Applied> {
+    if (data.policy && !this.policies.has(data.policy)) throw new EventRejected(`data.policy: unknown policy "${data.policy}"`);
+    const now = this.clock.now();
+    const received: TouchInput = { kind: 'event.received', actor, data: { eventId, type: 'invoice.overdue' } };
+    const [existing] = await m.query(
+      `SELECT c.id FROM cases c JOIN invoices i ON i.id = c.invoice_id WHERE i.external_id = $1 AND c.status IN ${OPEN}`,
+      [data.invoice.externalId],
+    );
+    if (existing) {
+      await this.audit.record(m, existing.id, [{ ...received, data: { ...received.data, note: 'a case is already open for this invoice' } }]);
+      return { caseId: existing.id };
+    }
+
+    const { debtor, invoice } = data;
+    const [debtorRow] = await m.query(
+      `INSERT INTO debtors (id, external_id, name, email, phone, address, locale, timezone, created_at, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6, COALESCE($7, $9), COALESCE($8, $10), $11, $11)
+       ON CONFLICT (external_id) DO UPDATE SET name = EXCLUDED.name,
+         email = COALESCE($4, debtors.email), phone = COALESCE($5, debtors.phone), address = COALESCE($6, debtors.address),
+         locale = COALESCE($7, debtors.locale), timezone = COALESCE($8, debtors.timezone), updated_at = $11
+       RETURNING id, timezone`,
+      [randomUUID(), debtor.externalId, debtor.name, debtor.email ?? null, debtor.phone ?? null, debtor.address ?? null,
+        debtor.locale ?? null, debtor.timezone ?? null, this.config.DEFAULT_LOCALE, this.config.DEFAULT_TIMEZONE, now],
+    );
+    const dueAt = resolveDueAt(invoice.dueDate, debtorRow.timezone);
+    const amountDue = toMinorUnits(invoice.amountDue, invoice.currency)!;
+    const [invoiceRow] = await m.query(
+      `INSERT INTO invoices (id, external_id, debtor_id, contract_ref, currency, amount_due_minor, due_date, due_at, late_fee_rate_per_day, created_at, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)
+       ON CONFLICT (external_id) DO UPDATE SET debtor_id = $3, contract_ref = $4, currency = $5, amount_due_minor = $6,
+         due_date = $7, due_at = $8, late_fee_rate_per_day = $9, updated_at = $10
+       RETURNING id`,
+      [randomUUID(), invoice.externalId, debtorRow.id, invoice.contractRef ?? null, invoice.currency, amountDue.toString(),
+        /^\d{4}-\d{2}-\d{2}$/.test(invoice.dueDate) ? invoice.dueDate : null, dueAt, invoice.lateFeeRatePerDay ?? null, now],
+    );
+
+    const policy = this.policies.choose(data.policy, data.segment);
+    const caseId = randomUUID();
+    await m.query(
+      `INSERT INTO cases (id, invoice_id, debtor_id, policy_version_id, status, segment, currency, principal_minor, balance_minor, opened_at, updated_at)
+       VALUES ($1, $2, $3, $4, 'active', $5, $6, $7, $7, $8, $8)`,
+      [caseId, invoiceRow.id, debtorRow.id, policy.id, data.segment ?? null, invoice.currency, amountDue.toString(), now],
+    );
+
+    const planned = planLadder(policy.definition.steps, dueAt, debtorRow.timezone, now).map((entry) => ({ ...entry, id: randomUUID() }));
+    await m.query(
+      `INSERT INTO scheduled_steps (id, case_id, step_index, action, definition, due_at, status, outcome, updated_at)
+       SELECT id, $1, step_index, action, definition, due_at, status, outcome, $2
+       FROM unnest($3::uuid[], $4::int[], $5::text[], $6::jsonb[], $7::timestamptz[], $8::text[], $9::text[])
+         AS planned(id, step_index, action, definition, due_at, status, outcome)`,
+      [caseId, now, planned.map((p) => p.id), planned.map((p) => p.index), planned.map((p) => p.step.action),
+        planned.map((p) => JSON.stringify(p.step)), planned.map((p) => p.dueAt), planned.map((p) => p.status), planned.map((p) => p.reason ?? null)],
+    );
+
+    await this.audit.record(m, caseId, [
+      received,
+      {
+        kind: 'case.opened',
+        actor,
+        data: {
+          invoiceExternalId: invoice.externalId,
+          debtorExternalId: debtor.externalId,
+          policy: policy.key,
+          policyVersion: policy.version,
+          segment: data.segment ?? null,
+          currency: invoice.currency,
+          principal: formatMinorUnits(amountDue, invoice.currency),
+          dueAt: dueAt.toISOString(),
+        },
+      },
+      ...planned.map(
+        (p): TouchInput => ({
+          kind: p.status === 'pending' ? 'step.scheduled' : 'step.skipped',
+          actor: 'system',
+          data: { stepId: p.id, index: p.index, ...p.step, dueAt: p.dueAt.toISOString(), ...(p.reason ? { reason: p.reason } : {}) },
+        }),
+      ),
+    ]);
+    effects.enqueue.push(...planned.filter((p) => p.status === 'pending').map((p) => ({ id: p.id, dueAt: p.dueAt })));
+    return { caseId };
+  }
+
+  async applyPayment(m: EntityManager, eventId: string, data: PaymentReceived, actor: string, effects: QueueEffects): Promise<Applied> {
+    const kase = await this.findOpenCase(m, data.invoiceExternalId);
+    if (data.currency !== kase.currency.trim()) {
+      throw new EventRejected(`data.currency: payment in ${data.currency} but the case is in ${kase.currency}`);
+    }
+    const amount = toMinorUnits(data.amount, data.currency)!;
+    const now = this.clock.now();
+    const inserted = await m.query(
+      `INSERT INTO payments (id, case_id, external_id, amount_minor, currency, paid_at, recorded_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (external_id) DO NOTHING RETURNING id`,
+      [randomUUID(), kase.id, data.paymentId, amount.toString(), data.currency, data.paidAt, now],
+    );
+    if (inserted.length === 0) return { caseId: kase.id, duplicate: true };
+
+    const before = BigInt(kase.balance_minor);
+    const after = before > amount ? before - amount : 0n;
+    await m.query('UPDATE cases SET balance_minor = $2, updated_at = $3 WHERE id = $1', [kase.id, after.toString(), now]);
+    const money = (minor: bigint) => formatMinorUnits(minor, data.currency);
+    const touches: TouchInput[] = [
+      { kind: 'event.received', actor, data: { eventId, type: 'payment.received' } },
+      {
+        kind: 'payment.applied',
+        actor,
+        data: {
+          paymentId: data.paymentId,
+          amount: money(amount),
+          currency: data.currency,
+          paidAt: data.paidAt,
+          balanceBefore: money(before),
+          balanceAfter: money(after),
+          ...(amount > before ? { overpaid: money(amount - before) } : {}),
+        },
+      },
+    ];
+    if (after === 0n) {
+      await m.query(`UPDATE cases SET status = 'resolved', closed_at = $2, held_since = NULL WHERE id = $1`, [kase.id, now]);
+      touches.push(...(await this.cancelPendingSteps(m, kase.id, 'case resolved: paid in full', effects)));
+      touches.push({ kind: 'case.resolved', actor, data: { reason: 'paid in full', paymentId: data.paymentId } });
+    }
+    await this.audit.record(m, kase.id, touches);
+    return { caseId: kase.id };
+  }
+
+  async cancelInvoice(m: EntityManager, eventId: string, data: InvoiceCancelled, actor: string, effects: QueueEffects): Promise<Applied> {
+    const kase = await this.findOpenCase(m, data.invoiceExternalId);
+    await m.query(`UPDATE cases SET status = 'cancelled', closed_at = $2, held_since = NULL, updated_at = $2 WHERE id = $1`, [kase.id, this.clock.now()]);
+    await this.audit.record(m, kase.id, [
+      { kind: 'event.received', actor, data: { eventId, type: 'invoice.cancelled' } },
+      ...(await this.cancelPendingSteps(m, kase.id, 'invoice cancelled', effects)),
+      { kind: 'case.cancelled', actor, data: { reason: data.reason } },
+    ]);
+    return { caseId: kase.id };
+  }
+
+  /** A dispute pauses the ladder: the case goes on hold and its step jobs are withdrawn. */
+  async openDispute(m: EntityManager, eventId: string, data: DisputeEvent, actor: string, effects: QueueEffects): Promise<Applied> {
+    const kase = await this.findOpenCase(m, data.invoiceExternalId);
+    const now = this.clock.now();
+    const holdId = randomUUID();
+    await m.query(
+      `INSERT INTO holds (id, case_id, kind, reason, placed_at, placed_by) VALUES ($1, $2, 'dispute', $3, $4, $5)`,
+      [holdId, kase.id, data.reason, now, actor],
+    );
+    if (kase.status === 'active') {
+      await m.query(`UPDATE cases SET status = 'on_hold', held_since = $2, updated_at = $2 WHERE id = $1`, [kase.id, now]);
+      const pending: { id: string }[] = await m.query(`SELECT id FROM scheduled_steps WHERE case_id = $1 AND status = 'pending'`, [kase.id]);
+      effects.withdraw.push(...pending.map((step) => step.id));
+    }
+    await this.audit.record(m, kase.id, [
+      { kind: 'event.received', actor, data: { eventId, type: 'dispute.opened' } },
+      { kind: 'hold.placed', actor, data: { holdId, kind: 'dispute', reason: data.reason } },
+    ]);
+    return { caseId: kase.id };
+  }
+
+  /**
+   * Releasing the last hold resumes the ladder where it paused: pending steps move later by
+   * the time the case was held, so the debtor does not get every missed notice at once.
+   */
+  async resolveDispute(m: EntityManager, eventId: string, data: DisputeEvent, actor: string, effects: QueueEffects): Promise<Applied> {
+    const kase = await this.findOpenCase(m, data.invoiceExternalId);
+    const now = this.clock.now();
+    const released: { id: string }[] = await m.query(
+      `UPDATE holds SET released_at = $2, released_by = $3 WHERE case_id = $1 AND kind = 'dispute' AND released_at IS NULL RETURNING id`,
+      [kase.id, now, actor],
+    );
+    if (released.length === 0) throw new EventRejected(`data.invoiceExternalId: no open dispute on invoice ${data.invoiceExternalId}`);
+    const [{ remaining }] = await m.query(`SELECT count(*)::int AS remaining FROM holds WHERE case_id = $1 AND released_at IS NULL`, [kase.id]);
+    let resumed: { id: string; due_at: Date }[] = [];
+    const pausedMs = kase.held_since ? now.getTime() - kase.held_since.getTime() : 0;
+    if (remaining === 0 && kase.status === 'on_hold') {
+      await m.query(`UPDATE cases SET status = 'active', held_since = NULL, updated_at = $2 WHERE id = $1`, [kase.id, now]);
+      resumed = await m.query(
+        `UPDATE scheduled_steps SET due_at = due_at + make_interval(secs => $2::double precision / 1000), updated_at = $3
+         WHERE case_id = $1 AND status = 'pending' RETURNING id, due_at`,
+        [kase.id, pausedMs, now],
+      );
+      effects.enqueue.push(...resumed.map((step) => ({ id: step.id, dueAt: step.due_at })));
+    }
+    await this.audit.record(m, kase.id, [
+      { kind: 'event.received', actor, data: { eventId, type: 'dispute.resolved' } },
+      {
+        kind: 'hold.released',
+        actor,
+        data: { holdIds: released.map((hold) => hold.id), reason: data.reason, resumedSteps: resumed.length, pausedSeconds: Math.round(pausedMs / 1000), holdsRemaining: remaining },
+      },
+    ]);
+    return { caseId: kase.id };
+  }
+
+  private async findOpenCase(m: EntityManager, invoiceExternalId: string): Promise<OpenCase> {
+    const [kase] = await m.query(
+      `SELECT c.id, c.status, c.currency, c.balance_minor, c.held_since FROM cases c JOIN invoices i ON i.id = c.invoice_id
+       WHERE i.external_id = $1 AND c.status IN ${OPEN} FOR UPDATE OF c`,
+      [invoiceExternalId],
+    );
+    if (!kase) throw new EventRejected(`data.invoiceExternalId: no open case for invoice ${invoiceExternalId}`);
+    return kase;
+  }
+
+  private async cancelPendingSteps(m: EntityManager, caseId: string, reason: string, effects: QueueEffects): Promise<TouchInput[]> {
+    const cancelled: { id: string; step_index: number }[] = await m.query(
+      `UPDATE scheduled_steps SET status = 'cancelled', outcome = $2, updated_at = $3
+       WHERE case_id = $1 AND status IN ('pending', 'deferred', 'failed') RETURNING id, step_index`,
+      [caseId, reason, this.clock.now()],
+    );
+    effects.withdraw.push(...cancelled.map((step) => step.id));
+    return cancelled.map((step) => ({ kind: 'step.cancelled', actor: 'system', data: { stepId: step.id, index: step.step_index, reason } }));
+  }
+}

@@ -1,0 +1,149 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { Clock } from '../common/clock';
+import { NotFound } from '../common/errors';
+import { formatMinorUnits } from '../common/money';
+import { daysPastDue, Stage, STAGE_DAYS, stageFor } from '../policies/ladder';
+
+export interface CaseFilter {
+  status?: string;
+  stage?: Stage;
+  debtorExternalId?: string;
+  cursor?: string;
+  limit: number;
+}
+
+interface CaseRow {
+  id: string;
+  status: string;
+  segment: string | null;
+  currency: string;
+  principal_minor: string;
+  balance_minor: string;
+  opened_at: Date;
+  closed_at: Date | null;
+  invoice_external_id: string;
+  contract_ref: string | null;
+  due_date: string | null;
+  due_at: Date;
+  debtor_external_id: string;
+  policy_key: string;
+  policy_version: number;
+}
+
+const CASE_COLUMNS = `c.id, c.status, c.segment, c.currency, c.principal_minor, c.balance_minor, c.opened_at, c.closed_at,
+  i.external_id AS invoice_external_id, i.contract_ref, to_char(i.due_date, 'YYYY-MM-DD') AS due_date, i.due_at,
+  d.external_id AS debtor_external_id, p.key AS policy_key, p.version AS policy_version`;
+const CASE_JOINS = `FROM cases c JOIN invoices i ON i.id = c.invoice_id JOIN debtors d ON d.id = c.debtor_id JOIN policy_versions p ON p.id = c.policy_version_id`;
+
+const encodeCursor = (parts: unknown[]) => Buffer.from(JSON.stringify(parts)).toString('base64url');
+export function decodeCursor<T extends unknown[]>(cursor: string): T | null {
+  try {
+    const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    return Array.isArray(parsed) ? (parsed as T) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Read side of cases: lists, detail with schedule, and the audit trail. */
+@Injectable()
+export class CaseQueries {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly clock: Clock,
+  ) {}
+
+  async list(filter: CaseFilter) {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const add = (sql: string, value: unknown) => {
+      params.push(value);
+      where.push(sql.replace('?', `$${params.length}`));
+    };
+    if (filter.status) add('c.status = ?', filter.status);
+    if (filter.debtorExternalId) add('d.external_id = ?', filter.debtorExternalId);
+    if (filter.stage) {
+      // Days past due d ⇔ due_at in (now − d days, now − (d − 1) days].
+      const [from, to] = STAGE_DAYS[filter.stage];
+      const now = this.clock.now().getTime();
+      if (Number.isFinite(to)) add('i.due_at > ?', new Date(now - to * 86_400_000));
+      if (Number.isFinite(from)) add('i.due_at <= ?', new Date(now - (from - 1) * 86_400_000));
+    }
+    if (filter.cursor) {
+      const [openedAt, id] = decodeCursor<[string, string]>(filter.cursor) ?? [];
+      params.push(openedAt, id);
+      where.push(`(c.opened_at, c.id) < ($${params.length - 1}, $${params.length})`);
+    }
+    const rows: CaseRow[] = await this.dataSource.query(
+      `SELECT ${CASE_COLUMNS} ${CASE_JOINS} ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+       ORDER BY c.opened_at DESC, c.id DESC LIMIT ${filter.limit + 1}`,
+      params,
+    );
+    const page = rows.slice(0, filter.limit);
+    const last = page[page.length - 1];
+    return {
+      items: page.map((row) => this.toCase(row)),
+      nextCursor: rows.length > filter.limit && last ? encodeCursor([last.opened_at.toISOString(), last.id]) : null,
+    };
+  }
+
+  async detail(id: string) {
+    const [row]: CaseRow[] = await this.dataSource.query(`SELECT ${CASE_COLUMNS} ${CASE_JOINS} WHERE c.id = $1`, [id]);
+    if (!row) throw new NotFound('case', id);
+    const [holds, schedule] = await Promise.all([
+      this.dataSource.query(
+        `SELECT id, kind, reason, placed_at AS "placedAt", placed_by AS "placedBy", released_at AS "releasedAt", released_by AS "releasedBy"
+         FROM holds WHERE case_id = $1 ORDER BY placed_at`,
+        [id],
+      ),
+      this.dataSource.query(
+        `SELECT id, step_index AS index, definition, due_at AS "dueAt", status, outcome, attempts, last_error AS "lastError", finished_at AS "finishedAt"
+         FROM scheduled_steps WHERE case_id = $1 ORDER BY step_index`,
+        [id],
+      ),
+    ]);
+    return {
+      ...this.toCase(row),
+      holds,
+      schedule: schedule.map(({ definition, ...step }: { definition: Record<string, unknown> }) => ({ ...step, ...definition })),
+    };
+  }
+
+  async touches(caseId: string, cursor: string | undefined, limit: number) {
+    const [exists] = await this.dataSource.query('SELECT 1 FROM cases WHERE id = $1', [caseId]);
+    if (!exists) throw new NotFound('case', caseId);
+    const afterSeq = cursor ? Number(decodeCursor<[number]>(cursor)?.[0] ?? 0) : 0;
+    const rows = await this.dataSource.query(
+      `SELECT id, case_id AS "caseId", seq, kind, at, actor, channel, data, prev_hash AS "prevHash", hash
+       FROM touches WHERE case_id = $1 AND seq > $2 ORDER BY seq LIMIT ${limit + 1}`,
+      [caseId, afterSeq],
+    );
+    const page = rows.slice(0, limit);
+    return {
+      items: page,
+      nextCursor: rows.length > limit ? encodeCursor([page[page.length - 1].seq]) : null,
+    };
+  }
+
+  private toCase(row: CaseRow) {
+    const currency = row.currency.trim();
+    const dpd = daysPastDue(row.due_at, this.clock.now());
+    return {
+      id: row.id,
+      status: row.status,
+      stage: stageFor(dpd),
+      daysPastDue: dpd,
+      segment: row.segment,
+      policy: { key: row.policy_key, version: row.policy_version },
+      invoice: { externalId: row.invoice_external_id, contractRef: row.contract_ref, dueDate: row.due_date, dueAt: row.due_at },
+      debtor: { externalId: row.debtor_external_id },
+      currency,
+      principal: formatMinorUnits(BigInt(row.principal_minor), currency),
+      balance: formatMinorUnits(BigInt(row.balance_minor), currency),
+      fees: formatMinorUnits(0n, currency),
+      openedAt: row.opened_at,
+      closedAt: row.closed_at,
+    };
+  }
+}

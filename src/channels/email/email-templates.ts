@@ -1,0 +1,91 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Inject, Injectable } from '@nestjs/common';
+import Handlebars from 'handlebars';
+import { parse } from 'yaml';
+import { z } from 'zod';
+import { APP_CONFIG, AppConfig } from '../../config/app-config';
+
+export const LOCALES = ['en', 'zh-CN'] as const;
+export type Locale = (typeof LOCALES)[number];
+
+const templateFile = z.strictObject({ subject: z.string().min(1), text: z.string().min(1), html: z.string().min(1) });
+
+export interface NoticeVariables {
+  debtorName: string;
+  invoiceRef: string;
+  contractRef: string | null;
+  amount: string;
+  currency: string;
+  amountText: string;
+  dueDate: string;
+  creditor: string;
+}
+
+export interface RenderedEmail {
+  subject: string;
+  text: string;
+  html: string;
+  /** `<name>/<locale>`, recorded on the touch with `version`. */
+  templateKey: string;
+  version: string;
+}
+
+interface CompiledTemplate {
+  subject: Handlebars.TemplateDelegate;
+  text: Handlebars.TemplateDelegate;
+  html: Handlebars.TemplateDelegate;
+  version: string;
+}
+
+/** Email templates per locale under TEMPLATES_DIR/email/<locale>/<name>.yaml; HTML parts are escaped. */
+@Injectable()
+export class EmailTemplates {
+  private readonly compiled = new Map<string, CompiledTemplate>();
+
+  constructor(@Inject(APP_CONFIG) config: AppConfig) {
+    for (const locale of LOCALES) {
+      const dir = join(config.TEMPLATES_DIR, 'email', locale);
+      if (!existsSync(dir)) continue;
+      for (const name of readdirSync(dir).filter((file) => file.endsWith('.yaml'))) {
+        const source = readFileSync(join(dir, name), 'utf8');
+        const parsed = templateFile.safeParse(parse(source));
+        if (!parsed.success) throw new Error(`${join(dir, name)}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+        this.compiled.set(`${name.replace(/\.yaml$/, '')}/${locale}`, {
+          subject: Handlebars.compile(parsed.data.subject, { noEscape: true, strict: true }),
+          text: Handlebars.compile(parsed.data.text, { noEscape: true, strict: true }),
+          html: Handlebars.compile(parsed.data.html, { strict: true }),
+          version: createHash('sha256').update(source).digest('hex').slice(0, 12),
+        });
+      }
+    }
+  }
+
+  /** True when the template exists in every supported locale. */
+  has(name: string): boolean {
+    return LOCALES.every((locale) => this.compiled.has(`${name}/${locale}`));
+  }
+
+  render(name: string, locale: Locale, variables: NoticeVariables): RenderedEmail {
+    const templateKey = `${name}/${locale}`;
+    const template = this.compiled.get(templateKey);
+    if (!template) throw new Error(`no email template ${templateKey}`);
+    return {
+      subject: template.subject(variables),
+      text: template.text(variables),
+      html: template.html(variables),
+      templateKey,
+      version: template.version,
+    };
+  }
+}
+
+/** The debtor's locale if we have templates for it (or for its language), else the default. */
+export function pickLocale(requested: string | null, fallback: Locale): Locale {
+  if (!requested) return fallback;
+  const exact = LOCALES.find((locale) => locale.toLowerCase() === requested.toLowerCase());
+  if (exact) return exact;
+  const language = requested.split('-')[0].toLowerCase();
+  return LOCALES.find((locale) => locale.split('-')[0].toLowerCase() === language) ?? fallback;
+}

@@ -1,0 +1,104 @@
+import { Duration } from 'luxon';
+import { IANAZone } from 'luxon';
+import { z } from 'zod';
+
+export const ROLES = ['ingest', 'finance', 'operator', 'auditor', 'admin'] as const;
+export type Role = (typeof ROLES)[number];
+
+export interface ApiKey {
+  name: string;
+  role: Role;
+  secret: string;
+}
+
+const isoDuration = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((value, ctx) => {
+      const duration = Duration.fromISO(value);
+      if (!duration.isValid || duration.toMillis() <= 0) {
+        ctx.addIssue({ code: 'custom', message: `must be a positive ISO-8601 duration such as ${fallback}, got "${value}"` });
+        return z.NEVER;
+      }
+      return duration.toMillis();
+    });
+
+const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+const url = (protocols: string[]) =>
+  z.string().refine(
+    (value) => {
+      try {
+        return protocols.includes(new URL(value).protocol.replace(/:$/, ''));
+      } catch {
+        return false;
+      }
+    },
+    { message: `must be a URL with scheme ${protocols.join(' or ')}` },
+  );
+
+const apiKeys = z
+  .string()
+  .default('')
+  .transform((value, ctx): ApiKey[] => {
+    const keys: ApiKey[] = [];
+    for (const entry of value.split(',').map((part) => part.trim()).filter(Boolean)) {
+      const [name, role, ...rest] = entry.split(':');
+      const secret = rest.join(':');
+      if (!name || !role || !secret) {
+        ctx.addIssue({ code: 'custom', message: `entry "${name ?? ''}:…" must be name:role:secret` });
+      } else if (!(ROLES as readonly string[]).includes(role)) {
+        ctx.addIssue({ code: 'custom', message: `key "${name}" has unknown role "${role}" (roles: ${ROLES.join(', ')})` });
+      } else if (secret.length < 16) {
+        ctx.addIssue({ code: 'custom', message: `key "${name}" has a secret shorter than 16 characters` });
+      } else if (keys.some((key) => key.name === name)) {
+        ctx.addIssue({ code: 'custom', message: `key name "${name}" appears twice` });
+      } else {
+        keys.push({ name, role: role as Role, secret });
+      }
+    }
+    return keys;
+  });
+
+export const configSchema = z.object({
+  PORT: z.coerce.number().int().min(1).max(65535).default(3000),
+  APP_ROLE: z.enum(['all', 'api', 'worker']).default('all'),
+  DATABASE_URL: url(['postgres', 'postgresql']).default('postgres://postgres@127.0.0.1:5432/dunning'),
+  DATABASE_POOL_SIZE: positiveInt(20),
+  REDIS_URL: url(['redis', 'rediss']).default('redis://127.0.0.1:6379'),
+  SMTP_URL: url(['smtp', 'smtps']).optional(),
+  SMTP_POOL_SIZE: positiveInt(5),
+  OUTBOX_DIR: z.string().min(1).default('./var/outbox'),
+  MAIL_FROM: z.string().min(3).default('Accounts Receivable <billing@example.com>'),
+  API_KEYS: apiKeys,
+  POLICIES_DIR: z.string().min(1).default('./policies'),
+  TEMPLATES_DIR: z.string().min(1).default('./templates'),
+  RECONCILE_EVERY: isoDuration('PT1M'),
+  SCHEDULE_HORIZON: isoDuration('PT6H'),
+  SEAL_EVERY: isoDuration('PT5M'),
+  STEP_ATTEMPTS: positiveInt(6),
+  STEP_BACKOFF: isoDuration('PT30S'),
+  WORKER_CONCURRENCY: positiveInt(16),
+  DEFAULT_TIMEZONE: z
+    .string()
+    .default('UTC')
+    .refine((zone) => IANAZone.isValidZone(zone), { message: 'must be an IANA time zone such as Europe/Berlin' }),
+  DEFAULT_LOCALE: z.enum(['en', 'zh-CN']).default('en'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type AppConfig = z.output<typeof configSchema>;
+
+export class ConfigError extends Error {}
+
+/** Parses the environment once; every bad variable is named in one message. */
+export function loadConfig(env: Record<string, string | undefined>): AppConfig {
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const result = configSchema.safeParse(cleaned);
+  if (!result.success) {
+    const lines = result.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  return result.data;
+}

@@ -1,0 +1,47 @@
+import { BullModule } from '@nestjs/bullmq';
+import { DynamicModule, Global, Module } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { LoggerModule } from 'nestjs-pino';
+import { ApiKeyGuard } from './common/auth/api-key.guard';
+import { ApiKeyRing } from './common/auth/api-keys';
+import { Clock, SystemClock } from './common/clock';
+import { HttpErrorFilter } from './common/http-exception.filter';
+import { APP_CONFIG, AppConfig } from './config/app-config';
+import { dataSourceOptions } from './database/data-source';
+
+/** What every module may inject: config, clock, key ring, database, Redis, logger. */
+@Global()
+@Module({})
+export class CoreModule {
+  static register(config: AppConfig): DynamicModule {
+    return {
+      module: CoreModule,
+      imports: [
+        LoggerModule.forRoot({
+          pinoHttp: {
+            level: config.LOG_LEVEL,
+            // Personal data stays out of logs: no bodies, no auth headers, no addresses.
+            redact: { paths: ['req.headers.authorization', 'req.headers.cookie', '*.email', '*.phone', '*.name', '*.address'], censor: '[redacted]' },
+            serializers: {
+              req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
+            },
+            autoLogging: { ignore: (req) => req.url?.startsWith('/health') ?? false },
+          },
+        }),
+        TypeOrmModule.forRoot({ ...dataSourceOptions(config), migrationsRun: false }),
+        BullModule.forRoot({
+          connection: { url: config.REDIS_URL, maxRetriesPerRequest: null },
+        }),
+      ],
+      providers: [
+        { provide: APP_CONFIG, useValue: config },
+        { provide: Clock, useClass: SystemClock },
+        { provide: ApiKeyRing, useValue: new ApiKeyRing(config.API_KEYS) },
+        { provide: APP_GUARD, useClass: ApiKeyGuard },
+        { provide: APP_FILTER, useClass: HttpErrorFilter },
+      ],
+      exports: [APP_CONFIG, Clock, ApiKeyRing],
+    };
+  }
+}

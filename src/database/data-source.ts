@@ -1,0 +1,21 @@
+import { DataSource } from 'typeorm';
+import type { AppConfig } from '../config/config.schema';
+import { InitialSchema1763900000000 } from './migrations/1763900000000-initial-schema';
+
+export const migrations = [InitialSchema1763900000000];
+
+export function dataSourceOptions(config: Pick<AppConfig, 'DATABASE_URL' | 'DATABASE_POOL_SIZE'>) {
+  return {
+    type: 'postgres' as const,
+    url: config.DATABASE_URL,
+    entities: [],
+    migrations,
+    migrationsTransactionMode: 'all' as const,
+    synchronize: false,
+    extra: { max: config.DATABASE_POOL_SIZE, connectionTimeoutMillis: 10_000 },
+  };
+}
+
+export function createDataSource(config: Pick<AppConfig, 'DATABASE_URL' | 'DATABASE_POOL_SIZE'>): DataSource {
+  return new DataSource(dataSourceOptions(config));
+}

@@ -1,0 +1,25 @@
+import { describeIssues } from '../common/zod-validation';
+import { DunningEvent, dataSchemas, envelopeSchema, EVENT_TYPES, EventType } from './event.schemas';
+
+type Detail = { field: string; reason: string };
+export type Validated = { ok: true; event: DunningEvent } | { ok: false; id: string | null; error: string; details: Detail[] };
+
+const isEventType = (type: string): type is EventType => (EVENT_TYPES as readonly string[]).includes(type);
+
+/** Validates one event; the error names every bad field ("data.invoice.currency: …"). */
+export function validateEvent(raw: unknown): Validated {
+  const rawId = typeof (raw as { id?: unknown })?.id === 'string' ? (raw as { id: string }).id : null;
+  const envelope = envelopeSchema.safeParse(raw);
+  if (!envelope.success) return rejected(rawId, describeIssues(envelope.error.issues));
+  const { type } = envelope.data;
+  if (!isEventType(type)) {
+    return rejected(rawId, [{ field: 'type', reason: `unknown event type "${type}" (expected one of ${EVENT_TYPES.join(', ')})` }]);
+  }
+  const data = dataSchemas[type].safeParse(envelope.data.data);
+  if (!data.success) return rejected(rawId, describeIssues(data.error.issues, 'data'));
+  return { ok: true, event: { ...envelope.data, type, data: data.data } as DunningEvent };
+}
+
+function rejected(id: string | null, details: Detail[]): Validated {
+  return { ok: false, id, details, error: details.map((detail) => `${detail.field}: ${detail.reason}`).join('; ') };
+}

@@ -1,0 +1,93 @@
+import { DateTime, IANAZone } from 'luxon';
+import { z } from 'zod';
+import { DECIMAL_PATTERN, isCurrency, toMinorUnits } from '../common/money';
+
+export const EVENT_TYPES = ['invoice.overdue', 'payment.received', 'invoice.cancelled', 'dispute.opened', 'dispute.resolved'] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+export const MAX_EVENTS_PER_REQUEST = 1000;
+
+const text = (max = 200) => z.string().trim().min(1, 'must not be empty').max(max, `must be at most ${max} characters`);
+const externalId = text(200);
+const currency = z.string().refine(isCurrency, 'must be an ISO 4217 currency code such as EUR');
+const amount = z
+  .string({ error: 'must be a decimal string such as "1250.00"' })
+  .regex(DECIMAL_PATTERN, 'must be a positive decimal string such as "1250.00"');
+
+const instant = z.string().refine((value) => {
+  const parsed = DateTime.fromISO(value, { setZone: true });
+  return parsed.isValid && /T\d{2}:\d{2}/.test(value) && /(Z|[+-]\d{2}:?\d{2})$/.test(value);
+}, 'must be an ISO-8601 instant with a time zone offset, such as 2026-11-01T00:00:00Z');
+
+const calendarDateOrInstant = z.string().refine((value) => {
+  if (/^\d{4}-\d{2}-\d{2}$/.test(value)) return DateTime.fromISO(value).isValid;
+  return DateTime.fromISO(value, { setZone: true }).isValid && /(Z|[+-]\d{2}:?\d{2})$/.test(value);
+}, 'must be a real calendar date (YYYY-MM-DD) or an ISO-8601 instant with an offset');
+
+/** Checks that an amount has no more decimals than its currency allows and is above zero. */
+function checkAmount(ctx: z.RefinementCtx, value: string, code: string, path: (string | number)[]): void {
+  if (!isCurrency(code)) return;
+  const minor = toMinorUnits(value, code);
+  if (minor === null) ctx.addIssue({ code: 'custom', path, message: `has more decimals than ${code} allows` });
+  else if (minor <= 0n) ctx.addIssue({ code: 'custom', path, message: 'must be greater than zero' });
+}
+
+export const debtorSchema = z.strictObject({
+  externalId,
+  name: text(300),
+  email: z.email('must be an email address').optional(),
+  phone: z.string().regex(/^\+?[0-9 ()-]{5,20}$/, 'must be a phone number such as +4915112345678').optional(),
+  address: z.record(z.string(), z.string().max(300)).optional(),
+  locale: z.string().regex(/^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$/, 'must be a BCP-47 language tag such as en or zh-CN').optional(),
+  timezone: z.string().refine((zone) => IANAZone.isValidZone(zone), 'must be an IANA time zone such as Europe/Berlin').optional(),
+});
+
+export const invoiceOverdueData = z
+  .strictObject({
+    invoice: z.strictObject({
+      externalId,
+      contractRef: text(200).optional(),
+      currency,
+      amountDue: amount,
+      dueDate: calendarDateOrInstant,
+      lateFeeRatePerDay: z.string().regex(/^0(\.\d{1,8})?$/, 'must be a decimal daily rate below 1, such as "0.0004"').optional(),
+    }),
+    debtor: debtorSchema,
+    guarantors: z.array(z.strictObject({ externalId, name: text(300), email: z.email().optional(), address: z.record(z.string(), z.string()).optional() })).max(20).optional(),
+    policy: text(100).optional(),
+    segment: text(50).optional(),
+  })
+  .superRefine((data, ctx) => checkAmount(ctx, data.invoice.amountDue, data.invoice.currency, ['invoice', 'amountDue']));
+
+export const paymentReceivedData = z
+  .strictObject({ invoiceExternalId: externalId, paymentId: externalId, amount, currency, paidAt: instant })
+  .superRefine((data, ctx) => checkAmount(ctx, data.amount, data.currency, ['amount']));
+
+export const invoiceCancelledData = z.strictObject({ invoiceExternalId: externalId, reason: text(1000) });
+export const disputeData = z.strictObject({ invoiceExternalId: externalId, reason: text(1000) });
+
+export const dataSchemas = {
+  'invoice.overdue': invoiceOverdueData,
+  'payment.received': paymentReceivedData,
+  'invoice.cancelled': invoiceCancelledData,
+  'dispute.opened': disputeData,
+  'dispute.resolved': disputeData,
+} satisfies Record<EventType, z.ZodType>;
+
+export const envelopeSchema = z.strictObject({
+  id: z.string().min(1, 'must not be empty').max(200).regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces'),
+  type: z.string(),
+  occurredAt: instant,
+  data: z.record(z.string(), z.unknown(), { error: 'must be an object' }),
+});
+
+export type InvoiceOverdue = z.output<typeof invoiceOverdueData>;
+export type PaymentReceived = z.output<typeof paymentReceivedData>;
+export type InvoiceCancelled = z.output<typeof invoiceCancelledData>;
+export type DisputeEvent = z.output<typeof disputeData>;
+
+export type DunningEvent =
+  | { id: string; type: 'invoice.overdue'; occurredAt: string; data: InvoiceOverdue }
+  | { id: string; type: 'payment.received'; occurredAt: string; data: PaymentReceived }
+  | { id: string; type: 'invoice.cancelled'; occurredAt: string; data: InvoiceCancelled }
+  | { id: string; type: 'dispute.opened' | 'dispute.resolved'; occurredAt: string; data: DisputeEvent };

@@ -1,0 +1,50 @@
+import { Controller, Get, Inject, OnModuleDestroy } from '@nestjs/common';
+import { HealthCheck, HealthCheckService, HealthIndicatorService, TypeOrmHealthIndicator } from '@nestjs/terminus';
+import { Redis } from 'ioredis';
+import { Public } from '../common/auth/roles.decorator';
+import { APP_CONFIG, AppConfig } from '../config/app-config';
+
+@Controller('health')
+@Public()
+export class HealthController implements OnModuleDestroy {
+  /** Its own client that fails fast, unlike the queue's, which waits for Redis to return. */
+  private readonly redis: Redis;
+
+  constructor(
+    private readonly health: HealthCheckService,
+    private readonly database: TypeOrmHealthIndicator,
+    private readonly indicators: HealthIndicatorService,
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    this.redis = new Redis(config.REDIS_URL, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2000 });
+    this.redis.on('error', () => undefined);
+  }
+
+  onModuleDestroy(): void {
+    this.redis.disconnect();
+  }
+
+  @Get('live')
+  live() {
+    return { status: 'ok' };
+  }
+
+  /** Ready when PostgreSQL and Redis answer. */
+  @Get('ready')
+  @HealthCheck()
+  ready() {
+    return this.health.check([
+      () => this.database.pingCheck('postgres', { timeout: 2000 }),
+      async () => {
+        const redis = this.indicators.check('redis');
+        try {
+          if (this.redis.status === 'wait') await this.redis.connect();
+          await this.redis.ping();
+          return redis.up();
+        } catch (error) {
+          return redis.down({ message: (error as Error).message });
+        }
+      },
+    ]);
+  }
+}

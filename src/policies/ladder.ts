@@ -1,0 +1,68 @@
+import { DateTime, Duration } from 'luxon';
+import type { PolicyStep } from './policy.schema';
+
+export interface PlannedStep {
+  index: number;
+  step: PolicyStep;
+  dueAt: Date;
+  /** `skipped` when a later step was already due when the case opened. */
+  status: 'pending' | 'skipped';
+  reason?: string;
+}
+
+/**
+ * The moment a debt falls due: a date means "by the end of that day" in the debtor's
+ * time zone, so the debt is due at the next local midnight; an instant is taken as is.
+ */
+export function resolveDueAt(dueDate: string, timezone: string): Date {
+  if (/^\d{4}-\d{2}-\d{2}$/.test(dueDate)) {
+    return DateTime.fromISO(dueDate, { zone: timezone }).plus({ days: 1 }).startOf('day').toJSDate();
+  }
+  return DateTime.fromISO(dueDate, { setZone: true }).toJSDate();
+}
+
+/** Adds an ISO offset in the debtor's zone, so P1D stays at the same wall-clock time across DST. */
+export function stepDueAt(dueAt: Date, offset: string, timezone: string): Date {
+  return DateTime.fromJSDate(dueAt, { zone: timezone }).plus(Duration.fromISO(offset)).toJSDate();
+}
+
+/**
+ * Plans every step of a ladder. A case opened late does not fire the whole past ladder at
+ * once: of the steps already due, only the latest runs now; the earlier ones are skipped.
+ */
+export function planLadder(steps: readonly PolicyStep[], dueAt: Date, timezone: string, now: Date): PlannedStep[] {
+  const planned = steps.map((step, index) => ({ index, step, dueAt: stepDueAt(dueAt, step.at, timezone) }));
+  const pastDue = planned.filter((entry) => entry.dueAt <= now);
+  const latestPastDue = pastDue.reduce<(typeof planned)[number] | undefined>(
+    (latest, entry) => (!latest || entry.dueAt >= latest.dueAt ? entry : latest),
+    undefined,
+  );
+  return planned.map((entry) =>
+    entry.dueAt <= now && entry !== latestPastDue
+      ? { ...entry, status: 'skipped' as const, reason: 'superseded: a later step was already due when the case opened' }
+      : { ...entry, status: 'pending' as const },
+  );
+}
+
+export type Stage = 'upcoming' | 'early' | 'middle' | 'late' | 'severe';
+
+/** Collection stages by days past due (seed 003: early 1–5, middle 6–18, late 19–28). */
+export function stageFor(daysPastDue: number): Stage {
+  if (daysPastDue < 1) return 'upcoming';
+  if (daysPastDue <= 5) return 'early';
+  if (daysPastDue <= 18) return 'middle';
+  if (daysPastDue <= 28) return 'late';
+  return 'severe';
+}
+
+export const STAGE_DAYS: Record<Stage, [number, number]> = {
+  upcoming: [-Infinity, 0],
+  early: [1, 5],
+  middle: [6, 18],
+  late: [19, 28],
+  severe: [29, Infinity],
+};
+
+export function daysPastDue(dueAt: Date, now: Date): number {
+  return now < dueAt ? 0 : Math.floor((now.getTime() - dueAt.getTime()) / 86_400_000) + 1;
+}

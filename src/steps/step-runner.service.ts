@@ -1,0 +1,235 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { DateTime } from 'luxon';
+import { DataSource, EntityManager } from 'typeorm';
+import { AuditService } from '../audit/audit.service';
+import { pickLocale, RenderedEmail, EmailTemplates } from '../channels/email/email-templates';
+import { Mailer } from '../channels/email/mailer.service';
+import { Clock } from '../common/clock';
+import { formatMinorUnits } from '../common/money';
+import { APP_CONFIG, AppConfig } from '../config/app-config';
+import type { PolicyStep } from '../policies/policy.schema';
+import { StepScheduler } from '../scheduling/step-scheduler.service';
+
+export type StepOutcome =
+  | 'sent'
+  | 'skipped'
+  | 'cancelled'
+  | 'held'
+  | 'missing'
+  | 'already-done'
+  | 'already-skipped'
+  | 'already-cancelled';
+
+/** A step found early (its row moved later) goes back to the delayed set. */
+export interface NotYetDue {
+  notBefore: Date;
+}
+
+interface StepRow {
+  id: string;
+  case_id: string;
+  step_index: number;
+  status: string;
+  due_at: Date;
+  definition: PolicyStep;
+  case_status: string;
+  balance_minor: string;
+  currency: string;
+  debtor_name: string;
+  email: string | null;
+  locale: string | null;
+  timezone: string;
+  invoice_ref: string;
+  contract_ref: string | null;
+  due_date: string | null;
+  invoice_due_at: Date;
+}
+
+interface Claimed {
+  step: StepRow;
+  dispatch: { id: string; status: string; message_id: string };
+  email: RenderedEmail;
+  locale: string;
+  contentHash: string;
+}
+
+const CLOSED_CASE = new Set(['resolved', 'cancelled', 'written_off', 'closed']);
+/** Jobs may fire a little early (clock skew between hosts); beyond this they are re-delayed. */
+const EARLY_TOLERANCE_MS = 1000;
+
+/**
+ * Runs one step: lock, guard, write the dispatch row, send, mark sent, record, plan next.
+ * Safe to run twice: the dispatch row's unique key means a step is sent at most once.
+ */
+@Injectable()
+export class StepRunner {
+  private readonly logger = new Logger(StepRunner.name);
+  private readonly messageDomain: string;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly dataSource: DataSource,
+    private readonly audit: AuditService,
+    private readonly templates: EmailTemplates,
+    private readonly mailer: Mailer,
+    private readonly scheduler: StepScheduler,
+    private readonly clock: Clock,
+  ) {
+    this.messageDomain = /@([^>\s]+)/.exec(config.MAIL_FROM)?.[1] ?? 'dunning.local';
+  }
+
+  /** `finalAttempt`: no retry follows a failure, so a failure is recorded as `notice.failed`. */
+  async run(stepId: string, finalAttempt: boolean): Promise<StepOutcome | NotYetDue> {
+    const claimed = await this.dataSource.transaction((m) => this.claim(m, stepId));
+    if (!this.isClaimed(claimed)) return claimed;
+    const { step, dispatch, email } = claimed;
+    if (dispatch.status !== 'sent') {
+      try {
+        await this.mailer.send({
+          to: step.email!,
+          subject: email.subject,
+          text: email.text,
+          html: email.html,
+          messageId: dispatch.message_id,
+          headers: { 'X-Dunning-Case': step.case_id, 'X-Dunning-Dispatch': dispatch.id },
+        });
+      } catch (error) {
+        await this.recordSendFailure(claimed, error as Error, finalAttempt);
+        throw error;
+      }
+    }
+    await this.dataSource.transaction((m) => this.recordSent(m, claimed));
+    await this.planNext(step.case_id);
+    return 'sent';
+  }
+
+  private isClaimed(value: Claimed | StepOutcome | NotYetDue): value is Claimed {
+    return typeof value === 'object' && 'dispatch' in value;
+  }
+
+  private async claim(m: EntityManager, stepId: string): Promise<Claimed | StepOutcome | NotYetDue> {
+    const [step]: StepRow[] = await m.query(
+      `SELECT s.id, s.case_id, s.step_index, s.status, s.due_at, s.definition,
+              c.status AS case_status, c.balance_minor, c.currency,
+              d.name AS debtor_name, d.email, d.locale, d.timezone,
+              i.external_id AS invoice_ref, i.contract_ref, to_char(i.due_date, 'YYYY-MM-DD') AS due_date, i.due_at AS invoice_due_at
+       FROM scheduled_steps s JOIN cases c ON c.id = s.case_id JOIN debtors d ON d.id = c.debtor_id JOIN invoices i ON i.id = c.invoice_id
+       WHERE s.id = $1 FOR UPDATE OF s, c`,
+      [stepId],
+    );
+    if (!step) return 'missing';
+    if (step.status === 'done' || step.status === 'skipped' || step.status === 'cancelled') return `already-${step.status}`;
+    const now = this.clock.now();
+    if (CLOSED_CASE.has(step.case_status)) {
+      await this.finish(m, step, 'cancelled', `case ${step.case_status}`);
+      await this.audit.record(m, step.case_id, [{ kind: 'step.cancelled', actor: 'system', data: { stepId, index: step.step_index, reason: `case ${step.case_status}` } }]);
+      return 'cancelled';
+    }
+    // Held: the row stays pending; releasing the hold enqueues it again.
+    if (step.case_status === 'on_hold') return 'held';
+    if (step.due_at.getTime() - now.getTime() > EARLY_TOLERANCE_MS) return { notBefore: step.due_at };
+
+    const definition = step.definition;
+    const unavailable =
+      definition.action !== 'notice' ? `action not available: ${definition.action}` : definition.channel !== 'email' ? `action not available: ${definition.channel} notices` : null;
+    const skipReason = unavailable ?? (step.email ? null : 'debtor has no email address');
+    if (skipReason || definition.action !== 'notice') {
+      await this.finish(m, step, 'skipped', skipReason!);
+      await this.audit.record(m, step.case_id, [{ kind: 'step.skipped', actor: 'system', data: { stepId, index: step.step_index, action: definition.action, reason: skipReason } }]);
+      await this.planNextIn(m, step.case_id);
+      return 'skipped';
+    }
+
+    const locale = pickLocale(step.locale, this.config.DEFAULT_LOCALE);
+    const amount = formatMinorUnits(BigInt(step.balance_minor), step.currency.trim());
+    const email = this.templates.render(definition.template, locale, {
+      debtorName: step.debtor_name,
+      invoiceRef: step.invoice_ref,
+      contractRef: step.contract_ref,
+      amount,
+      currency: step.currency.trim(),
+      amountText: new Intl.NumberFormat(locale, { style: 'currency', currency: step.currency.trim() }).format(amount as unknown as number),
+      dueDate: this.dueDateText(step, locale),
+      creditor: this.config.MAIL_FROM.replace(/\s*<.*>$/, ''),
+    });
+    const contentHash = createHash('sha256').update(email.subject).update('\n').update(email.text).update('\n').update(email.html).digest('hex');
+    const dispatchId = randomUUID();
+    const [dispatch] = await m.query(
+      `INSERT INTO dispatches (id, case_id, step_id, channel, recipient, dedupe_key, status, message_id, attempts, created_at)
+       VALUES ($1, $2, $3, 'email', $4, $5, 'pending', $6, 1, $7)
+       ON CONFLICT (dedupe_key) DO UPDATE SET attempts = dispatches.attempts + 1
+       RETURNING id, status, message_id`,
+      [dispatchId, step.case_id, step.id, step.email, `${step.id}/email/${step.email!.toLowerCase()}`, `<${dispatchId}@${this.messageDomain}>`, now],
+    );
+    await m.query(`UPDATE scheduled_steps SET status = 'running', attempts = attempts + 1, started_at = $2, updated_at = $2 WHERE id = $1`, [step.id, now]);
+    return { step, dispatch, email, locale, contentHash };
+  }
+
+  private dueDateText(step: StepRow, locale: string): string {
+    if (step.due_date) return DateTime.fromISO(step.due_date).setLocale(locale).toLocaleString(DateTime.DATE_FULL);
+    return DateTime.fromJSDate(step.invoice_due_at, { zone: step.timezone }).setLocale(locale).toLocaleString(DateTime.DATETIME_FULL);
+  }
+
+  private async recordSent(m: EntityManager, { step, dispatch, email, locale, contentHash }: Claimed): Promise<void> {
+    const now = this.clock.now();
+    await m.query(`UPDATE dispatches SET status = 'sent', sent_at = COALESCE(sent_at, $2), last_error = NULL WHERE id = $1`, [dispatch.id, now]);
+    await this.finish(m, step, 'done', 'sent');
+    const definition = step.definition as Extract<PolicyStep, { action: 'notice' }>;
+    await this.audit.record(m, step.case_id, [
+      {
+        kind: 'notice.sent',
+        actor: 'system',
+        channel: 'email',
+        data: {
+          stepId: step.id,
+          index: step.step_index,
+          dispatchId: dispatch.id,
+          messageId: dispatch.message_id,
+          recipient: step.email,
+          template: definition.template,
+          templateKey: email.templateKey,
+          templateVersion: email.version,
+          locale,
+          balance: formatMinorUnits(BigInt(step.balance_minor), step.currency.trim()),
+          currency: step.currency.trim(),
+          contentHash,
+          delivery: 'accepted',
+        },
+      },
+    ]);
+  }
+
+  private async recordSendFailure({ step, dispatch }: Claimed, error: Error, finalAttempt: boolean): Promise<void> {
+    const message = error.message.slice(0, 500);
+    await this.dataSource.transaction(async (m) => {
+      await m.query(`UPDATE dispatches SET status = $2, last_error = $3 WHERE id = $1`, [dispatch.id, finalAttempt ? 'failed' : 'pending', message]);
+      await m.query(`UPDATE scheduled_steps SET last_error = $2 WHERE id = $1`, [step.id, message]);
+      if (!finalAttempt) return;
+      await m.query(`SELECT 1 FROM cases WHERE id = $1 FOR UPDATE`, [step.case_id]);
+      await this.finish(m, step, 'failed', 'send failed');
+      const [{ attempts }] = await m.query('SELECT attempts FROM dispatches WHERE id = $1', [dispatch.id]);
+      await this.audit.record(m, step.case_id, [
+        { kind: 'notice.failed', actor: 'system', channel: 'email', data: { stepId: step.id, index: step.step_index, dispatchId: dispatch.id, attempts, error: message } },
+      ]);
+    });
+    this.logger.warn(`step ${step.id} dispatch ${dispatch.id}: send failed${finalAttempt ? ' (final attempt)' : ', will retry'}: ${message}`);
+  }
+
+  private async finish(m: EntityManager, step: StepRow, status: string, outcome: string): Promise<void> {
+    await m.query(`UPDATE scheduled_steps SET status = $2, outcome = $3, finished_at = $4, updated_at = $4 WHERE id = $1`, [step.id, status, outcome, this.clock.now()]);
+  }
+
+  /** Enqueues the case's next pending step if it falls inside the horizon. */
+  private async planNext(caseId: string): Promise<void> {
+    await this.planNextIn(this.dataSource.manager, caseId);
+  }
+
+  private async planNextIn(m: EntityManager, caseId: string): Promise<void> {
+    const [next] = await m.query(
+      `SELECT id, due_at FROM scheduled_steps WHERE case_id = $1 AND status = 'pending' ORDER BY due_at, step_index LIMIT 1`,
+      [caseId],
+    );
+    if (next) await this.scheduler.enqueue([{ id: next.id, dueAt: next.due_at }]);
+  }
+}
