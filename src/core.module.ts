@@ -7,7 +7,7 @@ import { ApiKeyGuard } from './common/auth/api-key.guard';
 import { ApiKeyRing } from './common/auth/api-keys';
 import { Clock, SystemClock } from './common/clock';
 import { HttpErrorFilter } from './common/http-exception.filter';
-import { APP_CONFIG, AppConfig } from './config/app-config';
+import { APP_CONFIG, type AppConfig } from './config/app-config';
 import { dataSourceOptions } from './database/data-source';
 
 /** What every module may inject: config, clock, key ring, database, Redis, logger. */

@@ -5,7 +5,8 @@ import { AuditService } from '../audit/audit.service';
 import type { TouchInput } from '../audit/touch-kinds';
 import { Clock } from '../common/clock';
 import { formatMinorUnits, toMinorUnits } from '../common/money';
-import { APP_CONFIG, AppConfig } from '../config/app-config';
+import { APP_CONFIG, type AppConfig } from '../config/app-config';
+import { updateReturning } from '../database/sql';
 import type { DisputeEvent, InvoiceCancelled, InvoiceOverdue, PaymentReceived } from '../events/event.schemas';
 import { planLadder, resolveDueAt } from '../policies/ladder';
 import { PolicyRegistry } from '../policies/policy-registry.service';
@@ -209,7 +210,8 @@ export class CaseLifecycle {
   async resolveDispute(m: EntityManager, eventId: string, data: DisputeEvent, actor: string, effects: QueueEffects): Promise<Applied> {
     const kase = await this.findOpenCase(m, data.invoiceExternalId);
     const now = this.clock.now();
-    const released: { id: string }[] = await m.query(
+    const released = await updateReturning<{ id: string }>(
+      m,
       `UPDATE holds SET released_at = $2, released_by = $3 WHERE case_id = $1 AND kind = 'dispute' AND released_at IS NULL RETURNING id`,
       [kase.id, now, actor],
     );
@@ -219,7 +221,8 @@ export class CaseLifecycle {
     const pausedMs = kase.held_since ? now.getTime() - kase.held_since.getTime() : 0;
     if (remaining === 0 && kase.status === 'on_hold') {
       await m.query(`UPDATE cases SET status = 'active', held_since = NULL, updated_at = $2 WHERE id = $1`, [kase.id, now]);
-      resumed = await m.query(
+      resumed = await updateReturning<{ id: string; due_at: Date }>(
+        m,
         `UPDATE scheduled_steps SET due_at = due_at + make_interval(secs => $2::double precision / 1000), updated_at = $3
          WHERE case_id = $1 AND status = 'pending' RETURNING id, due_at`,
         [kase.id, pausedMs, now],
@@ -248,7 +251,8 @@ export class CaseLifecycle {
   }
 
   private async cancelPendingSteps(m: EntityManager, caseId: string, reason: string, effects: QueueEffects): Promise<TouchInput[]> {
-    const cancelled: { id: string; step_index: number }[] = await m.query(
+    const cancelled = await updateReturning<{ id: string; step_index: number }>(
+      m,
       `UPDATE scheduled_steps SET status = 'cancelled', outcome = $2, updated_at = $3
        WHERE case_id = $1 AND status IN ('pending', 'deferred', 'failed') RETURNING id, step_index`,
       [caseId, reason, this.clock.now()],

@@ -3,7 +3,7 @@ import { DataSource } from 'typeorm';
 import { CaseLifecycle, EventRejected, QueueEffects } from '../cases/case-lifecycle.service';
 import { Clock } from '../common/clock';
 import { mapWithConcurrency } from '../common/concurrency';
-import { APP_CONFIG, AppConfig } from '../config/app-config';
+import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { StepScheduler } from '../scheduling/step-scheduler.service';
 import type { DunningEvent } from './event.schemas';
 import { validateEvent } from './event-validation';

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { Clock } from '../common/clock';
-import { APP_CONFIG, AppConfig } from '../config/app-config';
+import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { EmailTemplates } from '../channels/email/email-templates';
 import { readPolicyFiles } from './policy-files';
 import type { PolicyDefinition, PolicyVersion } from './policy.schema';

@@ -2,7 +2,7 @@ import { InjectQueue } from '@nestjs/bullmq';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Queue } from 'bullmq';
 import { Clock } from '../common/clock';
-import { APP_CONFIG, AppConfig } from '../config/app-config';
+import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { RUN_STEP_JOB, RunStepJob, STEPS_QUEUE, stepJobOptions } from './queues';
 
 const ENQUEUE_TIMEOUT_MS = 5000;

@@ -7,7 +7,7 @@ import { pickLocale, RenderedEmail, EmailTemplates } from '../channels/email/ema
 import { Mailer } from '../channels/email/mailer.service';
 import { Clock } from '../common/clock';
 import { formatMinorUnits } from '../common/money';
-import { APP_CONFIG, AppConfig } from '../config/app-config';
+import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import type { PolicyStep } from '../policies/policy.schema';
 import { StepScheduler } from '../scheduling/step-scheduler.service';
 

@@ -1,0 +1,110 @@
+import { join } from 'node:path';
+import type { AppConfig } from '../../config/app-config';
+import { EmailTemplates, Locale, NoticeVariables, pickLocale } from './email-templates';
+
+// @nestjs/common 12 is ESM-only and jest (CommonJS, Node < 24.9) cannot require it. Its decorators
+// only register DI metadata, which plays no part in loading or rendering templates, so they are no-ops here.
+jest.mock('@nestjs/common', () => ({
+  Inject: () => () => undefined,
+  Injectable: () => () => undefined,
+}));
+
+const TEMPLATES_DIR = join(__dirname, '..', '..', '..', 'templates'); // the repository's ./templates
+
+describe('pickLocale', () => {
+  it.each<[string | null, Locale, Locale]>([
+    ['en', 'zh-CN', 'en'],
+    ['zh-CN', 'en', 'zh-CN'],
+    ['zh-cn', 'en', 'zh-CN'],
+    ['zh', 'en', 'zh-CN'],
+    ['zh-TW', 'en', 'zh-CN'],
+    ['zh-Hant-TW', 'en', 'zh-CN'],
+    ['EN-us', 'zh-CN', 'en'],
+    ['en-GB', 'zh-CN', 'en'],
+    ['de', 'en', 'en'],
+    ['de', 'zh-CN', 'zh-CN'],
+    ['de-DE', 'zh-CN', 'zh-CN'],
+    [null, 'en', 'en'],
+    [null, 'zh-CN', 'zh-CN'],
+    ['', 'zh-CN', 'zh-CN'],
+  ])('picks %p with fallback %s as %s', (requested, fallback, expected) => {
+    expect(pickLocale(requested, fallback)).toBe(expected);
+  });
+});
+
+describe('EmailTemplates', () => {
+  const sut = new EmailTemplates({ TEMPLATES_DIR } as AppConfig);
+
+  const variables: NoticeVariables = {
+    debtorName: 'Ada <script>alert(1)</script> & Co',
+    invoiceRef: 'INV-2026-0042',
+    contractRef: null,
+    amount: '1250.50',
+    currency: 'EUR',
+    amountText: '€1,250.50',
+    dueDate: '2026-11-01',
+    creditor: 'Example GmbH',
+  };
+
+  it('has the templates present in every locale', () => {
+    expect(sut.has('reminder-friendly')).toBe(true);
+    expect(sut.has('reminder-firm')).toBe(true);
+    expect(sut.has('final-notice')).toBe(true);
+  });
+
+  it('does not have a template that does not exist', () => {
+    expect(sut.has('nope')).toBe(false);
+  });
+
+  it('has nothing when the directory holds no templates', () => {
+    const empty = new EmailTemplates({ TEMPLATES_DIR: join(TEMPLATES_DIR, 'does-not-exist') } as AppConfig);
+    expect(empty.has('reminder-friendly')).toBe(false);
+  });
+
+  it.each<Locale>(['en', 'zh-CN'])('renders reminder-friendly in %s, escaping the HTML part but not the text part', (locale) => {
+    const email = sut.render('reminder-friendly', locale, variables);
+    expect(email.html).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
+    expect(email.html).not.toContain('<script>');
+    expect(email.html).toContain('&amp; Co');
+    expect(email.text).toContain('Ada <script>alert(1)</script> & Co');
+  });
+
+  it.each<Locale>(['en', 'zh-CN'])('puts the amount, the invoice reference and the creditor into every part in %s', (locale) => {
+    const email = sut.render('reminder-friendly', locale, variables);
+    expect(email.subject).toContain('INV-2026-0042');
+    for (const part of [email.text, email.html]) {
+      expect(part).toContain('INV-2026-0042');
+      expect(part).toContain('1250.50');
+      expect(part).toContain('€1,250.50');
+      expect(part).toContain('EUR');
+      expect(part).toContain('2026-11-01');
+      expect(part).toContain('Example GmbH');
+    }
+  });
+
+  it('renders each locale in its own language', () => {
+    expect(sut.render('reminder-friendly', 'en', variables).subject).toMatch(/Payment reminder/);
+    expect(sut.render('reminder-friendly', 'zh-CN', variables).subject).toMatch(/还款提醒/);
+  });
+
+  it('mentions the contract only when there is one', () => {
+    expect(sut.render('reminder-friendly', 'en', variables).text).not.toContain('C-77');
+    const withContract = sut.render('reminder-friendly', 'en', { ...variables, contractRef: 'C-77' });
+    expect(withContract.text).toContain('C-77');
+    expect(withContract.html).toContain('C-77');
+  });
+
+  it('records the template key and a version', () => {
+    const en = sut.render('reminder-friendly', 'en', variables);
+    const zh = sut.render('reminder-friendly', 'zh-CN', variables);
+    expect(en.templateKey).toBe('reminder-friendly/en');
+    expect(zh.templateKey).toBe('reminder-friendly/zh-CN');
+    expect(en.version).toMatch(/^[0-9a-f]{12}$/);
+    expect(en.version).not.toBe(zh.version);
+    expect(sut.render('reminder-friendly', 'en', { ...variables, debtorName: 'Bob' }).version).toBe(en.version);
+  });
+
+  it('throws for a template that does not exist', () => {
+    expect(() => sut.render('nope', 'en', variables)).toThrow(/nope\/en/);
+  });
+});

@@ -1,0 +1,208 @@
+import { ConfigError, loadConfig } from './config.schema';
+
+/** Runs loadConfig and returns the ConfigError it throws (fails the test if it does not throw one). */
+function configError(env: Record<string, string | undefined>): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return error as ConfigError;
+  }
+  throw new Error(`loadConfig accepted ${JSON.stringify(env)}`);
+}
+
+const SECRET_A = 'aaaaaaaaaaaaaaaa'; // 16 characters
+const SECRET_B = 'bbbbbbbbbbbbbbbbbbbb';
+
+describe('loadConfig', () => {
+  describe('defaults', () => {
+    const sut = loadConfig({});
+
+    it('listens on port 3000 and runs every role', () => {
+      expect(sut.PORT).toBe(3000);
+      expect(sut.APP_ROLE).toBe('all');
+    });
+
+    it('turns the default ISO durations into milliseconds', () => {
+      expect(sut.RECONCILE_EVERY).toBe(60_000);
+      expect(sut.SCHEDULE_HORIZON).toBe(21_600_000);
+      expect(sut.SEAL_EVERY).toBe(300_000);
+      expect(sut.STEP_BACKOFF).toBe(30_000);
+    });
+
+    it('has the documented defaults for the rest', () => {
+      expect(sut).toMatchObject({
+        DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/dunning',
+        DATABASE_POOL_SIZE: 20,
+        REDIS_URL: 'redis://127.0.0.1:6379',
+        SMTP_POOL_SIZE: 5,
+        POLICIES_DIR: './policies',
+        TEMPLATES_DIR: './templates',
+        STEP_ATTEMPTS: 6,
+        WORKER_CONCURRENCY: 16,
+        DEFAULT_TIMEZONE: 'UTC',
+        DEFAULT_LOCALE: 'en',
+        LOG_LEVEL: 'info',
+        API_KEYS: [],
+      });
+      expect(sut.SMTP_URL).toBeUndefined();
+    });
+
+    it('treats empty and undefined variables as unset', () => {
+      const config = loadConfig({ PORT: '', APP_ROLE: undefined, RECONCILE_EVERY: '', API_KEYS: '' });
+      expect(config.PORT).toBe(3000);
+      expect(config.APP_ROLE).toBe('all');
+      expect(config.RECONCILE_EVERY).toBe(60_000);
+      expect(config.API_KEYS).toEqual([]);
+    });
+
+    it('ignores variables it does not know', () => {
+      expect(loadConfig({ HOME: '/root', PATH: '/usr/bin' }).PORT).toBe(3000);
+    });
+  });
+
+  describe('given values', () => {
+    it('parses numbers, enums, URLs, zones and durations', () => {
+      const sut = loadConfig({
+        PORT: '8080',
+        APP_ROLE: 'worker',
+        DATABASE_URL: 'postgresql://u:p@db:5432/x',
+        REDIS_URL: 'rediss://cache:6380',
+        SMTP_URL: 'smtps://mail:465',
+        RECONCILE_EVERY: 'PT30S',
+        SCHEDULE_HORIZON: 'P1D',
+        DEFAULT_TIMEZONE: 'Asia/Shanghai',
+        DEFAULT_LOCALE: 'zh-CN',
+        WORKER_CONCURRENCY: '4',
+      });
+      expect(sut).toMatchObject({
+        PORT: 8080,
+        APP_ROLE: 'worker',
+        DATABASE_URL: 'postgresql://u:p@db:5432/x',
+        REDIS_URL: 'rediss://cache:6380',
+        SMTP_URL: 'smtps://mail:465',
+        RECONCILE_EVERY: 30_000,
+        SCHEDULE_HORIZON: 86_400_000,
+        DEFAULT_TIMEZONE: 'Asia/Shanghai',
+        DEFAULT_LOCALE: 'zh-CN',
+        WORKER_CONCURRENCY: 4,
+      });
+    });
+  });
+
+  describe('bad values', () => {
+    it.each([
+      ['PORT', 'abc'],
+      ['PORT', '0'],
+      ['PORT', '65536'],
+      ['PORT', '80.5'],
+      ['RECONCILE_EVERY', 'soon'],
+      ['RECONCILE_EVERY', '60000'],
+      ['RECONCILE_EVERY', 'PT0S'],
+      ['RECONCILE_EVERY', '-PT1M'],
+      ['SCHEDULE_HORIZON', 'six hours'],
+      ['APP_ROLE', 'both'],
+      ['DEFAULT_TIMEZONE', 'Mars/Base'],
+      ['REDIS_URL', 'http://x'],
+      ['REDIS_URL', 'not a url'],
+      ['DATABASE_URL', 'mysql://db/x'],
+      ['SMTP_URL', 'http://mail'],
+      ['DEFAULT_LOCALE', 'de'],
+      ['LOG_LEVEL', 'verbose'],
+      ['WORKER_CONCURRENCY', '-1'],
+      ['STEP_ATTEMPTS', 'many'],
+    ])('%s=%s throws a ConfigError naming the variable', (name, value) => {
+      const error = configError({ [name]: value });
+      expect(error.message).toMatch(new RegExp(`^\\s*${name}: `, 'm'));
+    });
+
+    it('does not name variables that are fine', () => {
+      const error = configError({ PORT: 'abc', APP_ROLE: 'api' });
+      expect(error.message).toContain('PORT');
+      expect(error.message).not.toContain('APP_ROLE');
+    });
+
+    it('names several bad variables in one message', () => {
+      const error = configError({
+        PORT: 'abc',
+        RECONCILE_EVERY: 'soon',
+        APP_ROLE: 'both',
+        DEFAULT_TIMEZONE: 'Mars/Base',
+        REDIS_URL: 'http://x',
+      });
+      for (const name of ['PORT', 'RECONCILE_EVERY', 'APP_ROLE', 'DEFAULT_TIMEZONE', 'REDIS_URL']) {
+        expect(error.message).toMatch(new RegExp(`^\\s*${name}: `, 'm'));
+      }
+    });
+
+    it('tells what a duration should look like', () => {
+      expect(configError({ RECONCILE_EVERY: 'soon' }).message).toContain('"soon"');
+    });
+  });
+
+  describe('API_KEYS', () => {
+    it('parses a name:role:secret list', () => {
+      const sut = loadConfig({ API_KEYS: `erp:ingest:${SECRET_A}, audit:auditor:${SECRET_B}` });
+      expect(sut.API_KEYS).toEqual([
+        { name: 'erp', role: 'ingest', secret: SECRET_A },
+        { name: 'audit', role: 'auditor', secret: SECRET_B },
+      ]);
+    });
+
+    it('keeps colons inside the secret', () => {
+      const sut = loadConfig({ API_KEYS: 'ops:admin:abc:def:ghi:jkl:mnop' });
+      expect(sut.API_KEYS).toEqual([{ name: 'ops', role: 'admin', secret: 'abc:def:ghi:jkl:mnop' }]);
+    });
+
+    it('accepts every role', () => {
+      const roles = ['ingest', 'finance', 'operator', 'auditor', 'admin'];
+      const sut = loadConfig({ API_KEYS: roles.map((role) => `k-${role}:${role}:${SECRET_A}`).join(',') });
+      expect(sut.API_KEYS.map((key) => key.role)).toEqual(roles);
+    });
+
+    it('ignores empty entries', () => {
+      expect(loadConfig({ API_KEYS: `,erp:ingest:${SECRET_A},,` }).API_KEYS).toHaveLength(1);
+    });
+
+    it('accepts a 16-character secret', () => {
+      expect(loadConfig({ API_KEYS: `erp:ingest:${SECRET_A}` }).API_KEYS[0].secret).toHaveLength(16);
+    });
+
+    it('rejects an unknown role, naming the key and the role', () => {
+      const error = configError({ API_KEYS: `erp:root:${SECRET_A}` });
+      expect(error.message).toMatch(/^\s*API_KEYS: /m);
+      expect(error.message).toContain('"erp"');
+      expect(error.message).toContain('"root"');
+    });
+
+    it('rejects a secret shorter than 16 characters, naming the key', () => {
+      const error = configError({ API_KEYS: 'erp:ingest:aaaaaaaaaaaaaaa' }); // 15 characters
+      expect(error.message).toMatch(/^\s*API_KEYS: /m);
+      expect(error.message).toContain('"erp"');
+      expect(error.message).toMatch(/16/);
+    });
+
+    it('rejects a duplicate name, naming it', () => {
+      const error = configError({ API_KEYS: `erp:ingest:${SECRET_A},erp:admin:${SECRET_B}` });
+      expect(error.message).toMatch(/^\s*API_KEYS: /m);
+      expect(error.message).toContain('"erp"');
+    });
+
+    it.each(['erp', 'erp:ingest', 'erp:ingest:', `:ingest:${SECRET_A}`])('rejects the incomplete entry %p', (entry) => {
+      expect(configError({ API_KEYS: entry }).message).toMatch(/^\s*API_KEYS: .*name:role:secret/m);
+    });
+
+    it('names every bad key in one message', () => {
+      const error = configError({ API_KEYS: `a:root:${SECRET_A},b:admin:short,c:admin:${SECRET_A},c:admin:${SECRET_B}` });
+      expect(error.message).toContain('"a"');
+      expect(error.message).toContain('"b"');
+      expect(error.message).toContain('"c"');
+    });
+
+    it('names bad keys together with other bad variables', () => {
+      const error = configError({ API_KEYS: `erp:root:${SECRET_A}`, PORT: 'abc' });
+      expect(error.message).toMatch(/^\s*API_KEYS: /m);
+      expect(error.message).toMatch(/^\s*PORT: /m);
+    });
+  });
+});

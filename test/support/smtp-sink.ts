@@ -1,0 +1,60 @@
+import type { AddressInfo } from 'node:net';
+import { ParsedMail, simpleParser } from 'mailparser';
+import { SMTPServer } from 'smtp-server';
+
+export interface ReceivedMail {
+  to: string;
+  subject: string;
+  text: string;
+  html: string;
+  messageId: string;
+  receivedAt: Date;
+}
+
+/** A real SMTP server for tests: records what it accepts, or refuses everything while `refusing`. */
+export class SmtpSink {
+  readonly received: ReceivedMail[] = [];
+  refusing = false;
+  refusals = 0;
+  private server?: SMTPServer;
+
+  async start(): Promise<string> {
+    this.server = new SMTPServer({
+      authOptional: true,
+      disabledCommands: ['STARTTLS'],
+      logger: false,
+      onData: (stream, _session, callback) => {
+        if (this.refusing) {
+          this.refusals++;
+          stream.resume();
+          stream.on('end', () => callback(Object.assign(new Error('mailbox unavailable (test refusal)'), { responseCode: 451 })));
+          return;
+        }
+        simpleParser(stream)
+          .then((mail: ParsedMail) => {
+            this.received.push({
+              to: Array.isArray(mail.to) ? mail.to.map((a) => a.text).join(', ') : (mail.to?.text ?? ''),
+              subject: mail.subject ?? '',
+              text: mail.text ?? '',
+              html: typeof mail.html === 'string' ? mail.html : '',
+              messageId: mail.messageId ?? '',
+              receivedAt: new Date(),
+            });
+            callback();
+          })
+          .catch(callback);
+      },
+    });
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    const { port } = this.server.server.address() as AddressInfo;
+    return `smtp://127.0.0.1:${port}`;
+  }
+
+  to(address: string): ReceivedMail[] {
+    return this.received.filter((mail) => mail.to.includes(address));
+  }
+
+  async stop(): Promise<void> {
+    await new Promise<void>((resolve) => this.server?.close(() => resolve()) ?? resolve());
+  }
+}

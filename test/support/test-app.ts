@@ -1,0 +1,115 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { getQueueToken } from '@nestjs/bullmq';
+import type { INestApplication } from '@nestjs/common';
+import { Job, Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { Client } from 'pg';
+import request from 'supertest';
+import { DataSource } from 'typeorm';
+import { createApp } from '../../src/bootstrap';
+import { AppConfig, loadConfig } from '../../src/config/config.schema';
+import { RUN_STEP_JOB, STEPS_QUEUE } from '../../src/scheduling/queues';
+import { waitFor } from './wait-for';
+
+export const KEYS = {
+  ingest: `ingest-${randomBytes(12).toString('hex')}`,
+  finance: `finance-${randomBytes(12).toString('hex')}`,
+  operator: `operator-${randomBytes(12).toString('hex')}`,
+  auditor: `auditor-${randomBytes(12).toString('hex')}`,
+  admin: `admin-${randomBytes(12).toString('hex')}`,
+};
+
+export const TEST_API_KEYS = Object.entries(KEYS)
+  .map(([role, secret]) => `${role}-key:${role}:${secret}`)
+  .join(',');
+
+export function testEnv(suite: string, redisDb: number, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    DATABASE_URL: `postgres://postgres@127.0.0.1:5432/dunning_test_${suite}`,
+    REDIS_URL: `redis://127.0.0.1:6379/${redisDb}`,
+    API_KEYS: TEST_API_KEYS,
+    POLICIES_DIR: 'test/fixtures/policies',
+    TEMPLATES_DIR: 'templates',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'error',
+    STEP_BACKOFF: 'PT0.2S',
+    STEP_ATTEMPTS: '3',
+    ...extra,
+  };
+}
+
+/** Drops the suite's database and Redis db so every run starts empty. */
+export async function resetStores(config: AppConfig): Promise<void> {
+  const name = new URL(config.DATABASE_URL).pathname.slice(1);
+  const admin = new Client({ connectionString: 'postgres://postgres@127.0.0.1:5432/postgres' });
+  await admin.connect();
+  await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+  await admin.end();
+  const redis = new Redis(config.REDIS_URL);
+  await redis.flushdb();
+  redis.disconnect();
+}
+
+export interface TestApp {
+  app: INestApplication;
+  config: AppConfig;
+  http: ReturnType<typeof request>;
+  db: DataSource;
+  queue: Queue;
+  close(): Promise<void>;
+}
+
+export async function startTestApp(suite: string, redisDb: number, extra: Record<string, string> = {}): Promise<TestApp> {
+  const config = loadConfig(testEnv(suite, redisDb, extra));
+  await resetStores(config);
+  const app = await createApp(config, { bufferLogs: false });
+  await app.init();
+  return {
+    app,
+    config,
+    http: request(app.getHttpServer()),
+    db: app.get(DataSource),
+    queue: app.get<Queue>(getQueueToken(STEPS_QUEUE)),
+    close: () => app.close(),
+  };
+}
+
+export const bearer = (role: keyof typeof KEYS) => ({ Authorization: `Bearer ${KEYS[role]}` });
+
+export function overdueEvent(overrides: { invoice?: Record<string, unknown>; debtor?: Record<string, unknown>; [key: string]: unknown } = {}) {
+  const n = randomUUID().slice(0, 8);
+  const { invoice, debtor, ...data } = overrides;
+  return {
+    id: `evt-${n}`,
+    type: 'invoice.overdue',
+    occurredAt: new Date().toISOString(),
+    data: {
+      invoice: { externalId: `INV-${n}`, contractRef: `CTR-${n}`, currency: 'EUR', amountDue: '1250.00', dueDate: new Date().toISOString(), ...invoice },
+      debtor: { externalId: `DEB-${n}`, name: 'Ana Debtor', email: `ana-${n}@example.test`, locale: 'en', timezone: 'Europe/Berlin', ...debtor },
+      ...data,
+    },
+  };
+}
+
+export function paymentEvent(invoiceExternalId: string, amount: string, currency = 'EUR') {
+  const n = randomUUID().slice(0, 8);
+  return {
+    id: `pay-evt-${n}`,
+    type: 'payment.received',
+    occurredAt: new Date().toISOString(),
+    data: { invoiceExternalId, paymentId: `PAY-${n}`, amount, currency, paidAt: new Date().toISOString() },
+  };
+}
+
+export function invoiceEvent(type: 'dispute.opened' | 'dispute.resolved' | 'invoice.cancelled', invoiceExternalId: string, reason = 'test') {
+  return { id: `${type}-${randomUUID().slice(0, 8)}`, type, occurredAt: new Date().toISOString(), data: { invoiceExternalId, reason } };
+}
+
+/** Runs a step's job once more, as a duplicate or stale job would, and returns its outcome. */
+export async function runStepAgain(queue: Queue, stepId: string): Promise<unknown> {
+  const job = await queue.add(RUN_STEP_JOB, { stepId }, { jobId: `again-${randomUUID()}`, attempts: 1 });
+  return waitFor(`job for step ${stepId} to finish`, async () => {
+    const state = await job.getState();
+    if (state === 'failed') throw new Error(`job failed: ${(await Job.fromId(queue, job.id!))?.failedReason}`);
+    return state === 'completed' ? { outcome: (await Job.fromId(queue, job.id!))?.returnvalue } : null;
+  }).then((result) => result.outcome);
+}
