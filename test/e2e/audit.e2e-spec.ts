@@ -1,0 +1,49 @@
+import { AuditService } from '../../src/audit/audit.service';
+import { bearer, overdueEvent, paymentEvent, startTestApp, TestApp } from '../support/test-app';
+
+describe('the audit trail is append-only and verifiable', () => {
+  let sut: TestApp;
+
+  beforeAll(async () => {
+    sut = await startTestApp('audit', 4);
+  });
+
+  afterAll(async () => {
+    await sut?.close();
+  });
+
+  async function openCase(): Promise<string> {
+    const event = overdueEvent({ invoice: { dueDate: '2099-06-30' } });
+    await sut.http.post('/v1/events').set(bearer('ingest')).send(event).expect(202);
+    const paid = await sut.http.post('/v1/events').set(bearer('ingest')).send(paymentEvent(event.data.invoice.externalId, '100.00')).expect(202);
+    return paid.body.results[0].caseId;
+  }
+
+  const verify = async () => (await sut.http.get('/v1/audit/verify').set(bearer('auditor')).expect(200)).body;
+
+  it('refuses UPDATE and DELETE on touches', async () => {
+    const caseId = await openCase();
+    await expect(sut.db.query(`UPDATE touches SET actor = 'someone else' WHERE case_id = $1`, [caseId])).rejects.toThrow(/append-only/);
+    await expect(sut.db.query(`DELETE FROM touches WHERE case_id = $1`, [caseId])).rejects.toThrow(/append-only/);
+    await expect(sut.db.query(`TRUNCATE touches CASCADE`)).rejects.toThrow(/append-only/);
+  });
+
+  it('verifies chains and seals, and finds a touch edited behind the trigger’s back', async () => {
+    const caseId = await openCase();
+    await openCase();
+    expect(await sut.app.get(AuditService).seal()).toBeGreaterThanOrEqual(2);
+    const clean = await verify();
+    expect(clean).toMatchObject({ ok: true, seals: 1 });
+    expect(clean.checked).toBeGreaterThanOrEqual(10);
+
+    const [victim] = await sut.db.query(`SELECT id, seq FROM touches WHERE case_id = $1 AND kind = 'payment.applied'`, [caseId]);
+    await sut.db.query('ALTER TABLE touches DISABLE TRIGGER touches_append_only');
+    try {
+      await sut.db.query(`UPDATE touches SET data = jsonb_set(data, '{amount}', '"1.00"') WHERE id = $1`, [victim.id]);
+    } finally {
+      await sut.db.query('ALTER TABLE touches ENABLE TRIGGER touches_append_only');
+    }
+    const broken = await verify();
+    expect(broken).toMatchObject({ ok: false, brokenAt: { caseId, seq: victim.seq, touchId: victim.id, reason: 'hash mismatch' } });
+  });
+});

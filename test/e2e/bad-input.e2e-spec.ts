@@ -1,0 +1,92 @@
+import { bearer, overdueEvent, startTestApp, TestApp } from '../support/test-app';
+
+describe('bad input gets a clear 4xx and changes nothing', () => {
+  let sut: TestApp;
+
+  beforeAll(async () => {
+    sut = await startTestApp('bad_input', 3);
+  });
+
+  afterAll(async () => {
+    await sut?.close();
+  });
+
+  const rowCounts = async () =>
+    (
+      await sut.db.query(
+        `SELECT (SELECT count(*) FROM debtors) AS debtors, (SELECT count(*) FROM invoices) AS invoices, (SELECT count(*) FROM cases) AS cases,
+                (SELECT count(*) FROM processed_events) AS events, (SELECT count(*) FROM touches) AS touches, (SELECT count(*) FROM scheduled_steps) AS steps`,
+      )
+    )[0];
+
+  const post = (body: string | object) =>
+    sut.http
+      .post('/v1/events')
+      .set({ ...bearer('ingest'), 'Content-Type': 'application/json' })
+      .send(typeof body === 'string' ? body : JSON.stringify(body));
+
+  const withoutDebtor = () => {
+    const event = overdueEvent();
+    delete (event.data as Partial<typeof event.data>).debtor;
+    return event;
+  };
+
+  const cases: [string, () => string | object, string][] = [
+    ['wrong currency', () => overdueEvent({ invoice: { currency: 'EURO' } }), 'data.invoice.currency'],
+    ['negative amount', () => overdueEvent({ invoice: { amountDue: '-5.00' } }), 'data.invoice.amountDue'],
+    ['non-numeric amount', () => overdueEvent({ invoice: { amountDue: 'twelve' } }), 'data.invoice.amountDue'],
+    ['amount as a float', () => overdueEvent({ invoice: { amountDue: 12.5 } }), 'data.invoice.amountDue'],
+    ['too many decimals', () => overdueEvent({ invoice: { amountDue: '1.001' } }), 'data.invoice.amountDue'],
+    ['missing debtor', withoutDebtor, 'data.debtor'],
+    ['unknown time zone', () => overdueEvent({ debtor: { timezone: 'Mars/Olympus_Mons' } }), 'data.debtor.timezone'],
+    ['impossible date', () => overdueEvent({ invoice: { dueDate: '2026-02-30' } }), 'data.invoice.dueDate'],
+    ['unknown event type', () => ({ ...overdueEvent(), type: 'invoice.exploded' }), 'type'],
+    ['unknown field', () => overdueEvent({ invoice: { discount: '5' } }), 'data.invoice'],
+    ['malformed JSON', () => '{"id": "x", "type": ', 'body'],
+    ['not an event', () => [1, 2, 3], 'body'],
+    ['more than 1000 events', () => ({ events: Array.from({ length: 1001 }, () => overdueEvent()) }), 'events'],
+    ['an empty batch', () => ({ events: [] }), 'events'],
+  ];
+
+  it.each(cases)('%s → 400 naming %s, no row written', async (_name, body, field) => {
+    const before = await rowCounts();
+    const response = await post(body()).expect(400);
+    expect(response.body).toMatchObject({ statusCode: 400, message: expect.stringContaining(field) });
+    expect(await rowCounts()).toEqual(before);
+  });
+
+  it('in a batch, a bad event is `rejected` with the field named and writes nothing', async () => {
+    const before = await rowCounts();
+    const response = await post({ events: [overdueEvent({ debtor: { timezone: 'Nowhere/City' } })] }).expect(202);
+    expect(response.body.results[0]).toMatchObject({ status: 'rejected', error: expect.stringContaining('data.debtor.timezone') });
+    expect(await rowCounts()).toEqual(before);
+  });
+
+  it('an unknown policy is rejected and writes nothing', async () => {
+    const before = await rowCounts();
+    const response = await post(overdueEvent({ policy: 'no-such-policy' })).expect(422);
+    expect(response.body.message).toContain('data.policy');
+    expect(await rowCounts()).toEqual(before);
+  });
+
+  it('no key is 401, a wrong key is 401, a wrong role is 403, health needs no key', async () => {
+    await sut.http.post('/v1/events').send(overdueEvent()).expect(401);
+    await sut.http.post('/v1/events').set({ Authorization: 'Bearer not-a-key-at-all' }).send(overdueEvent()).expect(401);
+    await sut.http.post('/v1/events').set(bearer('finance')).send(overdueEvent()).expect(403);
+    await sut.http.get('/v1/cases').expect(401);
+    await sut.http.get('/v1/cases').set(bearer('ingest')).expect(403);
+    await sut.http.get('/v1/audit/verify').set(bearer('finance')).expect(403);
+    await sut.http.get('/v1/cases').set(bearer('admin')).expect(200);
+    await sut.http.get('/health/live').expect(200);
+    const ready = await sut.http.get('/health/ready').expect(200);
+    expect(ready.body.info).toMatchObject({ postgres: { status: 'up' }, redis: { status: 'up' } });
+  });
+
+  it('a malformed case id is 400 and an unknown one 404', async () => {
+    const bad = await sut.http.get('/v1/cases/not-a-uuid').set(bearer('finance')).expect(400);
+    expect(bad.body.message).toContain('id');
+    await sut.http.get('/v1/cases/00000000-0000-4000-8000-000000000000').set(bearer('finance')).expect(404);
+    const filter = await sut.http.get('/v1/cases?status=sleeping').set(bearer('finance')).expect(400);
+    expect(filter.body.message).toContain('query.status');
+  });
+});

@@ -1,0 +1,75 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from '../../src/config/config.schema';
+import { resetStores, testEnv } from '../support/test-app';
+import { waitFor } from '../support/wait-for';
+
+const MAIN = 'dist/main.js';
+
+interface Exit {
+  code: number | null;
+  output: string;
+}
+
+/** Runs the built service as operators do: `node dist/main.js` with an environment. */
+function startService(env: Record<string, string>): { child: ChildProcess; exited: Promise<Exit>; output: () => string } {
+  const child = spawn(process.execPath, [MAIN], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.on('data', (chunk) => (output += chunk));
+  child.stderr!.on('data', (chunk) => (output += chunk));
+  const exited = new Promise<Exit>((resolve) => child.on('exit', (code) => resolve({ code, output })));
+  return { child, exited, output: () => output };
+}
+
+describe('the service process', () => {
+  beforeAll(() => {
+    if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: npm test builds it first (nest build)`);
+  });
+
+  it('stops on SIGTERM after closing cleanly, exit code 0', async () => {
+    const env = { ...testEnv('process', 5), PORT: '39517' };
+    await resetStores(loadConfig(env));
+    const service = startService(env);
+    try {
+      await waitFor('the service to be ready', async () => (await fetch('http://127.0.0.1:39517/health/ready')).ok, 30_000, 200);
+    } catch (error) {
+      service.child.kill('SIGKILL');
+      throw new Error(`${(error as Error).message}\n${service.output()}`);
+    }
+    service.child.kill('SIGTERM');
+    const { code, output } = await service.exited;
+    expect(output).toContain('SIGTERM');
+    expect(code).toBe(0);
+  });
+
+  it('a bad configuration value stops the boot with a message naming the variable', async () => {
+    const { code, output } = await startService({ ...testEnv('process', 5), PORT: 'eighty', RECONCILE_EVERY: 'often' }).exited;
+    expect(code).toBe(1);
+    expect(output).toContain('PORT');
+    expect(output).toContain('RECONCILE_EVERY');
+  });
+
+  it('an unreachable PostgreSQL is named with its address and how to start one', async () => {
+    const { code, output } = await startService({ ...testEnv('process', 5), DATABASE_URL: 'postgres://postgres@127.0.0.1:1/dunning' }).exited;
+    expect(code).toBe(1);
+    expect(output).toContain('PostgreSQL is not reachable at 127.0.0.1:1');
+    expect(output).toContain('docker compose up -d postgres redis');
+  });
+
+  it('an unreachable Redis is named with its address', async () => {
+    const { code, output } = await startService({ ...testEnv('process', 5), REDIS_URL: 'redis://127.0.0.1:1' }).exited;
+    expect(code).toBe(1);
+    expect(output).toContain('Redis is not reachable at 127.0.0.1:1');
+  });
+
+  it('a bad policy file stops the boot naming the file and the field', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'policies-'));
+    writeFileSync(join(dir, 'broken.yaml'), 'key: broken\ndefault: true\nsteps:\n  - {at: tomorrow, action: notice, channel: email, template: reminder-friendly}\n');
+    const { code, output } = await startService({ ...testEnv('process', 5), POLICIES_DIR: dir }).exited;
+    expect(code).toBe(1);
+    expect(output).toContain('broken.yaml');
+    expect(output).toContain('steps[0].at');
+  });
+});
