@@ -7,10 +7,10 @@ import type { AppConfig } from './config/config.schema';
 import { checkRedis, migrate } from './database/preflight';
 
 /** Checks PostgreSQL and Redis, migrates, and builds the app (not yet listening). */
-export async function createApp(config: AppConfig, options: { bufferLogs?: boolean } = {}): Promise<INestApplication> {
+export async function createApp(config: AppConfig): Promise<INestApplication> {
   await migrate(config);
   await checkRedis(config.REDIS_URL);
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.register(config), { bufferLogs: options.bufferLogs ?? true });
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.register(config), { bufferLogs: true });
   app.useLogger(app.get(Logger));
   // 1000 events of a few hundred bytes each fit well below this.
   app.useBodyParser('json', { limit: '4mb' });

@@ -128,6 +128,7 @@ describe('dunning flow over HTTP with a real SMTP server', () => {
     await post(invoiceEvent('dispute.resolved', invoiceId, 'credit note issued')).expect(202);
     expect((await caseDetail(caseId)).status).toBe('active');
     await waitFor('the notice after the hold is released', () => smtp.to(email).length === 1);
+    await waitFor('step done', async () => (await caseDetail(caseId)).schedule[0].status === 'done');
     const trail = await touches(caseId);
     expect(trail.map((touch) => touch.kind)).toEqual(expect.arrayContaining(['hold.placed', 'hold.released', 'notice.sent']));
     expect(trail.find((touch) => touch.kind === 'hold.released')?.data).toMatchObject({ holdIds: [held.holds[0].id], resumedSteps: 2 });

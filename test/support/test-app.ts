@@ -61,7 +61,7 @@ export interface TestApp {
 export async function startTestApp(suite: string, redisDb: number, extra: Record<string, string> = {}): Promise<TestApp> {
   const config = loadConfig(testEnv(suite, redisDb, extra));
   await resetStores(config);
-  const app = await createApp(config, { bufferLogs: false });
+  const app = await createApp(config);
   await app.init();
   return {
     app,
