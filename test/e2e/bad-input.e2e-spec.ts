@@ -31,24 +31,24 @@ describe('bad input gets a clear 4xx and changes nothing', () => {
     return event;
   };
 
-  const cases: [string, () => string | object, string][] = [
-    ['wrong currency', () => overdueEvent({ invoice: { currency: 'EURO' } }), 'data.invoice.currency'],
-    ['negative amount', () => overdueEvent({ invoice: { amountDue: '-5.00' } }), 'data.invoice.amountDue'],
-    ['non-numeric amount', () => overdueEvent({ invoice: { amountDue: 'twelve' } }), 'data.invoice.amountDue'],
-    ['amount as a float', () => overdueEvent({ invoice: { amountDue: 12.5 } }), 'data.invoice.amountDue'],
-    ['too many decimals', () => overdueEvent({ invoice: { amountDue: '1.001' } }), 'data.invoice.amountDue'],
-    ['missing debtor', withoutDebtor, 'data.debtor'],
-    ['unknown time zone', () => overdueEvent({ debtor: { timezone: 'Mars/Olympus_Mons' } }), 'data.debtor.timezone'],
-    ['impossible date', () => overdueEvent({ invoice: { dueDate: '2026-02-30' } }), 'data.invoice.dueDate'],
-    ['unknown event type', () => ({ ...overdueEvent(), type: 'invoice.exploded' }), 'type'],
-    ['unknown field', () => overdueEvent({ invoice: { discount: '5' } }), 'data.invoice'],
-    ['malformed JSON', () => '{"id": "x", "type": ', 'body'],
-    ['not an event', () => [1, 2, 3], 'body'],
-    ['more than 1000 events', () => ({ events: Array.from({ length: 1001 }, () => overdueEvent()) }), 'events'],
-    ['an empty batch', () => ({ events: [] }), 'events'],
+  const cases: [string, string, () => string | object][] = [
+    ['wrong currency', 'data.invoice.currency', () => overdueEvent({ invoice: { currency: 'EURO' } })],
+    ['negative amount', 'data.invoice.amountDue', () => overdueEvent({ invoice: { amountDue: '-5.00' } })],
+    ['non-numeric amount', 'data.invoice.amountDue', () => overdueEvent({ invoice: { amountDue: 'twelve' } })],
+    ['amount as a float', 'data.invoice.amountDue', () => overdueEvent({ invoice: { amountDue: 12.5 } })],
+    ['too many decimals', 'data.invoice.amountDue', () => overdueEvent({ invoice: { amountDue: '1.001' } })],
+    ['missing debtor', 'data.debtor', withoutDebtor],
+    ['unknown time zone', 'data.debtor.timezone', () => overdueEvent({ debtor: { timezone: 'Mars/Olympus_Mons' } })],
+    ['impossible date', 'data.invoice.dueDate', () => overdueEvent({ invoice: { dueDate: '2026-02-30' } })],
+    ['unknown event type', 'type', () => ({ ...overdueEvent(), type: 'invoice.exploded' })],
+    ['unknown field', 'data.invoice', () => overdueEvent({ invoice: { discount: '5' } })],
+    ['malformed JSON', 'body', () => '{"id": "x", "type": '],
+    ['not an event', 'body', () => [1, 2, 3]],
+    ['more than 1000 events', 'events', () => ({ events: Array.from({ length: 1001 }, () => overdueEvent()) })],
+    ['an empty batch', 'events', () => ({ events: [] })],
   ];
 
-  it.each(cases)('%s → 400 naming %s, no row written', async (_name, body, field) => {
+  it.each(cases)('%s → 400 naming %s, no row written', async (_name, field, body) => {
     const before = await rowCounts();
     const response = await post(body()).expect(400);
     expect(response.body).toMatchObject({ statusCode: 400, message: expect.stringContaining(field) });
