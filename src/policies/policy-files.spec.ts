@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PolicyFileError, readPolicyFiles } from './policy-files';
 
+const REPO_POLICIES_DIR = join(__dirname, '..', '..', 'policies'); // the repository's ./policies
 const anyTemplate = () => true;
 
 const consumer = `
@@ -44,7 +45,7 @@ describe('readPolicyFiles', () => {
   const write = (name: string, content: string) => writeFileSync(join(dir, name), content);
 
   it("loads the repository's ./policies directory", () => {
-    const files = readPolicyFiles('./policies', anyTemplate);
+    const files = readPolicyFiles(REPO_POLICIES_DIR, anyTemplate);
     expect(files.map((file) => file.definition.key)).toEqual(['b2b-default', 'consumer-default']);
     expect(files.filter((file) => file.definition.default)).toHaveLength(1);
     for (const file of files) {
@@ -120,6 +121,12 @@ describe('readPolicyFiles', () => {
       return true;
     });
     expect(asked.sort()).toEqual(['reminder-firm', 'reminder-friendly']);
+  });
+
+  it('does not require an email template for an SMS notice', () => {
+    write('a.yaml', consumer.replace('channel: email, template: reminder-friendly', 'channel: sms, template: sms-only'));
+    const files = readPolicyFiles(dir, (name) => name !== 'sms-only');
+    expect(files[0].definition.steps[0]).toEqual({ at: 'P1D', action: 'notice', channel: 'sms', template: 'sms-only' });
   });
 
   it('rejects two defaults', () => {

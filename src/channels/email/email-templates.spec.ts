@@ -1,3 +1,5 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AppConfig } from '../../config/app-config';
 import { EmailTemplates, Locale, NoticeVariables, pickLocale } from './email-templates';
@@ -59,6 +61,24 @@ describe('EmailTemplates', () => {
   it('has nothing when the directory holds no templates', () => {
     const empty = new EmailTemplates({ TEMPLATES_DIR: join(TEMPLATES_DIR, 'does-not-exist') } as AppConfig);
     expect(empty.has('reminder-friendly')).toBe(false);
+  });
+
+  it('does not have a template that exists in only one locale', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'email-templates-spec-'));
+    try {
+      mkdirSync(join(dir, 'email', 'en'), { recursive: true });
+      mkdirSync(join(dir, 'email', 'zh-CN'), { recursive: true });
+      const template = 'subject: "Hi {{debtorName}}"\ntext: "Hi {{debtorName}}"\nhtml: "<p>Hi {{debtorName}}</p>"\n';
+      writeFileSync(join(dir, 'email', 'en', 'both.yaml'), template);
+      writeFileSync(join(dir, 'email', 'zh-CN', 'both.yaml'), template);
+      writeFileSync(join(dir, 'email', 'en', 'only-en.yaml'), template);
+      const templates = new EmailTemplates({ TEMPLATES_DIR: dir } as AppConfig);
+      expect(templates.has('both')).toBe(true);
+      expect(templates.has('only-en')).toBe(false);
+      expect(templates.render('only-en', 'en', variables).text).toBe(`Hi ${variables.debtorName}`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it.each<Locale>(['en', 'zh-CN'])('renders reminder-friendly in %s, escaping the HTML part but not the text part', (locale) => {
