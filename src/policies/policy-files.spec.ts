@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PolicyFileError, readPolicyFiles } from './policy-files';
 
-const REPO_POLICIES_DIR = join(__dirname, '..', '..', 'policies'); // the repository's ./policies
+const REPO_POLICIES_DIR = './policies'; // the repository's, relative to the root Jest runs from
 const anyTemplate = () => true;
 
 const consumer = `

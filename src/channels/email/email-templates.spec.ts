@@ -1,17 +1,19 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { jest } from '@jest/globals';
 import type { AppConfig } from '../../config/app-config';
-import { EmailTemplates, Locale, NoticeVariables, pickLocale } from './email-templates';
+import { EmailTemplates, type Locale, type NoticeVariables, pickLocale } from './email-templates';
 
-// @nestjs/common 12 is ESM-only and jest (CommonJS, Node < 24.9) cannot require it. Its decorators
-// only register DI metadata, which plays no part in loading or rendering templates, so they are no-ops here.
+// Only for a CommonJS run (plain `npx jest`): there @nestjs/common 12, which is ESM-only, cannot be
+// required, so its decorators (DI metadata only, no part in loading or rendering) become no-ops.
+// Under `npm run test:unit` (ESM mode) this mock does not apply and the real module loads.
 jest.mock('@nestjs/common', () => ({
   Inject: () => () => undefined,
   Injectable: () => () => undefined,
 }));
 
-const TEMPLATES_DIR = join(__dirname, '..', '..', '..', 'templates'); // the repository's ./templates
+const TEMPLATES_DIR = './templates'; // the repository's, relative to the root Jest runs from
 
 describe('pickLocale', () => {
   it.each<[string | null, Locale, Locale]>([
