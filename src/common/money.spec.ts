@@ -111,3 +111,21 @@ describe('money', () => {
     });
   });
 });
+
+describe('ISO 4217 minor units, independent of ICU display data', () => {
+  it.each([
+    ['HUF', 2],
+    ['IDR', 2],
+    ['IQD', 3],
+    ['CLF', 4],
+    ['ISK', 0],
+  ])('%s has %i decimals', (code, exponent) => {
+    expect(currencyExponent(code)).toBe(exponent);
+  });
+
+  it('parses amounts in currencies ICU displays without decimals', () => {
+    expect(toMinorUnits('1250.50', 'HUF')).toBe(125050n);
+    expect(toMinorUnits('1.500', 'IQD')).toBe(1500n);
+    expect(isCurrency('CLF')).toBe(true);
+  });
+});

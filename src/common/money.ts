@@ -1,19 +1,27 @@
 /** Exact money: integer minor units (bigint) plus an ISO-4217 code; decimal strings on the wire. */
-const knownCurrencies = new Set(Intl.supportedValuesOf('currency'));
+// ICU's list of codes, plus ISO units of account it lacks.
+const knownCurrencies = new Set([...Intl.supportedValuesOf('currency'), 'CLF', 'UYW']);
 
 export function isCurrency(code: string): boolean {
   return /^[A-Z]{3}$/.test(code) && knownCurrencies.has(code);
 }
 
-const exponents = new Map<string, number>();
+/**
+ * ISO 4217 minor units for the codes that do not use 2. Fixed here rather than read from ICU,
+ * whose display digits differ (HUF, IDR…) and may change with a Node upgrade, which would
+ * silently change what a stored bigint means.
+ */
+const ISO_EXPONENTS: Record<string, number> = {
+  ...Object.fromEntries(
+    ['BIF', 'CLP', 'DJF', 'GNF', 'ISK', 'JPY', 'KMF', 'KRW', 'PYG', 'RWF', 'UGX', 'UYI', 'VND', 'VUV', 'XAF', 'XOF', 'XPF'].map((code) => [code, 0]),
+  ),
+  ...Object.fromEntries(['BHD', 'IQD', 'JOD', 'KWD', 'LYD', 'OMR', 'TND'].map((code) => [code, 3])),
+  CLF: 4,
+  UYW: 4,
+};
 
 export function currencyExponent(currency: string): number {
-  let exponent = exponents.get(currency);
-  if (exponent === undefined) {
-    exponent = new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2;
-    exponents.set(currency, exponent);
-  }
-  return exponent;
+  return ISO_EXPONENTS[currency] ?? 2;
 }
 
 export const DECIMAL_PATTERN = /^(0|[1-9]\d{0,15})(\.\d+)?$/;

@@ -156,7 +156,7 @@ describe('loadConfig', () => {
 
     it('accepts every role', () => {
       const roles = ['ingest', 'finance', 'operator', 'auditor', 'admin'];
-      const sut = loadConfig({ API_KEYS: roles.map((role) => `k-${role}:${role}:${SECRET_A}`).join(',') });
+      const sut = loadConfig({ API_KEYS: roles.map((role) => `k-${role}:${role}:${SECRET_A}-${role}`).join(',') });
       expect(sut.API_KEYS.map((key) => key.role)).toEqual(roles);
     });
 
@@ -186,6 +186,11 @@ describe('loadConfig', () => {
       const error = configError({ API_KEYS: `erp:ingest:${SECRET_A},erp:admin:${SECRET_B}` });
       expect(error.message).toMatch(/^\s*API_KEYS: /m);
       expect(error.message).toContain('"erp"');
+    });
+
+    it('rejects two keys sharing one secret, naming the second', () => {
+      const error = configError({ API_KEYS: `erp:admin:${SECRET_A},bi:auditor:${SECRET_A}` });
+      expect(error.message).toMatch(/^\s*API_KEYS: .*"bi" reuses the secret/m);
     });
 
     it.each(['erp', 'erp:ingest', 'erp:ingest:', `:ingest:${SECRET_A}`])('rejects the incomplete entry %p', (entry) => {

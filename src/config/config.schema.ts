@@ -54,6 +54,9 @@ const apiKeys = z
         ctx.addIssue({ code: 'custom', message: `key "${name}" has a secret shorter than 16 characters` });
       } else if (keys.some((key) => key.name === name)) {
         ctx.addIssue({ code: 'custom', message: `key name "${name}" appears twice` });
+      } else if (keys.some((key) => key.secret === secret)) {
+        // One secret must map to one key, or the role it grants would be ambiguous.
+        ctx.addIssue({ code: 'custom', message: `key "${name}" reuses the secret of another key` });
       } else {
         keys.push({ name, role: role as Role, secret });
       }

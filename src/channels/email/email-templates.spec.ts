@@ -1,17 +1,8 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { jest } from '@jest/globals';
 import type { AppConfig } from '../../config/app-config';
 import { EmailTemplates, type Locale, type NoticeVariables, pickLocale } from './email-templates';
-
-// Only for a CommonJS run (plain `npx jest`): there @nestjs/common 12, which is ESM-only, cannot be
-// required, so its decorators (DI metadata only, no part in loading or rendering) become no-ops.
-// Under `npm run test:unit` (ESM mode) this mock does not apply and the real module loads.
-jest.mock('@nestjs/common', () => ({
-  Inject: () => () => undefined,
-  Injectable: () => () => undefined,
-}));
 
 const TEMPLATES_DIR = './templates'; // the repository's, relative to the root Jest runs from
 
