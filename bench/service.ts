@@ -1,0 +1,117 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { Client } from 'pg';
+import type { EventResult } from '../src/events/events.service';
+import { STEPS_QUEUE } from '../src/scheduling/queues';
+import { forEachLimited } from './util';
+
+/** Drops the bench database so the app creates and migrates it from scratch. */
+export async function dropDatabase(databaseUrl: string): Promise<void> {
+  const admin = new URL(databaseUrl);
+  const name = decodeURIComponent(admin.pathname.slice(1));
+  admin.pathname = '/postgres';
+  const client = new Client({ connectionString: admin.toString() });
+  await client.connect();
+  try {
+    await client.query(`DROP DATABASE IF EXISTS "${name.replace(/"/g, '""')}" WITH (FORCE)`);
+  } finally {
+    await client.end();
+  }
+}
+
+export async function flushRedis(redisUrl: string): Promise<void> {
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
+  try {
+    await redis.flushdb();
+  } finally {
+    await redis.quit();
+  }
+}
+
+/** A temporary POLICIES_DIR with one default policy: a single email notice as soon as the case opens. */
+export async function writeBenchPolicy(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'dunning-bench-policies-'));
+  const yaml = [
+    'key: bench',
+    'default: true',
+    'steps:',
+    '  - at: PT0S',
+    '    action: notice',
+    '    channel: email',
+    '    template: reminder-friendly',
+    '',
+  ].join('\n');
+  await writeFile(join(dir, 'bench.yaml'), yaml);
+  return dir;
+}
+
+function overdueEvent(run: string, i: number) {
+  const now = new Date().toISOString();
+  return {
+    id: `bench-${run}-${i}`,
+    type: 'invoice.overdue',
+    occurredAt: now,
+    data: {
+      invoice: { externalId: `BINV-${run}-${i}`, currency: 'EUR', amountDue: '125.50', dueDate: now },
+      debtor: { externalId: `BD-${run}-${i}`, name: `Debtor ${i}`, email: `debtor${i}@example.test`, locale: 'en', timezone: 'Europe/Berlin' },
+    },
+  };
+}
+
+/** Posts `count` events in batches through real HTTP; throws on any non-202 or any result that is not `accepted`. */
+export async function postEvents(
+  baseUrl: string,
+  apiKey: string,
+  { run, count, batch, inFlight }: { run: string; count: number; batch: number; inFlight: number },
+): Promise<void> {
+  const batches = Math.ceil(count / batch);
+  await forEachLimited(batches, inFlight, async (b) => {
+    const from = b * batch;
+    const events = Array.from({ length: Math.min(batch, count - from) }, (_, k) => overdueEvent(run, from + k));
+    const response = await fetch(`${baseUrl}/v1/events`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ events }),
+    });
+    const body = await response.text();
+    if (response.status !== 202) throw new Error(`batch ${b}: HTTP ${response.status}: ${body.slice(0, 500)}`);
+    const { results } = JSON.parse(body) as { results: EventResult[] };
+    if (results.length !== events.length) throw new Error(`batch ${b}: ${results.length} results for ${events.length} events`);
+    const bad = results.find((result) => result.status !== 'accepted');
+    if (bad) throw new Error(`batch ${b}: event ${bad.id} was ${bad.status}${bad.error ? `: ${bad.error}` : ''}`);
+  });
+}
+
+/** Where the notices got stuck, for the failure message: step, dispatch and job counts. */
+export async function diagnose(databaseUrl: string, redisUrl: string): Promise<string> {
+  const parts: string[] = [];
+  const client = new Client({ connectionString: databaseUrl });
+  try {
+    await client.connect();
+    const count = async (sql: string) =>
+      (await client.query<{ status: string; n: string }>(sql)).rows.map((row) => `${row.status}=${row.n}`).join(' ') || 'none';
+    parts.push(`steps: ${await count('SELECT status, count(*) AS n FROM scheduled_steps GROUP BY status ORDER BY status')}`);
+    parts.push(`dispatches: ${await count('SELECT status, count(*) AS n FROM dispatches GROUP BY status ORDER BY status')}`);
+    const errors = await client.query<{ last_error: string; n: string }>(
+      'SELECT last_error, count(*) AS n FROM scheduled_steps WHERE last_error IS NOT NULL GROUP BY last_error ORDER BY 2 DESC LIMIT 3',
+    );
+    for (const row of errors.rows) parts.push(`step error x${row.n}: ${row.last_error}`);
+  } catch (error) {
+    parts.push(`database: ${(error as Error).message}`);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+  const queue = new Queue(STEPS_QUEUE, { connection: { url: redisUrl, maxRetriesPerRequest: null } });
+  try {
+    const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'completed', 'failed', 'prioritized');
+    parts.push(`steps queue: ${Object.entries(counts).map(([state, n]) => `${state}=${n}`).join(' ')}`);
+  } catch (error) {
+    parts.push(`redis: ${(error as Error).message}`);
+  } finally {
+    await queue.close();
+  }
+  return parts.join('\n  ');
+}

@@ -1,0 +1,86 @@
+import { createServer } from 'node:net';
+import { performance } from 'node:perf_hooks';
+
+/** A port the OS just handed out on 127.0.0.1; free again once this resolves. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (address && typeof address === 'object' ? resolve(address.port) : reject(new Error('no port assigned'))));
+    });
+  });
+}
+
+export class DeadlineExceeded extends Error {}
+
+/**
+ * Polls `done` until it holds or `timeoutMs` passes. The interval only bounds how late we notice;
+ * the measured moments are taken by the event handlers themselves, not here.
+ */
+export async function waitFor(
+  what: string,
+  done: () => boolean,
+  { timeoutMs, intervalMs = 50, progress }: { timeoutMs: number; intervalMs?: number; progress?: () => string },
+): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!done()) {
+    if (performance.now() > deadline) {
+      throw new DeadlineExceeded(`${what}: not reached within ${Math.round(timeoutMs / 1000)} s${progress ? ` (${progress()})` : ''}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
+
+/** Runs `work` for 0..count-1 with at most `limit` in flight; the first failure stops new work and is rethrown. */
+export async function forEachLimited(count: number, limit: number, work: (index: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failed = false;
+  const lanes = Array.from({ length: Math.min(limit, count) }, async () => {
+    while (!failed && next < count) {
+      const index = next++;
+      try {
+        await work(index);
+      } catch (error) {
+        failed = true;
+        throw error;
+      }
+    }
+  });
+  await Promise.all(lanes);
+}
+
+/** Samples process RSS on an unref'd timer, so it never keeps the process alive. */
+export class RssSampler {
+  private peak = process.memoryUsage().rss;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(intervalMs = 200) {
+    this.timer = setInterval(() => this.sample(), intervalMs);
+    this.timer.unref();
+  }
+
+  sample(): void {
+    this.peak = Math.max(this.peak, process.memoryUsage().rss);
+  }
+
+  /** The highest RSS seen so far, in MB. */
+  peakMb(): number {
+    this.sample();
+    return this.peak / 2 ** 20;
+  }
+
+  stop(): number {
+    clearInterval(this.timer);
+    this.sample();
+    return this.peak;
+  }
+}
+
+export const round = (value: number, decimals: number): number => {
+  const factor = 10 ** decimals;
+  return Math.round(value * factor) / factor;
+};
+
+export const seconds = (fromMs: number, toMs: number): number => (toMs - fromMs) / 1000;
