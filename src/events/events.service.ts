@@ -44,14 +44,20 @@ export class EventsService {
         return;
       }
       const key = invoiceOf(checked.event);
-      lanes.set(key, [...(lanes.get(key) ?? []), { index, event: checked.event }]);
+      const lane = lanes.get(key) ?? [];
+      lane.push({ index, event: checked.event });
+      lanes.set(key, lane);
     });
     const effects: QueueEffects = { enqueue: [], withdraw: [] };
-    await mapWithConcurrency([...lanes.values()], this.parallelism, async (lane) => {
-      for (const { index, event } of lane) results[index] = await this.applyOne(event, actor, effects);
-    });
-    await this.scheduler.withdraw(effects.withdraw);
-    await this.scheduler.enqueue(effects.enqueue);
+    try {
+      await mapWithConcurrency([...lanes.values()], this.parallelism, async (lane) => {
+        for (const { index, event } of lane) results[index] = await this.applyOne(event, actor, effects);
+      });
+    } finally {
+      // Events committed before a failure still get their jobs now rather than at the next reconcile.
+      await this.scheduler.withdraw(effects.withdraw);
+      await this.scheduler.enqueue(effects.enqueue);
+    }
     return results;
   }
 
