@@ -1,0 +1,38 @@
+# syntax=docker/dockerfile:1
+#
+# The dunning service: `docker build -t dunning-service .`, or `docker compose up -d`.
+# Configuration comes from environment variables only (see .env.example); .env is not copied.
+
+# --- build: all dependencies, compile TypeScript to dist/ ---------------------------------
+FROM node:20-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+# `npm ci` installs exactly the lock file. If npm finds the lock out of step with
+# package.json it refuses; then fall back to `npm install` (same versions where the lock has
+# them) and say so, rather than leave the image unbuildable.
+RUN npm ci --no-audit --no-fund \
+    || { echo "npm ci refused package-lock.json; falling back to npm install" >&2; \
+         npm install --no-audit --no-fund; }
+COPY nest-cli.json tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build
+
+# --- runtime: production dependencies, compiled code, policies and templates -------------
+FROM node:20-slim AS runtime
+ENV NODE_ENV=production
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN (npm ci --omit=dev --no-audit --no-fund \
+     || { echo "npm ci refused package-lock.json; falling back to npm install" >&2; \
+          npm install --omit=dev --no-audit --no-fund; }) \
+    && npm cache clean --force
+COPY --from=build /app/dist ./dist
+COPY policies ./policies
+COPY templates ./templates
+# The outbox (.eml files when SMTP_URL is unset) is the only place the service writes.
+RUN mkdir -p /app/var/outbox && chown -R node:node /app/var
+USER node
+EXPOSE 3000
+# SIGTERM: stop taking HTTP requests and jobs, let running jobs finish, exit 0.
+STOPSIGNAL SIGTERM
+CMD ["node", "dist/main.js"]
