@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { Clock } from '../common/clock';
-import { NotFound } from '../common/errors';
+import { NotFound, ValidationFailed } from '../common/errors';
 import { formatMinorUnits } from '../common/money';
 import { daysPastDue, Stage, STAGE_DAYS, stageFor } from '../policies/ladder';
 
@@ -37,13 +37,15 @@ const CASE_COLUMNS = `c.id, c.status, c.segment, c.currency, c.principal_minor, 
 const CASE_JOINS = `FROM cases c JOIN invoices i ON i.id = c.invoice_id JOIN debtors d ON d.id = c.debtor_id JOIN policy_versions p ON p.id = c.policy_version_id`;
 
 const encodeCursor = (parts: unknown[]) => Buffer.from(JSON.stringify(parts)).toString('base64url');
-export function decodeCursor<T extends unknown[]>(cursor: string): T | null {
+/** A cursor this service issued, or a 400: a bad cursor must not silently restart the listing. */
+function decodeCursor<T extends unknown[]>(cursor: string, length: number): T {
   try {
     const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    return Array.isArray(parsed) ? (parsed as T) : null;
+    if (Array.isArray(parsed) && parsed.length === length) return parsed as T;
   } catch {
-    return null;
+    // fall through to the validation error
   }
+  throw new ValidationFailed([{ field: 'query.cursor', reason: 'is not a cursor returned by this listing' }]);
 }
 
 /** Read side of cases: lists, detail with schedule, and the audit trail. */
@@ -71,7 +73,7 @@ export class CaseQueries {
       if (Number.isFinite(from)) add('i.due_at <= ?', new Date(now - (from - 1) * 86_400_000));
     }
     if (filter.cursor) {
-      const [openedAt, id] = decodeCursor<[string, string]>(filter.cursor) ?? [];
+      const [openedAt, id] = decodeCursor<[string, string]>(filter.cursor, 2);
       params.push(openedAt, id);
       where.push(`(c.opened_at, c.id) < ($${params.length - 1}, $${params.length})`);
     }
@@ -113,7 +115,7 @@ export class CaseQueries {
   async touches(caseId: string, cursor: string | undefined, limit: number) {
     const [exists] = await this.dataSource.query('SELECT 1 FROM cases WHERE id = $1', [caseId]);
     if (!exists) throw new NotFound('case', caseId);
-    const afterSeq = cursor ? Number(decodeCursor<[number]>(cursor)?.[0] ?? 0) : 0;
+    const afterSeq = cursor ? Number(decodeCursor<[number]>(cursor, 1)[0]) : 0;
     const rows = await this.dataSource.query(
       `SELECT id, case_id AS "caseId", seq, kind, at, actor, channel, data, prev_hash AS "prevHash", hash
        FROM touches WHERE case_id = $1 AND seq > $2 ORDER BY seq LIMIT ${limit + 1}`,

@@ -1,4 +1,5 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import { STATUS_CODES } from 'node:http';
 import type { Response } from 'express';
 import { DomainError, DomainErrorCode } from './errors';
 
@@ -31,7 +32,7 @@ export class HttpErrorFilter implements ExceptionFilter {
   private toBody(exception: unknown): ErrorBody {
     if (exception instanceof DomainError) {
       const statusCode = statusByCode[exception.code];
-      return { statusCode, error: HttpStatus[statusCode], message: exception.message, details: exception.details.length ? exception.details : undefined };
+      return { statusCode, error: STATUS_CODES[statusCode] ?? 'Error', message: exception.message, details: exception.details.length ? exception.details : undefined };
     }
     if (exception instanceof HttpException) {
       const statusCode = exception.getStatus();
@@ -46,7 +47,7 @@ export class HttpErrorFilter implements ExceptionFilter {
       }
       const payload = exception.getResponse();
       const message = typeof payload === 'string' ? payload : String((payload as { message?: unknown }).message ?? exception.message);
-      return { statusCode, error: HttpStatus[statusCode] ?? 'Error', message };
+      return { statusCode, error: STATUS_CODES[statusCode] ?? 'Error', message };
     }
     const parser = exception as { type?: string; status?: number };
     if (parser?.type === 'entity.parse.failed') {

@@ -88,5 +88,7 @@ describe('bad input gets a clear 4xx and changes nothing', () => {
     await sut.http.get('/v1/cases/00000000-0000-4000-8000-000000000000').set(bearer('finance')).expect(404);
     const filter = await sut.http.get('/v1/cases?status=sleeping').set(bearer('finance')).expect(400);
     expect(filter.body.message).toContain('query.status');
+    const cursor = await sut.http.get('/v1/cases?cursor=bm90LWEtY3Vyc29y').set(bearer('finance')).expect(400);
+    expect(cursor.body).toMatchObject({ error: 'Bad Request', message: expect.stringContaining('query.cursor') });
   });
 });
