@@ -24,7 +24,8 @@ export class CoreModule {
             // Personal data stays out of logs: no bodies, no auth headers, no addresses.
             redact: { paths: ['req.headers.authorization', 'req.headers.cookie', '*.email', '*.phone', '*.name', '*.address'], censor: '[redacted]' },
             serializers: {
-              req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
+              // Query strings can carry debtor references: log the path only.
+              req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, path: req.url.split('?')[0] }),
             },
             autoLogging: { ignore: (req) => req.url?.startsWith('/health') ?? false },
           },

@@ -213,7 +213,9 @@ export class StepRunner {
         { kind: 'notice.failed', actor: 'system', channel: 'email', data: { stepId: step.id, index: step.step_index, dispatchId: dispatch.id, attempts, error: message } },
       ]);
     });
-    this.logger.warn(`step ${step.id} dispatch ${dispatch.id}: send failed${finalAttempt ? ' (final attempt)' : ', will retry'}: ${message}`);
+    // SMTP replies often quote the recipient; keep addresses out of the log.
+    const logged = message.replace(/[^\s<>@]+@[^\s<>@]+/g, '[address]');
+    this.logger.warn(`step ${step.id} dispatch ${dispatch.id}: send failed${finalAttempt ? ' (final attempt)' : ', will retry'}: ${logged}`);
   }
 
   private async finish(m: EntityManager, step: StepRow, status: string, outcome: string): Promise<void> {
