@@ -1,5 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { AuditModule } from './audit/audit.module';
+import { AuditApiModule, AuditModule } from './audit/audit.module';
 import { CasesModule } from './cases/cases.module';
 import { ChannelsModule } from './channels/channels.module';
 import { AppConfig } from './config/app-config';
@@ -10,11 +10,15 @@ import { PoliciesModule } from './policies/policies.module';
 import { SchedulingModule } from './scheduling/scheduling.module';
 import { StepsModule } from './steps/steps.module';
 
-/** APP_ROLE picks the parts: `api` serves HTTP, `worker` runs steps and maintenance, `all` both. */
+/**
+ * APP_ROLE picks the parts: `api` serves the HTTP API, `worker` runs steps and maintenance,
+ * `all` both. Every role serves /health, so a worker can be probed too.
+ */
 @Module({})
 export class AppModule {
   static register(config: AppConfig): DynamicModule {
     const worker = config.APP_ROLE !== 'api';
+    const api = config.APP_ROLE !== 'worker';
     return {
       module: AppModule,
       imports: [
@@ -23,9 +27,8 @@ export class AppModule {
         ChannelsModule,
         PoliciesModule,
         SchedulingModule.register({ withTimers: worker }),
-        CasesModule,
-        EventsModule,
         HealthModule,
+        ...(api ? [CasesModule, EventsModule, AuditApiModule] : []),
         ...(worker ? [StepsModule] : []),
       ],
     };

@@ -10,8 +10,7 @@ async function main(): Promise<void> {
   const config = loadConfig(process.env);
   const app = await createApp(config);
   if (config.API_KEYS.length === 0) console.warn('API_KEYS is empty: every route but /health answers 401. See .env.example.');
-  if (config.APP_ROLE === 'worker') await app.init();
-  else await app.listen(config.PORT);
+  await app.listen(config.PORT);
 
   let stopping = false;
   const stop = async (signal: string) => {

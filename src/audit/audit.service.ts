@@ -26,6 +26,15 @@ interface TouchRow {
 
 const VERIFY_PAGE = 5000;
 
+/** A case's chain head as stored on the case row. */
+export interface CaseHead {
+  touch_seq: number;
+  touch_hash: string;
+}
+
+/** The head of a case created in the current transaction. */
+export const NEW_CASE_HEAD: CaseHead = { touch_seq: 0, touch_hash: '' };
+
 /** The one way touches are written: appended to the case's hash chain in the caller's transaction. */
 @Injectable()
 export class AuditService {
@@ -34,21 +43,28 @@ export class AuditService {
     private readonly clock: Clock,
   ) {}
 
-  /** Appends touches to a case's chain; the case row lock serialises writers of that case only. */
-  async record(manager: EntityManager, caseId: string, touches: readonly TouchInput[]): Promise<void> {
+  /**
+   * Appends touches to a case's chain. The case row lock serialises writers of that case only.
+   * A caller that already holds the lock (or has just created the case) passes the head it read.
+   */
+  async record(m: EntityManager, caseId: string, touches: readonly TouchInput[], head?: CaseHead): Promise<void> {
     if (touches.length === 0) return;
-    const [head] = await manager.query('SELECT touch_seq, touch_hash FROM cases WHERE id = $1 FOR UPDATE', [caseId]);
+    const current: CaseHead = head ?? (await m.query('SELECT touch_seq, touch_hash FROM cases WHERE id = $1 FOR UPDATE', [caseId]))[0];
     const at = this.clock.now();
-    let seq: number = head.touch_seq;
-    let prevHash: string = head.touch_hash;
+    let seq = current.touch_seq;
+    let prevHash = current.touch_hash;
     const rows = touches.map((input) => {
       const touch: ChainedTouch = { caseId, seq: ++seq, kind: input.kind, at, actor: input.actor, channel: input.channel ?? null, data: input.data, prevHash };
       prevHash = touchHash(touch);
       return { ...touch, hash: prevHash };
     });
-    await manager.query(
-      `INSERT INTO touches (case_id, seq, kind, at, actor, channel, data, prev_hash, hash)
-       SELECT $1, * FROM unnest($2::int[], $3::text[], $4::timestamptz[], $5::text[], $6::text[], $7::jsonb[], $8::text[], $9::text[])`,
+    // One round trip: append the rows and move the case's head.
+    await m.query(
+      `WITH appended AS (
+         INSERT INTO touches (case_id, seq, kind, at, actor, channel, data, prev_hash, hash)
+         SELECT $1, * FROM unnest($2::int[], $3::text[], $4::timestamptz[], $5::text[], $6::text[], $7::jsonb[], $8::text[], $9::text[])
+       )
+       UPDATE cases SET touch_seq = $10, touch_hash = $11 WHERE id = $1`,
       [
         caseId,
         rows.map((row) => row.seq),
@@ -59,9 +75,10 @@ export class AuditService {
         rows.map((row) => JSON.stringify(row.data)),
         rows.map((row) => row.prevHash),
         rows.map((row) => row.hash),
+        seq,
+        prevHash,
       ],
     );
-    await manager.query('UPDATE cases SET touch_seq = $2, touch_hash = $3 WHERE id = $1', [caseId, seq, prevHash]);
   }
 
   /** Seals the heads of every case whose chain moved since the last seal. */

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
-import { AuditService } from '../audit/audit.service';
+import { AuditService, NEW_CASE_HEAD } from '../audit/audit.service';
 import type { TouchInput } from '../audit/touch-kinds';
 import { Clock } from '../common/clock';
 import { formatMinorUnits, toMinorUnits } from '../common/money';
@@ -100,7 +100,7 @@ export class CaseLifecycle {
         planned.map((p) => JSON.stringify(p.step)), planned.map((p) => p.dueAt), planned.map((p) => p.status), planned.map((p) => p.reason ?? null)],
     );
 
-    await this.audit.record(m, caseId, [
+    const touches: TouchInput[] = [
       received,
       {
         kind: 'case.opened',
@@ -123,7 +123,8 @@ export class CaseLifecycle {
           data: { stepId: p.id, index: p.index, ...p.step, dueAt: p.dueAt.toISOString(), ...(p.reason ? { reason: p.reason } : {}) },
         }),
       ),
-    ]);
+    ];
+    await this.audit.record(m, caseId, touches, NEW_CASE_HEAD);
     effects.enqueue.push(...planned.filter((p) => p.status === 'pending').map((p) => ({ id: p.id, dueAt: p.dueAt })));
     return { caseId };
   }
@@ -165,6 +166,7 @@ export class CaseLifecycle {
     if (after === 0n) {
       await m.query(`UPDATE cases SET status = 'resolved', closed_at = $2, held_since = NULL WHERE id = $1`, [kase.id, now]);
       touches.push(...(await this.cancelPendingSteps(m, kase.id, 'case resolved: paid in full', effects)));
+      touches.push(...(await this.releaseHolds(m, kase.id, 'case resolved: paid in full', actor)));
       touches.push({ kind: 'case.resolved', actor, data: { reason: 'paid in full', paymentId: data.paymentId } });
     }
     await this.audit.record(m, kase.id, touches);
@@ -177,6 +179,7 @@ export class CaseLifecycle {
     await this.audit.record(m, kase.id, [
       { kind: 'event.received', actor, data: { eventId, type: 'invoice.cancelled' } },
       ...(await this.cancelPendingSteps(m, kase.id, 'invoice cancelled', effects)),
+      ...(await this.releaseHolds(m, kase.id, 'invoice cancelled', actor)),
       { kind: 'case.cancelled', actor, data: { reason: data.reason } },
     ]);
     return { caseId: kase.id };
@@ -248,6 +251,17 @@ export class CaseLifecycle {
     );
     if (!kase) throw new EventRejected(`data.invoiceExternalId: no open case for invoice ${invoiceExternalId}`);
     return kase;
+  }
+
+  /** A closed case keeps no open holds: they end with it, each release on the record. */
+  private async releaseHolds(m: EntityManager, caseId: string, reason: string, actor: string): Promise<TouchInput[]> {
+    const released = await updateReturning<{ id: string }>(
+      m,
+      `UPDATE holds SET released_at = $2, released_by = $3 WHERE case_id = $1 AND released_at IS NULL RETURNING id`,
+      [caseId, this.clock.now(), actor],
+    );
+    if (released.length === 0) return [];
+    return [{ kind: 'hold.released', actor, data: { holdIds: released.map((hold) => hold.id), reason, resumedSteps: 0, holdsRemaining: 0 } }];
   }
 
   private async cancelPendingSteps(m: EntityManager, caseId: string, reason: string, effects: QueueEffects): Promise<TouchInput[]> {

@@ -3,13 +3,15 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DateTime } from 'luxon';
 import { DataSource, EntityManager } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
+import type { TouchInput } from '../audit/touch-kinds';
 import { pickLocale, RenderedEmail, EmailTemplates } from '../channels/email/email-templates';
 import { Mailer } from '../channels/email/mailer.service';
 import { Clock } from '../common/clock';
 import { formatMinorUnits } from '../common/money';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
+import { updateReturning } from '../database/sql';
 import type { PolicyStep } from '../policies/policy.schema';
-import { StepScheduler } from '../scheduling/step-scheduler.service';
+import { DueStep, StepScheduler } from '../scheduling/step-scheduler.service';
 
 export type StepOutcome =
   | 'sent'
@@ -46,6 +48,12 @@ interface StepRow {
   invoice_due_at: Date;
 }
 
+/** A step the claim settled without sending; `next` is the case's next step to enqueue after commit. */
+interface Settled {
+  outcome: StepOutcome | NotYetDue;
+  next?: DueStep;
+}
+
 interface Claimed {
   step: StepRow;
   dispatch: { id: string; status: string; message_id: string };
@@ -53,6 +61,11 @@ interface Claimed {
   locale: string;
   contentHash: string;
 }
+
+const isClaimed = (value: Claimed | Settled): value is Claimed => 'dispatch' in value;
+
+const NEXT_PENDING_STEP = `SELECT json_build_object('id', n.id, 'dueAt', n.due_at) FROM scheduled_steps n
+  WHERE n.case_id = $1 AND n.status = 'pending' AND n.id <> $2 ORDER BY n.due_at, n.step_index LIMIT 1`;
 
 const CLOSED_CASE = new Set(['resolved', 'cancelled', 'written_off', 'closed']);
 /** Jobs may fire a little early (clock skew between hosts); beyond this they are re-delayed. */
@@ -79,13 +92,19 @@ export class StepRunner {
     this.messageDomain = /@([^>\s]+)/.exec(config.MAIL_FROM)?.[1] ?? 'dunning.local';
   }
 
-  /** `finalAttempt`: no retry follows a failure, so a failure is recorded as `notice.failed`. */
+  /**
+   * `finalAttempt`: no retry follows a failure, so any failure (SMTP, database, template) is
+   * recorded on the step, and as `notice.failed` for a notice, before the job fails for good.
+   */
   async run(stepId: string, finalAttempt: boolean): Promise<StepOutcome | NotYetDue> {
-    const claimed = await this.dataSource.transaction((m) => this.claim(m, stepId));
-    if (!this.isClaimed(claimed)) return claimed;
-    const { step, dispatch, email } = claimed;
-    if (dispatch.status !== 'sent') {
-      try {
+    try {
+      const claimed = await this.dataSource.transaction((m) => this.claim(m, stepId));
+      if (!isClaimed(claimed)) {
+        if (claimed.next) await this.scheduler.enqueue([claimed.next]);
+        return claimed.outcome;
+      }
+      const { step, dispatch, email } = claimed;
+      if (dispatch.status !== 'sent') {
         await this.mailer.send({
           to: step.email!,
           subject: email.subject,
@@ -94,21 +113,17 @@ export class StepRunner {
           messageId: dispatch.message_id,
           headers: { 'X-Dunning-Case': step.case_id, 'X-Dunning-Dispatch': dispatch.id },
         });
-      } catch (error) {
-        await this.recordSendFailure(claimed, error as Error, finalAttempt);
-        throw error;
       }
+      const next = await this.dataSource.transaction((m) => this.recordSent(m, claimed));
+      if (next) await this.scheduler.enqueue([next]);
+      return 'sent';
+    } catch (error) {
+      await this.recordFailure(stepId, error as Error, finalAttempt);
+      throw error;
     }
-    await this.dataSource.transaction((m) => this.recordSent(m, claimed));
-    await this.planNext(step.case_id);
-    return 'sent';
   }
 
-  private isClaimed(value: Claimed | StepOutcome | NotYetDue): value is Claimed {
-    return typeof value === 'object' && 'dispatch' in value;
-  }
-
-  private async claim(m: EntityManager, stepId: string): Promise<Claimed | StepOutcome | NotYetDue> {
+  private async claim(m: EntityManager, stepId: string): Promise<Claimed | Settled> {
     const [step]: StepRow[] = await m.query(
       `SELECT s.id, s.case_id, s.step_index, s.status, s.due_at, s.definition,
               c.status AS case_status, c.balance_minor, c.currency,
@@ -118,17 +133,17 @@ export class StepRunner {
        WHERE s.id = $1 FOR UPDATE OF s, c`,
       [stepId],
     );
-    if (!step) return 'missing';
-    if (step.status === 'done' || step.status === 'skipped' || step.status === 'cancelled') return `already-${step.status}`;
+    if (!step) return { outcome: 'missing' };
+    if (step.status === 'done' || step.status === 'skipped' || step.status === 'cancelled') return { outcome: `already-${step.status}` };
     const now = this.clock.now();
     if (CLOSED_CASE.has(step.case_status)) {
       await this.finish(m, step, 'cancelled', `case ${step.case_status}`);
       await this.audit.record(m, step.case_id, [{ kind: 'step.cancelled', actor: 'system', data: { stepId, index: step.step_index, reason: `case ${step.case_status}` } }]);
-      return 'cancelled';
+      return { outcome: 'cancelled' };
     }
     // Held: the row stays pending; releasing the hold enqueues it again.
-    if (step.case_status === 'on_hold') return 'held';
-    if (step.due_at.getTime() - now.getTime() > EARLY_TOLERANCE_MS) return { notBefore: step.due_at };
+    if (step.case_status === 'on_hold') return { outcome: 'held' };
+    if (step.due_at.getTime() - now.getTime() > EARLY_TOLERANCE_MS) return { outcome: { notBefore: step.due_at } };
 
     const definition = step.definition;
     const unavailable =
@@ -137,8 +152,8 @@ export class StepRunner {
     if (skipReason || definition.action !== 'notice') {
       await this.finish(m, step, 'skipped', skipReason!);
       await this.audit.record(m, step.case_id, [{ kind: 'step.skipped', actor: 'system', data: { stepId, index: step.step_index, action: definition.action, reason: skipReason } }]);
-      await this.planNextIn(m, step.case_id);
-      return 'skipped';
+      const [{ next }] = await m.query(`SELECT (${NEXT_PENDING_STEP}) AS next`, [step.case_id, step.id]);
+      return { outcome: 'skipped', next: next ? { id: next.id, dueAt: new Date(next.dueAt) } : undefined };
     }
 
     const locale = pickLocale(step.locale, this.config.DEFAULT_LOCALE);
@@ -155,14 +170,17 @@ export class StepRunner {
     });
     const contentHash = createHash('sha256').update(email.subject).update('\n').update(email.text).update('\n').update(email.html).digest('hex');
     const dispatchId = randomUUID();
+    // The dispatch row is the send's dedupe key: a rerun finds it (and whether it was sent).
     const [dispatch] = await m.query(
-      `INSERT INTO dispatches (id, case_id, step_id, channel, recipient, dedupe_key, status, message_id, attempts, created_at)
+      `WITH running AS (
+         UPDATE scheduled_steps SET status = 'running', attempts = attempts + 1, started_at = $7, updated_at = $7 WHERE id = $3
+       )
+       INSERT INTO dispatches (id, case_id, step_id, channel, recipient, dedupe_key, status, message_id, attempts, created_at)
        VALUES ($1, $2, $3, 'email', $4, $5, 'pending', $6, 1, $7)
        ON CONFLICT (dedupe_key) DO UPDATE SET attempts = dispatches.attempts + 1
        RETURNING id, status, message_id`,
       [dispatchId, step.case_id, step.id, step.email, `${step.id}/email/${step.email!.toLowerCase()}`, `<${dispatchId}@${this.messageDomain}>`, now],
     );
-    await m.query(`UPDATE scheduled_steps SET status = 'running', attempts = attempts + 1, started_at = $2, updated_at = $2 WHERE id = $1`, [step.id, now]);
     return { step, dispatch, email, locale, contentHash };
   }
 
@@ -171,67 +189,80 @@ export class StepRunner {
     return DateTime.fromJSDate(step.invoice_due_at, { zone: step.timezone }).setLocale(locale).toLocaleString(DateTime.DATETIME_FULL);
   }
 
-  private async recordSent(m: EntityManager, { step, dispatch, email, locale, contentHash }: Claimed): Promise<void> {
+  /** Marks the dispatch and step done and records `notice.sent`; returns the case's next step. */
+  private async recordSent(m: EntityManager, { step, dispatch, email, locale, contentHash }: Claimed): Promise<DueStep | undefined> {
     const now = this.clock.now();
-    await m.query(`UPDATE dispatches SET status = 'sent', sent_at = COALESCE(sent_at, $2), last_error = NULL WHERE id = $1`, [dispatch.id, now]);
-    await this.finish(m, step, 'done', 'sent');
+    const [head] = await m.query(
+      `WITH sent AS (
+         UPDATE dispatches SET status = 'sent', sent_at = COALESCE(sent_at, $3), last_error = NULL WHERE id = $4
+       ), done AS (
+         UPDATE scheduled_steps SET status = 'done', outcome = 'sent', finished_at = $3, updated_at = $3 WHERE id = $2
+       )
+       SELECT touch_seq, touch_hash, (${NEXT_PENDING_STEP}) AS next FROM cases WHERE id = $1 FOR UPDATE`,
+      [step.case_id, step.id, now, dispatch.id],
+    );
     const definition = step.definition as Extract<PolicyStep, { action: 'notice' }>;
-    await this.audit.record(m, step.case_id, [
-      {
-        kind: 'notice.sent',
-        actor: 'system',
-        channel: 'email',
-        data: {
-          stepId: step.id,
-          index: step.step_index,
-          dispatchId: dispatch.id,
-          messageId: dispatch.message_id,
-          recipient: step.email,
-          template: definition.template,
-          templateKey: email.templateKey,
-          templateVersion: email.version,
-          locale,
-          balance: formatMinorUnits(BigInt(step.balance_minor), step.currency.trim()),
-          currency: step.currency.trim(),
-          contentHash,
-          delivery: 'accepted',
-        },
+    const sent: TouchInput = {
+      kind: 'notice.sent',
+      actor: 'system',
+      channel: 'email',
+      data: {
+        stepId: step.id,
+        index: step.step_index,
+        dispatchId: dispatch.id,
+        messageId: dispatch.message_id,
+        recipient: step.email,
+        template: definition.template,
+        templateKey: email.templateKey,
+        templateVersion: email.version,
+        locale,
+        balance: formatMinorUnits(BigInt(step.balance_minor), step.currency.trim()),
+        currency: step.currency.trim(),
+        contentHash,
+        delivery: 'accepted',
       },
-    ]);
+    };
+    await this.audit.record(m, step.case_id, [sent], head);
+    return head.next ? { id: head.next.id, dueAt: new Date(head.next.dueAt) } : undefined;
   }
 
-  private async recordSendFailure({ step, dispatch }: Claimed, error: Error, finalAttempt: boolean): Promise<void> {
+  /**
+   * Notes a failed run on the step (and its dispatch, if one was written). On the final attempt the
+   * step becomes `failed` and a notice records `notice.failed`, so no failure goes unrecorded.
+   */
+  private async recordFailure(stepId: string, error: Error, finalAttempt: boolean): Promise<void> {
     const message = error.message.slice(0, 500);
-    await this.dataSource.transaction(async (m) => {
-      await m.query(`UPDATE dispatches SET status = $2, last_error = $3 WHERE id = $1`, [dispatch.id, finalAttempt ? 'failed' : 'pending', message]);
-      await m.query(`UPDATE scheduled_steps SET last_error = $2 WHERE id = $1`, [step.id, message]);
-      if (!finalAttempt) return;
-      await m.query(`SELECT 1 FROM cases WHERE id = $1 FOR UPDATE`, [step.case_id]);
-      await this.finish(m, step, 'failed', 'send failed');
-      const [{ attempts }] = await m.query('SELECT attempts FROM dispatches WHERE id = $1', [dispatch.id]);
-      await this.audit.record(m, step.case_id, [
-        { kind: 'notice.failed', actor: 'system', channel: 'email', data: { stepId: step.id, index: step.step_index, dispatchId: dispatch.id, attempts, error: message } },
-      ]);
-    });
     // SMTP replies often quote the recipient; keep addresses out of the log.
     const logged = message.replace(/[^\s<>@]+@[^\s<>@]+/g, '[address]');
-    this.logger.warn(`step ${step.id} dispatch ${dispatch.id}: send failed${finalAttempt ? ' (final attempt)' : ', will retry'}: ${logged}`);
+    this.logger.warn(`step ${stepId}: run failed${finalAttempt ? ' (final attempt)' : ', will retry'}: ${logged}`);
+    try {
+      await this.dataSource.transaction(async (m) => {
+        const [step] = await m.query(
+          `SELECT s.id, s.case_id, s.step_index, s.status, s.action FROM scheduled_steps s JOIN cases c ON c.id = s.case_id
+           WHERE s.id = $1 FOR UPDATE OF s, c`,
+          [stepId],
+        );
+        if (!step || ['done', 'skipped', 'cancelled'].includes(step.status)) return;
+        const [dispatch] = await updateReturning<{ id: string; attempts: number }>(
+          m,
+          `UPDATE dispatches SET status = $3, last_error = $2 WHERE step_id = $1 AND status <> 'sent' RETURNING id, attempts`,
+          [stepId, message, finalAttempt ? 'failed' : 'pending'],
+        );
+        await m.query(`UPDATE scheduled_steps SET last_error = $2 WHERE id = $1`, [stepId, message]);
+        if (!finalAttempt) return;
+        await this.finish(m, step, 'failed', dispatch ? 'send failed' : 'run failed');
+        if (step.action !== 'notice') return;
+        await this.audit.record(m, step.case_id, [
+          { kind: 'notice.failed', actor: 'system', channel: 'email', data: { stepId, index: step.step_index, dispatchId: dispatch?.id ?? null, attempts: dispatch?.attempts ?? null, error: message } },
+        ]);
+      });
+    } catch (recordError) {
+      // The database may be what failed; the job's own failure stays visible in the queue.
+      this.logger.error(`step ${stepId}: could not record the failure: ${(recordError as Error).message}`);
+    }
   }
 
-  private async finish(m: EntityManager, step: StepRow, status: string, outcome: string): Promise<void> {
+  private async finish(m: EntityManager, step: { id: string }, status: string, outcome: string): Promise<void> {
     await m.query(`UPDATE scheduled_steps SET status = $2, outcome = $3, finished_at = $4, updated_at = $4 WHERE id = $1`, [step.id, status, outcome, this.clock.now()]);
-  }
-
-  /** Enqueues the case's next pending step if it falls inside the horizon. */
-  private async planNext(caseId: string): Promise<void> {
-    await this.planNextIn(this.dataSource.manager, caseId);
-  }
-
-  private async planNextIn(m: EntityManager, caseId: string): Promise<void> {
-    const [next] = await m.query(
-      `SELECT id, due_at FROM scheduled_steps WHERE case_id = $1 AND status = 'pending' ORDER BY due_at, step_index LIMIT 1`,
-      [caseId],
-    );
-    if (next) await this.scheduler.enqueue([{ id: next.id, dueAt: next.due_at }]);
   }
 }

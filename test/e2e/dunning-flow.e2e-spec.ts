@@ -134,6 +134,16 @@ describe('dunning flow over HTTP with a real SMTP server', () => {
     expect(trail.find((touch) => touch.kind === 'hold.released')?.data).toMatchObject({ holdIds: [held.holds[0].id], resumedSteps: 2 });
   });
 
+  it('a payment in full during a dispute resolves the case and ends the hold', async () => {
+    const { event, caseId } = await open(overdueEvent({ invoice: { dueDate: '2099-01-01' } }));
+    await post(invoiceEvent('dispute.opened', event.data.invoice.externalId, 'wrong amount')).expect(202);
+    await post(paymentEvent(event.data.invoice.externalId, '1250.00')).expect(202);
+    const detail = await caseDetail(caseId);
+    expect(detail.status).toBe('resolved');
+    expect(detail.holds).toEqual([expect.objectContaining({ kind: 'dispute', releasedAt: expect.any(String), releasedBy: 'ingest-key' })]);
+    expect((await touches(caseId)).map((touch) => touch.kind).slice(-2)).toEqual(['hold.released', 'case.resolved']);
+  });
+
   it('a cancelled invoice closes the case and cancels its steps', async () => {
     const { event, caseId } = await open(overdueEvent({ invoice: { dueDate: '2099-01-01' } }));
     await post(invoiceEvent('invoice.cancelled', event.data.invoice.externalId, 'issued in error')).expect(202);

@@ -44,6 +44,18 @@ describe('the service process', () => {
     expect(code).toBe(0);
   });
 
+  it('a worker process serves health but not the API', async () => {
+    const env = { ...testEnv('process', 5), PORT: '39518', APP_ROLE: 'worker' };
+    const service = startService(env);
+    try {
+      await waitFor('the worker to be ready', async () => (await fetch('http://127.0.0.1:39518/health/ready')).ok, 30_000, 200);
+      expect((await fetch('http://127.0.0.1:39518/v1/cases')).status).toBe(404);
+    } finally {
+      service.child.kill('SIGTERM');
+    }
+    expect((await service.exited).code).toBe(0);
+  });
+
   it('a bad configuration value stops the boot with a message naming the variable', async () => {
     const { code, output } = await startService({ ...testEnv('process', 5), PORT: 'eighty', RECONCILE_EVERY: 'often' }).exited;
     expect(code).toBe(1);
