@@ -26,6 +26,26 @@ interface TouchRow {
 
 const VERIFY_PAGE = 5000;
 
+export type ChainedRow = ChainedTouch & { hash: string };
+
+/** Takes the nine columns of `touchColumns` as $1…$9. */
+const INSERT_TOUCHES = `INSERT INTO touches (case_id, seq, kind, at, actor, channel, data, prev_hash, hash)
+  SELECT * FROM unnest($1::uuid[], $2::int[], $3::text[], $4::timestamptz[], $5::text[], $6::text[], $7::jsonb[], $8::text[], $9::text[])`;
+
+function touchColumns(rows: readonly ChainedRow[]): unknown[] {
+  return [
+    rows.map((row) => row.caseId),
+    rows.map((row) => row.seq),
+    rows.map((row) => row.kind),
+    rows.map((row) => row.at),
+    rows.map((row) => row.actor),
+    rows.map((row) => row.channel),
+    rows.map((row) => JSON.stringify(row.data)),
+    rows.map((row) => row.prevHash),
+    rows.map((row) => row.hash),
+  ];
+}
+
 /** A case's chain head as stored on the case row. */
 export interface CaseHead {
   touch_seq: number;
@@ -45,40 +65,37 @@ export class AuditService {
 
   /**
    * Appends touches to a case's chain. The case row lock serialises writers of that case only.
-   * A caller that already holds the lock (or has just created the case) passes the head it read.
+   * A caller that already holds the lock passes the head it read.
    */
   async record(m: EntityManager, caseId: string, touches: readonly TouchInput[], head?: CaseHead): Promise<void> {
     if (touches.length === 0) return;
     const current: CaseHead = head ?? (await m.query('SELECT touch_seq, touch_hash FROM cases WHERE id = $1 FOR UPDATE', [caseId]))[0];
+    const { rows, head: next } = this.chain(caseId, current, touches);
+    // One round trip: append the rows and move the case's head.
+    await m.query(`WITH appended AS (${INSERT_TOUCHES}) UPDATE cases SET touch_seq = $11, touch_hash = $12 WHERE id = $10`, [
+      ...touchColumns(rows),
+      caseId,
+      next.touch_seq,
+      next.touch_hash,
+    ]);
+  }
+
+  /** Links touches onto a head; the caller stores `head` on the case row. */
+  chain(caseId: string, from: CaseHead, touches: readonly TouchInput[]): { rows: ChainedRow[]; head: CaseHead } {
     const at = this.clock.now();
-    let seq = current.touch_seq;
-    let prevHash = current.touch_hash;
+    let seq = from.touch_seq;
+    let prevHash = from.touch_hash;
     const rows = touches.map((input) => {
       const touch: ChainedTouch = { caseId, seq: ++seq, kind: input.kind, at, actor: input.actor, channel: input.channel ?? null, data: input.data, prevHash };
       prevHash = touchHash(touch);
       return { ...touch, hash: prevHash };
     });
-    // One round trip: append the rows and move the case's head.
-    await m.query(
-      `WITH appended AS (
-         INSERT INTO touches (case_id, seq, kind, at, actor, channel, data, prev_hash, hash)
-         SELECT $1, * FROM unnest($2::int[], $3::text[], $4::timestamptz[], $5::text[], $6::text[], $7::jsonb[], $8::text[], $9::text[])
-       )
-       UPDATE cases SET touch_seq = $10, touch_hash = $11 WHERE id = $1`,
-      [
-        caseId,
-        rows.map((row) => row.seq),
-        rows.map((row) => row.kind),
-        rows.map((row) => row.at),
-        rows.map((row) => row.actor),
-        rows.map((row) => row.channel),
-        rows.map((row) => JSON.stringify(row.data)),
-        rows.map((row) => row.prevHash),
-        rows.map((row) => row.hash),
-        seq,
-        prevHash,
-      ],
-    );
+    return { rows, head: { touch_seq: seq, touch_hash: prevHash } };
+  }
+
+  /** Inserts chained rows of cases created in this transaction with their heads already set. */
+  async appendToNewCases(m: EntityManager, rows: readonly ChainedRow[]): Promise<void> {
+    if (rows.length) await m.query(INSERT_TOUCHES, touchColumns(rows));
   }
 
   /** Seals the heads of every case whose chain moved since the last seal. */

@@ -8,7 +8,8 @@ import { formatMinorUnits, toMinorUnits } from '../common/money';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { updateReturning } from '../database/sql';
 import type { DisputeEvent, InvoiceCancelled, InvoiceOverdue, PaymentReceived } from '../events/event.schemas';
-import { planLadder, resolveDueAt } from '../policies/ladder';
+import { PlannedStep, planLadder, resolveDueAt } from '../policies/ladder';
+import type { PolicyVersion } from '../policies/policy.schema';
 import { PolicyRegistry } from '../policies/policy-registry.service';
 import type { DueStep } from '../scheduling/step-scheduler.service';
 
@@ -48,71 +49,158 @@ export class CaseLifecycle {
 
   async openCase(m: EntityManager, eventId: string, data: InvoiceOverdue, actor: string, effects: QueueEffects): Promise<Applied> {
     if (data.policy && !this.policies.has(data.policy)) throw new EventRejected(`data.policy: unknown policy "${data.policy}"`);
-    const now = this.clock.now();
-    const received: TouchInput = { kind: 'event.received', actor, data: { eventId, type: 'invoice.overdue' } };
     const [existing] = await m.query(
       `SELECT c.id FROM cases c JOIN invoices i ON i.id = c.invoice_id WHERE i.external_id = $1 AND c.status IN ${OPEN}`,
       [data.invoice.externalId],
     );
     if (existing) {
-      await this.audit.record(m, existing.id, [{ ...received, data: { ...received.data, note: 'a case is already open for this invoice' } }]);
+      await this.audit.record(m, existing.id, [
+        { kind: 'event.received', actor, data: { eventId, type: 'invoice.overdue', note: 'a case is already open for this invoice' } },
+      ]);
       return { caseId: existing.id };
     }
 
-    const { debtor, invoice } = data;
-    const [debtorRow] = await m.query(
+    const [caseId] = await this.createCases(m, [{ eventId, data }], actor, effects);
+    return { caseId };
+  }
+
+  /**
+   * Opens one case per overdue event with a handful of set-based statements, whatever the count:
+   * upsert debtors and invoices, insert cases (with their audit heads), steps and touches.
+   * The caller holds the invoices' locks and has checked that none has an open case.
+   */
+  async createCases(m: EntityManager, items: readonly { eventId: string; data: InvoiceOverdue }[], actor: string, effects: QueueEffects): Promise<string[]> {
+    const now = this.clock.now();
+    // One row per debtor: a batch may name a debtor twice, and an upsert may touch a row once.
+    const debtors = new Map(items.map(({ data }) => [data.debtor.externalId, data.debtor]));
+    const debtorRows: { id: string; external_id: string; timezone: string }[] = await m.query(
       `INSERT INTO debtors (id, external_id, name, email, phone, address, locale, timezone, created_at, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6, COALESCE($7, $9), COALESCE($8, $10), $11, $11)
+       SELECT id, external_id, name, email, phone, address, COALESCE(locale, $9), COALESCE(timezone, $10), $11::timestamptz, $11::timestamptz
+       FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::text[], $8::text[])
+         AS given(id, external_id, name, email, phone, address, locale, timezone)
        ON CONFLICT (external_id) DO UPDATE SET name = EXCLUDED.name,
-         email = COALESCE($4, debtors.email), phone = COALESCE($5, debtors.phone), address = COALESCE($6, debtors.address),
-         locale = COALESCE($7, debtors.locale), timezone = COALESCE($8, debtors.timezone), updated_at = $11
-       RETURNING id, timezone`,
-      [randomUUID(), debtor.externalId, debtor.name, debtor.email ?? null, debtor.phone ?? null, debtor.address ?? null,
-        debtor.locale ?? null, debtor.timezone ?? null, this.config.DEFAULT_LOCALE, this.config.DEFAULT_TIMEZONE, now],
+         email = COALESCE(EXCLUDED.email, debtors.email), phone = COALESCE(EXCLUDED.phone, debtors.phone),
+         address = COALESCE(EXCLUDED.address, debtors.address),
+         locale = CASE WHEN $12::text[] @> ARRAY[EXCLUDED.external_id] THEN EXCLUDED.locale ELSE debtors.locale END,
+         timezone = CASE WHEN $13::text[] @> ARRAY[EXCLUDED.external_id] THEN EXCLUDED.timezone ELSE debtors.timezone END,
+         updated_at = $11
+       RETURNING id, external_id, timezone`,
+      [
+        [...debtors.values()].map(() => randomUUID()),
+        [...debtors.keys()],
+        [...debtors.values()].map((d) => d.name),
+        [...debtors.values()].map((d) => d.email ?? null),
+        [...debtors.values()].map((d) => d.phone ?? null),
+        [...debtors.values()].map((d) => (d.address ? JSON.stringify(d.address) : null)),
+        [...debtors.values()].map((d) => d.locale ?? null),
+        [...debtors.values()].map((d) => d.timezone ?? null),
+        this.config.DEFAULT_LOCALE,
+        this.config.DEFAULT_TIMEZONE,
+        now,
+        // Only a locale or zone the event states replaces the stored one.
+        [...debtors.values()].filter((d) => d.locale).map((d) => d.externalId),
+        [...debtors.values()].filter((d) => d.timezone).map((d) => d.externalId),
+      ],
     );
-    const dueAt = resolveDueAt(invoice.dueDate, debtorRow.timezone);
-    const amountDue = toMinorUnits(invoice.amountDue, invoice.currency)!;
-    const [invoiceRow] = await m.query(
+    const debtorByExternalId = new Map(debtorRows.map((row) => [row.external_id, row]));
+
+    const opened = items.map(({ eventId, data }) => {
+      const debtor = debtorByExternalId.get(data.debtor.externalId)!;
+      const dueAt = resolveDueAt(data.invoice.dueDate, debtor.timezone);
+      const policy = this.policies.choose(data.policy, data.segment);
+      const caseId = randomUUID();
+      const planned = planLadder(policy.definition.steps, dueAt, debtor.timezone, now).map((entry) => ({ ...entry, id: randomUUID() }));
+      const amountDue = toMinorUnits(data.invoice.amountDue, data.invoice.currency)!;
+      const { rows: touches, head } = this.audit.chain(caseId, NEW_CASE_HEAD, this.openingTouches(eventId, data, policy, amountDue, dueAt, planned, actor));
+      return { data, debtor, dueAt, policy, caseId, planned, amountDue, touches, head, invoiceId: randomUUID() };
+    });
+
+    const invoiceRows: { id: string; external_id: string }[] = await m.query(
       `INSERT INTO invoices (id, external_id, debtor_id, contract_ref, currency, amount_due_minor, due_date, due_at, late_fee_rate_per_day, created_at, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)
-       ON CONFLICT (external_id) DO UPDATE SET debtor_id = $3, contract_ref = $4, currency = $5, amount_due_minor = $6,
-         due_date = $7, due_at = $8, late_fee_rate_per_day = $9, updated_at = $10
-       RETURNING id`,
-      [randomUUID(), invoice.externalId, debtorRow.id, invoice.contractRef ?? null, invoice.currency, amountDue.toString(),
-        /^\d{4}-\d{2}-\d{2}$/.test(invoice.dueDate) ? invoice.dueDate : null, dueAt, invoice.lateFeeRatePerDay ?? null, now],
+       SELECT *, $10::timestamptz, $10::timestamptz FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::text[], $6::bigint[], $7::date[], $8::timestamptz[], $9::numeric[])
+       ON CONFLICT (external_id) DO UPDATE SET debtor_id = EXCLUDED.debtor_id, contract_ref = EXCLUDED.contract_ref, currency = EXCLUDED.currency,
+         amount_due_minor = EXCLUDED.amount_due_minor, due_date = EXCLUDED.due_date, due_at = EXCLUDED.due_at,
+         late_fee_rate_per_day = EXCLUDED.late_fee_rate_per_day, updated_at = $10
+       RETURNING id, external_id`,
+      [
+        opened.map((o) => o.invoiceId),
+        opened.map((o) => o.data.invoice.externalId),
+        opened.map((o) => o.debtor.id),
+        opened.map((o) => o.data.invoice.contractRef ?? null),
+        opened.map((o) => o.data.invoice.currency),
+        opened.map((o) => o.amountDue.toString()),
+        opened.map((o) => (/^\d{4}-\d{2}-\d{2}$/.test(o.data.invoice.dueDate) ? o.data.invoice.dueDate : null)),
+        opened.map((o) => o.dueAt),
+        opened.map((o) => o.data.invoice.lateFeeRatePerDay ?? null),
+        now,
+      ],
     );
+    // An invoice seen before keeps its row id; the upsert tells which.
+    const invoiceIdByExternalId = new Map(invoiceRows.map((row) => [row.external_id, row.id]));
 
-    const policy = this.policies.choose(data.policy, data.segment);
-    const caseId = randomUUID();
     await m.query(
-      `INSERT INTO cases (id, invoice_id, debtor_id, policy_version_id, status, segment, currency, principal_minor, balance_minor, opened_at, updated_at)
-       VALUES ($1, $2, $3, $4, 'active', $5, $6, $7, $7, $8, $8)`,
-      [caseId, invoiceRow.id, debtorRow.id, policy.id, data.segment ?? null, invoice.currency, amountDue.toString(), now],
+      `INSERT INTO cases (id, invoice_id, debtor_id, policy_version_id, status, segment, currency, principal_minor, balance_minor,
+         opened_at, updated_at, touch_seq, touch_hash)
+       SELECT id, invoice_id, debtor_id, policy_version_id, 'active', segment, currency, principal, principal, $10::timestamptz, $10::timestamptz, touch_seq, touch_hash
+       FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::text[], $7::bigint[], $8::int[], $9::text[])
+         AS opened(id, invoice_id, debtor_id, policy_version_id, segment, currency, principal, touch_seq, touch_hash)`,
+      [
+        opened.map((o) => o.caseId),
+        opened.map((o) => invoiceIdByExternalId.get(o.data.invoice.externalId)),
+        opened.map((o) => o.debtor.id),
+        opened.map((o) => o.policy.id),
+        opened.map((o) => o.data.segment ?? null),
+        opened.map((o) => o.data.invoice.currency),
+        opened.map((o) => o.amountDue.toString()),
+        opened.map((o) => o.head.touch_seq),
+        opened.map((o) => o.head.touch_hash),
+        now,
+      ],
     );
 
-    const planned = planLadder(policy.definition.steps, dueAt, debtorRow.timezone, now).map((entry) => ({ ...entry, id: randomUUID() }));
+    const steps = opened.flatMap((o) => o.planned.map((p) => ({ ...p, caseId: o.caseId })));
     await m.query(
       `INSERT INTO scheduled_steps (id, case_id, step_index, action, definition, due_at, status, outcome, updated_at)
-       SELECT id, $1, step_index, action, definition, due_at, status, outcome, $2
-       FROM unnest($3::uuid[], $4::int[], $5::text[], $6::jsonb[], $7::timestamptz[], $8::text[], $9::text[])
-         AS planned(id, step_index, action, definition, due_at, status, outcome)`,
-      [caseId, now, planned.map((p) => p.id), planned.map((p) => p.index), planned.map((p) => p.step.action),
-        planned.map((p) => JSON.stringify(p.step)), planned.map((p) => p.dueAt), planned.map((p) => p.status), planned.map((p) => p.reason ?? null)],
+       SELECT *, $9::timestamptz FROM unnest($1::uuid[], $2::uuid[], $3::int[], $4::text[], $5::jsonb[], $6::timestamptz[], $7::text[], $8::text[])`,
+      [
+        steps.map((p) => p.id),
+        steps.map((p) => p.caseId),
+        steps.map((p) => p.index),
+        steps.map((p) => p.step.action),
+        steps.map((p) => JSON.stringify(p.step)),
+        steps.map((p) => p.dueAt),
+        steps.map((p) => p.status),
+        steps.map((p) => p.reason ?? null),
+        now,
+      ],
     );
+    await this.audit.appendToNewCases(m, opened.flatMap((o) => o.touches));
+    effects.enqueue.push(...steps.filter((p) => p.status === 'pending').map((p) => ({ id: p.id, dueAt: p.dueAt })));
+    return opened.map((o) => o.caseId);
+  }
 
-    const touches: TouchInput[] = [
-      received,
+  private openingTouches(
+    eventId: string,
+    data: InvoiceOverdue,
+    policy: PolicyVersion,
+    amountDue: bigint,
+    dueAt: Date,
+    planned: readonly (PlannedStep & { id: string })[],
+    actor: string,
+  ): TouchInput[] {
+    return [
+      { kind: 'event.received', actor, data: { eventId, type: 'invoice.overdue' } },
       {
         kind: 'case.opened',
         actor,
         data: {
-          invoiceExternalId: invoice.externalId,
-          debtorExternalId: debtor.externalId,
+          invoiceExternalId: data.invoice.externalId,
+          debtorExternalId: data.debtor.externalId,
           policy: policy.key,
           policyVersion: policy.version,
           segment: data.segment ?? null,
-          currency: invoice.currency,
-          principal: formatMinorUnits(amountDue, invoice.currency),
+          currency: data.invoice.currency,
+          principal: formatMinorUnits(amountDue, data.invoice.currency),
           dueAt: dueAt.toISOString(),
         },
       },
@@ -124,9 +212,6 @@ export class CaseLifecycle {
         }),
       ),
     ];
-    await this.audit.record(m, caseId, touches, NEW_CASE_HEAD);
-    effects.enqueue.push(...planned.filter((p) => p.status === 'pending').map((p) => ({ id: p.id, dueAt: p.dueAt })));
-    return { caseId };
   }
 
   async applyPayment(m: EntityManager, eventId: string, data: PaymentReceived, actor: string, effects: QueueEffects): Promise<Applied> {

@@ -97,6 +97,33 @@ describe('dunning flow over HTTP with a real SMTP server', () => {
     ]);
   });
 
+  it('a mixed batch: new invoices open in bulk, a repeat is a duplicate, an open invoice keeps its case, one invoice twice runs in order', async () => {
+    const later = { invoice: { dueDate: '2099-03-01' } };
+    const known = await open(overdueEvent(later));
+    const fresh = Array.from({ length: 5 }, () => overdueEvent(later));
+    const sameDebtor = overdueEvent({ ...later, debtor: { externalId: fresh[0].data.debtor.externalId, timezone: 'Asia/Tokyo' } });
+    const reopen = overdueEvent({ invoice: { ...later.invoice, externalId: known.event.data.invoice.externalId } });
+    const twice = overdueEvent(later);
+    const paidTwice = paymentEvent(twice.data.invoice.externalId, '1250.00');
+    const response = await post({ events: [...fresh, sameDebtor, known.event, reopen, twice, paidTwice] }).expect(202);
+
+    const results = response.body.results as { id: string; status: string; caseId?: string }[];
+    expect(results.slice(0, 6).map((r) => r.status)).toEqual(Array(6).fill('accepted'));
+    expect(new Set(results.slice(0, 6).map((r) => r.caseId)).size).toBe(6);
+    expect(results[6]).toEqual({ id: known.event.id, status: 'duplicate', caseId: known.caseId });
+    expect(results[7]).toEqual({ id: reopen.id, status: 'accepted', caseId: known.caseId });
+    expect(results[8].status).toBe('accepted');
+    expect(results[9]).toEqual({ id: paidTwice.id, status: 'accepted', caseId: results[8].caseId });
+
+    expect((await caseDetail(results[8].caseId!)).status).toBe('resolved');
+    const [debtor] = await sut.db.query('SELECT timezone FROM debtors WHERE external_id = $1', [fresh[0].data.debtor.externalId]);
+    expect(debtor.timezone).toBe('Asia/Tokyo');
+    const reopened = await touches(known.caseId);
+    expect(reopened[reopened.length - 1]).toMatchObject({ kind: 'event.received', data: { eventId: reopen.id, note: 'a case is already open for this invoice' } });
+    const verify = await sut.http.get('/v1/audit/verify').set(bearer('auditor')).expect(200);
+    expect(verify.body.ok).toBe(true);
+  });
+
   it('after Redis is flushed the reconciler re-creates the job and the step still runs', async () => {
     const { caseId, email } = await open(overdueEvent({ invoice: { dueDate: new Date(Date.now() + 3000).toISOString() } }));
     const step = (await caseDetail(caseId)).schedule[0];
