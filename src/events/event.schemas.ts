@@ -7,6 +7,17 @@ export type EventType = (typeof EVENT_TYPES)[number];
 
 export const MAX_EVENTS_PER_REQUEST = 1000;
 
+/** Zone checks build an Intl formatter each time; a service sees few distinct zones. */
+const zoneValidity = new Map<string, boolean>();
+function isTimeZone(zone: string): boolean {
+  let valid = zoneValidity.get(zone);
+  if (valid === undefined) {
+    valid = IANAZone.isValidZone(zone);
+    if (zoneValidity.size < 1000) zoneValidity.set(zone, valid);
+  }
+  return valid;
+}
+
 const text = (max = 200) => z.string().trim().min(1, 'must not be empty').max(max, `must be at most ${max} characters`);
 const externalId = text(200);
 const currency = z.string().refine(isCurrency, 'must be an ISO 4217 currency code such as EUR');
@@ -39,7 +50,7 @@ export const debtorSchema = z.strictObject({
   phone: z.string().regex(/^\+?[0-9 ()-]{5,20}$/, 'must be a phone number such as +4915112345678').optional(),
   address: z.record(z.string(), z.string().max(300)).optional(),
   locale: z.string().regex(/^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$/, 'must be a BCP-47 language tag such as en or zh-CN').optional(),
-  timezone: z.string().refine((zone) => IANAZone.isValidZone(zone), 'must be an IANA time zone such as Europe/Berlin').optional(),
+  timezone: z.string().refine(isTimeZone, 'must be an IANA time zone such as Europe/Berlin').optional(),
 });
 
 export const invoiceOverdueData = z

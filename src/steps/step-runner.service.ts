@@ -67,6 +67,23 @@ const isClaimed = (value: Claimed | Settled): value is Claimed => 'dispatch' in 
 const NEXT_PENDING_STEP = `SELECT json_build_object('id', n.id, 'dueAt', n.due_at) FROM scheduled_steps n
   WHERE n.case_id = $1 AND n.status = 'pending' AND n.id <> $2 ORDER BY n.due_at, n.step_index LIMIT 1`;
 
+/** The step with what acting on it needs, its row and its case's row locked. */
+const SELECT_STEP = `SELECT s.id, s.case_id, s.step_index, s.status, s.due_at, s.definition,
+    c.status AS case_status, c.balance_minor, c.currency,
+    d.name AS debtor_name, d.email, d.locale, d.timezone,
+    i.external_id AS invoice_ref, i.contract_ref, to_char(i.due_date, 'YYYY-MM-DD') AS due_date, i.due_at AS invoice_due_at
+  FROM scheduled_steps s JOIN cases c ON c.id = s.case_id JOIN debtors d ON d.id = c.debtor_id JOIN invoices i ON i.id = c.invoice_id
+  WHERE s.id = $1 FOR UPDATE OF s, c`;
+
+/** Building a NumberFormat is costly; a handful of locale × currency pairs cover every notice. */
+const currencyFormats = new Map<string, Intl.NumberFormat>();
+function currencyFormat(locale: string, currency: string): Intl.NumberFormat {
+  const key = `${locale}/${currency}`;
+  let format = currencyFormats.get(key);
+  if (!format) currencyFormats.set(key, (format = new Intl.NumberFormat(locale, { style: 'currency', currency })));
+  return format;
+}
+
 const CLOSED_CASE = new Set(['resolved', 'cancelled', 'written_off', 'closed']);
 /** Jobs may fire a little early (clock skew between hosts); beyond this they are re-delayed. */
 const EARLY_TOLERANCE_MS = 1000;
@@ -79,6 +96,7 @@ const EARLY_TOLERANCE_MS = 1000;
 export class StepRunner {
   private readonly logger = new Logger(StepRunner.name);
   private readonly messageDomain: string;
+  private readonly creditor: string;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -90,6 +108,7 @@ export class StepRunner {
     private readonly clock: Clock,
   ) {
     this.messageDomain = /@([^>\s]+)/.exec(config.MAIL_FROM)?.[1] ?? 'dunning.local';
+    this.creditor = config.MAIL_FROM.replace(/\s*<.*>$/, '');
   }
 
   /**
@@ -98,7 +117,7 @@ export class StepRunner {
    */
   async run(stepId: string, finalAttempt: boolean): Promise<StepOutcome | NotYetDue> {
     try {
-      const claimed = await this.dataSource.transaction((m) => this.claim(m, stepId));
+      const claimed = await this.claim(stepId);
       if (!isClaimed(claimed)) {
         if (claimed.next) await this.scheduler.enqueue([claimed.next]);
         return claimed.outcome;
@@ -123,16 +142,56 @@ export class StepRunner {
     }
   }
 
-  private async claim(m: EntityManager, stepId: string): Promise<Claimed | Settled> {
-    const [step]: StepRow[] = await m.query(
-      `SELECT s.id, s.case_id, s.step_index, s.status, s.due_at, s.definition,
-              c.status AS case_status, c.balance_minor, c.currency,
-              d.name AS debtor_name, d.email, d.locale, d.timezone,
-              i.external_id AS invoice_ref, i.contract_ref, to_char(i.due_date, 'YYYY-MM-DD') AS due_date, i.due_at AS invoice_due_at
-       FROM scheduled_steps s JOIN cases c ON c.id = s.case_id JOIN debtors d ON d.id = c.debtor_id JOIN invoices i ON i.id = c.invoice_id
-       WHERE s.id = $1 FOR UPDATE OF s, c`,
-      [stepId],
+  /**
+   * The common case in one statement: lock the step and its case, and if the step is due, pending
+   * and an email notice for an active case, mark it running and write (or find) its dispatch row.
+   * Anything else takes the guarded path in a transaction.
+   */
+  private async claim(stepId: string): Promise<Claimed | Settled> {
+    const now = this.clock.now();
+    const dispatchId = randomUUID();
+    const [row]: (StepRow & { dispatch_id: string | null; dispatch_status: string; message_id: string })[] = await this.dataSource.query(
+      `WITH target AS (${SELECT_STEP}),
+       claimable AS (
+         SELECT * FROM target WHERE status IN ('pending', 'running', 'failed') AND case_status = 'active' AND due_at <= $3
+           AND definition->>'action' = 'notice' AND definition->>'channel' = 'email' AND email IS NOT NULL
+       ),
+       running AS (
+         UPDATE scheduled_steps SET status = 'running', attempts = attempts + 1, started_at = $2, updated_at = $2 WHERE id IN (SELECT id FROM claimable)
+       ),
+       dispatch AS (
+         -- The dispatch row is the send's dedupe key: a rerun finds it (and whether it was sent).
+         INSERT INTO dispatches (id, case_id, step_id, channel, recipient, dedupe_key, status, message_id, attempts, created_at)
+         SELECT $4::uuid, case_id, id, 'email', email, id || '/email/' || lower(email), 'pending', $5::text, 1, $2::timestamptz FROM claimable
+         ON CONFLICT (dedupe_key) DO UPDATE SET attempts = dispatches.attempts + 1
+         RETURNING id, status, message_id
+       )
+       SELECT target.*, dispatch.id AS dispatch_id, dispatch.status AS dispatch_status, dispatch.message_id FROM target LEFT JOIN dispatch ON true`,
+      [stepId, now, new Date(now.getTime() + EARLY_TOLERANCE_MS), dispatchId, `<${dispatchId}@${this.messageDomain}>`],
     );
+    if (!row?.dispatch_id) return this.dataSource.transaction((m) => this.settle(m, stepId));
+    const { dispatch_id: id, dispatch_status: status, message_id, ...step } = row;
+    const definition = step.definition as Extract<PolicyStep, { action: 'notice' }>;
+    const locale = pickLocale(step.locale, this.config.DEFAULT_LOCALE);
+    const currency = step.currency.trim();
+    const amount = formatMinorUnits(BigInt(step.balance_minor), currency);
+    const email = this.templates.render(definition.template, locale, {
+      debtorName: step.debtor_name,
+      invoiceRef: step.invoice_ref,
+      contractRef: step.contract_ref,
+      amount,
+      currency,
+      amountText: currencyFormat(locale, currency).format(amount as unknown as number),
+      dueDate: this.dueDateText(step, locale),
+      creditor: this.creditor,
+    });
+    const contentHash = createHash('sha256').update(email.subject).update('\n').update(email.text).update('\n').update(email.html).digest('hex');
+    return { step, dispatch: { id, status, message_id }, email, locale, contentHash };
+  }
+
+  /** A step the fast path did not claim: find out why, record it, and settle the step. */
+  private async settle(m: EntityManager, stepId: string): Promise<Settled> {
+    const [step]: StepRow[] = await m.query(SELECT_STEP, [stepId]);
     if (!step) return { outcome: 'missing' };
     if (step.status === 'done' || step.status === 'skipped' || step.status === 'cancelled') return { outcome: `already-${step.status}` };
     const now = this.clock.now();
@@ -146,42 +205,20 @@ export class StepRunner {
     if (step.due_at.getTime() - now.getTime() > EARLY_TOLERANCE_MS) return { outcome: { notBefore: step.due_at } };
 
     const definition = step.definition;
-    const unavailable =
-      definition.action !== 'notice' ? `action not available: ${definition.action}` : definition.channel !== 'email' ? `action not available: ${definition.channel} notices` : null;
-    const skipReason = unavailable ?? (step.email ? null : 'debtor has no email address');
-    if (skipReason || definition.action !== 'notice') {
-      await this.finish(m, step, 'skipped', skipReason!);
-      await this.audit.record(m, step.case_id, [{ kind: 'step.skipped', actor: 'system', data: { stepId, index: step.step_index, action: definition.action, reason: skipReason } }]);
-      const [{ next }] = await m.query(`SELECT (${NEXT_PENDING_STEP}) AS next`, [step.case_id, step.id]);
-      return { outcome: 'skipped', next: next ? { id: next.id, dueAt: new Date(next.dueAt) } : undefined };
-    }
-
-    const locale = pickLocale(step.locale, this.config.DEFAULT_LOCALE);
-    const amount = formatMinorUnits(BigInt(step.balance_minor), step.currency.trim());
-    const email = this.templates.render(definition.template, locale, {
-      debtorName: step.debtor_name,
-      invoiceRef: step.invoice_ref,
-      contractRef: step.contract_ref,
-      amount,
-      currency: step.currency.trim(),
-      amountText: new Intl.NumberFormat(locale, { style: 'currency', currency: step.currency.trim() }).format(amount as unknown as number),
-      dueDate: this.dueDateText(step, locale),
-      creditor: this.config.MAIL_FROM.replace(/\s*<.*>$/, ''),
-    });
-    const contentHash = createHash('sha256').update(email.subject).update('\n').update(email.text).update('\n').update(email.html).digest('hex');
-    const dispatchId = randomUUID();
-    // The dispatch row is the send's dedupe key: a rerun finds it (and whether it was sent).
-    const [dispatch] = await m.query(
-      `WITH running AS (
-         UPDATE scheduled_steps SET status = 'running', attempts = attempts + 1, started_at = $7, updated_at = $7 WHERE id = $3
-       )
-       INSERT INTO dispatches (id, case_id, step_id, channel, recipient, dedupe_key, status, message_id, attempts, created_at)
-       VALUES ($1, $2, $3, 'email', $4, $5, 'pending', $6, 1, $7)
-       ON CONFLICT (dedupe_key) DO UPDATE SET attempts = dispatches.attempts + 1
-       RETURNING id, status, message_id`,
-      [dispatchId, step.case_id, step.id, step.email, `${step.id}/email/${step.email!.toLowerCase()}`, `<${dispatchId}@${this.messageDomain}>`, now],
-    );
-    return { step, dispatch, email, locale, contentHash };
+    const skipReason =
+      definition.action !== 'notice'
+        ? `action not available: ${definition.action}`
+        : definition.channel !== 'email'
+          ? `action not available: ${definition.channel} notices`
+          : step.email
+            ? null
+            : 'debtor has no email address';
+    // Every reason the fast path declines is handled above; reaching here means the row changed under us.
+    if (!skipReason) throw new Error(`step ${stepId} became claimable while settling; the retry will claim it`);
+    await this.finish(m, step, 'skipped', skipReason);
+    await this.audit.record(m, step.case_id, [{ kind: 'step.skipped', actor: 'system', data: { stepId, index: step.step_index, action: definition.action, reason: skipReason } }]);
+    const [{ next }] = await m.query(`SELECT (${NEXT_PENDING_STEP}) AS next`, [step.case_id, step.id]);
+    return { outcome: 'skipped', next: next ? { id: next.id, dueAt: new Date(next.dueAt) } : undefined };
   }
 
   private dueDateText(step: StepRow, locale: string): string {
