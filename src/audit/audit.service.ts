@@ -29,10 +29,10 @@ const VERIFY_PAGE = 5000;
 export type ChainedRow = ChainedTouch & { hash: string };
 
 /** Takes the nine columns of `touchColumns` as $1…$9. */
-const INSERT_TOUCHES = `INSERT INTO touches (case_id, seq, kind, at, actor, channel, data, prev_hash, hash)
+export const INSERT_TOUCHES = `INSERT INTO touches (case_id, seq, kind, at, actor, channel, data, prev_hash, hash)
   SELECT * FROM unnest($1::uuid[], $2::int[], $3::text[], $4::timestamptz[], $5::text[], $6::text[], $7::jsonb[], $8::text[], $9::text[])`;
 
-function touchColumns(rows: readonly ChainedRow[]): unknown[] {
+export function touchColumns(rows: readonly ChainedRow[]): unknown[] {
   return [
     rows.map((row) => row.caseId),
     rows.map((row) => row.seq),

@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DateTime } from 'luxon';
 import { DataSource, EntityManager } from 'typeorm';
-import { AuditService } from '../audit/audit.service';
+import { AuditService, INSERT_TOUCHES, touchColumns } from '../audit/audit.service';
 import type { TouchInput } from '../audit/touch-kinds';
 import { pickLocale, RenderedEmail, EmailTemplates } from '../channels/email/email-templates';
 import { Mailer } from '../channels/email/mailer.service';
@@ -37,6 +37,8 @@ interface StepRow {
   definition: PolicyStep;
   case_status: string;
   balance_minor: string;
+  touch_seq: number;
+  touch_hash: string;
   currency: string;
   debtor_name: string;
   email: string | null;
@@ -64,12 +66,13 @@ interface Claimed {
 
 const isClaimed = (value: Claimed | Settled): value is Claimed => 'dispatch' in value;
 
-const NEXT_PENDING_STEP = `SELECT json_build_object('id', n.id, 'dueAt', n.due_at) FROM scheduled_steps n
-  WHERE n.case_id = $1 AND n.status = 'pending' AND n.id <> $2 ORDER BY n.due_at, n.step_index LIMIT 1`;
+/** A subquery for the case's next pending step other than the given one, by parameter numbers. */
+const nextPendingStep = (caseParam: string, stepParam: string) => `SELECT json_build_object('id', n.id, 'dueAt', n.due_at) FROM scheduled_steps n
+  WHERE n.case_id = ${caseParam} AND n.status = 'pending' AND n.id <> ${stepParam} ORDER BY n.due_at, n.step_index LIMIT 1`;
 
 /** The step with what acting on it needs, its row and its case's row locked. */
 const SELECT_STEP = `SELECT s.id, s.case_id, s.step_index, s.status, s.due_at, s.definition,
-    c.status AS case_status, c.balance_minor, c.currency,
+    c.status AS case_status, c.balance_minor, c.currency, c.touch_seq, c.touch_hash,
     d.name AS debtor_name, d.email, d.locale, d.timezone,
     i.external_id AS invoice_ref, i.contract_ref, to_char(i.due_date, 'YYYY-MM-DD') AS due_date, i.due_at AS invoice_due_at
   FROM scheduled_steps s JOIN cases c ON c.id = s.case_id JOIN debtors d ON d.id = c.debtor_id JOIN invoices i ON i.id = c.invoice_id
@@ -133,7 +136,7 @@ export class StepRunner {
           headers: { 'X-Dunning-Case': step.case_id, 'X-Dunning-Dispatch': dispatch.id },
         });
       }
-      const next = await this.dataSource.transaction((m) => this.recordSent(m, claimed));
+      const next = await this.recordSent(claimed);
       if (next) await this.scheduler.enqueue([next]);
       return 'sent';
     } catch (error) {
@@ -217,7 +220,7 @@ export class StepRunner {
     if (!skipReason) throw new Error(`step ${stepId} became claimable while settling; the retry will claim it`);
     await this.finish(m, step, 'skipped', skipReason);
     await this.audit.record(m, step.case_id, [{ kind: 'step.skipped', actor: 'system', data: { stepId, index: step.step_index, action: definition.action, reason: skipReason } }]);
-    const [{ next }] = await m.query(`SELECT (${NEXT_PENDING_STEP}) AS next`, [step.case_id, step.id]);
+    const [{ next }] = await m.query(`SELECT (${nextPendingStep('$1', '$2')}) AS next`, [step.case_id, step.id]);
     return { outcome: 'skipped', next: next ? { id: next.id, dueAt: new Date(next.dueAt) } : undefined };
   }
 
@@ -226,20 +229,51 @@ export class StepRunner {
     return DateTime.fromJSDate(step.invoice_due_at, { zone: step.timezone }).setLocale(locale).toLocaleString(DateTime.DATETIME_FULL);
   }
 
-  /** Marks the dispatch and step done and records `notice.sent`; returns the case's next step. */
-  private async recordSent(m: EntityManager, { step, dispatch, email, locale, contentHash }: Claimed): Promise<DueStep | undefined> {
+  /**
+   * Marks the dispatch and step done and records `notice.sent`, returning the case's next step.
+   * One statement when the case's audit head is still the one read at claim time (the usual
+   * case); otherwise the same under the case lock.
+   */
+  private async recordSent(claimed: Claimed): Promise<DueStep | undefined> {
+    const { step, dispatch } = claimed;
     const now = this.clock.now();
+    const { rows, head } = this.audit.chain(step.case_id, step, [this.sentTouch(claimed)]);
+    const [swapped] = await this.dataSource.query(
+      `WITH head AS (
+         UPDATE cases SET touch_seq = $11, touch_hash = $12 WHERE id = $10 AND touch_seq = $13 AND touch_hash = $14 RETURNING id
+       ), appended AS (
+         ${INSERT_TOUCHES} WHERE EXISTS (SELECT 1 FROM head)
+       ), sent AS (
+         UPDATE dispatches SET status = 'sent', sent_at = COALESCE(sent_at, $17), last_error = NULL WHERE id = $15 AND EXISTS (SELECT 1 FROM head)
+       ), done AS (
+         UPDATE scheduled_steps SET status = 'done', outcome = 'sent', finished_at = $17, updated_at = $17 WHERE id = $16 AND EXISTS (SELECT 1 FROM head)
+       )
+       SELECT (${nextPendingStep('$10', '$16')}) AS next FROM head`,
+      [...touchColumns(rows), step.case_id, head.touch_seq, head.touch_hash, step.touch_seq, step.touch_hash, dispatch.id, step.id, now],
+    );
+    const next = swapped ? swapped.next : await this.dataSource.transaction((m) => this.recordSentLocked(m, claimed, now));
+    return next ? { id: next.id, dueAt: new Date(next.dueAt) } : undefined;
+  }
+
+  private async recordSentLocked(m: EntityManager, claimed: Claimed, now: Date): Promise<{ id: string; dueAt: string } | null> {
+    const { step, dispatch } = claimed;
     const [head] = await m.query(
       `WITH sent AS (
          UPDATE dispatches SET status = 'sent', sent_at = COALESCE(sent_at, $3), last_error = NULL WHERE id = $4
        ), done AS (
          UPDATE scheduled_steps SET status = 'done', outcome = 'sent', finished_at = $3, updated_at = $3 WHERE id = $2
        )
-       SELECT touch_seq, touch_hash, (${NEXT_PENDING_STEP}) AS next FROM cases WHERE id = $1 FOR UPDATE`,
+       SELECT touch_seq, touch_hash, (${nextPendingStep('$1', '$2')}) AS next FROM cases WHERE id = $1 FOR UPDATE`,
       [step.case_id, step.id, now, dispatch.id],
     );
+    await this.audit.record(m, step.case_id, [this.sentTouch(claimed)], head);
+    return head.next;
+  }
+
+  private sentTouch({ step, dispatch, email, locale, contentHash }: Claimed): TouchInput {
     const definition = step.definition as Extract<PolicyStep, { action: 'notice' }>;
-    const sent: TouchInput = {
+    const currency = step.currency.trim();
+    return {
       kind: 'notice.sent',
       actor: 'system',
       channel: 'email',
@@ -253,14 +287,12 @@ export class StepRunner {
         templateKey: email.templateKey,
         templateVersion: email.version,
         locale,
-        balance: formatMinorUnits(BigInt(step.balance_minor), step.currency.trim()),
-        currency: step.currency.trim(),
+        balance: formatMinorUnits(BigInt(step.balance_minor), currency),
+        currency,
         contentHash,
         delivery: 'accepted',
       },
     };
-    await this.audit.record(m, step.case_id, [sent], head);
-    return head.next ? { id: head.next.id, dueAt: new Date(head.next.dueAt) } : undefined;
   }
 
   /**

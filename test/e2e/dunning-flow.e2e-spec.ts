@@ -78,6 +78,26 @@ describe('dunning flow over HTTP with a real SMTP server', () => {
     expect(mail.text).not.toContain('1,250.00');
   });
 
+  it('a touch written while the mail server is still answering does not break the chain', async () => {
+    let release!: () => void;
+    smtp.gate = new Promise((resolve) => (release = resolve));
+    try {
+      const { event, caseId, email } = await open(overdueEvent({ segment: 'at-once' }));
+      await waitFor('the notice to reach the mail server', () => smtp.waiting === 1);
+      // The case's audit head moves between the claim and the record of the send.
+      await post(paymentEvent(event.data.invoice.externalId, '50.00')).expect(202);
+      release();
+      await waitFor('step done', async () => (await caseDetail(caseId)).schedule[0].status === 'done');
+      expect(smtp.to(email)).toHaveLength(1);
+      const kinds = (await touches(caseId)).map((touch) => touch.kind);
+      expect(kinds.slice(-3)).toEqual(['event.received', 'payment.applied', 'notice.sent']);
+      expect((await sut.http.get('/v1/audit/verify').set(bearer('auditor')).expect(200)).body.ok).toBe(true);
+    } finally {
+      smtp.gate = undefined;
+      release();
+    }
+  });
+
   it('the same event twice gives one case, the second answer `duplicate`', async () => {
     const event = overdueEvent({ invoice: { dueDate: '2099-01-01' } });
     const first = await post(event).expect(202);

@@ -16,6 +16,9 @@ export class SmtpSink {
   readonly received: ReceivedMail[] = [];
   refusing = false;
   refusals = 0;
+  /** While set, accepted messages wait for it before the server answers (a slow mail server). */
+  gate?: Promise<void>;
+  waiting = 0;
   private server?: SMTPServer;
 
   async start(): Promise<string> {
@@ -31,7 +34,12 @@ export class SmtpSink {
           return;
         }
         simpleParser(stream)
-          .then((mail: ParsedMail) => {
+          .then(async (mail: ParsedMail) => {
+            if (this.gate) {
+              this.waiting++;
+              await this.gate;
+              this.waiting--;
+            }
             this.received.push({
               to: Array.isArray(mail.to) ? mail.to.map((a) => a.text).join(', ') : (mail.to?.text ?? ''),
               subject: mail.subject ?? '',
