@@ -70,6 +70,7 @@ export class CaseLifecycle {
    * The caller holds the invoices' locks and has checked that none has an open case.
    */
   async createCases(m: EntityManager, items: readonly { eventId: string; data: InvoiceOverdue }[], actor: string, effects: QueueEffects): Promise<string[]> {
+    if (items.length === 0) return [];
     const now = this.clock.now();
     // One row per debtor: a batch may name a debtor twice, and an upsert may touch a row once.
     const debtors = new Map(items.map(({ data }) => [data.debtor.externalId, data.debtor]));

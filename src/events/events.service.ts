@@ -23,7 +23,7 @@ const BULK_PARALLELISM = 2;
 const invoiceOf = (event: DunningEvent): string =>
   event.type === 'invoice.overdue' ? event.data.invoice.externalId : event.data.invoiceExternalId;
 
-/** Ingests events: validate each, apply each in its own transaction, idempotent by event id. */
+/** Ingests events: validate each, then apply them (in bulk where they allow), idempotent by event id. */
 @Injectable()
 export class EventsService {
   private readonly parallelism: number;
@@ -65,9 +65,7 @@ export class EventsService {
     const effects: QueueEffects = { enqueue: [], withdraw: [] };
     try {
       await mapWithConcurrency(chunks, BULK_PARALLELISM, (chunk) => this.applyBulk(chunk, actor, results, effects));
-      await mapWithConcurrency([...lanes.values()], this.parallelism, async (lane) => {
-        for (const { index, event } of lane) results[index] = await this.applyOne(event, actor, effects);
-      });
+      await mapWithConcurrency([...lanes.values()], this.parallelism, (lane) => this.applyEach(lane, actor, results, effects));
     } finally {
       // Events committed before a failure still get their jobs now rather than at the next reconcile.
       await this.scheduler.withdraw(effects.withdraw);
