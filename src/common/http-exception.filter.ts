@@ -14,7 +14,21 @@ interface ErrorBody {
   statusCode: number;
   error: string;
   message: string;
-  details?: { field: string; reason: string }[];
+  details?: unknown;
+}
+
+const MALFORMED_JSON: ErrorBody = { statusCode: 400, error: 'Bad Request', message: 'body: malformed JSON', details: [{ field: 'body', reason: 'malformed JSON' }] };
+const TOO_LARGE: ErrorBody = { statusCode: 413, error: 'Payload Too Large', message: 'body: request body too large' };
+
+/** Socket errors and PostgreSQL's connection-exception class (08…) and shutdown codes (57P0…). */
+const DEPENDENCY_DOWN = /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH|08...|57P0.)$/;
+
+function isDependencyDown(exception: unknown): boolean {
+  const { code, message } = (exception ?? {}) as { code?: unknown; message?: unknown };
+  return (
+    (typeof code === 'string' && DEPENDENCY_DOWN.test(code)) ||
+    (typeof message === 'string' && /timeout exceeded when trying to connect|Connection terminated/.test(message))
+  );
 }
 
 /** One error shape for every route: {statusCode, error, message, details?}. */
@@ -24,38 +38,43 @@ export class HttpErrorFilter implements ExceptionFilter {
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const response = host.switchToHttp().getResponse<Response>();
-    const body = this.toBody(exception);
-    if (body.statusCode >= 500) this.logger.error(exception instanceof Error ? exception.stack : String(exception));
+    const body = toErrorBody(exception);
+    if (body.statusCode === 503) {
+      this.logger.warn(`${body.message}: ${(exception as Error)?.message ?? String(exception)}`);
+      response.setHeader('Retry-After', '5');
+    } else if (body.statusCode >= 500) {
+      this.logger.error(exception instanceof Error ? exception.stack : String(exception));
+    }
     response.status(body.statusCode).json(body);
   }
+}
 
-  private toBody(exception: unknown): ErrorBody {
-    if (exception instanceof DomainError) {
-      const statusCode = statusByCode[exception.code];
-      return { statusCode, error: STATUS_CODES[statusCode] ?? 'Error', message: exception.message, details: exception.details.length ? exception.details : undefined };
-    }
-    if (exception instanceof HttpException) {
-      const statusCode = exception.getStatus();
-      const cause = exception.cause ?? (exception as { originalError?: unknown }).originalError;
-      // body-parser failures arrive as HttpExceptions wrapping the parser's error type.
-      const parserType = (exception as unknown as { type?: string }).type ?? (cause as { type?: string } | undefined)?.type;
-      if (statusCode === 400 && (parserType === 'entity.parse.failed' || /JSON/.test(exception.message))) {
-        return { statusCode, error: 'Bad Request', message: 'body: malformed JSON', details: [{ field: 'body', reason: 'malformed JSON' }] };
-      }
-      if (statusCode === 413) {
-        return { statusCode, error: 'Payload Too Large', message: 'body: request body too large' };
-      }
-      const payload = exception.getResponse();
-      const message = typeof payload === 'string' ? payload : String((payload as { message?: unknown }).message ?? exception.message);
-      return { statusCode, error: STATUS_CODES[statusCode] ?? 'Error', message };
-    }
-    const parser = exception as { type?: string; status?: number };
-    if (parser?.type === 'entity.parse.failed') {
-      return { statusCode: 400, error: 'Bad Request', message: 'body: malformed JSON', details: [{ field: 'body', reason: 'malformed JSON' }] };
-    }
-    if (parser?.type === 'entity.too.large') {
-      return { statusCode: 413, error: 'Payload Too Large', message: 'body: request body too large' };
-    }
-    return { statusCode: 500, error: 'Internal Server Error', message: 'internal error' };
+/** Maps anything thrown by a route to the error body; a database or Redis outage is a 503 to retry. */
+export function toErrorBody(exception: unknown): ErrorBody {
+  if (exception instanceof DomainError) {
+    const statusCode = statusByCode[exception.code];
+    return { statusCode, error: STATUS_CODES[statusCode] ?? 'Error', message: exception.message, details: exception.details.length ? exception.details : undefined };
   }
+  if (exception instanceof HttpException) {
+    const statusCode = exception.getStatus();
+    const cause = exception.cause ?? (exception as { originalError?: unknown }).originalError;
+    // body-parser failures arrive as HttpExceptions wrapping the parser's error type.
+    const parserType = (exception as unknown as { type?: string }).type ?? (cause as { type?: string } | undefined)?.type;
+    if (statusCode === 400 && (parserType === 'entity.parse.failed' || /JSON/.test(exception.message))) return MALFORMED_JSON;
+    if (statusCode === 413) return TOO_LARGE;
+    const payload = exception.getResponse();
+    // Terminus answers 503 with each check's state: keep it, it is what an operator needs.
+    if (typeof payload === 'object' && payload !== null && 'details' in payload) {
+      return { statusCode, error: STATUS_CODES[statusCode] ?? 'Error', message: 'not ready', details: (payload as { details: unknown }).details };
+    }
+    const message = typeof payload === 'string' ? payload : String((payload as { message?: unknown }).message ?? exception.message);
+    return { statusCode, error: STATUS_CODES[statusCode] ?? 'Error', message };
+  }
+  const parser = exception as { type?: string; status?: number };
+  if (parser?.type === 'entity.parse.failed') return MALFORMED_JSON;
+  if (parser?.type === 'entity.too.large') return TOO_LARGE;
+  if (isDependencyDown(exception)) {
+    return { statusCode: 503, error: 'Service Unavailable', message: 'a dependency (PostgreSQL or Redis) is unavailable; retry later' };
+  }
+  return { statusCode: 500, error: 'Internal Server Error', message: 'internal error' };
 }
