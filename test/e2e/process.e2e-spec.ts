@@ -3,7 +3,9 @@ import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config/config.schema';
-import { resetStores, testEnv } from '../support/test-app';
+import { Client } from 'pg';
+import { SmtpSink } from '../support/smtp-sink';
+import { bearer, overdueEvent, resetStores, testEnv } from '../support/test-app';
 import { waitFor } from '../support/wait-for';
 
 const MAIN = 'dist/main.js';
@@ -28,20 +30,47 @@ describe('the service process', () => {
     if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: npm test builds it first (nest build)`);
   });
 
-  it('stops on SIGTERM after closing cleanly, exit code 0', async () => {
-    const env = { ...testEnv('process', 5), PORT: '39517' };
-    await resetStores(loadConfig(env));
+  it('on SIGTERM lets a running notice finish and be recorded, then exits 0', async () => {
+    const smtp = new SmtpSink();
+    let release!: () => void;
+    smtp.gate = new Promise((resolve) => (release = resolve));
+    const env = { ...testEnv('process', 5), PORT: '39517', SMTP_URL: await smtp.start() };
+    const config = loadConfig(env);
+    await resetStores(config);
     const service = startService(env);
+    const db = new Client({ connectionString: config.DATABASE_URL });
     try {
       await waitFor('the service to be ready', async () => (await fetch('http://127.0.0.1:39517/health/ready')).ok, 30_000, 200);
+      const event = overdueEvent({ segment: 'at-once' });
+      const posted = await fetch('http://127.0.0.1:39517/v1/events', {
+        method: 'POST',
+        headers: { ...bearer('ingest'), 'Content-Type': 'application/json' },
+        body: JSON.stringify(event),
+      });
+      const { results } = (await posted.json()) as { results: { caseId: string }[] };
+      const caseId = results[0].caseId;
+      await waitFor('the notice to be in flight at the mail server', () => smtp.waiting === 1);
+
+      service.child.kill('SIGTERM');
+      await waitFor('the shutdown to begin', () => service.output().includes('SIGTERM: finishing running jobs'));
+      release();
+      const { code } = await service.exited;
+      expect(code).toBe(0);
+
+      await db.connect();
+      const { rows } = await db.query(`SELECT kind FROM touches WHERE case_id = $1 ORDER BY seq`, [caseId]);
+      expect(rows.map((row) => row.kind)).toContain('notice.sent');
+      const { rows: steps } = await db.query(`SELECT status FROM scheduled_steps WHERE case_id = $1 AND step_index = 0`, [caseId]);
+      expect(steps).toEqual([{ status: 'done' }]);
+      expect(smtp.received).toHaveLength(1);
     } catch (error) {
       service.child.kill('SIGKILL');
       throw new Error(`${(error as Error).message}\n${service.output()}`);
+    } finally {
+      release();
+      await db.end().catch(() => undefined);
+      await smtp.stop();
     }
-    service.child.kill('SIGTERM');
-    const { code, output } = await service.exited;
-    expect(output).toContain('SIGTERM');
-    expect(code).toBe(0);
   });
 
   it('a worker process serves health but not the API', async () => {
