@@ -3,7 +3,7 @@ import { DataSource } from 'typeorm';
 import { Clock } from '../common/clock';
 import { NotFound, ValidationFailed } from '../common/errors';
 import { formatMinorUnits } from '../common/money';
-import { daysPastDue, Stage, STAGE_DAYS, stageFor } from '../policies/ladder';
+import { daysPastDue, daysPastDueSql, Stage, STAGE_DAYS, stageFor } from '../policies/ladder';
 
 export interface CaseFilter {
   status?: string;
@@ -27,13 +27,14 @@ interface CaseRow {
   due_date: string | null;
   due_at: Date;
   debtor_external_id: string;
+  timezone: string;
   policy_key: string;
   policy_version: number;
 }
 
 const CASE_COLUMNS = `c.id, c.status, c.segment, c.currency, c.principal_minor, c.balance_minor, c.opened_at, c.closed_at,
   i.external_id AS invoice_external_id, i.contract_ref, to_char(i.due_date, 'YYYY-MM-DD') AS due_date, i.due_at,
-  d.external_id AS debtor_external_id, p.key AS policy_key, p.version AS policy_version`;
+  d.external_id AS debtor_external_id, d.timezone, p.key AS policy_key, p.version AS policy_version`;
 const CASE_JOINS = `FROM cases c JOIN invoices i ON i.id = c.invoice_id JOIN debtors d ON d.id = c.debtor_id JOIN policy_versions p ON p.id = c.policy_version_id`;
 
 const encodeCursor = (parts: unknown[]) => Buffer.from(JSON.stringify(parts)).toString('base64url');
@@ -66,11 +67,11 @@ export class CaseQueries {
     if (filter.status) add('c.status = ?', filter.status);
     if (filter.debtorExternalId) add('d.external_id = ?', filter.debtorExternalId);
     if (filter.stage) {
-      // Days past due d ⇔ due_at in (now − d days, now − (d − 1) days].
       const [from, to] = STAGE_DAYS[filter.stage];
-      const now = this.clock.now().getTime();
-      if (Number.isFinite(to)) add('i.due_at > ?', new Date(now - to * 86_400_000));
-      if (Number.isFinite(from)) add('i.due_at <= ?', new Date(now - (from - 1) * 86_400_000));
+      params.push(this.clock.now());
+      const dpd = daysPastDueSql(`$${params.length}::timestamptz`, 'i.due_at', 'd.timezone');
+      if (Number.isFinite(from)) add(`${dpd} >= ?`, from);
+      if (Number.isFinite(to)) add(`${dpd} <= ?`, to);
     }
     if (filter.cursor) {
       const [openedAt, id] = decodeCursor<[string, string]>(filter.cursor, 2);
@@ -130,7 +131,7 @@ export class CaseQueries {
 
   private toCase(row: CaseRow) {
     const currency = row.currency.trim();
-    const dpd = daysPastDue(row.due_at, this.clock.now());
+    const dpd = daysPastDue(row.due_at, this.clock.now(), row.timezone);
     return {
       id: row.id,
       status: row.status,

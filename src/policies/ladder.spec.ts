@@ -163,18 +163,37 @@ describe('ladder', () => {
     const dueAt = at('2026-11-02T00:00:00Z');
 
     it('is 0 before the due moment', () => {
-      expect(daysPastDue(dueAt, at('2026-10-01T00:00:00Z'))).toBe(0);
-      expect(daysPastDue(dueAt, new Date(dueAt.getTime() - 1))).toBe(0);
+      expect(daysPastDue(dueAt, at('2026-10-01T00:00:00Z'), 'UTC')).toBe(0);
+      expect(daysPastDue(dueAt, new Date(dueAt.getTime() - 1), 'UTC')).toBe(0);
     });
 
     it('is 1 from the due moment until 24 hours later', () => {
-      expect(daysPastDue(dueAt, dueAt)).toBe(1);
-      expect(daysPastDue(dueAt, new Date(dueAt.getTime() + DAY - 1))).toBe(1);
+      expect(daysPastDue(dueAt, dueAt, 'UTC')).toBe(1);
+      expect(daysPastDue(dueAt, new Date(dueAt.getTime() + DAY - 1), 'UTC')).toBe(1);
     });
 
     it.each([1, 5, 6, 18, 19, 28, 29])('is %i during the %i-th day after the due moment', (days) => {
-      expect(daysPastDue(dueAt, new Date(dueAt.getTime() + (days - 1) * DAY))).toBe(days);
-      expect(daysPastDue(dueAt, new Date(dueAt.getTime() + days * DAY - 1))).toBe(days);
+      expect(daysPastDue(dueAt, new Date(dueAt.getTime() + (days - 1) * DAY), 'UTC')).toBe(days);
+      expect(daysPastDue(dueAt, new Date(dueAt.getTime() + days * DAY - 1), 'UTC')).toBe(days);
+    });
+
+    it('counts local calendar days across the autumn DST change (a 25-hour day)', () => {
+      // Due date 2026-10-24 in Berlin: due at local midnight starting 25 Oct, the day clocks go back.
+      const berlinDue = resolveDueAt('2026-10-24', 'Europe/Berlin');
+      expect(daysPastDue(berlinDue, at('2026-10-25T22:30:00Z'), 'Europe/Berlin')).toBe(1); // 23:30 local, still day 1
+      expect(daysPastDue(berlinDue, at('2026-10-25T23:00:00Z'), 'Europe/Berlin')).toBe(2); // local midnight
+    });
+
+    it('counts local calendar days across the spring DST change (a 23-hour day)', () => {
+      const berlinDue = resolveDueAt('2027-03-27', 'Europe/Berlin');
+      expect(daysPastDue(berlinDue, at('2027-03-28T21:59:00Z'), 'Europe/Berlin')).toBe(1);
+      expect(daysPastDue(berlinDue, at('2027-03-28T22:00:00Z'), 'Europe/Berlin')).toBe(2); // local midnight
+    });
+
+    it('counts a due instant in the afternoon as day 1 until local midnight', () => {
+      const afternoon = at('2026-11-02T05:00:00Z'); // 18:00 in Auckland
+      expect(daysPastDue(afternoon, at('2026-11-02T10:59:00Z'), 'Pacific/Auckland')).toBe(1); // 23:59 local
+      expect(daysPastDue(afternoon, at('2026-11-02T11:00:00Z'), 'Pacific/Auckland')).toBe(2);
     });
 
     it.each([
@@ -188,7 +207,7 @@ describe('ladder', () => {
       [29, 'severe'],
     ])('with stageFor: %i days in puts the case in %s', (days, stage) => {
       const now = days === 0 ? new Date(dueAt.getTime() - 1) : new Date(dueAt.getTime() + (days - 1) * DAY + 3_600_000);
-      expect(stageFor(daysPastDue(dueAt, now))).toBe(stage);
+      expect(stageFor(daysPastDue(dueAt, now, 'UTC'))).toBe(stage);
     });
   });
 });

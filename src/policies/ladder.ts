@@ -63,6 +63,17 @@ export const STAGE_DAYS: Record<Stage, [number, number]> = {
   severe: [29, Infinity],
 };
 
-export function daysPastDue(dueAt: Date, now: Date): number {
-  return now < dueAt ? 0 : Math.floor((now.getTime() - dueAt.getTime()) / 86_400_000) + 1;
+/**
+ * Days past due by the debtor's calendar: the local day the debt fell due is day 1, each local
+ * midnight after it starts the next (so a 23- or 25-hour DST day is still one day).
+ */
+export function daysPastDue(dueAt: Date, now: Date, timezone: string): number {
+  if (now < dueAt) return 0;
+  const day = (instant: Date) => DateTime.fromJSDate(instant, { zone: timezone }).startOf('day');
+  return Math.round(day(now).diff(day(dueAt), 'days').days) + 1;
+}
+
+/** The same count in SQL, for filters: `$now` and the row's due moment and zone as expressions. */
+export function daysPastDueSql(now: string, dueAt: string, timezone: string): string {
+  return `(CASE WHEN ${now} < ${dueAt} THEN 0 ELSE ((${now} AT TIME ZONE ${timezone})::date - (${dueAt} AT TIME ZONE ${timezone})::date) + 1 END)`;
 }

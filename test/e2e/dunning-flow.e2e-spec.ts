@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis';
+import { DateTime } from 'luxon';
 import { Reconciler } from '../../src/scheduling/reconciler.service';
 import { SmtpSink } from '../support/smtp-sink';
 import { bearer, invoiceEvent, overdueEvent, paymentEvent, runStepAgain, startTestApp, TestApp } from '../support/test-app';
@@ -189,6 +190,15 @@ describe('dunning flow over HTTP with a real SMTP server', () => {
     expect(detail.status).toBe('resolved');
     expect(detail.holds).toEqual([expect.objectContaining({ kind: 'dispute', releasedAt: expect.any(String), releasedBy: 'ingest-key' })]);
     expect((await touches(caseId)).map((touch) => touch.kind).slice(-2)).toEqual(['hold.released', 'case.resolved']);
+  });
+
+  it('lists cases by stage, counting days past due on the debtor’s calendar', async () => {
+    const tenDaysAgo = DateTime.now().setZone('Pacific/Auckland').minus({ days: 10 }).toISODate()!;
+    const { event, caseId } = await open(overdueEvent({ invoice: { dueDate: tenDaysAgo }, debtor: { timezone: 'Pacific/Auckland' } }));
+    const list = async (query: string) =>
+      (await sut.http.get(`/v1/cases?debtorExternalId=${event.data.debtor.externalId}&${query}`).set(bearer('finance')).expect(200)).body.items;
+    expect(await list('stage=middle')).toEqual([expect.objectContaining({ id: caseId, stage: 'middle', daysPastDue: 10 })]);
+    expect(await list('stage=early')).toEqual([]);
   });
 
   it('a cancelled invoice closes the case and cancels its steps', async () => {
