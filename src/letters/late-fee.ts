@@ -1,0 +1,75 @@
+/**
+ * Late-fee arithmetic (违约金): outstanding × days overdue × daily rate, in exact integers.
+ *
+ * Rounding rule: the fee is computed exactly (rates have at most 8 decimals, so the product is an
+ * integer number of 10⁻⁸ minor units) and rounded once, on the total, half up to the currency's
+ * minor unit (0.005 EUR → 0.01 EUR). It is never rounded per day, so the total does not drift.
+ * A cap, when set, limits the accrued total to a fraction of the principal.
+ */
+export const RATE_DECIMALS = 8;
+const RATE_SCALE = 10n ** BigInt(RATE_DECIMALS);
+export const RATE_PATTERN = /^0(\.\d{1,8})?$/;
+
+/** "0.0004" → 40000n (in units of 10⁻⁸); null when not a rate below 1 with at most 8 decimals. */
+export function parseRate(rate: string): bigint | null {
+  if (!RATE_PATTERN.test(rate)) return null;
+  const fraction = rate.split('.')[1] ?? '';
+  return BigInt(fraction.padEnd(RATE_DECIMALS, '0'));
+}
+
+/** Divides a non-negative scaled product by the rate scale, half up. */
+function roundHalfUp(scaled: bigint): bigint {
+  return (scaled + RATE_SCALE / 2n) / RATE_SCALE;
+}
+
+export interface LateFeeTerms {
+  /** Daily rate as a decimal fraction, e.g. "0.0004" (0.04 % a day). */
+  ratePerDay: string;
+  /** Optional cap on the accrued total, as a fraction of the principal, e.g. "0.2" (20 %). */
+  capRatio?: string | null;
+}
+
+export interface LateFee {
+  /** Fee accrued after `days` days, rounded and capped, in minor units. */
+  accruedMinor: bigint;
+  /** What one further day adds to the rounded, capped total (0 once capped). */
+  perDayMinor: bigint;
+  /** The cap in minor units, or null without one. */
+  capMinor: bigint | null;
+  capped: boolean;
+}
+
+export function lateFee(baseMinor: bigint, principalMinor: bigint, days: number, terms: LateFeeTerms): LateFee {
+  const rate = parseRate(terms.ratePerDay);
+  if (rate === null) throw new RangeError(`late-fee rate "${terms.ratePerDay}" must be a decimal below 1 with at most ${RATE_DECIMALS} decimals`);
+  if (baseMinor < 0n || principalMinor < 0n || !Number.isInteger(days)) throw new RangeError('late fees need non-negative amounts and whole days');
+  const capMinor = terms.capRatio == null ? null : capOf(principalMinor, terms.capRatio);
+  const uncapped = (d: number) => roundHalfUp(baseMinor * BigInt(Math.max(d, 0)) * rate);
+  const capTo = (minor: bigint) => (capMinor !== null && minor > capMinor ? capMinor : minor);
+  const accruedMinor = capTo(uncapped(days));
+  return {
+    accruedMinor,
+    perDayMinor: capTo(uncapped(days + 1)) - accruedMinor,
+    capMinor,
+    capped: capMinor !== null && uncapped(days) >= capMinor,
+  };
+}
+
+function capOf(principalMinor: bigint, ratio: string): bigint {
+  const match = /^(\d+)(?:\.(\d{1,8}))?$/.exec(ratio);
+  if (!match) throw new RangeError(`late-fee cap "${ratio}" must be a non-negative decimal fraction of the principal`);
+  const scaled = BigInt(match[1]) * RATE_SCALE + BigInt((match[2] ?? '').padEnd(RATE_DECIMALS, '0'));
+  // Rounded down: a cap must never allow more than the stated fraction.
+  return (principalMinor * scaled) / RATE_SCALE;
+}
+
+/** "0.0004" → "0.04": the rate as a percentage, without trailing zeros. */
+export function ratePercent(rate: string): string {
+  const scaled = parseRate(rate);
+  if (scaled === null) throw new RangeError(`late-fee rate "${rate}" is not a rate`);
+  // percent = rate × 100, i.e. the scaled rate with 6 decimals.
+  const digits = scaled.toString().padStart(7, '0');
+  const whole = digits.slice(0, -6);
+  const fraction = digits.slice(-6).replace(/0+$/, '');
+  return fraction ? `${whole}.${fraction}` : whole;
+}
