@@ -1,0 +1,234 @@
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PDFParse } from 'pdf-parse';
+import { loadConfig } from '../config/config.schema';
+import { LETTER_TYPES, type LetterFields, type LetterLocale, UndrawableText } from './letter-fields';
+import { findUndrawable, LetterRenderer } from './letter-pdf';
+
+const ISSUED_AT = new Date('2026-11-23T09:30:00Z');
+
+function newLetterFields(overrides: Partial<LetterFields> = {}): LetterFields {
+  return {
+    type: 'payment-demand',
+    locale: 'en',
+    number: 'L-2026-000042',
+    date: '2026-11-23',
+    creditor: { name: 'Example Leasing Ltd', address: '1 Bank Street\nLondon E14 5AB', contactName: 'Mary Jones', contactPhone: '+44 20 7946 0000', contactEmail: 'collections@example.com' },
+    recipient: { role: 'debtor', name: 'Ada Lovelace', address: { line1: '12 Ockham Road', city: 'London', postalCode: 'SW1A 1AA' } },
+    debtor: { name: 'Ada Lovelace' },
+    contract: { ref: 'C-2026-007', date: '2026-01-05' },
+    invoice: { ref: 'INV-2026-0042', dueDate: '2026-11-06' },
+    currency: 'EUR',
+    principal: '1250.00',
+    outstanding: '1250.00',
+    fee: { startDate: '2026-11-07', ratePerDay: '0.0004', days: 17, base: '1250.00', accrued: '8.50', perDay: '0.50', asOf: '2026-11-23', cap: null, capped: false },
+    totalDue: '1258.50',
+    deadline: '2026-12-07',
+    documents: [],
+    previousLetters: [],
+    noticesSent: 2,
+    guaranteeEndsOn: null,
+    ...overrides,
+  };
+}
+
+function newChineseLetterFields(overrides: Partial<LetterFields> = {}): LetterFields {
+  return newLetterFields({
+    locale: 'zh-CN',
+    currency: 'CNY',
+    creditor: { name: '示例融资租赁有限公司', address: '上海市浦东新区世纪大道100号', contactName: '李娜', contactPhone: '021-5555 0000', contactEmail: null },
+    recipient: { role: 'debtor', name: '张伟', address: { city: '北京市', district: '朝阳区', line1: '建国路88号', postalCode: '100022' } },
+    debtor: { name: '张伟' },
+    ...overrides,
+  });
+}
+
+/** The PDF's text as a reader extracts it, with line breaks and spaces collapsed so phrases match across lines. */
+async function textOf(pdf: Buffer): Promise<string> {
+  const parser = new PDFParse({ data: new Uint8Array(pdf) });
+  try {
+    return (await parser.getText()).text.replace(/\s+/g, ' ');
+  } finally {
+    await parser.destroy();
+  }
+}
+
+/** CJK text may be broken across lines anywhere; compare without any whitespace. */
+const squeezed = (text: string) => text.replace(/\s+/g, '');
+
+describe('LetterRenderer', () => {
+  const sut = new LetterRenderer(loadConfig({ TEMPLATES_DIR: 'templates' }));
+
+  it('renders an English payment demand with every figure a reader needs', async () => {
+    const rendered = await sut.render(newLetterFields(), ISSUED_AT);
+    const text = await textOf(rendered.pdf);
+
+    expect(rendered.pdf.subarray(0, 5).toString()).toBe('%PDF-');
+    expect(text).toContain('Demand for Payment');
+    expect(text).toContain('L-2026-000042');
+    expect(text).toContain('INV-2026-0042');
+    expect(text).toContain('C-2026-007');
+    expect(text).toContain('5 January 2026');
+    expect(text).toContain('€1,250.00');
+    expect(text).toContain('EUR');
+    expect(text).toContain('€8.50');
+    expect(text).toContain('1,250.00 × 17 days × 0.04 % = 8.50');
+    expect(text).toContain('Each further day of delay adds €0.50');
+    expect(text).toContain('7 December 2026');
+    expect(text).toContain('€1,258.50');
+    expect(text).toContain('SW1A 1AA');
+    expect(text).toContain('Mary Jones');
+    expect(text).toContain('(company seal)');
+    expect(text).not.toContain('Page 1 of');
+    expect(rendered.templateKey).toBe('letters/payment-demand/en');
+    expect(rendered.templateVersion).toMatch(/^[0-9a-f]{12}$/);
+  });
+
+  it('renders a Chinese payment demand in Chinese', async () => {
+    const text = squeezed(await textOf((await sut.render(newChineseLetterFields(), ISSUED_AT)).pdf));
+
+    expect(text).toContain('催款通知书');
+    expect(text).toContain('尊敬的张伟：');
+    expect(text).toContain('2026年11月23日');
+    expect(text).toContain('¥1,250.00');
+    expect(text).toContain('1,250.00×17天×0.04%=8.50');
+    expect(text).toContain('违约金增加¥0.50');
+    expect(text).toContain('（公章）');
+    expect(text).toContain('北京市朝阳区');
+  });
+
+  it('draws a rare character from a fallback subset of the font', async () => {
+    // 禤 (a surname) is not in the chinese-simplified file but in numbered subset 49.
+    const fields = newChineseLetterFields({ recipient: { role: 'debtor', name: '禤文', address: null }, debtor: { name: '禤文' } });
+    expect(await findUndrawable(fields)).toEqual([]);
+
+    const text = squeezed(await textOf((await sut.render(fields, ISSUED_AT)).pdf));
+
+    expect(text).toContain('尊敬的禤文：');
+  });
+
+  it('refuses a character no font can draw, naming the field and the code point', async () => {
+    const fields = newChineseLetterFields({ recipient: { role: 'debtor', name: '张\u{20000}', address: null } });
+
+    await expect(findUndrawable(fields)).resolves.toEqual([{ field: 'recipient.name', char: '\u{20000}', codePoint: 'U+20000' }]);
+    const error = await sut.render(fields, ISSUED_AT).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UndrawableText);
+    expect((error as UndrawableText).message).toContain('U+20000');
+    expect((error as UndrawableText).message).toContain('recipient.name');
+  });
+
+  it('lists every undrawable character, in every field', async () => {
+    const fields = newLetterFields({ documents: ['ok', 'bad 䶮'], recipient: { role: 'debtor', name: 'Ada', address: { line1: '\u{20000} Road' } } });
+
+    expect(await findUndrawable(fields)).toEqual([
+      { field: 'recipient.address.line1', char: '\u{20000}', codePoint: 'U+20000' },
+      { field: 'documents[1]', char: '䶮', codePoint: 'U+4DAE' },
+    ]);
+  });
+
+  it.each(LETTER_TYPES.flatMap((type) => (['en', 'zh-CN'] as LetterLocale[]).map((locale) => [type, locale] as const)))(
+    'renders a %s in %s with its title',
+    async (type, locale) => {
+      const base = locale === 'en' ? newLetterFields() : newChineseLetterFields();
+      const fields: LetterFields = {
+        ...base,
+        type,
+        recipient: type === 'guarantor-notice' ? { role: 'guarantor', name: locale === 'en' ? 'Grace Hopper' : '王芳', address: null } : base.recipient,
+        documents: ['Proof of income', '身份证复印件'],
+        previousLetters: [{ number: 'L-2026-000001', type: 'payment-demand', date: '2026-11-01' }],
+        guaranteeEndsOn: '2027-05-06',
+      };
+      const rendered = await sut.render(fields, ISSUED_AT);
+      const text = squeezed(await textOf(rendered.pdf));
+
+      expect(text).toContain(squeezed(sut.title(type, locale)));
+      expect(rendered.templateKey).toBe(`letters/${type}/${locale}`);
+      if (type === 'contract-termination') expect(text).toContain('L-2026-000001');
+      if (type === 'document-request') expect(text).toContain('身份证复印件');
+      if (type === 'guarantor-notice') expect(text).toContain(squeezed(base.debtor.name));
+    },
+  );
+
+  it('states that no late fee is charged when none applies, and prints no fee line', async () => {
+    const text = await textOf((await sut.render(newLetterFields({ fee: null, totalDue: '1250.00' }), ISSUED_AT)).pdf);
+
+    expect(text).toContain('No late fee is charged');
+    expect(text).not.toContain('Late fee from');
+    expect(text).not.toContain('0.04 %');
+  });
+
+  it('says when the late fee has reached its cap', async () => {
+    const fee = { startDate: '2026-01-01', ratePerDay: '0.0004', days: 400, base: '1250.00', accrued: '125.00', perDay: '0.00', asOf: '2027-02-04', cap: '125.00', capped: true };
+    const text = await textOf((await sut.render(newLetterFields({ fee, totalDue: '1375.00' }), ISSUED_AT)).pdf);
+
+    expect(text).toContain('1,250.00 × 400 days × 0.04 % = 200.00, limited to the agreed maximum of €125.00');
+    expect(text).toContain('will not increase further');
+  });
+
+  it('renders the same bytes for the same letter, with the issue time as creation date', async () => {
+    const first = await sut.render(newLetterFields(), ISSUED_AT);
+    const second = await sut.render(newLetterFields(), ISSUED_AT);
+
+    expect(first.pdf.equals(second.pdf)).toBe(true);
+    const parser = new PDFParse({ data: new Uint8Array(first.pdf) });
+    const info = await parser.getInfo();
+    await parser.destroy();
+    expect(info.info).toMatchObject({ Title: 'Demand for Payment L-2026-000042', Author: 'Example Leasing Ltd' });
+    expect(info.getDateNode().CreationDate?.toISOString()).toBe(ISSUED_AT.toISOString());
+  });
+
+  it('numbers the pages of a letter longer than one page', async () => {
+    const documents = Array.from({ length: 60 }, (_, i) => `Supporting document number ${i + 1}`);
+    const text = await textOf((await sut.render(newLetterFields({ type: 'document-request', documents }), ISSUED_AT)).pdf);
+
+    const pages = Number(/Page 1 of (\d+)/.exec(text)?.[1]);
+    expect(pages).toBeGreaterThan(1);
+    expect(text).toContain(`Page ${pages} of ${pages}`);
+  });
+
+  it('has one version per template source', async () => {
+    const en = await sut.render(newLetterFields(), ISSUED_AT);
+    const zh = await sut.render(newChineseLetterFields(), ISSUED_AT);
+
+    expect(en.templateVersion).not.toBe(zh.templateVersion);
+  });
+});
+
+describe('LetterRenderer templates', () => {
+  let dir: string;
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'letter-templates-spec-'));
+    cpSync('templates/letters', join(dir, 'letters'), { recursive: true });
+  });
+
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('names a missing template file at construction', () => {
+    rmSync(join(dir, 'letters', 'zh-CN', 'guarantor-notice.yaml'));
+
+    expect(() => new LetterRenderer(loadConfig({ TEMPLATES_DIR: dir }))).toThrow(/letters\/zh-CN\/guarantor-notice\.yaml is missing/);
+  });
+
+  it('names a template with a missing key', () => {
+    writeFileSync(join(dir, 'letters', 'en', 'payment-demand.yaml'), 'title: Demand\nsalutation: Dear {{recipient.name}}\n');
+
+    expect(() => new LetterRenderer(loadConfig({ TEMPLATES_DIR: dir }))).toThrow(/payment-demand\.yaml: body: .*conclusion/s);
+  });
+
+  it('refuses to render template text no font can draw', async () => {
+    const file = join(dir, 'letters', 'en', 'payment-demand.yaml');
+    writeFileSync(file, readFileSync(file, 'utf8').replace('closing: Yours sincerely,', 'closing: "Yours sincerely, \u{20000}"'));
+    const renderer = new LetterRenderer(loadConfig({ TEMPLATES_DIR: dir }));
+
+    await expect(renderer.render(newLetterFields(), ISSUED_AT)).rejects.toThrow(/letters\/en\/payment-demand\.yaml prints characters no letter font has: U\+20000/);
+  });
+
+  it('names a template with a Handlebars syntax error', () => {
+    const layout = join(dir, 'letters', 'en', 'layout.yaml');
+    writeFileSync(layout, readFileSync(layout, 'utf8').replace('reference: "Our ref.: {{number}}"', 'reference: "{{#if number}}"'));
+
+    expect(() => new LetterRenderer(loadConfig({ TEMPLATES_DIR: dir }))).toThrow(/layout\.yaml, reference: Parse error/);
+  });
+});
