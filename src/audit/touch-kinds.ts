@@ -13,6 +13,17 @@ export const TOUCH_KINDS = [
   'case.cancelled',
   'hold.placed',
   'hold.released',
+  'letter.sent',
+  'letter.failed',
+  'letter.posted',
+  'letter.delivered',
+  'letter.returned',
+  'fee.assessed',
+  'contract.terminated',
+  'limitation.restarted',
+  'limitation.expiring',
+  'guarantee.expiring',
+  'escalation.created',
 ] as const;
 
 export type TouchKind = (typeof TOUCH_KINDS)[number];

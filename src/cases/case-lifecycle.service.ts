@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
+import { DateTime } from 'luxon';
 import type { EntityManager } from 'typeorm';
 import { AuditService, NEW_CASE_HEAD } from '../audit/audit.service';
 import type { TouchInput } from '../audit/touch-kinds';
@@ -7,7 +8,8 @@ import { Clock } from '../common/clock';
 import { formatMinorUnits, toMinorUnits } from '../common/money';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { updateReturning } from '../database/sql';
-import type { DisputeEvent, InvoiceCancelled, InvoiceOverdue, PaymentReceived } from '../events/event.schemas';
+import type { AcknowledgmentSigned, DisputeEvent, InvoiceCancelled, InvoiceOverdue, PaymentReceived } from '../events/event.schemas';
+import { guaranteeEndsOn, limitationDate, restartLimitation } from '../letters/legal-clocks';
 import { PlannedStep, planLadder, resolveDueAt } from '../policies/ladder';
 import type { PolicyVersion } from '../policies/policy.schema';
 import { PolicyRegistry } from '../policies/policy-registry.service';
@@ -36,6 +38,18 @@ interface OpenCase {
 }
 
 const OPEN = `('active', 'on_hold')`;
+
+interface LegalTerms {
+  jurisdiction: string | null;
+  limitationPeriod: string;
+  limitationDate: string;
+  guarantors: (NonNullable<InvoiceOverdue['guarantors']>[number] & { id: string; guaranteeEndsOn: string })[];
+}
+
+/** The due date as a calendar day on the debtor's calendar (the given date, or the local day of the due instant). */
+export function calendarDueDate(given: string, dueAt: Date, timezone: string): string {
+  return /^\d{4}-\d{2}-\d{2}$/.test(given) ? given : DateTime.fromJSDate(dueAt, { zone: timezone }).toISODate()!;
+}
 
 /** Case state changes driven by events; each writes its touches in the caller's transaction. */
 @Injectable()
@@ -112,16 +126,21 @@ export class CaseLifecycle {
       const caseId = randomUUID();
       const planned = planLadder(policy.definition.steps, dueAt, debtor.timezone, now).map((entry) => ({ ...entry, id: randomUUID() }));
       const amountDue = toMinorUnits(data.invoice.amountDue, data.invoice.currency)!;
-      const { rows: touches, head } = this.audit.chain(caseId, NEW_CASE_HEAD, this.openingTouches(eventId, data, policy, amountDue, dueAt, planned, actor));
-      return { data, debtor, dueAt, policy, caseId, planned, amountDue, touches, head, invoiceId: randomUUID() };
+      const terms = this.legalTerms(data, dueAt, debtor.timezone);
+      const { rows: touches, head } = this.audit.chain(caseId, NEW_CASE_HEAD, this.openingTouches(eventId, data, policy, amountDue, dueAt, terms, planned, actor));
+      return { data, debtor, dueAt, policy, caseId, planned, amountDue, terms, touches, head, invoiceId: randomUUID() };
     });
 
     const invoiceRows: { id: string; external_id: string }[] = await m.query(
-      `INSERT INTO invoices (id, external_id, debtor_id, contract_ref, currency, amount_due_minor, due_date, due_at, late_fee_rate_per_day, created_at, updated_at)
-       SELECT *, $10::timestamptz, $10::timestamptz FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::text[], $6::bigint[], $7::date[], $8::timestamptz[], $9::numeric[])
+      `INSERT INTO invoices (id, external_id, debtor_id, contract_ref, currency, amount_due_minor, due_date, due_at, late_fee_rate_per_day,
+         contract_date, jurisdiction, limitation_date, created_at, updated_at)
+       SELECT *, $13::timestamptz, $13::timestamptz
+       FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::text[], $6::bigint[], $7::date[], $8::timestamptz[], $9::numeric[], $10::date[], $11::text[], $12::date[])
        ON CONFLICT (external_id) DO UPDATE SET debtor_id = EXCLUDED.debtor_id, contract_ref = EXCLUDED.contract_ref, currency = EXCLUDED.currency,
          amount_due_minor = EXCLUDED.amount_due_minor, due_date = EXCLUDED.due_date, due_at = EXCLUDED.due_at,
-         late_fee_rate_per_day = EXCLUDED.late_fee_rate_per_day, updated_at = $10
+         late_fee_rate_per_day = EXCLUDED.late_fee_rate_per_day, contract_date = EXCLUDED.contract_date, jurisdiction = EXCLUDED.jurisdiction,
+         -- A restart recorded earlier is not undone by the invoice being reported again.
+         limitation_date = GREATEST(invoices.limitation_date, EXCLUDED.limitation_date), updated_at = $13
        RETURNING id, external_id`,
       [
         opened.map((o) => o.invoiceId),
@@ -133,6 +152,9 @@ export class CaseLifecycle {
         opened.map((o) => (/^\d{4}-\d{2}-\d{2}$/.test(o.data.invoice.dueDate) ? o.data.invoice.dueDate : null)),
         opened.map((o) => o.dueAt),
         opened.map((o) => o.data.invoice.lateFeeRatePerDay ?? null),
+        opened.map((o) => o.data.invoice.contractDate ?? null),
+        opened.map((o) => o.terms.jurisdiction),
+        opened.map((o) => o.terms.limitationDate),
         now,
       ],
     );
@@ -175,9 +197,77 @@ export class CaseLifecycle {
         now,
       ],
     );
+    const guarantors = opened.flatMap((o) => o.terms.guarantors.map((g) => ({ ...g, caseId: o.caseId })));
+    if (guarantors.length > 0) {
+      await m.query(
+        `INSERT INTO guarantors (id, case_id, external_id, name, email, address, guarantee_ends_on, created_at)
+         SELECT *, $8::timestamptz FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::date[])`,
+        [
+          guarantors.map((g) => g.id),
+          guarantors.map((g) => g.caseId),
+          guarantors.map((g) => g.externalId),
+          guarantors.map((g) => g.name),
+          guarantors.map((g) => g.email ?? null),
+          guarantors.map((g) => (g.address ? JSON.stringify(g.address) : null)),
+          guarantors.map((g) => g.guaranteeEndsOn),
+          now,
+        ],
+      );
+    }
     await this.audit.appendToNewCases(m, opened.flatMap((o) => o.touches));
     effects.enqueue.push(...steps.filter((p) => p.status === 'pending').map((p) => ({ id: p.id, dueAt: p.dueAt })));
     return opened.map((o) => o.caseId);
+  }
+
+  /**
+   * The invoice's limitation date and its guarantees, counted from the due date on the debtor's
+   * calendar; the limitation period is the jurisdiction's (the invoice's, else the debtor's country).
+   */
+  private legalTerms(data: InvoiceOverdue, dueAt: Date, timezone: string): LegalTerms {
+    const dueDate = calendarDueDate(data.invoice.dueDate, dueAt, timezone);
+    const country = data.debtor.address?.country?.trim().toUpperCase();
+    const jurisdiction = data.invoice.jurisdiction ?? (country && /^[A-Z]{2}$/.test(country) ? country : null);
+    const period = this.limitationPeriod(jurisdiction);
+    return {
+      jurisdiction,
+      limitationPeriod: period,
+      limitationDate: limitationDate(dueDate, period),
+      guarantors: (data.guarantors ?? []).map((g) => ({
+        ...g,
+        id: randomUUID(),
+        guaranteeEndsOn: guaranteeEndsOn(dueDate, g.guaranteePeriod ?? this.config.GUARANTEE_PERIOD),
+      })),
+    };
+  }
+
+  private limitationPeriod(jurisdiction: string | null): string {
+    return (jurisdiction && this.config.LIMITATION_PERIODS[jurisdiction]) || this.config.LIMITATION_PERIOD;
+  }
+
+  /** A signed acknowledgment of the debt (法释〔1999〕7号) restarts the limitation period from the signing day. */
+  async acknowledge(m: EntityManager, eventId: string, data: AcknowledgmentSigned, actor: string): Promise<Applied> {
+    const kase = await this.findOpenCase(m, data.invoiceExternalId);
+    const restart = await this.restartLimitationClock(m, kase.id, new Date(data.signedAt), { cause: 'acknowledgment.signed', eventId }, actor);
+    await this.audit.record(m, kase.id, [{ kind: 'event.received', actor, data: { eventId, type: 'acknowledgment.signed' } }, ...restart]);
+    return { caseId: kase.id };
+  }
+
+  /**
+   * Restarts the invoice's limitation period from the debtor's local day of `at`; returns the
+   * `limitation.restarted` touch, or nothing when the clock would not move later.
+   */
+  async restartLimitationClock(m: EntityManager, caseId: string, at: Date, cause: Record<string, unknown>, actor: string): Promise<TouchInput[]> {
+    const [invoice]: { id: string; limitation_date: string; jurisdiction: string | null; timezone: string }[] = await m.query(
+      `SELECT i.id, to_char(i.limitation_date, 'YYYY-MM-DD') AS limitation_date, i.jurisdiction, d.timezone
+       FROM cases c JOIN invoices i ON i.id = c.invoice_id JOIN debtors d ON d.id = c.debtor_id WHERE c.id = $1 FOR UPDATE OF i`,
+      [caseId],
+    );
+    const restartedOn = DateTime.fromJSDate(at, { zone: invoice.timezone }).toISODate()!;
+    const period = this.limitationPeriod(invoice.jurisdiction);
+    const next = restartLimitation(invoice.limitation_date, restartedOn, period);
+    if (!next.restarted) return [];
+    await m.query('UPDATE invoices SET limitation_date = $2, updated_at = $3 WHERE id = $1', [invoice.id, next.date, this.clock.now()]);
+    return [{ kind: 'limitation.restarted', actor, data: { ...cause, restartedOn, period, previousDate: invoice.limitation_date, limitationDate: next.date } }];
   }
 
   private openingTouches(
@@ -186,6 +276,7 @@ export class CaseLifecycle {
     policy: PolicyVersion,
     amountDue: bigint,
     dueAt: Date,
+    terms: LegalTerms,
     planned: readonly (PlannedStep & { id: string })[],
     actor: string,
   ): TouchInput[] {
@@ -203,6 +294,9 @@ export class CaseLifecycle {
           currency: data.invoice.currency,
           principal: formatMinorUnits(amountDue, data.invoice.currency),
           dueAt: dueAt.toISOString(),
+          jurisdiction: terms.jurisdiction,
+          limitationDate: terms.limitationDate,
+          guarantors: terms.guarantors.map((g) => ({ guarantorId: g.id, externalId: g.externalId, guaranteeEndsOn: g.guaranteeEndsOn })),
         },
       },
       ...planned.map(

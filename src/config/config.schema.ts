@@ -1,6 +1,7 @@
 import { Duration } from 'luxon';
 import { IANAZone } from 'luxon';
 import { z } from 'zod';
+import { isCalendarPeriod } from '../letters/legal-clocks';
 
 export const ROLES = ['ingest', 'finance', 'operator', 'auditor', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
@@ -23,6 +24,27 @@ const isoDuration = (fallback: string) =>
       }
       return duration.toMillis();
     });
+
+/** A calendar period (P3Y, P6M, P10D) kept as text: years and months have no fixed length. */
+const calendarPeriod = (fallback: string) =>
+  z.string().default(fallback).refine(isCalendarPeriod, { message: `must be a positive ISO-8601 calendar period such as ${fallback}` });
+
+/** Per-jurisdiction overrides: "GB=P6Y,FR=P5Y" (ISO 3166 country codes). */
+const periodsByJurisdiction = z
+  .string()
+  .default('')
+  .transform((value, ctx) => {
+    const periods: Record<string, string> = {};
+    for (const entry of value.split(',').map((part) => part.trim()).filter(Boolean)) {
+      const [code, period] = entry.split('=').map((part) => part.trim());
+      if (!/^[A-Z]{2}$/.test(code ?? '') || !period || !isCalendarPeriod(period)) {
+        ctx.addIssue({ code: 'custom', message: `entry "${entry}" must be COUNTRY=PERIOD, such as GB=P6Y` });
+      } else {
+        periods[code] = period;
+      }
+    }
+    return periods;
+  });
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
@@ -88,6 +110,18 @@ export const configSchema = z.object({
     .default('UTC')
     .refine((zone) => IANAZone.isValidZone(zone), { message: 'must be an IANA time zone such as Europe/Berlin' }),
   DEFAULT_LOCALE: z.enum(['en', 'zh-CN']).default('en'),
+  CREDITOR_NAME: z.string().trim().min(1).default('Accounts Receivable'),
+  CREDITOR_ADDRESS: z.string().trim().min(1).optional(),
+  CREDITOR_CONTACT_NAME: z.string().trim().min(1).default('Collections team'),
+  CREDITOR_CONTACT_PHONE: z.string().trim().min(1).optional(),
+  CREDITOR_CONTACT_EMAIL: z.email('must be an email address').optional(),
+  LETTER_DEADLINE: calendarPeriod('P10D'),
+  LIMITATION_PERIOD: calendarPeriod('P3Y'),
+  LIMITATION_PERIODS: periodsByJurisdiction,
+  LIMITATION_WARN_DAYS: positiveInt(90),
+  GUARANTEE_PERIOD: calendarPeriod('P6M'),
+  GUARANTEE_WARN_DAYS: positiveInt(30),
+  LEGAL_CHECK_EVERY: isoDuration('P1D'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

@@ -1,8 +1,9 @@
 import { DataSource } from 'typeorm';
 import type { AppConfig } from '../config/config.schema';
 import { InitialSchema1763900000000 } from './migrations/1763900000000-initial-schema';
+import { LettersAndLegalClocks1764000000000 } from './migrations/1764000000000-letters-and-legal-clocks';
 
-export const migrations = [InitialSchema1763900000000];
+export const migrations = [InitialSchema1763900000000, LettersAndLegalClocks1764000000000];
 
 export function dataSourceOptions(config: Pick<AppConfig, 'DATABASE_URL' | 'DATABASE_POOL_SIZE'>) {
   return {

@@ -1,8 +1,10 @@
 import { DateTime, IANAZone } from 'luxon';
 import { z } from 'zod';
 import { DECIMAL_PATTERN, isCurrency, toMinorUnits } from '../common/money';
+import { RATE_PATTERN } from '../letters/late-fee';
+import { isCalendarPeriod } from '../letters/legal-clocks';
 
-export const EVENT_TYPES = ['invoice.overdue', 'payment.received', 'invoice.cancelled', 'dispute.opened', 'dispute.resolved'] as const;
+export const EVENT_TYPES = ['invoice.overdue', 'payment.received', 'invoice.cancelled', 'dispute.opened', 'dispute.resolved', 'acknowledgment.signed'] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
 export const MAX_EVENTS_PER_REQUEST = 1000;
@@ -29,6 +31,8 @@ const instant = z.string().refine((value) => {
   const parsed = DateTime.fromISO(value, { setZone: true });
   return parsed.isValid && /T\d{2}:\d{2}/.test(value) && /(Z|[+-]\d{2}:?\d{2})$/.test(value);
 }, 'must be an ISO-8601 instant with a time zone offset, such as 2026-11-01T00:00:00Z');
+
+const calendarDate = z.string().refine((value) => /^\d{4}-\d{2}-\d{2}$/.test(value) && DateTime.fromISO(value).isValid, 'must be a real calendar date (YYYY-MM-DD)');
 
 const calendarDateOrInstant = z.string().refine((value) => {
   if (/^\d{4}-\d{2}-\d{2}$/.test(value)) return DateTime.fromISO(value).isValid;
@@ -61,10 +65,26 @@ export const invoiceOverdueData = z
       currency,
       amountDue: amount,
       dueDate: calendarDateOrInstant,
-      lateFeeRatePerDay: z.string().regex(/^0(\.\d{1,8})?$/, 'must be a decimal daily rate below 1, such as "0.0004"').optional(),
+      contractDate: calendarDate.optional(),
+      lateFeeRatePerDay: z.string().regex(RATE_PATTERN, 'must be a decimal daily rate below 1, such as "0.0004"').optional(),
+      /** Whose law sets the limitation period (ISO 3166 country); the debtor's address country otherwise. */
+      jurisdiction: z.string().regex(/^[A-Z]{2}$/, 'must be an ISO 3166 country code such as CN').optional(),
     }),
     debtor: debtorSchema,
-    guarantors: z.array(z.strictObject({ externalId, name: text(300), email: z.email().optional(), address: z.record(z.string(), z.string()).optional() })).max(20).optional(),
+    guarantors: z
+      .array(
+        z.strictObject({
+          externalId,
+          name: text(300),
+          email: z.email('must be an email address').optional(),
+          address: z.record(z.string(), z.string().max(300)).optional(),
+          /** The agreed guarantee period, if not GUARANTEE_PERIOD after the due date. */
+          guaranteePeriod: z.string().refine(isCalendarPeriod, 'must be an ISO-8601 calendar period such as P6M').optional(),
+        }),
+      )
+      .max(20)
+      .refine((list) => new Set(list.map((g) => g.externalId)).size === list.length, 'must not name a guarantor twice')
+      .optional(),
     policy: text(100).optional(),
     segment: text(50).optional(),
   })
@@ -77,12 +97,15 @@ export const paymentReceivedData = z
 export const invoiceCancelledData = z.strictObject({ invoiceExternalId: externalId, reason: text(1000) });
 export const disputeData = z.strictObject({ invoiceExternalId: externalId, reason: text(1000) });
 
+export const acknowledgmentData = z.strictObject({ invoiceExternalId: externalId, signedAt: instant });
+
 export const dataSchemas = {
   'invoice.overdue': invoiceOverdueData,
   'payment.received': paymentReceivedData,
   'invoice.cancelled': invoiceCancelledData,
   'dispute.opened': disputeData,
   'dispute.resolved': disputeData,
+  'acknowledgment.signed': acknowledgmentData,
 } satisfies Record<EventType, z.ZodType>;
 
 export const envelopeSchema = z.strictObject({
@@ -96,9 +119,11 @@ export type InvoiceOverdue = z.output<typeof invoiceOverdueData>;
 export type PaymentReceived = z.output<typeof paymentReceivedData>;
 export type InvoiceCancelled = z.output<typeof invoiceCancelledData>;
 export type DisputeEvent = z.output<typeof disputeData>;
+export type AcknowledgmentSigned = z.output<typeof acknowledgmentData>;
 
 export type DunningEvent =
   | { id: string; type: 'invoice.overdue'; occurredAt: string; data: InvoiceOverdue }
   | { id: string; type: 'payment.received'; occurredAt: string; data: PaymentReceived }
   | { id: string; type: 'invoice.cancelled'; occurredAt: string; data: InvoiceCancelled }
-  | { id: string; type: 'dispute.opened' | 'dispute.resolved'; occurredAt: string; data: DisputeEvent };
+  | { id: string; type: 'dispute.opened' | 'dispute.resolved'; occurredAt: string; data: DisputeEvent }
+  | { id: string; type: 'acknowledgment.signed'; occurredAt: string; data: AcknowledgmentSigned };

@@ -170,6 +170,8 @@ export class EventsService {
         return this.lifecycle.openDispute(m, event.id, event.data, actor, effects);
       case 'dispute.resolved':
         return this.lifecycle.resolveDispute(m, event.id, event.data, actor, effects);
+      case 'acknowledgment.signed':
+        return this.lifecycle.acknowledge(m, event.id, event.data, actor);
     }
   }
 }

@@ -1,5 +1,10 @@
 import { Duration } from 'luxon';
 import { z } from 'zod';
+import { RATE_PATTERN } from '../letters/late-fee';
+import { LETTER_TYPES } from '../letters/letter-fields';
+import { isCalendarPeriod } from '../letters/legal-clocks';
+
+export const calendarPeriod = z.string().refine(isCalendarPeriod, 'must be an ISO-8601 calendar period such as P10D');
 
 const offset = z.string().refine((value) => Duration.fromISO(value).isValid, {
   message: 'must be an ISO-8601 duration such as P10D, PT30S or -P3D',
@@ -11,11 +16,21 @@ const noticeStep = z.strictObject({
   channel: z.enum(['email', 'sms']),
   template: z.string().regex(/^[a-z0-9-]+$/, 'must be a template name in kebab-case'),
 });
+export const letterDelivery = z
+  .array(z.enum(['email', 'post']))
+  .min(1, 'must name at least one of email, post')
+  .refine((channels) => new Set(channels).size === channels.length, 'must not name a channel twice');
+export const letterDocuments = z.array(z.string().trim().min(1).max(200)).max(20);
+
 const letterStep = z.strictObject({
   at: offset,
   action: z.literal('letter'),
-  letter: z.enum(['payment-demand', 'contract-termination', 'document-request', 'guarantor-notice']),
-  deliver: z.array(z.enum(['email', 'post'])).min(1),
+  letter: z.enum(LETTER_TYPES),
+  deliver: letterDelivery,
+  /** How long the recipient has to pay (or supply documents) from the letter date; LETTER_DEADLINE by default. */
+  deadline: calendarPeriod.optional(),
+  /** Document request: what to supply. */
+  documents: letterDocuments.optional(),
 });
 const escalateStep = z.strictObject({
   at: offset,
@@ -34,6 +49,13 @@ export const policySchema = z.strictObject({
   description: z.string().optional(),
   default: z.boolean().default(false),
   match: z.strictObject({ segment: z.array(z.string().min(1)).min(1) }).optional(),
+  /** Late-fee terms for invoices that state no rate of their own, and the cap for all. */
+  lateFee: z
+    .strictObject({
+      ratePerDay: z.string().regex(RATE_PATTERN, 'must be a decimal daily rate below 1, such as "0.0004"').optional(),
+      capRatio: z.string().regex(/^\d+(\.\d{1,8})?$/, 'must be a fraction of the principal, such as "0.2" for 20 %').optional(),
+    })
+    .optional(),
   steps: z.array(policyStepSchema).min(1, 'a policy needs at least one step'),
 });
 
