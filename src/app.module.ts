@@ -6,6 +6,7 @@ import { AppConfig } from './config/app-config';
 import { CoreModule } from './core.module';
 import { EventsModule } from './events/events.module';
 import { HealthModule } from './health/health.module';
+import { LettersApiModule, LettersModule } from './letters/letters.module';
 import { PoliciesModule } from './policies/policies.module';
 import { SchedulingModule } from './scheduling/scheduling.module';
 import { StepsModule } from './steps/steps.module';
@@ -28,7 +29,8 @@ export class AppModule {
         PoliciesModule,
         SchedulingModule.register({ withTimers: worker }),
         HealthModule,
-        ...(api ? [CasesModule, EventsModule, AuditApiModule] : []),
+        LettersModule,
+        ...(api ? [CasesModule, EventsModule, AuditApiModule, LettersApiModule] : []),
         ...(worker ? [StepsModule] : []),
       ],
     };

@@ -1,12 +1,19 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { Clock } from '../common/clock';
-import { NotFound, ValidationFailed } from '../common/errors';
+import { decodeCursor, encodeCursor } from '../common/cursor';
+import { NotFound } from '../common/errors';
 import { formatMinorUnits } from '../common/money';
+import { APP_CONFIG, type AppConfig } from '../config/app-config';
+import { localDate } from '../letters/case-terms';
+import { trimRate } from '../letters/late-fee';
+import { guaranteeStatus } from '../letters/legal-clocks';
 import { daysPastDue, daysPastDueSql, Stage, STAGE_DAYS, stageFor } from '../policies/ladder';
 
 export interface CaseFilter {
   status?: string;
+  /** Cases whose limitation date falls before this day (YYYY-MM-DD): at risk of becoming unenforceable. */
+  limitationBefore?: string;
   stage?: Stage;
   debtorExternalId?: string;
   cursor?: string;
@@ -20,6 +27,11 @@ interface CaseRow {
   currency: string;
   principal_minor: string;
   balance_minor: string;
+  fees_minor: string;
+  contract_status: string;
+  contract_terminated_at: Date | null;
+  limitation_date: string;
+  jurisdiction: string | null;
   opened_at: Date;
   closed_at: Date | null;
   invoice_external_id: string;
@@ -32,27 +44,17 @@ interface CaseRow {
   policy_version: number;
 }
 
-const CASE_COLUMNS = `c.id, c.status, c.segment, c.currency, c.principal_minor, c.balance_minor, c.opened_at, c.closed_at,
+const CASE_COLUMNS = `c.id, c.status, c.segment, c.currency, c.principal_minor, c.balance_minor, c.fees_minor, c.contract_status, c.contract_terminated_at,
+  to_char(i.limitation_date, 'YYYY-MM-DD') AS limitation_date, i.jurisdiction, c.opened_at, c.closed_at,
   i.external_id AS invoice_external_id, i.contract_ref, to_char(i.due_date, 'YYYY-MM-DD') AS due_date, i.due_at,
   d.external_id AS debtor_external_id, d.timezone, p.key AS policy_key, p.version AS policy_version`;
 const CASE_JOINS = `FROM cases c JOIN invoices i ON i.id = c.invoice_id JOIN debtors d ON d.id = c.debtor_id JOIN policy_versions p ON p.id = c.policy_version_id`;
-
-const encodeCursor = (parts: unknown[]) => Buffer.from(JSON.stringify(parts)).toString('base64url');
-/** A cursor this service issued, or a 400: a bad cursor must not silently restart the listing. */
-function decodeCursor<T extends unknown[]>(cursor: string, length: number): T {
-  try {
-    const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(parsed) && parsed.length === length) return parsed as T;
-  } catch {
-    // fall through to the validation error
-  }
-  throw new ValidationFailed([{ field: 'query.cursor', reason: 'is not a cursor returned by this listing' }]);
-}
 
 /** Read side of cases: lists, detail with schedule, and the audit trail. */
 @Injectable()
 export class CaseQueries {
   constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly dataSource: DataSource,
     private readonly clock: Clock,
   ) {}
@@ -66,6 +68,7 @@ export class CaseQueries {
     };
     if (filter.status) add('c.status = ?', filter.status);
     if (filter.debtorExternalId) add('d.external_id = ?', filter.debtorExternalId);
+    if (filter.limitationBefore) add('i.limitation_date < ?::date', filter.limitationBefore);
     if (filter.stage) {
       const [from, to] = STAGE_DAYS[filter.stage];
       params.push(this.clock.now());
@@ -94,7 +97,7 @@ export class CaseQueries {
   async detail(id: string) {
     const [row]: CaseRow[] = await this.dataSource.query(`SELECT ${CASE_COLUMNS} ${CASE_JOINS} WHERE c.id = $1`, [id]);
     if (!row) throw new NotFound('case', id);
-    const [holds, schedule] = await Promise.all([
+    const [holds, schedule, guarantors, letters, fees] = await Promise.all([
       this.dataSource.query(
         `SELECT id, kind, reason, placed_at AS "placedAt", placed_by AS "placedBy", released_at AS "releasedAt", released_by AS "releasedBy"
          FROM holds WHERE case_id = $1 ORDER BY placed_at`,
@@ -105,10 +108,44 @@ export class CaseQueries {
          FROM scheduled_steps WHERE case_id = $1 ORDER BY step_index`,
         [id],
       ),
+      this.dataSource.query(
+        `SELECT id, external_id AS "externalId", name, to_char(guarantee_ends_on, 'YYYY-MM-DD') AS "guaranteeEndsOn",
+           to_char(notified_on, 'YYYY-MM-DD') AS "notifiedOn", warned_at AS "warnedAt"
+         FROM guarantors WHERE case_id = $1 ORDER BY created_at, external_id`,
+        [id],
+      ),
+      this.dataSource.query(
+        `SELECT id, number, type, recipient_role AS "recipientRole", recipient_name AS "recipientName", sha256, email_status AS "emailStatus",
+           post_status AS "postStatus", tracking_number AS "trackingNumber", issued_at AS "issuedAt"
+         FROM letters WHERE case_id = $1 ORDER BY issued_at, number`,
+        [id],
+      ),
+      this.dataSource.query(
+        `SELECT id, step_id AS "stepId", assessed_at AS "assessedAt", to_char(as_of, 'YYYY-MM-DD') AS "asOf", days, rate_per_day::text AS "ratePerDay",
+           base_minor, accrued_minor, amount_minor
+         FROM fee_assessments WHERE case_id = $1 ORDER BY assessed_at, id`,
+        [id],
+      ),
     ]);
+    const currency = row.currency.trim();
+    const today = localDate(this.clock.now(), row.timezone);
+    const money = (minor: string) => formatMinorUnits(BigInt(minor), currency);
     return {
       ...this.toCase(row),
       holds,
+      guarantors: guarantors.map((g: { guaranteeEndsOn: string; notifiedOn: string | null }) => ({
+        ...g,
+        notifiedInTime: g.notifiedOn !== null && g.notifiedOn <= g.guaranteeEndsOn,
+        status: guaranteeStatus(g.guaranteeEndsOn, g.notifiedOn, today, this.config.GUARANTEE_WARN_DAYS),
+      })),
+      letters,
+      feeAssessments: fees.map(({ base_minor, accrued_minor, amount_minor, ...line }: Record<string, string>) => ({
+        ...line,
+        ratePerDay: trimRate(line.ratePerDay),
+        base: money(base_minor),
+        accrued: money(accrued_minor),
+        amount: money(amount_minor),
+      })),
       schedule: schedule.map(({ definition, ...step }: { definition: Record<string, unknown> }) => ({ ...step, ...definition })),
     };
   }
@@ -144,7 +181,10 @@ export class CaseQueries {
       currency,
       principal: formatMinorUnits(BigInt(row.principal_minor), currency),
       balance: formatMinorUnits(BigInt(row.balance_minor), currency),
-      fees: formatMinorUnits(0n, currency),
+      fees: formatMinorUnits(BigInt(row.fees_minor), currency),
+      totalDue: formatMinorUnits(BigInt(row.balance_minor) + BigInt(row.fees_minor), currency),
+      contract: { status: row.contract_status, terminatedAt: row.contract_terminated_at },
+      limitation: { date: row.limitation_date, jurisdiction: row.jurisdiction },
       openedAt: row.opened_at,
       closedAt: row.closed_at,
     };

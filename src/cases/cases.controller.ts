@@ -10,6 +10,7 @@ const listQuery = z.strictObject({
   status: z.enum(['active', 'on_hold', 'resolved', 'cancelled', 'written_off', 'closed']).optional(),
   stage: z.enum(['upcoming', 'early', 'middle', 'late', 'severe']).optional(),
   debtorExternalId: z.string().min(1).optional(),
+  limitationBefore: z.iso.date('must be a date (YYYY-MM-DD)').optional(),
   cursor: z.string().min(1).optional(),
   limit,
 });

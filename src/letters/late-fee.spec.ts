@@ -1,4 +1,4 @@
-import { lateFee, parseRate, ratePercent } from './late-fee';
+import { lateFee, parseRate, ratePercent, trimRate } from './late-fee';
 
 const fee = (base: bigint, days: number, ratePerDay: string, capRatio?: string, principal = base) => lateFee(base, principal, days, { ratePerDay, capRatio });
 
@@ -57,5 +57,11 @@ describe('late fees', () => {
     expect(ratePercent('0.05')).toBe('5');
     expect(ratePercent('0.00012345')).toBe('0.012345');
     expect(ratePercent('0')).toBe('0');
+  });
+
+  it('prints a stored rate without trailing zeros', () => {
+    expect(trimRate('0.00040000')).toBe('0.0004');
+    expect(trimRate('0.00000000')).toBe('0');
+    expect(trimRate('0.5')).toBe('0.5');
   });
 });

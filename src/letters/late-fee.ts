@@ -63,6 +63,11 @@ function capOf(principalMinor: bigint, ratio: string): bigint {
   return (principalMinor * scaled) / RATE_SCALE;
 }
 
+/** A stored rate without trailing zeros: "0.00040000" → "0.0004". */
+export function trimRate(rate: string): string {
+  return rate.includes('.') ? rate.replace(/0+$/, '').replace(/\.$/, '') : rate;
+}
+
 /** "0.0004" → "0.04": the rate as a percentage, without trailing zeros. */
 export function ratePercent(rate: string): string {
   const scaled = parseRate(rate);

@@ -3,6 +3,7 @@ import { DataSource } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import { Clock } from '../common/clock';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
+import { LegalClockCheck } from '../letters/legal-clock-check.service';
 import { StepScheduler } from './step-scheduler.service';
 
 const PAGE = 1000;
@@ -45,7 +46,7 @@ export class Reconciler {
   }
 }
 
-/** Runs the periodic maintenance of a worker process: reconcile and seal. */
+/** Runs the periodic maintenance of a worker process: reconcile, seal, and the legal clocks. */
 @Injectable()
 export class MaintenanceTimers implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(MaintenanceTimers.name);
@@ -56,9 +57,11 @@ export class MaintenanceTimers implements OnApplicationBootstrap, OnModuleDestro
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly reconciler: Reconciler,
     private readonly audit: AuditService,
+    private readonly legalClocks: LegalClockCheck,
   ) {}
 
   onApplicationBootstrap(): void {
+    this.every('legal clocks', this.config.LEGAL_CHECK_EVERY, () => this.legalClocks.run(), true);
     this.every('reconcile', this.config.RECONCILE_EVERY, () => this.reconciler.reconcile(), true);
     this.every('seal', this.config.SEAL_EVERY, () => this.audit.seal(), false);
   }

@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { UnrecoverableError } from 'bullmq';
 import { DateTime } from 'luxon';
 import { DataSource, EntityManager } from 'typeorm';
 import { AuditService, INSERT_TOUCHES, touchColumns } from '../audit/audit.service';
@@ -12,9 +13,15 @@ import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { updateReturning } from '../database/sql';
 import type { PolicyStep } from '../policies/policy.schema';
 import { DueStep, StepScheduler } from '../scheduling/step-scheduler.service';
+import { lockCaseTerms } from '../letters/case-terms';
+import { FeeAssessor } from '../letters/fee-assessor.service';
+import { UndrawableText } from '../letters/letter-fields';
+import { Issued, LetterService } from '../letters/letters.service';
 
 export type StepOutcome =
   | 'sent'
+  | 'issued'
+  | 'assessed'
   | 'skipped'
   | 'cancelled'
   | 'held'
@@ -48,12 +55,15 @@ interface StepRow {
   contract_ref: string | null;
   due_date: string | null;
   invoice_due_at: Date;
+  requested_by: string | null;
 }
 
 /** A step the claim settled without sending; `next` is the case's next step to enqueue after commit. */
 interface Settled {
   outcome: StepOutcome | NotYetDue;
   next?: DueStep;
+  /** Letters issued in the settling transaction, to deliver by email after it commits. */
+  letters?: Issued;
 }
 
 interface Claimed {
@@ -71,7 +81,7 @@ const nextPendingStep = (caseParam: string, stepParam: string) => `SELECT json_b
   WHERE n.case_id = ${caseParam} AND n.status = 'pending' AND n.id <> ${stepParam} ORDER BY n.due_at, n.step_index LIMIT 1`;
 
 /** The step with what acting on it needs, its row and its case's row locked. */
-const SELECT_STEP = `SELECT s.id, s.case_id, s.step_index, s.status, s.due_at, s.definition,
+const SELECT_STEP = `SELECT s.id, s.case_id, s.step_index, s.status, s.due_at, s.definition, s.requested_by,
     c.status AS case_status, c.balance_minor, c.currency, c.touch_seq, c.touch_hash,
     d.name AS debtor_name, d.email, d.locale, d.timezone,
     i.external_id AS invoice_ref, i.contract_ref, to_char(i.due_date, 'YYYY-MM-DD') AS due_date, i.due_at AS invoice_due_at
@@ -109,6 +119,8 @@ export class StepRunner {
     private readonly mailer: Mailer,
     private readonly scheduler: StepScheduler,
     private readonly clock: Clock,
+    private readonly letters: LetterService,
+    private readonly fees: FeeAssessor,
   ) {
     this.messageDomain = /@([^>\s]+)/.exec(config.MAIL_FROM)?.[1] ?? 'dunning.local';
     this.creditor = config.MAIL_FROM.replace(/\s*<.*>$/, '');
@@ -122,7 +134,12 @@ export class StepRunner {
     try {
       const claimed = await this.claim(stepId);
       if (!isClaimed(claimed)) {
-        if (claimed.next) await this.scheduler.enqueue([claimed.next]);
+        let next = claimed.next;
+        if (claimed.letters) {
+          await this.letters.deliverEmails(claimed.letters);
+          next = await this.completeLetters(claimed.letters);
+        }
+        if (next) await this.scheduler.enqueue([next]);
         return claimed.outcome;
       }
       const { step, dispatch, email } = claimed;
@@ -140,8 +157,10 @@ export class StepRunner {
       if (next) await this.scheduler.enqueue([next]);
       return 'sent';
     } catch (error) {
-      await this.recordFailure(stepId, error as Error, finalAttempt);
-      throw error;
+      // A letter the fonts cannot draw fails the same way on every attempt: fail it now, visibly.
+      const hopeless = error instanceof UndrawableText;
+      await this.recordFailure(stepId, error as Error, finalAttempt || hopeless);
+      throw hopeless ? new UnrecoverableError((error as Error).message) : error;
     }
   }
 
@@ -208,6 +227,7 @@ export class StepRunner {
     if (step.due_at.getTime() - now.getTime() > EARLY_TOLERANCE_MS) return { outcome: { notBefore: step.due_at } };
 
     const definition = step.definition;
+    if (definition.action === 'letter' || definition.action === 'fee') return this.act(m, step, definition);
     const skipReason =
       definition.action !== 'notice'
         ? `action not available: ${definition.action}`
@@ -218,10 +238,49 @@ export class StepRunner {
             : 'debtor has no email address';
     // Every reason the fast path declines is handled above; reaching here means the row changed under us.
     if (!skipReason) throw new Error(`step ${stepId} became claimable while settling; the retry will claim it`);
-    await this.finish(m, step, 'skipped', skipReason);
-    await this.audit.record(m, step.case_id, [{ kind: 'step.skipped', actor: 'system', data: { stepId, index: step.step_index, action: definition.action, reason: skipReason } }]);
-    const [{ next }] = await m.query(`SELECT (${nextPendingStep('$1', '$2')}) AS next`, [step.case_id, step.id]);
-    return { outcome: 'skipped', next: next ? { id: next.id, dueAt: new Date(next.dueAt) } : undefined };
+    return this.skip(m, step, skipReason);
+  }
+
+  private async skip(m: EntityManager, step: StepRow, reason: string): Promise<Settled> {
+    await this.finish(m, step, 'skipped', reason);
+    await this.audit.record(m, step.case_id, [
+      { kind: 'step.skipped', actor: 'system', data: { stepId: step.id, index: step.step_index, action: step.definition.action, reason } },
+    ]);
+    return { outcome: 'skipped', next: await this.nextStep(m, step.case_id, step.id) };
+  }
+
+  private async nextStep(m: EntityManager, caseId: string, stepId: string): Promise<DueStep | undefined> {
+    const [{ next }] = await m.query(`SELECT (${nextPendingStep('$1', '$2')}) AS next`, [caseId, stepId]);
+    return next ? { id: next.id, dueAt: new Date(next.dueAt) } : undefined;
+  }
+
+  /** Fee and letter steps, in the settling transaction that holds the case lock. */
+  private async act(m: EntityManager, step: StepRow, definition: Extract<PolicyStep, { action: 'letter' | 'fee' }>): Promise<Settled> {
+    const terms = (await lockCaseTerms(m, step.case_id))!;
+    const actor = step.requested_by ?? 'system';
+    if (definition.action === 'fee') {
+      const assessed = await this.fees.assess(m, terms, step.id, actor);
+      if ('skipped' in assessed) return this.skip(m, step, assessed.skipped);
+      await this.finish(m, step, 'done', 'assessed');
+      await this.audit.record(m, step.case_id, assessed.touches);
+      return { outcome: 'assessed', next: await this.nextStep(m, step.case_id, step.id) };
+    }
+    await m.query(`UPDATE scheduled_steps SET status = 'running', attempts = attempts + 1, started_at = $2, updated_at = $2 WHERE id = $1`, [step.id, this.clock.now()]);
+    const issued = await this.letters.issue(m, terms, step.id, definition, actor);
+    if (issued.letters.length === 0) return this.skip(m, step, `no letter issued: ${issued.skipped.join('; ')}`);
+    return { outcome: 'issued', letters: issued };
+  }
+
+  /** Marks a letter step done once its emails are out, returning the case's next step. */
+  private async completeLetters(issued: Issued): Promise<DueStep | undefined> {
+    const outcome = issued.skipped.length > 0 ? `issued; ${issued.skipped.join('; ')}` : 'issued';
+    return this.dataSource.transaction(async (m) => {
+      await m.query(
+        `UPDATE scheduled_steps SET status = 'done', outcome = $2, finished_at = $3, updated_at = $3 WHERE id = $1 AND status <> 'done'`,
+        [issued.stepId, outcome, this.clock.now()],
+      );
+      return this.nextStep(m, issued.caseId, issued.stepId);
+    });
   }
 
   private dueDateText(step: StepRow, locale: string): string {
@@ -320,10 +379,21 @@ export class StepRunner {
         await m.query(`UPDATE scheduled_steps SET last_error = $2 WHERE id = $1`, [stepId, message]);
         if (!finalAttempt) return;
         await this.finish(m, step, 'failed', dispatch ? 'send failed' : 'run failed');
-        if (step.action !== 'notice') return;
-        await this.audit.record(m, step.case_id, [
-          { kind: 'notice.failed', actor: 'system', channel: 'email', data: { stepId, index: step.step_index, dispatchId: dispatch?.id ?? null, attempts: dispatch?.attempts ?? null, error: message } },
-        ]);
+        if (step.action === 'notice') {
+          await this.audit.record(m, step.case_id, [
+            { kind: 'notice.failed', actor: 'system', channel: 'email', data: { stepId, index: step.step_index, dispatchId: dispatch?.id ?? null, attempts: dispatch?.attempts ?? null, error: message } },
+          ]);
+        } else if (step.action === 'letter') {
+          const letters = await updateReturning<{ id: string; number: string }>(
+            m,
+            `UPDATE letters SET email_status = 'failed' WHERE step_id = $1 AND email_status = 'pending' RETURNING id, number`,
+            [stepId],
+          );
+          const undrawable = error instanceof UndrawableText ? { undrawable: error.characters } : {};
+          await this.audit.record(m, step.case_id, [
+            { kind: 'letter.failed', actor: 'system', channel: dispatch ? 'email' : null, data: { stepId, index: step.step_index, letters: letters, error: message, ...undrawable } },
+          ]);
+        }
       });
     } catch (recordError) {
       // The database may be what failed; the job's own failure stays visible in the queue.

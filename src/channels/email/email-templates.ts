@@ -23,6 +23,14 @@ export interface NoticeVariables {
   creditor: string;
 }
 
+/** The covering email a letter is attached to. */
+export interface LetterCoverVariables {
+  recipientName: string;
+  letterTitle: string;
+  letterNumber: string;
+  creditor: string;
+}
+
 export interface RenderedEmail {
   subject: string;
   text: string;
@@ -67,7 +75,7 @@ export class EmailTemplates {
     return LOCALES.every((locale) => this.compiled.has(`${name}/${locale}`));
   }
 
-  render(name: string, locale: Locale, variables: NoticeVariables): RenderedEmail {
+  render(name: string, locale: Locale, variables: NoticeVariables | LetterCoverVariables): RenderedEmail {
     const templateKey = `${name}/${locale}`;
     const template = this.compiled.get(templateKey);
     if (!template) throw new Error(`no email template ${templateKey}`);

@@ -12,6 +12,7 @@ export interface OutgoingEmail {
   /** Derived from the dispatch id, so a resend after a crash is recognisable downstream. */
   messageId: string;
   headers?: Record<string, string>;
+  attachments?: { filename: string; content: Buffer; contentType: string }[];
 }
 
 export interface SentEmail {
@@ -55,6 +56,7 @@ export class Mailer implements OnApplicationShutdown {
       html: email.html,
       messageId: email.messageId,
       headers: email.headers,
+      attachments: email.attachments,
     });
     if (this.outboxDir) {
       await mkdir(this.outboxDir, { recursive: true });

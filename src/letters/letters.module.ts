@@ -1,0 +1,18 @@
+import { Global, Module } from '@nestjs/common';
+import { CasesModule } from '../cases/cases.module';
+import { FeeAssessor } from './fee-assessor.service';
+import { LegalClockCheck } from './legal-clock-check.service';
+import { LetterRenderer } from './letter-pdf';
+import { LetterRegister } from './letter-register.service';
+import { LetterRequests } from './letter-requests.service';
+import { LettersController } from './letters.controller';
+import { LetterService } from './letters.service';
+
+/** Issuing, rendering and fees: the step worker and the API both need them. */
+@Global()
+@Module({ providers: [LetterRenderer, LetterService, FeeAssessor, LegalClockCheck], exports: [LetterRenderer, LetterService, FeeAssessor, LegalClockCheck] })
+export class LettersModule {}
+
+/** The letter routes: API role only. */
+@Module({ imports: [CasesModule], providers: [LetterRegister, LetterRequests], controllers: [LettersController] })
+export class LettersApiModule {}
