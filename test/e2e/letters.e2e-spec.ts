@@ -205,6 +205,23 @@ describe('letters: PDF by email and post, tracking, fees and legal clocks', () =
     await sut.http.post(`/v1/cases/${caseId}/letters`).set(bearer('operator')).send({ type: 'final-warning' }).expect(400);
   });
 
+  it('a letter step for an undrawable name fails at once, visibly, without retries', async () => {
+    const event = overdueSeventeenDays({ name: '𠀀 Debtor' });
+    const caseId = await open(event);
+    const trail = await waitFor('letter.failed', async () => {
+      const all = await touches(caseId);
+      return all.some((t) => t.kind === 'letter.failed') ? all : null;
+    });
+    const failed = trail.find((t) => t.kind === 'letter.failed')!;
+    expect(failed.data.undrawable).toEqual(expect.arrayContaining([expect.objectContaining({ field: 'recipient.name', codePoint: 'U+20000' })]));
+    const step = (await caseDetail(caseId)).schedule[1];
+    expect(step).toMatchObject({ action: 'letter', status: 'failed', outcome: 'run failed' });
+    const job = await sut.queue.getJob(step.id);
+    expect(await job!.getState()).toBe('failed');
+    expect(job!.attemptsMade).toBe(1);
+    expect(smtp.to(event.data.debtor.email as string)).toHaveLength(0);
+  });
+
   it('a contract termination letter terminates the contract, citing the letters already sent', async () => {
     const event = overdueSeventeenDays();
     const caseId = await open(event);
