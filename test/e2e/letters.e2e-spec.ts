@@ -116,6 +116,21 @@ describe('letters: PDF by email and post, tracking, fees and legal clocks', () =
     expect(detail.schedule.slice(0, 2).map((s: { status: string }) => s.status)).toEqual(['done', 'done']);
   });
 
+  it('a refused letter email is retried with the same letter and bytes: one letter, one email, one letter.sent', async () => {
+    smtp.refuseNext = 1;
+    const refusalsBefore = smtp.refusals;
+    const event = overdueSeventeenDays();
+    const caseId = await open(event);
+    const { mail, letterId, trail } = await demandSent(caseId, event.data.debtor.email as string);
+    expect(smtp.refusals).toBe(refusalsBefore + 1);
+    const stored = await letter(letterId);
+    expect(sha256(mail.attachments[0].content)).toBe(stored.sha256);
+    expect(smtp.to(event.data.debtor.email as string)).toHaveLength(1);
+    expect((await caseDetail(caseId)).letters).toHaveLength(1);
+    expect(trail.filter((t) => t.kind === 'letter.sent' && t.channel === 'email')).toHaveLength(1);
+    expect(stored.deliveries.email).toMatchObject({ status: 'sent', messageId: mail.messageId });
+  });
+
   it('writes to a zh-CN debtor in Chinese, with the Chinese name', async () => {
     const event = overdueSeventeenDays({ name: '张伟', locale: 'zh-CN', timezone: 'Asia/Shanghai', address: { line1: '人民路 1 号', city: '上海', country: 'CN' } }, {});
     event.data.invoice.currency = 'CNY';

@@ -16,6 +16,8 @@ export interface ReceivedMail {
 export class SmtpSink {
   readonly received: ReceivedMail[] = [];
   refusing = false;
+  /** Refuses this many messages, then accepts again (a mail server's passing trouble). */
+  refuseNext = 0;
   refusals = 0;
   /** While set, accepted messages wait for it before the server answers (a slow mail server). */
   gate?: Promise<void>;
@@ -28,8 +30,9 @@ export class SmtpSink {
       disabledCommands: ['STARTTLS'],
       logger: false,
       onData: (stream, _session, callback) => {
-        if (this.refusing) {
+        if (this.refusing || this.refuseNext > 0) {
           this.refusals++;
+          this.refuseNext = Math.max(0, this.refuseNext - 1);
           stream.resume();
           stream.on('end', () => callback(Object.assign(new Error('mailbox unavailable (test refusal)'), { responseCode: 451 })));
           return;
