@@ -29,16 +29,21 @@ export function stepDueAt(dueAt: Date, offset: string, timezone: string): Date {
 /**
  * Plans every step of a ladder. A case opened late does not fire the whole past ladder at
  * once: of the steps already due, only the latest runs now; the earlier ones are skipped.
+ * Fee steps are bookkeeping, not contact, so they are weighed apart: the latest past-due fee
+ * step still runs (it assesses everything accrued so far) whatever contact follows it.
  */
 export function planLadder(steps: readonly PolicyStep[], dueAt: Date, timezone: string, now: Date): PlannedStep[] {
   const planned = steps.map((step, index) => ({ index, step, dueAt: stepDueAt(dueAt, step.at, timezone) }));
-  const pastDue = planned.filter((entry) => entry.dueAt <= now);
-  const latestPastDue = pastDue.reduce<(typeof planned)[number] | undefined>(
-    (latest, entry) => (!latest || entry.dueAt >= latest.dueAt ? entry : latest),
-    undefined,
-  );
+  const latestPastDue = (entries: typeof planned) =>
+    entries
+      .filter((entry) => entry.dueAt <= now)
+      .reduce<(typeof planned)[number] | undefined>((latest, entry) => (!latest || entry.dueAt >= latest.dueAt ? entry : latest), undefined);
+  const kept = new Set([
+    latestPastDue(planned.filter((entry) => entry.step.action === 'fee')),
+    latestPastDue(planned.filter((entry) => entry.step.action !== 'fee')),
+  ]);
   return planned.map((entry) =>
-    entry.dueAt <= now && entry !== latestPastDue
+    entry.dueAt <= now && !kept.has(entry)
       ? { ...entry, status: 'skipped' as const, reason: 'superseded: a later step was already due when the case opened' }
       : { ...entry, status: 'pending' as const },
   );
