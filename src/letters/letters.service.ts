@@ -234,7 +234,7 @@ export class LetterService {
   private async fields(m: EntityManager, terms: CaseTerms, step: LetterStep, recipient: Recipient, locale: LetterLocale, number: string, date: string): Promise<LetterFields> {
     const [history]: { letters: { number: string; type: LetterType; date: string }[] | null; notices: number }[] = await m.query(
       `SELECT (SELECT json_agg(json_build_object('number', number, 'type', type, 'date', to_char(issued_at AT TIME ZONE $2, 'YYYY-MM-DD')) ORDER BY issued_at, number)
-                FROM letters WHERE case_id = $1) AS letters,
+                FROM letters WHERE case_id = $1 AND (email_status = 'sent' OR post_status IN ('queued', 'posted', 'delivered'))) AS letters,
               (SELECT count(*)::int FROM touches WHERE case_id = $1 AND kind = 'notice.sent') AS notices`,
       [terms.id, terms.timezone],
     );
