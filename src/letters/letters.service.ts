@@ -122,6 +122,8 @@ export class LetterService {
       const fields = await this.fields(m, terms, step, recipient, locale, `L-${date.slice(0, 4)}-${String(n).padStart(6, '0')}`, date);
       const rendered = await this.renderer.render(fields, now);
       const sha256 = createHash('sha256').update(rendered.pdf).digest('hex');
+      const emailStatus = step.deliver.includes('email') ? (byEmail ? 'pending' : 'skipped') : null;
+      const postStatus = step.deliver.includes('post') ? (byPost ? 'queued' : 'skipped') : null;
       const dispatchId = byEmail ? randomUUID() : null;
       const messageId = dispatchId ? `<${dispatchId}@${this.messageDomain}>` : null;
       if (dispatchId) {
@@ -139,9 +141,7 @@ export class LetterService {
         [
           id, terms.id, stepId, fields.number, step.letter, recipient.role, recipient.id, recipient.name, recipient.email,
           recipient.address ? JSON.stringify(recipient.address) : null, locale, rendered.templateKey, rendered.templateVersion,
-          JSON.stringify(fields), rendered.pdf, sha256, step.deliver,
-          step.deliver.includes('email') ? (byEmail ? 'pending' : 'skipped') : null, dispatchId,
-          step.deliver.includes('post') ? (byPost ? 'queued' : 'skipped') : null, now, actor,
+          JSON.stringify(fields), rendered.pdf, sha256, step.deliver, emailStatus, dispatchId, postStatus, now, actor,
         ],
       );
       const letter: IssuedLetter = {
@@ -150,8 +150,8 @@ export class LetterService {
         type: step.letter,
         recipient: { role: recipient.role, id: recipient.id, name: recipient.name },
         sha256,
-        email: step.deliver.includes('email') ? (byEmail ? 'pending' : 'skipped') : null,
-        post: step.deliver.includes('post') ? (byPost ? 'queued' : 'skipped') : null,
+        email: emailStatus,
+        post: postStatus,
         ...(dispatchId && messageId ? { pendingEmail: { dispatchId, messageId, to: recipient.email! } } : {}),
       };
       issued.push(letter);
