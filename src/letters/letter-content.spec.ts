@@ -1,4 +1,5 @@
 import { addressLines, formatDate, formatMoney, formatRate, letterVariables, printedTexts } from './letter-content';
+import { newLetterFields } from '../../test/support/letter-fields';
 import type { LetterFields, LetterType } from './letter-fields';
 
 const titles: Record<LetterType, string> = {
@@ -7,41 +8,6 @@ const titles: Record<LetterType, string> = {
   'document-request': 'Request for Outstanding Documents',
   'guarantor-notice': 'Notice to Guarantor and Demand for Payment',
 };
-
-function newLetterFields(overrides: Partial<LetterFields> = {}): LetterFields {
-  return {
-    type: 'payment-demand',
-    locale: 'en',
-    number: 'L-2026-000042',
-    date: '2026-11-23',
-    creditor: { name: 'Example Leasing Ltd', address: '1 Bank Street\nLondon E14 5AB', contactName: 'Mary Jones', contactPhone: '+44 20 7946 0000', contactEmail: null },
-    recipient: { role: 'debtor', name: 'Ada Lovelace', address: { line1: '12 Ockham Road', city: 'London', postalCode: 'SW1A 1AA', country: 'United Kingdom' } },
-    debtor: { name: 'Ada Lovelace' },
-    contract: { ref: 'C-2026-007', date: '2026-01-05' },
-    invoice: { ref: 'INV-2026-0042', dueDate: '2026-11-06' },
-    currency: 'EUR',
-    principal: '1250.00',
-    outstanding: '1250.00',
-    fee: {
-      startDate: '2026-11-07',
-      ratePerDay: '0.0004',
-      days: 17,
-      base: '1250.00',
-      accrued: '8.50',
-      perDay: '0.50',
-      asOf: '2026-11-23',
-      cap: null,
-      capped: false,
-    },
-    totalDue: '1258.50',
-    deadline: '2026-12-07',
-    documents: [],
-    previousLetters: [],
-    noticesSent: 2,
-    guaranteeEndsOn: null,
-    ...overrides,
-  };
-}
 
 describe('formatDate', () => {
   it('writes a calendar date in the letter locale', () => {
@@ -173,11 +139,11 @@ describe('printedTexts', () => {
       'creditor.address',
       'creditor.contactName',
       'creditor.contactPhone',
+      'creditor.contactEmail',
       'recipient.name',
       'recipient.address.line1',
       'recipient.address.city',
       'recipient.address.postalCode',
-      'recipient.address.country',
       'debtor.name',
       'contract.ref',
       'invoice.ref',
