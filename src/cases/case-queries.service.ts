@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { Clock } from '../common/clock';
+import { Conditions } from '../database/sql';
 import { decodeCursor, encodeCursor } from '../common/cursor';
 import { NotFound } from '../common/errors';
 import { formatMinorUnits } from '../common/money';
@@ -60,31 +61,20 @@ export class CaseQueries {
   ) {}
 
   async list(filter: CaseFilter) {
-    const where: string[] = [];
-    const params: unknown[] = [];
-    const add = (sql: string, value: unknown) => {
-      params.push(value);
-      where.push(sql.replace('?', `$${params.length}`));
-    };
-    if (filter.status) add('c.status = ?', filter.status);
-    if (filter.debtorExternalId) add('d.external_id = ?', filter.debtorExternalId);
-    if (filter.limitationBefore) add('i.limitation_date < ?::date', filter.limitationBefore);
+    const where = new Conditions();
+    if (filter.status) where.add('c.status = ?', filter.status);
+    if (filter.debtorExternalId) where.add('d.external_id = ?', filter.debtorExternalId);
+    if (filter.limitationBefore) where.add('i.limitation_date < ?::date', filter.limitationBefore);
     if (filter.stage) {
       const [from, to] = STAGE_DAYS[filter.stage];
-      params.push(this.clock.now());
-      const dpd = daysPastDueSql(`$${params.length}::timestamptz`, 'i.due_at', 'd.timezone');
-      if (Number.isFinite(from)) add(`${dpd} >= ?`, from);
-      if (Number.isFinite(to)) add(`${dpd} <= ?`, to);
+      const dpd = daysPastDueSql(`${where.param(this.clock.now())}::timestamptz`, 'i.due_at', 'd.timezone');
+      if (Number.isFinite(from)) where.add(`${dpd} >= ?`, from);
+      if (Number.isFinite(to)) where.add(`${dpd} <= ?`, to);
     }
-    if (filter.cursor) {
-      const [openedAt, id] = decodeCursor<[string, string]>(filter.cursor, 2);
-      params.push(openedAt, id);
-      where.push(`(c.opened_at, c.id) < ($${params.length - 1}, $${params.length})`);
-    }
+    if (filter.cursor) where.add('(c.opened_at, c.id) < (?, ?)', ...decodeCursor<[string, string]>(filter.cursor, 2));
     const rows: CaseRow[] = await this.dataSource.query(
-      `SELECT ${CASE_COLUMNS} ${CASE_JOINS} ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-       ORDER BY c.opened_at DESC, c.id DESC LIMIT ${filter.limit + 1}`,
-      params,
+      `SELECT ${CASE_COLUMNS} ${CASE_JOINS} ${where.where} ORDER BY c.opened_at DESC, c.id DESC LIMIT ${filter.limit + 1}`,
+      where.params,
     );
     const page = rows.slice(0, filter.limit);
     const last = page[page.length - 1];

@@ -1,5 +1,5 @@
 import { addressLines, formatDate, formatMoney, formatRate, letterVariables, printedTexts } from './letter-content';
-import { newLetterFields } from '../../test/support/letter-fields';
+import { newLetterFields } from './letter-fields.fixture';
 import type { LetterFields, LetterType } from './letter-fields';
 
 const titles: Record<LetterType, string> = {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { PDFParse } from 'pdf-parse';
 import { loadConfig } from '../config/config.schema';
 import { LETTER_TYPES, type LetterFields, type LetterLocale, UndrawableText } from './letter-fields';
-import { newChineseLetterFields, newLetterFields } from '../../test/support/letter-fields';
+import { newChineseLetterFields, newLetterFields } from './letter-fields.fixture';
 import { findUndrawable, LetterRenderer } from './letter-pdf';
 
 const ISSUED_AT = new Date('2026-11-23T09:30:00Z');

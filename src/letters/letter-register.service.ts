@@ -6,6 +6,7 @@ import { CaseLifecycle } from '../cases/case-lifecycle.service';
 import { Clock } from '../common/clock';
 import { decodeCursor, encodeCursor } from '../common/cursor';
 import { DomainError, NotFound } from '../common/errors';
+import { Conditions } from '../database/sql';
 import { localDate } from './case-terms';
 
 export type PostStatus = 'queued' | 'posted' | 'delivered' | 'returned';
@@ -55,25 +56,15 @@ export class LetterRegister {
 
   /** Oldest first, so a print vendor works the queue in order. */
   async list(filter: LetterFilter) {
-    const where: string[] = [];
-    const params: unknown[] = [];
-    const add = (sql: string, value: unknown) => {
-      params.push(value);
-      where.push(sql.replace('?', `$${params.length}`));
-    };
-    if (filter.caseId) add('l.case_id = ?', filter.caseId);
-    if (filter.type) add('l.type = ?', filter.type);
-    if (filter.delivery === 'post') where.push('l.post_status IS NOT NULL');
-    if (filter.delivery === 'email') where.push('l.email_status IS NOT NULL');
-    if (filter.status) add(filter.delivery === 'email' ? 'l.email_status = ?' : 'l.post_status = ?', filter.status);
-    if (filter.cursor) {
-      const [issuedAt, id] = decodeCursor<[string, string]>(filter.cursor, 2);
-      params.push(issuedAt, id);
-      where.push(`(l.issued_at, l.id) > ($${params.length - 1}, $${params.length})`);
-    }
+    const where = new Conditions();
+    if (filter.caseId) where.add('l.case_id = ?', filter.caseId);
+    if (filter.type) where.add('l.type = ?', filter.type);
+    if (filter.delivery) where.add(filter.delivery === 'email' ? 'l.email_status IS NOT NULL' : 'l.post_status IS NOT NULL');
+    if (filter.status) where.add(filter.delivery === 'email' ? 'l.email_status = ?' : 'l.post_status = ?', filter.status);
+    if (filter.cursor) where.add('(l.issued_at, l.id) > (?, ?)', ...decodeCursor<[string, string]>(filter.cursor, 2));
     const rows: { id: string; issuedAt: Date }[] = await this.dataSource.query(
-      `SELECT ${LETTER_VIEW} ${LETTER_FROM} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY l.issued_at, l.id LIMIT ${filter.limit + 1}`,
-      params,
+      `SELECT ${LETTER_VIEW} ${LETTER_FROM} ${where.where} ORDER BY l.issued_at, l.id LIMIT ${filter.limit + 1}`,
+      where.params,
     );
     const page = rows.slice(0, filter.limit);
     const last = page[page.length - 1];
