@@ -24,6 +24,19 @@ export const TOUCH_KINDS = [
   'limitation.expiring',
   'guarantee.expiring',
   'escalation.created',
+  'debtor.updated',
+  'promise.recorded',
+  'promise.kept',
+  'promise.broken',
+  'plan.agreed',
+  'plan.kept',
+  'plan.broken',
+  'work-item.claimed',
+  'work-item.completed',
+  'agency.placed',
+  'agency.notified',
+  'case.written_off',
+  'notice.delivered',
 ] as const;
 
 export type TouchKind = (typeof TOUCH_KINDS)[number];
