@@ -129,9 +129,9 @@ export class LetterService {
       if (dispatchId) {
         // The dispatch row is the email's dedupe key, as for notices.
         await m.query(
-          `INSERT INTO dispatches (id, case_id, step_id, channel, recipient, dedupe_key, status, message_id, attempts, created_at)
-           VALUES ($1, $2, $3, 'email', $4, $5, 'pending', $6, 0, $7)`,
-          [dispatchId, terms.id, stepId, recipient.email, `${stepId}/letter/${recipient.id}/email`, messageId, now],
+          `INSERT INTO dispatches (id, case_id, step_id, channel, recipient, dedupe_key, status, message_id, attempts, created_at, debtor_id)
+           VALUES ($1, $2, $3, 'email', $4, $5, 'pending', $6, 0, $7, $8)`,
+          [dispatchId, terms.id, stepId, recipient.email, `${stepId}/letter/${recipient.id}/email`, messageId, now, recipient.role === 'debtor' ? recipient.id : null],
         );
       }
       await m.query(

@@ -43,6 +43,7 @@ interface StepRow {
   due_at: Date;
   definition: PolicyStep;
   case_status: string;
+  debtor_id: string;
   balance_minor: string;
   touch_seq: number;
   touch_hash: string;
@@ -82,7 +83,7 @@ const nextPendingStep = (caseParam: string, stepParam: string) => `SELECT json_b
 
 /** The step with what acting on it needs, its row and its case's row locked. */
 const SELECT_STEP = `SELECT s.id, s.case_id, s.step_index, s.status, s.due_at, s.definition, s.requested_by,
-    c.status AS case_status, c.balance_minor, c.currency, c.touch_seq, c.touch_hash,
+    c.status AS case_status, c.balance_minor, c.currency, c.touch_seq, c.touch_hash, c.debtor_id,
     d.name AS debtor_name, d.email, d.locale, d.timezone,
     i.external_id AS invoice_ref, i.contract_ref, to_char(i.due_date, 'YYYY-MM-DD') AS due_date, i.due_at AS invoice_due_at
   FROM scheduled_steps s JOIN cases c ON c.id = s.case_id JOIN debtors d ON d.id = c.debtor_id JOIN invoices i ON i.id = c.invoice_id
@@ -183,8 +184,8 @@ export class StepRunner {
        ),
        dispatch AS (
          -- The dispatch row is the send's dedupe key: a rerun finds it (and whether it was sent).
-         INSERT INTO dispatches (id, case_id, step_id, channel, recipient, dedupe_key, status, message_id, attempts, created_at)
-         SELECT $4::uuid, case_id, id, 'email', email, id || '/email/' || lower(email), 'pending', $5::text, 1, $2::timestamptz FROM claimable
+         INSERT INTO dispatches (id, case_id, step_id, channel, recipient, dedupe_key, status, message_id, attempts, created_at, debtor_id)
+         SELECT $4::uuid, case_id, id, 'email', email, id || '/email/' || lower(email), 'pending', $5::text, 1, $2::timestamptz, debtor_id FROM claimable
          ON CONFLICT (dedupe_key) DO UPDATE SET attempts = dispatches.attempts + 1
          RETURNING id, status, message_id
        )
