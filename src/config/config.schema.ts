@@ -122,6 +122,8 @@ export const configSchema = z.object({
   GUARANTEE_PERIOD: calendarPeriod('P6M'),
   GUARANTEE_WARN_DAYS: positiveInt(30),
   LEGAL_CHECK_EVERY: isoDuration('P1D'),
+  SMS_URL: url(['http', 'https']).optional(),
+  SMS_API_KEY: z.string().min(8).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
