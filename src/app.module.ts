@@ -1,9 +1,10 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { AuditApiModule, AuditModule } from './audit/audit.module';
-import { CasesModule } from './cases/cases.module';
+import { CaseLifecycleModule, CasesModule } from './cases/cases.module';
 import { ChannelsModule } from './channels/channels.module';
 import { AppConfig } from './config/app-config';
 import { CoreModule } from './core.module';
+import { EscalationsApiModule, EscalationsModule, EscalationsWorkerModule } from './escalations/escalations.module';
 import { EventsModule } from './events/events.module';
 import { HealthModule } from './health/health.module';
 import { LettersApiModule, LettersModule } from './letters/letters.module';
@@ -27,11 +28,13 @@ export class AppModule {
         AuditModule,
         ChannelsModule,
         PoliciesModule,
+        CaseLifecycleModule,
         SchedulingModule.register({ withTimers: worker }),
         HealthModule,
         LettersModule,
-        ...(api ? [CasesModule, EventsModule, AuditApiModule, LettersApiModule] : []),
-        ...(worker ? [StepsModule] : []),
+        EscalationsModule,
+        ...(api ? [CasesModule, EventsModule, AuditApiModule, LettersApiModule, EscalationsApiModule] : []),
+        ...(worker ? [StepsModule, EscalationsWorkerModule] : []),
       ],
     };
   }

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { DateTime } from 'luxon';
 import type { EntityManager } from 'typeorm';
@@ -8,24 +8,21 @@ import { Clock } from '../common/clock';
 import { formatMinorUnits, toMinorUnits } from '../common/money';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { updateReturning } from '../database/sql';
-import type { AcknowledgmentSigned, DisputeEvent, InvoiceCancelled, InvoiceOverdue, PaymentReceived } from '../events/event.schemas';
+import { CaseHolds, type QueueEffects } from './case-holds.service';
+import type { AcknowledgmentSigned, DebtorUpdated, DisputeEvent, InvoiceCancelled, InvoiceOverdue, PaymentReceived } from '../events/event.schemas';
 import { guaranteeEndsOn, limitationDate, restartLimitation } from '../letters/legal-clocks';
 import { PlannedStep, planLadder, resolveDueAt } from '../policies/ladder';
 import type { PolicyVersion } from '../policies/policy.schema';
 import { PolicyRegistry } from '../policies/policy-registry.service';
-import type { DueStep } from '../scheduling/step-scheduler.service';
 
 /** An event the service understood but cannot apply (unknown invoice, currency mismatch…). */
 export class EventRejected extends Error {}
 
-/** What a change asks of the queue once its transaction has committed. */
-export interface QueueEffects {
-  enqueue: DueStep[];
-  withdraw: string[];
-}
+export type { QueueEffects } from './case-holds.service';
 
 export interface Applied {
-  caseId: string;
+  /** The case the event applied to; none for a debtor update (it may touch several). */
+  caseId?: string;
   duplicate?: boolean;
 }
 
@@ -46,6 +43,15 @@ interface LegalTerms {
   guarantors: (NonNullable<InvoiceOverdue['guarantors']>[number] & { id: string; guaranteeEndsOn: string })[];
 }
 
+/**
+ * The debtor's segment when the event names none (seed 001 part 12, seed 004): `wilful` when the
+ * debtor is flagged so, `repeat` when an earlier case exists, else `first-time`.
+ */
+export function deriveSegment(wilful: boolean, hadCaseBefore: boolean): 'wilful' | 'repeat' | 'first-time' {
+  if (wilful) return 'wilful';
+  return hadCaseBefore ? 'repeat' : 'first-time';
+}
+
 /** The due date as a calendar day on the debtor's calendar (the given date, or the local day of the due instant). */
 export function calendarDueDate(given: string, dueAt: Date, timezone: string): string {
   return /^\d{4}-\d{2}-\d{2}$/.test(given) ? given : DateTime.fromJSDate(dueAt, { zone: timezone }).toISODate()!;
@@ -59,6 +65,7 @@ export class CaseLifecycle {
     private readonly clock: Clock,
     private readonly audit: AuditService,
     private readonly policies: PolicyRegistry,
+    private readonly holds: CaseHolds,
   ) {}
 
   async openCase(m: EntityManager, eventId: string, data: InvoiceOverdue, actor: string, effects: QueueEffects): Promise<Applied> {
@@ -88,18 +95,18 @@ export class CaseLifecycle {
     const now = this.clock.now();
     // One row per debtor: a batch may name a debtor twice, and an upsert may touch a row once.
     const debtors = new Map(items.map(({ data }) => [data.debtor.externalId, data.debtor]));
-    const debtorRows: { id: string; external_id: string; timezone: string }[] = await m.query(
-      `INSERT INTO debtors (id, external_id, name, email, phone, address, locale, timezone, created_at, updated_at)
-       SELECT id, external_id, name, email, phone, address, COALESCE(locale, $9), COALESCE(timezone, $10), $11::timestamptz, $11::timestamptz
-       FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::text[], $8::text[])
-         AS given(id, external_id, name, email, phone, address, locale, timezone)
+    const debtorRows: { id: string; external_id: string; timezone: string; wilful: boolean }[] = await m.query(
+      `INSERT INTO debtors (id, external_id, name, email, phone, address, locale, timezone, unsubscribe_token, created_at, updated_at)
+       SELECT id, external_id, name, email, phone, address, COALESCE(locale, $9), COALESCE(timezone, $10), token, $11::timestamptz, $11::timestamptz
+       FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::text[], $8::text[], $14::text[])
+         AS given(id, external_id, name, email, phone, address, locale, timezone, token)
        ON CONFLICT (external_id) DO UPDATE SET name = EXCLUDED.name,
          email = COALESCE(EXCLUDED.email, debtors.email), phone = COALESCE(EXCLUDED.phone, debtors.phone),
          address = COALESCE(EXCLUDED.address, debtors.address),
          locale = CASE WHEN $12::text[] @> ARRAY[EXCLUDED.external_id] THEN EXCLUDED.locale ELSE debtors.locale END,
          timezone = CASE WHEN $13::text[] @> ARRAY[EXCLUDED.external_id] THEN EXCLUDED.timezone ELSE debtors.timezone END,
          updated_at = $11
-       RETURNING id, external_id, timezone`,
+       RETURNING id, external_id, timezone, wilful`,
       [
         [...debtors.values()].map(() => randomUUID()),
         [...debtors.keys()],
@@ -115,20 +122,24 @@ export class CaseLifecycle {
         // Only a locale or zone the event states replaces the stored one.
         [...debtors.values()].filter((d) => d.locale).map((d) => d.externalId),
         [...debtors.values()].filter((d) => d.timezone).map((d) => d.externalId),
+        [...debtors.values()].map(() => randomBytes(24).toString('base64url')),
       ],
     );
     const debtorByExternalId = new Map(debtorRows.map((row) => [row.external_id, row]));
+    const seenBefore: { debtor_id: string }[] = await m.query('SELECT DISTINCT debtor_id FROM cases WHERE debtor_id = ANY($1::uuid[])', [debtorRows.map((row) => row.id)]);
+    const repeat = new Set(seenBefore.map((row) => row.debtor_id));
 
     const opened = items.map(({ eventId, data }) => {
       const debtor = debtorByExternalId.get(data.debtor.externalId)!;
       const dueAt = resolveDueAt(data.invoice.dueDate, debtor.timezone);
-      const policy = this.policies.choose(data.policy, data.segment);
+      const segment = data.segment ?? deriveSegment(debtor.wilful, repeat.has(debtor.id));
+      const policy = this.policies.choose(data.policy, segment);
       const caseId = randomUUID();
       const planned = planLadder(policy.definition.steps, dueAt, debtor.timezone, now).map((entry) => ({ ...entry, id: randomUUID() }));
       const amountDue = toMinorUnits(data.invoice.amountDue, data.invoice.currency)!;
       const terms = this.legalTerms(data, dueAt, debtor.timezone);
-      const { rows: touches, head } = this.audit.chain(caseId, NEW_CASE_HEAD, this.openingTouches(eventId, data, policy, amountDue, dueAt, terms, planned, actor));
-      return { data, debtor, dueAt, policy, caseId, planned, amountDue, terms, touches, head, invoiceId: randomUUID() };
+      const { rows: touches, head } = this.audit.chain(caseId, NEW_CASE_HEAD, this.openingTouches(eventId, data, segment, policy, amountDue, dueAt, terms, planned, actor));
+      return { data, debtor, dueAt, segment, policy, caseId, planned, amountDue, terms, touches, head, invoiceId: randomUUID() };
     });
 
     const invoiceRows: { id: string; external_id: string }[] = await m.query(
@@ -172,7 +183,7 @@ export class CaseLifecycle {
         opened.map((o) => invoiceIdByExternalId.get(o.data.invoice.externalId)),
         opened.map((o) => o.debtor.id),
         opened.map((o) => o.policy.id),
-        opened.map((o) => o.data.segment ?? null),
+        opened.map((o) => o.segment),
         opened.map((o) => o.data.invoice.currency),
         opened.map((o) => o.amountDue.toString()),
         opened.map((o) => o.head.touch_seq),
@@ -240,6 +251,72 @@ export class CaseLifecycle {
     };
   }
 
+  /**
+   * A debtor update replaces the contact details it names and sets or clears the debtor's flags.
+   * A flag that becomes true places its hold on every open case of the debtor; one that becomes
+   * false releases those holds. Each open case records what changed (field names, not values).
+   */
+  async updateDebtor(m: EntityManager, eventId: string, data: DebtorUpdated, actor: string, effects: QueueEffects): Promise<Applied> {
+    const { externalId, ceaseContact, deceased, bankrupt, wilful, ...contact } = data.debtor;
+    const [debtor]: { id: string }[] = await m.query('SELECT id FROM debtors WHERE external_id = $1', [externalId]);
+    if (!debtor) throw new EventRejected(`data.debtor.externalId: no debtor ${externalId}`);
+    const columns: Record<string, unknown> = {
+      name: contact.name,
+      email: contact.email,
+      phone: contact.phone,
+      address: contact.address ? JSON.stringify(contact.address) : undefined,
+      locale: contact.locale,
+      timezone: contact.timezone,
+      wilful,
+    };
+    const given = Object.entries(columns).filter(([, value]) => value !== undefined);
+    if (given.length > 0) {
+      await m.query(
+        `UPDATE debtors SET ${given.map(([column], i) => `${column} = $${i + 2}`).join(', ')}, updated_at = $${given.length + 2} WHERE id = $1`,
+        [debtor.id, ...given.map(([, value]) => value), this.clock.now()],
+      );
+    }
+    await this.applyDebtorFlags(m, debtor.id, { 'cease-contact': ceaseContact, deceased, bankrupt }, actor, effects, {
+      kind: 'debtor.updated',
+      actor,
+      data: { eventId, fields: Object.keys(data.debtor).filter((key) => key !== 'externalId') },
+    });
+    return {};
+  }
+
+  /** Sets the debtor's hold flags and places or releases the matching holds on each open case, recording `note` there too. */
+  async applyDebtorFlags(
+    m: EntityManager,
+    debtorId: string,
+    flags: Partial<Record<'cease-contact' | 'deceased' | 'bankrupt', boolean | undefined>>,
+    actor: string,
+    effects: QueueEffects,
+    note: TouchInput,
+  ): Promise<void> {
+    // Cases first, in id order, then the debtor row: the order every writer of these rows keeps.
+    const cases: { id: string; status: string }[] = await m.query(
+      `SELECT id, status FROM cases WHERE debtor_id = $1 AND status IN ${OPEN} ORDER BY id FOR UPDATE`,
+      [debtorId],
+    );
+    const [before] = await m.query(`SELECT cease_contact, deceased, bankrupt FROM debtors WHERE id = $1 FOR UPDATE`, [debtorId]);
+    const column = { 'cease-contact': 'cease_contact', deceased: 'deceased', bankrupt: 'bankrupt' } as const;
+    const changes = (Object.keys(column) as (keyof typeof column)[]).filter((kind) => flags[kind] !== undefined && flags[kind] !== before[column[kind]]);
+    if (changes.length > 0) {
+      await m.query(
+        `UPDATE debtors SET ${changes.map((kind, i) => `${column[kind]} = $${i + 2}`).join(', ')}, updated_at = $${changes.length + 2} WHERE id = $1`,
+        [debtorId, ...changes.map((kind) => flags[kind]), this.clock.now()],
+      );
+    }
+    for (const kase of cases) {
+      const touches: TouchInput[] = [note];
+      for (const kind of changes) {
+        if (flags[kind]) touches.push(...(await this.holds.place(m, kase, kind, `debtor flagged ${kind}`, actor, effects)).touches);
+        else touches.push(...(await this.holds.release(m, kase, { kinds: [kind] }, `debtor no longer flagged ${kind}`, actor, effects)));
+      }
+      await this.audit.record(m, kase.id, touches);
+    }
+  }
+
   private limitationPeriod(jurisdiction: string | null): string {
     return (jurisdiction && this.config.LIMITATION_PERIODS[jurisdiction]) || this.config.LIMITATION_PERIOD;
   }
@@ -273,6 +350,7 @@ export class CaseLifecycle {
   private openingTouches(
     eventId: string,
     data: InvoiceOverdue,
+    segment: string,
     policy: PolicyVersion,
     amountDue: bigint,
     dueAt: Date,
@@ -290,7 +368,8 @@ export class CaseLifecycle {
           debtorExternalId: data.debtor.externalId,
           policy: policy.key,
           policyVersion: policy.version,
-          segment: data.segment ?? null,
+          segment,
+          segmentSource: data.segment ? 'event' : 'history',
           currency: data.invoice.currency,
           principal: formatMinorUnits(amountDue, data.invoice.currency),
           dueAt: dueAt.toISOString(),
@@ -346,7 +425,7 @@ export class CaseLifecycle {
     if (after === 0n) {
       await m.query(`UPDATE cases SET status = 'resolved', closed_at = $2, held_since = NULL WHERE id = $1`, [kase.id, now]);
       touches.push(...(await this.cancelPendingSteps(m, kase.id, 'case resolved: paid in full', effects)));
-      touches.push(...(await this.releaseHolds(m, kase.id, 'case resolved: paid in full', actor)));
+      touches.push(...(await this.holds.releaseAll(m, kase.id, 'case resolved: paid in full', actor)));
       touches.push({ kind: 'case.resolved', actor, data: { reason: 'paid in full', paymentId: data.paymentId } });
     }
     await this.audit.record(m, kase.id, touches);
@@ -359,7 +438,7 @@ export class CaseLifecycle {
     await this.audit.record(m, kase.id, [
       { kind: 'event.received', actor, data: { eventId, type: 'invoice.cancelled' } },
       ...(await this.cancelPendingSteps(m, kase.id, 'invoice cancelled', effects)),
-      ...(await this.releaseHolds(m, kase.id, 'invoice cancelled', actor)),
+      ...(await this.holds.releaseAll(m, kase.id, 'invoice cancelled', actor)),
       { kind: 'case.cancelled', actor, data: { reason: data.reason } },
     ]);
     return { caseId: kase.id };
@@ -368,58 +447,17 @@ export class CaseLifecycle {
   /** A dispute pauses the ladder: the case goes on hold and its step jobs are withdrawn. */
   async openDispute(m: EntityManager, eventId: string, data: DisputeEvent, actor: string, effects: QueueEffects): Promise<Applied> {
     const kase = await this.findOpenCase(m, data.invoiceExternalId);
-    const now = this.clock.now();
-    const holdId = randomUUID();
-    await m.query(
-      `INSERT INTO holds (id, case_id, kind, reason, placed_at, placed_by) VALUES ($1, $2, 'dispute', $3, $4, $5)`,
-      [holdId, kase.id, data.reason, now, actor],
-    );
-    if (kase.status === 'active') {
-      await m.query(`UPDATE cases SET status = 'on_hold', held_since = $2, updated_at = $2 WHERE id = $1`, [kase.id, now]);
-      const pending: { id: string }[] = await m.query(`SELECT id FROM scheduled_steps WHERE case_id = $1 AND status = 'pending'`, [kase.id]);
-      effects.withdraw.push(...pending.map((step) => step.id));
-    }
-    await this.audit.record(m, kase.id, [
-      { kind: 'event.received', actor, data: { eventId, type: 'dispute.opened' } },
-      { kind: 'hold.placed', actor, data: { holdId, kind: 'dispute', reason: data.reason } },
-    ]);
+    const { touches } = await this.holds.place(m, kase, 'dispute', data.reason, actor, effects);
+    await this.audit.record(m, kase.id, [{ kind: 'event.received', actor, data: { eventId, type: 'dispute.opened' } }, ...touches]);
     return { caseId: kase.id };
   }
 
-  /**
-   * Releasing the last hold resumes the ladder where it paused: pending steps move later by
-   * the time the case was held, so the debtor does not get every missed notice at once.
-   */
+  /** Releasing the last hold resumes the ladder where it paused (see CaseHolds.release). */
   async resolveDispute(m: EntityManager, eventId: string, data: DisputeEvent, actor: string, effects: QueueEffects): Promise<Applied> {
     const kase = await this.findOpenCase(m, data.invoiceExternalId);
-    const now = this.clock.now();
-    const released = await updateReturning<{ id: string }>(
-      m,
-      `UPDATE holds SET released_at = $2, released_by = $3 WHERE case_id = $1 AND kind = 'dispute' AND released_at IS NULL RETURNING id`,
-      [kase.id, now, actor],
-    );
+    const released = await this.holds.release(m, kase, { kinds: ['dispute'] }, data.reason, actor, effects);
     if (released.length === 0) throw new EventRejected(`data.invoiceExternalId: no open dispute on invoice ${data.invoiceExternalId}`);
-    const [{ remaining }] = await m.query(`SELECT count(*)::int AS remaining FROM holds WHERE case_id = $1 AND released_at IS NULL`, [kase.id]);
-    let resumed: { id: string; due_at: Date }[] = [];
-    const pausedMs = kase.held_since ? now.getTime() - kase.held_since.getTime() : 0;
-    if (remaining === 0 && kase.status === 'on_hold') {
-      await m.query(`UPDATE cases SET status = 'active', held_since = NULL, updated_at = $2 WHERE id = $1`, [kase.id, now]);
-      resumed = await updateReturning<{ id: string; due_at: Date }>(
-        m,
-        `UPDATE scheduled_steps SET due_at = due_at + make_interval(secs => $2::double precision / 1000), updated_at = $3
-         WHERE case_id = $1 AND status = 'pending' RETURNING id, due_at`,
-        [kase.id, pausedMs, now],
-      );
-      effects.enqueue.push(...resumed.map((step) => ({ id: step.id, dueAt: step.due_at })));
-    }
-    await this.audit.record(m, kase.id, [
-      { kind: 'event.received', actor, data: { eventId, type: 'dispute.resolved' } },
-      {
-        kind: 'hold.released',
-        actor,
-        data: { holdIds: released.map((hold) => hold.id), reason: data.reason, resumedSteps: resumed.length, pausedSeconds: Math.round(pausedMs / 1000), holdsRemaining: remaining },
-      },
-    ]);
+    await this.audit.record(m, kase.id, [{ kind: 'event.received', actor, data: { eventId, type: 'dispute.resolved' } }, ...released]);
     return { caseId: kase.id };
   }
 
@@ -431,17 +469,6 @@ export class CaseLifecycle {
     );
     if (!kase) throw new EventRejected(`data.invoiceExternalId: no open case for invoice ${invoiceExternalId}`);
     return kase;
-  }
-
-  /** A closed case keeps no open holds: they end with it, each release on the record. */
-  private async releaseHolds(m: EntityManager, caseId: string, reason: string, actor: string): Promise<TouchInput[]> {
-    const released = await updateReturning<{ id: string }>(
-      m,
-      `UPDATE holds SET released_at = $2, released_by = $3 WHERE case_id = $1 AND released_at IS NULL RETURNING id`,
-      [caseId, this.clock.now(), actor],
-    );
-    if (released.length === 0) return [];
-    return [{ kind: 'hold.released', actor, data: { holdIds: released.map((hold) => hold.id), reason, resumedSteps: 0, holdsRemaining: 0 } }];
   }
 
   private async cancelPendingSteps(m: EntityManager, caseId: string, reason: string, effects: QueueEffects): Promise<TouchInput[]> {

@@ -1,7 +1,16 @@
-import { Module } from '@nestjs/common';
+import { Global, Module } from '@nestjs/common';
+import { CaseCommands } from './case-commands.service';
+import { CaseHolds } from './case-holds.service';
 import { CaseLifecycle } from './case-lifecycle.service';
 import { CaseQueries } from './case-queries.service';
 import { CasesController } from './cases.controller';
+import { UnsubscribeController, Unsubscribes } from './unsubscribe.controller';
 
-@Module({ providers: [CaseLifecycle, CaseQueries], controllers: [CasesController], exports: [CaseLifecycle] })
+/** Case state changes: events, operator commands, the step worker and the periodic checks all use them. */
+@Global()
+@Module({ providers: [CaseLifecycle, CaseHolds], exports: [CaseLifecycle, CaseHolds] })
+export class CaseLifecycleModule {}
+
+/** The case routes: API role only. */
+@Module({ providers: [CaseQueries, CaseCommands, Unsubscribes], controllers: [CasesController, UnsubscribeController] })
 export class CasesModule {}

@@ -110,6 +110,7 @@ export const configSchema = z.object({
     .default('UTC')
     .refine((zone) => IANAZone.isValidZone(zone), { message: 'must be an IANA time zone such as Europe/Berlin' }),
   DEFAULT_LOCALE: z.enum(['en', 'zh-CN']).default('en'),
+  PUBLIC_URL: url(['http', 'https']).default('http://localhost:3000'),
   CREDITOR_NAME: z.string().trim().min(1).default('Accounts Receivable'),
   CREDITOR_ADDRESS: z.string().trim().min(1).optional(),
   CREDITOR_CONTACT_NAME: z.string().trim().min(1).default('Collections team'),
@@ -124,6 +125,10 @@ export const configSchema = z.object({
   LEGAL_CHECK_EVERY: isoDuration('P1D'),
   SMS_URL: url(['http', 'https']).optional(),
   SMS_API_KEY: z.string().min(8).optional(),
+  AGENCY_NAME: z.string().trim().min(1).default('Collection agency'),
+  AGENCY_COMMISSION_RATE: z.string().regex(/^0(\.\d{1,4})?$/, 'must be a fraction below 1 such as "0.25"').default('0.25'),
+  AGENCY_WEBHOOK_URL: url(['http', 'https']).optional(),
+  AGENCY_WEBHOOK_SECRET: z.string().min(16, 'must have at least 16 characters').optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

@@ -4,7 +4,7 @@ import { DECIMAL_PATTERN, isCurrency, toMinorUnits } from '../common/money';
 import { RATE_PATTERN } from '../letters/late-fee';
 import { isCalendarPeriod } from '../letters/legal-clocks';
 
-export const EVENT_TYPES = ['invoice.overdue', 'payment.received', 'invoice.cancelled', 'dispute.opened', 'dispute.resolved', 'acknowledgment.signed'] as const;
+export const EVENT_TYPES = ['invoice.overdue', 'payment.received', 'invoice.cancelled', 'dispute.opened', 'dispute.resolved', 'acknowledgment.signed', 'debtor.updated'] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
 export const MAX_EVENTS_PER_REQUEST = 1000;
@@ -97,6 +97,20 @@ export const paymentReceivedData = z
 export const invoiceCancelledData = z.strictObject({ invoiceExternalId: externalId, reason: text(1000) });
 export const disputeData = z.strictObject({ invoiceExternalId: externalId, reason: text(1000) });
 
+/** Contact details to replace, and the flags that place or lift holds on the debtor's open cases. */
+export const debtorUpdatedData = z.strictObject({
+  debtor: debtorSchema
+    .partial()
+    .extend({
+      externalId,
+      ceaseContact: z.boolean().optional(),
+      deceased: z.boolean().optional(),
+      bankrupt: z.boolean().optional(),
+      wilful: z.boolean().optional(),
+    })
+    .refine((debtor) => Object.keys(debtor).length > 1, 'must name at least one field to change besides externalId'),
+});
+
 export const acknowledgmentData = z.strictObject({ invoiceExternalId: externalId, signedAt: instant });
 
 export const dataSchemas = {
@@ -106,6 +120,7 @@ export const dataSchemas = {
   'dispute.opened': disputeData,
   'dispute.resolved': disputeData,
   'acknowledgment.signed': acknowledgmentData,
+  'debtor.updated': debtorUpdatedData,
 } satisfies Record<EventType, z.ZodType>;
 
 export const envelopeSchema = z.strictObject({
@@ -120,10 +135,12 @@ export type PaymentReceived = z.output<typeof paymentReceivedData>;
 export type InvoiceCancelled = z.output<typeof invoiceCancelledData>;
 export type DisputeEvent = z.output<typeof disputeData>;
 export type AcknowledgmentSigned = z.output<typeof acknowledgmentData>;
+export type DebtorUpdated = z.output<typeof debtorUpdatedData>;
 
 export type DunningEvent =
   | { id: string; type: 'invoice.overdue'; occurredAt: string; data: InvoiceOverdue }
   | { id: string; type: 'payment.received'; occurredAt: string; data: PaymentReceived }
   | { id: string; type: 'invoice.cancelled'; occurredAt: string; data: InvoiceCancelled }
   | { id: string; type: 'dispute.opened' | 'dispute.resolved'; occurredAt: string; data: DisputeEvent }
-  | { id: string; type: 'acknowledgment.signed'; occurredAt: string; data: AcknowledgmentSigned };
+  | { id: string; type: 'acknowledgment.signed'; occurredAt: string; data: AcknowledgmentSigned }
+  | { id: string; type: 'debtor.updated'; occurredAt: string; data: DebtorUpdated };

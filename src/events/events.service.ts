@@ -20,8 +20,11 @@ export interface EventResult {
 const BULK_CHUNK = 250;
 const BULK_PARALLELISM = 2;
 
-const invoiceOf = (event: DunningEvent): string =>
+const invoiceOf = (event: Exclude<DunningEvent, { type: 'debtor.updated' }>): string =>
   event.type === 'invoice.overdue' ? event.data.invoice.externalId : event.data.invoiceExternalId;
+/** Events of one lane apply in request order, one at a time: per invoice, or per debtor for debtor updates. */
+const laneOf = (event: DunningEvent): string =>
+  event.type === 'debtor.updated' ? `debtor:${event.data.debtor.externalId}` : `invoice:${invoiceOf(event)}`;
 
 /** Ingests events: validate each, then apply them (in bulk where they allow), idempotent by event id. */
 @Injectable()
@@ -49,17 +52,17 @@ export class EventsService {
       else results[index] = { id: checked.id, status: 'rejected', error: checked.error };
     });
     const perInvoice = new Map<string, number>();
-    for (const { event } of valid) perInvoice.set(invoiceOf(event), (perInvoice.get(invoiceOf(event)) ?? 0) + 1);
+    for (const { event } of valid) perInvoice.set(laneOf(event), (perInvoice.get(laneOf(event)) ?? 0) + 1);
     // Overdue events for invoices named once in the request open their cases in bulk; the rest run
     // one transaction each, in request order per invoice.
-    const bulk = valid.filter(({ event }) => event.type === 'invoice.overdue' && perInvoice.get(invoiceOf(event)) === 1);
+    const bulk = valid.filter(({ event }) => event.type === 'invoice.overdue' && perInvoice.get(laneOf(event)) === 1);
     const inBulk = new Set(bulk);
     const lanes = new Map<string, { index: number; event: DunningEvent }[]>();
     for (const entry of valid) {
       if (inBulk.has(entry)) continue;
-      const lane = lanes.get(invoiceOf(entry.event)) ?? [];
+      const lane = lanes.get(laneOf(entry.event)) ?? [];
       lane.push(entry);
-      lanes.set(invoiceOf(entry.event), lane);
+      lanes.set(laneOf(entry.event), lane);
     }
     const chunks = Array.from({ length: Math.ceil(bulk.length / BULK_CHUNK) }, (_, i) => bulk.slice(i * BULK_CHUNK, (i + 1) * BULK_CHUNK));
     const effects: QueueEffects = { enqueue: [], withdraw: [] };
@@ -86,7 +89,7 @@ export class EventsService {
     try {
       const answers = await this.dataSource.transaction(async (m) => {
         await m.query('SELECT pg_advisory_xact_lock(hashtextextended(key, 0)) FROM unnest($1::text[]) AS key', [
-          overdue.map(({ event }) => `invoice:${invoiceOf(event)}`).sort(),
+          overdue.map(({ event }) => laneOf(event)).sort(),
         ]);
         const fresh: { event_id: string }[] = await m.query(
           `INSERT INTO processed_events (event_id, type, received_at) SELECT id, 'invoice.overdue', $2::timestamptz FROM unnest($1::text[]) AS id
@@ -136,7 +139,7 @@ export class EventsService {
     const local: QueueEffects = { enqueue: [], withdraw: [] };
     try {
       const result = await this.dataSource.transaction(async (m): Promise<EventResult> => {
-        await m.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`invoice:${invoiceOf(event)}`]);
+        await m.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [laneOf(event)]);
         const fresh = await m.query(
           'INSERT INTO processed_events (event_id, type, received_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING event_id',
           [event.id, event.type, this.clock.now()],
@@ -172,6 +175,8 @@ export class EventsService {
         return this.lifecycle.resolveDispute(m, event.id, event.data, actor, effects);
       case 'acknowledgment.signed':
         return this.lifecycle.acknowledge(m, event.id, event.data, actor);
+      case 'debtor.updated':
+        return this.lifecycle.updateDebtor(m, event.id, event.data, actor, effects);
     }
   }
 }

@@ -1,5 +1,4 @@
 import { Global, Module } from '@nestjs/common';
-import { CasesModule } from '../cases/cases.module';
 import { FeeAssessor } from './fee-assessor.service';
 import { LegalClockCheck } from './legal-clock-check.service';
 import { LetterRenderer } from './letter-pdf';
@@ -14,5 +13,5 @@ import { LetterService } from './letters.service';
 export class LettersModule {}
 
 /** The letter routes: API role only. */
-@Module({ imports: [CasesModule], providers: [LetterRegister, LetterRequests], controllers: [LettersController] })
+@Module({ providers: [LetterRegister, LetterRequests], controllers: [LettersController] })
 export class LettersApiModule {}

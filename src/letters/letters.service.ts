@@ -6,6 +6,7 @@ import { AuditService } from '../audit/audit.service';
 import type { TouchInput } from '../audit/touch-kinds';
 import { EmailTemplates, pickLocale } from '../channels/email/email-templates';
 import { Mailer } from '../channels/email/mailer.service';
+import { unsubscribeHeaders, unsubscribeLink } from '../channels/unsubscribe-link';
 import { Clock } from '../common/clock';
 import { formatMinorUnits, toMinorUnits } from '../common/money';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
@@ -174,13 +175,19 @@ export class LetterService {
   async deliverEmails(issued: Issued): Promise<void> {
     for (const letter of issued.letters) {
       if (!letter.pendingEmail) continue;
-      const [row]: (LetterRow & { pdf: Buffer })[] = await this.dataSource.query(
-        `SELECT ${LETTER_COLUMNS}, l.pdf FROM letters l LEFT JOIN dispatches x ON x.id = l.email_dispatch_id WHERE l.id = $1`,
+      const [row]: (LetterRow & { pdf: Buffer; unsubscribe_token: string | null })[] = await this.dataSource.query(
+        `SELECT ${LETTER_COLUMNS}, l.pdf, d.unsubscribe_token FROM letters l LEFT JOIN dispatches x ON x.id = l.email_dispatch_id
+           LEFT JOIN debtors d ON d.id = l.recipient_id AND l.recipient_role = 'debtor'
+         WHERE l.id = $1`,
         [letter.id],
       );
       if (row.dispatch_status !== 'sent') {
         await this.dataSource.query('UPDATE dispatches SET attempts = attempts + 1 WHERE id = $1', [letter.pendingEmail.dispatchId]);
-        await this.mailer.send({ ...this.coverEmail(row, letter.pendingEmail), headers: { 'X-Dunning-Case': issued.caseId, 'X-Dunning-Dispatch': letter.pendingEmail.dispatchId, 'X-Dunning-Letter': row.number } });
+        const cover = this.coverEmail(row, letter.pendingEmail);
+        await this.mailer.send({
+          ...cover,
+          headers: { ...cover.headers, 'X-Dunning-Case': issued.caseId, 'X-Dunning-Dispatch': letter.pendingEmail.dispatchId, 'X-Dunning-Letter': row.number },
+        });
       }
       await this.dataSource.transaction(async (m) => {
         const [head] = await m.query('SELECT touch_seq, touch_hash FROM cases WHERE id = $1 FOR UPDATE', [issued.caseId]);
@@ -273,13 +280,15 @@ export class LetterService {
     };
   }
 
-  private coverEmail(row: LetterRow & { pdf: Buffer }, email: NonNullable<IssuedLetter['pendingEmail']>) {
+  private coverEmail(row: LetterRow & { pdf: Buffer; unsubscribe_token: string | null }, email: NonNullable<IssuedLetter['pendingEmail']>) {
     const locale = row.locale as LetterLocale;
+    const optOut = row.unsubscribe_token ? unsubscribeLink(this.config.PUBLIC_URL, row.unsubscribe_token) : null;
     const cover = this.emailTemplates.render('letter-cover', locale, {
       recipientName: row.recipient_name,
       letterTitle: this.renderer.title(row.type, locale),
       letterNumber: row.number,
       creditor: this.config.CREDITOR_NAME,
+      unsubscribeUrl: optOut,
     });
     return {
       to: email.to,
@@ -288,6 +297,7 @@ export class LetterService {
       html: cover.html,
       messageId: email.messageId,
       attachments: [{ filename: `${row.number}.pdf`, content: row.pdf, contentType: 'application/pdf' }],
+      headers: optOut ? unsubscribeHeaders(optOut) : {},
     };
   }
 }

@@ -7,6 +7,7 @@ import { AuditService, INSERT_TOUCHES, touchColumns } from '../audit/audit.servi
 import type { TouchInput } from '../audit/touch-kinds';
 import { pickLocale, RenderedEmail, EmailTemplates } from '../channels/email/email-templates';
 import { Mailer } from '../channels/email/mailer.service';
+import { unsubscribeHeaders, unsubscribeLink } from '../channels/unsubscribe-link';
 import { Clock } from '../common/clock';
 import { formatMinorUnits } from '../common/money';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
@@ -49,6 +50,7 @@ interface StepRow {
   touch_hash: string;
   currency: string;
   debtor_name: string;
+  unsubscribe_token: string;
   email: string | null;
   locale: string | null;
   timezone: string;
@@ -84,7 +86,7 @@ const nextPendingStep = (caseParam: string, stepParam: string) => `SELECT json_b
 /** The step with what acting on it needs, its row and its case's row locked. */
 const SELECT_STEP = `SELECT s.id, s.case_id, s.step_index, s.status, s.due_at, s.definition, s.requested_by,
     c.status AS case_status, c.balance_minor, c.currency, c.touch_seq, c.touch_hash, c.debtor_id,
-    d.name AS debtor_name, d.email, d.locale, d.timezone,
+    d.name AS debtor_name, d.email, d.locale, d.timezone, d.unsubscribe_token,
     i.external_id AS invoice_ref, i.contract_ref, to_char(i.due_date, 'YYYY-MM-DD') AS due_date, i.due_at AS invoice_due_at
   FROM scheduled_steps s JOIN cases c ON c.id = s.case_id JOIN debtors d ON d.id = c.debtor_id JOIN invoices i ON i.id = c.invoice_id
   WHERE s.id = $1 FOR UPDATE OF s, c`;
@@ -151,7 +153,7 @@ export class StepRunner {
           text: email.text,
           html: email.html,
           messageId: dispatch.message_id,
-          headers: { 'X-Dunning-Case': step.case_id, 'X-Dunning-Dispatch': dispatch.id },
+          headers: { 'X-Dunning-Case': step.case_id, 'X-Dunning-Dispatch': dispatch.id, ...unsubscribeHeaders(unsubscribeLink(this.config.PUBLIC_URL, step.unsubscribe_token)) },
         });
       }
       const next = await this.recordSent(claimed);
@@ -207,6 +209,7 @@ export class StepRunner {
       amountText: currencyFormat(locale, currency).format(amount as unknown as number),
       dueDate: this.dueDateText(step, locale),
       creditor: this.creditor,
+      unsubscribeUrl: unsubscribeLink(this.config.PUBLIC_URL, step.unsubscribe_token),
     });
     const contentHash = createHash('sha256').update(email.subject).update('\n').update(email.text).update('\n').update(email.html).digest('hex');
     return { step, dispatch: { id, status, message_id }, email, locale, contentHash };

@@ -39,12 +39,21 @@ describe('EmailTemplates', () => {
     amountText: '€1,250.50',
     dueDate: '2026-11-01',
     creditor: 'Example GmbH',
+    unsubscribeUrl: 'https://dunning.example/v1/unsubscribe/t0ken',
   };
 
   it('has the templates present in every locale', () => {
     expect(sut.has('reminder-friendly')).toBe(true);
     expect(sut.has('reminder-firm')).toBe(true);
     expect(sut.has('final-notice')).toBe(true);
+  });
+
+  it.each(['reminder-upcoming', 'reminder-friendly', 'reminder-firm', 'final-notice'])('%s carries the opt-out link in text and HTML, in every locale', (name) => {
+    for (const locale of ['en', 'zh-CN'] as const) {
+      const email = sut.render(name, locale, variables);
+      expect(email.text).toContain(variables.unsubscribeUrl);
+      expect(email.html).toContain(`href="${variables.unsubscribeUrl}"`);
+    }
   });
 
   it('does not have a template that does not exist', () => {

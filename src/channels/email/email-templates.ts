@@ -21,6 +21,8 @@ export interface NoticeVariables {
   amountText: string;
   dueDate: string;
   creditor: string;
+  /** The debtor's opt-out link, which every message carries. */
+  unsubscribeUrl: string;
 }
 
 /** The covering email a letter is attached to. */
@@ -29,6 +31,8 @@ export interface LetterCoverVariables {
   letterTitle: string;
   letterNumber: string;
   creditor: string;
+  /** Null for a guarantor: the link is the debtor's opt-out. */
+  unsubscribeUrl: string | null;
 }
 
 export interface RenderedEmail {

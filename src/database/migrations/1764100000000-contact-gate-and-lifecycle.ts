@@ -21,7 +21,10 @@ export class ContactGateAndLifecycle1764100000000 implements MigrationInterface 
         ADD COLUMN deceased boolean NOT NULL DEFAULT false,
         ADD COLUMN bankrupt boolean NOT NULL DEFAULT false,
         ADD COLUMN wilful boolean NOT NULL DEFAULT false,
+        -- The secret in the debtor's unsubscribe links (every email and SMS carries one).
         ADD COLUMN unsubscribe_token text UNIQUE;
+      UPDATE debtors SET unsubscribe_token = replace(gen_random_uuid()::text || gen_random_uuid()::text, '-', '');
+      ALTER TABLE debtors ALTER COLUMN unsubscribe_token SET NOT NULL;
 
       CREATE TABLE promises (
         id uuid PRIMARY KEY,

@@ -1,0 +1,68 @@
+import { Controller, Get, Header, HttpCode, Injectable, NotFoundException, Param, Post } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { Public } from '../common/auth/roles.decorator';
+import { CaseLifecycle } from './case-lifecycle.service';
+
+/** The debtor's opt-out: sets cease-contact, which stops notices on every case (letters go by post only). */
+@Injectable()
+export class Unsubscribes {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly lifecycle: CaseLifecycle,
+  ) {}
+
+  async exists(token: string): Promise<boolean> {
+    const [debtor] = await this.dataSource.query('SELECT 1 FROM debtors WHERE unsubscribe_token = $1', [token]);
+    return Boolean(debtor);
+  }
+
+  /** Idempotent: a second click changes nothing. No queue effect: cease-contact pauses no step. */
+  async unsubscribe(token: string): Promise<boolean> {
+    return this.dataSource.transaction(async (m) => {
+      const [debtor]: { id: string }[] = await m.query('SELECT id FROM debtors WHERE unsubscribe_token = $1', [token]);
+      if (!debtor) return false;
+      await this.lifecycle.applyDebtorFlags(m, debtor.id, { 'cease-contact': true }, 'debtor (unsubscribe link)', { enqueue: [], withdraw: [] }, {
+        kind: 'debtor.updated',
+        actor: 'debtor (unsubscribe link)',
+        data: { fields: ['ceaseContact'], source: 'unsubscribe link' },
+      });
+      return true;
+    });
+  }
+}
+
+const page = (title: string, body: string) =>
+  `<!doctype html><html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width"><title>${title}</title></head>` +
+  `<body style="font-family:sans-serif;max-width:36em;margin:3em auto;line-height:1.5"><h1 style="font-size:1.3em">${title}</h1>${body}</body></html>`;
+
+/**
+ * Public routes: the token in the link is the credential. GET only shows a confirmation form, so a
+ * mail scanner that follows links unsubscribes nobody; POST (the form, or a mail client's RFC 8058
+ * one-click request) does it.
+ */
+@Controller('v1/unsubscribe')
+export class UnsubscribeController {
+  constructor(private readonly unsubscribes: Unsubscribes) {}
+
+  @Get(':token')
+  @Public()
+  @Header('Content-Type', 'text/html; charset=utf-8')
+  async confirm(@Param('token') token: string): Promise<string> {
+    if (!(await this.unsubscribes.exists(token))) throw new NotFoundException('unknown unsubscribe link');
+    return page(
+      'Stop collection messages / 停止接收催收消息',
+      `<p>Confirm that you no longer want reminder emails or text messages about your account. The amounts due are not cancelled, and formal letters required by law may still be sent by post.</p>
+       <p>确认后，我们将不再向您发送提醒邮件或短信。欠款不因此取消，法律要求的正式函件仍可能以邮寄方式送达。</p>
+       <form method="post"><button type="submit">Confirm / 确认</button></form>`,
+    );
+  }
+
+  @Post(':token')
+  @Public()
+  @HttpCode(200)
+  @Header('Content-Type', 'text/html; charset=utf-8')
+  async unsubscribe(@Param('token') token: string): Promise<string> {
+    if (!(await this.unsubscribes.unsubscribe(token))) throw new NotFoundException('unknown unsubscribe link');
+    return page('Done / 已完成', '<p>You will receive no more reminder emails or text messages. 您将不再收到提醒邮件或短信。</p>');
+  }
+}
