@@ -3,8 +3,9 @@ import type { AppConfig } from '../config/config.schema';
 import { InitialSchema1763900000000 } from './migrations/1763900000000-initial-schema';
 import { LettersAndLegalClocks1764000000000 } from './migrations/1764000000000-letters-and-legal-clocks';
 import { ContactGateAndLifecycle1764100000000 } from './migrations/1764100000000-contact-gate-and-lifecycle';
+import { Escalations1764200000000 } from './migrations/1764200000000-escalations';
 
-export const migrations = [InitialSchema1763900000000, LettersAndLegalClocks1764000000000, ContactGateAndLifecycle1764100000000];
+export const migrations = [InitialSchema1763900000000, LettersAndLegalClocks1764000000000, ContactGateAndLifecycle1764100000000, Escalations1764200000000];
 
 export function dataSourceOptions(config: Pick<AppConfig, 'DATABASE_URL' | 'DATABASE_POOL_SIZE'>) {
   return {

@@ -1,0 +1,256 @@
+import { Processor, WorkerHost } from '@nestjs/bullmq';
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { Job, UnrecoverableError } from 'bullmq';
+import { DataSource } from 'typeorm';
+import { AuditService } from '../audit/audit.service';
+import { Clock } from '../common/clock';
+import { formatMinorUnits } from '../common/money';
+import { APP_CONFIG, type AppConfig } from '../config/app-config';
+import { updateReturning } from '../database/sql';
+import { trimRate } from '../letters/late-fee';
+import { AGENCY_PLACEMENT_JOB, AgencyPlacementJob, AgencyWebhooks, WEBHOOKS_QUEUE } from './agency-webhooks';
+import { DELIVERY_HEADER, SIGNATURE_HEADER, signWebhook } from './webhook-signature';
+
+/** What the agency receives: the case it takes over, with the debtor's contact data (by design). */
+export interface AgencyPlacementWebhook {
+  type: 'agency.placement';
+  placementId: string;
+  caseId: string;
+  agency: string;
+  commissionRate: string;
+  balance: string;
+  currency: string;
+  debtor: { externalId: string; name: string; email: string | null; phone: string | null; address: Record<string, string> | null };
+  invoice: { externalId: string; contractRef: string | null; dueDate: string };
+  placedAt: string;
+}
+
+export type WebhookOutcome = 'sent' | 'already-sent' | 'not-configured' | 'missing';
+
+interface PlacementRow {
+  id: string;
+  case_id: string;
+  agency: string;
+  commission_rate: string;
+  balance_minor: string;
+  currency: string;
+  placed_at: Date;
+  webhook_status: 'pending' | 'sent' | 'failed' | 'none';
+  debtor_ref: string;
+  debtor_name: string;
+  email: string | null;
+  phone: string | null;
+  address: Record<string, string> | null;
+  invoice_ref: string;
+  contract_ref: string | null;
+  due_date: string;
+}
+
+const TIMEOUT_MS = 10_000;
+/** Client errors that a later attempt may cure; any other 4xx (a bad signature, a bad URL) will not be. */
+const RETRYABLE_4XX = new Set([408, 425, 429]);
+
+/** A failed delivery: `permanent` ends the retries at once. Never carries the body or the receiver's answer. */
+class DeliveryFailed extends Error {
+  constructor(
+    message: string,
+    readonly permanent: boolean,
+  ) {
+    super(message);
+  }
+}
+
+/** Builds, signs and posts one placement's webhook, and records the result on the placement and the case. */
+@Injectable()
+export class AgencyWebhookDelivery {
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly dataSource: DataSource,
+    private readonly audit: AuditService,
+    private readonly clock: Clock,
+  ) {}
+
+  /**
+   * At-least-once: a crash after the agency's 2xx and before the row is marked sends the same
+   * delivery again, with the same X-Dunning-Delivery id for the agency to drop. `agency.notified`
+   * is recorded once, by the attempt that moves the row to 'sent'.
+   */
+  async deliver(placementId: string, finalAttempt: boolean): Promise<WebhookOutcome> {
+    const placement = await this.load(placementId);
+    if (!placement) return 'missing';
+    if (placement.webhook_status === 'sent') return 'already-sent';
+    if (placement.webhook_status === 'none') return 'not-configured';
+    const url = this.config.AGENCY_WEBHOOK_URL;
+    const secret = this.config.AGENCY_WEBHOOK_SECRET;
+    try {
+      if (!url || !secret) throw new DeliveryFailed('AGENCY_WEBHOOK_URL is not set in this worker', true);
+      const status = await this.post(url, secret, placement);
+      await this.markSent(placement, status);
+      return 'sent';
+    } catch (error) {
+      const failure = error instanceof DeliveryFailed ? error : new DeliveryFailed(describe(error), false);
+      const final = finalAttempt || failure.permanent;
+      await this.markFailed(placementId, failure.message, final);
+      // UnrecoverableError skips the remaining attempts; the job stays failed for operators either way.
+      throw failure.permanent ? new UnrecoverableError(failure.message) : failure;
+    }
+  }
+
+  /** Resolves with the 2xx status; anything else is a DeliveryFailed. */
+  private async post(url: string, secret: string, placement: PlacementRow): Promise<number> {
+    const body = JSON.stringify(payload(placement));
+    const timestamp = Math.floor(this.clock.now().getTime() / 1000);
+    let response: Response;
+    try {
+      response = await fetch(url, {
+        method: 'POST',
+        headers: {
+          'Content-Type': 'application/json',
+          [SIGNATURE_HEADER]: signWebhook(secret, timestamp, body),
+          [DELIVERY_HEADER]: placement.id,
+        },
+        body,
+        // A redirect would re-send personal data to an address nobody configured.
+        redirect: 'manual',
+        signal: AbortSignal.timeout(TIMEOUT_MS),
+      });
+    } catch (error) {
+      throw new DeliveryFailed(describe(error), false);
+    }
+    // The answer is not read: a receiver may echo the body, and it must not reach the logs or the row.
+    await response.body?.cancel().catch(() => undefined);
+    if (response.status >= 200 && response.status < 300) return response.status;
+    const permanent = response.status >= 400 && response.status < 500 && !RETRYABLE_4XX.has(response.status);
+    throw new DeliveryFailed(`the agency answered HTTP ${response.status}`, permanent);
+  }
+
+  private async load(placementId: string): Promise<PlacementRow | undefined> {
+    const [row]: PlacementRow[] = await this.dataSource.query(
+      `SELECT p.id, p.case_id, p.agency, p.commission_rate::text AS commission_rate, p.balance_minor, trim(p.currency) AS currency, p.placed_at,
+         p.webhook_status, d.external_id AS debtor_ref, d.name AS debtor_name, d.email, d.phone, d.address,
+         i.external_id AS invoice_ref, i.contract_ref,
+         -- An invoice due at an instant is due on the debtor's calendar day of it.
+         to_char(coalesce(i.due_date, (i.due_at AT TIME ZONE d.timezone)::date), 'YYYY-MM-DD') AS due_date
+       FROM agency_placements p JOIN cases c ON c.id = p.case_id JOIN debtors d ON d.id = c.debtor_id JOIN invoices i ON i.id = c.invoice_id
+       WHERE p.id = $1`,
+      [placementId],
+    );
+    return row;
+  }
+
+  private async markSent(placement: PlacementRow, status: number): Promise<void> {
+    await this.dataSource.transaction(async (m) => {
+      // The case first, as every audit writer locks it; then the placement, by the update.
+      await m.query('SELECT 1 FROM cases WHERE id = $1 FOR UPDATE', [placement.case_id]);
+      const [marked] = await updateReturning<{ webhook_attempts: number }>(
+        m,
+        `UPDATE agency_placements SET webhook_status = 'sent', notified_at = $2, webhook_attempts = webhook_attempts + 1, webhook_last_error = NULL
+         WHERE id = $1 AND webhook_status <> 'sent' RETURNING webhook_attempts`,
+        [placement.id, this.clock.now()],
+      );
+      if (!marked) return;
+      await this.audit.record(m, placement.case_id, [
+        {
+          kind: 'agency.notified',
+          actor: 'system',
+          channel: 'webhook',
+          data: { placementId: placement.id, agency: placement.agency, delivery: placement.id, status, attempts: marked.webhook_attempts },
+        },
+      ]);
+    });
+  }
+
+  private async markFailed(placementId: string, reason: string, final: boolean): Promise<void> {
+    await this.dataSource.query(
+      `UPDATE agency_placements SET webhook_attempts = webhook_attempts + 1, webhook_last_error = $2,
+         webhook_status = CASE WHEN $3 THEN 'failed' ELSE webhook_status END
+       WHERE id = $1 AND webhook_status <> 'sent'`,
+      [placementId, reason, final],
+    );
+  }
+}
+
+function payload(row: PlacementRow): AgencyPlacementWebhook {
+  return {
+    type: 'agency.placement',
+    placementId: row.id,
+    caseId: row.case_id,
+    agency: row.agency,
+    commissionRate: trimRate(row.commission_rate),
+    balance: formatMinorUnits(BigInt(row.balance_minor), row.currency),
+    currency: row.currency,
+    debtor: { externalId: row.debtor_ref, name: row.debtor_name, email: row.email, phone: row.phone, address: row.address },
+    invoice: { externalId: row.invoice_ref, contractRef: row.contract_ref, dueDate: row.due_date },
+    placedAt: row.placed_at.toISOString(),
+  };
+}
+
+/** A transport error's code or name, never a body. */
+function describe(error: unknown): string {
+  const { name, message, cause } = (error ?? {}) as { name?: string; message?: string; cause?: { code?: string } };
+  if (name === 'TimeoutError') return `no answer within ${TIMEOUT_MS / 1000} s`;
+  return cause?.code ? `${message ?? 'request failed'} (${cause.code})` : (message ?? String(error));
+}
+
+/** The webhooks queue's handler (worker role). */
+@Processor(WEBHOOKS_QUEUE)
+export class AgencyWebhookProcessor extends WorkerHost implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  constructor(private readonly delivery: AgencyWebhookDelivery) {
+    super();
+  }
+
+  onApplicationBootstrap(): void {
+    // A slow agency endpoint must not hold the other deliveries.
+    this.worker.concurrency = 4;
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.worker.close();
+  }
+
+  async process(job: Job<AgencyPlacementJob>): Promise<WebhookOutcome> {
+    if (job.name !== AGENCY_PLACEMENT_JOB) throw new UnrecoverableError(`no handler for job "${job.name}"`);
+    const finalAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+    return this.delivery.deliver(job.data.placementId, finalAttempt);
+  }
+}
+
+/** Enqueues pending placements that have no job (an enqueue lost to a Redis outage), at boot and every RECONCILE_EVERY. */
+@Injectable()
+export class PendingWebhookSweep implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger(PendingWebhookSweep.name);
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<unknown>;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly dataSource: DataSource,
+    private readonly webhooks: AgencyWebhooks,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    if (!this.webhooks.enabled) return;
+    const run = () => {
+      if (this.running) return;
+      this.running = this.sweep()
+        .then((count) => count && this.logger.log(`agency webhooks re-enqueued: ${count}`))
+        .catch((error: Error) => this.logger.warn(`agency webhook sweep failed, will try again: ${error.message}`))
+        .finally(() => (this.running = undefined));
+    };
+    run();
+    this.timer = setInterval(run, this.config.RECONCILE_EVERY);
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    clearInterval(this.timer);
+    await this.running;
+  }
+
+  /** Adding a job id that exists is a no-op, so pending rows whose job waits or retries are untouched. */
+  async sweep(): Promise<number> {
+    const rows: { id: string }[] = await this.dataSource.query(
+      `SELECT id FROM agency_placements WHERE webhook_status = 'pending' ORDER BY placed_at LIMIT 1000`,
+    );
+    return this.webhooks.enqueue(rows.map((row) => row.id));
+  }
+}

@@ -1,0 +1,163 @@
+import { Body, Controller, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import { stringify } from 'csv-stringify/sync';
+import type { Response } from 'express';
+import { DateTime } from 'luxon';
+import { z } from 'zod';
+import { Actor } from '../common/auth/actor.decorator';
+import { Roles } from '../common/auth/roles.decorator';
+import { Clock } from '../common/clock';
+import { DECIMAL_PATTERN } from '../common/money';
+import { parseOrThrow } from '../common/zod-validation';
+import { PLACEMENT_COLUMNS, PlacementRecord, Placements } from './placements.service';
+import { ALL_OUTCOMES, WORK_ITEM_KINDS, WORK_ITEM_STATUSES, WorkItems } from './work-items.service';
+
+const workItemId = z.uuid('must be a work item id (UUID)');
+const assignee = z.string().trim().min(1, 'must not be empty').max(100, 'must be at most 100 characters');
+const limit = z.coerce.number().int().min(1).max(500).default(50);
+
+const workItemQuery = z.strictObject({
+  assignee: assignee.optional(),
+  status: z.enum(WORK_ITEM_STATUSES, { error: `must be one of ${WORK_ITEM_STATUSES.join(', ')}` }).optional(),
+  kind: z.enum(WORK_ITEM_KINDS, { error: `must be one of ${WORK_ITEM_KINDS.join(', ')}` }).optional(),
+  caseId: z.uuid('must be a case id (UUID)').optional(),
+  cursor: z.string().min(1).optional(),
+  limit,
+});
+
+const claimBody = z.strictObject({ assignee: assignee.optional() });
+
+const outcomeBody = z
+  .strictObject({
+    outcome: z.enum(ALL_OUTCOMES, { error: `must be one of ${ALL_OUTCOMES.join(', ')}` }),
+    note: z.string().trim().min(1, 'must not be empty').max(2000, 'must be at most 2000 characters').optional(),
+    promise: z
+      .strictObject({
+        amount: z.string().regex(DECIMAL_PATTERN, 'must be a decimal amount such as "100.00"'),
+        dueDate: z.iso.date('must be a date (YYYY-MM-DD)'),
+      })
+      .optional(),
+    assignee: assignee.optional(),
+  })
+  .superRefine((body, ctx) => {
+    if (body.outcome === 'promised' && !body.promise) ctx.addIssue({ code: 'custom', path: ['promise'], message: 'is required when the outcome is promised' });
+    if (body.outcome !== 'promised' && body.promise) ctx.addIssue({ code: 'custom', path: ['promise'], message: 'goes only with the outcome promised' });
+  });
+
+/** An instant with an offset, or a date (its start in UTC). */
+const since = z
+  .string()
+  .transform((value, ctx) => {
+    const parsed = /^\d{4}-\d{2}-\d{2}$/.test(value)
+      ? DateTime.fromISO(value, { zone: 'utc' })
+      : /(Z|[+-]\d{2}:?\d{2})$/.test(value)
+        ? DateTime.fromISO(value, { setZone: true })
+        : DateTime.invalid('no offset');
+    if (!parsed.isValid) {
+      ctx.addIssue({ code: 'custom', message: 'must be a date (YYYY-MM-DD) or an ISO-8601 instant with an offset' });
+      return z.NEVER;
+    }
+    return parsed.toJSDate();
+  });
+
+const placementQuery = z
+  .strictObject({
+    agency: z.string().trim().min(1).max(200).optional(),
+    since: since.optional(),
+    format: z.enum(['json', 'csv'], { error: 'must be json or csv' }).default('json'),
+    cursor: z.string().min(1).optional(),
+    limit: z.coerce.number().int().min(1).max(500).optional(),
+  })
+  .superRefine((query, ctx) => {
+    if (query.format !== 'csv') return;
+    // The file is the whole selection; paging it would hand the agency part of its cases.
+    for (const field of ['cursor', 'limit'] as const) {
+      if (query[field] !== undefined) ctx.addIssue({ code: 'custom', path: [field], message: 'applies to format=json only; the CSV holds every match' });
+    }
+  });
+
+/** Text a spreadsheet would run as a formula (CWE-1236) starts with one of these; such cells get a leading apostrophe. */
+const FORMULA_START = /^[=+\-@\t\r]/;
+const TEXT_COLUMNS = new Set<keyof PlacementRecord>(['agency', 'invoiceExternalId', 'contractRef', 'debtorExternalId', 'debtorName']);
+const csvSafe = (row: PlacementRecord) =>
+  Object.fromEntries(
+    PLACEMENT_COLUMNS.map((column) => {
+      const value = row[column];
+      return [column, TEXT_COLUMNS.has(column) && typeof value === 'string' && FORMULA_START.test(value) ? `'${value}` : value];
+    }),
+  );
+
+/** The collectors' work queue (operator). */
+@Controller('v1/work-items')
+export class WorkItemsController {
+  constructor(private readonly workItems: WorkItems) {}
+
+  /** Oldest first; `status=open&kind=collector` is the collectors' queue, `assignee=<name>` one person's desk. */
+  @Get()
+  @Roles('operator')
+  list(@Query() query: unknown) {
+    return this.workItems.list(parseOrThrow(workItemQuery, query, 'query'));
+  }
+
+  @Get(':id')
+  @Roles('operator')
+  get(@Param('id') id: string) {
+    return this.workItems.get(parseOrThrow(workItemId, id, 'id'));
+  }
+
+  /** Takes the item for `assignee` (the caller's key name by default); again for the same assignee is a no-op. */
+  @Post(':id/claim')
+  @HttpCode(200)
+  @Roles('operator')
+  claim(@Param('id') id: string, @Body() body: unknown, @Actor() actor: string) {
+    const parsed = parseOrThrow(claimBody, body ?? {}, 'body');
+    return this.workItems.claim(parseOrThrow(workItemId, id, 'id'), parsed.assignee ?? actor, actor);
+  }
+
+  /** The assignee's report; closes the item. The answer is the item (with the promise taken, if any). */
+  @Post(':id/outcome')
+  @HttpCode(200)
+  @Roles('operator')
+  async outcome(@Param('id') id: string, @Body() body: unknown, @Actor() actor: string) {
+    const report = parseOrThrow(outcomeBody, body ?? {}, 'body');
+    // The promise-to-pay feature hooks in here: `promise` is set when this report took one.
+    const { item } = await this.workItems.complete(parseOrThrow(workItemId, id, 'id'), report, actor);
+    return item;
+  }
+}
+
+/** Agency placements: the listing and the agency's CSV file (operator, finance). */
+@Controller('v1/placements')
+export class PlacementsController {
+  constructor(
+    private readonly placements: Placements,
+    private readonly clock: Clock,
+  ) {}
+
+  /** `format=csv` is the agency's file: every match, oldest first; json pages with `cursor` and `limit`. */
+  @Get()
+  @Roles('operator', 'finance')
+  async list(@Query() query: unknown, @Res() res: Response): Promise<void> {
+    const { format, cursor, limit: size, ...filter } = parseOrThrow(placementQuery, query, 'query');
+    if (format === 'json') {
+      res.status(200).json(await this.placements.list({ ...filter, cursor, limit: size ?? 50 }));
+      return;
+    }
+    const date = DateTime.fromJSDate(this.clock.now(), { zone: 'utc' }).toISODate();
+    const pages = this.placements.records(filter);
+    // The first page before the headers, so that a failing query still answers with an error body.
+    let next = await pages.next();
+    res
+      .status(200)
+      .type('text/csv; charset=utf-8')
+      .set('Content-Disposition', `attachment; filename="placements-${date}.csv"`)
+      .set('Cache-Control', 'private, no-store');
+    res.write(stringify([], { header: true, columns: [...PLACEMENT_COLUMNS] }));
+    try {
+      for (; !next.done; next = await pages.next()) res.write(stringify(next.value.map(csvSafe), { columns: [...PLACEMENT_COLUMNS] }));
+      res.end();
+    } catch (error) {
+      // Headers are out: cut the response so the client sees a broken download, not a short file.
+      res.destroy(error as Error);
+    }
+  }
+}
