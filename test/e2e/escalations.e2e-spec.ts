@@ -330,6 +330,12 @@ describe('escalations: agency placements with a signed webhook, the collectors w
         ['legal', 'done'],
       ]);
       expect((await kinds(caseId)).filter((kind) => kind === 'escalation.created')).toHaveLength(2);
+
+      // Oldest first, a page at a time.
+      const page1 = (await sut.http.get(`/v1/work-items?caseId=${caseId}&limit=1`).set(bearer('operator')).expect(200)).body;
+      expect(page1.items.map((item: { kind: string }) => item.kind)).toEqual(['collector']);
+      const page2 = (await sut.http.get(`/v1/work-items?caseId=${caseId}&limit=1&cursor=${page1.nextCursor}`).set(bearer('operator')).expect(200)).body;
+      expect(page2).toEqual({ items: [expect.objectContaining({ id, kind: 'legal' })], nextCursor: null });
     });
   });
 });
