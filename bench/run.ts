@@ -53,6 +53,8 @@ async function main(): Promise<void> {
       API_KEYS: `bench:ingest:${apiKey}`,
       POLICIES_DIR: policiesDir,
       TEMPLATES_DIR: join(ROOT, 'templates'),
+      // The gate runs in full, but a bench at any hour must not wait for business hours or caps.
+      COMPLIANCE_FILE: join(ROOT, 'test/fixtures/compliance-open.yaml'),
       WORKER_CONCURRENCY: String(WORKER_CONCURRENCY),
       LOG_LEVEL: 'warn',
     });

@@ -2,6 +2,8 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { AuditApiModule, AuditModule } from './audit/audit.module';
 import { CaseLifecycleModule, CasesModule } from './cases/cases.module';
 import { ChannelsModule } from './channels/channels.module';
+import { SmsApiModule, SmsModule } from './channels/sms/sms.module';
+import { ComplianceModule } from './compliance/compliance.module';
 import { AppConfig } from './config/app-config';
 import { CoreModule } from './core.module';
 import { EscalationsApiModule, EscalationsModule, EscalationsWorkerModule } from './escalations/escalations.module';
@@ -27,13 +29,15 @@ export class AppModule {
         CoreModule.register(config),
         AuditModule,
         ChannelsModule,
+        SmsModule,
+        ComplianceModule,
         PoliciesModule,
         CaseLifecycleModule,
         SchedulingModule.register({ withTimers: worker }),
         HealthModule,
         LettersModule,
         EscalationsModule,
-        ...(api ? [CasesModule, EventsModule, AuditApiModule, LettersApiModule, EscalationsApiModule] : []),
+        ...(api ? [CasesModule, EventsModule, AuditApiModule, LettersApiModule, EscalationsApiModule, SmsApiModule] : []),
         ...(worker ? [StepsModule, EscalationsWorkerModule] : []),
       ],
     };

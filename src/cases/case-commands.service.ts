@@ -5,6 +5,7 @@ import type { TouchInput } from '../audit/touch-kinds';
 import { DomainError, NotFound } from '../common/errors';
 import { StepScheduler } from '../scheduling/step-scheduler.service';
 import { CaseHolds, HOLD_EFFECTS, type HeldCase, type HoldKind, type QueueEffects } from './case-holds.service';
+import { Commitments, type Instalment } from './commitments.service';
 
 /** Holds an operator may place or lift; promise and plan holds follow their promise or plan. */
 export const OPERATOR_HOLD_KINDS = ['manual', 'dispute', 'cease-contact', 'deceased', 'bankrupt'] as const satisfies readonly HoldKind[];
@@ -20,6 +21,7 @@ export class CaseCommands {
     private readonly audit: AuditService,
     private readonly holds: CaseHolds,
     private readonly scheduler: StepScheduler,
+    private readonly commitments: Commitments,
   ) {}
 
   /** Runs `change` on an open case; it returns its touches and its answer. */
@@ -55,6 +57,22 @@ export class CaseCommands {
       }
       const touches = await this.holds.release(m, kase, { holdIds: [holdId] }, reason, actor, effects);
       return { touches, result: { id: holdId, released: true, caseStatus: kase.status } };
+    });
+  }
+
+  recordPromise(caseId: string, amount: string, dueDate: string, actor: string) {
+    return this.onOpenCase(caseId, async (m, _kase, effects) => {
+      const kase = (await this.commitments.lockCase(m, caseId))!;
+      const { id, touches } = await this.commitments.promise(m, kase, amount, dueDate, actor, 'operator', effects);
+      return { touches, result: { id, amount, currency: kase.currency, dueDate, status: 'open', caseStatus: kase.status } };
+    });
+  }
+
+  agreePlan(caseId: string, instalments: Instalment[], actor: string) {
+    return this.onOpenCase(caseId, async (m, _kase, effects) => {
+      const kase = (await this.commitments.lockCase(m, caseId))!;
+      const { id, touches } = await this.commitments.plan(m, kase, instalments, actor, effects);
+      return { touches, result: { id, status: 'active', currency: kase.currency, instalments, caseStatus: kase.status } };
     });
   }
 }

@@ -5,11 +5,13 @@ import type { EntityManager } from 'typeorm';
 import { AuditService, NEW_CASE_HEAD } from '../audit/audit.service';
 import type { TouchInput } from '../audit/touch-kinds';
 import { Clock } from '../common/clock';
+import { DomainError } from '../common/errors';
 import { formatMinorUnits, toMinorUnits } from '../common/money';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { updateReturning } from '../database/sql';
 import { CaseHolds, type QueueEffects } from './case-holds.service';
-import type { AcknowledgmentSigned, DebtorUpdated, DisputeEvent, InvoiceCancelled, InvoiceOverdue, PaymentReceived } from '../events/event.schemas';
+import { type CommittedCase, Commitments } from './commitments.service';
+import type { AcknowledgmentSigned, DebtorUpdated, DisputeEvent, PromiseMade, InvoiceCancelled, InvoiceOverdue, PaymentReceived } from '../events/event.schemas';
 import { guaranteeEndsOn, limitationDate, restartLimitation } from '../letters/legal-clocks';
 import { PlannedStep, planLadder, resolveDueAt } from '../policies/ladder';
 import type { PolicyVersion } from '../policies/policy.schema';
@@ -66,6 +68,7 @@ export class CaseLifecycle {
     private readonly audit: AuditService,
     private readonly policies: PolicyRegistry,
     private readonly holds: CaseHolds,
+    private readonly commitments: Commitments,
   ) {}
 
   async openCase(m: EntityManager, eventId: string, data: InvoiceOverdue, actor: string, effects: QueueEffects): Promise<Applied> {
@@ -251,6 +254,21 @@ export class CaseLifecycle {
     };
   }
 
+  /** A promise to pay (from the debtor's channel or an agent's system) pauses the ladder until its date plus grace. */
+  async recordPromise(m: EntityManager, eventId: string, data: PromiseMade, actor: string, effects: QueueEffects): Promise<Applied> {
+    const open = await this.findOpenCase(m, data.invoiceExternalId);
+    if (data.currency && data.currency !== open.currency.trim()) throw new EventRejected(`data.currency: promise in ${data.currency} but the case is in ${open.currency}`);
+    const kase = (await this.commitments.lockCase(m, open.id))!;
+    try {
+      const { touches } = await this.commitments.promise(m, kase, data.amount, data.dueDate, actor, `event ${eventId}`, effects);
+      await this.audit.record(m, kase.id, [{ kind: 'event.received', actor, data: { eventId, type: 'promise.made' } }, ...touches]);
+    } catch (error) {
+      if (error instanceof DomainError) throw new EventRejected(`data.${error.message}`);
+      throw error;
+    }
+    return { caseId: kase.id };
+  }
+
   /**
    * A debtor update replaces the contact details it names and sets or clears the debtor's flags.
    * A flag that becomes true places its hold on every open case of the debtor; one that becomes
@@ -404,7 +422,12 @@ export class CaseLifecycle {
 
     const before = BigInt(kase.balance_minor);
     const after = before > amount ? before - amount : 0n;
-    await m.query('UPDATE cases SET balance_minor = $2, updated_at = $3 WHERE id = $1', [kase.id, after.toString(), now]);
+    const [counted] = await updateReturning<CommittedCase>(
+      m,
+      `UPDATE cases c SET balance_minor = $2, paid_minor = paid_minor + $4::bigint, updated_at = $3 FROM debtors d WHERE c.id = $1 AND d.id = c.debtor_id
+       RETURNING c.id, c.status, trim(c.currency) AS currency, c.balance_minor, c.paid_minor, d.timezone`,
+      [kase.id, after.toString(), now, amount.toString()],
+    );
     const money = (minor: bigint) => formatMinorUnits(minor, data.currency);
     const touches: TouchInput[] = [
       { kind: 'event.received', actor, data: { eventId, type: 'payment.received' } },
@@ -422,10 +445,9 @@ export class CaseLifecycle {
         },
       },
     ];
+    touches.push(...(await this.commitments.onPayment(m, counted, actor, effects)));
     if (after === 0n) {
-      await m.query(`UPDATE cases SET status = 'resolved', closed_at = $2, held_since = NULL WHERE id = $1`, [kase.id, now]);
-      touches.push(...(await this.cancelPendingSteps(m, kase.id, 'case resolved: paid in full', effects)));
-      touches.push(...(await this.holds.releaseAll(m, kase.id, 'case resolved: paid in full', actor)));
+      touches.push(...(await this.close(m, kase.id, 'resolved', 'case resolved: paid in full', actor, effects)));
       touches.push({ kind: 'case.resolved', actor, data: { reason: 'paid in full', paymentId: data.paymentId } });
     }
     await this.audit.record(m, kase.id, touches);
@@ -434,11 +456,9 @@ export class CaseLifecycle {
 
   async cancelInvoice(m: EntityManager, eventId: string, data: InvoiceCancelled, actor: string, effects: QueueEffects): Promise<Applied> {
     const kase = await this.findOpenCase(m, data.invoiceExternalId);
-    await m.query(`UPDATE cases SET status = 'cancelled', closed_at = $2, held_since = NULL, updated_at = $2 WHERE id = $1`, [kase.id, this.clock.now()]);
     await this.audit.record(m, kase.id, [
       { kind: 'event.received', actor, data: { eventId, type: 'invoice.cancelled' } },
-      ...(await this.cancelPendingSteps(m, kase.id, 'invoice cancelled', effects)),
-      ...(await this.holds.releaseAll(m, kase.id, 'invoice cancelled', actor)),
+      ...(await this.close(m, kase.id, 'cancelled', 'invoice cancelled', actor, effects)),
       { kind: 'case.cancelled', actor, data: { reason: data.reason } },
     ]);
     return { caseId: kase.id };
@@ -469,6 +489,15 @@ export class CaseLifecycle {
     );
     if (!kase) throw new EventRejected(`data.invoiceExternalId: no open case for invoice ${invoiceExternalId}`);
     return kase;
+  }
+
+  /**
+   * Closes a locked case: its waiting steps are cancelled (their jobs withdrawn after commit) and its
+   * holds released. Returns those touches; the caller adds the one that says why the case closed.
+   */
+  async close(m: EntityManager, caseId: string, status: 'resolved' | 'cancelled' | 'written_off', reason: string, actor: string, effects: QueueEffects): Promise<TouchInput[]> {
+    await m.query(`UPDATE cases SET status = $2, closed_at = $3, held_since = NULL, updated_at = $3 WHERE id = $1`, [caseId, status, this.clock.now()]);
+    return [...(await this.cancelPendingSteps(m, caseId, reason, effects)), ...(await this.holds.releaseAll(m, caseId, reason, actor))];
   }
 
   private async cancelPendingSteps(m: EntityManager, caseId: string, reason: string, effects: QueueEffects): Promise<TouchInput[]> {

@@ -2,6 +2,7 @@ import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@ne
 import { z } from 'zod';
 import { Actor } from '../common/auth/actor.decorator';
 import { Roles } from '../common/auth/roles.decorator';
+import { DECIMAL_PATTERN } from '../common/money';
 import { parseOrThrow } from '../common/zod-validation';
 import { CaseCommands, OPERATOR_HOLD_KINDS } from './case-commands.service';
 import { CaseQueries } from './case-queries.service';
@@ -20,6 +21,12 @@ const pageQuery = z.strictObject({ cursor: z.string().min(1).optional(), limit }
 const reason = z.string().trim().min(1, 'must not be empty').max(1000);
 const holdRequest = z.strictObject({ kind: z.enum(OPERATOR_HOLD_KINDS, { error: `must be one of ${OPERATOR_HOLD_KINDS.join(', ')}` }), reason });
 const holdRelease = z.strictObject({ reason: reason.default('released by an operator') });
+const decimal = z.string({ error: 'must be a decimal string such as "250.00"' }).regex(DECIMAL_PATTERN, 'must be a positive decimal string such as "250.00"');
+const calendarDate = z.iso.date('must be a date (YYYY-MM-DD)');
+const promiseRequest = z.strictObject({ amount: decimal, dueDate: calendarDate });
+const planRequest = z.strictObject({
+  instalments: z.array(z.strictObject({ dueDate: calendarDate, amount: decimal })).min(2, 'a plan needs at least 2 instalments').max(60, 'at most 60 instalments'),
+});
 
 @Controller('v1/cases')
 export class CasesController {
@@ -60,5 +67,20 @@ export class CasesController {
   releaseHold(@Param('id') id: string, @Param('holdId') holdId: string, @Body() body: unknown, @Actor() actor: string) {
     const { reason: why } = parseOrThrow(holdRelease, body ?? {}, 'body');
     return this.commands.releaseHold(parseOrThrow(caseId, id, 'id'), parseOrThrow(z.uuid('must be a hold id (UUID)'), holdId, 'holdId'), why, actor);
+  }
+
+  /** A promise to pay taken by an agent: the ladder pauses until its date plus PROMISE_GRACE. */
+  @Post(':id/promises')
+  @Roles('operator')
+  promise(@Param('id') id: string, @Body() body: unknown, @Actor() actor: string) {
+    const { amount, dueDate } = parseOrThrow(promiseRequest, body ?? {}, 'body');
+    return this.commands.recordPromise(parseOrThrow(caseId, id, 'id'), amount, dueDate, actor);
+  }
+
+  @Post(':id/plans')
+  @Roles('operator')
+  plan(@Param('id') id: string, @Body() body: unknown, @Actor() actor: string) {
+    const { instalments } = parseOrThrow(planRequest, body ?? {}, 'body');
+    return this.commands.agreePlan(parseOrThrow(caseId, id, 'id'), instalments, actor);
   }
 }

@@ -160,6 +160,14 @@ describe('contact days', () => {
     expect(checkContact(request('2026-06-13T10:00:00+02:00', 'Europe/Berlin'), [], DEFAULT_RULES, holidays)).toEqual({ allowed: true });
   });
 
+  it('every-day closes no day, holiday or weekend, and a window to 24:00 runs to midnight', () => {
+    const always: GateRules = { ...DEFAULT_RULES, contactDays: 'every-day', windows: { email: { from: '00:00', to: '24:00' }, sms: { from: '06:00', to: '24:00' } } };
+    expect(checkContact(request('2025-10-04T23:59:30+08:00', 'Asia/Shanghai', 'email', 'CN'), [], always, holidays)).toEqual({ allowed: true });
+    expect(checkContact(request('2025-10-04T00:00:00+08:00', 'Asia/Shanghai', 'email', 'CN'), [], always, holidays)).toEqual({ allowed: true });
+    // The SMS window still closes for the night, to 06:00 the next local day.
+    expect(blocked(checkContact(request('2025-10-04T02:00:00+08:00', 'Asia/Shanghai', 'sms', 'CN'), [], always, holidays)).notBefore).toEqual(at('2025-10-04T06:00:00+08:00'));
+  });
+
   it('fails loudly when no day is ever open', () => {
     const neverOpen: HolidayCalendar = { holiday: () => 'closed', isWorkday: () => false };
     expect(() => checkContact(request('2026-06-10T10:00:00Z', 'UTC', 'sms', 'CN'), [], CN_RULES, neverOpen)).toThrow(/no allowed moment for sms within 400 days/);

@@ -7,13 +7,16 @@ import { DateTime, IANAZone } from 'luxon';
  */
 
 export type ContactChannel = 'email' | 'sms';
-/** 'HH:mm' local, from < to, same day; `from` is inside the window, `to` is not. */
+/** 'HH:mm' local, from < to, same day; `from` is inside the window, `to` is not ('24:00' is the end of the day). */
 export interface ContactWindow {
   from: string;
   to: string;
 }
-/** `workdays`: the country's working days (Mon–Fri minus public holidays, plus make-up workdays). */
-export type ContactDays = 'all-but-holidays' | 'workdays';
+/**
+ * `workdays`: the country's working days (Mon–Fri minus public holidays, plus make-up workdays);
+ * `every-day`: no day is closed (for jurisdictions without rest-day rules, and for tests).
+ */
+export type ContactDays = 'all-but-holidays' | 'workdays' | 'every-day';
 export interface GateRules {
   windows: Record<ContactChannel, ContactWindow>;
   contactDays: ContactDays;
@@ -101,7 +104,7 @@ function prepare(request: ContactRequest, history: readonly PastContact[], rules
   if (!IANAZone.isValidZone(zone)) throw new RangeError(`contact gate: unknown time zone "${zone}"`);
   const window = rules.windows[request.channel];
   const from = parseClock(window.from, `windows.${request.channel}.from`);
-  const to = parseClock(window.to, `windows.${request.channel}.to`);
+  const to = parseClock(window.to, `windows.${request.channel}.to`, true);
   if (from.minutes >= to.minutes) throw new RangeError(`contact gate: windows.${request.channel}: from ${window.from} must be before to ${window.to}`);
   const country = request.country === null ? null : request.country.toUpperCase();
 
@@ -131,13 +134,15 @@ function prepare(request: ContactRequest, history: readonly PastContact[], rules
 
   const localDate = (at: Date) => DateTime.fromJSDate(at, { zone }).toISODate()!;
   /** A window edge on a local date: built from the wall-clock time, so a 23- or 25-hour day still opens at `from`. */
-  const edge = (date: string, clock: Clock) => {
+  const edge = (date: string, clock: Clock): Date => {
+    if (clock.minutes === 24 * 60) return edge(nextDate(date), { hour: 0, minute: 0, minutes: 0 });
     const { year, month, day } = calendarDate(date);
     return DateTime.fromObject({ year, month, day, hour: clock.hour, minute: clock.minute }, { zone }).toJSDate();
   };
 
   /** Why a local date is closed for contact, or null when it is open. */
   const dayBlock = (date: string): Block | null => {
+    if (rules.contactDays === 'every-day') return null;
     const holiday = country === null ? null : calendar.holiday(country, date);
     if (rules.contactDays === 'all-but-holidays') {
       return holiday === null ? null : { reason: 'holiday', detail: `public holiday in ${country}: ${holiday}` };
@@ -209,7 +214,8 @@ interface Clock {
   minutes: number;
 }
 
-function parseClock(value: string, field: string): Clock {
+function parseClock(value: string, field: string, endOfDay = false): Clock {
+  if (endOfDay && value === '24:00') return { hour: 24, minute: 0, minutes: 24 * 60 };
   const match = /^([01]\d|2[0-3]):([0-5]\d)$/.exec(value);
   if (!match) throw new RangeError(`contact gate: ${field} must be HH:mm, got "${value}"`);
   const hour = Number(match[1]);

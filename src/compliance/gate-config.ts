@@ -23,14 +23,17 @@ const country = z.string().refine(isCountryCode, COUNTRY_MESSAGE);
 
 const CLOCK = /^([01]\d|2[0-3]):[0-5]\d$/;
 const clock = z.string().regex(CLOCK, 'must be HH:mm');
-const window = z.strictObject({ from: clock, to: clock }).superRefine((value, ctx) => {
+/** A window's end may be 24:00, the end of the day. */
+const END = /^(([01]\d|2[0-3]):[0-5]\d|24:00)$/;
+const end = z.string().regex(END, 'must be HH:mm (or 24:00 for the end of the day)');
+const window = z.strictObject({ from: clock, to: end }).superRefine((value, ctx) => {
   // zod runs this even when a time failed its own check: compare only well-formed times.
-  if (CLOCK.test(value.from) && CLOCK.test(value.to) && value.from >= value.to) {
+  if (CLOCK.test(value.from) && END.test(value.to) && value.from >= value.to) {
     ctx.addIssue({ code: 'custom', message: `from (${value.from}) must be before to (${value.to}) on the same day` });
   }
 });
 const windows = z.strictObject({ email: window, sms: window });
-const contactDays = z.enum(['all-but-holidays', 'workdays']);
+const contactDays = z.enum(['all-but-holidays', 'workdays', 'every-day']);
 const capValue = z.number().int('must be a positive integer').positive('must be a positive integer');
 const caps = z.strictObject({ emailPerDay: capValue, smsPerDay: capValue, contactsPerWeek: capValue });
 

@@ -4,7 +4,7 @@ import { DECIMAL_PATTERN, isCurrency, toMinorUnits } from '../common/money';
 import { RATE_PATTERN } from '../letters/late-fee';
 import { isCalendarPeriod } from '../letters/legal-clocks';
 
-export const EVENT_TYPES = ['invoice.overdue', 'payment.received', 'invoice.cancelled', 'dispute.opened', 'dispute.resolved', 'acknowledgment.signed', 'debtor.updated'] as const;
+export const EVENT_TYPES = ['invoice.overdue', 'payment.received', 'invoice.cancelled', 'dispute.opened', 'dispute.resolved', 'acknowledgment.signed', 'debtor.updated', 'promise.made'] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
 export const MAX_EVENTS_PER_REQUEST = 1000;
@@ -111,6 +111,12 @@ export const debtorUpdatedData = z.strictObject({
     .refine((debtor) => Object.keys(debtor).length > 1, 'must name at least one field to change besides externalId'),
 });
 
+export const promiseMadeData = z
+  .strictObject({ invoiceExternalId: externalId, amount, currency: currency.optional(), dueDate: calendarDate })
+  .superRefine((data, ctx) => {
+    if (data.currency) checkAmount(ctx, data.amount, data.currency, ['amount']);
+  });
+
 export const acknowledgmentData = z.strictObject({ invoiceExternalId: externalId, signedAt: instant });
 
 export const dataSchemas = {
@@ -121,6 +127,7 @@ export const dataSchemas = {
   'dispute.resolved': disputeData,
   'acknowledgment.signed': acknowledgmentData,
   'debtor.updated': debtorUpdatedData,
+  'promise.made': promiseMadeData,
 } satisfies Record<EventType, z.ZodType>;
 
 export const envelopeSchema = z.strictObject({
@@ -136,6 +143,7 @@ export type InvoiceCancelled = z.output<typeof invoiceCancelledData>;
 export type DisputeEvent = z.output<typeof disputeData>;
 export type AcknowledgmentSigned = z.output<typeof acknowledgmentData>;
 export type DebtorUpdated = z.output<typeof debtorUpdatedData>;
+export type PromiseMade = z.output<typeof promiseMadeData>;
 
 export type DunningEvent =
   | { id: string; type: 'invoice.overdue'; occurredAt: string; data: InvoiceOverdue }
@@ -143,4 +151,5 @@ export type DunningEvent =
   | { id: string; type: 'invoice.cancelled'; occurredAt: string; data: InvoiceCancelled }
   | { id: string; type: 'dispute.opened' | 'dispute.resolved'; occurredAt: string; data: DisputeEvent }
   | { id: string; type: 'acknowledgment.signed'; occurredAt: string; data: AcknowledgmentSigned }
-  | { id: string; type: 'debtor.updated'; occurredAt: string; data: DebtorUpdated };
+  | { id: string; type: 'debtor.updated'; occurredAt: string; data: DebtorUpdated }
+  | { id: string; type: 'promise.made'; occurredAt: string; data: PromiseMade };

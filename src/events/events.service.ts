@@ -177,6 +177,8 @@ export class EventsService {
         return this.lifecycle.acknowledge(m, event.id, event.data, actor);
       case 'debtor.updated':
         return this.lifecycle.updateDebtor(m, event.id, event.data, actor, effects);
+      case 'promise.made':
+        return this.lifecycle.recordPromise(m, event.id, event.data, actor, effects);
     }
   }
 }

@@ -1,5 +1,6 @@
 import { DateTime } from 'luxon';
 import type { EntityManager } from 'typeorm';
+import type { TouchInput } from '../audit/touch-kinds';
 import { formatMinorUnits } from '../common/money';
 import { daysPastDue } from '../policies/ladder';
 import { lateFee, trimRate } from './late-fee';
@@ -76,4 +77,12 @@ export function accruedFee(terms: CaseTerms, asOf: Date): LetterFee | null {
     cap: fee.capMinor === null ? null : money(fee.capMinor),
     capped: fee.capped,
   };
+}
+
+/** Ends the case's contract (once): by a termination letter, or a `terminate-contract` step. */
+export async function terminateContract(m: EntityManager, terms: CaseTerms, actor: string, at: Date, cause: Record<string, unknown>): Promise<TouchInput[]> {
+  if (terms.contract_status !== 'active') return [];
+  await m.query(`UPDATE cases SET contract_status = 'terminated', contract_terminated_at = $2, updated_at = $2 WHERE id = $1`, [terms.id, at]);
+  terms.contract_status = 'terminated';
+  return [{ kind: 'contract.terminated', actor, data: { ...cause, contractRef: terms.contract_ref, effectiveDate: localDate(at, terms.timezone) } }];
 }

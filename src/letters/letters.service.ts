@@ -12,7 +12,7 @@ import { formatMinorUnits, toMinorUnits } from '../common/money';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { updateReturning } from '../database/sql';
 import type { PolicyStep } from '../policies/policy.schema';
-import { accruedFee, CaseTerms, localDate } from './case-terms';
+import { accruedFee, CaseTerms, localDate, terminateContract } from './case-terms';
 import { addPeriod } from './legal-clocks';
 import type { LetterFields, LetterLocale, LetterType } from './letter-fields';
 import { LetterRenderer } from './letter-pdf';
@@ -158,11 +158,7 @@ export class LetterService {
       issued.push(letter);
       const evidence = { stepId, letterId: id, number: fields.number, type: step.letter, recipient: letter.recipient, sha256, templateKey: rendered.templateKey, templateVersion: rendered.templateVersion, locale };
       if (byPost) touches.push({ kind: 'letter.sent', actor, channel: 'post', data: { ...evidence, delivery: 'queued', address: recipient.address } });
-      if (step.letter === 'contract-termination' && terms.contract_status === 'active') {
-        await m.query(`UPDATE cases SET contract_status = 'terminated', contract_terminated_at = $2, updated_at = $2 WHERE id = $1`, [terms.id, now]);
-        terms.contract_status = 'terminated';
-        touches.push({ kind: 'contract.terminated', actor, data: { letterId: id, number: fields.number, contractRef: terms.contract_ref, effectiveDate: date } });
-      }
+      if (step.letter === 'contract-termination') touches.push(...(await terminateContract(m, terms, actor, now, { letterId: id, number: fields.number })));
     }
     await this.audit.record(m, terms.id, touches);
     return { caseId: terms.id, stepId, letters: issued, skipped };

@@ -41,8 +41,11 @@ const feeStep = z.strictObject({
   at: offset,
   action: z.literal('fee'),
 });
+/** End of the ladder: the contract ends (without a letter), or the balance is written off and the case closes. */
+const terminateStep = z.strictObject({ at: offset, action: z.literal('terminate-contract') });
+const writeOffStep = z.strictObject({ at: offset, action: z.literal('write-off') });
 
-export const policyStepSchema = z.discriminatedUnion('action', [noticeStep, letterStep, escalateStep, feeStep]);
+export const policyStepSchema = z.discriminatedUnion('action', [noticeStep, letterStep, escalateStep, feeStep, terminateStep, writeOffStep]);
 
 export const policySchema = z.strictObject({
   key: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'must be a kebab-case key'),

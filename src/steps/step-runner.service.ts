@@ -7,14 +7,21 @@ import { AuditService, INSERT_TOUCHES, touchColumns } from '../audit/audit.servi
 import type { TouchInput } from '../audit/touch-kinds';
 import { pickLocale, RenderedEmail, EmailTemplates } from '../channels/email/email-templates';
 import { Mailer } from '../channels/email/mailer.service';
+import { SmsSender } from '../channels/sms/sms-sender';
+import { type RenderedSms, SmsTemplates } from '../channels/sms/sms-templates';
 import { unsubscribeHeaders, unsubscribeLink } from '../channels/unsubscribe-link';
 import { Clock } from '../common/clock';
 import { formatMinorUnits } from '../common/money';
+import type { GateDecision } from '../compliance/contact-gate';
+import { ContactGate } from '../compliance/contact-gate.service';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { updateReturning } from '../database/sql';
 import type { PolicyStep } from '../policies/policy.schema';
 import { DueStep, StepScheduler } from '../scheduling/step-scheduler.service';
-import { lockCaseTerms } from '../letters/case-terms';
+import { type QueueEffects } from '../cases/case-holds.service';
+import { CaseLifecycle } from '../cases/case-lifecycle.service';
+import { EscalationService } from '../escalations/escalation.service';
+import { type CaseTerms, lockCaseTerms, terminateContract } from '../letters/case-terms';
 import { FeeAssessor } from '../letters/fee-assessor.service';
 import { UndrawableText } from '../letters/letter-fields';
 import { Issued, LetterService } from '../letters/letters.service';
@@ -23,6 +30,9 @@ export type StepOutcome =
   | 'sent'
   | 'issued'
   | 'assessed'
+  | 'escalated'
+  | 'terminated'
+  | 'written-off'
   | 'skipped'
   | 'cancelled'
   | 'held'
@@ -52,6 +62,11 @@ interface StepRow {
   debtor_name: string;
   unsubscribe_token: string;
   email: string | null;
+  phone: string | null;
+  country: string | null;
+  cease_contact: boolean;
+  deceased: boolean;
+  bankrupt: boolean;
   locale: string | null;
   timezone: string;
   invoice_ref: string;
@@ -67,12 +82,16 @@ interface Settled {
   next?: DueStep;
   /** Letters issued in the settling transaction, to deliver by email after it commits. */
   letters?: Issued;
+  /** Step jobs to withdraw after commit (a case that closed). */
+  withdraw?: string[];
+  /** Work that must follow the commit (an escalation's webhook). */
+  afterCommit?: () => Promise<void>;
 }
 
 interface Claimed {
   step: StepRow;
   dispatch: { id: string; status: string; message_id: string };
-  email: RenderedEmail;
+  message: ({ channel: 'email' } & RenderedEmail) | ({ channel: 'sms' } & RenderedSms);
   locale: string;
   contentHash: string;
 }
@@ -81,12 +100,13 @@ const isClaimed = (value: Claimed | Settled): value is Claimed => 'dispatch' in 
 
 /** A subquery for the case's next pending step other than the given one, by parameter numbers. */
 const nextPendingStep = (caseParam: string, stepParam: string) => `SELECT json_build_object('id', n.id, 'dueAt', n.due_at) FROM scheduled_steps n
-  WHERE n.case_id = ${caseParam} AND n.status = 'pending' AND n.id <> ${stepParam} ORDER BY n.due_at, n.step_index LIMIT 1`;
+  WHERE n.case_id = ${caseParam} AND n.status IN ('pending', 'deferred') AND n.id <> ${stepParam} ORDER BY n.due_at, n.step_index LIMIT 1`;
 
 /** The step with what acting on it needs, its row and its case's row locked. */
 const SELECT_STEP = `SELECT s.id, s.case_id, s.step_index, s.status, s.due_at, s.definition, s.requested_by,
     c.status AS case_status, c.balance_minor, c.currency, c.touch_seq, c.touch_hash, c.debtor_id,
-    d.name AS debtor_name, d.email, d.locale, d.timezone, d.unsubscribe_token,
+    d.name AS debtor_name, d.email, d.phone, d.locale, d.timezone, d.unsubscribe_token, d.cease_contact, d.deceased, d.bankrupt,
+    CASE WHEN upper(d.address->>'country') ~ '^[A-Z]{2}$' THEN upper(d.address->>'country') END AS country,
     i.external_id AS invoice_ref, i.contract_ref, to_char(i.due_date, 'YYYY-MM-DD') AS due_date, i.due_at AS invoice_due_at
   FROM scheduled_steps s JOIN cases c ON c.id = s.case_id JOIN debtors d ON d.id = c.debtor_id JOIN invoices i ON i.id = c.invoice_id
   WHERE s.id = $1 FOR UPDATE OF s, c`;
@@ -124,6 +144,11 @@ export class StepRunner {
     private readonly clock: Clock,
     private readonly letters: LetterService,
     private readonly fees: FeeAssessor,
+    private readonly gate: ContactGate,
+    private readonly smsTemplates: SmsTemplates,
+    private readonly sms: SmsSender,
+    private readonly escalations: EscalationService,
+    private readonly lifecycle: CaseLifecycle,
   ) {
     this.messageDomain = /@([^>\s]+)/.exec(config.MAIL_FROM)?.[1] ?? 'dunning.local';
     this.creditor = config.MAIL_FROM.replace(/\s*<.*>$/, '');
@@ -143,20 +168,26 @@ export class StepRunner {
           next = await this.completeLetters(claimed.letters);
         }
         if (next) await this.scheduler.enqueue([next]);
+        if (claimed.withdraw) await this.scheduler.withdraw(claimed.withdraw);
+        await claimed.afterCommit?.();
         return claimed.outcome;
       }
-      const { step, dispatch, email } = claimed;
-      if (dispatch.status !== 'sent') {
+      const { step, dispatch, message } = claimed;
+      let providerMessageId: string | null = null;
+      if (dispatch.status !== 'sent' && message.channel === 'email') {
         await this.mailer.send({
           to: step.email!,
-          subject: email.subject,
-          text: email.text,
-          html: email.html,
+          subject: message.subject,
+          text: message.text,
+          html: message.html,
           messageId: dispatch.message_id,
           headers: { 'X-Dunning-Case': step.case_id, 'X-Dunning-Dispatch': dispatch.id, ...unsubscribeHeaders(unsubscribeLink(this.config.PUBLIC_URL, step.unsubscribe_token)) },
         });
+      } else if (dispatch.status !== 'sent') {
+        // The dispatch id is the provider's dedupe reference: a resend after a crash is not a second SMS.
+        ({ providerMessageId } = await this.sms.send({ to: step.phone!, text: message.text, reference: dispatch.id }));
       }
-      const next = await this.recordSent(claimed);
+      const next = await this.recordSent(claimed, providerMessageId);
       if (next) await this.scheduler.enqueue([next]);
       return 'sent';
     } catch (error) {
@@ -168,39 +199,73 @@ export class StepRunner {
   }
 
   /**
-   * The common case in one statement: lock the step and its case, and if the step is due, pending
-   * and an email notice for an active case, mark it running and write (or find) its dispatch row.
-   * Anything else takes the guarded path in a transaction.
+   * Locks the step and its case and decides: settle it (closed case, hold, not yet due, nothing to
+   * send), act on it (letter, fee, escalation…), defer it (the contact gate says not now), or claim
+   * it: mark it running and write (or find) its dispatch row, the send's dedupe key.
    */
-  private async claim(stepId: string): Promise<Claimed | Settled> {
-    const now = this.clock.now();
-    const dispatchId = randomUUID();
-    const [row]: (StepRow & { dispatch_id: string | null; dispatch_status: string; message_id: string })[] = await this.dataSource.query(
-      `WITH target AS (${SELECT_STEP}),
-       claimable AS (
-         SELECT * FROM target WHERE status IN ('pending', 'running', 'failed') AND case_status = 'active' AND due_at <= $3
-           AND definition->>'action' = 'notice' AND definition->>'channel' = 'email' AND email IS NOT NULL
-       ),
-       running AS (
-         UPDATE scheduled_steps SET status = 'running', attempts = attempts + 1, started_at = $2, updated_at = $2 WHERE id IN (SELECT id FROM claimable)
-       ),
-       dispatch AS (
-         -- The dispatch row is the send's dedupe key: a rerun finds it (and whether it was sent).
-         INSERT INTO dispatches (id, case_id, step_id, channel, recipient, dedupe_key, status, message_id, attempts, created_at, debtor_id)
-         SELECT $4::uuid, case_id, id, 'email', email, id || '/email/' || lower(email), 'pending', $5::text, 1, $2::timestamptz, debtor_id FROM claimable
+  private claim(stepId: string): Promise<Claimed | Settled> {
+    return this.dataSource.transaction(async (m): Promise<Claimed | Settled> => {
+      const [step]: StepRow[] = await m.query(SELECT_STEP, [stepId]);
+      if (!step) return { outcome: 'missing' };
+      if (step.status === 'done' || step.status === 'skipped' || step.status === 'cancelled') return { outcome: `already-${step.status}` };
+      const now = this.clock.now();
+      if (CLOSED_CASE.has(step.case_status)) {
+        await this.finish(m, step, 'cancelled', `case ${step.case_status}`);
+        await this.audit.record(m, step.case_id, [{ kind: 'step.cancelled', actor: 'system', data: { stepId, index: step.step_index, reason: `case ${step.case_status}` } }]);
+        return { outcome: 'cancelled' };
+      }
+      // Held: the row waits; releasing the hold enqueues it again.
+      if (step.case_status === 'on_hold') return { outcome: 'held' };
+      if (step.due_at.getTime() - now.getTime() > EARLY_TOLERANCE_MS) return { outcome: { notBefore: step.due_at } };
+
+      const definition = step.definition;
+      if (definition.action !== 'notice') return this.act(m, step, definition);
+      const recipient = definition.channel === 'email' ? step.email : step.phone;
+      const refusal = this.refusal(step) ?? (recipient ? null : `debtor has no ${definition.channel === 'email' ? 'email address' : 'phone number'}`);
+      if (refusal) return this.skip(m, step, refusal);
+      const decision = await this.gate.check(m, { debtorId: step.debtor_id, stepId, timezone: step.timezone, country: step.country, channel: definition.channel });
+      if (!decision.allowed) return this.defer(m, step, definition.channel, decision);
+
+      const dispatchId = randomUUID();
+      await m.query(`UPDATE scheduled_steps SET status = 'running', attempts = attempts + 1, started_at = $2, updated_at = $2 WHERE id = $1`, [stepId, now]);
+      const [dispatch]: Claimed['dispatch'][] = await m.query(
+        `INSERT INTO dispatches (id, case_id, step_id, channel, recipient, dedupe_key, status, message_id, attempts, created_at, debtor_id)
+         VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, 1, $8, $9)
          ON CONFLICT (dedupe_key) DO UPDATE SET attempts = dispatches.attempts + 1
-         RETURNING id, status, message_id
-       )
-       SELECT target.*, dispatch.id AS dispatch_id, dispatch.status AS dispatch_status, dispatch.message_id FROM target LEFT JOIN dispatch ON true`,
-      [stepId, now, new Date(now.getTime() + EARLY_TOLERANCE_MS), dispatchId, `<${dispatchId}@${this.messageDomain}>`],
-    );
-    if (!row?.dispatch_id) return this.dataSource.transaction((m) => this.settle(m, stepId));
-    const { dispatch_id: id, dispatch_status: status, message_id, ...step } = row;
-    const definition = step.definition as Extract<PolicyStep, { action: 'notice' }>;
+         RETURNING id, status, message_id`,
+        [dispatchId, step.case_id, stepId, definition.channel, recipient, `${stepId}/${definition.channel}/${recipient!.toLowerCase()}`, `<${dispatchId}@${this.messageDomain}>`, now, step.debtor_id],
+      );
+      return { step, dispatch, ...this.render(step, definition) };
+    });
+  }
+
+  /** Why a notice may not go to this debtor at all: they asked us to stop, died, or are insolvent. */
+  private refusal(step: StepRow): string | null {
+    if (step.cease_contact) return 'debtor asked to cease contact';
+    if (step.deceased) return 'debtor reported deceased';
+    if (step.bankrupt) return 'debtor bankrupt';
+    return null;
+  }
+
+  /** The gate said not now: the step waits for the next allowed moment, on the record. */
+  private async defer(m: EntityManager, step: StepRow, channel: string, decision: Extract<GateDecision, { allowed: false }>): Promise<Settled> {
+    await m.query(`UPDATE scheduled_steps SET status = 'deferred', due_at = $2, updated_at = $3 WHERE id = $1`, [step.id, decision.notBefore, this.clock.now()]);
+    await this.audit.record(m, step.case_id, [
+      {
+        kind: 'step.deferred',
+        actor: 'system',
+        channel,
+        data: { stepId: step.id, index: step.step_index, until: decision.notBefore.toISOString(), reasons: decision.blocks.map((block) => block.reason), blocks: decision.blocks },
+      },
+    ]);
+    return { outcome: { notBefore: decision.notBefore } };
+  }
+
+  private render(step: StepRow, definition: Extract<PolicyStep, { action: 'notice' }>): Pick<Claimed, 'message' | 'locale' | 'contentHash'> {
     const locale = pickLocale(step.locale, this.config.DEFAULT_LOCALE);
     const currency = step.currency.trim();
     const amount = formatMinorUnits(BigInt(step.balance_minor), currency);
-    const email = this.templates.render(definition.template, locale, {
+    const variables = {
       debtorName: step.debtor_name,
       invoiceRef: step.invoice_ref,
       contractRef: step.contract_ref,
@@ -210,39 +275,14 @@ export class StepRunner {
       dueDate: this.dueDateText(step, locale),
       creditor: this.creditor,
       unsubscribeUrl: unsubscribeLink(this.config.PUBLIC_URL, step.unsubscribe_token),
-    });
-    const contentHash = createHash('sha256').update(email.subject).update('\n').update(email.text).update('\n').update(email.html).digest('hex');
-    return { step, dispatch: { id, status, message_id }, email, locale, contentHash };
-  }
-
-  /** A step the fast path did not claim: find out why, record it, and settle the step. */
-  private async settle(m: EntityManager, stepId: string): Promise<Settled> {
-    const [step]: StepRow[] = await m.query(SELECT_STEP, [stepId]);
-    if (!step) return { outcome: 'missing' };
-    if (step.status === 'done' || step.status === 'skipped' || step.status === 'cancelled') return { outcome: `already-${step.status}` };
-    const now = this.clock.now();
-    if (CLOSED_CASE.has(step.case_status)) {
-      await this.finish(m, step, 'cancelled', `case ${step.case_status}`);
-      await this.audit.record(m, step.case_id, [{ kind: 'step.cancelled', actor: 'system', data: { stepId, index: step.step_index, reason: `case ${step.case_status}` } }]);
-      return { outcome: 'cancelled' };
+    };
+    if (definition.channel === 'sms') {
+      const sms = this.smsTemplates.render(definition.template, locale, variables);
+      return { message: { channel: 'sms', ...sms }, locale, contentHash: createHash('sha256').update(sms.text).digest('hex') };
     }
-    // Held: the row stays pending; releasing the hold enqueues it again.
-    if (step.case_status === 'on_hold') return { outcome: 'held' };
-    if (step.due_at.getTime() - now.getTime() > EARLY_TOLERANCE_MS) return { outcome: { notBefore: step.due_at } };
-
-    const definition = step.definition;
-    if (definition.action === 'letter' || definition.action === 'fee') return this.act(m, step, definition);
-    const skipReason =
-      definition.action !== 'notice'
-        ? `action not available: ${definition.action}`
-        : definition.channel !== 'email'
-          ? `action not available: ${definition.channel} notices`
-          : step.email
-            ? null
-            : 'debtor has no email address';
-    // Every reason the fast path declines is handled above; reaching here means the row changed under us.
-    if (!skipReason) throw new Error(`step ${stepId} became claimable while settling; the retry will claim it`);
-    return this.skip(m, step, skipReason);
+    const email = this.templates.render(definition.template, locale, variables);
+    const contentHash = createHash('sha256').update(email.subject).update('\n').update(email.text).update('\n').update(email.html).digest('hex');
+    return { message: { channel: 'email', ...email }, locale, contentHash };
   }
 
   private async skip(m: EntityManager, step: StepRow, reason: string): Promise<Settled> {
@@ -258,21 +298,58 @@ export class StepRunner {
     return next ? { id: next.id, dueAt: new Date(next.dueAt) } : undefined;
   }
 
-  /** Fee and letter steps, in the settling transaction that holds the case lock. */
-  private async act(m: EntityManager, step: StepRow, definition: Extract<PolicyStep, { action: 'letter' | 'fee' }>): Promise<Settled> {
+  /** Every step but a notice, in the claiming transaction that holds the case lock. */
+  private async act(m: EntityManager, step: StepRow, definition: Exclude<PolicyStep, { action: 'notice' }>): Promise<Settled> {
     const terms = (await lockCaseTerms(m, step.case_id))!;
     const actor = step.requested_by ?? 'system';
-    if (definition.action === 'fee') {
-      const assessed = await this.fees.assess(m, terms, step.id, actor);
-      if ('skipped' in assessed) return this.skip(m, step, assessed.skipped);
-      await this.finish(m, step, 'done', 'assessed');
-      await this.audit.record(m, step.case_id, assessed.touches);
-      return { outcome: 'assessed', next: await this.nextStep(m, step.case_id, step.id) };
+    const now = this.clock.now();
+    switch (definition.action) {
+      case 'fee': {
+        const assessed = await this.fees.assess(m, terms, step.id, actor);
+        if ('skipped' in assessed) return this.skip(m, step, assessed.skipped);
+        return this.done(m, step, 'assessed', assessed.touches);
+      }
+      case 'escalate': {
+        const escalation = await this.escalations.escalate(m, step.case_id, definition.to, actor, { stepId: step.id, reason: `policy step ${step.step_index}` });
+        return { ...(await this.done(m, step, 'escalated', escalation.touches)), afterCommit: escalation.afterCommit };
+      }
+      case 'terminate-contract':
+        return this.done(m, step, 'terminated', await terminateContract(m, terms, actor, now, { stepId: step.id }));
+      case 'write-off': {
+        const effects: QueueEffects = { enqueue: [], withdraw: [] };
+        await this.finish(m, step, 'done', 'written off');
+        const closing = await this.lifecycle.close(m, step.case_id, 'written_off', 'case written off', actor, effects);
+        const money = (minor: string) => formatMinorUnits(BigInt(minor), terms.currency);
+        await this.audit.record(m, step.case_id, [...closing, { kind: 'case.written_off', actor, data: { stepId: step.id, balance: money(terms.balance_minor), fees: money(terms.fees_minor), currency: terms.currency } }]);
+        return { outcome: 'written-off', withdraw: effects.withdraw };
+      }
+      case 'letter':
+        return this.issueLetters(m, step, terms, definition, actor);
+    }
+  }
+
+  /**
+   * A letter step. Letters are legally required notices, so a debtor who asked to cease contact
+   * still gets them, by post only. Emailing the debtor passes the contact gate first.
+   */
+  private async issueLetters(m: EntityManager, step: StepRow, terms: CaseTerms, definition: Extract<PolicyStep, { action: 'letter' }>, actor: string): Promise<Settled> {
+    const toDebtor = definition.letter !== 'guarantor-notice';
+    const deliver = toDebtor && step.cease_contact ? definition.deliver.filter((channel) => channel !== 'email') : definition.deliver;
+    if (deliver.length === 0) return this.skip(m, step, 'debtor asked to cease contact; this letter goes by email only');
+    if (toDebtor && deliver.includes('email') && step.email) {
+      const decision = await this.gate.check(m, { debtorId: step.debtor_id, stepId: step.id, timezone: step.timezone, country: step.country, channel: 'email' });
+      if (!decision.allowed) return this.defer(m, step, 'email', decision);
     }
     await m.query(`UPDATE scheduled_steps SET status = 'running', attempts = attempts + 1, started_at = $2, updated_at = $2 WHERE id = $1`, [step.id, this.clock.now()]);
-    const issued = await this.letters.issue(m, terms, step.id, definition, actor);
+    const issued = await this.letters.issue(m, terms, step.id, { ...definition, deliver }, actor);
     if (issued.letters.length === 0) return this.skip(m, step, `no letter issued: ${issued.skipped.join('; ')}`);
     return { outcome: 'issued', letters: issued };
+  }
+
+  private async done(m: EntityManager, step: StepRow, outcome: 'assessed' | 'escalated' | 'terminated', touches: TouchInput[]): Promise<Settled> {
+    await this.finish(m, step, 'done', outcome);
+    await this.audit.record(m, step.case_id, touches);
+    return { outcome, next: await this.nextStep(m, step.case_id, step.id) };
   }
 
   /** Marks a letter step done once its emails are out, returning the case's next step. */
@@ -297,7 +374,7 @@ export class StepRunner {
    * One statement when the case's audit head is still the one read at claim time (the usual
    * case); otherwise the same under the case lock.
    */
-  private async recordSent(claimed: Claimed): Promise<DueStep | undefined> {
+  private async recordSent(claimed: Claimed, providerMessageId: string | null): Promise<DueStep | undefined> {
     const { step, dispatch } = claimed;
     const now = this.clock.now();
     const { rows, head } = this.audit.chain(step.case_id, step, [this.sentTouch(claimed)]);
@@ -307,48 +384,48 @@ export class StepRunner {
        ), appended AS (
          ${INSERT_TOUCHES} WHERE EXISTS (SELECT 1 FROM head)
        ), sent AS (
-         UPDATE dispatches SET status = 'sent', sent_at = COALESCE(sent_at, $17), last_error = NULL WHERE id = $15 AND EXISTS (SELECT 1 FROM head)
+         UPDATE dispatches SET status = 'sent', sent_at = COALESCE(sent_at, $17), last_error = NULL, provider_message_id = COALESCE($18, provider_message_id)
+         WHERE id = $15 AND EXISTS (SELECT 1 FROM head)
        ), done AS (
          UPDATE scheduled_steps SET status = 'done', outcome = 'sent', finished_at = $17, updated_at = $17 WHERE id = $16 AND EXISTS (SELECT 1 FROM head)
        )
        SELECT (${nextPendingStep('$10', '$16')}) AS next FROM head`,
-      [...touchColumns(rows), step.case_id, head.touch_seq, head.touch_hash, step.touch_seq, step.touch_hash, dispatch.id, step.id, now],
+      [...touchColumns(rows), step.case_id, head.touch_seq, head.touch_hash, step.touch_seq, step.touch_hash, dispatch.id, step.id, now, providerMessageId],
     );
-    const next = swapped ? swapped.next : await this.dataSource.transaction((m) => this.recordSentLocked(m, claimed, now));
+    const next = swapped ? swapped.next : await this.dataSource.transaction((m) => this.recordSentLocked(m, claimed, now, providerMessageId));
     return next ? { id: next.id, dueAt: new Date(next.dueAt) } : undefined;
   }
 
-  private async recordSentLocked(m: EntityManager, claimed: Claimed, now: Date): Promise<{ id: string; dueAt: string } | null> {
+  private async recordSentLocked(m: EntityManager, claimed: Claimed, now: Date, providerMessageId: string | null): Promise<{ id: string; dueAt: string } | null> {
     const { step, dispatch } = claimed;
     const [head] = await m.query(
       `WITH sent AS (
-         UPDATE dispatches SET status = 'sent', sent_at = COALESCE(sent_at, $3), last_error = NULL WHERE id = $4
+         UPDATE dispatches SET status = 'sent', sent_at = COALESCE(sent_at, $3), last_error = NULL, provider_message_id = COALESCE($5, provider_message_id) WHERE id = $4
        ), done AS (
          UPDATE scheduled_steps SET status = 'done', outcome = 'sent', finished_at = $3, updated_at = $3 WHERE id = $2
        )
        SELECT touch_seq, touch_hash, (${nextPendingStep('$1', '$2')}) AS next FROM cases WHERE id = $1 FOR UPDATE`,
-      [step.case_id, step.id, now, dispatch.id],
+      [step.case_id, step.id, now, dispatch.id, providerMessageId],
     );
     await this.audit.record(m, step.case_id, [this.sentTouch(claimed)], head);
     return head.next;
   }
 
-  private sentTouch({ step, dispatch, email, locale, contentHash }: Claimed): TouchInput {
+  private sentTouch({ step, dispatch, message, locale, contentHash }: Claimed): TouchInput {
     const definition = step.definition as Extract<PolicyStep, { action: 'notice' }>;
     const currency = step.currency.trim();
     return {
       kind: 'notice.sent',
       actor: 'system',
-      channel: 'email',
+      channel: message.channel,
       data: {
         stepId: step.id,
         index: step.step_index,
         dispatchId: dispatch.id,
-        messageId: dispatch.message_id,
-        recipient: step.email,
+        ...(message.channel === 'email' ? { messageId: dispatch.message_id, recipient: step.email } : { reference: dispatch.id, recipient: step.phone }),
         template: definition.template,
-        templateKey: email.templateKey,
-        templateVersion: email.version,
+        templateKey: message.templateKey,
+        templateVersion: message.version,
         locale,
         balance: formatMinorUnits(BigInt(step.balance_minor), currency),
         currency,
@@ -370,7 +447,7 @@ export class StepRunner {
     try {
       await this.dataSource.transaction(async (m) => {
         const [step] = await m.query(
-          `SELECT s.id, s.case_id, s.step_index, s.status, s.action FROM scheduled_steps s JOIN cases c ON c.id = s.case_id
+          `SELECT s.id, s.case_id, s.step_index, s.status, s.action, s.definition->>'channel' AS channel FROM scheduled_steps s JOIN cases c ON c.id = s.case_id
            WHERE s.id = $1 FOR UPDATE OF s, c`,
           [stepId],
         );
@@ -385,7 +462,7 @@ export class StepRunner {
         await this.finish(m, step, 'failed', dispatch ? 'send failed' : 'run failed');
         if (step.action === 'notice') {
           await this.audit.record(m, step.case_id, [
-            { kind: 'notice.failed', actor: 'system', channel: 'email', data: { stepId, index: step.step_index, dispatchId: dispatch?.id ?? null, attempts: dispatch?.attempts ?? null, error: message } },
+            { kind: 'notice.failed', actor: 'system', channel: step.channel, data: { stepId, index: step.step_index, dispatchId: dispatch?.id ?? null, attempts: dispatch?.attempts ?? null, error: message } },
           ]);
         } else if (step.action === 'letter') {
           const letters = await updateReturning<{ id: string; number: string }>(

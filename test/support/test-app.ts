@@ -30,6 +30,7 @@ export function testEnv(suite: string, redisDb: number, extra: Record<string, st
     API_KEYS: TEST_API_KEYS,
     POLICIES_DIR: 'test/fixtures/policies',
     TEMPLATES_DIR: 'templates',
+    COMPLIANCE_FILE: 'test/fixtures/compliance-open.yaml',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'error',
     STEP_BACKOFF: 'PT0.2S',
     STEP_ATTEMPTS: '3',
