@@ -21,7 +21,7 @@ steps:
   - {at: P45D, action: escalate, to: agency}
 `;
 
-function readError(dir: string, hasTemplate: (name: string) => boolean = anyTemplate): PolicyFileError {
+function readError(dir: string, hasTemplate: (channel: 'email' | 'sms', name: string) => boolean = anyTemplate): PolicyFileError {
   try {
     readPolicyFiles(dir, hasTemplate);
   } catch (error) {
@@ -106,27 +106,26 @@ describe('readPolicyFiles', () => {
 
   it('names the file, the step and the template when an email template is missing', () => {
     write('a.yaml', consumer);
-    const error = readError(dir, (name) => name !== 'reminder-friendly');
+    const error = readError(dir, (_channel, name) => name !== 'reminder-friendly');
     expect(error.message).toContain(join(dir, 'a.yaml'));
     expect(error.message).toContain('steps[0].template');
     expect(error.message).toContain('"reminder-friendly"');
   });
 
-  it('asks for the templates of email notices', () => {
+  it('asks for the template of each notice on its channel', () => {
     write('a.yaml', consumer);
     write('b.yaml', b2b);
     const asked: string[] = [];
-    readPolicyFiles(dir, (name) => {
-      asked.push(name);
+    readPolicyFiles(dir, (channel, name) => {
+      asked.push(`${channel}:${name}`);
       return true;
     });
-    expect(asked.sort()).toEqual(['reminder-firm', 'reminder-friendly']);
+    expect([...new Set(asked)].sort()).toEqual(['email:reminder-firm', 'email:reminder-friendly']);
   });
 
-  it('does not require an email template for an SMS notice', () => {
-    write('a.yaml', consumer.replace('channel: email, template: reminder-friendly', 'channel: sms, template: sms-only'));
-    const files = readPolicyFiles(dir, (name) => name !== 'sms-only');
-    expect(files[0].definition.steps[0]).toEqual({ at: 'P1D', action: 'notice', channel: 'sms', template: 'sms-only' });
+  it('refuses an SMS notice whose SMS template is missing, even when an email one exists', () => {
+    write('a.yaml', consumer.replace('channel: email, template: reminder-friendly', 'channel: sms, template: email-only'));
+    expect(readError(dir, (channel) => channel === 'email').message).toContain('no sms template "email-only"');
   });
 
   it('rejects two defaults', () => {

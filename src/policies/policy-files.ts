@@ -15,7 +15,7 @@ export interface PolicyFile {
 }
 
 /** Reads and validates every *.yaml policy; any fault names the file and the field. */
-export function readPolicyFiles(dir: string, hasTemplate: (name: string) => boolean): PolicyFile[] {
+export function readPolicyFiles(dir: string, hasTemplate: (channel: 'email' | 'sms', name: string) => boolean): PolicyFile[] {
   let names: string[];
   try {
     names = readdirSync(dir).filter((name) => /\.ya?ml$/.test(name)).sort();
@@ -37,8 +37,8 @@ export function readPolicyFiles(dir: string, hasTemplate: (name: string) => bool
       throw new PolicyFileError(`${file}: ${faults.join('; ')}`);
     }
     result.data.steps.forEach((step, index) => {
-      if (step.action === 'notice' && step.channel === 'email' && !hasTemplate(step.template)) {
-        throw new PolicyFileError(`${file}: steps[${index}].template: no email template "${step.template}" for every locale`);
+      if (step.action === 'notice' && !hasTemplate(step.channel, step.template)) {
+        throw new PolicyFileError(`${file}: steps[${index}].template: no ${step.channel} template "${step.template}" for every locale`);
       }
     });
     const contentHash = createHash('sha256').update(canonicalize(result.data) ?? '').digest('hex');

@@ -4,6 +4,7 @@ import { DataSource } from 'typeorm';
 import { Clock } from '../common/clock';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { EmailTemplates } from '../channels/email/email-templates';
+import { SmsTemplates } from '../channels/sms/sms-templates';
 import { readPolicyFiles } from './policy-files';
 import type { PolicyDefinition, PolicyVersion } from './policy.schema';
 
@@ -19,10 +20,11 @@ export class PolicyRegistry implements OnModuleInit {
     private readonly dataSource: DataSource,
     private readonly clock: Clock,
     private readonly templates: EmailTemplates,
+    private readonly smsTemplates: SmsTemplates,
   ) {}
 
   async onModuleInit(): Promise<void> {
-    const files = readPolicyFiles(this.config.POLICIES_DIR, (name) => this.templates.has(name));
+    const files = readPolicyFiles(this.config.POLICIES_DIR, (channel, name) => (channel === 'email' ? this.templates.has(name) : this.smsTemplates.has(name)));
     await this.dataSource.transaction(async (manager) => {
       await manager.query('SELECT pg_advisory_xact_lock(727002)');
       for (const { definition, contentHash } of files) {

@@ -33,7 +33,7 @@ export class Reconciler {
         const rows: { id: string; due_at: Date }[] = await manager.query(
           `SELECT s.id, s.due_at FROM scheduled_steps s JOIN cases c ON c.id = s.case_id
            WHERE c.status = 'active' AND s.due_at <= $1 AND (s.due_at, s.id) > ($2, $3)
-             AND (s.status = 'pending' OR (s.status = 'running' AND s.started_at < $4))
+             AND (s.status IN ('pending', 'deferred') OR (s.status = 'running' AND s.started_at < $4))
            ORDER BY s.due_at, s.id LIMIT ${PAGE}`,
           [horizon, after.dueAt, after.id, staleBefore],
         );

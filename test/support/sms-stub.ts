@@ -36,6 +36,8 @@ export class SmsStub {
   /** Answers this many requests with `failWith` (before looking at them), then works again. */
   failNext = 0;
   failWith = 503;
+  /** Accepts this many messages but answers 503, as when the provider's answer is lost: the sender must retry. */
+  loseNextAnswers = 0;
   /** Delays every answer by this many milliseconds (a slow provider, to provoke client timeouts). */
   delayMs = 0;
   /** When set, requests without `Authorization: Bearer <apiKey>` get 401. */
@@ -70,6 +72,7 @@ export class SmsStub {
     this.duplicates.length = 0;
     this.failNext = 0;
     this.failWith = 503;
+    this.loseNextAnswers = 0;
     this.delayMs = 0;
   }
 
@@ -111,6 +114,10 @@ export class SmsStub {
     }
     const message: StubSms = { id: randomUUID(), to, text, reference, headers: request.headers, receivedAt: record.receivedAt };
     this.messages.push(message);
+    if (this.loseNextAnswers > 0) {
+      this.loseNextAnswers--;
+      return reply(503, { error: 'stub: accepted, but the answer is lost' });
+    }
     return reply(202, { id: message.id });
   }
 }

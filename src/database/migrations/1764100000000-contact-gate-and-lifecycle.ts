@@ -16,6 +16,10 @@ export class ContactGateAndLifecycle1764100000000 implements MigrationInterface 
       -- The gate counts a debtor's recent contacts per channel.
       CREATE INDEX dispatches_recent_by_debtor ON dispatches (debtor_id, created_at) WHERE status <> 'failed';
 
+      -- Deferred steps wait for their moment like pending ones: the reconciler finds them by this index.
+      DROP INDEX scheduled_steps_due;
+      CREATE INDEX scheduled_steps_due ON scheduled_steps (due_at, id) WHERE status IN ('pending', 'running', 'deferred');
+
       ALTER TABLE debtors
         ADD COLUMN cease_contact boolean NOT NULL DEFAULT false,
         ADD COLUMN deceased boolean NOT NULL DEFAULT false,
@@ -71,6 +75,8 @@ export class ContactGateAndLifecycle1764100000000 implements MigrationInterface 
   async down(runner: QueryRunner): Promise<void> {
     await runner.query(`
       DROP TABLE plan_instalments, payment_plans, promises;
+      DROP INDEX scheduled_steps_due;
+      CREATE INDEX scheduled_steps_due ON scheduled_steps (due_at, id) WHERE status IN ('pending', 'running');
       ALTER TABLE cases DROP COLUMN paid_minor;
       ALTER TABLE debtors DROP COLUMN cease_contact, DROP COLUMN deceased, DROP COLUMN bankrupt, DROP COLUMN wilful, DROP COLUMN unsubscribe_token;
       DROP INDEX dispatches_recent_by_debtor;
