@@ -119,7 +119,7 @@ export class WorkItemsController {
   @Roles('operator')
   async outcome(@Param('id') id: string, @Body() body: unknown, @Actor() actor: string) {
     const report = parseOrThrow(outcomeBody, body ?? {}, 'body');
-    // The promise-to-pay feature hooks in here: `promise` is set when this report took one.
+    // A promise taken here is recorded as a promise to pay on the case (it pauses the ladder).
     const { item } = await this.workItems.complete(parseOrThrow(workItemId, id, 'id'), report, actor);
     return item;
   }

@@ -7,6 +7,9 @@ import { decodeCursor, encodeCursor } from '../common/cursor';
 import { DomainError, NotFound, ValidationFailed } from '../common/errors';
 import { formatMinorUnits, toMinorUnits } from '../common/money';
 import { Conditions } from '../database/sql';
+import type { QueueEffects } from '../cases/case-holds.service';
+import { Commitments } from '../cases/commitments.service';
+import { StepScheduler } from '../scheduling/step-scheduler.service';
 
 export const WORK_ITEM_KINDS = ['collector', 'legal'] as const;
 export type WorkItemKind = (typeof WORK_ITEM_KINDS)[number];
@@ -92,6 +95,8 @@ export class WorkItems {
     private readonly dataSource: DataSource,
     private readonly audit: AuditService,
     private readonly clock: Clock,
+    private readonly commitments: Commitments,
+    private readonly scheduler: StepScheduler,
   ) {}
 
   /** Oldest first: the queue is worked in the order cases were escalated. */
@@ -144,7 +149,8 @@ export class WorkItems {
    * feature to act on; null when none was taken or the report was a repeat.
    */
   async complete(id: string, report: OutcomeReport, actor: string): Promise<{ item: WorkItemDetail; promise: PromiseTaken | null; recorded: boolean }> {
-    return this.dataSource.transaction(async (m) => {
+    const effects: QueueEffects = { enqueue: [], withdraw: [] };
+    const completed = await this.dataSource.transaction(async (m) => {
       const item = await this.lock(m, id);
       const reporter = report.assignee ?? actor;
       const allowed: readonly string[] = OUTCOMES[item.kind];
@@ -175,8 +181,17 @@ export class WorkItems {
       ]);
       const data = { workItemId: id, kind: item.kind, assignee: item.assignee, outcome: report.outcome, note, ...(stored ? { promise: stored } : {}) };
       await this.audit.record(m, item.case_id, [{ kind: 'work-item.completed', actor, data }]);
+      // A promise the collector took is a promise to pay like any other: it pauses the ladder.
+      const kase = promise ? await this.commitments.lockCase(m, item.case_id) : undefined;
+      if (promise && kase && (kase.status === 'active' || kase.status === 'on_hold')) {
+        const taken = await this.commitments.promise(m, kase, promise.amount, promise.dueDate, actor, `work item ${id}`, effects);
+        await this.audit.record(m, item.case_id, taken.touches);
+      }
       return { item: await this.get(id, m), promise, recorded: true };
     });
+    await this.scheduler.withdraw(effects.withdraw);
+    await this.scheduler.enqueue(effects.enqueue);
+    return completed;
   }
 
   private sameReport(item: WorkItemRow, outcome: string, note: string | null, promise: OutcomeReport['promise']): boolean {

@@ -289,6 +289,9 @@ describe('escalations: agency placements with a signed webhook, the collectors w
         actor: 'operator-key',
         data: { workItemId: item.id, assignee: 'operator-key', outcome: 'promised', note: 'will pay after payday', promise: { amount: '300.00', currency: 'EUR', dueDate } },
       });
+      // The promise the collector took is the case's promise to pay: the ladder waits for it.
+      expect(trail.find((touch) => touch.kind === 'promise.recorded')).toMatchObject({ actor: 'operator-key', data: { amount: '300.00', dueDate, source: `work item ${item.id}` } });
+      expect((await sut.http.get(`/v1/cases/${caseId}`).set(bearer('operator')).expect(200)).body).toMatchObject({ status: 'on_hold', holds: [expect.objectContaining({ kind: 'promise' })] });
       const verify = (await sut.http.get('/v1/audit/verify').set(bearer('auditor')).expect(200)).body;
       expect(verify.ok).toBe(true);
     });
