@@ -4,6 +4,7 @@ import type { EntityManager } from 'typeorm';
 import type { TouchInput } from '../audit/touch-kinds';
 import { Clock } from '../common/clock';
 import { updateReturning } from '../database/sql';
+import { EscalationService } from '../escalations/escalation.service';
 import type { DueStep } from '../scheduling/step-scheduler.service';
 
 export const HOLD_KINDS = ['dispute', 'manual', 'promise', 'plan', 'cease-contact', 'deceased', 'bankrupt'] as const;
@@ -13,6 +14,7 @@ export type HoldKind = (typeof HOLD_KINDS)[number];
  * What each hold does. Pausing holds put the case `on_hold`: no step runs until the last one is
  * released, and the ladder then resumes where it paused. `cease-contact` pauses nothing but
  * stops contact: notices are skipped and letters (legally required) go by post only.
+ * `deceased` and `bankrupt` also hand the case to legal review (estate or insolvency handling).
  */
 export const HOLD_EFFECTS: Record<HoldKind, 'pause' | 'no-contact'> = {
   dispute: 'pause',
@@ -24,6 +26,8 @@ export const HOLD_EFFECTS: Record<HoldKind, 'pause' | 'no-contact'> = {
   bankrupt: 'pause',
 };
 const PAUSING = HOLD_KINDS.filter((kind) => HOLD_EFFECTS[kind] === 'pause');
+/** Holds that need people: the estate of a deceased debtor, or the insolvency administrator. */
+const LEGAL_HANDLING: Partial<Record<HoldKind, string>> = { deceased: 'estate handling', bankrupt: 'insolvency proceedings' };
 
 /** What a change asks of the queue once its transaction has committed. */
 export interface QueueEffects {
@@ -39,7 +43,10 @@ export interface HeldCase {
 /** Places and releases holds on a locked case, pausing and resuming its ladder. */
 @Injectable()
 export class CaseHolds {
-  constructor(private readonly clock: Clock) {}
+  constructor(
+    private readonly clock: Clock,
+    private readonly escalations: EscalationService,
+  ) {}
 
   async place(m: EntityManager, kase: HeldCase, kind: HoldKind, reason: string, actor: string, effects: QueueEffects): Promise<{ holdId: string; touches: TouchInput[] }> {
     const now = this.clock.now();
@@ -51,7 +58,10 @@ export class CaseHolds {
       const waiting: { id: string }[] = await m.query(`SELECT id FROM scheduled_steps WHERE case_id = $1 AND status IN ('pending', 'deferred')`, [kase.id]);
       effects.withdraw.push(...waiting.map((step) => step.id));
     }
-    return { holdId, touches: [{ kind: 'hold.placed', actor, data: { holdId, kind, reason, effect: HOLD_EFFECTS[kind] } }] };
+    const touches: TouchInput[] = [{ kind: 'hold.placed', actor, data: { holdId, kind, reason, effect: HOLD_EFFECTS[kind] } }];
+    const handling = LEGAL_HANDLING[kind];
+    if (handling) touches.push(...(await this.escalations.escalate(m, kase.id, 'legal', actor, { reason: `${handling} (${reason})` })).touches);
+    return { holdId, touches };
   }
 
   /**

@@ -1,10 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
-import type { TouchInput } from '../audit/touch-kinds';
 import { Clock } from '../common/clock';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { updateReturning } from '../database/sql';
+import { EscalationService } from '../escalations/escalation.service';
 
 const PAGE = 500;
 const OPEN = `c.status IN ('active', 'on_hold')`;
@@ -23,6 +23,7 @@ export class LegalClockCheck {
     private readonly dataSource: DataSource,
     private readonly audit: AuditService,
     private readonly clock: Clock,
+    private readonly escalations: EscalationService,
   ) {}
 
   /** Returns the number of touches recorded. */
@@ -76,15 +77,11 @@ export class LegalClockCheck {
     );
     for (const row of due) {
       const guarantor = { guarantorId: row.id, externalId: row.external_id, guaranteeEndsOn: row.ends_on, daysLeft: row.days_left };
-      const touches: TouchInput[] = [
-        { kind: 'guarantee.expiring', actor: 'system', data: guarantor },
-        {
-          kind: 'escalation.created',
-          actor: 'system',
-          data: { to: 'legal', reason: `the guarantee ends on ${row.ends_on} and no guarantor notice has been delivered`, ...guarantor },
-        },
-      ];
-      await this.audit.record(m, row.case_id, touches);
+      // Legal review gets a work item; a case already under review keeps its one item.
+      const escalation = await this.escalations.escalate(m, row.case_id, 'legal', 'system', {
+        reason: `the guarantee of ${row.external_id} ends on ${row.ends_on} and no guarantor notice has been delivered`,
+      });
+      await this.audit.record(m, row.case_id, [{ kind: 'guarantee.expiring', actor: 'system', data: guarantor }, ...escalation.touches]);
     }
     return due.length;
   }

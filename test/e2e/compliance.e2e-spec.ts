@@ -201,6 +201,12 @@ describe('the contact gate and the case lifecycle, with the real service', () =>
     expect(released.body).toMatchObject({ released: true, caseStatus: 'active' });
     await sut.http.delete(`/v1/cases/${caseId}/holds/${placed.body.id}`).set(bearer('operator')).expect(409);
     await sut.http.delete(`/v1/cases/${caseId}/holds/${randomUUID()}`).set(bearer('operator')).expect(404);
+
+    // A deceased debtor: the ladder pauses and legal review gets a work item for the estate.
+    await sut.http.post(`/v1/cases/${caseId}/holds`).set(bearer('operator')).send({ kind: 'deceased', reason: 'relative called' }).expect(201);
+    const items = (await sut.http.get(`/v1/work-items?caseId=${caseId}`).set(bearer('operator')).expect(200)).body.items;
+    expect(items).toEqual([expect.objectContaining({ kind: 'legal', status: 'open', reason: expect.stringContaining('estate handling') })]);
+    expect((await caseDetail(caseId)).status).toBe('on_hold');
   });
 
   it('a payment plan pauses the ladder; paying every instalment keeps it', async () => {

@@ -278,7 +278,7 @@ describe('letters: PDF by email and post, tracking, fees and legal clocks', () =
     const expiring = trail.find((t) => t.kind === 'limitation.expiring')!;
     expect(expiring.data).toMatchObject({ invoiceExternalId: event.data.invoice.externalId, daysLeft: 30 });
     expect(trail.find((t) => t.kind === 'guarantee.expiring')!.data).toMatchObject({ externalId: 'G-1', daysLeft: 30 });
-    expect(trail.find((t) => t.kind === 'escalation.created')!.data).toMatchObject({ to: 'legal', externalId: 'G-1' });
+    expect(trail.find((t) => t.kind === 'escalation.created')!.data).toMatchObject({ to: 'legal', workItemId: expect.any(String), reason: expect.stringContaining('G-1') });
     expect((await caseDetail(caseId)).guarantors[0].status).toBe('expiring');
 
     // Running again records nothing new.
