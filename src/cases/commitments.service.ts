@@ -9,6 +9,7 @@ import { DomainError } from '../common/errors';
 import { formatMinorUnits, toMinorUnits } from '../common/money';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { updateReturning } from '../database/sql';
+import { EscalationService, type EscalationTarget } from '../escalations/escalation.service';
 import { StepScheduler } from '../scheduling/step-scheduler.service';
 import { CaseHolds, type HeldCase, type QueueEffects } from './case-holds.service';
 
@@ -64,6 +65,7 @@ export class Commitments {
     private readonly holds: CaseHolds,
     private readonly scheduler: StepScheduler,
     private readonly clock: Clock,
+    private readonly escalations: EscalationService,
   ) {}
 
   /** Locks an open case with what commitments need; a 404/409 otherwise. */
@@ -188,8 +190,35 @@ export class Commitments {
     return due.length;
   }
 
+  /** What the case's policy says a broken promise costs (a fixed fee) and leads to (resume, or escalate). */
+  private async brokenPromiseConsequences(m: EntityManager, kase: CommittedCase, promiseId: string, afterCommit: (() => Promise<void>)[]): Promise<TouchInput[]> {
+    const [{ rule }]: { rule: { fee?: string; then?: 'resume' | EscalationTarget } | null }[] = await m.query(
+      `SELECT p.definition->'brokenPromise' AS rule FROM cases c JOIN policy_versions p ON p.id = c.policy_version_id WHERE c.id = $1`,
+      [kase.id],
+    );
+    const touches: TouchInput[] = [];
+    const fee = rule?.fee ? toMinorUnits(rule.fee, kase.currency) : null;
+    if (fee !== null && fee > 0n) {
+      const now = this.clock.now();
+      await m.query(
+        `INSERT INTO fee_assessments (id, case_id, kind, assessed_at, as_of, days, rate_per_day, base_minor, accrued_minor, amount_minor, actor)
+         VALUES ($1, $2, 'broken-promise', $3, $4, 0, 0, 0, $5, $5, 'system')`,
+        [randomUUID(), kase.id, now, DateTime.fromJSDate(now, { zone: kase.timezone }).toISODate(), fee.toString()],
+      );
+      const [{ fees_minor }] = await updateReturning<{ fees_minor: string }>(m, 'UPDATE cases SET fees_minor = fees_minor + $2::bigint WHERE id = $1 RETURNING fees_minor', [kase.id, fee.toString()]);
+      touches.push({ kind: 'fee.assessed', actor: 'system', data: { kind: 'broken-promise', promiseId, amount: formatMinorUnits(fee, kase.currency), fees: formatMinorUnits(BigInt(fees_minor), kase.currency), currency: kase.currency } });
+    }
+    if (rule?.then && rule.then !== 'resume') {
+      const escalation = await this.escalations.escalate(m, kase.id, rule.then, 'system', { reason: `promise ${promiseId} broken` });
+      touches.push(...escalation.touches);
+      if (escalation.afterCommit) afterCommit.push(escalation.afterCommit);
+    }
+    return touches;
+  }
+
   private async breakCommitment(caseId: string, kind: 'promise' | 'plan', id: string): Promise<void> {
     const effects: QueueEffects = { enqueue: [], withdraw: [] };
+    const afterCommit: (() => Promise<void>)[] = [];
     await this.dataSource.transaction(async (m) => {
       const kase = await this.lockCase(m, caseId);
       if (!kase) return;
@@ -205,6 +234,7 @@ export class Commitments {
         );
         if (!promise) return;
         touches = [{ kind: 'promise.broken', actor: 'system', data: { promiseId: id, promised: formatMinorUnits(BigInt(promise.amount_minor), kase.currency), dueDate: promise.due_date, paid: paid(promise.paid_before_minor) } }];
+        touches.push(...(await this.brokenPromiseConsequences(m, kase, id, afterCommit)));
       } else {
         const [plan] = await updateReturning<{ paid_before_minor: string }>(
           m,
@@ -225,5 +255,6 @@ export class Commitments {
       await this.audit.record(m, caseId, touches);
     });
     await this.scheduler.enqueue(effects.enqueue);
+    for (const task of afterCommit) await task();
   }
 }

@@ -20,7 +20,9 @@ export class FeeAssessor {
     const fee = accruedFee(terms, now);
     if (!fee) return { skipped: 'no late-fee rate: neither the invoice nor the policy states one' };
     const accrued = toMinorUnits(fee.accrued, terms.currency)!;
-    const before = BigInt(terms.fees_minor);
+    // Only late fees count against the accrued late fee; other charges stand beside it.
+    const [{ assessed }] = await m.query(`SELECT COALESCE(sum(amount_minor), 0)::text AS assessed FROM fee_assessments WHERE case_id = $1 AND kind = 'late-fee'`, [terms.id]);
+    const before = BigInt(assessed);
     const amount = accrued > before ? accrued - before : 0n;
     const id = randomUUID();
     await m.query(
@@ -28,7 +30,7 @@ export class FeeAssessor {
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
       [id, terms.id, stepId, now, fee.asOf, fee.days, fee.ratePerDay, terms.balance_minor, accrued.toString(), amount.toString(), fee.cap === null ? null : toMinorUnits(fee.cap, terms.currency)!.toString(), actor],
     );
-    const total = before + amount;
+    const total = BigInt(terms.fees_minor) + amount;
     await m.query('UPDATE cases SET fees_minor = $2, updated_at = $3 WHERE id = $1', [terms.id, total.toString(), now]);
     terms.fees_minor = total.toString();
     const money = (minor: bigint) => formatMinorUnits(minor, terms.currency);

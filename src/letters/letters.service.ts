@@ -235,17 +235,18 @@ export class LetterService {
   }
 
   private async fields(m: EntityManager, terms: CaseTerms, step: LetterStep, recipient: Recipient, locale: LetterLocale, number: string, date: string): Promise<LetterFields> {
-    const [history]: { letters: { number: string; type: LetterType; date: string }[] | null; notices: number }[] = await m.query(
+    const [history]: { letters: { number: string; type: LetterType; date: string }[] | null; notices: number; charges: string }[] = await m.query(
       `SELECT (SELECT json_agg(json_build_object('number', number, 'type', type, 'date', to_char(issued_at AT TIME ZONE $2, 'YYYY-MM-DD')) ORDER BY issued_at, number)
                 FROM letters WHERE case_id = $1 AND (email_status = 'sent' OR post_status IN ('queued', 'posted', 'delivered'))) AS letters,
-              (SELECT count(*)::int FROM touches WHERE case_id = $1 AND kind = 'notice.sent') AS notices`,
+              (SELECT count(*)::int FROM touches WHERE case_id = $1 AND kind = 'notice.sent') AS notices,
+              (SELECT COALESCE(sum(amount_minor), 0)::text FROM fee_assessments WHERE case_id = $1 AND kind <> 'late-fee') AS charges`,
       [terms.id, terms.timezone],
     );
     const fee = accruedFee(terms, this.clock.now());
     const money = (minor: bigint) => formatMinorUnits(minor, terms.currency);
     const balance = BigInt(terms.balance_minor);
-    // A letter claims the fee accrued to its date; without a rate, the fees assessed so far.
-    const fees = fee ? toMinorUnits(fee.accrued, terms.currency)! : BigInt(terms.fees_minor);
+    // A letter claims the late fee accrued to its date plus other charges; without a rate, the fees assessed so far.
+    const fees = fee ? toMinorUnits(fee.accrued, terms.currency)! + BigInt(history.charges) : BigInt(terms.fees_minor);
     const creditorEmail = this.config.CREDITOR_CONTACT_EMAIL ?? /<([^>]+)>/.exec(this.config.MAIL_FROM)?.[1] ?? null;
     return {
       type: step.letter,

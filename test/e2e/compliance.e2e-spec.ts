@@ -114,7 +114,11 @@ describe('the contact gate and the case lifecycle, with the real service', () =>
     }
     const trail = await touches(caseId);
     expect(trail.find((t) => t.kind === 'promise.broken')!.data).toMatchObject({ promised: '100.00', paid: '0.00', dueDate: today });
-    expect((await caseDetail(caseId)).status).toBe('active');
+    // The quiet policy charges 15.00 for a broken promise and hands the case to a collector.
+    expect(trail.find((t) => t.kind === 'fee.assessed')!.data).toMatchObject({ kind: 'broken-promise', amount: '15.00', fees: '15.00' });
+    expect(trail.find((t) => t.kind === 'escalation.created')!.data).toMatchObject({ to: 'collector' });
+    const detail = await caseDetail(caseId);
+    expect(detail).toMatchObject({ status: 'active', fees: '15.00', totalDue: '1265.00' });
   });
 
   it('debtor.updated with ceaseContact stops every notice; the case records the hold', async () => {

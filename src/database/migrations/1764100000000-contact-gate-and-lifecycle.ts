@@ -69,6 +69,8 @@ export class ContactGateAndLifecycle1764100000000 implements MigrationInterface 
       );
       ALTER TABLE payment_plans ADD COLUMN paid_before_minor bigint NOT NULL DEFAULT 0;
       ALTER TABLE cases ADD COLUMN paid_minor bigint NOT NULL DEFAULT 0;
+      -- Fee lines are late fees (accrued by rate) or fixed charges such as a broken promise's fee.
+      ALTER TABLE fee_assessments ADD COLUMN kind text NOT NULL DEFAULT 'late-fee' CHECK (kind IN ('late-fee', 'broken-promise'));
     `);
   }
 
@@ -78,6 +80,7 @@ export class ContactGateAndLifecycle1764100000000 implements MigrationInterface 
       DROP INDEX scheduled_steps_due;
       CREATE INDEX scheduled_steps_due ON scheduled_steps (due_at, id) WHERE status IN ('pending', 'running');
       ALTER TABLE cases DROP COLUMN paid_minor;
+      ALTER TABLE fee_assessments DROP COLUMN kind;
       ALTER TABLE debtors DROP COLUMN cease_contact, DROP COLUMN deceased, DROP COLUMN bankrupt, DROP COLUMN wilful, DROP COLUMN unsubscribe_token;
       DROP INDEX dispatches_recent_by_debtor;
       ALTER TABLE dispatches DROP COLUMN debtor_id, DROP COLUMN provider_message_id, DROP COLUMN delivery_status, DROP COLUMN delivered_at;
