@@ -10,6 +10,7 @@ import { formatMinorUnits, toMinorUnits } from '../common/money';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { updateReturning } from '../database/sql';
 import { CaseHolds, type QueueEffects } from './case-holds.service';
+import { deriveSegment } from './segments';
 import { type CommittedCase, Commitments } from './commitments.service';
 import type { AcknowledgmentSigned, DebtorUpdated, DisputeEvent, PromiseMade, InvoiceCancelled, InvoiceOverdue, PaymentReceived } from '../events/event.schemas';
 import { guaranteeEndsOn, limitationDate, restartLimitation } from '../letters/legal-clocks';
@@ -43,15 +44,6 @@ interface LegalTerms {
   limitationPeriod: string;
   limitationDate: string;
   guarantors: (NonNullable<InvoiceOverdue['guarantors']>[number] & { id: string; guaranteeEndsOn: string })[];
-}
-
-/**
- * The debtor's segment when the event names none (seed 001 part 12, seed 004): `wilful` when the
- * debtor is flagged so, `repeat` when an earlier case exists, else `first-time`.
- */
-export function deriveSegment(wilful: boolean, hadCaseBefore: boolean): 'wilful' | 'repeat' | 'first-time' {
-  if (wilful) return 'wilful';
-  return hadCaseBefore ? 'repeat' : 'first-time';
 }
 
 /** The due date as a calendar day on the debtor's calendar (the given date, or the local day of the due instant). */

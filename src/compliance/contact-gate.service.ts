@@ -31,13 +31,14 @@ export class ContactGate {
   }
 
   /**
-   * Decides in the caller's transaction. A per-debtor lock, held to commit, makes a debtor's
-   * checks and the dispatch rows they allow one at a time, so concurrent steps cannot both slip
-   * under a cap; the history is read after the lock, so it sees the previous holder's dispatch.
+   * Decides in the caller's transaction, which must already hold the debtor's contact lock
+   * (`pg_advisory_xact_lock(hashtextextended('contact:' || debtor_id, 0))`, taken by the step
+   * claim) in an earlier statement: held to commit, it makes a debtor's checks and the dispatch
+   * rows they allow one at a time, so concurrent steps cannot both slip under a cap, and the
+   * history read here sees the previous holder's dispatch.
    */
   async check(m: EntityManager, subject: GateSubject): Promise<GateDecision> {
     const now = this.clock.now();
-    await m.query(`SELECT pg_advisory_xact_lock(hashtextextended('contact:' || $1, 0))`, [subject.debtorId]);
     const history: { at: Date; channel: ContactChannel }[] = await m.query(
       `SELECT created_at AS at, channel FROM dispatches
        WHERE debtor_id = $1 AND created_at > $2 AND status <> 'failed' AND channel IN ('email', 'sms') AND step_id <> $3`,

@@ -102,8 +102,11 @@ const isClaimed = (value: Claimed | Settled): value is Claimed => 'dispatch' in 
 const nextPendingStep = (caseParam: string, stepParam: string) => `SELECT json_build_object('id', n.id, 'dueAt', n.due_at) FROM scheduled_steps n
   WHERE n.case_id = ${caseParam} AND n.status IN ('pending', 'deferred') AND n.id <> ${stepParam} ORDER BY n.due_at, n.step_index LIMIT 1`;
 
-/** The step with what acting on it needs, its row and its case's row locked. */
-const SELECT_STEP = `SELECT s.id, s.case_id, s.step_index, s.status, s.due_at, s.definition, s.requested_by,
+/**
+ * The step with what acting on it needs, its row and its case's row locked, and the debtor's
+ * contact lock taken (the gate's: see ContactGate.check) before the history is read.
+ */
+const SELECT_STEP = `SELECT pg_advisory_xact_lock(hashtextextended('contact:' || c.debtor_id, 0))::text AS contact_lock, s.id, s.case_id, s.step_index, s.status, s.due_at, s.definition, s.requested_by,
     c.status AS case_status, c.balance_minor, c.currency, c.touch_seq, c.touch_hash, c.debtor_id,
     d.name AS debtor_name, d.email, d.phone, d.locale, d.timezone, d.unsubscribe_token, d.cease_contact, d.deceased, d.bankrupt,
     CASE WHEN upper(d.address->>'country') ~ '^[A-Z]{2}$' THEN upper(d.address->>'country') END AS country,
@@ -227,9 +230,11 @@ export class StepRunner {
       if (!decision.allowed) return this.defer(m, step, definition.channel, decision);
 
       const dispatchId = randomUUID();
-      await m.query(`UPDATE scheduled_steps SET status = 'running', attempts = attempts + 1, started_at = $2, updated_at = $2 WHERE id = $1`, [stepId, now]);
       const [dispatch]: Claimed['dispatch'][] = await m.query(
-        `INSERT INTO dispatches (id, case_id, step_id, channel, recipient, dedupe_key, status, message_id, attempts, created_at, debtor_id)
+        `WITH running AS (
+           UPDATE scheduled_steps SET status = 'running', attempts = attempts + 1, started_at = $8, updated_at = $8 WHERE id = $3
+         )
+         INSERT INTO dispatches (id, case_id, step_id, channel, recipient, dedupe_key, status, message_id, attempts, created_at, debtor_id)
          VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, 1, $8, $9)
          ON CONFLICT (dedupe_key) DO UPDATE SET attempts = dispatches.attempts + 1
          RETURNING id, status, message_id`,

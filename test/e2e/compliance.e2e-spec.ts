@@ -185,6 +185,22 @@ describe('the contact gate and the case lifecycle, with the real service', () =>
     expect((await touches(caseId)).filter((t) => t.kind === 'notice.delivered')).toHaveLength(1);
   });
 
+  it('derives the segment from the debtor\'s history and flags, and chooses the policy by it', async () => {
+    const first = overdueEvent();
+    delete (first.data as { segment?: string }).segment;
+    const firstId = await open(first);
+    const debtor = first.data.debtor;
+    const second = overdueEvent({ debtor });
+    const secondId = await open(second);
+    await post({ id: `deb-${randomUUID().slice(0, 8)}`, type: 'debtor.updated', occurredAt: new Date().toISOString(), data: { debtor: { externalId: debtor.externalId, wilful: true } } }).expect(202);
+    const thirdId = await open(overdueEvent({ debtor }));
+    expect((await caseDetail(firstId)).segment).toBe('first-time');
+    expect((await caseDetail(secondId)).segment).toBe('repeat');
+    expect(await caseDetail(thirdId)).toMatchObject({ segment: 'wilful', policy: { key: 'wilful' } });
+    const opened = (await touches(thirdId)).find((t) => t.kind === 'case.opened')!;
+    expect(opened.data).toMatchObject({ segment: 'wilful', segmentSource: 'history', policy: 'wilful' });
+  });
+
   it('a dispute holds and its resolution resumes', async () => {
     const event = overdueEvent({ segment: 'quiet' });
     const caseId = await open(event);
