@@ -1,4 +1,5 @@
-import { DateTime, IANAZone } from 'luxon';
+import { DateTime } from 'luxon';
+import { isTimeZone } from '../common/time-zones';
 
 /**
  * The contact gate (design.md principle 6): consulted right before every send, it says whether
@@ -101,7 +102,7 @@ interface Cap {
 
 function prepare(request: ContactRequest, history: readonly PastContact[], rules: GateRules, calendar: HolidayCalendar) {
   const zone = request.timezone;
-  if (!IANAZone.isValidZone(zone)) throw new RangeError(`contact gate: unknown time zone "${zone}"`);
+  if (!isTimeZone(zone)) throw new RangeError(`contact gate: unknown time zone "${zone}"`);
   const window = rules.windows[request.channel];
   const from = parseClock(window.from, `windows.${request.channel}.from`);
   const to = parseClock(window.to, `windows.${request.channel}.to`, true);

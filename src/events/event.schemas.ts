@@ -1,6 +1,7 @@
-import { DateTime, IANAZone } from 'luxon';
+import { DateTime } from 'luxon';
 import { z } from 'zod';
 import { DECIMAL_PATTERN, isCurrency, toMinorUnits } from '../common/money';
+import { isTimeZone } from '../common/time-zones';
 import { RATE_PATTERN } from '../letters/late-fee';
 import { isCalendarPeriod } from '../letters/legal-clocks';
 
@@ -8,17 +9,6 @@ export const EVENT_TYPES = ['invoice.overdue', 'payment.received', 'invoice.canc
 export type EventType = (typeof EVENT_TYPES)[number];
 
 export const MAX_EVENTS_PER_REQUEST = 1000;
-
-/** Zone checks build an Intl formatter each time; a service sees few distinct zones. */
-const zoneValidity = new Map<string, boolean>();
-function isTimeZone(zone: string): boolean {
-  let valid = zoneValidity.get(zone);
-  if (valid === undefined) {
-    valid = IANAZone.isValidZone(zone);
-    if (zoneValidity.size < 1000) zoneValidity.set(zone, valid);
-  }
-  return valid;
-}
 
 const text = (max = 200) => z.string().trim().min(1, 'must not be empty').max(max, `must be at most ${max} characters`);
 const externalId = text(200);
