@@ -201,6 +201,28 @@ describe('the contact gate and the case lifecycle, with the real service', () =>
     expect(opened.data).toMatchObject({ segment: 'wilful', segmentSource: 'history', policy: 'wilful' });
   });
 
+  it('the end of the ladder: a collector work item, the contract terminated, the balance written off', async () => {
+    const event = overdueEvent({ segment: 'end-of-ladder' });
+    const caseId = await open(event);
+    const trail = await trailWith(caseId, 'case.written_off');
+    const kinds = trail.map((t) => t.kind);
+    expect(kinds.indexOf('escalation.created')).toBeLessThan(kinds.indexOf('contract.terminated'));
+    expect(kinds.indexOf('contract.terminated')).toBeLessThan(kinds.indexOf('case.written_off'));
+    expect(trail.find((t) => t.kind === 'case.written_off')!.data).toMatchObject({ balance: '1250.00', fees: '0.00', currency: 'EUR' });
+    // The notice after the write-off is cancelled with the case.
+    expect(trail.filter((t) => t.kind === 'step.cancelled')).toEqual([expect.objectContaining({ data: expect.objectContaining({ index: 3, reason: 'case written off' }) })]);
+    const detail = await caseDetail(caseId);
+    expect(detail).toMatchObject({ status: 'written_off', contract: { status: 'terminated' } });
+    expect(detail.schedule.map((step: { status: string; outcome: string }) => [step.status, step.outcome])).toEqual([
+      ['done', 'escalated'],
+      ['done', 'terminated'],
+      ['done', 'written off'],
+      ['cancelled', 'case written off'],
+    ]);
+    const items = (await sut.http.get(`/v1/work-items?caseId=${caseId}&status=open`).set(bearer('operator')).expect(200)).body.items;
+    expect(items).toEqual([expect.objectContaining({ kind: 'collector', status: 'open' })]);
+  });
+
   it('a dispute holds and its resolution resumes', async () => {
     const event = overdueEvent({ segment: 'quiet' });
     const caseId = await open(event);
