@@ -1,14 +1,11 @@
-import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Inject, Injectable } from '@nestjs/common';
 import Handlebars from 'handlebars';
-import { parse } from 'yaml';
 import { z } from 'zod';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config';
+import { type Locale, LOCALES, readTemplateFiles } from '../template-files';
 
-export const LOCALES = ['en', 'zh-CN'] as const;
-export type Locale = (typeof LOCALES)[number];
+export { LOCALES, type Locale } from '../template-files';
 
 const templateFile = z.strictObject({ subject: z.string().min(1), text: z.string().min(1), html: z.string().min(1) });
 
@@ -57,20 +54,13 @@ export class EmailTemplates {
   private readonly compiled = new Map<string, CompiledTemplate>();
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
-    for (const locale of LOCALES) {
-      const dir = join(config.TEMPLATES_DIR, 'email', locale);
-      if (!existsSync(dir)) continue;
-      for (const name of readdirSync(dir).filter((file) => file.endsWith('.yaml'))) {
-        const source = readFileSync(join(dir, name), 'utf8');
-        const parsed = templateFile.safeParse(parse(source));
-        if (!parsed.success) throw new Error(`${join(dir, name)}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-        this.compiled.set(`${name.replace(/\.yaml$/, '')}/${locale}`, {
-          subject: Handlebars.compile(parsed.data.subject, { noEscape: true, strict: true }),
-          text: Handlebars.compile(parsed.data.text, { noEscape: true, strict: true }),
-          html: Handlebars.compile(parsed.data.html, { strict: true }),
-          version: createHash('sha256').update(source).digest('hex').slice(0, 12),
-        });
-      }
+    for (const { key, data, version } of readTemplateFiles(join(config.TEMPLATES_DIR, 'email'), templateFile)) {
+      this.compiled.set(key, {
+        subject: Handlebars.compile(data.subject, { noEscape: true, strict: true }),
+        text: Handlebars.compile(data.text, { noEscape: true, strict: true }),
+        html: Handlebars.compile(data.html, { strict: true }),
+        version,
+      });
     }
   }
 

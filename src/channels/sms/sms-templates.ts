@@ -1,12 +1,10 @@
-import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Inject, Injectable } from '@nestjs/common';
 import Handlebars from 'handlebars';
-import { parse } from 'yaml';
 import { z } from 'zod';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config';
 import { LOCALES, type Locale, type NoticeVariables } from '../email/email-templates';
+import { readTemplateFiles } from '../template-files';
 
 /** The email notice's variables plus the debtor's opt-out link, which every SMS ends with. */
 export interface SmsVariables extends NoticeVariables {
@@ -42,18 +40,8 @@ export class SmsTemplates {
   private readonly compiled = new Map<string, CompiledTemplate>();
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
-    for (const locale of LOCALES) {
-      const dir = join(config.TEMPLATES_DIR, 'sms', locale);
-      if (!existsSync(dir)) continue;
-      for (const name of readdirSync(dir).filter((file) => file.endsWith('.yaml'))) {
-        const source = readFileSync(join(dir, name), 'utf8');
-        const parsed = templateFile.safeParse(parse(source));
-        if (!parsed.success) throw new Error(`${join(dir, name)}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-        this.compiled.set(`${name.replace(/\.yaml$/, '')}/${locale}`, {
-          text: Handlebars.compile(parsed.data.text, { noEscape: true, strict: true }),
-          version: createHash('sha256').update(source).digest('hex').slice(0, 12),
-        });
-      }
+    for (const { key, data, version } of readTemplateFiles(join(config.TEMPLATES_DIR, 'sms'), templateFile)) {
+      this.compiled.set(key, { text: Handlebars.compile(data.text, { noEscape: true, strict: true }), version });
     }
   }
 
