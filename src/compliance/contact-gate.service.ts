@@ -38,12 +38,27 @@ export class ContactGate {
    * history read here sees the previous holder's dispatch.
    */
   async check(m: EntityManager, subject: GateSubject): Promise<GateDecision> {
-    const now = this.clock.now();
-    const history: { at: Date; channel: ContactChannel }[] = await m.query(
-      `SELECT created_at AS at, channel FROM dispatches
-       WHERE debtor_id = $1 AND created_at > $2 AND status <> 'failed' AND channel IN ('email', 'sms') AND step_id <> $3`,
-      [subject.debtorId, new Date(now.getTime() - HISTORY_LOOKBACK_MS), subject.stepId],
-    );
-    return checkContact({ at: now, channel: subject.channel, timezone: subject.timezone, country: subject.country }, history, resolveRules(this.rules, subject.country), this.holidays);
+    const [{ contacts }] = await m.query(`SELECT (${CONTACT_HISTORY('$1', '$2', '$3')}) AS contacts`, [subject.debtorId, this.historySince(), subject.stepId]);
+    return this.decide(subject, contacts);
+  }
+
+  /** The decision on a history read elsewhere (by CONTACT_HISTORY, under the contact lock). */
+  decide(subject: GateSubject, contacts: readonly { at: string | Date; channel: ContactChannel }[]): GateDecision {
+    const history = contacts.map((contact) => ({ at: new Date(contact.at), channel: contact.channel }));
+    return checkContact({ at: this.clock.now(), channel: subject.channel, timezone: subject.timezone, country: subject.country }, history, resolveRules(this.rules, subject.country), this.holidays);
+  }
+
+  /** The oldest contact the caps can still count. */
+  historySince(): Date {
+    return new Date(this.clock.now().getTime() - HISTORY_LOOKBACK_MS);
   }
 }
+
+/**
+ * A subquery for a debtor's recent contacts as a JSON array of {at, channel}, by parameter
+ * numbers: the dispatch ledger's emails and SMS to the debtor since the lookback, not failed,
+ * and not the asking step's own (a retried send is not a second contact).
+ */
+export const CONTACT_HISTORY = (debtor: string, since: string, step: string) =>
+  `SELECT COALESCE(json_agg(json_build_object('at', x.created_at, 'channel', x.channel)), '[]'::json) FROM dispatches x
+   WHERE x.debtor_id = ${debtor} AND x.created_at > ${since} AND x.status <> 'failed' AND x.channel IN ('email', 'sms') AND x.step_id <> ${step}`;

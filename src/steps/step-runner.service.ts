@@ -13,7 +13,7 @@ import { unsubscribeHeaders, unsubscribeLink } from '../channels/unsubscribe-lin
 import { Clock } from '../common/clock';
 import { formatMinorUnits } from '../common/money';
 import type { GateDecision } from '../compliance/contact-gate';
-import { ContactGate } from '../compliance/contact-gate.service';
+import { CONTACT_HISTORY, ContactGate } from '../compliance/contact-gate.service';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { updateReturning } from '../database/sql';
 import type { PolicyStep } from '../policies/policy.schema';
@@ -97,6 +97,13 @@ interface Claimed {
 }
 
 const isClaimed = (value: Claimed | Settled): value is Claimed => 'dispatch' in value;
+
+/** A cap blocked a claim already written: thrown to roll it back, then the step is deferred. */
+class CapReached extends Error {
+  constructor(readonly decision: Extract<GateDecision, { allowed: false }>) {
+    super('contact cap reached');
+  }
+}
 
 /** A subquery for the case's next pending step other than the given one, by parameter numbers. */
 const nextPendingStep = (caseParam: string, stepParam: string) => `SELECT json_build_object('id', n.id, 'dueAt', n.due_at) FROM scheduled_steps n
@@ -226,21 +233,38 @@ export class StepRunner {
       const recipient = definition.channel === 'email' ? step.email : step.phone;
       const refusal = this.refusal(step) ?? (recipient ? null : `debtor has no ${definition.channel === 'email' ? 'email address' : 'phone number'}`);
       if (refusal) return this.skip(m, step, refusal);
-      const decision = await this.gate.check(m, { debtorId: step.debtor_id, stepId, timezone: step.timezone, country: step.country, channel: definition.channel });
-      if (!decision.allowed) return this.defer(m, step, definition.channel, decision);
+      const subject = { debtorId: step.debtor_id, stepId, timezone: step.timezone, country: step.country, channel: definition.channel };
+      // Hours and days need no history: a night-time step is deferred before anything is written.
+      const calendar = this.gate.decide(subject, []);
+      if (!calendar.allowed) return this.defer(m, step, definition.channel, calendar);
 
+      // The claim reads the history in the same statement (one round trip fewer on the common
+      // path); when a cap blocks, the claim is rolled back and the step deferred afresh.
       const dispatchId = randomUUID();
-      const [dispatch]: Claimed['dispatch'][] = await m.query(
+      const [claim]: (Claimed['dispatch'] & { contacts: { at: string; channel: 'email' | 'sms' }[] })[] = await m.query(
         `WITH running AS (
            UPDATE scheduled_steps SET status = 'running', attempts = attempts + 1, started_at = $8, updated_at = $8 WHERE id = $3
+         ), dispatch AS (
+           INSERT INTO dispatches (id, case_id, step_id, channel, recipient, dedupe_key, status, message_id, attempts, created_at, debtor_id)
+           VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, 1, $8, $9)
+           ON CONFLICT (dedupe_key) DO UPDATE SET attempts = dispatches.attempts + 1
+           RETURNING id, status, message_id
          )
-         INSERT INTO dispatches (id, case_id, step_id, channel, recipient, dedupe_key, status, message_id, attempts, created_at, debtor_id)
-         VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, 1, $8, $9)
-         ON CONFLICT (dedupe_key) DO UPDATE SET attempts = dispatches.attempts + 1
-         RETURNING id, status, message_id`,
-        [dispatchId, step.case_id, stepId, definition.channel, recipient, `${stepId}/${definition.channel}/${recipient!.toLowerCase()}`, `<${dispatchId}@${this.messageDomain}>`, now, step.debtor_id],
+         SELECT dispatch.*, (${CONTACT_HISTORY('$9', '$10', '$3')}) AS contacts FROM dispatch`,
+        [dispatchId, step.case_id, stepId, definition.channel, recipient, `${stepId}/${definition.channel}/${recipient!.toLowerCase()}`, `<${dispatchId}@${this.messageDomain}>`, now, step.debtor_id, this.gate.historySince()],
       );
+      const decision = this.gate.decide(subject, claim.contacts);
+      if (!decision.allowed) throw new CapReached(decision);
+      const { contacts: _contacts, ...dispatch } = claim;
       return { step, dispatch, ...this.render(step, definition) };
+    }).catch((error: unknown) => {
+      if (!(error instanceof CapReached)) throw error;
+      return this.dataSource.transaction(async (m) => {
+        const [step]: StepRow[] = await m.query(SELECT_STEP, [stepId]);
+        return step.status === 'pending' || step.status === 'deferred' || step.status === 'failed' || step.status === 'running'
+          ? this.defer(m, step, (step.definition as Extract<PolicyStep, { action: 'notice' }>).channel, error.decision)
+          : { outcome: `already-${step.status}` as StepOutcome };
+      });
     });
   }
 
