@@ -7,6 +7,7 @@ import { ApiKeyGuard } from './common/auth/api-key.guard';
 import { ApiKeyRing } from './common/auth/api-keys';
 import { Clock, SystemClock } from './common/clock';
 import { HttpErrorFilter } from './common/http-exception.filter';
+import { RateLimitGuard } from './common/rate-limit.guard';
 import { APP_CONFIG, type AppConfig } from './config/app-config';
 import { dataSourceOptions } from './database/data-source';
 
@@ -39,6 +40,8 @@ export class CoreModule {
         { provide: APP_CONFIG, useValue: config },
         { provide: Clock, useClass: SystemClock },
         { provide: ApiKeyRing, useValue: new ApiKeyRing(config.API_KEYS) },
+        // The limit first: guessing keys is limited per address like any other request.
+        { provide: APP_GUARD, useClass: RateLimitGuard },
         { provide: APP_GUARD, useClass: ApiKeyGuard },
         { provide: APP_FILTER, useClass: HttpErrorFilter },
       ],

@@ -2,10 +2,13 @@ import { Controller, Get, Inject, OnModuleDestroy } from '@nestjs/common';
 import { HealthCheck, HealthCheckService, HealthIndicatorService, TypeOrmHealthIndicator } from '@nestjs/terminus';
 import { Redis } from 'ioredis';
 import { Public } from '../common/auth/roles.decorator';
+import { Unlimited } from '../common/rate-limit.guard';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 
 @Controller('health')
 @Public()
+// Probes must never be turned away by the rate limit.
+@Unlimited()
 export class HealthController implements OnModuleDestroy {
   /** Its own client that fails fast, unlike the queue's, which waits for Redis to return. */
   private readonly redis: Redis;
