@@ -10,13 +10,14 @@ import { EscalationsApiModule, EscalationsModule, EscalationsWorkerModule } from
 import { EventsModule } from './events/events.module';
 import { HealthModule } from './health/health.module';
 import { LettersApiModule, LettersModule } from './letters/letters.module';
+import { MetricsModule } from './metrics/metrics.module';
 import { PoliciesModule } from './policies/policies.module';
 import { SchedulingModule } from './scheduling/scheduling.module';
 import { StepsModule } from './steps/steps.module';
 
 /**
  * APP_ROLE picks the parts: `api` serves the HTTP API, `worker` runs steps and maintenance,
- * `all` both. Every role serves /health, so a worker can be probed too.
+ * `all` both. Every role serves /health and /metrics, so a worker can be probed and scraped too.
  */
 @Module({})
 export class AppModule {
@@ -35,6 +36,7 @@ export class AppModule {
         CaseLifecycleModule,
         SchedulingModule.register({ withTimers: worker }),
         HealthModule,
+        MetricsModule,
         LettersModule,
         EscalationsModule,
         ...(api ? [CasesModule, EventsModule, AuditApiModule, LettersApiModule, EscalationsApiModule, SmsApiModule] : []),

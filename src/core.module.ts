@@ -7,6 +7,7 @@ import { ApiKeyGuard } from './common/auth/api-key.guard';
 import { ApiKeyRing } from './common/auth/api-keys';
 import { Clock, SystemClock } from './common/clock';
 import { HttpErrorFilter } from './common/http-exception.filter';
+import { genReqId, PERSONAL_KEYS, redactionPaths } from './common/logging';
 import { RateLimitGuard } from './common/rate-limit.guard';
 import { APP_CONFIG, type AppConfig } from './config/app-config';
 import { dataSourceOptions } from './database/data-source';
@@ -22,13 +23,16 @@ export class CoreModule {
         LoggerModule.forRoot({
           pinoHttp: {
             level: config.LOG_LEVEL,
-            // Personal data stays out of logs: no bodies, no auth headers, no addresses.
-            redact: { paths: ['req.headers.authorization', 'req.headers.cookie', '*.email', '*.phone', '*.name', '*.address'], censor: '[redacted]' },
+            // Personal data stays out of logs: no bodies, no auth headers, no names, addresses or message texts.
+            redact: { paths: ['req.headers.authorization', 'req.headers.cookie', ...redactionPaths(PERSONAL_KEYS)], censor: '[redacted]' },
+            genReqId,
             serializers: {
               // Query strings can carry debtor references: log the path only.
               req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, path: req.url.split('?')[0] }),
             },
             autoLogging: { ignore: (req) => req.url?.startsWith('/health') ?? false },
+            // Prometheus scrapes every few seconds: log only refused or failed scrapes.
+            customLogLevel: (req, res) => (req.url === '/metrics' && res.statusCode < 400 ? 'silent' : 'info'),
           },
         }),
         TypeOrmModule.forRoot({ ...dataSourceOptions(config), migrationsRun: false }),

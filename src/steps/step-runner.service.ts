@@ -25,6 +25,7 @@ import { type CaseTerms, lockCaseTerms, terminateContract } from '../letters/cas
 import { FeeAssessor } from '../letters/fee-assessor.service';
 import { UndrawableText } from '../letters/letter-fields';
 import { Issued, LetterService } from '../letters/letters.service';
+import type { StepRunFacts } from '../metrics/step-metrics';
 
 export type StepOutcome =
   | 'sent'
@@ -167,13 +168,15 @@ export class StepRunner {
   /**
    * `finalAttempt`: no retry follows a failure, so any failure (SMTP, database, template) is
    * recorded on the step, and as `notice.failed` for a notice, before the job fails for good.
+   * `facts` is filled in with what the claim read, for the worker's metrics.
    */
-  async run(stepId: string, finalAttempt: boolean): Promise<StepOutcome | NotYetDue> {
+  async run(stepId: string, finalAttempt: boolean, facts: StepRunFacts = {}): Promise<StepOutcome | NotYetDue> {
     try {
-      const claimed = await this.claim(stepId);
+      const claimed = await this.claim(stepId, facts);
       if (!isClaimed(claimed)) {
         let next = claimed.next;
         if (claimed.letters) {
+          facts.letters = claimed.letters.letters;
           await this.letters.deliverEmails(claimed.letters);
           next = await this.completeLetters(claimed.letters);
         }
@@ -213,12 +216,16 @@ export class StepRunner {
    * send), act on it (letter, fee, escalation…), defer it (the contact gate says not now), or claim
    * it: mark it running and write (or find) its dispatch row, the send's dedupe key.
    */
-  private claim(stepId: string): Promise<Claimed | Settled> {
+  private claim(stepId: string, facts: StepRunFacts): Promise<Claimed | Settled> {
     return this.dataSource.transaction(async (m): Promise<Claimed | Settled> => {
       const [step]: StepRow[] = await m.query(SELECT_STEP, [stepId]);
       if (!step) return { outcome: 'missing' };
+      facts.action = step.definition.action;
+      if (step.definition.action === 'notice') facts.channel = step.definition.channel;
       if (step.status === 'done' || step.status === 'skipped' || step.status === 'cancelled') return { outcome: `already-${step.status}` };
       const now = this.clock.now();
+      facts.dueAt = step.due_at;
+      facts.startedAt = now;
       if (CLOSED_CASE.has(step.case_status)) {
         await this.finish(m, step, 'cancelled', `case ${step.case_status}`);
         await this.audit.record(m, step.case_id, [{ kind: 'step.cancelled', actor: 'system', data: { stepId, index: step.step_index, reason: `case ${step.case_status}` } }]);

@@ -1,0 +1,48 @@
+import { Writable } from 'node:stream';
+import pino from 'pino';
+import { PERSONAL_KEYS, redactionPaths, requestId } from './logging';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+describe('requestId', () => {
+  it.each(['abc-123', '3f2c6a1e-9a55-4b7e-8d0f-0c6c1c1b2a10', 'trace.span:01_x'])('keeps the sane token %p', (id) => {
+    expect(requestId(id)).toBe(id);
+  });
+
+  it('keeps the first of repeated headers', () => {
+    expect(requestId(['first-id', 'second-id'])).toBe('first-id');
+  });
+
+  it.each([
+    ['no header', undefined],
+    ['an empty header', ''],
+    ['spaces', 'a b'],
+    ['a log-injection attempt', 'id\n{"level":60}'],
+    ['an over-long token', 'x'.repeat(129)],
+    ['a leading dash', '-abc'],
+    ['an email address', 'ana@example.test'],
+  ])('replaces %s with a UUID', (_label, header) => {
+    expect(requestId(header)).toMatch(UUID);
+  });
+});
+
+describe('redactionPaths', () => {
+  it('lists each key from the top level down to the given depth', () => {
+    expect(redactionPaths(['email'], 2)).toEqual(['email', '*.email', '*.*.email']);
+  });
+
+  it('keeps personal data out of pino output at any listed depth', () => {
+    const lines: string[] = [];
+    const sink = new Writable({
+      write: (chunk, _encoding, done) => {
+        lines.push(String(chunk));
+        done();
+      },
+    });
+    const logger = pino({ redact: { paths: redactionPaths(PERSONAL_KEYS), censor: '[redacted]' } }, sink);
+    logger.info({ email: 'ana@example.test', stepId: 's-1', data: { recipient: 'ana@example.test', debtor: { name: 'Ana', phone: '+4915100000', address: { line1: 'Street 1' } } }, mail: { to: 'x@y.z', text: 'Dear Ana' } });
+    const logged = JSON.parse(lines[0]);
+    expect(JSON.stringify(logged)).not.toMatch(/ana@|Ana|\+49|Street|x@y|Dear/);
+    expect(logged).toMatchObject({ email: '[redacted]', stepId: 's-1', data: { recipient: '[redacted]', debtor: { name: '[redacted]', phone: '[redacted]', address: '[redacted]' } }, mail: { to: '[redacted]', text: '[redacted]' } });
+  });
+});
