@@ -6,6 +6,7 @@ import { SmsApiModule, SmsModule } from './channels/sms/sms.module';
 import { ComplianceModule } from './compliance/compliance.module';
 import { AppConfig } from './config/app-config';
 import { CoreModule } from './core.module';
+import { DashboardModule } from './dashboard/dashboard.module';
 import { EscalationsApiModule, EscalationsModule, EscalationsWorkerModule } from './escalations/escalations.module';
 import { EventsModule } from './events/events.module';
 import { HealthModule } from './health/health.module';
@@ -39,7 +40,7 @@ export class AppModule {
         MetricsModule,
         LettersModule,
         EscalationsModule,
-        ...(api ? [CasesModule, EventsModule, AuditApiModule, LettersApiModule, EscalationsApiModule, SmsApiModule] : []),
+        ...(api ? [CasesModule, EventsModule, AuditApiModule, LettersApiModule, EscalationsApiModule, SmsApiModule, DashboardModule] : []),
         ...(worker ? [StepsModule, EscalationsWorkerModule] : []),
       ],
     };

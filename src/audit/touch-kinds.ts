@@ -37,6 +37,9 @@ export const TOUCH_KINDS = [
   'agency.notified',
   'case.written_off',
   'notice.delivered',
+  'job.retried',
+  'job.promoted',
+  'job.removed',
 ] as const;
 
 export type TouchKind = (typeof TOUCH_KINDS)[number];

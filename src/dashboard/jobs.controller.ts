@@ -1,0 +1,50 @@
+import { Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { z } from 'zod';
+import { Actor } from '../common/auth/actor.decorator';
+import { Roles } from '../common/auth/roles.decorator';
+import { parseOrThrow } from '../common/zod-validation';
+import { STEPS_QUEUE } from '../scheduling/queues';
+import { JOB_QUEUES } from './job-audit.service';
+import { JOB_STATES, JobItem, OperatorJobs } from './jobs.service';
+
+const queueName = z.enum(JOB_QUEUES, { error: `must be one of ${JOB_QUEUES.join(', ')}` });
+const jobId = z.string().min(1).max(200, 'must be at most 200 characters');
+
+const listQuery = z.strictObject({
+  queue: queueName.default(STEPS_QUEUE),
+  state: z.enum(JOB_STATES, { error: `must be one of ${JOB_STATES.join(', ')}` }).default('failed'),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  cursor: z.string().min(1).optional(),
+});
+
+/** design.md's `POST /v1/jobs/:id/retry`: the queue is `steps` unless `?queue=` names another. */
+const retryQuery = z.strictObject({ queue: queueName.default(STEPS_QUEUE) });
+
+/** Jobs for people who prefer scripts to the dashboard (operator). */
+@Controller('v1/jobs')
+export class JobsController {
+  constructor(private readonly jobs: OperatorJobs) {}
+
+  /** `?queue=steps|webhooks` (steps), `state=failed|delayed|waiting|active|completed` (failed), `limit`, `cursor`. */
+  @Get()
+  @Roles('operator')
+  list(@Query() query: unknown) {
+    return this.jobs.list(parseOrThrow(listQuery, query, 'query'));
+  }
+
+  /** Retries a failed step job (or `?queue=webhooks`); the retry is a `job.retried` touch on the job's case. */
+  @Post(':id/retry')
+  @HttpCode(200)
+  @Roles('operator')
+  retry(@Param('id') id: string, @Query() query: unknown, @Actor() actor: string): Promise<JobItem> {
+    const { queue } = parseOrThrow(retryQuery, query, 'query');
+    return this.jobs.retry(queue, parseOrThrow(jobId, id, 'id'), actor);
+  }
+
+  @Post(':queue/:id/retry')
+  @HttpCode(200)
+  @Roles('operator')
+  retryIn(@Param('queue') queue: string, @Param('id') id: string, @Actor() actor: string): Promise<JobItem> {
+    return this.jobs.retry(parseOrThrow(queueName, queue, 'queue'), parseOrThrow(jobId, id, 'id'), actor);
+  }
+}
