@@ -10,6 +10,10 @@ export interface BenchResult {
   rawQueueJobsPerSecond: number;
   rawSmtpPerSecond: number;
   ratio: number;
+  batchDryRunCases: number;
+  batchDryRunCasesPerSecond: number;
+  batchRealRunCases: number;
+  batchRealRunCasesPerSecond: number;
   peakRssMb: number;
   node: string;
   cpus: number;
@@ -24,6 +28,10 @@ const LABELS: Record<keyof BenchResult, string> = {
   rawQueueJobsPerSecond: 'Bare BullMQ no-op jobs/s',
   rawSmtpPerSecond: 'Bare nodemailer pooled sends/s',
   ratio: 'Ratio (notices/s ÷ slower bare part)',
+  batchDryRunCases: 'Batch dry run: cases',
+  batchDryRunCasesPerSecond: 'Batch dry run (cases/s, request to completed)',
+  batchRealRunCases: 'Batch real run: cases',
+  batchRealRunCasesPerSecond: 'Batch real run (cases/s, request to completed)',
   peakRssMb: 'Peak RSS (MB)',
   node: 'Node',
   cpus: 'CPUs',

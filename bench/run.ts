@@ -9,7 +9,7 @@ import { createApp } from '../src/bootstrap';
 import { loadConfig } from '../src/config/config.schema';
 import { rawQueueJobsPerSecond, rawSmtpPerSecond } from './raw';
 import { BenchResult, writeResults } from './report';
-import { diagnose, dropDatabase, flushRedis, postEvents, writeBenchPolicy } from './service';
+import { diagnose, dropDatabase, flushRedis, postEvents, timeBatch, writeBenchPolicy } from './service';
 import { SmtpSink } from './smtp-sink';
 import { freePort, round, RssSampler, seconds, waitFor } from './util';
 
@@ -32,6 +32,8 @@ function positiveIntEnv(name: string, fallback: number): number {
 async function main(): Promise<void> {
   const events = positiveIntEnv('BENCH_EVENTS', 20_000);
   const batch = positiveIntEnv('BENCH_BATCH', 500);
+  const batchCases = positiveIntEnv('BENCH_BATCH_CASES', 100_000);
+  const realBatchCases = positiveIntEnv('BENCH_BATCH_REAL_CASES', 10_000);
   const run = randomBytes(4).toString('hex');
   const rss = new RssSampler(200);
   let app: INestApplication | undefined;
@@ -42,6 +44,7 @@ async function main(): Promise<void> {
     await flushRedis(REDIS_URL);
     policiesDir = await writeBenchPolicy();
     const apiKey = randomBytes(16).toString('hex');
+    const financeKey = randomBytes(16).toString('hex');
     const httpPort = await freePort();
     const config = loadConfig({
       PORT: String(httpPort),
@@ -50,7 +53,7 @@ async function main(): Promise<void> {
       REDIS_URL,
       SMTP_URL: `smtp://127.0.0.1:${smtpPort}`,
       SMTP_POOL_SIZE: String(SMTP_POOL_SIZE),
-      API_KEYS: `bench:ingest:${apiKey}`,
+      API_KEYS: `bench:ingest:${apiKey},benchfin:finance:${financeKey}`,
       POLICIES_DIR: policiesDir,
       TEMPLATES_DIR: join(ROOT, 'templates'),
       // The gate runs in full, but a bench at any hour must not wait for business hours or caps.
@@ -84,6 +87,14 @@ async function main(): Promise<void> {
       `notices done in ${seconds(startedAt, sink.lastAt).toFixed(1)} s (${Math.round(noticeBytes)} bytes each on average); ` +
         `peak RSS so far ${Math.round(rss.peakMb())} MB`,
     );
+    // Batches: a dry run over many cases, then a real run (each case's next step advanced to now).
+    const baseUrl = `http://127.0.0.1:${httpPort}`;
+    await postEvents(baseUrl, apiKey, { run: `${run}d`, count: batchCases, batch: 1000, inFlight: POSTS_IN_FLIGHT, segment: 'bench-batch' });
+    await postEvents(baseUrl, apiKey, { run: `${run}r`, count: realBatchCases, batch: 1000, inFlight: POSTS_IN_FLIGHT, segment: 'bench-batch-real' });
+    const dryRun = await timeBatch(baseUrl, financeKey, 'bench-batch', true);
+    console.log(`batch dry run: ${dryRun.total} cases at ${dryRun.perSecond.toFixed(0)}/s`);
+    const realRun = await timeBatch(baseUrl, financeKey, 'bench-batch-real', false);
+    console.log(`batch real run: ${realRun.total} cases at ${realRun.perSecond.toFixed(0)}/s`);
     await app.close();
     app = undefined;
 
@@ -105,6 +116,10 @@ async function main(): Promise<void> {
       rawQueueJobsPerSecond: round(rawQueue, 1),
       rawSmtpPerSecond: round(rawSmtp.perSecond, 1),
       ratio: round(noticesPerSecond / Math.min(rawQueue, rawSmtp.perSecond), 3),
+      batchDryRunCases: dryRun.total,
+      batchDryRunCasesPerSecond: round(dryRun.perSecond, 1),
+      batchRealRunCases: realRun.total,
+      batchRealRunCasesPerSecond: round(realRun.perSecond, 1),
       peakRssMb: round(rss.stop() / 2 ** 20, 1),
       node: process.version,
       cpus: availableParallelism(),

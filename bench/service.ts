@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,10 +46,12 @@ export async function writeBenchPolicy(): Promise<string> {
     '',
   ].join('\n');
   await writeFile(join(dir, 'bench.yaml'), yaml);
+  // Cases for the batch figures: nothing due for two days, so only a dunning run sends anything.
+  await writeFile(join(dir, 'bench-batch.yaml'), 'key: bench-batch\nmatch: {segment: [bench-batch, bench-batch-real]}\nsteps:\n  - {at: P2D, action: notice, channel: email, template: reminder-firm}\n');
   return dir;
 }
 
-function overdueEvent(run: string, i: number) {
+function overdueEvent(run: string, i: number, segment?: string) {
   const now = new Date().toISOString();
   return {
     id: `bench-${run}-${i}`,
@@ -57,6 +60,7 @@ function overdueEvent(run: string, i: number) {
     data: {
       invoice: { externalId: `BINV-${run}-${i}`, currency: 'EUR', amountDue: '125.50', dueDate: now },
       debtor: { externalId: `BD-${run}-${i}`, name: `Debtor ${i}`, email: `debtor${i}@example.test`, locale: 'en', timezone: 'Europe/Berlin' },
+      ...(segment ? { segment } : {}),
     },
   };
 }
@@ -65,12 +69,12 @@ function overdueEvent(run: string, i: number) {
 export async function postEvents(
   baseUrl: string,
   apiKey: string,
-  { run, count, batch, inFlight }: { run: string; count: number; batch: number; inFlight: number },
+  { run, count, batch, inFlight, segment }: { run: string; count: number; batch: number; inFlight: number; segment?: string },
 ): Promise<void> {
   const batches = Math.ceil(count / batch);
   await forEachLimited(batches, inFlight, async (b) => {
     const from = b * batch;
-    const events = Array.from({ length: Math.min(batch, count - from) }, (_, k) => overdueEvent(run, from + k));
+    const events = Array.from({ length: Math.min(batch, count - from) }, (_, k) => overdueEvent(run, from + k, segment));
     const response = await fetch(`${baseUrl}/v1/events`, {
       method: 'POST',
       headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
@@ -114,4 +118,24 @@ export async function diagnose(databaseUrl: string, redisUrl: string): Promise<s
     await queue.close();
   }
   return parts.join('\n  ');
+}
+
+/** Starts a dunning-run batch over a segment and waits for it; returns the cases it covered and the cases per second. */
+export async function timeBatch(baseUrl: string, apiKey: string, segment: string, dryRun: boolean): Promise<{ total: number; perSecond: number }> {
+  const asOf = new Date(Date.now() + 5 * 86_400_000).toISOString().slice(0, 10);
+  const started = performance.now();
+  const response = await fetch(`${baseUrl}/v1/batches`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json', 'idempotency-key': `bench-${segment}-${dryRun}-${Date.now()}` },
+    body: JSON.stringify({ kind: 'dunning-run', asOf, filter: { segment }, dryRun }),
+  });
+  if (response.status !== 202) throw new Error(`batch: HTTP ${response.status}: ${(await response.text()).slice(0, 500)}`);
+  const { id, total } = (await response.json()) as { id: string; total: number };
+  for (;;) {
+    const batch = (await (await fetch(`${baseUrl}/v1/batches/${id}`, { headers: { authorization: `Bearer ${apiKey}` } })).json()) as { status: string; done: number; failed: number };
+    if (batch.status === 'completed') break;
+    if (batch.status !== 'queued' && batch.status !== 'running') throw new Error(`batch ${id} ended ${batch.status}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  return { total, perSecond: total / ((performance.now() - started) / 1000) };
 }

@@ -1,5 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { AuditApiModule, AuditModule } from './audit/audit.module';
+import { BatchesApiModule, BatchesModule, BatchesWorkerModule } from './batches/batches.module';
 import { CaseLifecycleModule, CasesModule } from './cases/cases.module';
 import { ChannelsModule } from './channels/channels.module';
 import { SmsApiModule, SmsModule } from './channels/sms/sms.module';
@@ -40,8 +41,9 @@ export class AppModule {
         MetricsModule,
         LettersModule,
         EscalationsModule,
-        ...(api ? [CasesModule, EventsModule, AuditApiModule, LettersApiModule, EscalationsApiModule, SmsApiModule, DashboardModule] : []),
-        ...(worker ? [StepsModule, EscalationsWorkerModule] : []),
+        BatchesModule,
+        ...(api ? [CasesModule, EventsModule, AuditApiModule, LettersApiModule, EscalationsApiModule, SmsApiModule, BatchesApiModule, DashboardModule] : []),
+        ...(worker ? [StepsModule, EscalationsWorkerModule, BatchesWorkerModule] : []),
       ],
     };
   }

@@ -80,6 +80,24 @@ export class AuditService {
     ]);
   }
 
+  /** Appends touches to many cases at once (a batch chunk): lock their heads, one insert, one head update. */
+  async recordMany(m: EntityManager, entries: readonly { caseId: string; touches: readonly TouchInput[] }[]): Promise<void> {
+    const wanted = entries.filter((entry) => entry.touches.length > 0);
+    if (wanted.length === 0) return;
+    const heads: { id: string; touch_seq: number; touch_hash: string }[] = await m.query(
+      'SELECT id, touch_seq, touch_hash FROM cases WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE',
+      [wanted.map((entry) => entry.caseId)],
+    );
+    const headOf = new Map(heads.map((head) => [head.id, head]));
+    const chained = wanted.map((entry) => ({ caseId: entry.caseId, ...this.chain(entry.caseId, headOf.get(entry.caseId)!, entry.touches) }));
+    await m.query(INSERT_TOUCHES, touchColumns(chained.flatMap((entry) => entry.rows)));
+    await m.query('UPDATE cases SET touch_seq = h.seq, touch_hash = h.hash FROM unnest($1::uuid[], $2::int[], $3::text[]) AS h(id, seq, hash) WHERE cases.id = h.id', [
+      chained.map((entry) => entry.caseId),
+      chained.map((entry) => entry.head.touch_seq),
+      chained.map((entry) => entry.head.touch_hash),
+    ]);
+  }
+
   /** Links touches onto a head; the caller stores `head` on the case row. */
   chain(caseId: string, from: CaseHead, touches: readonly TouchInput[]): { rows: ChainedRow[]; head: CaseHead } {
     const at = this.clock.now();

@@ -38,6 +38,7 @@ export const TOUCH_KINDS = [
   'case.written_off',
   'notice.delivered',
   'job.retried',
+  'batch.included',
   'job.promoted',
   'job.removed',
 ] as const;

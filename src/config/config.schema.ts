@@ -132,6 +132,8 @@ export const configSchema = z.object({
   AGENCY_COMMISSION_RATE: z.string().regex(/^0(\.\d{1,4})?$/, 'must be a fraction below 1 such as "0.25"').default('0.25'),
   AGENCY_WEBHOOK_URL: url(['http', 'https']).optional(),
   AGENCY_WEBHOOK_SECRET: z.string().min(16, 'must have at least 16 characters').optional(),
+  BATCH_CHUNK: positiveInt(200),
+  BATCH_STALL_AFTER: isoDuration('PT2M'),
   RATE_LIMIT: positiveInt(1200),
   RATE_LIMIT_WINDOW: isoDuration('PT1M'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -4,8 +4,9 @@ import { InitialSchema1763900000000 } from './migrations/1763900000000-initial-s
 import { LettersAndLegalClocks1764000000000 } from './migrations/1764000000000-letters-and-legal-clocks';
 import { ContactGateAndLifecycle1764100000000 } from './migrations/1764100000000-contact-gate-and-lifecycle';
 import { Escalations1764200000000 } from './migrations/1764200000000-escalations';
+import { Batches1764300000000 } from './migrations/1764300000000-batches';
 
-export const migrations = [InitialSchema1763900000000, LettersAndLegalClocks1764000000000, ContactGateAndLifecycle1764100000000, Escalations1764200000000];
+export const migrations = [InitialSchema1763900000000, LettersAndLegalClocks1764000000000, ContactGateAndLifecycle1764100000000, Escalations1764200000000, Batches1764300000000];
 
 export function dataSourceOptions(config: Pick<AppConfig, 'DATABASE_URL' | 'DATABASE_POOL_SIZE'>) {
   return {

@@ -7,11 +7,14 @@ import { LetterRequests } from './letter-requests.service';
 import { LettersController } from './letters.controller';
 import { LetterService } from './letters.service';
 
-/** Issuing, rendering and fees: the step worker and the API both need them. */
+/** Issuing, rendering and fees: the step worker, batches and the API all need them. */
 @Global()
-@Module({ providers: [LetterRenderer, LetterService, FeeAssessor, LegalClockCheck], exports: [LetterRenderer, LetterService, FeeAssessor, LegalClockCheck] })
+@Module({
+  providers: [LetterRenderer, LetterService, LetterRequests, FeeAssessor, LegalClockCheck],
+  exports: [LetterRenderer, LetterService, LetterRequests, FeeAssessor, LegalClockCheck],
+})
 export class LettersModule {}
 
 /** The letter routes: API role only. */
-@Module({ providers: [LetterRegister, LetterRequests], controllers: [LettersController] })
+@Module({ providers: [LetterRegister], controllers: [LettersController] })
 export class LettersApiModule {}

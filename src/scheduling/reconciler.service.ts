@@ -3,6 +3,7 @@ import { DataSource } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import { Clock } from '../common/clock';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
+import { Batches } from '../batches/batches.service';
 import { Commitments } from '../cases/commitments.service';
 import { LegalClockCheck } from '../letters/legal-clock-check.service';
 import { StepScheduler } from './step-scheduler.service';
@@ -47,7 +48,7 @@ export class Reconciler {
   }
 }
 
-/** Runs the periodic maintenance of a worker process: reconcile, seal, legal clocks, broken promises and plans. */
+/** Runs the periodic maintenance of a worker process: reconcile, seal, legal clocks, broken promises and plans, stalled batches. */
 @Injectable()
 export class MaintenanceTimers implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(MaintenanceTimers.name);
@@ -60,11 +61,13 @@ export class MaintenanceTimers implements OnApplicationBootstrap, OnModuleDestro
     private readonly audit: AuditService,
     private readonly legalClocks: LegalClockCheck,
     private readonly commitments: Commitments,
+    private readonly batches: Batches,
   ) {}
 
   onApplicationBootstrap(): void {
     this.every('legal clocks', this.config.LEGAL_CHECK_EVERY, () => this.legalClocks.run(), true);
     this.every('broken promises and plans', this.config.COMMITMENT_CHECK_EVERY, () => this.commitments.checkDue(), true);
+    this.every('stalled batches', this.config.RECONCILE_EVERY, () => this.batches.resumeStalled(), true);
     this.every('reconcile', this.config.RECONCILE_EVERY, () => this.reconciler.reconcile(), true);
     this.every('seal', this.config.SEAL_EVERY, () => this.audit.seal(), false);
   }

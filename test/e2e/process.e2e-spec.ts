@@ -1,29 +1,12 @@
-import { ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config/config.schema';
 import { Client } from 'pg';
+import { MAIN, startService } from '../support/service-process';
 import { SmtpSink } from '../support/smtp-sink';
 import { bearer, overdueEvent, resetStores, testEnv } from '../support/test-app';
 import { waitFor } from '../support/wait-for';
-
-const MAIN = 'dist/main.js';
-
-interface Exit {
-  code: number | null;
-  output: string;
-}
-
-/** Runs the built service as operators do: `node dist/main.js` with an environment. */
-function startService(env: Record<string, string>): { child: ChildProcess; exited: Promise<Exit>; output: () => string } {
-  const child = spawn(process.execPath, [MAIN], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout!.on('data', (chunk) => (output += chunk));
-  child.stderr!.on('data', (chunk) => (output += chunk));
-  const exited = new Promise<Exit>((resolve) => child.on('exit', (code) => resolve({ code, output })));
-  return { child, exited, output: () => output };
-}
 
 describe('the service process', () => {
   beforeAll(() => {
