@@ -6,9 +6,10 @@ import { AuditService } from '../audit/audit.service';
 import type { TouchInput, TouchKind } from '../audit/touch-kinds';
 import { WEBHOOKS_QUEUE } from '../escalations/agency-webhooks';
 import { STEPS_QUEUE } from '../scheduling/queues';
+import { BATCHES_QUEUE } from '../batches/batches.service';
 
 /** Every queue on the dashboard and behind /v1/jobs. */
-export const JOB_QUEUES = [STEPS_QUEUE, WEBHOOKS_QUEUE] as const;
+export const JOB_QUEUES = [STEPS_QUEUE, WEBHOOKS_QUEUE, BATCHES_QUEUE] as const;
 export type JobQueueName = (typeof JOB_QUEUES)[number];
 
 /** What an operator may do to a job, and the touch it leaves on the job's case. */
@@ -33,11 +34,12 @@ export interface OperatorAction {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** Each queue's job payload names one row; that row's case is the job's case. */
+/** Each queue's job payload names one row; that row's case is the job's case (a batch spans many: none). */
 const ROW_OF_JOB = {
   [STEPS_QUEUE]: { field: 'stepId', table: 'scheduled_steps' },
   [WEBHOOKS_QUEUE]: { field: 'placementId', table: 'agency_placements' },
-} as const satisfies Record<JobQueueName, { field: string; table: string }>;
+  [BATCHES_QUEUE]: { field: 'batchId', table: null },
+} as const satisfies Record<JobQueueName, { field: string; table: string | null }>;
 
 export const isJobQueue = (name: string): name is JobQueueName => (JOB_QUEUES as readonly string[]).includes(name);
 
@@ -59,12 +61,14 @@ export class JobAudit {
   constructor(
     @InjectQueue(STEPS_QUEUE) steps: Queue,
     @InjectQueue(WEBHOOKS_QUEUE) webhooks: Queue,
+    @InjectQueue(BATCHES_QUEUE) batches: Queue,
     private readonly dataSource: DataSource,
     private readonly audit: AuditService,
   ) {
     this.queues = new Map<JobQueueName, Queue>([
       [STEPS_QUEUE, steps],
       [WEBHOOKS_QUEUE, webhooks],
+      [BATCHES_QUEUE, batches],
     ]);
   }
 
@@ -83,9 +87,10 @@ export class JobAudit {
       const rowId = rowIdOf(queue, job.data);
       if (rowId) rowOfJob.set(job.id, rowId);
     }
-    if (rowOfJob.size === 0) return new Map();
+    const table = ROW_OF_JOB[queue].table;
+    if (rowOfJob.size === 0 || table === null) return new Map();
     // The table name comes from ROW_OF_JOB, never from the request.
-    const rows: { id: string; case_id: string }[] = await this.dataSource.query(`SELECT id, case_id FROM ${ROW_OF_JOB[queue].table} WHERE id = ANY($1::uuid[])`, [
+    const rows: { id: string; case_id: string }[] = await this.dataSource.query(`SELECT id, case_id FROM ${table} WHERE id = ANY($1::uuid[])`, [
       [...new Set(rowOfJob.values())],
     ]);
     const caseOfRow = new Map(rows.map((row) => [row.id, row.case_id]));

@@ -1,5 +1,5 @@
 import { Processor, WorkerHost } from '@nestjs/bullmq';
-import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { Job, UnrecoverableError } from 'bullmq';
 import { DataSource } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
@@ -212,45 +212,5 @@ export class AgencyWebhookProcessor extends WorkerHost implements OnApplicationB
     if (job.name !== AGENCY_PLACEMENT_JOB) throw new UnrecoverableError(`no handler for job "${job.name}"`);
     const finalAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
     return this.delivery.deliver(job.data.placementId, finalAttempt);
-  }
-}
-
-/** Enqueues pending placements that have no job (an enqueue lost to a Redis outage), at boot and every RECONCILE_EVERY. */
-@Injectable()
-export class PendingWebhookSweep implements OnApplicationBootstrap, OnModuleDestroy {
-  private readonly logger = new Logger(PendingWebhookSweep.name);
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<unknown>;
-
-  constructor(
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly dataSource: DataSource,
-    private readonly webhooks: AgencyWebhooks,
-  ) {}
-
-  onApplicationBootstrap(): void {
-    if (!this.webhooks.enabled) return;
-    const run = () => {
-      if (this.running) return;
-      this.running = this.sweep()
-        .then((count) => count && this.logger.log(`agency webhooks re-enqueued: ${count}`))
-        .catch((error: Error) => this.logger.warn(`agency webhook sweep failed, will try again: ${error.message}`))
-        .finally(() => (this.running = undefined));
-    };
-    run();
-    this.timer = setInterval(run, this.config.RECONCILE_EVERY);
-  }
-
-  async onModuleDestroy(): Promise<void> {
-    clearInterval(this.timer);
-    await this.running;
-  }
-
-  /** Adding a job id that exists is a no-op, so pending rows whose job waits or retries are untouched. */
-  async sweep(): Promise<number> {
-    const rows: { id: string }[] = await this.dataSource.query(
-      `SELECT id FROM agency_placements WHERE webhook_status = 'pending' ORDER BY placed_at LIMIT 1000`,
-    );
-    return this.webhooks.enqueue(rows.map((row) => row.id));
   }
 }

@@ -1,3 +1,4 @@
+import type { DataSource } from 'typeorm';
 import { Logger } from '@nestjs/common';
 import type { Queue } from 'bullmq';
 import { ConfigError, loadConfig } from '../config/config.schema';
@@ -16,7 +17,8 @@ const queue = {
     return [];
   },
 };
-const webhooks = (env: Record<string, string>) => new AgencyWebhooks(queue as unknown as Queue<AgencyPlacementJob>, loadConfig(env));
+/** The database is read only by `enqueuePending`, which these tests do not call. */
+const webhooks = (env: Record<string, string>) => new AgencyWebhooks(queue as unknown as Queue<AgencyPlacementJob>, loadConfig(env), {} as DataSource);
 
 describe('AgencyWebhooks', () => {
   // The refused enqueue logs a warning by design; keep the test output quiet.

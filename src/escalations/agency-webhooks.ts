@@ -1,6 +1,7 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { JobsOptions, Queue } from 'bullmq';
+import { DataSource } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { ConfigError } from '../config/config.schema';
 import { stepJobOptions } from '../scheduling/queues';
@@ -30,6 +31,7 @@ export class AgencyWebhooks {
   constructor(
     @InjectQueue(WEBHOOKS_QUEUE) private readonly queue: Queue<AgencyPlacementJob>,
     @Inject(APP_CONFIG) config: AppConfig,
+    private readonly dataSource: DataSource,
   ) {
     if (config.AGENCY_WEBHOOK_URL && !config.AGENCY_WEBHOOK_SECRET) {
       throw new ConfigError('Invalid configuration:\n  AGENCY_WEBHOOK_SECRET: must be set when AGENCY_WEBHOOK_URL is set (the agency verifies every webhook with it)');
@@ -37,6 +39,16 @@ export class AgencyWebhooks {
     this.enabled = Boolean(config.AGENCY_WEBHOOK_URL);
     // Same retry budget as steps; failed jobs stay visible on the dashboard.
     this.jobOptions = stepJobOptions(config);
+  }
+
+  /**
+   * The webhooks' reconciler (run by the worker's maintenance): enqueues pending placements that
+   * have no job, such as an enqueue lost to a Redis outage. Adding a job id that exists is a no-op.
+   */
+  async enqueuePending(): Promise<number> {
+    if (!this.enabled) return 0;
+    const rows: { id: string }[] = await this.dataSource.query(`SELECT id FROM agency_placements WHERE webhook_status = 'pending' ORDER BY placed_at LIMIT 1000`);
+    return this.enqueue(rows.map((row) => row.id));
   }
 
   /**

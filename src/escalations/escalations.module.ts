@@ -1,6 +1,6 @@
 import { BullModule } from '@nestjs/bullmq';
 import { Global, Module } from '@nestjs/common';
-import { AgencyWebhookDelivery, AgencyWebhookProcessor, PendingWebhookSweep } from './agency-webhook.processor';
+import { AgencyWebhookDelivery, AgencyWebhookProcessor } from './agency-webhook.processor';
 import { AgencyWebhooks, WEBHOOKS_QUEUE } from './agency-webhooks';
 import { EscalationService } from './escalation.service';
 import { PlacementsController, WorkItemsController } from './escalations.controller';
@@ -21,5 +21,5 @@ export class EscalationsModule {}
 export class EscalationsApiModule {}
 
 /** Delivering the agency's webhooks: worker role only. */
-@Module({ providers: [AgencyWebhookDelivery, AgencyWebhookProcessor, PendingWebhookSweep] })
+@Module({ providers: [AgencyWebhookDelivery, AgencyWebhookProcessor] })
 export class EscalationsWorkerModule {}

@@ -21,9 +21,12 @@ describe('jobStates', () => {
 
 describe('MetricsService', () => {
   const queue = (name: string, counts: () => Promise<Record<string, number>>, paused = false) => ({ name, getJobCounts: counts, isPaused: async () => paused });
+  const batches = queue('batches', async () => ({})) as never;
+  /** No batch at work: the batch gauge reads no rows. */
+  const database = { query: async () => [] } as never;
 
   it('reads dunning_jobs per queue and state at scrape time, with process metrics', async () => {
-    const sut = new MetricsService(queue('steps', async () => ({ waiting: 4, failed: 1 })) as never, queue('webhooks', async () => ({ delayed: 2 }), true) as never);
+    const sut = new MetricsService(queue('steps', async () => ({ waiting: 4, failed: 1 })) as never, queue('webhooks', async () => ({ delayed: 2 }), true) as never, batches, database);
     const text = await sut.scrape();
     expect(text).toContain('dunning_jobs{queue="steps",state="waiting"} 4');
     expect(text).toContain('dunning_jobs{queue="steps",state="failed"} 1');
@@ -34,7 +37,7 @@ describe('MetricsService', () => {
 
   it('leaves a gauge empty, not stale, when its read fails', async () => {
     let fail = false;
-    const sut = new MetricsService(queue('steps', async () => (fail ? Promise.reject(new Error('Redis is down')) : { failed: 3 })) as never, queue('webhooks', async () => ({})) as never);
+    const sut = new MetricsService(queue('steps', async () => (fail ? Promise.reject(new Error('Redis is down')) : { failed: 3 })) as never, queue('webhooks', async () => ({})) as never, batches, database);
     expect(await sut.scrape()).toContain('dunning_jobs{queue="steps",state="failed"} 3');
     fail = true;
     const text = await sut.scrape();
@@ -43,8 +46,8 @@ describe('MetricsService', () => {
   });
 
   it('keeps each instance’s series apart', async () => {
-    const one = new MetricsService(queue('steps', async () => ({ failed: 1 })) as never, queue('webhooks', async () => ({})) as never);
-    const two = new MetricsService(queue('steps', async () => ({ failed: 2 })) as never, queue('webhooks', async () => ({})) as never);
+    const one = new MetricsService(queue('steps', async () => ({ failed: 1 })) as never, queue('webhooks', async () => ({})) as never, batches, database);
+    const two = new MetricsService(queue('steps', async () => ({ failed: 2 })) as never, queue('webhooks', async () => ({})) as never, batches, database);
     expect(await one.scrape()).toContain('dunning_jobs{queue="steps",state="failed"} 1');
     expect(await two.scrape()).toContain('dunning_jobs{queue="steps",state="failed"} 2');
   });

@@ -1,9 +1,11 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable, Logger } from '@nestjs/common';
 import type { Queue } from 'bullmq';
+import { DataSource } from 'typeorm';
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { WEBHOOKS_QUEUE } from '../escalations/agency-webhooks';
 import { STEPS_QUEUE } from '../scheduling/queues';
+import { BATCHES_QUEUE } from '../batches/batches.service';
 
 /**
  * The states `dunning_jobs` reports. BullMQ 6 has no paused list (a paused queue's jobs stay in
@@ -31,16 +33,21 @@ export interface Sample<L extends string> {
  * The app instance's Prometheus registry (its own, not prom-client's global one, so that tests
  * booting several apps in one process do not collide), with Node's process metrics and
  * `dunning_jobs{queue,state}`. Counters live in StepMetrics; gauges read at scrape time are added
- * with `scrapeGauge` (the batches' `dunning_batch_items{batch_status}` belongs there once batches exist).
+ * with `scrapeGauge`, such as the batches' `dunning_batch_items{batch_status,item_status}`.
  */
 @Injectable()
 export class MetricsService {
   private readonly logger = new Logger(MetricsService.name);
   readonly registry = new Registry();
 
-  constructor(@InjectQueue(STEPS_QUEUE) steps: Queue, @InjectQueue(WEBHOOKS_QUEUE) webhooks: Queue) {
+  constructor(
+    @InjectQueue(STEPS_QUEUE) steps: Queue,
+    @InjectQueue(WEBHOOKS_QUEUE) webhooks: Queue,
+    @InjectQueue(BATCHES_QUEUE) batches: Queue,
+    dataSource: DataSource,
+  ) {
     collectDefaultMetrics({ register: this.registry });
-    const queues = [steps, webhooks];
+    const queues = [steps, webhooks, batches];
     this.scrapeGauge('dunning_jobs', 'Jobs per BullMQ queue and state, read at scrape time.', ['queue', 'state'], async () => {
       const read = await Promise.all(
         queues.map(async (queue) => {
@@ -49,6 +56,14 @@ export class MetricsService {
         }),
       );
       return read.flatMap(({ queue, states }) => JOB_STATES.map((state) => ({ labels: { queue, state }, value: states[state] })));
+    });
+    // Progress of the batches still at work: their items by status.
+    this.scrapeGauge('dunning_batch_items', 'Items of queued and running batches, by item status.', ['batch_status', 'item_status'], async () => {
+      const rows: { batch_status: string; item_status: string; n: number }[] = await dataSource.query(
+        `SELECT b.status AS batch_status, i.status AS item_status, count(*)::int AS n
+         FROM batches b JOIN batch_items i ON i.batch_id = b.id WHERE b.status IN ('queued', 'running') GROUP BY 1, 2`,
+      );
+      return rows.map((row) => ({ labels: { batch_status: row.batch_status, item_status: row.item_status }, value: row.n }));
     });
   }
 

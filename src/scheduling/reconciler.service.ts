@@ -5,6 +5,7 @@ import { Clock } from '../common/clock';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { Batches } from '../batches/batches.service';
 import { Commitments } from '../cases/commitments.service';
+import { AgencyWebhooks } from '../escalations/agency-webhooks';
 import { LegalClockCheck } from '../letters/legal-clock-check.service';
 import { StepScheduler } from './step-scheduler.service';
 
@@ -48,7 +49,7 @@ export class Reconciler {
   }
 }
 
-/** Runs the periodic maintenance of a worker process: reconcile, seal, legal clocks, broken promises and plans, stalled batches. */
+/** Runs the periodic maintenance of a worker process: reconcile steps and agency webhooks, seal, legal clocks, broken promises and plans, stalled batches. */
 @Injectable()
 export class MaintenanceTimers implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(MaintenanceTimers.name);
@@ -62,12 +63,14 @@ export class MaintenanceTimers implements OnApplicationBootstrap, OnModuleDestro
     private readonly legalClocks: LegalClockCheck,
     private readonly commitments: Commitments,
     private readonly batches: Batches,
+    private readonly webhooks: AgencyWebhooks,
   ) {}
 
   onApplicationBootstrap(): void {
     this.every('legal clocks', this.config.LEGAL_CHECK_EVERY, () => this.legalClocks.run(), true);
     this.every('broken promises and plans', this.config.COMMITMENT_CHECK_EVERY, () => this.commitments.checkDue(), true);
     this.every('stalled batches', this.config.RECONCILE_EVERY, () => this.batches.resumeStalled(), true);
+    this.every('agency webhooks', this.config.RECONCILE_EVERY, () => this.webhooks.enqueuePending(), true);
     this.every('reconcile', this.config.RECONCILE_EVERY, () => this.reconciler.reconcile(), true);
     this.every('seal', this.config.SEAL_EVERY, () => this.audit.seal(), false);
   }
