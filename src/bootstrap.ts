@@ -5,6 +5,7 @@ import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import type { AppConfig } from './config/config.schema';
 import { checkRedis, migrate } from './database/preflight';
+import { mountDocs } from './docs/openapi';
 
 /** Checks PostgreSQL and Redis, migrates, and builds the app (not yet listening). */
 export async function createApp(config: AppConfig): Promise<INestApplication> {
@@ -14,5 +15,7 @@ export async function createApp(config: AppConfig): Promise<INestApplication> {
   app.useLogger(app.get(Logger));
   // 1000 events of a few hundred bytes each fit well below this.
   app.useBodyParser('json', { limit: '4mb' });
+  // OpenAPI at /docs, where the API is served.
+  if (config.APP_ROLE !== 'worker') mountDocs(app);
   return app;
 }

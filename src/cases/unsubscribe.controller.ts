@@ -1,6 +1,8 @@
 import { Controller, Get, Header, HttpCode, Injectable, NotFoundException, Param, Post } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { DataSource } from 'typeorm';
 import { Public } from '../common/auth/roles.decorator';
+import { ApiErrors } from '../docs/decorators';
 import { CaseLifecycle } from './case-lifecycle.service';
 
 /** The debtor's opt-out: sets cease-contact, which stops notices on every case (letters go by post only). */
@@ -40,12 +42,17 @@ const page = (title: string, body: string) =>
  * mail scanner that follows links unsubscribes nobody; POST (the form, or a mail client's RFC 8058
  * one-click request) does it.
  */
+@ApiTags('Unsubscribe')
+@ApiParam({ name: 'token', description: "The debtor's unsubscribe token, from the link in every email and SMS" })
+@ApiErrors([404, 'Unknown unsubscribe link'], 503)
 @Controller('v1/unsubscribe')
 export class UnsubscribeController {
   constructor(private readonly unsubscribes: Unsubscribes) {}
 
   @Get(':token')
   @Public()
+  @ApiOperation({ summary: 'Unsubscribe page', description: 'An HTML confirmation form (English and Chinese). Changes nothing, so a mail scanner that follows links unsubscribes nobody.' })
+  @ApiOkResponse({ description: 'The confirmation page', content: { 'text/html': { schema: { type: 'string' } } } })
   @Header('Content-Type', 'text/html; charset=utf-8')
   async confirm(@Param('token') token: string): Promise<string> {
     if (!(await this.unsubscribes.exists(token))) throw new NotFoundException('unknown unsubscribe link');
@@ -59,6 +66,11 @@ export class UnsubscribeController {
 
   @Post(':token')
   @Public()
+  @ApiOperation({
+    summary: 'Unsubscribe',
+    description: "The form's submit, or a mail client's RFC 8058 one-click request: sets cease-contact on the debtor, which stops reminder emails and SMS on every case (letters go by post only). A second request changes nothing.",
+  })
+  @ApiOkResponse({ description: 'A confirmation page', content: { 'text/html': { schema: { type: 'string' } } } })
   @HttpCode(200)
   @Header('Content-Type', 'text/html; charset=utf-8')
   async unsubscribe(@Param('token') token: string): Promise<string> {

@@ -6,7 +6,7 @@ import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limite
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { ApiKeyRing } from './auth/api-keys';
 
-const UNLIMITED = 'dunning:unlimited';
+export const UNLIMITED = 'dunning:unlimited';
 /** Routes that are never limited (health probes). */
 export const Unlimited = () => SetMetadata(UNLIMITED, true);
 

@@ -12,22 +12,27 @@ export const MAX_EVENTS_PER_REQUEST = 1000;
 
 const text = (max = 200) => z.string().trim().min(1, 'must not be empty').max(max, `must be at most ${max} characters`);
 const externalId = text(200);
-const currency = z.string().refine(isCurrency, 'must be an ISO 4217 currency code such as EUR');
+// The descriptions and examples (`meta`) are for the OpenAPI document; they change no validation.
+const currency = z.string().refine(isCurrency, 'must be an ISO 4217 currency code such as EUR').meta({ description: 'ISO 4217 currency code', example: 'EUR' });
 const amount = z
   .string({ error: 'must be a decimal string such as "1250.00"' })
-  .regex(DECIMAL_PATTERN, 'must be a positive decimal string such as "1250.00"');
+  .regex(DECIMAL_PATTERN, 'must be a positive decimal string such as "1250.00"')
+  .meta({ description: 'Decimal string in major units, at most the decimals the currency allows', example: '1250.00' });
 
 const instant = z.string().refine((value) => {
   const parsed = DateTime.fromISO(value, { setZone: true });
   return parsed.isValid && /T\d{2}:\d{2}/.test(value) && /(Z|[+-]\d{2}:?\d{2})$/.test(value);
-}, 'must be an ISO-8601 instant with a time zone offset, such as 2026-11-01T00:00:00Z');
+}, 'must be an ISO-8601 instant with a time zone offset, such as 2026-11-01T00:00:00Z').meta({ description: 'ISO-8601 instant with an offset', example: '2026-11-01T00:00:00Z' });
 
-const calendarDate = z.string().refine((value) => /^\d{4}-\d{2}-\d{2}$/.test(value) && DateTime.fromISO(value).isValid, 'must be a real calendar date (YYYY-MM-DD)');
+const calendarDate = z
+  .string()
+  .refine((value) => /^\d{4}-\d{2}-\d{2}$/.test(value) && DateTime.fromISO(value).isValid, 'must be a real calendar date (YYYY-MM-DD)')
+  .meta({ description: 'Calendar date (YYYY-MM-DD)', example: '2026-10-31' });
 
 const calendarDateOrInstant = z.string().refine((value) => {
   if (/^\d{4}-\d{2}-\d{2}$/.test(value)) return DateTime.fromISO(value).isValid;
   return DateTime.fromISO(value, { setZone: true }).isValid && /(Z|[+-]\d{2}:?\d{2})$/.test(value);
-}, 'must be a real calendar date (YYYY-MM-DD) or an ISO-8601 instant with an offset');
+}, 'must be a real calendar date (YYYY-MM-DD) or an ISO-8601 instant with an offset').meta({ description: 'Calendar date (YYYY-MM-DD) or ISO-8601 instant with an offset', example: '2026-10-31' });
 
 /** Checks that an amount has no more decimals than its currency allows and is above zero. */
 function checkAmount(ctx: z.RefinementCtx, value: string, code: string, path: (string | number)[]): void {

@@ -1,11 +1,38 @@
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
+import { ApiAcceptedResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { z } from 'zod';
 import { Actor } from '../common/auth/actor.decorator';
 import { Roles } from '../common/auth/roles.decorator';
 import { DomainError, ValidationFailed } from '../common/errors';
+import { ApiErrors, ApiZodBody } from '../docs/decorators';
 import { validateEvent } from './event-validation';
-import { MAX_EVENTS_PER_REQUEST } from './event.schemas';
+import { dataSchemas, envelopeSchema, EVENT_TYPES, MAX_EVENTS_PER_REQUEST } from './event.schemas';
 import { EventResult, EventsService } from './events.service';
 
+/**
+ * The body as the OpenAPI document shows it, composed from the schemas validateEvent applies: one
+ * event (the envelope, its `data` by `type`) or `{events: [...]}`. The handler checks the parts
+ * itself, so that a bad event in a batch is rejected alone instead of failing the request.
+ */
+const documentedEvent = z.union(EVENT_TYPES.map((type) => envelopeSchema.extend({ type: z.literal(type), data: dataSchemas[type] }))).meta({ id: 'Event' });
+export const eventsRequestBody = z.union([documentedEvent, z.strictObject({ events: z.array(documentedEvent).min(1).max(MAX_EVENTS_PER_REQUEST) })]);
+
+/** The 202 answer, as documented. */
+export const eventsResponse = z.object({
+  results: z.array(
+    z.object({
+      id: z.string().nullable().meta({ description: 'The event id (null if the event had none)' }),
+      status: z.enum(['accepted', 'duplicate', 'rejected']),
+      caseId: z.uuid().optional(),
+      error: z.string().optional().meta({ description: 'Why it was rejected: each field and reason' }),
+    }),
+  ),
+});
+// Fails to compile if EventResult drifts from the documented result.
+true satisfies EventResult extends z.output<typeof eventsResponse>['results'][number] ? true : never;
+
+@ApiTags('Events')
+@ApiErrors(503)
 @Controller('v1/events')
 export class EventsController {
   constructor(private readonly events: EventsService) {}
@@ -18,6 +45,15 @@ export class EventsController {
   @Post()
   @HttpCode(202)
   @Roles('ingest')
+  @ApiOperation({
+    summary: 'Ingest events',
+    description:
+      `One event, or \`{"events": [...]}\` with up to ${MAX_EVENTS_PER_REQUEST}. The event \`id\` is the idempotency key: a repeat is \`duplicate\` and changes nothing. ` +
+      'In a batch each event is accepted or rejected on its own; a lone event that fails validation is a 400 naming the field, one that refers to nothing open a 422.',
+  })
+  @ApiZodBody(eventsRequestBody)
+  @ApiAcceptedResponse({ description: 'One result per event, in order', standardSchema: eventsResponse })
+  @ApiErrors(400, [422, 'A lone event that refers to nothing open (e.g. an unknown invoice)'])
   async post(@Body() body: unknown, @Actor() actor: string): Promise<{ results: EventResult[] }> {
     if (body === null || typeof body !== 'object' || Array.isArray(body)) {
       throw new ValidationFailed([{ field: 'body', reason: 'must be one event object or {"events": [...]}' }]);

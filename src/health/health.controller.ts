@@ -1,10 +1,13 @@
 import { Controller, Get, Inject, OnModuleDestroy } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, HealthIndicatorService, TypeOrmHealthIndicator } from '@nestjs/terminus';
 import { Redis } from 'ioredis';
 import { Public } from '../common/auth/roles.decorator';
 import { Unlimited } from '../common/rate-limit.guard';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
+import { ApiErrors } from '../docs/decorators';
 
+@ApiTags('Health')
 @Controller('health')
 @Public()
 // Probes must never be turned away by the rate limit.
@@ -28,12 +31,17 @@ export class HealthController implements OnModuleDestroy {
   }
 
   @Get('live')
+  @ApiOperation({ summary: 'Liveness', description: 'The process answers. Served by every APP_ROLE, never rate-limited.' })
+  @ApiOkResponse({ description: '`{status: "ok"}`' })
   live() {
     return { status: 'ok' };
   }
 
   /** Ready when PostgreSQL and Redis answer. */
   @Get('ready')
+  @ApiOperation({ summary: 'Readiness', description: 'Ready when PostgreSQL and Redis answer. Served by every APP_ROLE, never rate-limited.' })
+  @ApiOkResponse({ description: 'Every check is up: `{status: "ok", info, error, details}`' })
+  @ApiErrors([503, 'A check is down: `details` holds the state of each check'])
   @HealthCheck()
   ready() {
     return this.health.check([

@@ -1,10 +1,31 @@
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { z } from 'zod';
 import { Actor } from '../../common/auth/actor.decorator';
 import { Roles } from '../../common/auth/roles.decorator';
 import { ValidationFailed } from '../../common/errors';
 import { parseOrThrow } from '../../common/zod-validation';
+import { ApiErrors, ApiZodBody } from '../../docs/decorators';
 import { MAX_RECEIPTS_PER_REQUEST, ReceiptResult, smsReceipt, SmsReceipts } from './sms-receipts.service';
 
+/** The body as documented: one receipt or a batch (the handler checks the parts, one by one in a batch). */
+export const receiptsRequestBody = z.union([smsReceipt, z.strictObject({ receipts: z.array(smsReceipt).min(1).max(MAX_RECEIPTS_PER_REQUEST) })]);
+
+export const receiptsResponse = z.object({
+  results: z.array(
+    z.object({
+      reference: z.string().nullable(),
+      status: z.enum(['accepted', 'duplicate', 'ignored', 'rejected']),
+      caseId: z.uuid().optional(),
+      error: z.string().optional(),
+    }),
+  ),
+});
+// Fails to compile if ReceiptResult drifts from the documented result.
+true satisfies ReceiptResult extends z.output<typeof receiptsResponse>['results'][number] ? true : never;
+
+@ApiTags('SMS')
+@ApiErrors(503)
 @Controller('v1/sms/receipts')
 export class SmsReceiptsController {
   constructor(private readonly receipts: SmsReceipts) {}
@@ -18,6 +39,15 @@ export class SmsReceiptsController {
   @Post()
   @HttpCode(200)
   @Roles('ingest')
+  @ApiOperation({
+    summary: 'SMS delivery receipts',
+    description:
+      `The SMS provider's delivery reports: one receipt, or \`{"receipts": [...]}\` with up to ${MAX_RECEIPTS_PER_REQUEST}; \`reference\` is the dispatch id sent with the message. ` +
+      'Repeating a receipt changes nothing; a later failure cannot undo a delivery (`ignored`). In a batch each receipt is rejected on its own.',
+  })
+  @ApiZodBody(receiptsRequestBody)
+  @ApiOkResponse({ description: 'One result per receipt, in order', standardSchema: receiptsResponse })
+  @ApiErrors(400, [404, 'A lone receipt whose reference is no SMS dispatch'])
   async post(@Body() body: unknown, @Actor() actor: string): Promise<{ results: ReceiptResult[] }> {
     if (body === null || typeof body !== 'object' || Array.isArray(body)) {
       throw new ValidationFailed([{ field: 'body', reason: 'must be one receipt object or {"receipts": [...]}' }]);

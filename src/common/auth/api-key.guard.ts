@@ -1,9 +1,9 @@
 import { CanActivate, ExecutionContext, ForbiddenException, Inject, Injectable, UnauthorizedException } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
-import type { ApiKey, Role } from '../../config/config.schema';
+import type { ApiKey } from '../../config/config.schema';
 import { ApiKeyRing } from './api-keys';
-import { PUBLIC_KEY, ROLES_KEY } from './roles.decorator';
+import { routeAccess } from './roles.decorator';
 
 export type AuthenticatedRequest = Request & { apiKey?: ApiKey };
 
@@ -16,13 +16,13 @@ export class ApiKeyGuard implements CanActivate {
   ) {}
 
   canActivate(context: ExecutionContext): boolean {
-    const targets = [context.getHandler(), context.getClass()];
-    if (this.reflector.getAllAndOverride<boolean>(PUBLIC_KEY, targets)) return true;
+    const access = routeAccess(this.reflector, [context.getHandler(), context.getClass()]);
+    if (access.public) return true;
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
     const match = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '');
     const key = match ? this.keys.find(match[1]) : undefined;
     if (!key) throw new UnauthorizedException('an API key is required: Authorization: Bearer <key>');
-    const allowed = this.reflector.getAllAndOverride<Role[]>(ROLES_KEY, targets) ?? [];
+    const allowed = access.roles;
     if (key.role !== 'admin' && !allowed.includes(key.role)) {
       throw new ForbiddenException(`role "${key.role}" may not use this route (allowed: ${['admin', ...allowed].join(', ')})`);
     }

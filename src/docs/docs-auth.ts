@@ -1,0 +1,23 @@
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { ApiKeyRing } from '../common/auth/api-keys';
+import { basicKey, DASHBOARD_REALM } from '../dashboard/basic-auth';
+
+/**
+ * The docs are served by Express routes, which Nest's ApiKeyGuard never sees: this is their whole
+ * protection. Any role may read them, with `Authorization: Bearer <secret>` (scripts) or HTTP
+ * Basic `<key name>:<secret>` (a browser, which cannot send a bearer header to open a page).
+ */
+export function docsAuth(keys: ApiKeyRing): RequestHandler {
+  return (req: Request, res: Response, next: NextFunction): void => {
+    const bearer = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
+    const key = bearer ? keys.find(bearer[1]) : basicKey(keys, req.headers.authorization);
+    if (!key) {
+      res.setHeader('WWW-Authenticate', DASHBOARD_REALM);
+      res.setHeader('Cache-Control', 'no-store');
+      res.status(401).json({ statusCode: 401, error: 'Unauthorized', message: 'the API docs need an API key: Authorization: Bearer <key>, or HTTP Basic with the key name and secret' });
+      // Answered: the docs must not be served after a refusal.
+      return;
+    }
+    next();
+  };
+}
