@@ -92,7 +92,7 @@ describe('queue dashboard and operator jobs API', () => {
         expect(page.headers['content-type']).toContain('text/html');
         const { body } = await sut.http.get('/admin/queues/api/queues').set(basic(role)).expect(200);
         const queues = body.queues as { name: string; readOnlyMode: boolean }[];
-        expect(queues.map((queue) => queue.name).sort()).toEqual(['steps', 'webhooks']);
+        expect(queues.map((queue) => queue.name).sort()).toEqual(['batches', 'steps', 'webhooks']);
         expect(queues.every((queue) => !queue.readOnlyMode)).toBe(true);
       }
     });
@@ -101,7 +101,7 @@ describe('queue dashboard and operator jobs API', () => {
       await sut.http.get('/admin/queues').set(basic('auditor')).expect(200);
       const { body } = await sut.http.get('/admin/queues/api/queues').set(basic('auditor')).expect(200);
       const queues = body.queues as { name: string; readOnlyMode: boolean }[];
-      expect(queues.map((queue) => queue.name).sort()).toEqual(['steps', 'webhooks']);
+      expect(queues.map((queue) => queue.name).sort()).toEqual(['batches', 'steps', 'webhooks']);
       expect(queues.every((queue) => queue.readOnlyMode)).toBe(true);
       await sut.http.put('/admin/queues/api/queues/steps/pause').set(basic('auditor')).expect(403);
       await sut.http.put('/admin/queues/api/queues/pause').set(basic('auditor')).expect(403);
