@@ -5,7 +5,7 @@ import type { Queue } from 'bullmq';
 import canonicalize from 'canonicalize';
 import { DataSource } from 'typeorm';
 import { Clock } from '../common/clock';
-import { decodeCursor, encodeCursor } from '../common/cursor';
+import { decodeCursor, pageOf } from '../common/cursor';
 import { DomainError, NotFound } from '../common/errors';
 import { toMinorUnits } from '../common/money';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
@@ -117,8 +117,8 @@ export class Batches {
        FROM batch_items i ${where.where} ORDER BY i.seq LIMIT ${filter.limit + 1}`,
       where.params,
     );
-    const page = rows.slice(0, filter.limit);
-    return { items: page, nextCursor: rows.length > filter.limit ? encodeCursor([page[page.length - 1].seq]) : null };
+    const { page, nextCursor } = pageOf(rows, filter.limit, (last) => [last.seq]);
+    return { items: page, nextCursor };
   }
 
   /** Stops a batch: workers finish the chunk in hand; the items not yet taken become `cancelled`. */

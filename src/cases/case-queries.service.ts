@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { Clock } from '../common/clock';
 import { Conditions } from '../database/sql';
-import { decodeCursor, encodeCursor } from '../common/cursor';
+import { decodeCursor, pageOf } from '../common/cursor';
 import { NotFound } from '../common/errors';
 import { formatMinorUnits } from '../common/money';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
@@ -76,12 +76,8 @@ export class CaseQueries {
       `SELECT ${CASE_COLUMNS} ${CASE_JOINS} ${where.where} ORDER BY c.opened_at DESC, c.id DESC LIMIT ${filter.limit + 1}`,
       where.params,
     );
-    const page = rows.slice(0, filter.limit);
-    const last = page[page.length - 1];
-    return {
-      items: page.map((row) => this.toCase(row)),
-      nextCursor: rows.length > filter.limit && last ? encodeCursor([last.opened_at.toISOString(), last.id]) : null,
-    };
+    const { page, nextCursor } = pageOf(rows, filter.limit, (last) => [last.opened_at.toISOString(), last.id]);
+    return { items: page.map((row) => this.toCase(row)), nextCursor };
   }
 
   async detail(id: string) {
@@ -149,11 +145,8 @@ export class CaseQueries {
        FROM touches WHERE case_id = $1 AND seq > $2 ORDER BY seq LIMIT ${limit + 1}`,
       [caseId, afterSeq],
     );
-    const page = rows.slice(0, limit);
-    return {
-      items: page,
-      nextCursor: rows.length > limit ? encodeCursor([page[page.length - 1].seq]) : null,
-    };
+    const { page, nextCursor } = pageOf<{ seq: number }>(rows, limit, (last) => [last.seq]);
+    return { items: page, nextCursor };
   }
 
   private toCase(row: CaseRow) {

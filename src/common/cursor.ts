@@ -13,3 +13,12 @@ export function decodeCursor<T extends unknown[]>(cursor: string, length: number
   }
   throw new ValidationFailed([{ field: 'query.cursor', reason: 'is not a cursor returned by this listing' }]);
 }
+
+/**
+ * A page of a keyset listing that fetched `limit + 1` rows: the first `limit`, and the cursor
+ * (from the last of them) when the extra row shows there is more.
+ */
+export function pageOf<T>(rows: readonly T[], limit: number, cursorOf: (last: T) => unknown[]): { page: T[]; nextCursor: string | null } {
+  const page = rows.slice(0, limit);
+  return { page, nextCursor: rows.length > limit && page.length > 0 ? encodeCursor(cursorOf(page[page.length - 1])) : null };
+}

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { decodeCursor, encodeCursor } from '../common/cursor';
+import { decodeCursor, encodeCursor, pageOf } from '../common/cursor';
 import { formatMinorUnits } from '../common/money';
 import { Conditions } from '../database/sql';
 import { trimRate } from '../letters/late-fee';
@@ -85,8 +85,7 @@ export class Placements {
   /** Oldest first, with the webhook's state for operators. */
   async list(filter: PlacementFilter) {
     const rows = await this.page(filter);
-    const page = rows.slice(0, filter.limit);
-    const last = page[page.length - 1];
+    const { page, nextCursor } = pageOf(rows, filter.limit, (last) => [last.placed_at.toISOString(), last.id]);
     return {
       items: page.map((row) => ({
         ...record(row),
@@ -95,7 +94,7 @@ export class Placements {
         placedBy: row.placed_by,
         webhook: { status: row.webhook_status, attempts: row.webhook_attempts, lastError: row.webhook_last_error, notifiedAt: row.notified_at },
       })),
-      nextCursor: rows.length > filter.limit && last ? encodeCursor([last.placed_at.toISOString(), last.id]) : null,
+      nextCursor,
     };
   }
 

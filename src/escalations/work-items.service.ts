@@ -3,7 +3,7 @@ import { DateTime } from 'luxon';
 import { DataSource, EntityManager } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import { Clock } from '../common/clock';
-import { decodeCursor, encodeCursor } from '../common/cursor';
+import { decodeCursor, pageOf } from '../common/cursor';
 import { DomainError, NotFound, ValidationFailed } from '../common/errors';
 import { formatMinorUnits, toMinorUnits } from '../common/money';
 import { Conditions } from '../database/sql';
@@ -111,12 +111,8 @@ export class WorkItems {
       `SELECT ${WORK_ITEM_VIEW} ${WORK_ITEM_FROM} ${where.where} ORDER BY w.created_at, w.id LIMIT ${filter.limit + 1}`,
       where.params,
     );
-    const page = rows.slice(0, filter.limit);
-    const last = page[page.length - 1];
-    return {
-      items: page.map(present),
-      nextCursor: rows.length > filter.limit && last ? encodeCursor([last.createdAt.toISOString(), last.id]) : null,
-    };
+    const { page, nextCursor } = pageOf(rows, filter.limit, (last) => [last.createdAt.toISOString(), last.id]);
+    return { items: page.map(present), nextCursor };
   }
 
   async get(id: string, m: EntityManager = this.dataSource.manager) {

@@ -4,7 +4,7 @@ import { AuditService } from '../audit/audit.service';
 import type { TouchInput } from '../audit/touch-kinds';
 import { CaseLifecycle } from '../cases/case-lifecycle.service';
 import { Clock } from '../common/clock';
-import { decodeCursor, encodeCursor } from '../common/cursor';
+import { decodeCursor, pageOf } from '../common/cursor';
 import { DomainError, NotFound } from '../common/errors';
 import { Conditions } from '../database/sql';
 import { localDate } from './case-terms';
@@ -66,9 +66,8 @@ export class LetterRegister {
       `SELECT ${LETTER_VIEW} ${LETTER_FROM} ${where.where} ORDER BY l.issued_at, l.id LIMIT ${filter.limit + 1}`,
       where.params,
     );
-    const page = rows.slice(0, filter.limit);
-    const last = page[page.length - 1];
-    return { items: page, nextCursor: rows.length > filter.limit && last ? encodeCursor([last.issuedAt.toISOString(), last.id]) : null };
+    const { page, nextCursor } = pageOf(rows, filter.limit, (last) => [last.issuedAt.toISOString(), last.id]);
+    return { items: page, nextCursor };
   }
 
   async get(id: string) {
