@@ -204,10 +204,11 @@ export class StepRunner {
       if (next) await this.scheduler.enqueue([next]);
       return 'sent';
     } catch (error) {
-      // A letter the fonts cannot draw fails the same way on every attempt: fail it now, visibly.
-      const hopeless = error instanceof UndrawableText;
-      await this.recordFailure(stepId, error as Error, finalAttempt || hopeless);
-      throw hopeless ? new UnrecoverableError((error as Error).message) : error;
+      // A letter the fonts cannot draw, or a message the provider refuses for good (a 4xx), fails
+      // the same way on every attempt: fail it now, visibly.
+      const undrawable = error instanceof UndrawableText;
+      await this.recordFailure(stepId, error as Error, finalAttempt || undrawable || error instanceof UnrecoverableError);
+      throw undrawable ? new UnrecoverableError((error as Error).message) : error;
     }
   }
 

@@ -185,6 +185,21 @@ describe('the contact gate and the case lifecycle, with the real service', () =>
     expect((await touches(caseId)).filter((t) => t.kind === 'notice.delivered')).toHaveLength(1);
   });
 
+  it('an SMS the provider refuses for good (400) fails the step at once, recorded, without retries', async () => {
+    const zone = zoneWhereLocalHourIs(9, 19);
+    const phone = `+4916${Math.floor(Math.random() * 1e9)}`;
+    sms.fail(1, 400);
+    const caseId = await open(overdueEvent({ debtor: { timezone: zone, phone }, segment: 'sms-once' }));
+    const trail = await trailWith(caseId, 'notice.failed');
+    expect(trail.find((t) => t.kind === 'notice.failed')).toMatchObject({ channel: 'sms', data: expect.objectContaining({ error: expect.stringContaining('400') }) });
+    const step = (await caseDetail(caseId)).schedule[0];
+    expect(step).toMatchObject({ status: 'failed' });
+    const job = await sut.queue.getJob(step.id);
+    expect(await job!.getState()).toBe('failed');
+    expect(job!.attemptsMade).toBe(1);
+    expect(sms.to(phone)).toHaveLength(0);
+  });
+
   it('derives the segment from the debtor\'s history and flags, and chooses the policy by it', async () => {
     const first = overdueEvent();
     delete (first.data as { segment?: string }).segment;
