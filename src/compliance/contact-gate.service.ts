@@ -1,10 +1,11 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { DateTime } from 'luxon';
 import type { EntityManager } from 'typeorm';
 import { Clock } from '../common/clock';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { checkContact, type ContactChannel, type GateConfig, type GateDecision, HISTORY_LOOKBACK_MS, resolveRules } from './contact-gate';
 import { loadGateConfig, loadHolidayOverrides } from './gate-config';
-import { PublicHolidays } from './holiday-calendar';
+import { chineseDaysCoverage, PublicHolidays } from './holiday-calendar';
 
 export interface GateSubject {
   debtorId: string;
@@ -19,6 +20,7 @@ export interface GateSubject {
 /** The contact gate with its rules (COMPLIANCE_FILE) and holidays, and the debtor's recent contacts from the dispatch ledger. */
 @Injectable()
 export class ContactGate {
+  private readonly logger = new Logger(ContactGate.name);
   private readonly rules: GateConfig;
   private readonly holidays: PublicHolidays;
 
@@ -27,7 +29,15 @@ export class ContactGate {
     private readonly clock: Clock,
   ) {
     this.rules = loadGateConfig(config.COMPLIANCE_FILE);
-    this.holidays = new PublicHolidays(loadHolidayOverrides(config.COMPLIANCE_FILE));
+    const overrides = loadHolidayOverrides(config.COMPLIANCE_FILE);
+    this.holidays = new PublicHolidays(overrides);
+    // China's official calendar (with 调休) is known only up to chinese-days' last year: say so
+    // before the next year starts without it, rather than gate on statutory days alone.
+    const nextYear = DateTime.fromJSDate(clock.now(), { zone: 'Asia/Shanghai' }).year + 1;
+    const covered = chineseDaysCoverage().last >= nextYear || overrides.some((entry) => entry.country.toUpperCase() === 'CN' && entry.date.startsWith(`${nextYear}-`));
+    if (!covered) {
+      this.logger.warn(`no official CN holiday schedule for ${nextYear}: add it to holidayOverrides in ${config.COMPLIANCE_FILE} (or upgrade chinese-days)`);
+    }
   }
 
   /**
