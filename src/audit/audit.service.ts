@@ -25,6 +25,21 @@ interface TouchRow {
 }
 
 const VERIFY_PAGE = 5000;
+const EXPORT_PAGE = 2000;
+
+/** A touch as the API and the export show it. */
+export interface ExportedTouch {
+  id: string;
+  caseId: string;
+  seq: number;
+  kind: string;
+  at: Date;
+  actor: string;
+  channel: string | null;
+  data: Record<string, unknown>;
+  prevHash: string;
+  hash: string;
+}
 
 export type ChainedRow = ChainedTouch & { hash: string };
 
@@ -141,6 +156,27 @@ export class AuditService {
       );
       return heads.length;
     });
+  }
+
+  /**
+   * Touches recorded in [from, to), oldest first, a page at a time (keyset on time and id), as
+   * the API shows them: for exports that must not hold the whole trail in memory.
+   */
+  async *exportPages(filter: { from: Date; to: Date; caseId?: string }): AsyncGenerator<ExportedTouch[]> {
+    let after = { at: new Date(0), id: '0' };
+    for (;;) {
+      const rows: (ExportedTouch & { id: string })[] = await this.dataSource.query(
+        `SELECT id, case_id AS "caseId", seq, kind, at, actor, channel, data, prev_hash AS "prevHash", hash FROM touches
+         WHERE at >= $1 AND at < $2 AND (at, id) > ($3, $4::bigint) ${filter.caseId ? 'AND case_id = $6' : ''}
+         ORDER BY at, id LIMIT $5`,
+        [filter.from, filter.to, after.at, after.id, EXPORT_PAGE, ...(filter.caseId ? [filter.caseId] : [])],
+      );
+      if (rows.length === 0) return;
+      yield rows;
+      const last = rows[rows.length - 1];
+      after = { at: last.at, id: last.id };
+      if (rows.length < EXPORT_PAGE) return;
+    }
   }
 
   /** Walks every case chain, then the seal chain and the touches each seal names. */

@@ -1,6 +1,7 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { stringify } from 'csv-stringify/sync';
+import { spreadsheetSafe, streamDownload } from '../common/download';
 import type { Response } from 'express';
 import { DateTime } from 'luxon';
 import { z } from 'zod';
@@ -78,14 +79,13 @@ export const placementQuery = z
     }
   });
 
-/** Text a spreadsheet would run as a formula (CWE-1236) starts with one of these; such cells get a leading apostrophe. */
-const FORMULA_START = /^[=+\-@\t\r]/;
+/** The text columns a spreadsheet could run as a formula (CWE-1236). */
 const TEXT_COLUMNS = new Set<keyof PlacementRecord>(['agency', 'invoiceExternalId', 'contractRef', 'debtorExternalId', 'debtorName']);
 const csvSafe = (row: PlacementRecord) =>
   Object.fromEntries(
     PLACEMENT_COLUMNS.map((column) => {
       const value = row[column];
-      return [column, TEXT_COLUMNS.has(column) && typeof value === 'string' && FORMULA_START.test(value) ? `'${value}` : value];
+      return [column, TEXT_COLUMNS.has(column) ? spreadsheetSafe(value) : value];
     }),
   );
 
@@ -172,21 +172,11 @@ export class PlacementsController {
       return;
     }
     const date = DateTime.fromJSDate(this.clock.now(), { zone: 'utc' }).toISODate();
-    const pages = this.placements.records(filter);
-    // The first page before the headers, so that a failing query still answers with an error body.
-    let next = await pages.next();
-    res
-      .status(200)
-      .type('text/csv; charset=utf-8')
-      .set('Content-Disposition', `attachment; filename="placements-${date}.csv"`)
-      .set('Cache-Control', 'private, no-store');
-    res.write(stringify([], { header: true, columns: [...PLACEMENT_COLUMNS] }));
-    try {
-      for (; !next.done; next = await pages.next()) res.write(stringify(next.value.map(csvSafe), { columns: [...PLACEMENT_COLUMNS] }));
-      res.end();
-    } catch (error) {
-      // Headers are out: cut the response so the client sees a broken download, not a short file.
-      res.destroy(error as Error);
-    }
+    await streamDownload(res, this.placements.records(filter), {
+      type: 'text/csv; charset=utf-8',
+      filename: `placements-${date}.csv`,
+      head: stringify([], { header: true, columns: [...PLACEMENT_COLUMNS] }),
+      render: (page) => stringify(page.map(csvSafe), { columns: [...PLACEMENT_COLUMNS] }),
+    });
   }
 }
