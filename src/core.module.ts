@@ -8,7 +8,7 @@ import { ApiKeyRing } from './common/auth/api-keys';
 import { Clock, SystemClock } from './common/clock';
 import { HttpErrorFilter } from './common/http-exception.filter';
 import { genReqId, PERSONAL_KEYS, redactionPaths } from './common/logging';
-import { RateLimitGuard } from './common/rate-limit.guard';
+import { RateLimitGuard, RequestLimiter } from './common/rate-limit.guard';
 import { APP_CONFIG, type AppConfig } from './config/app-config';
 import { dataSourceOptions } from './database/data-source';
 
@@ -44,12 +44,13 @@ export class CoreModule {
         { provide: APP_CONFIG, useValue: config },
         { provide: Clock, useClass: SystemClock },
         { provide: ApiKeyRing, useValue: new ApiKeyRing(config.API_KEYS) },
+        RequestLimiter,
         // The limit first: guessing keys is limited per address like any other request.
         { provide: APP_GUARD, useClass: RateLimitGuard },
         { provide: APP_GUARD, useClass: ApiKeyGuard },
         { provide: APP_FILTER, useClass: HttpErrorFilter },
       ],
-      exports: [APP_CONFIG, Clock, ApiKeyRing],
+      exports: [APP_CONFIG, Clock, ApiKeyRing, RequestLimiter],
     };
   }
 }

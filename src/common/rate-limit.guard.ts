@@ -1,30 +1,41 @@
 import { CanActivate, ExecutionContext, HttpException, HttpStatus, Inject, Injectable, Logger, OnModuleDestroy, SetMetadata } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { Request, Response } from 'express';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { ApiKeyRing } from './auth/api-keys';
+import { basicKey } from './auth/basic-auth';
 
 export const UNLIMITED = 'dunning:unlimited';
 /** Routes that are never limited (health probes). */
 export const Unlimited = () => SetMetadata(UNLIMITED, true);
 
+/** Over the limit: how long to wait, and the sentence that says so. */
+export class RateLimited extends HttpException {
+  constructor(
+    readonly retryAfterSeconds: number,
+    limit: number,
+    windowSeconds: number,
+  ) {
+    super(`rate limit: at most ${limit} requests per ${windowSeconds} s for this key; retry in ${retryAfterSeconds} s`, HttpStatus.TOO_MANY_REQUESTS);
+  }
+}
+
 /**
  * RATE_LIMIT requests per RATE_LIMIT_WINDOW per API key (per client address without a known
- * key), counted in Redis so every API process shares the allowance. Over it: 429 with
- * Retry-After. If Redis is unreachable, a per-process counter stands in rather than refusing all.
+ * key), counted in Redis so every API process shares the allowance. If Redis is unreachable, a
+ * per-process counter stands in rather than refusing all.
  */
 @Injectable()
-export class RateLimitGuard implements CanActivate, OnModuleDestroy {
-  private readonly logger = new Logger(RateLimitGuard.name);
+export class RequestLimiter implements OnModuleDestroy {
+  private readonly logger = new Logger(RequestLimiter.name);
   private readonly redis: Redis;
   private readonly limiter: RateLimiterRedis;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly keys: ApiKeyRing,
-    private readonly reflector: Reflector,
   ) {
     this.redis = new Redis(config.REDIS_URL, { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2000 });
     this.redis.on('error', () => undefined);
@@ -42,32 +53,56 @@ export class RateLimitGuard implements CanActivate, OnModuleDestroy {
     this.redis.disconnect();
   }
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
-    if (this.reflector.getAllAndOverride<boolean>(UNLIMITED, [context.getHandler(), context.getClass()])) return true;
-    const request = context.switchToHttp().getRequest<Request>();
-    const response = context.switchToHttp().getResponse<Response>();
+  /** Counts the request and sets the RateLimit headers; throws RateLimited (with Retry-After set) over the limit. */
+  async consume(request: Request, response: Response): Promise<void> {
+    response.setHeader('RateLimit-Limit', this.config.RATE_LIMIT);
     try {
       const used = await this.limiter.consume(this.tracker(request));
-      response.setHeader('RateLimit-Limit', this.config.RATE_LIMIT);
       response.setHeader('RateLimit-Remaining', used.remainingPoints);
-      return true;
     } catch (error) {
       if (!(error instanceof RateLimiterRes)) {
         this.logger.warn(`rate limit not checked: ${(error as Error).message}`);
-        return true;
+        return;
       }
       const seconds = Math.max(1, Math.ceil(error.msBeforeNext / 1000));
       response.setHeader('Retry-After', seconds);
-      response.setHeader('RateLimit-Limit', this.config.RATE_LIMIT);
       response.setHeader('RateLimit-Remaining', 0);
-      throw new HttpException(`rate limit: at most ${this.config.RATE_LIMIT} requests per ${this.config.RATE_LIMIT_WINDOW / 1000} s for this key; retry in ${seconds} s`, HttpStatus.TOO_MANY_REQUESTS);
+      throw new RateLimited(seconds, this.config.RATE_LIMIT, this.config.RATE_LIMIT_WINDOW / 1000);
     }
   }
 
-  /** The key's name (never its secret), resolved here so the order of the global guards does not matter. */
+  /** The key's name (never its secret), from a bearer or Basic header; else the client address. */
   private tracker(request: Request): string {
     const secret = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')?.[1];
-    const key = secret ? this.keys.find(secret) : undefined;
+    const key = secret ? this.keys.find(secret) : basicKey(this.keys, request.headers.authorization);
     return key ? `key:${key.name}` : `ip:${request.ip}`;
   }
+}
+
+/** The API's global guard: every route but the `@Unlimited` ones counts against the limit. */
+@Injectable()
+export class RateLimitGuard implements CanActivate {
+  constructor(
+    private readonly limiter: RequestLimiter,
+    private readonly reflector: Reflector,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    if (this.reflector.getAllAndOverride<boolean>(UNLIMITED, [context.getHandler(), context.getClass()])) return true;
+    await this.limiter.consume(context.switchToHttp().getRequest<Request>(), context.switchToHttp().getResponse<Response>());
+    return true;
+  }
+}
+
+/** The same limit for Express routes outside Nest's guards (the dashboard, the docs), so guessing credentials there is limited too. */
+export function limitRequests(limiter: RequestLimiter): RequestHandler {
+  return (req: Request, res: Response, next: NextFunction): void => {
+    limiter.consume(req, res).then(
+      () => next(),
+      (error: unknown) => {
+        if (!(error instanceof RateLimited)) return next(error);
+        res.status(429).json({ statusCode: 429, error: 'Too Many Requests', message: error.message });
+      },
+    );
+  };
 }

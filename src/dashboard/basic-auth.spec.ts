@@ -1,7 +1,8 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { ApiKeyRing } from '../common/auth/api-keys';
 import type { ApiKey } from '../config/config.schema';
-import { basicKey, dashboardAuth } from './basic-auth';
+import { basicKey } from '../common/auth/basic-auth';
+import { dashboardAuth } from './basic-auth';
 
 const operator: ApiKey = { name: 'ops-desk', role: 'operator', secret: 'operator-secret-0123456789' };
 const admin: ApiKey = { name: 'root', role: 'admin', secret: 'admin:secret:with:colons' };

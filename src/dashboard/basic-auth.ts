@@ -1,30 +1,13 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { ApiKeyRing } from '../common/auth/api-keys';
-import type { ApiKey } from '../config/config.schema';
-
-export const DASHBOARD_REALM = 'Basic realm="dunning"';
-
-/**
- * The key named by HTTP Basic credentials: the user is the key's name, the password its secret.
- * The secret is looked up in constant time; the name must then match the key it found.
- */
-export function basicKey(keys: ApiKeyRing, authorization: string | undefined): ApiKey | undefined {
-  const match = /^Basic\s+([A-Za-z0-9+/]+=*)\s*$/i.exec(authorization ?? '');
-  if (!match) return undefined;
-  const decoded = Buffer.from(match[1], 'base64').toString('utf8');
-  const colon = decoded.indexOf(':');
-  if (colon <= 0) return undefined;
-  // Secrets may contain ':' (see ApiKeyRing's tests); names may not (API_KEYS is name:role:secret).
-  const key = keys.find(decoded.slice(colon + 1));
-  return key && key.name === decoded.slice(0, colon) ? key : undefined;
-}
+import { BASIC_REALM, basicKey } from '../common/auth/basic-auth';
 
 /** Roles that get the board with its actions; auditors get the read-only board. */
 const OPERATING_ROLES = new Set(['operator', 'admin']);
 const SAFE_METHODS = new Set(['GET', 'HEAD']);
 
 function refuse(res: Response, status: 401 | 403 | 404, message: string): void {
-  if (status === 401) res.setHeader('WWW-Authenticate', DASHBOARD_REALM);
+  if (status === 401) res.setHeader('WWW-Authenticate', BASIC_REALM);
   res.setHeader('Cache-Control', 'no-store');
   res.status(status).json({ statusCode: status, error: status === 401 ? 'Unauthorized' : status === 403 ? 'Forbidden' : 'Not Found', message });
 }

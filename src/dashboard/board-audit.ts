@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import type { BoardHooks, ControllerHandlerReturnType, HookContext } from '@bull-board/api/typings/app';
 import type { JobType, Queue } from 'bullmq';
 import { ApiKeyRing } from '../common/auth/api-keys';
-import { basicKey } from './basic-auth';
+import { basicKey } from '../common/auth/basic-auth';
 import { isJobQueue, JobAction, JobAudit, JobQueueName, JobRef } from './job-audit.service';
 import { redactDeep } from './redact';
 

@@ -6,6 +6,7 @@ import { MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
 import type { Queue } from 'bullmq';
 import type { RequestHandler } from 'express';
 import { ApiKeyRing } from '../common/auth/api-keys';
+import { limitRequests, RequestLimiter } from '../common/rate-limit.guard';
 import { dashboardAuth } from './basic-auth';
 import { BoardAudit, READ_ONLY_HOOKS } from './board-audit';
 import { JobAudit } from './job-audit.service';
@@ -49,12 +50,14 @@ export class DashboardModule implements NestModule {
     private readonly keys: ApiKeyRing,
     private readonly jobs: JobAudit,
     private readonly audit: BoardAudit,
+    private readonly limiter: RequestLimiter,
   ) {}
 
   configure(consumer: MiddlewareConsumer): void {
     const queues = this.jobs.allQueues();
     const operators = board(queues, { readOnly: false, title: 'Dunning queues', hooks: this.audit.hooks });
     const auditors = board(queues, { readOnly: true, title: 'Dunning queues (read-only)', hooks: READ_ONLY_HOOKS });
-    consumer.apply(dashboardAuth(this.keys, auditors), operators).forRoutes(DASHBOARD_ROUTE);
+    // The API's rate limit first: guessing Basic credentials here is limited like any request.
+    consumer.apply(limitRequests(this.limiter), dashboardAuth(this.keys, auditors), operators).forRoutes(DASHBOARD_ROUTE);
   }
 }

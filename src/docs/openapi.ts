@@ -6,7 +6,7 @@ import type { OpenAPIObject, OperationObject, ResponsesObject, SchemaObject } fr
 import { z } from 'zod';
 import { routeAccess, type RouteAccess } from '../common/auth/roles.decorator';
 import { ApiKeyRing } from '../common/auth/api-keys';
-import { UNLIMITED } from '../common/rate-limit.guard';
+import { limitRequests, RequestLimiter, UNLIMITED } from '../common/rate-limit.guard';
 import { docsAuth } from './docs-auth';
 import { ERROR_BODY, ERROR_DESCRIPTIONS } from './decorators';
 
@@ -137,7 +137,7 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
 export function mountDocs(app: NestExpressApplication): void {
   const document = buildOpenApiDocument(app);
   // Registered before SwaggerModule's own routes and static files, so it runs first for all of them.
-  app.use([`/${DOCS_PATH}`, `/${DOCS_JSON_PATH}`], docsAuth(app.get(ApiKeyRing)));
+  app.use([`/${DOCS_PATH}`, `/${DOCS_JSON_PATH}`], limitRequests(app.get(RequestLimiter)), docsAuth(app.get(ApiKeyRing)));
   SwaggerModule.setup(DOCS_PATH, app, document, {
     jsonDocumentUrl: DOCS_JSON_PATH,
     raw: ['json'],

@@ -25,5 +25,9 @@ describe('rate limits per API key', () => {
     const statuses: number[] = [];
     for (let i = 0; i < 4; i++) statuses.push((await sut.http.get('/v1/cases').set('Authorization', `Bearer guess-${i}-0000000000000000`)).status);
     expect(statuses).toEqual([401, 401, 401, 429]);
+    // The dashboard and the docs (Express routes outside Nest's guards) share the address's allowance.
+    const guess = `Basic ${Buffer.from('operator-key:not-the-secret-000000').toString('base64')}`;
+    expect((await sut.http.get('/admin/queues').set('Authorization', guess)).status).toBe(429);
+    expect((await sut.http.get('/docs-json').set('Authorization', guess)).status).toBe(429);
   });
 });
