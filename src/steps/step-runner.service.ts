@@ -373,8 +373,11 @@ export class StepRunner {
     const toDebtor = definition.letter !== 'guarantor-notice';
     const deliver = toDebtor && step.cease_contact ? definition.deliver.filter((channel) => channel !== 'email') : definition.deliver;
     if (deliver.length === 0) return this.skip(m, step, 'debtor asked to cease contact; this letter goes by email only');
-    if (toDebtor && deliver.includes('email') && step.email) {
-      const decision = await this.gate.check(m, { debtorId: step.debtor_id, stepId: step.id, timezone: step.timezone, country: step.country, channel: 'email' });
+    if (deliver.includes('email')) {
+      // The debtor's emails count against the debtor's caps; guarantors keep to the same hours
+      // and days (we know no zone of theirs) but are not the debtor's contacts.
+      const subject = { debtorId: step.debtor_id, stepId: step.id, timezone: step.timezone, country: step.country, channel: 'email' as const };
+      const decision = toDebtor ? (step.email ? await this.gate.check(m, subject) : { allowed: true as const }) : this.gate.decide(subject, []);
       if (!decision.allowed) return this.defer(m, step, 'email', decision);
     }
     await m.query(`UPDATE scheduled_steps SET status = 'running', attempts = attempts + 1, started_at = $2, updated_at = $2 WHERE id = $1`, [step.id, this.clock.now()]);

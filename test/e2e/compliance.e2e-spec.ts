@@ -73,6 +73,17 @@ describe('the contact gate and the case lifecycle, with the real service', () =>
     expect(trail.some((t) => t.kind === 'notice.sent')).toBe(false);
   });
 
+  it('a guarantor notice by email keeps to the contact hours too', async () => {
+    const zone = zoneWhereLocalHourIs(0, 6);
+    const guarantor = { externalId: `G-${randomUUID().slice(0, 8)}`, name: 'Gia Guarantor', email: `gia-${randomUUID().slice(0, 8)}@example.test` };
+    const caseId = await open(overdueEvent({ debtor: { timezone: zone }, guarantors: [guarantor], segment: 'guarantor-letter' }));
+    const trail = await trailWith(caseId, 'step.deferred');
+    expect(trail.find((t) => t.kind === 'step.deferred')!.data).toMatchObject({ reasons: ['quiet-hours'] });
+    expect(DateTime.fromISO(trail.find((t) => t.kind === 'step.deferred')!.data.until as string).setZone(zone).toFormat('HH:mm')).toBe('08:00');
+    expect(trail.some((t) => t.kind === 'letter.sent')).toBe(false);
+    expect(smtp.to(guarantor.email)).toHaveLength(0);
+  });
+
   it('a promise to pay for tomorrow means no notice today and a promise.recorded touch; paying it keeps it and lifts the hold', async () => {
     const zone = zoneWhereLocalHourIs(9, 19);
     const event = overdueEvent({ debtor: { timezone: zone } });
