@@ -497,7 +497,8 @@ export class StepRunner {
           `UPDATE dispatches SET status = $3, last_error = $2 WHERE step_id = $1 AND status <> 'sent' RETURNING id, attempts`,
           [stepId, message, finalAttempt ? 'failed' : 'pending'],
         );
-        await m.query(`UPDATE scheduled_steps SET last_error = $2 WHERE id = $1`, [stepId, message]);
+        // A run whose claim rolled back (a render or database failure) left no attempt behind: count it here.
+        await m.query(`UPDATE scheduled_steps SET last_error = $2, attempts = attempts + CASE WHEN status = 'running' THEN 0 ELSE 1 END WHERE id = $1`, [stepId, message]);
         if (!finalAttempt) return;
         await this.finish(m, step, 'failed', dispatch ? 'send failed' : 'run failed');
         if (step.action === 'notice') {

@@ -230,7 +230,7 @@ describe('letters: PDF by email and post, tracking, fees and legal clocks', () =
     const failed = trail.find((t) => t.kind === 'letter.failed')!;
     expect(failed.data.undrawable).toEqual(expect.arrayContaining([expect.objectContaining({ field: 'recipient.name', codePoint: 'U+20000' })]));
     const step = (await caseDetail(caseId)).schedule[1];
-    expect(step).toMatchObject({ action: 'letter', status: 'failed', outcome: 'run failed' });
+    expect(step).toMatchObject({ action: 'letter', status: 'failed', outcome: 'run failed', attempts: 1 });
     const job = await sut.queue.getJob(step.id);
     expect(await job!.getState()).toBe('failed');
     expect(job!.attemptsMade).toBe(1);
