@@ -160,10 +160,13 @@ function prepare(request: ContactRequest, history: readonly PastContact[], rules
 
   const blocksAt = (at: Date): Block[] => {
     const blocks: Block[] = [];
-    const date = localDate(at);
-    if (at < edge(date, from) || at >= edge(date, to)) {
-      const now = DateTime.fromJSDate(at, { zone }).toFormat('HH:mm');
-      blocks.push({ reason: 'quiet-hours', detail: `outside ${window.from}–${window.to} in ${zone} (now ${now})` });
+    // One conversion to the debtor's wall clock (this runs before every send): the window is
+    // compared in local minutes, which is what the edges of the day are built from.
+    const local = DateTime.fromJSDate(at, { zone });
+    const date = local.toISODate()!;
+    const minute = local.hour * 60 + local.minute;
+    if (minute < from.minutes || minute >= to.minutes) {
+      blocks.push({ reason: 'quiet-hours', detail: `outside ${window.from}–${window.to} in ${zone} (now ${local.toFormat('HH:mm')})` });
     }
     const day = dayBlock(date);
     if (day) blocks.push(day);
