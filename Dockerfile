@@ -17,7 +17,7 @@ COPY nest-cli.json tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build
 
-# --- runtime: production dependencies, compiled code, policies and templates -------------
+# --- runtime: production dependencies, compiled code, policies, templates, contact rules --
 FROM node:20-slim AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
@@ -29,6 +29,7 @@ RUN (npm ci --omit=dev --no-audit --no-fund \
 COPY --from=build /app/dist ./dist
 COPY policies ./policies
 COPY templates ./templates
+COPY compliance.yaml ./compliance.yaml
 # The outbox (.eml files when SMTP_URL is unset) is the only place the service writes.
 RUN mkdir -p /app/var/outbox && chown -R node:node /app/var
 USER node
