@@ -9,6 +9,7 @@ import { DomainError } from '../common/errors';
 import { formatMinorUnits, toMinorUnits } from '../common/money';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { updateReturning } from '../database/sql';
+import { ContactGate } from '../compliance/contact-gate.service';
 import { CaseHolds, type QueueEffects } from './case-holds.service';
 import { deriveSegment } from './segments';
 import { type CommittedCase, Commitments } from './commitments.service';
@@ -61,6 +62,7 @@ export class CaseLifecycle {
     private readonly policies: PolicyRegistry,
     private readonly holds: CaseHolds,
     private readonly commitments: Commitments,
+    private readonly gate: ContactGate,
   ) {}
 
   async openCase(m: EntityManager, eventId: string, data: InvoiceOverdue, actor: string, effects: QueueEffects): Promise<Applied> {
@@ -130,7 +132,10 @@ export class CaseLifecycle {
       const segment = data.segment ?? deriveSegment(debtor.wilful, repeat.has(debtor.id));
       const policy = this.policies.choose(data.policy, segment);
       const caseId = randomUUID();
-      const planned = planLadder(policy.definition.steps, dueAt, debtor.timezone, now).map((entry) => ({ ...entry, id: randomUUID() }));
+      const planned = this.intoContactWindows(planLadder(policy.definition.steps, dueAt, debtor.timezone, now), debtor.timezone, data.debtor.address?.country, now).map((entry) => ({
+        ...entry,
+        id: randomUUID(),
+      }));
       const amountDue = toMinorUnits(data.invoice.amountDue, data.invoice.currency)!;
       const terms = this.legalTerms(data, dueAt, debtor.timezone);
       const { rows: touches, head } = this.audit.chain(caseId, NEW_CASE_HEAD, this.openingTouches(eventId, data, segment, policy, amountDue, dueAt, terms, planned, actor));
@@ -327,6 +332,23 @@ export class CaseLifecycle {
     }
   }
 
+  /**
+   * Future contact steps (notices, emailed letters) move to the first moment the contact gate's
+   * calendar rules allow, so a step that falls at night is planned for the morning instead of being
+   * deferred when it comes due. Steps due now stay: the gate decides at send time, on the record.
+   */
+  private intoContactWindows(planned: PlannedStep[], timezone: string, country: string | undefined, now: Date): (PlannedStep & { plannedFrom?: Date })[] {
+    const code = country?.trim().toUpperCase();
+    const place = { timezone, country: code && /^[A-Z]{2}$/.test(code) ? code : null };
+    return planned.map((entry) => {
+      const { step } = entry;
+      const channel = step.action === 'notice' ? step.channel : step.action === 'letter' && step.deliver.includes('email') ? 'email' : null;
+      if (entry.status !== 'pending' || !channel || entry.dueAt <= now) return entry;
+      const moved = this.gate.plannedMoment(entry.dueAt, { ...place, channel });
+      return moved > entry.dueAt ? { ...entry, dueAt: moved, plannedFrom: entry.dueAt } : entry;
+    });
+  }
+
   private limitationPeriod(jurisdiction: string | null): string {
     return (jurisdiction && this.config.LIMITATION_PERIODS[jurisdiction]) || this.config.LIMITATION_PERIOD;
   }
@@ -365,7 +387,7 @@ export class CaseLifecycle {
     amountDue: bigint,
     dueAt: Date,
     terms: LegalTerms,
-    planned: readonly (PlannedStep & { id: string })[],
+    planned: readonly (PlannedStep & { id: string; plannedFrom?: Date })[],
     actor: string,
   ): TouchInput[] {
     return [
@@ -392,7 +414,14 @@ export class CaseLifecycle {
         (p): TouchInput => ({
           kind: p.status === 'pending' ? 'step.scheduled' : 'step.skipped',
           actor: 'system',
-          data: { stepId: p.id, index: p.index, ...p.step, dueAt: p.dueAt.toISOString(), ...(p.reason ? { reason: p.reason } : {}) },
+          data: {
+            stepId: p.id,
+            index: p.index,
+            ...p.step,
+            dueAt: p.dueAt.toISOString(),
+            ...(p.reason ? { reason: p.reason } : {}),
+            ...(p.plannedFrom ? { plannedFrom: p.plannedFrom.toISOString(), note: 'moved into the contact window' } : {}),
+          },
         }),
       ),
     ];

@@ -58,6 +58,16 @@ export class ContactGate {
     return checkContact({ at: this.clock.now(), channel: subject.channel, timezone: subject.timezone, country: subject.country }, history, resolveRules(this.rules, subject.country), this.holidays);
   }
 
+  /**
+   * Where a contact planned for `at` can first go by the calendar rules alone (hours, days): the
+   * ladder plans its contact steps there, so a step that falls at night is not deferred later.
+   * Caps are left to send time, when the debtor's history is known.
+   */
+  plannedMoment(at: Date, subject: Pick<GateSubject, 'timezone' | 'country' | 'channel'>): Date {
+    const decision = checkContact({ at, ...subject }, [], resolveRules(this.rules, subject.country), this.holidays);
+    return decision.allowed ? at : decision.notBefore;
+  }
+
   /** The oldest contact the caps can still count. */
   historySince(): Date {
     return new Date(this.clock.now().getTime() - HISTORY_LOOKBACK_MS);

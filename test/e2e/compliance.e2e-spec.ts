@@ -73,6 +73,19 @@ describe('the contact gate and the case lifecycle, with the real service', () =>
     expect(trail.some((t) => t.kind === 'notice.sent')).toBe(false);
   });
 
+  it('plans a future contact step that would fall at night for the morning instead', async () => {
+    const zone = zoneWhereLocalHourIs(13, 17);
+    const caseId = await open(overdueEvent({ debtor: { timezone: zone }, segment: 'night-step', invoice: { dueDate: new Date().toISOString() } }));
+    const scheduled = (await touches(caseId)).find((t) => t.kind === 'step.scheduled')!;
+    const planned = DateTime.fromISO(scheduled.data.dueAt as string).setZone(zone);
+    const asOffset = DateTime.fromISO(scheduled.data.plannedFrom as string).setZone(zone);
+    expect(asOffset.hour).toBeLessThan(8);
+    expect(planned.toFormat('HH:mm')).toBe('08:00');
+    expect(planned.toISODate()).toBe(asOffset.toISODate());
+    expect(scheduled.data.note).toBe('moved into the contact window');
+    expect((await caseDetail(caseId)).schedule[0]).toMatchObject({ status: 'pending', dueAt: planned.toUTC().toISO() });
+  });
+
   it('a guarantor notice by email keeps to the contact hours too', async () => {
     const zone = zoneWhereLocalHourIs(0, 6);
     const guarantor = { externalId: `G-${randomUUID().slice(0, 8)}`, name: 'Gia Guarantor', email: `gia-${randomUUID().slice(0, 8)}@example.test` };
