@@ -35,7 +35,6 @@ interface OpenCase {
   status: 'active' | 'on_hold';
   currency: string;
   balance_minor: string;
-  held_since: Date | null;
 }
 
 const OPEN = `('active', 'on_hold')`;
@@ -504,7 +503,7 @@ export class CaseLifecycle {
 
   private async findOpenCase(m: EntityManager, invoiceExternalId: string): Promise<OpenCase> {
     const [kase] = await m.query(
-      `SELECT c.id, c.status, c.currency, c.balance_minor, c.held_since FROM cases c JOIN invoices i ON i.id = c.invoice_id
+      `SELECT c.id, c.status, c.currency, c.balance_minor FROM cases c JOIN invoices i ON i.id = c.invoice_id
        WHERE i.external_id = $1 AND c.status IN ${OPEN} FOR UPDATE OF c`,
       [invoiceExternalId],
     );
