@@ -2,8 +2,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AppConfig } from '../../config/app-config';
-import { type Locale, LOCALES } from '../email/email-templates';
-import { SmsTemplates, type SmsVariables } from './sms-templates';
+import { type Locale, LOCALES, type NoticeVariables } from '../email/email-templates';
+import { SmsTemplates } from './sms-templates';
 
 const TEMPLATES_DIR = './templates'; // the repository's, relative to the root Jest runs from
 const NAMES = ['reminder-upcoming', 'reminder-friendly', 'reminder-firm', 'final-notice'];
@@ -12,7 +12,7 @@ const cases = NAMES.flatMap((name) => LOCALES.map((locale): [string, Locale] => 
 describe('SmsTemplates', () => {
   const sut = new SmsTemplates({ TEMPLATES_DIR } as AppConfig);
 
-  const variables: SmsVariables = {
+  const variables: NoticeVariables = {
     debtorName: 'Ada Lovelace & Co',
     invoiceRef: 'INV-2026-0042',
     contractRef: null,
@@ -24,7 +24,7 @@ describe('SmsTemplates', () => {
     unsubscribeUrl: 'https://pay.example.com/u/4f9c2a',
   };
   // The longest values a template is likely to meet, for the length budget.
-  const long: SmsVariables = {
+  const long: NoticeVariables = {
     ...variables,
     invoiceRef: 'INV-2026-000000042',
     contractRef: 'CTR-2026-000000077',
@@ -85,7 +85,7 @@ describe('SmsTemplates', () => {
   // Strict mode checks the variables a template prints; `{{#if contractRef}}` only tests one.
   it.each(['unsubscribeUrl', 'invoiceRef', 'amountText', 'dueDate', 'creditor'] as const)('throws when %s is missing', (key) => {
     const { [key]: _missing, ...rest } = variables;
-    expect(() => sut.render('reminder-firm', 'en', rest as SmsVariables)).toThrow(new RegExp(key));
+    expect(() => sut.render('reminder-firm', 'en', rest as NoticeVariables)).toThrow(new RegExp(key));
   });
 
   it('throws for an empty unsubscribe URL rather than send an SMS with no way out', () => {

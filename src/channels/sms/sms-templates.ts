@@ -6,11 +6,6 @@ import { APP_CONFIG, type AppConfig } from '../../config/app-config';
 import { LOCALES, type Locale, type NoticeVariables } from '../email/email-templates';
 import { readTemplateFiles } from '../template-files';
 
-/** The email notice's variables plus the debtor's opt-out link, which every SMS ends with. */
-export interface SmsVariables extends NoticeVariables {
-  unsubscribeUrl: string;
-}
-
 export interface RenderedSms {
   text: string;
   /** `<name>/<locale>`, recorded on the touch with `version`. */
@@ -51,7 +46,7 @@ export class SmsTemplates {
   }
 
   /** Throws for an unknown template or a missing variable (strict), never sends half a message. */
-  render(name: string, locale: Locale, variables: SmsVariables): RenderedSms {
+  render(name: string, locale: Locale, variables: NoticeVariables): RenderedSms {
     const templateKey = `${name}/${locale}`;
     const template = this.compiled.get(templateKey);
     if (!template) throw new Error(`no SMS template ${templateKey}`);
