@@ -134,18 +134,20 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => {
-    process.exitCode = 0;
-  },
-  (error: unknown) => {
-    console.error('bench failed:', error instanceof Error ? error.message : error);
-    process.exitCode = 1;
-  },
-).finally(() => {
-  // Everything is closed by now; if a handle still leaks, say so instead of hanging.
-  setTimeout(() => {
-    console.error('bench: handles still open 10 s after the end; exiting');
-    process.exit(process.exitCode ?? 1);
-  }, 10_000).unref();
-});
+main()
+  .then(
+    () => {
+      process.exitCode = 0;
+    },
+    (error: unknown) => {
+      console.error('bench failed:', error instanceof Error ? error.message : error);
+      process.exitCode = 1;
+    },
+  )
+  .finally(() => {
+    // Everything is closed by now; if a handle still leaks, say so instead of hanging.
+    setTimeout(() => {
+      console.error('bench: handles still open 10 s after the end; exiting');
+      process.exit(process.exitCode ?? 1);
+    }, 10_000).unref();
+  });

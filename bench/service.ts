@@ -47,7 +47,10 @@ export async function writeBenchPolicy(): Promise<string> {
   ].join('\n');
   await writeFile(join(dir, 'bench.yaml'), yaml);
   // Cases for the batch figures: nothing due for two days, so only a dunning run sends anything.
-  await writeFile(join(dir, 'bench-batch.yaml'), 'key: bench-batch\nmatch: {segment: [bench-batch, bench-batch-real]}\nsteps:\n  - {at: P2D, action: notice, channel: email, template: reminder-firm}\n');
+  await writeFile(
+    join(dir, 'bench-batch.yaml'),
+    'key: bench-batch\nmatch: {segment: [bench-batch, bench-batch-real]}\nsteps:\n  - {at: P2D, action: notice, channel: email, template: reminder-firm}\n',
+  );
   return dir;
 }
 
@@ -111,7 +114,11 @@ export async function diagnose(databaseUrl: string, redisUrl: string): Promise<s
   const queue = new Queue(STEPS_QUEUE, { connection: { url: redisUrl, maxRetriesPerRequest: null } });
   try {
     const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'completed', 'failed', 'prioritized');
-    parts.push(`steps queue: ${Object.entries(counts).map(([state, n]) => `${state}=${n}`).join(' ')}`);
+    parts.push(
+      `steps queue: ${Object.entries(counts)
+        .map(([state, n]) => `${state}=${n}`)
+        .join(' ')}`,
+    );
   } catch (error) {
     parts.push(`redis: ${(error as Error).message}`);
   } finally {
@@ -132,7 +139,11 @@ export async function timeBatch(baseUrl: string, apiKey: string, segment: string
   if (response.status !== 202) throw new Error(`batch: HTTP ${response.status}: ${(await response.text()).slice(0, 500)}`);
   const { id, total } = (await response.json()) as { id: string; total: number };
   for (;;) {
-    const batch = (await (await fetch(`${baseUrl}/v1/batches/${id}`, { headers: { authorization: `Bearer ${apiKey}` } })).json()) as { status: string; done: number; failed: number };
+    const batch = (await (await fetch(`${baseUrl}/v1/batches/${id}`, { headers: { authorization: `Bearer ${apiKey}` } })).json()) as {
+      status: string;
+      done: number;
+      failed: number;
+    };
     if (batch.status === 'completed') break;
     if (batch.status !== 'queued' && batch.status !== 'running') throw new Error(`batch ${id} ended ${batch.status}`);
     await new Promise((resolve) => setTimeout(resolve, 200));

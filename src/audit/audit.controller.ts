@@ -13,7 +13,10 @@ import { AuditService, type ExportedTouch, VerifyReport } from './audit.service'
 
 const moment = z
   .string()
-  .refine((value) => DateTime.fromISO(value, { setZone: true }).isValid && (/^\d{4}-\d{2}-\d{2}$/.test(value) || /(Z|[+-]\d{2}:?\d{2})$/.test(value)), 'must be a date (YYYY-MM-DD, UTC midnight) or an ISO-8601 instant with an offset')
+  .refine(
+    (value) => DateTime.fromISO(value, { setZone: true }).isValid && (/^\d{4}-\d{2}-\d{2}$/.test(value) || /(Z|[+-]\d{2}:?\d{2})$/.test(value)),
+    'must be a date (YYYY-MM-DD, UTC midnight) or an ISO-8601 instant with an offset',
+  )
   .transform((value) => DateTime.fromISO(value, { zone: 'utc', setZone: true }).toJSDate());
 export const exportQuery = z
   .strictObject({
@@ -41,7 +44,8 @@ export class AuditController {
   @Roles('auditor')
   @ApiOperation({
     summary: 'Verify the audit trail',
-    description: "Walks every case's hash chain and the seals over their heads: `{ok, checked, seals, brokenAt?}`; `brokenAt` names the first touch or seal that does not verify.",
+    description:
+      "Walks every case's hash chain and the seals over their heads: `{ok, checked, seals, brokenAt?}`; `brokenAt` names the first touch or seal that does not verify.",
   })
   @ApiOkResponse({ description: 'The verification report (`ok: false` when a chain is broken)' })
   verify(): Promise<VerifyReport> {
@@ -53,7 +57,8 @@ export class AuditController {
   @Roles('auditor')
   @ApiOperation({
     summary: 'Export the audit trail',
-    description: 'Touches recorded in [from, to) (to defaults to now), oldest first, optionally of one case: `format=ndjson` (default) or `csv`, as a download.',
+    description:
+      'Touches recorded in [from, to) (to defaults to now), oldest first, optionally of one case: `format=ndjson` (default) or `csv`, as a download.',
   })
   @ApiZodQuery(exportQuery)
   @ApiOkResponse({ description: 'The touches as NDJSON or CSV', content: { 'application/x-ndjson': {}, 'text/csv': { schema: { type: 'string' } } } })
@@ -66,7 +71,12 @@ export class AuditController {
       res,
       pages,
       format === 'csv'
-        ? { type: 'text/csv; charset=utf-8', filename: `${name}.csv`, head: stringify([], { header: true, columns: [...CSV_COLUMNS] }), render: (page) => stringify(page.map(csvRow), { columns: [...CSV_COLUMNS] }) }
+        ? {
+            type: 'text/csv; charset=utf-8',
+            filename: `${name}.csv`,
+            head: stringify([], { header: true, columns: [...CSV_COLUMNS] }),
+            render: (page) => stringify(page.map(csvRow), { columns: [...CSV_COLUMNS] }),
+          }
         : { type: 'application/x-ndjson', filename: `${name}.ndjson`, render: (page) => page.map((touch) => `${JSON.stringify(touch)}\n`).join('') },
     );
   }

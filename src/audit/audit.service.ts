@@ -106,11 +106,10 @@ export class AuditService {
     const headOf = new Map(heads.map((head) => [head.id, head]));
     const chained = wanted.map((entry) => ({ caseId: entry.caseId, ...this.chain(entry.caseId, headOf.get(entry.caseId)!, entry.touches) }));
     await m.query(INSERT_TOUCHES, touchColumns(chained.flatMap((entry) => entry.rows)));
-    await m.query('UPDATE cases SET touch_seq = h.seq, touch_hash = h.hash FROM unnest($1::uuid[], $2::int[], $3::text[]) AS h(id, seq, hash) WHERE cases.id = h.id', [
-      chained.map((entry) => entry.caseId),
-      chained.map((entry) => entry.head.touch_seq),
-      chained.map((entry) => entry.head.touch_hash),
-    ]);
+    await m.query(
+      'UPDATE cases SET touch_seq = h.seq, touch_hash = h.hash FROM unnest($1::uuid[], $2::int[], $3::text[]) AS h(id, seq, hash) WHERE cases.id = h.id',
+      [chained.map((entry) => entry.caseId), chained.map((entry) => entry.head.touch_seq), chained.map((entry) => entry.head.touch_hash)],
+    );
   }
 
   /** Links touches onto a head; the caller stores `head` on the case row. */
@@ -137,9 +136,7 @@ export class AuditService {
       const [{ locked }] = await manager.query('SELECT pg_try_advisory_xact_lock(727003) AS locked');
       if (!locked) return 0;
       const heads: SealHead[] = (
-        await manager.query(
-          `SELECT id, touch_seq, touch_hash FROM cases WHERE touch_seq > sealed_seq ORDER BY id LIMIT 20000 FOR UPDATE SKIP LOCKED`,
-        )
+        await manager.query(`SELECT id, touch_seq, touch_hash FROM cases WHERE touch_seq > sealed_seq ORDER BY id LIMIT 20000 FOR UPDATE SKIP LOCKED`)
       ).map((row: { id: string; touch_seq: number; touch_hash: string }) => ({ caseId: row.id, seq: row.touch_seq, hash: row.touch_hash }));
       if (heads.length === 0) return 0;
       const [previous] = await manager.query('SELECT hash FROM audit_seals ORDER BY id DESC LIMIT 1');
@@ -150,10 +147,10 @@ export class AuditService {
         prevHash,
         sealHash(prevHash, heads),
       ]);
-      await manager.query(
-        'UPDATE cases SET sealed_seq = heads.seq FROM unnest($1::uuid[], $2::int[]) AS heads(id, seq) WHERE cases.id = heads.id',
-        [heads.map((head) => head.caseId), heads.map((head) => head.seq)],
-      );
+      await manager.query('UPDATE cases SET sealed_seq = heads.seq FROM unnest($1::uuid[], $2::int[]) AS heads(id, seq) WHERE cases.id = heads.id', [
+        heads.map((head) => head.caseId),
+        heads.map((head) => head.seq),
+      ]);
       return heads.length;
     });
   }
@@ -211,7 +208,18 @@ export class AuditService {
           if (broken) return { ok: false, checked, seals: 0, brokenAt: broken };
           current = [];
         }
-        current.push({ id: row.id, caseId: row.case_id, seq: row.seq, kind: row.kind, at: row.at, actor: row.actor, channel: row.channel, data: row.data, prevHash: row.prev_hash, hash: row.hash });
+        current.push({
+          id: row.id,
+          caseId: row.case_id,
+          seq: row.seq,
+          kind: row.kind,
+          at: row.at,
+          actor: row.actor,
+          channel: row.channel,
+          data: row.data,
+          prevHash: row.prev_hash,
+          hash: row.hash,
+        });
         checked++;
       }
       if (rows.length < VERIFY_PAGE) break;
@@ -244,7 +252,12 @@ export class AuditService {
           [JSON.stringify(seal.heads)],
         );
         if (mismatch.length) {
-          return { ok: false, checked, seals, brokenAt: { sealId: seal.id, caseId: mismatch[0].case_id, seq: mismatch[0].seq, reason: 'sealed head differs from the touch' } };
+          return {
+            ok: false,
+            checked,
+            seals,
+            brokenAt: { sealId: seal.id, caseId: mismatch[0].case_id, seq: mismatch[0].seq, reason: 'sealed head differs from the touch' },
+          };
         }
         prevHash = seal.hash;
       }

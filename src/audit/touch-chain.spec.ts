@@ -26,7 +26,14 @@ function chain(bodies: Omit<ChainedTouch, 'seq' | 'prevHash'>[]): Touch[] {
 const goodChain = () =>
   chain([
     { caseId: base.caseId, kind: 'case.opened', at: new Date('2026-11-02T08:00:00Z'), actor: 'system', channel: null, data: { a: 1 } },
-    { caseId: base.caseId, kind: 'notice.sent', at: new Date('2026-11-03T08:00:00Z'), actor: 'system', channel: 'email', data: { template: 'reminder-friendly' } },
+    {
+      caseId: base.caseId,
+      kind: 'notice.sent',
+      at: new Date('2026-11-03T08:00:00Z'),
+      actor: 'system',
+      channel: 'email',
+      data: { template: 'reminder-friendly' },
+    },
     { caseId: base.caseId, kind: 'payment.received', at: new Date('2026-11-05T10:30:00Z'), actor: 'api:ingest', channel: null, data: { amount: '1250.00' } },
     { caseId: base.caseId, kind: 'case.closed', at: new Date('2026-11-05T10:30:01Z'), actor: 'system', channel: null, data: {} },
   ]);
@@ -94,7 +101,7 @@ describe('touch chain', () => {
       expect(findChainFault([])).toBeNull();
     });
 
-    it('finds a hash mismatch when a touch\'s data was edited', () => {
+    it("finds a hash mismatch when a touch's data was edited", () => {
       const touches = goodChain();
       touches[2] = { ...touches[2], data: { amount: '1.00' } };
       expect(findChainFault(touches)).toEqual({ seq: 3, fault: 'hash mismatch' });
@@ -106,7 +113,7 @@ describe('touch chain', () => {
       expect(findChainFault(touches)).toEqual({ seq: 1, fault: 'hash mismatch' });
     });
 
-    it('finds a hash mismatch when the last touch\'s stored hash was replaced', () => {
+    it("finds a hash mismatch when the last touch's stored hash was replaced", () => {
       const touches = goodChain();
       touches[3] = { ...touches[3], hash: 'f'.repeat(64) };
       expect(findChainFault(touches)).toEqual({ seq: 4, fault: 'hash mismatch' });

@@ -24,7 +24,11 @@ export function touchHash(touch: ChainedTouch): string {
     channel: touch.channel,
     data: touch.data,
   });
-  return createHash('sha256').update(touch.prevHash).update('\n').update(body ?? '').digest('hex');
+  return createHash('sha256')
+    .update(touch.prevHash)
+    .update('\n')
+    .update(body ?? '')
+    .digest('hex');
 }
 
 export interface SealHead {
@@ -35,7 +39,11 @@ export interface SealHead {
 
 /** A seal chains the previous seal with the case heads that moved since it. */
 export function sealHash(prevHash: string, heads: readonly SealHead[]): string {
-  return createHash('sha256').update(prevHash).update('\n').update(canonicalize(heads) ?? '').digest('hex');
+  return createHash('sha256')
+    .update(prevHash)
+    .update('\n')
+    .update(canonicalize(heads) ?? '')
+    .digest('hex');
 }
 
 export type ChainFault = 'hash mismatch' | 'broken link' | 'sequence gap' | 'head mismatch';

@@ -52,7 +52,10 @@ export class BatchRunner {
 
   /** Runs chunks until none is left; returns the number of items this driver processed. */
   async run(batchId: string): Promise<number> {
-    await this.dataSource.query(`UPDATE batches SET status = 'running', started_at = COALESCE(started_at, $2) WHERE id = $1 AND status = 'queued'`, [batchId, this.clock.now()]);
+    await this.dataSource.query(`UPDATE batches SET status = 'running', started_at = COALESCE(started_at, $2) WHERE id = $1 AND status = 'queued'`, [
+      batchId,
+      this.clock.now(),
+    ]);
     let processed = 0;
     for (;;) {
       const enqueue: DueStep[] = [];
@@ -71,14 +74,23 @@ export class BatchRunner {
         await m.query(
           `UPDATE batch_items i SET status = o.status, outcome = o.outcome, error = o.error, processed_at = $2
            FROM unnest($3::int[], $4::text[], $5::text[], $6::text[]) AS o(seq, status, outcome, error) WHERE i.batch_id = $1 AND i.seq = o.seq`,
-          [batchId, this.clock.now(), outcomes.map((o) => o.seq), outcomes.map((o) => o.status), outcomes.map((o) => o.outcome), outcomes.map((o) => o.error ?? null)],
+          [
+            batchId,
+            this.clock.now(),
+            outcomes.map((o) => o.seq),
+            outcomes.map((o) => o.status),
+            outcomes.map((o) => o.outcome),
+            outcomes.map((o) => o.error ?? null),
+          ],
         );
         if (!batch.dry_run) {
           await this.audit.recordMany(
             m,
             outcomes.map((o) => ({
               caseId: o.caseId,
-              touches: [{ kind: 'batch.included' as const, actor: batch.created_by, data: { batchId, kind: batch.kind, status: o.status, outcome: o.outcome } }],
+              touches: [
+                { kind: 'batch.included' as const, actor: batch.created_by, data: { batchId, kind: batch.kind, status: o.status, outcome: o.outcome } },
+              ],
             })),
           );
         }

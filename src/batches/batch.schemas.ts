@@ -26,7 +26,8 @@ export const batchRequest = z
   })
   .superRefine((body, ctx) => {
     if (body.kind === 'letters' && !body.letterType) ctx.addIssue({ code: 'custom', path: ['letterType'], message: 'is required for a letters batch' });
-    if (body.kind !== 'letters' && body.letterType) ctx.addIssue({ code: 'custom', path: ['letterType'], message: `goes only with kind letters (terminations send contract-termination)` });
+    if (body.kind !== 'letters' && body.letterType)
+      ctx.addIssue({ code: 'custom', path: ['letterType'], message: `goes only with kind letters (terminations send contract-termination)` });
     const { minDaysPastDue, maxDaysPastDue, minAmount, currency } = body.filter;
     if (minDaysPastDue !== undefined && maxDaysPastDue !== undefined && minDaysPastDue > maxDaysPastDue) {
       ctx.addIssue({ code: 'custom', path: ['filter', 'maxDaysPastDue'], message: 'must not be below minDaysPastDue' });

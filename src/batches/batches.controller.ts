@@ -45,7 +45,10 @@ export class BatchesController {
 
   @Get(':id')
   @Roles('finance', 'operator', 'auditor')
-  @ApiOperation({ summary: 'One batch', description: 'Its status (queued, running, completed, failed, cancelled) and progress: total, pending, done, failed, skipped, cancelled.' })
+  @ApiOperation({
+    summary: 'One batch',
+    description: 'Its status (queued, running, completed, failed, cancelled) and progress: total, pending, done, failed, skipped, cancelled.',
+  })
   @ApiZodParam('id', batchId)
   @ApiOkResponse({ description: 'The batch' })
   @ApiErrors(400, [404, 'No such batch'])
@@ -67,7 +70,11 @@ export class BatchesController {
   @Post(':id/cancel')
   @HttpCode(200)
   @Roles('finance')
-  @ApiOperation({ summary: 'Cancel a batch', description: 'Stops a queued or running batch: workers finish the chunk in hand, the items not yet taken become `cancelled`. Cancelling again changes nothing.' })
+  @ApiOperation({
+    summary: 'Cancel a batch',
+    description:
+      'Stops a queued or running batch: workers finish the chunk in hand, the items not yet taken become `cancelled`. Cancelling again changes nothing.',
+  })
   @ApiZodParam('id', batchId)
   @ApiOkResponse({ description: 'The batch, cancelled' })
   @ApiErrors(400, [404, 'No such batch'], [409, 'The batch has already completed or failed'])

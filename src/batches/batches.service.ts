@@ -85,7 +85,9 @@ export class Batches {
       );
       return true;
     });
-    const [existing] = created ? [{ id, request_hash: requestHash }] : await this.dataSource.query('SELECT id, request_hash FROM batches WHERE idempotency_key = $1', [key]);
+    const [existing] = created
+      ? [{ id, request_hash: requestHash }]
+      : await this.dataSource.query('SELECT id, request_hash FROM batches WHERE idempotency_key = $1', [key]);
     if (existing.request_hash !== requestHash) {
       throw new DomainError('conflict', `Idempotency-Key ${key} was used for another batch request (batch ${existing.id}); use a new key for a new request`);
     }
@@ -127,7 +129,8 @@ export class Batches {
       const [batch] = await m.query('SELECT status FROM batches WHERE id = $1 FOR UPDATE', [id]);
       if (!batch) throw new NotFound('batch', id);
       if (batch.status === 'cancelled') return;
-      if (batch.status === 'completed' || batch.status === 'failed') throw new DomainError('conflict', `batch ${id} is ${batch.status}; there is nothing left to cancel`);
+      if (batch.status === 'completed' || batch.status === 'failed')
+        throw new DomainError('conflict', `batch ${id} is ${batch.status}; there is nothing left to cancel`);
       const now = this.clock.now();
       await m.query(`UPDATE batches SET status = 'cancelled', cancel_requested_at = $2, cancelled_by = $3, finished_at = $2 WHERE id = $1`, [id, now, actor]);
       await m.query(`UPDATE batch_items SET status = 'cancelled', processed_at = $2 WHERE batch_id = $1 AND status = 'pending'`, [id, now]);

@@ -25,12 +25,16 @@ export class CaseCommands {
   ) {}
 
   /** Runs `change` on an open case; it returns its touches and its answer. */
-  async onOpenCase<T>(caseId: string, change: (m: EntityManager, kase: HeldCase, effects: QueueEffects) => Promise<{ touches: TouchInput[]; result: T }>): Promise<T> {
+  async onOpenCase<T>(
+    caseId: string,
+    change: (m: EntityManager, kase: HeldCase, effects: QueueEffects) => Promise<{ touches: TouchInput[]; result: T }>,
+  ): Promise<T> {
     const effects: QueueEffects = { enqueue: [], withdraw: [] };
     const result = await this.dataSource.transaction(async (m) => {
       const [kase]: HeldCase[] = await m.query('SELECT id, status FROM cases WHERE id = $1 FOR UPDATE', [caseId]);
       if (!kase) throw new NotFound('case', caseId);
-      if (kase.status !== 'active' && kase.status !== 'on_hold') throw new DomainError('conflict', `case ${caseId} is ${kase.status}; only an open case can change`);
+      if (kase.status !== 'active' && kase.status !== 'on_hold')
+        throw new DomainError('conflict', `case ${caseId} is ${kase.status}; only an open case can change`);
       const changed = await change(m, kase, effects);
       await this.audit.record(m, caseId, changed.touches);
       return changed.result;
@@ -49,7 +53,10 @@ export class CaseCommands {
 
   releaseHold(caseId: string, holdId: string, reason: string, actor: string) {
     return this.onOpenCase(caseId, async (m, kase, effects) => {
-      const [hold]: { kind: HoldKind; released_at: Date | null }[] = await m.query('SELECT kind, released_at FROM holds WHERE id = $1 AND case_id = $2', [holdId, caseId]);
+      const [hold]: { kind: HoldKind; released_at: Date | null }[] = await m.query('SELECT kind, released_at FROM holds WHERE id = $1 AND case_id = $2', [
+        holdId,
+        caseId,
+      ]);
       if (!hold) throw new NotFound('hold', holdId);
       if (hold.released_at) throw new DomainError('conflict', `hold ${holdId} was already released`);
       if (!(OPERATOR_HOLD_KINDS as readonly string[]).includes(hold.kind)) {

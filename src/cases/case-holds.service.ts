@@ -48,10 +48,24 @@ export class CaseHolds {
     private readonly escalations: EscalationService,
   ) {}
 
-  async place(m: EntityManager, kase: HeldCase, kind: HoldKind, reason: string, actor: string, effects: QueueEffects): Promise<{ holdId: string; touches: TouchInput[] }> {
+  async place(
+    m: EntityManager,
+    kase: HeldCase,
+    kind: HoldKind,
+    reason: string,
+    actor: string,
+    effects: QueueEffects,
+  ): Promise<{ holdId: string; touches: TouchInput[] }> {
     const now = this.clock.now();
     const holdId = randomUUID();
-    await m.query(`INSERT INTO holds (id, case_id, kind, reason, placed_at, placed_by) VALUES ($1, $2, $3, $4, $5, $6)`, [holdId, kase.id, kind, reason, now, actor]);
+    await m.query(`INSERT INTO holds (id, case_id, kind, reason, placed_at, placed_by) VALUES ($1, $2, $3, $4, $5, $6)`, [
+      holdId,
+      kase.id,
+      kind,
+      reason,
+      now,
+      actor,
+    ]);
     if (HOLD_EFFECTS[kind] === 'pause' && kase.status === 'active') {
       await m.query(`UPDATE cases SET status = 'on_hold', held_since = $2, updated_at = $2 WHERE id = $1`, [kase.id, now]);
       kase.status = 'on_hold';
@@ -107,7 +121,13 @@ export class CaseHolds {
       {
         kind: 'hold.released',
         actor,
-        data: { holdIds: released.map((hold) => hold.id), reason, resumedSteps: resumed.length, pausedSeconds: Math.round(pausedMs / 1000), holdsRemaining: remaining },
+        data: {
+          holdIds: released.map((hold) => hold.id),
+          reason,
+          resumedSteps: resumed.length,
+          pausedSeconds: Math.round(pausedMs / 1000),
+          holdsRemaining: remaining,
+        },
       },
     ];
   }

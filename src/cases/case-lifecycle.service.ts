@@ -13,7 +13,15 @@ import { ContactGate } from '../compliance/contact-gate.service';
 import { CaseHolds, type QueueEffects } from './case-holds.service';
 import { deriveSegment } from './segments';
 import { type CommittedCase, Commitments } from './commitments.service';
-import type { AcknowledgmentSigned, DebtorUpdated, DisputeEvent, PromiseMade, InvoiceCancelled, InvoiceOverdue, PaymentReceived } from '../events/event.schemas';
+import type {
+  AcknowledgmentSigned,
+  DebtorUpdated,
+  DisputeEvent,
+  PromiseMade,
+  InvoiceCancelled,
+  InvoiceOverdue,
+  PaymentReceived,
+} from '../events/event.schemas';
 import { guaranteeEndsOn, limitationDate, restartLimitation } from '../letters/legal-clocks';
 import { PlannedStep, planLadder, resolveDueAt } from '../policies/ladder';
 import type { PolicyVersion } from '../policies/policy.schema';
@@ -66,10 +74,9 @@ export class CaseLifecycle {
 
   async openCase(m: EntityManager, eventId: string, data: InvoiceOverdue, actor: string, effects: QueueEffects): Promise<Applied> {
     if (data.policy && !this.policies.has(data.policy)) throw new EventRejected(`data.policy: unknown policy "${data.policy}"`);
-    const [existing] = await m.query(
-      `SELECT c.id FROM cases c JOIN invoices i ON i.id = c.invoice_id WHERE i.external_id = $1 AND c.status IN ${OPEN}`,
-      [data.invoice.externalId],
-    );
+    const [existing] = await m.query(`SELECT c.id FROM cases c JOIN invoices i ON i.id = c.invoice_id WHERE i.external_id = $1 AND c.status IN ${OPEN}`, [
+      data.invoice.externalId,
+    ]);
     if (existing) {
       await this.audit.record(m, existing.id, [
         { kind: 'event.received', actor, data: { eventId, type: 'invoice.overdue', note: 'a case is already open for this invoice' } },
@@ -122,7 +129,9 @@ export class CaseLifecycle {
       ],
     );
     const debtorByExternalId = new Map(debtorRows.map((row) => [row.external_id, row]));
-    const seenBefore: { debtor_id: string }[] = await m.query('SELECT DISTINCT debtor_id FROM cases WHERE debtor_id = ANY($1::uuid[])', [debtorRows.map((row) => row.id)]);
+    const seenBefore: { debtor_id: string }[] = await m.query('SELECT DISTINCT debtor_id FROM cases WHERE debtor_id = ANY($1::uuid[])', [
+      debtorRows.map((row) => row.id),
+    ]);
     const repeat = new Set(seenBefore.map((row) => row.debtor_id));
 
     const opened = items.map(({ eventId, data }) => {
@@ -131,13 +140,22 @@ export class CaseLifecycle {
       const segment = data.segment ?? deriveSegment(debtor.wilful, repeat.has(debtor.id));
       const policy = this.policies.choose(data.policy, segment);
       const caseId = randomUUID();
-      const planned = this.intoContactWindows(planLadder(policy.definition.steps, dueAt, debtor.timezone, now), debtor.timezone, data.debtor.address?.country, now).map((entry) => ({
+      const planned = this.intoContactWindows(
+        planLadder(policy.definition.steps, dueAt, debtor.timezone, now),
+        debtor.timezone,
+        data.debtor.address?.country,
+        now,
+      ).map((entry) => ({
         ...entry,
         id: randomUUID(),
       }));
       const amountDue = toMinorUnits(data.invoice.amountDue, data.invoice.currency)!;
       const terms = this.legalTerms(data, dueAt, debtor.timezone);
-      const { rows: touches, head } = this.audit.chain(caseId, NEW_CASE_HEAD, this.openingTouches(eventId, data, segment, policy, amountDue, dueAt, terms, planned, actor));
+      const { rows: touches, head } = this.audit.chain(
+        caseId,
+        NEW_CASE_HEAD,
+        this.openingTouches(eventId, data, segment, policy, amountDue, dueAt, terms, planned, actor),
+      );
       return { data, debtor, dueAt, segment, policy, caseId, planned, amountDue, terms, touches, head, invoiceId: randomUUID() };
     });
 
@@ -224,7 +242,10 @@ export class CaseLifecycle {
         ],
       );
     }
-    await this.audit.appendToNewCases(m, opened.flatMap((o) => o.touches));
+    await this.audit.appendToNewCases(
+      m,
+      opened.flatMap((o) => o.touches),
+    );
     effects.enqueue.push(...steps.filter((p) => p.status === 'pending').map((p) => ({ id: p.id, dueAt: p.dueAt })));
     return opened.map((o) => o.caseId);
   }
@@ -253,7 +274,8 @@ export class CaseLifecycle {
   /** A promise to pay (from the debtor's channel or an agent's system) pauses the ladder until its date plus grace. */
   async recordPromise(m: EntityManager, eventId: string, data: PromiseMade, actor: string, effects: QueueEffects): Promise<Applied> {
     const open = await this.findOpenCase(m, data.invoiceExternalId);
-    if (data.currency && data.currency !== open.currency.trim()) throw new EventRejected(`data.currency: promise in ${data.currency} but the case is in ${open.currency}`);
+    if (data.currency && data.currency !== open.currency.trim())
+      throw new EventRejected(`data.currency: promise in ${data.currency} but the case is in ${open.currency}`);
     const kase = (await this.commitments.lockCase(m, open.id))!;
     try {
       const { touches } = await this.commitments.promise(m, kase, data.amount, data.dueDate, actor, `event ${eventId}`, effects);
@@ -285,10 +307,11 @@ export class CaseLifecycle {
     };
     const given = Object.entries(columns).filter(([, value]) => value !== undefined);
     if (given.length > 0) {
-      await m.query(
-        `UPDATE debtors SET ${given.map(([column], i) => `${column} = $${i + 2}`).join(', ')}, updated_at = $${given.length + 2} WHERE id = $1`,
-        [debtor.id, ...given.map(([, value]) => value), this.clock.now()],
-      );
+      await m.query(`UPDATE debtors SET ${given.map(([column], i) => `${column} = $${i + 2}`).join(', ')}, updated_at = $${given.length + 2} WHERE id = $1`, [
+        debtor.id,
+        ...given.map(([, value]) => value),
+        this.clock.now(),
+      ]);
     }
     await this.applyDebtorFlags(m, debtor.id, { 'cease-contact': ceaseContact, deceased, bankrupt }, actor, effects, {
       kind: 'debtor.updated',
@@ -409,20 +432,18 @@ export class CaseLifecycle {
           guarantors: terms.guarantors.map((g) => ({ guarantorId: g.id, externalId: g.externalId, guaranteeEndsOn: g.guaranteeEndsOn })),
         },
       },
-      ...planned.map(
-        (p): TouchInput => ({
-          kind: p.status === 'pending' ? 'step.scheduled' : 'step.skipped',
-          actor: 'system',
-          data: {
-            stepId: p.id,
-            index: p.index,
-            ...p.step,
-            dueAt: p.dueAt.toISOString(),
-            ...(p.reason ? { reason: p.reason } : {}),
-            ...(p.plannedFrom ? { plannedFrom: p.plannedFrom.toISOString(), note: 'moved into the contact window' } : {}),
-          },
-        }),
-      ),
+      ...planned.map((p): TouchInput => ({
+        kind: p.status === 'pending' ? 'step.scheduled' : 'step.skipped',
+        actor: 'system',
+        data: {
+          stepId: p.id,
+          index: p.index,
+          ...p.step,
+          dueAt: p.dueAt.toISOString(),
+          ...(p.reason ? { reason: p.reason } : {}),
+          ...(p.plannedFrom ? { plannedFrom: p.plannedFrom.toISOString(), note: 'moved into the contact window' } : {}),
+        },
+      })),
     ];
   }
 
@@ -515,7 +536,14 @@ export class CaseLifecycle {
    * Closes a locked case: its waiting steps are cancelled (their jobs withdrawn after commit) and its
    * holds released. Returns those touches; the caller adds the one that says why the case closed.
    */
-  async close(m: EntityManager, caseId: string, status: 'resolved' | 'cancelled' | 'written_off', reason: string, actor: string, effects: QueueEffects): Promise<TouchInput[]> {
+  async close(
+    m: EntityManager,
+    caseId: string,
+    status: 'resolved' | 'cancelled' | 'written_off',
+    reason: string,
+    actor: string,
+    effects: QueueEffects,
+  ): Promise<TouchInput[]> {
     await m.query(`UPDATE cases SET status = $2, closed_at = $3, held_since = NULL, updated_at = $3 WHERE id = $1`, [caseId, status, this.clock.now()]);
     return [...(await this.cancelPendingSteps(m, caseId, reason, effects)), ...(await this.holds.releaseAll(m, caseId, reason, actor))];
   }

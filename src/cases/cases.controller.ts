@@ -28,7 +28,10 @@ const calendarDate = z.iso.date('must be a date (YYYY-MM-DD)');
 export const promiseRequest = z.strictObject({ amount: decimal, dueDate: calendarDate });
 const holdIdSchema = z.uuid('must be a hold id (UUID)');
 export const planRequest = z.strictObject({
-  instalments: z.array(z.strictObject({ dueDate: calendarDate, amount: decimal })).min(2, 'a plan needs at least 2 instalments').max(60, 'at most 60 instalments'),
+  instalments: z
+    .array(z.strictObject({ dueDate: calendarDate, amount: decimal }))
+    .min(2, 'a plan needs at least 2 instalments')
+    .max(60, 'at most 60 instalments'),
 });
 
 @ApiTags('Cases')
@@ -42,7 +45,10 @@ export class CasesController {
 
   @Get()
   @Roles('finance', 'operator', 'auditor')
-  @ApiOperation({ summary: 'List cases', description: 'Filtered by status, stage, debtor or limitation date; newest first, paged with `cursor`. Answers `{items, nextCursor}`.' })
+  @ApiOperation({
+    summary: 'List cases',
+    description: 'Filtered by status, stage, debtor or limitation date; newest first, paged with `cursor`. Answers `{items, nextCursor}`.',
+  })
   @ApiZodQuery(listQuery)
   @ApiOkResponse({ description: 'A page of cases' })
   @ApiErrors(400)
@@ -52,7 +58,10 @@ export class CasesController {
 
   @Get(':id')
   @Roles('finance', 'operator', 'auditor')
-  @ApiOperation({ summary: 'One case', description: 'The case with its invoice, balance, fees, holds and `schedule` (each planned step with `dueAt` and `status`).' })
+  @ApiOperation({
+    summary: 'One case',
+    description: 'The case with its invoice, balance, fees, holds and `schedule` (each planned step with `dueAt` and `status`).',
+  })
   @ApiZodParam('id', caseId)
   @ApiOkResponse({ description: 'The case' })
   @ApiErrors(400, [404, 'No such case'])
@@ -62,7 +71,10 @@ export class CasesController {
 
   @Get(':id/touches')
   @Roles('operator', 'auditor')
-  @ApiOperation({ summary: "A case's audit trail", description: 'Every touch of the case, oldest first, with its hash chain (`prevHash`, `hash`). Answers `{items, nextCursor}`.' })
+  @ApiOperation({
+    summary: "A case's audit trail",
+    description: 'Every touch of the case, oldest first, with its hash chain (`prevHash`, `hash`). Answers `{items, nextCursor}`.',
+  })
   @ApiZodParam('id', caseId)
   @ApiZodQuery(pageQuery)
   @ApiOkResponse({ description: 'A page of touches' })
@@ -87,7 +99,10 @@ export class CasesController {
   @Delete(':id/holds/:holdId')
   @HttpCode(200)
   @Roles('operator')
-  @ApiOperation({ summary: 'Release a hold', description: 'Ends an operator hold; the ladder resumes. Deceased and bankruptcy holds end only with their cause.' })
+  @ApiOperation({
+    summary: 'Release a hold',
+    description: 'Ends an operator hold; the ladder resumes. Deceased and bankruptcy holds end only with their cause.',
+  })
   @ApiZodParam('id', caseId)
   @ApiZodParam('holdId', holdIdSchema)
   @ApiZodBody(holdRelease, { optional: true, description: 'A reason, "released by an operator" by default' })
@@ -101,11 +116,19 @@ export class CasesController {
   /** A promise to pay taken by an agent: the ladder pauses until its date plus PROMISE_GRACE. */
   @Post(':id/promises')
   @Roles('operator')
-  @ApiOperation({ summary: 'Record a promise to pay', description: 'The ladder pauses until the promise date plus PROMISE_GRACE; a broken promise is recorded and follows the policy.' })
+  @ApiOperation({
+    summary: 'Record a promise to pay',
+    description: 'The ladder pauses until the promise date plus PROMISE_GRACE; a broken promise is recorded and follows the policy.',
+  })
   @ApiZodParam('id', caseId)
   @ApiZodBody(promiseRequest)
   @ApiCreatedResponse({ description: 'The promise recorded' })
-  @ApiErrors(400, [404, 'No such case'], [409, 'The case is closed or has an active payment plan'], [422, 'The amount exceeds the balance, or the date is in the past'])
+  @ApiErrors(
+    400,
+    [404, 'No such case'],
+    [409, 'The case is closed or has an active payment plan'],
+    [422, 'The amount exceeds the balance, or the date is in the past'],
+  )
   promise(@Param('id') id: string, @Body() body: unknown, @Actor() actor: string) {
     const { amount, dueDate } = parseOrThrow(promiseRequest, body ?? {}, 'body');
     return this.commands.recordPromise(parseOrThrow(caseId, id, 'id'), amount, dueDate, actor);
@@ -117,7 +140,12 @@ export class CasesController {
   @ApiZodParam('id', caseId)
   @ApiZodBody(planRequest)
   @ApiCreatedResponse({ description: 'The plan agreed' })
-  @ApiErrors(400, [404, 'No such case'], [409, 'The case is closed or already has an active plan'], [422, 'The instalments do not fit the balance or the calendar'])
+  @ApiErrors(
+    400,
+    [404, 'No such case'],
+    [409, 'The case is closed or already has an active plan'],
+    [422, 'The instalments do not fit the balance or the calendar'],
+  )
   plan(@Param('id') id: string, @Body() body: unknown, @Actor() actor: string) {
     const { instalments } = parseOrThrow(planRequest, body ?? {}, 'body');
     return this.commands.agreePlan(parseOrThrow(caseId, id, 'id'), instalments, actor);

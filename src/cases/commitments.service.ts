@@ -35,18 +35,28 @@ export function graceEnds(date: string, timezone: string, grace: string): Date {
  * Checks an instalment schedule against the balance, in minor units: dates strictly increasing
  * from `today`, amounts above zero, summing to the balance. Returns the problems, by field.
  */
-export function checkInstalments(instalments: readonly Instalment[], currency: string, balanceMinor: bigint, today: string): { field: string; reason: string }[] {
+export function checkInstalments(
+  instalments: readonly Instalment[],
+  currency: string,
+  balanceMinor: bigint,
+  today: string,
+): { field: string; reason: string }[] {
   const problems: { field: string; reason: string }[] = [];
   let total = 0n;
   instalments.forEach((instalment, i) => {
     const minor = toMinorUnits(instalment.amount, currency);
-    if (minor === null || minor <= 0n) problems.push({ field: `instalments[${i}].amount`, reason: `must be above zero with at most the decimals ${currency} allows` });
+    if (minor === null || minor <= 0n)
+      problems.push({ field: `instalments[${i}].amount`, reason: `must be above zero with at most the decimals ${currency} allows` });
     else total += minor;
     if (instalment.dueDate < today) problems.push({ field: `instalments[${i}].dueDate`, reason: `must not be before today (${today})` });
-    if (i > 0 && instalment.dueDate <= instalments[i - 1].dueDate) problems.push({ field: `instalments[${i}].dueDate`, reason: 'must be after the previous instalment' });
+    if (i > 0 && instalment.dueDate <= instalments[i - 1].dueDate)
+      problems.push({ field: `instalments[${i}].dueDate`, reason: 'must be after the previous instalment' });
   });
   if (problems.length === 0 && total !== balanceMinor) {
-    problems.push({ field: 'instalments', reason: `must add up to the balance ${formatMinorUnits(balanceMinor, currency)}, not ${formatMinorUnits(total, currency)}` });
+    problems.push({
+      field: 'instalments',
+      reason: `must add up to the balance ${formatMinorUnits(balanceMinor, currency)}, not ${formatMinorUnits(total, currency)}`,
+    });
   }
   return problems;
 }
@@ -79,17 +89,38 @@ export class Commitments {
   }
 
   /** Records a promise on a locked open case; an open promise it replaces is cancelled. */
-  async promise(m: EntityManager, kase: CommittedCase, amount: string, dueDate: string, actor: string, source: string, effects: QueueEffects): Promise<{ id: string; touches: TouchInput[] }> {
+  async promise(
+    m: EntityManager,
+    kase: CommittedCase,
+    amount: string,
+    dueDate: string,
+    actor: string,
+    source: string,
+    effects: QueueEffects,
+  ): Promise<{ id: string; touches: TouchInput[] }> {
     const amountMinor = toMinorUnits(amount, kase.currency);
     const today = DateTime.fromJSDate(this.clock.now(), { zone: kase.timezone }).toISODate()!;
-    if (amountMinor === null || amountMinor <= 0n) throw new DomainError('validation', `amount: must be above zero with at most the decimals ${kase.currency} allows`, [{ field: 'amount', reason: `must be above zero with at most the decimals ${kase.currency} allows` }]);
-    if (amountMinor > BigInt(kase.balance_minor)) throw new DomainError('unprocessable', `amount: ${amount} is more than the balance ${formatMinorUnits(BigInt(kase.balance_minor), kase.currency)}`, [{ field: 'amount', reason: 'must not exceed the balance' }]);
-    if (dueDate < today) throw new DomainError('unprocessable', `dueDate: ${dueDate} is before today (${today}) on the debtor's calendar`, [{ field: 'dueDate', reason: 'must not be in the past' }]);
+    if (amountMinor === null || amountMinor <= 0n)
+      throw new DomainError('validation', `amount: must be above zero with at most the decimals ${kase.currency} allows`, [
+        { field: 'amount', reason: `must be above zero with at most the decimals ${kase.currency} allows` },
+      ]);
+    if (amountMinor > BigInt(kase.balance_minor))
+      throw new DomainError('unprocessable', `amount: ${amount} is more than the balance ${formatMinorUnits(BigInt(kase.balance_minor), kase.currency)}`, [
+        { field: 'amount', reason: 'must not exceed the balance' },
+      ]);
+    if (dueDate < today)
+      throw new DomainError('unprocessable', `dueDate: ${dueDate} is before today (${today}) on the debtor's calendar`, [
+        { field: 'dueDate', reason: 'must not be in the past' },
+      ]);
     const [active] = await m.query(`SELECT 1 FROM payment_plans WHERE case_id = $1 AND status = 'active'`, [kase.id]);
     if (active) throw new DomainError('conflict', `case ${kase.id} has an active payment plan; a promise would not change it`);
 
     const now = this.clock.now();
-    const replaced = await updateReturning<{ id: string }>(m, `UPDATE promises SET status = 'cancelled', settled_at = $2 WHERE case_id = $1 AND status = 'open' RETURNING id`, [kase.id, now]);
+    const replaced = await updateReturning<{ id: string }>(
+      m,
+      `UPDATE promises SET status = 'cancelled', settled_at = $2 WHERE case_id = $1 AND status = 'open' RETURNING id`,
+      [kase.id, now],
+    );
     const id = randomUUID();
     const pauseUntil = graceEnds(dueDate, kase.timezone, this.config.PROMISE_GRACE);
     await m.query(
@@ -98,15 +129,36 @@ export class Commitments {
       [id, kase.id, amountMinor.toString(), dueDate, pauseUntil, kase.paid_minor, now, actor, source],
     );
     const touches: TouchInput[] = [
-      { kind: 'promise.recorded', actor, data: { promiseId: id, amount: formatMinorUnits(amountMinor, kase.currency), currency: kase.currency, dueDate, pauseUntil: pauseUntil.toISOString(), source, ...(replaced[0] ? { replaces: replaced[0].id } : {}) } },
+      {
+        kind: 'promise.recorded',
+        actor,
+        data: {
+          promiseId: id,
+          amount: formatMinorUnits(amountMinor, kase.currency),
+          currency: kase.currency,
+          dueDate,
+          pauseUntil: pauseUntil.toISOString(),
+          source,
+          ...(replaced[0] ? { replaces: replaced[0].id } : {}),
+        },
+      },
     ];
     // A replaced promise already holds the case; one hold per promise chain is enough.
-    if (!replaced[0]) touches.push(...(await this.holds.place(m, kase, 'promise', `promise to pay ${formatMinorUnits(amountMinor, kase.currency)} by ${dueDate}`, actor, effects)).touches);
+    if (!replaced[0])
+      touches.push(
+        ...(await this.holds.place(m, kase, 'promise', `promise to pay ${formatMinorUnits(amountMinor, kase.currency)} by ${dueDate}`, actor, effects)).touches,
+      );
     return { id, touches };
   }
 
   /** Agrees a payment plan on a locked open case: it replaces an open promise and pauses the ladder. */
-  async plan(m: EntityManager, kase: CommittedCase, instalments: readonly Instalment[], actor: string, effects: QueueEffects): Promise<{ id: string; touches: TouchInput[] }> {
+  async plan(
+    m: EntityManager,
+    kase: CommittedCase,
+    instalments: readonly Instalment[],
+    actor: string,
+    effects: QueueEffects,
+  ): Promise<{ id: string; touches: TouchInput[] }> {
     const today = DateTime.fromJSDate(this.clock.now(), { zone: kase.timezone }).toISODate()!;
     const problems = checkInstalments(instalments, kase.currency, BigInt(kase.balance_minor), today);
     if (problems.length > 0) throw new DomainError('unprocessable', problems.map((p) => `${p.field}: ${p.reason}`).join('; '), problems);
@@ -115,10 +167,20 @@ export class Commitments {
 
     const now = this.clock.now();
     const touches: TouchInput[] = [];
-    const promises = await updateReturning<{ id: string }>(m, `UPDATE promises SET status = 'cancelled', settled_at = $2 WHERE case_id = $1 AND status = 'open' RETURNING id`, [kase.id, now]);
+    const promises = await updateReturning<{ id: string }>(
+      m,
+      `UPDATE promises SET status = 'cancelled', settled_at = $2 WHERE case_id = $1 AND status = 'open' RETURNING id`,
+      [kase.id, now],
+    );
     if (promises.length > 0) touches.push(...(await this.holds.release(m, kase, { kinds: ['promise'] }, 'replaced by a payment plan', actor, effects)));
     const id = randomUUID();
-    await m.query(`INSERT INTO payment_plans (id, case_id, status, created_at, created_by, paid_before_minor) VALUES ($1, $2, 'active', $3, $4, $5)`, [id, kase.id, now, actor, kase.paid_minor]);
+    await m.query(`INSERT INTO payment_plans (id, case_id, status, created_at, created_by, paid_before_minor) VALUES ($1, $2, 'active', $3, $4, $5)`, [
+      id,
+      kase.id,
+      now,
+      actor,
+      kase.paid_minor,
+    ]);
     let cumulative = 0n;
     const rows = instalments.map((instalment, seq) => {
       const amount = toMinorUnits(instalment.amount, kase.currency)!;
@@ -133,7 +195,12 @@ export class Commitments {
     touches.push({
       kind: 'plan.agreed',
       actor,
-      data: { planId: id, currency: kase.currency, instalments: rows.map((r) => ({ seq: r.seq, dueDate: r.dueDate, amount: formatMinorUnits(r.amount, kase.currency) })), replacedPromises: promises.map((p) => p.id) },
+      data: {
+        planId: id,
+        currency: kase.currency,
+        instalments: rows.map((r) => ({ seq: r.seq, dueDate: r.dueDate, amount: formatMinorUnits(r.amount, kase.currency) })),
+        replacedPromises: promises.map((p) => p.id),
+      },
     });
     touches.push(...(await this.holds.place(m, kase, 'plan', `payment plan of ${rows.length} instalments`, actor, effects)).touches);
     return { id, touches };
@@ -156,10 +223,16 @@ export class Commitments {
       touches.push({ kind: 'promise.kept', actor, data: { promiseId: promise.id, amount: formatMinorUnits(BigInt(promise.amount_minor), kase.currency) } });
       touches.push(...(await this.holds.release(m, kase, { kinds: ['promise'] }, 'promise kept', actor, effects)));
     }
-    const [plan]: { id: string; paid_before_minor: string }[] = await m.query(`SELECT id, paid_before_minor FROM payment_plans WHERE case_id = $1 AND status = 'active'`, [kase.id]);
+    const [plan]: { id: string; paid_before_minor: string }[] = await m.query(
+      `SELECT id, paid_before_minor FROM payment_plans WHERE case_id = $1 AND status = 'active'`,
+      [kase.id],
+    );
     if (!plan) return touches;
     const paidSince = BigInt(kase.paid_minor) - BigInt(plan.paid_before_minor);
-    await m.query(`UPDATE plan_instalments SET status = 'paid' WHERE plan_id = $1 AND status = 'due' AND cumulative_minor <= $2::bigint`, [plan.id, paidSince.toString()]);
+    await m.query(`UPDATE plan_instalments SET status = 'paid' WHERE plan_id = $1 AND status = 'due' AND cumulative_minor <= $2::bigint`, [
+      plan.id,
+      paidSince.toString(),
+    ]);
     const [{ open }] = await m.query(`SELECT count(*)::int AS open FROM plan_instalments WHERE plan_id = $1 AND status = 'due'`, [plan.id]);
     if (open === 0) {
       await m.query(`UPDATE payment_plans SET status = 'completed', ended_at = $2 WHERE id = $1`, [plan.id, now]);
@@ -191,7 +264,12 @@ export class Commitments {
   }
 
   /** What the case's policy says a broken promise costs (a fixed fee) and leads to (resume, or escalate). */
-  private async brokenPromiseConsequences(m: EntityManager, kase: CommittedCase, promiseId: string, afterCommit: (() => Promise<void>)[]): Promise<TouchInput[]> {
+  private async brokenPromiseConsequences(
+    m: EntityManager,
+    kase: CommittedCase,
+    promiseId: string,
+    afterCommit: (() => Promise<void>)[],
+  ): Promise<TouchInput[]> {
     const [{ rule }]: { rule: { fee?: string; then?: 'resume' | EscalationTarget } | null }[] = await m.query(
       `SELECT p.definition->'brokenPromise' AS rule FROM cases c JOIN policy_versions p ON p.id = c.policy_version_id WHERE c.id = $1`,
       [kase.id],
@@ -205,8 +283,22 @@ export class Commitments {
          VALUES ($1, $2, 'broken-promise', $3, $4, 0, 0, 0, $5, $5, 'system')`,
         [randomUUID(), kase.id, now, DateTime.fromJSDate(now, { zone: kase.timezone }).toISODate(), fee.toString()],
       );
-      const [{ fees_minor }] = await updateReturning<{ fees_minor: string }>(m, 'UPDATE cases SET fees_minor = fees_minor + $2::bigint WHERE id = $1 RETURNING fees_minor', [kase.id, fee.toString()]);
-      touches.push({ kind: 'fee.assessed', actor: 'system', data: { kind: 'broken-promise', promiseId, amount: formatMinorUnits(fee, kase.currency), fees: formatMinorUnits(BigInt(fees_minor), kase.currency), currency: kase.currency } });
+      const [{ fees_minor }] = await updateReturning<{ fees_minor: string }>(
+        m,
+        'UPDATE cases SET fees_minor = fees_minor + $2::bigint WHERE id = $1 RETURNING fees_minor',
+        [kase.id, fee.toString()],
+      );
+      touches.push({
+        kind: 'fee.assessed',
+        actor: 'system',
+        data: {
+          kind: 'broken-promise',
+          promiseId,
+          amount: formatMinorUnits(fee, kase.currency),
+          fees: formatMinorUnits(BigInt(fees_minor), kase.currency),
+          currency: kase.currency,
+        },
+      });
     }
     if (rule?.then && rule.then !== 'resume') {
       const escalation = await this.escalations.escalate(m, kase.id, rule.then, 'system', { reason: `promise ${promiseId} broken` });
@@ -233,7 +325,18 @@ export class Commitments {
           [id, now],
         );
         if (!promise) return;
-        touches = [{ kind: 'promise.broken', actor: 'system', data: { promiseId: id, promised: formatMinorUnits(BigInt(promise.amount_minor), kase.currency), dueDate: promise.due_date, paid: paid(promise.paid_before_minor) } }];
+        touches = [
+          {
+            kind: 'promise.broken',
+            actor: 'system',
+            data: {
+              promiseId: id,
+              promised: formatMinorUnits(BigInt(promise.amount_minor), kase.currency),
+              dueDate: promise.due_date,
+              paid: paid(promise.paid_before_minor),
+            },
+          },
+        ];
         touches.push(...(await this.brokenPromiseConsequences(m, kase, id, afterCommit)));
       } else {
         const [plan] = await updateReturning<{ paid_before_minor: string }>(

@@ -23,11 +23,18 @@ export class Unsubscribes {
     return this.dataSource.transaction(async (m) => {
       const [debtor]: { id: string }[] = await m.query('SELECT id FROM debtors WHERE unsubscribe_token = $1', [token]);
       if (!debtor) return false;
-      await this.lifecycle.applyDebtorFlags(m, debtor.id, { 'cease-contact': true }, 'debtor (unsubscribe link)', { enqueue: [], withdraw: [] }, {
-        kind: 'debtor.updated',
-        actor: 'debtor (unsubscribe link)',
-        data: { fields: ['ceaseContact'], source: 'unsubscribe link' },
-      });
+      await this.lifecycle.applyDebtorFlags(
+        m,
+        debtor.id,
+        { 'cease-contact': true },
+        'debtor (unsubscribe link)',
+        { enqueue: [], withdraw: [] },
+        {
+          kind: 'debtor.updated',
+          actor: 'debtor (unsubscribe link)',
+          data: { fields: ['ceaseContact'], source: 'unsubscribe link' },
+        },
+      );
       return true;
     });
   }
@@ -51,7 +58,10 @@ export class UnsubscribeController {
 
   @Get(':token')
   @Public()
-  @ApiOperation({ summary: 'Unsubscribe page', description: 'An HTML confirmation form (English and Chinese). Changes nothing, so a mail scanner that follows links unsubscribes nobody.' })
+  @ApiOperation({
+    summary: 'Unsubscribe page',
+    description: 'An HTML confirmation form (English and Chinese). Changes nothing, so a mail scanner that follows links unsubscribes nobody.',
+  })
   @ApiOkResponse({ description: 'The confirmation page', content: { 'text/html': { schema: { type: 'string' } } } })
   @Header('Content-Type', 'text/html; charset=utf-8')
   async confirm(@Param('token') token: string): Promise<string> {
@@ -68,7 +78,8 @@ export class UnsubscribeController {
   @Public()
   @ApiOperation({
     summary: 'Unsubscribe',
-    description: "The form's submit, or a mail client's RFC 8058 one-click request: sets cease-contact on the debtor, which stops reminder emails and SMS on every case (letters go by post only). A second request changes nothing.",
+    description:
+      "The form's submit, or a mail client's RFC 8058 one-click request: sets cease-contact on the debtor, which stops reminder emails and SMS on every case (letters go by post only). A second request changes nothing.",
   })
   @ApiOkResponse({ description: 'A confirmation page', content: { 'text/html': { schema: { type: 'string' } } } })
   @HttpCode(200)

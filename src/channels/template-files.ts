@@ -26,7 +26,11 @@ export function readTemplateFiles<S extends z.ZodType>(dir: string, schema: S): 
       const source = readFileSync(join(localeDir, name), 'utf8');
       const parsed = schema.safeParse(parse(source));
       if (!parsed.success) throw new Error(`${join(localeDir, name)}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-      files.push({ key: `${name.replace(/\.yaml$/, '')}/${locale}`, data: parsed.data, version: createHash('sha256').update(source).digest('hex').slice(0, 12) });
+      files.push({
+        key: `${name.replace(/\.yaml$/, '')}/${locale}`,
+        data: parsed.data,
+        version: createHash('sha256').update(source).digest('hex').slice(0, 12),
+      });
     }
   }
   return files;

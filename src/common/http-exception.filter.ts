@@ -17,7 +17,12 @@ interface ErrorBody {
   details?: unknown;
 }
 
-const MALFORMED_JSON: ErrorBody = { statusCode: 400, error: 'Bad Request', message: 'body: malformed JSON', details: [{ field: 'body', reason: 'malformed JSON' }] };
+const MALFORMED_JSON: ErrorBody = {
+  statusCode: 400,
+  error: 'Bad Request',
+  message: 'body: malformed JSON',
+  details: [{ field: 'body', reason: 'malformed JSON' }],
+};
 const TOO_LARGE: ErrorBody = { statusCode: 413, error: 'Payload Too Large', message: 'body: request body too large' };
 
 /** Socket errors and PostgreSQL's connection-exception class (08…) and shutdown codes (57P0…). */
@@ -53,7 +58,12 @@ export class HttpErrorFilter implements ExceptionFilter {
 export function toErrorBody(exception: unknown): ErrorBody {
   if (exception instanceof DomainError) {
     const statusCode = statusByCode[exception.code];
-    return { statusCode, error: STATUS_CODES[statusCode] ?? 'Error', message: exception.message, details: exception.details.length ? exception.details : undefined };
+    return {
+      statusCode,
+      error: STATUS_CODES[statusCode] ?? 'Error',
+      message: exception.message,
+      details: exception.details.length ? exception.details : undefined,
+    };
   }
   if (exception instanceof HttpException) {
     const statusCode = exception.getStatus();

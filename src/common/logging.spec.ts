@@ -40,9 +40,19 @@ describe('redactionPaths', () => {
       },
     });
     const logger = pino({ redact: { paths: redactionPaths(PERSONAL_KEYS), censor: '[redacted]' } }, sink);
-    logger.info({ email: 'ana@example.test', stepId: 's-1', data: { recipient: 'ana@example.test', debtor: { name: 'Ana', phone: '+4915100000', address: { line1: 'Street 1' } } }, mail: { to: 'x@y.z', text: 'Dear Ana' } });
+    logger.info({
+      email: 'ana@example.test',
+      stepId: 's-1',
+      data: { recipient: 'ana@example.test', debtor: { name: 'Ana', phone: '+4915100000', address: { line1: 'Street 1' } } },
+      mail: { to: 'x@y.z', text: 'Dear Ana' },
+    });
     const logged = JSON.parse(lines[0]);
     expect(JSON.stringify(logged)).not.toMatch(/ana@|Ana|\+49|Street|x@y|Dear/);
-    expect(logged).toMatchObject({ email: '[redacted]', stepId: 's-1', data: { recipient: '[redacted]', debtor: { name: '[redacted]', phone: '[redacted]', address: '[redacted]' } }, mail: { to: '[redacted]', text: '[redacted]' } });
+    expect(logged).toMatchObject({
+      email: '[redacted]',
+      stepId: 's-1',
+      data: { recipient: '[redacted]', debtor: { name: '[redacted]', phone: '[redacted]', address: '[redacted]' } },
+      mail: { to: '[redacted]', text: '[redacted]' },
+    });
   });
 });

@@ -34,7 +34,8 @@ export class ContactGate {
     // China's official calendar (with 调休) is known only up to chinese-days' last year: say so
     // before the next year starts without it, rather than gate on statutory days alone.
     const nextYear = DateTime.fromJSDate(clock.now(), { zone: 'Asia/Shanghai' }).year + 1;
-    const covered = chineseDaysCoverage().last >= nextYear || overrides.some((entry) => entry.country.toUpperCase() === 'CN' && entry.date.startsWith(`${nextYear}-`));
+    const covered =
+      chineseDaysCoverage().last >= nextYear || overrides.some((entry) => entry.country.toUpperCase() === 'CN' && entry.date.startsWith(`${nextYear}-`));
     if (!covered) {
       this.logger.warn(`no official CN holiday schedule for ${nextYear}: add it to holidayOverrides in ${config.COMPLIANCE_FILE} (or upgrade chinese-days)`);
     }
@@ -55,7 +56,12 @@ export class ContactGate {
   /** The decision on a history read elsewhere (by CONTACT_HISTORY, under the contact lock). */
   decide(subject: GateSubject, contacts: readonly { at: string | Date; channel: ContactChannel }[]): GateDecision {
     const history = contacts.map((contact) => ({ at: new Date(contact.at), channel: contact.channel }));
-    return checkContact({ at: this.clock.now(), channel: subject.channel, timezone: subject.timezone, country: subject.country }, history, resolveRules(this.rules, subject.country), this.holidays);
+    return checkContact(
+      { at: this.clock.now(), channel: subject.channel, timezone: subject.timezone, country: subject.country },
+      history,
+      resolveRules(this.rules, subject.country),
+      this.holidays,
+    );
   }
 
   /**

@@ -1,4 +1,14 @@
-import { checkContact, type ContactChannel, type ContactRequest, type GateConfig, type GateDecision, type GateRules, type HolidayCalendar, type PastContact, resolveRules } from './contact-gate';
+import {
+  checkContact,
+  type ContactChannel,
+  type ContactRequest,
+  type GateConfig,
+  type GateDecision,
+  type GateRules,
+  type HolidayCalendar,
+  type PastContact,
+  resolveRules,
+} from './contact-gate';
 import { PublicHolidays } from './holiday-calendar';
 
 const DEFAULT_RULES: GateRules = {
@@ -34,7 +44,7 @@ function blocked(decision: GateDecision) {
 }
 const reasons = (decision: GateDecision) => blocked(decision).blocks.map((block) => block.reason);
 
-describe('contact window in the debtor\'s zone', () => {
+describe("contact window in the debtor's zone", () => {
   it('allows a contact inside the window, with `from` inside and `to` outside it', () => {
     expect(checkContact(request('2026-06-10T10:00:00+02:00', 'Europe/Berlin'), [], DEFAULT_RULES, NO_HOLIDAYS)).toEqual({ allowed: true });
     expect(checkContact(request('2026-06-10T08:00:00+02:00', 'Europe/Berlin'), [], DEFAULT_RULES, NO_HOLIDAYS)).toEqual({ allowed: true });
@@ -51,15 +61,23 @@ describe('contact window in the debtor\'s zone', () => {
   describe('Europe/Berlin across DST', () => {
     it('opens at 08:00 CEST on the 23-hour day (2026-03-29)', () => {
       // 07:30 CEST = 05:30Z; the window opens at 08:00 CEST = 06:00Z.
-      expect(blocked(checkContact(request('2026-03-29T05:30:00Z', 'Europe/Berlin'), [], DEFAULT_RULES, NO_HOLIDAYS)).notBefore).toEqual(at('2026-03-29T06:00:00Z'));
+      expect(blocked(checkContact(request('2026-03-29T05:30:00Z', 'Europe/Berlin'), [], DEFAULT_RULES, NO_HOLIDAYS)).notBefore).toEqual(
+        at('2026-03-29T06:00:00Z'),
+      );
       // From 21:30 CET the evening before: 9.5 hours later, not 10.5.
-      expect(blocked(checkContact(request('2026-03-28T20:30:00Z', 'Europe/Berlin'), [], DEFAULT_RULES, NO_HOLIDAYS)).notBefore).toEqual(at('2026-03-29T06:00:00Z'));
+      expect(blocked(checkContact(request('2026-03-28T20:30:00Z', 'Europe/Berlin'), [], DEFAULT_RULES, NO_HOLIDAYS)).notBefore).toEqual(
+        at('2026-03-29T06:00:00Z'),
+      );
     });
 
     it('opens at 08:00 CET on the 25-hour day (2026-10-25)', () => {
-      expect(blocked(checkContact(request('2026-10-25T06:30:00Z', 'Europe/Berlin'), [], DEFAULT_RULES, NO_HOLIDAYS)).notBefore).toEqual(at('2026-10-25T07:00:00Z'));
+      expect(blocked(checkContact(request('2026-10-25T06:30:00Z', 'Europe/Berlin'), [], DEFAULT_RULES, NO_HOLIDAYS)).notBefore).toEqual(
+        at('2026-10-25T07:00:00Z'),
+      );
       // From 22:00 CEST the evening before (20:00Z): 11 hours later.
-      expect(blocked(checkContact(request('2026-10-24T20:00:00Z', 'Europe/Berlin'), [], DEFAULT_RULES, NO_HOLIDAYS)).notBefore).toEqual(at('2026-10-25T07:00:00Z'));
+      expect(blocked(checkContact(request('2026-10-24T20:00:00Z', 'Europe/Berlin'), [], DEFAULT_RULES, NO_HOLIDAYS)).notBefore).toEqual(
+        at('2026-10-25T07:00:00Z'),
+      );
     });
 
     it('reads the local hour with the right offset on the change day', () => {
@@ -72,17 +90,27 @@ describe('contact window in the debtor\'s zone', () => {
   describe('America/New_York across DST', () => {
     it('opens at 08:00 EDT on 2026-03-08', () => {
       // 07:30 EDT = 11:30Z → 08:00 EDT = 12:00Z.
-      expect(blocked(checkContact(request('2026-03-08T11:30:00Z', 'America/New_York'), [], DEFAULT_RULES, NO_HOLIDAYS)).notBefore).toEqual(at('2026-03-08T12:00:00Z'));
+      expect(blocked(checkContact(request('2026-03-08T11:30:00Z', 'America/New_York'), [], DEFAULT_RULES, NO_HOLIDAYS)).notBefore).toEqual(
+        at('2026-03-08T12:00:00Z'),
+      );
       // 01:30 EST, before the clocks jump, waits for the same 08:00 EDT.
-      expect(blocked(checkContact(request('2026-03-08T06:30:00Z', 'America/New_York'), [], DEFAULT_RULES, NO_HOLIDAYS)).notBefore).toEqual(at('2026-03-08T12:00:00Z'));
+      expect(blocked(checkContact(request('2026-03-08T06:30:00Z', 'America/New_York'), [], DEFAULT_RULES, NO_HOLIDAYS)).notBefore).toEqual(
+        at('2026-03-08T12:00:00Z'),
+      );
     });
 
     it('opens at 08:00 EST on 2026-11-01', () => {
       // 07:30 EST = 12:30Z → 08:00 EST = 13:00Z.
-      expect(blocked(checkContact(request('2026-11-01T12:30:00Z', 'America/New_York'), [], DEFAULT_RULES, NO_HOLIDAYS)).notBefore).toEqual(at('2026-11-01T13:00:00Z'));
+      expect(blocked(checkContact(request('2026-11-01T12:30:00Z', 'America/New_York'), [], DEFAULT_RULES, NO_HOLIDAYS)).notBefore).toEqual(
+        at('2026-11-01T13:00:00Z'),
+      );
       // Both 01:30s of the repeated hour (EDT 05:30Z, EST 06:30Z).
-      expect(blocked(checkContact(request('2026-11-01T05:30:00Z', 'America/New_York'), [], DEFAULT_RULES, NO_HOLIDAYS)).notBefore).toEqual(at('2026-11-01T13:00:00Z'));
-      expect(blocked(checkContact(request('2026-11-01T06:30:00Z', 'America/New_York'), [], DEFAULT_RULES, NO_HOLIDAYS)).notBefore).toEqual(at('2026-11-01T13:00:00Z'));
+      expect(blocked(checkContact(request('2026-11-01T05:30:00Z', 'America/New_York'), [], DEFAULT_RULES, NO_HOLIDAYS)).notBefore).toEqual(
+        at('2026-11-01T13:00:00Z'),
+      );
+      expect(blocked(checkContact(request('2026-11-01T06:30:00Z', 'America/New_York'), [], DEFAULT_RULES, NO_HOLIDAYS)).notBefore).toEqual(
+        at('2026-11-01T13:00:00Z'),
+      );
       // 21:00 EDT the evening before is already closed.
       const evening = blocked(checkContact(request('2026-11-01T01:00:00Z', 'America/New_York'), [], DEFAULT_RULES, NO_HOLIDAYS));
       expect(evening.blocks[0]?.detail).toBe('outside 08:00–21:00 in America/New_York (now 21:00)');
@@ -93,14 +121,20 @@ describe('contact window in the debtor\'s zone', () => {
   describe('Pacific/Auckland, a day ahead of UTC', () => {
     it('defers 02:00 local to 08:00 local, the previous UTC date', () => {
       // 2026-07-15 02:00 NZST (+12) = 2026-07-14T14:00Z → 08:00 NZST = 2026-07-14T20:00Z.
-      expect(blocked(checkContact(request('2026-07-14T14:00:00Z', 'Pacific/Auckland'), [], DEFAULT_RULES, NO_HOLIDAYS)).notBefore).toEqual(at('2026-07-14T20:00:00Z'));
+      expect(blocked(checkContact(request('2026-07-14T14:00:00Z', 'Pacific/Auckland'), [], DEFAULT_RULES, NO_HOLIDAYS)).notBefore).toEqual(
+        at('2026-07-14T20:00:00Z'),
+      );
     });
 
     it('opens at 08:00 NZDT on the day DST starts (2026-09-27) and 08:00 NZST on the day it ends (2026-04-05)', () => {
       // 02:00 NZST does not exist on 2026-09-27: it is 03:00 NZDT; 08:00 NZDT (+13) = 19:00Z the day before.
-      expect(blocked(checkContact(request('2026-09-26T14:00:00Z', 'Pacific/Auckland'), [], DEFAULT_RULES, NO_HOLIDAYS)).notBefore).toEqual(at('2026-09-26T19:00:00Z'));
+      expect(blocked(checkContact(request('2026-09-26T14:00:00Z', 'Pacific/Auckland'), [], DEFAULT_RULES, NO_HOLIDAYS)).notBefore).toEqual(
+        at('2026-09-26T19:00:00Z'),
+      );
       // The first 02:00 of 2026-04-05 (NZDT, 13:00Z the day before) → 08:00 NZST (+12) = 20:00Z.
-      expect(blocked(checkContact(request('2026-04-04T13:00:00Z', 'Pacific/Auckland'), [], DEFAULT_RULES, NO_HOLIDAYS)).notBefore).toEqual(at('2026-04-04T20:00:00Z'));
+      expect(blocked(checkContact(request('2026-04-04T13:00:00Z', 'Pacific/Auckland'), [], DEFAULT_RULES, NO_HOLIDAYS)).notBefore).toEqual(
+        at('2026-04-04T20:00:00Z'),
+      );
     });
   });
 
@@ -121,7 +155,9 @@ describe('contact days', () => {
       expect(decision.blocks).toEqual([{ reason: 'holiday', detail: 'public holiday in CN: 国庆节' }]);
       expect(decision.notBefore).toEqual(at('2025-10-09T08:00:00+08:00'));
       // Mid-Autumn falls inside the week this year.
-      expect(blocked(checkContact(request('2025-10-06T10:00:00+08:00', 'Asia/Shanghai', 'sms', 'CN'), [], CN_RULES, holidays)).blocks[0]?.detail).toBe('public holiday in CN: 中秋');
+      expect(blocked(checkContact(request('2025-10-06T10:00:00+08:00', 'Asia/Shanghai', 'sms', 'CN'), [], CN_RULES, holidays)).blocks[0]?.detail).toBe(
+        'public holiday in CN: 中秋',
+      );
     });
 
     it('blocks an ordinary weekend as a rest day', () => {
@@ -132,9 +168,13 @@ describe('contact days', () => {
 
     it("closes at CN's 20:00 and skips an ordinary Saturday to the make-up Sunday", () => {
       // Friday 2025-09-26 20:30 → Saturday 09-27 is a rest day → Sunday 09-28 is a make-up workday.
-      expect(blocked(checkContact(request('2025-09-26T20:30:00+08:00', 'Asia/Shanghai', 'sms', 'CN'), [], CN_RULES, holidays)).notBefore).toEqual(at('2025-09-28T08:00:00+08:00'));
+      expect(blocked(checkContact(request('2025-09-26T20:30:00+08:00', 'Asia/Shanghai', 'sms', 'CN'), [], CN_RULES, holidays)).notBefore).toEqual(
+        at('2025-09-28T08:00:00+08:00'),
+      );
       // The make-up Sunday's evening → Monday.
-      expect(blocked(checkContact(request('2025-09-28T20:00:00+08:00', 'Asia/Shanghai', 'sms', 'CN'), [], CN_RULES, holidays)).notBefore).toEqual(at('2025-09-29T08:00:00+08:00'));
+      expect(blocked(checkContact(request('2025-09-28T20:00:00+08:00', 'Asia/Shanghai', 'sms', 'CN'), [], CN_RULES, holidays)).notBefore).toEqual(
+        at('2025-09-29T08:00:00+08:00'),
+      );
     });
   });
 
@@ -145,9 +185,12 @@ describe('contact days', () => {
     expect(holiday.notBefore).toEqual(at('2025-10-09T08:00:00+08:00'));
   });
 
-  it('uses the debtor\'s local date, not the UTC date', () => {
+  it("uses the debtor's local date, not the UTC date", () => {
     // 2025-09-30T17:00Z is 01:00 on National Day in Shanghai: a holiday there, whatever UTC says.
-    expect(reasons(checkContact(request('2025-09-30T17:00:00Z', 'Asia/Shanghai', 'sms', 'CN'), [], DEFAULT_RULES, holidays))).toEqual(['quiet-hours', 'holiday']);
+    expect(reasons(checkContact(request('2025-09-30T17:00:00Z', 'Asia/Shanghai', 'sms', 'CN'), [], DEFAULT_RULES, holidays))).toEqual([
+      'quiet-hours',
+      'holiday',
+    ]);
   });
 
   it('without a country, workdays means Mon–Fri and all-but-holidays means every day', () => {
@@ -161,16 +204,24 @@ describe('contact days', () => {
   });
 
   it('every-day closes no day, holiday or weekend, and a window to 24:00 runs to midnight', () => {
-    const always: GateRules = { ...DEFAULT_RULES, contactDays: 'every-day', windows: { email: { from: '00:00', to: '24:00' }, sms: { from: '06:00', to: '24:00' } } };
+    const always: GateRules = {
+      ...DEFAULT_RULES,
+      contactDays: 'every-day',
+      windows: { email: { from: '00:00', to: '24:00' }, sms: { from: '06:00', to: '24:00' } },
+    };
     expect(checkContact(request('2025-10-04T23:59:30+08:00', 'Asia/Shanghai', 'email', 'CN'), [], always, holidays)).toEqual({ allowed: true });
     expect(checkContact(request('2025-10-04T00:00:00+08:00', 'Asia/Shanghai', 'email', 'CN'), [], always, holidays)).toEqual({ allowed: true });
     // The SMS window still closes for the night, to 06:00 the next local day.
-    expect(blocked(checkContact(request('2025-10-04T02:00:00+08:00', 'Asia/Shanghai', 'sms', 'CN'), [], always, holidays)).notBefore).toEqual(at('2025-10-04T06:00:00+08:00'));
+    expect(blocked(checkContact(request('2025-10-04T02:00:00+08:00', 'Asia/Shanghai', 'sms', 'CN'), [], always, holidays)).notBefore).toEqual(
+      at('2025-10-04T06:00:00+08:00'),
+    );
   });
 
   it('fails loudly when no day is ever open', () => {
     const neverOpen: HolidayCalendar = { holiday: () => 'closed', isWorkday: () => false };
-    expect(() => checkContact(request('2026-06-10T10:00:00Z', 'UTC', 'sms', 'CN'), [], CN_RULES, neverOpen)).toThrow(/no allowed moment for sms within 400 days/);
+    expect(() => checkContact(request('2026-06-10T10:00:00Z', 'UTC', 'sms', 'CN'), [], CN_RULES, neverOpen)).toThrow(
+      /no allowed moment for sms within 400 days/,
+    );
   });
 });
 
@@ -244,7 +295,18 @@ describe('frequency caps over rolling windows', () => {
   });
 
   it('lists every failing rule at once: quiet hours, holiday and caps', () => {
-    const sent = [...contacts('email', '2025-10-03T09:00:00+08:00'), ...contacts('sms', '2025-09-27T09:00:00+08:00', '2025-09-28T09:00:00+08:00', '2025-09-29T09:00:00+08:00', '2025-09-29T10:00:00+08:00', '2025-09-30T09:00:00+08:00', '2025-09-30T10:00:00+08:00')];
+    const sent = [
+      ...contacts('email', '2025-10-03T09:00:00+08:00'),
+      ...contacts(
+        'sms',
+        '2025-09-27T09:00:00+08:00',
+        '2025-09-28T09:00:00+08:00',
+        '2025-09-29T09:00:00+08:00',
+        '2025-09-29T10:00:00+08:00',
+        '2025-09-30T09:00:00+08:00',
+        '2025-09-30T10:00:00+08:00',
+      ),
+    ];
     const decision = blocked(checkContact(request('2025-10-03T22:00:00+08:00', 'Asia/Shanghai', 'email', 'CN'), sent, CN_RULES, holidays));
     expect(reasons(decision)).toEqual(['quiet-hours', 'holiday', 'cap', 'cap']);
     expect(decision.blocks.map((block) => block.detail)).toContain('7 contacts in the last 7 days (cap 7)');

@@ -48,10 +48,7 @@ export interface HolidayCalendar {
 
 export interface GateConfig {
   default: GateRules;
-  jurisdictions: Record<
-    string,
-    { windows?: Partial<Record<ContactChannel, ContactWindow>>; contactDays?: ContactDays; caps?: Partial<GateRules['caps']> }
-  >;
+  jurisdictions: Record<string, { windows?: Partial<Record<ContactChannel, ContactWindow>>; contactDays?: ContactDays; caps?: Partial<GateRules['caps']> }>;
 }
 
 const HOUR_MS = 3_600_000;

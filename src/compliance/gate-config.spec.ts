@@ -115,7 +115,9 @@ holidayOverrides:
 
     it('for holiday overrides', () => {
       const entry = (date: string, kind = 'holiday') => `  - {country: CN, date: "${date}", kind: ${kind}, name: 补假}\n`;
-      expect(loadError(`${DEFAULT_BLOCK}\nholidayOverrides:\n${entry('2027-02-30')}`)).toBe(`${file}: holidayOverrides[0].date: must be a real calendar date (YYYY-MM-DD)`);
+      expect(loadError(`${DEFAULT_BLOCK}\nholidayOverrides:\n${entry('2027-02-30')}`)).toBe(
+        `${file}: holidayOverrides[0].date: must be a real calendar date (YYYY-MM-DD)`,
+      );
       expect(loadError(`${DEFAULT_BLOCK}\nholidayOverrides:\n${entry('2027-02-01', 'off')}`)).toMatch(/holidayOverrides\[0\]\.kind: /);
       expect(loadError(`${DEFAULT_BLOCK}\nholidayOverrides:\n${entry('2027-02-01')}${entry('2027-02-01', 'workday')}`)).toBe(
         `${file}: holidayOverrides[1]: CN 2027-02-01 is already listed at holidayOverrides[0]`,

@@ -27,7 +27,10 @@ const isoDuration = (fallback: string) =>
 
 /** A calendar period (P3Y, P6M, P10D) kept as text: years and months have no fixed length. */
 const calendarPeriod = (fallback: string) =>
-  z.string().default(fallback).refine(isCalendarPeriod, { message: `must be a positive ISO-8601 calendar period such as ${fallback}` });
+  z
+    .string()
+    .default(fallback)
+    .refine(isCalendarPeriod, { message: `must be a positive ISO-8601 calendar period such as ${fallback}` });
 
 /** Per-jurisdiction overrides: "GB=P6Y,FR=P5Y" (ISO 3166 country codes). */
 const periodsByJurisdiction = z
@@ -35,7 +38,10 @@ const periodsByJurisdiction = z
   .default('')
   .transform((value, ctx) => {
     const periods: Record<string, string> = {};
-    for (const entry of value.split(',').map((part) => part.trim()).filter(Boolean)) {
+    for (const entry of value
+      .split(',')
+      .map((part) => part.trim())
+      .filter(Boolean)) {
       const [code, period] = entry.split('=').map((part) => part.trim());
       if (!/^[A-Z]{2}$/.test(code ?? '') || !period || !isCalendarPeriod(period)) {
         ctx.addIssue({ code: 'custom', message: `entry "${entry}" must be COUNTRY=PERIOD, such as GB=P6Y` });
@@ -65,7 +71,10 @@ const apiKeys = z
   .default('')
   .transform((value, ctx): ApiKey[] => {
     const keys: ApiKey[] = [];
-    for (const entry of value.split(',').map((part) => part.trim()).filter(Boolean)) {
+    for (const entry of value
+      .split(',')
+      .map((part) => part.trim())
+      .filter(Boolean)) {
       const [name, role, ...rest] = entry.split(':');
       const secret = rest.join(':');
       if (!name || !role || !secret) {
@@ -129,7 +138,10 @@ export const configSchema = z.object({
   SMS_URL: url(['http', 'https']).optional(),
   SMS_API_KEY: z.string().min(8).optional(),
   AGENCY_NAME: z.string().trim().min(1).default('Collection agency'),
-  AGENCY_COMMISSION_RATE: z.string().regex(/^0(\.\d{1,4})?$/, 'must be a fraction below 1 such as "0.25"').default('0.25'),
+  AGENCY_COMMISSION_RATE: z
+    .string()
+    .regex(/^0(\.\d{1,4})?$/, 'must be a fraction below 1 such as "0.25"')
+    .default('0.25'),
   AGENCY_WEBHOOK_URL: url(['http', 'https']).optional(),
   AGENCY_WEBHOOK_SECRET: z.string().min(16, 'must have at least 16 characters').optional(),
   BATCH_CHUNK: positiveInt(200),

@@ -24,7 +24,7 @@ describe('basicKey', () => {
     ['an empty header', ''],
     ['a bearer token', `Bearer ${operator.secret}`],
     ['a wrong secret', basic('ops-desk', `${operator.secret}x`)],
-    ['another key\'s name', basic('audit', operator.secret)],
+    ["another key's name", basic('audit', operator.secret)],
     ['no name', basic('', operator.secret)],
     ['no colon', `Basic ${Buffer.from(operator.secret).toString('base64')}`],
     ['a name as the secret', basic('ops-desk', 'ops-desk')],
@@ -51,7 +51,7 @@ describe('dashboardAuth', () => {
       calls.push('read-only board');
       next();
     };
-    const next: NextFunction = () => calls.push('operators\' board');
+    const next: NextFunction = () => calls.push("operators' board");
     // Only the fields the middleware reads.
     dashboardAuth(keys, readOnly)({ method, headers: { authorization } } as Request, res as unknown as Response, next);
     return { calls, headers, answer };
@@ -66,18 +66,18 @@ describe('dashboardAuth', () => {
     }
   });
 
-  it('passes operators and admins on to the operators\' board, writes included', () => {
-    expect(run('PUT', basic('ops-desk', operator.secret)).calls).toEqual(['operators\' board']);
-    expect(run('GET', basic('root', admin.secret)).calls).toEqual(['operators\' board']);
+  it("passes operators and admins on to the operators' board, writes included", () => {
+    expect(run('PUT', basic('ops-desk', operator.secret)).calls).toEqual(["operators' board"]);
+    expect(run('GET', basic('root', admin.secret)).calls).toEqual(["operators' board"]);
   });
 
-  it('serves auditors the read-only board, and nothing falls through from it to the operators\' board', () => {
+  it("serves auditors the read-only board, and nothing falls through from it to the operators' board", () => {
     const { calls, answer } = run('GET', basic('audit', auditor.secret));
     expect(calls).toEqual(['read-only board']);
     expect(answer.status).toBe(404);
   });
 
-  it('refuses auditors\' writes and other roles with 403', () => {
+  it("refuses auditors' writes and other roles with 403", () => {
     for (const [method, header] of [
       ['PUT', basic('audit', auditor.secret)],
       ['POST', basic('audit', auditor.secret)],

@@ -33,7 +33,7 @@ export function dashboardAuth(keys: ApiKeyRing, readOnlyBoard: RequestHandler): 
       return;
     }
     if (!SAFE_METHODS.has(req.method)) {
-      refuse(res, 403, 'the auditor\'s dashboard is read-only');
+      refuse(res, 403, "the auditor's dashboard is read-only");
       return;
     }
     // What the read-only board does not serve must not fall through to the full board.

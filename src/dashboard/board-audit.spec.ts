@@ -51,22 +51,39 @@ async function act(sut: BoardAudit, hookContext: HookContext, handler: () => Con
 }
 
 describe('BoardAudit', () => {
-  it('records a job retry with the operator\'s key name once the board succeeded', async () => {
+  it("records a job retry with the operator's key name once the board succeeded", async () => {
     const { sut, recorded } = setUp({ j1: { state: 'failed', data: { stepId: 's1' } } });
     await act(sut, context('put', '/api/queues/:queueName/:jobId/retry', { queueName: 'steps', jobId: 'j1' }), () => ({ status: 204, body: {} }));
-    expect(recorded).toEqual([{ action: { actor: 'ops-desk', action: 'retry', queue: 'steps', via: 'dashboard', as: 'retry' }, jobs: [{ id: 'j1', data: { stepId: 's1' } }] }]);
+    expect(recorded).toEqual([
+      { action: { actor: 'ops-desk', action: 'retry', queue: 'steps', via: 'dashboard', as: 'retry' }, jobs: [{ id: 'j1', data: { stepId: 's1' } }] },
+    ]);
   });
 
   it('records nothing when the board refused the action', async () => {
     const { sut, recorded } = setUp({ j1: { state: 'delayed', data: { stepId: 's1' } } });
-    await act(sut, context('put', '/api/queues/:queueName/:jobId/retry', { queueName: 'steps', jobId: 'j1' }), () => ({ status: 400, body: { error: { key: 'ERRORS.JOB_NOT_RETRIABLE' } } }));
+    await act(sut, context('put', '/api/queues/:queueName/:jobId/retry', { queueName: 'steps', jobId: 'j1' }), () => ({
+      status: 400,
+      body: { error: { key: 'ERRORS.JOB_NOT_RETRIABLE' } },
+    }));
     expect(recorded).toEqual([]);
   });
 
   it('reads the jobs of a bulk retry before it runs: one touch per job', async () => {
-    const { sut, recorded } = setUp({ a: { state: 'failed', data: { stepId: 'sa' } }, b: { state: 'failed', data: { stepId: 'sb' } }, c: { state: 'delayed', data: { stepId: 'sc' } } });
-    await act(sut, context('put', '/api/queues/:queueName/retry/:queueStatus', { queueName: 'steps', queueStatus: 'failed' }), () => ({ status: 200, body: { retried: 2 } }));
-    expect(recorded).toEqual([{ action: expect.objectContaining({ action: 'retry', as: 'retry-all' }), jobs: [expect.objectContaining({ id: 'a' }), expect.objectContaining({ id: 'b' })] }]);
+    const { sut, recorded } = setUp({
+      a: { state: 'failed', data: { stepId: 'sa' } },
+      b: { state: 'failed', data: { stepId: 'sb' } },
+      c: { state: 'delayed', data: { stepId: 'sc' } },
+    });
+    await act(sut, context('put', '/api/queues/:queueName/retry/:queueStatus', { queueName: 'steps', queueStatus: 'failed' }), () => ({
+      status: 200,
+      body: { retried: 2 },
+    }));
+    expect(recorded).toEqual([
+      {
+        action: expect.objectContaining({ action: 'retry', as: 'retry-all' }),
+        jobs: [expect.objectContaining({ id: 'a' }), expect.objectContaining({ id: 'b' })],
+      },
+    ]);
   });
 
   it('records a clean-all for the jobs it removed only (clean spares jobs younger than its grace time)', async () => {
@@ -107,15 +124,24 @@ describe('BoardAudit', () => {
     const { sut } = setUp({ j1: { state: 'failed', data: { stepId: 's1' } } });
     // Stands in for the database failing.
     (sut as unknown as { jobs: { record: () => Promise<never> } }).jobs.record = () => Promise.reject(new Error('connection terminated'));
-    const answer = await act(sut, context('put', '/api/queues/:queueName/:jobId/retry', { queueName: 'steps', jobId: 'j1' }), () => ({ status: 204, body: {} }));
+    const answer = await act(sut, context('put', '/api/queues/:queueName/:jobId/retry', { queueName: 'steps', jobId: 'j1' }), () => ({
+      status: 204,
+      body: {},
+    }));
     expect(answer).toMatchObject({ status: 500 });
   });
 
   it('redacts contact data from what the boards show', async () => {
     const { sut } = setUp();
     const body = { queues: [{ jobs: [{ failedReason: '550 <ana@example.test> rejected' }] }] };
-    expect(await sut.hooks.after!(context('get', '/api/queues'), { status: 200, body })).toEqual({ status: 200, body: { queues: [{ jobs: [{ failedReason: '550 <[address]> rejected' }] }] } });
-    expect(await READ_ONLY_HOOKS.after!(context('get', '/api/queues'), { status: 200, body })).toEqual({ status: 200, body: { queues: [{ jobs: [{ failedReason: '550 <[address]> rejected' }] }] } });
+    expect(await sut.hooks.after!(context('get', '/api/queues'), { status: 200, body })).toEqual({
+      status: 200,
+      body: { queues: [{ jobs: [{ failedReason: '550 <[address]> rejected' }] }] },
+    });
+    expect(await READ_ONLY_HOOKS.after!(context('get', '/api/queues'), { status: 200, body })).toEqual({
+      status: 200,
+      body: { queues: [{ jobs: [{ failedReason: '550 <[address]> rejected' }] }] },
+    });
     expect(await READ_ONLY_HOOKS.before!(context('put', '/api/queues/:queueName/pause', { queueName: 'steps' }))).toMatchObject({ allow: false, status: 403 });
   });
 });

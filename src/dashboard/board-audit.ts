@@ -101,7 +101,10 @@ export class BoardAudit {
       return result;
     } catch (error) {
       this.logger.error(`${action.name} on ${queue ?? 'all queues'} by ${actor} succeeded but could not be recorded: ${(error as Error).message}`);
-      return { status: 500, body: { error: { key: 'ERRORS.INTERNAL_SERVER_ERROR' }, message: `the ${action.name} ran, but its audit record could not be written` } };
+      return {
+        status: 500,
+        body: { error: { key: 'ERRORS.INTERNAL_SERVER_ERROR' }, message: `the ${action.name} ran, but its audit record could not be written` },
+      };
     }
   }
 

@@ -32,7 +32,10 @@ export class JobsController {
   /** `?queue=steps|webhooks` (steps), `state=failed|delayed|waiting|active|completed` (failed), `limit`, `cursor`. */
   @Get()
   @Roles('operator')
-  @ApiOperation({ summary: 'List jobs', description: 'Jobs of one queue (`steps` by default, or `webhooks`) in one state (`failed` by default), paged with `cursor`. Payloads carry ids only.' })
+  @ApiOperation({
+    summary: 'List jobs',
+    description: 'Jobs of one queue (`steps` by default, or `webhooks`) in one state (`failed` by default), paged with `cursor`. Payloads carry ids only.',
+  })
   @ApiZodQuery(listQuery)
   @ApiOkResponse({ description: 'A page of jobs' })
   @ApiErrors(400)
@@ -44,7 +47,10 @@ export class JobsController {
   @Post(':id/retry')
   @HttpCode(200)
   @Roles('operator')
-  @ApiOperation({ summary: 'Retry a failed job', description: 'Retries a failed job of the `steps` queue (or `?queue=webhooks`); the retry is a `job.retried` touch naming the operator, on the job\'s case.' })
+  @ApiOperation({
+    summary: 'Retry a failed job',
+    description: "Retries a failed job of the `steps` queue (or `?queue=webhooks`); the retry is a `job.retried` touch naming the operator, on the job's case.",
+  })
   @ApiZodParam('id', jobId)
   @ApiZodQuery(retryQuery)
   @ApiOkResponse({ description: 'The job, queued again' })

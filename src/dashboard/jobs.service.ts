@@ -29,7 +29,10 @@ export class OperatorJobs {
   /** Newest first as BullMQ keeps them; the cursor is an offset, so jobs moving meanwhile may shift a page. */
   async list(query: { queue: JobQueueName; state: JobState; limit: number; cursor?: string }): Promise<{ items: JobItem[]; nextCursor: string | null }> {
     const [offset] = query.cursor ? decodeCursor<[number]>(query.cursor, 1) : [0];
-    if (!Number.isInteger(offset) || offset < 0) throw new DomainError('validation', 'query.cursor: is not a cursor returned by this listing', [{ field: 'query.cursor', reason: 'is not a cursor returned by this listing' }]);
+    if (!Number.isInteger(offset) || offset < 0)
+      throw new DomainError('validation', 'query.cursor: is not a cursor returned by this listing', [
+        { field: 'query.cursor', reason: 'is not a cursor returned by this listing' },
+      ]);
     const page = (await this.jobs.queue(query.queue).getJobs([query.state], offset, offset + query.limit - 1)).filter((job): job is Job => Boolean(job?.id));
     const items = await this.describe(query.queue, page, () => query.state);
     return { items, nextCursor: page.length === query.limit ? encodeCursor([offset + query.limit]) : null };
@@ -57,7 +60,10 @@ export class OperatorJobs {
   }
 
   private async describe(queue: JobQueueName, jobs: readonly Job[], stateOf: (job: Job) => string): Promise<JobItem[]> {
-    const cases = await this.jobs.caseIds(queue, jobs.map((job) => ({ id: job.id!, data: job.data })));
+    const cases = await this.jobs.caseIds(
+      queue,
+      jobs.map((job) => ({ id: job.id!, data: job.data })),
+    );
     return jobs.map((job) => {
       const caseId = cases.get(job.id!);
       return {

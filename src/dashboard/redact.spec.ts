@@ -19,7 +19,9 @@ describe('redactContacts', () => {
 describe('redactDeep', () => {
   it('redacts every string in nested objects and arrays and keeps the rest', () => {
     const at = new Date(0);
-    expect(redactDeep({ queues: [{ name: 'steps', jobs: [{ id: 'x', attempts: 3, failedReason: 'to ana@example.test', stacktrace: ['to +4915112345678'], at }] }] })).toEqual({
+    expect(
+      redactDeep({ queues: [{ name: 'steps', jobs: [{ id: 'x', attempts: 3, failedReason: 'to ana@example.test', stacktrace: ['to +4915112345678'], at }] }] }),
+    ).toEqual({
       queues: [{ name: 'steps', jobs: [{ id: 'x', attempts: 3, failedReason: 'to [address]', stacktrace: ['to [phone]'], at }] }],
     });
   });

@@ -12,6 +12,7 @@ export function redactDeep(value: unknown): unknown {
   if (typeof value === 'string') return redactContacts(value);
   if (Array.isArray(value)) return value.map(redactDeep);
   // Plain objects only: anything else (a Date, a Buffer) is passed through as it is.
-  if (value && typeof value === 'object' && [Object.prototype, null].includes(Object.getPrototypeOf(value))) return Object.fromEntries(Object.entries(value).map(([key, entry]) => [key, redactDeep(entry)]));
+  if (value && typeof value === 'object' && [Object.prototype, null].includes(Object.getPrototypeOf(value)))
+    return Object.fromEntries(Object.entries(value).map(([key, entry]) => [key, redactDeep(entry)]));
   return value;
 }

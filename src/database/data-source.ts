@@ -7,7 +7,14 @@ import { Escalations1764200000000 } from './migrations/1764200000000-escalations
 import { Batches1764300000000 } from './migrations/1764300000000-batches';
 import { AuditExport1764400000000 } from './migrations/1764400000000-audit-export';
 
-export const migrations = [InitialSchema1763900000000, LettersAndLegalClocks1764000000000, ContactGateAndLifecycle1764100000000, Escalations1764200000000, Batches1764300000000, AuditExport1764400000000];
+export const migrations = [
+  InitialSchema1763900000000,
+  LettersAndLegalClocks1764000000000,
+  ContactGateAndLifecycle1764100000000,
+  Escalations1764200000000,
+  Batches1764300000000,
+  AuditExport1764400000000,
+];
 
 export function dataSourceOptions(config: Pick<AppConfig, 'DATABASE_URL' | 'DATABASE_POOL_SIZE'>) {
   return {

@@ -22,9 +22,7 @@ export async function ensureDatabase(databaseUrl: string): Promise<void> {
   try {
     await client.connect();
   } catch (error) {
-    throw new DependencyUnavailable(
-      `PostgreSQL is not reachable at ${where(databaseUrl)} (DATABASE_URL): ${(error as Error).message}. ${HOW_TO_START}`,
-    );
+    throw new DependencyUnavailable(`PostgreSQL is not reachable at ${where(databaseUrl)} (DATABASE_URL): ${(error as Error).message}. ${HOW_TO_START}`);
   }
   try {
     const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);

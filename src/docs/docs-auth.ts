@@ -14,7 +14,11 @@ export function docsAuth(keys: ApiKeyRing): RequestHandler {
     if (!key) {
       res.setHeader('WWW-Authenticate', BASIC_REALM);
       res.setHeader('Cache-Control', 'no-store');
-      res.status(401).json({ statusCode: 401, error: 'Unauthorized', message: 'the API docs need an API key: Authorization: Bearer <key>, or HTTP Basic with the key name and secret' });
+      res.status(401).json({
+        statusCode: 401,
+        error: 'Unauthorized',
+        message: 'the API docs need an API key: Authorization: Bearer <key>, or HTTP Basic with the key name and secret',
+      });
       // Answered: the docs must not be served after a refusal.
       return;
     }

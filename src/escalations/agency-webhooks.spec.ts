@@ -40,10 +40,12 @@ describe('AgencyWebhooks', () => {
   it('enqueues one job per placement, the placement id as the job id, with retries', async () => {
     const sut = webhooks({ AGENCY_WEBHOOK_URL: 'https://agency.example/hooks', AGENCY_WEBHOOK_SECRET: 'a-secret-of-16-chars', STEP_ATTEMPTS: '4' });
     expect(await sut.enqueue(['p-1', 'p-2'])).toBe(2);
-    expect(queue.added).toEqual([[
-      expect.objectContaining({ data: { placementId: 'p-1' }, opts: expect.objectContaining({ jobId: 'p-1', attempts: 4, removeOnFail: false }) }),
-      expect.objectContaining({ data: { placementId: 'p-2' }, opts: expect.objectContaining({ jobId: 'p-2' }) }),
-    ]]);
+    expect(queue.added).toEqual([
+      [
+        expect.objectContaining({ data: { placementId: 'p-1' }, opts: expect.objectContaining({ jobId: 'p-1', attempts: 4, removeOnFail: false }) }),
+        expect.objectContaining({ data: { placementId: 'p-2' }, opts: expect.objectContaining({ jobId: 'p-2' }) }),
+      ],
+    ]);
   });
 
   it('never throws when Redis refuses: the worker sweep enqueues pending placements later', async () => {

@@ -34,7 +34,9 @@ export class AgencyWebhooks {
     private readonly dataSource: DataSource,
   ) {
     if (config.AGENCY_WEBHOOK_URL && !config.AGENCY_WEBHOOK_SECRET) {
-      throw new ConfigError('Invalid configuration:\n  AGENCY_WEBHOOK_SECRET: must be set when AGENCY_WEBHOOK_URL is set (the agency verifies every webhook with it)');
+      throw new ConfigError(
+        'Invalid configuration:\n  AGENCY_WEBHOOK_SECRET: must be set when AGENCY_WEBHOOK_URL is set (the agency verifies every webhook with it)',
+      );
     }
     this.enabled = Boolean(config.AGENCY_WEBHOOK_URL);
     // Same retry budget as steps; failed jobs stay visible on the dashboard.
@@ -47,7 +49,9 @@ export class AgencyWebhooks {
    */
   async enqueuePending(): Promise<number> {
     if (!this.enabled) return 0;
-    const rows: { id: string }[] = await this.dataSource.query(`SELECT id FROM agency_placements WHERE webhook_status = 'pending' ORDER BY placed_at LIMIT 1000`);
+    const rows: { id: string }[] = await this.dataSource.query(
+      `SELECT id FROM agency_placements WHERE webhook_status = 'pending' ORDER BY placed_at LIMIT 1000`,
+    );
     return this.enqueue(rows.map((row) => row.id));
   }
 

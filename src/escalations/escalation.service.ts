@@ -56,7 +56,14 @@ export class EscalationService {
   }
 
   /** One unfinished item per case and kind: a later escalation while a person works the case adds nothing. */
-  private async openWorkItem(m: EntityManager, caseId: string, kind: 'collector' | 'legal', stepId: string | null, reason: string, actor: string): Promise<Escalation> {
+  private async openWorkItem(
+    m: EntityManager,
+    caseId: string,
+    kind: 'collector' | 'legal',
+    stepId: string | null,
+    reason: string,
+    actor: string,
+  ): Promise<Escalation> {
     const [existing]: { id: string }[] = await m.query(
       `SELECT id FROM work_items WHERE case_id = $1 AND (step_id = $2 OR (kind = $3 AND status <> 'done'))
        ORDER BY (step_id IS NOT DISTINCT FROM $2) DESC, created_at LIMIT 1`,
@@ -64,10 +71,15 @@ export class EscalationService {
     );
     if (existing) return { touches: [], target: { to: kind, workItemId: existing.id, created: false } };
     const id = randomUUID();
-    await m.query(
-      `INSERT INTO work_items (id, case_id, step_id, kind, status, reason, created_at, created_by) VALUES ($1, $2, $3, $4, 'open', $5, $6, $7)`,
-      [id, caseId, stepId, kind, reason, this.clock.now(), actor],
-    );
+    await m.query(`INSERT INTO work_items (id, case_id, step_id, kind, status, reason, created_at, created_by) VALUES ($1, $2, $3, $4, 'open', $5, $6, $7)`, [
+      id,
+      caseId,
+      stepId,
+      kind,
+      reason,
+      this.clock.now(),
+      actor,
+    ]);
     return {
       touches: [{ kind: 'escalation.created', actor, data: { to: kind, workItemId: id, reason, ...(stepId ? { stepId } : {}) } }],
       target: { to: kind, workItemId: id, created: true },

@@ -99,7 +99,10 @@ export class WorkItemsController {
   /** Oldest first; `status=open&kind=collector` is the collectors' queue, `assignee=<name>` one person's desk. */
   @Get()
   @Roles('operator')
-  @ApiOperation({ summary: 'List work items', description: 'Oldest first; `status=open&kind=collector` is the collectors\' queue, `assignee=<name>` one person\'s desk. Answers `{items, nextCursor}`.' })
+  @ApiOperation({
+    summary: 'List work items',
+    description: "Oldest first; `status=open&kind=collector` is the collectors' queue, `assignee=<name>` one person's desk. Answers `{items, nextCursor}`.",
+  })
   @ApiZodQuery(workItemQuery)
   @ApiOkResponse({ description: 'A page of work items' })
   @ApiErrors(400)
@@ -121,7 +124,10 @@ export class WorkItemsController {
   @Post(':id/claim')
   @HttpCode(200)
   @Roles('operator')
-  @ApiOperation({ summary: 'Claim a work item', description: 'Takes the item for `assignee` (the caller\'s key name by default); claiming again for the same assignee changes nothing.' })
+  @ApiOperation({
+    summary: 'Claim a work item',
+    description: "Takes the item for `assignee` (the caller's key name by default); claiming again for the same assignee changes nothing.",
+  })
   @ApiZodParam('id', workItemId)
   @ApiZodBody(claimBody, { optional: true, description: "Who takes the item: the caller's key name by default" })
   @ApiOkResponse({ description: 'The work item, claimed' })
@@ -135,7 +141,11 @@ export class WorkItemsController {
   @Post(':id/outcome')
   @HttpCode(200)
   @Roles('operator')
-  @ApiOperation({ summary: 'Report the outcome', description: 'The assignee\'s report; closes the item. A `promised` outcome carries a promise, recorded as the case\'s promise to pay (it pauses the ladder).' })
+  @ApiOperation({
+    summary: 'Report the outcome',
+    description:
+      "The assignee's report; closes the item. A `promised` outcome carries a promise, recorded as the case's promise to pay (it pauses the ladder).",
+  })
   @ApiZodParam('id', workItemId)
   @ApiZodBody(outcomeBody)
   @ApiOkResponse({ description: 'The work item, done (with the promise taken, if any)' })
@@ -161,9 +171,16 @@ export class PlacementsController {
   /** `format=csv` is the agency's file: every match, oldest first; json pages with `cursor` and `limit`. */
   @Get()
   @Roles('operator', 'finance')
-  @ApiOperation({ summary: 'List agency placements', description: '`format=json` (default) pages with `cursor` and `limit` and answers `{items, nextCursor}`; `format=csv` is the agency\'s file: every match, oldest first, as an attachment.' })
+  @ApiOperation({
+    summary: 'List agency placements',
+    description:
+      "`format=json` (default) pages with `cursor` and `limit` and answers `{items, nextCursor}`; `format=csv` is the agency's file: every match, oldest first, as an attachment.",
+  })
   @ApiZodQuery(placementQuery)
-  @ApiOkResponse({ description: 'A page of placements (JSON) or the CSV file', content: { 'application/json': {}, 'text/csv': { schema: { type: 'string' } } } })
+  @ApiOkResponse({
+    description: 'A page of placements (JSON) or the CSV file',
+    content: { 'application/json': {}, 'text/csv': { schema: { type: 'string' } } },
+  })
   @ApiErrors(400)
   async list(@Query() query: unknown, @Res() res: Response): Promise<void> {
     const { format, cursor, limit: size, ...filter } = parseOrThrow(placementQuery, query, 'query');

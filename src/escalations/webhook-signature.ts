@@ -24,13 +24,7 @@ export function signWebhook(secret: string, timestamp: number, body: string | Bu
  * within `toleranceSeconds` of `now` (either side, for clock skew). Several v1 entries are allowed
  * (a sender rotating its secret); one match suffices. Verify the raw bytes, never re-serialised JSON.
  */
-export function verifyWebhookSignature(
-  secret: string,
-  header: string | undefined | null,
-  body: string | Buffer,
-  toleranceSeconds: number,
-  now: Date,
-): boolean {
+export function verifyWebhookSignature(secret: string, header: string | undefined | null, body: string | Buffer, toleranceSeconds: number, now: Date): boolean {
   if (!header) return false;
   let timestamp: string | undefined;
   const signatures: Buffer[] = [];

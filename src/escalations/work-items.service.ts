@@ -131,7 +131,9 @@ export class WorkItems {
       if (item.status === 'done') throw new DomainError('conflict', `work item ${id} is done (${item.outcome}); it cannot be claimed`);
       if (item.status === 'claimed') {
         if (item.assignee === assignee) return this.get(id, m);
-        throw new DomainError('conflict', `work item ${id} is claimed by ${item.assignee}`, [{ field: 'assignee', reason: `the item is held by ${item.assignee}` }]);
+        throw new DomainError('conflict', `work item ${id} is claimed by ${item.assignee}`, [
+          { field: 'assignee', reason: `the item is held by ${item.assignee}` },
+        ]);
       }
       await m.query(`UPDATE work_items SET status = 'claimed', assignee = $2, claimed_at = $3 WHERE id = $1`, [id, assignee, this.clock.now()]);
       await this.audit.record(m, item.case_id, [{ kind: 'work-item.claimed', actor, data: { workItemId: id, kind: item.kind, assignee } }]);

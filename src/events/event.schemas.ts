@@ -5,7 +5,16 @@ import { isTimeZone } from '../common/time-zones';
 import { RATE_PATTERN } from '../letters/late-fee';
 import { isCalendarPeriod } from '../letters/legal-clocks';
 
-export const EVENT_TYPES = ['invoice.overdue', 'payment.received', 'invoice.cancelled', 'dispute.opened', 'dispute.resolved', 'acknowledgment.signed', 'debtor.updated', 'promise.made'] as const;
+export const EVENT_TYPES = [
+  'invoice.overdue',
+  'payment.received',
+  'invoice.cancelled',
+  'dispute.opened',
+  'dispute.resolved',
+  'acknowledgment.signed',
+  'debtor.updated',
+  'promise.made',
+] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
 export const MAX_EVENTS_PER_REQUEST = 1000;
@@ -19,20 +28,26 @@ const amount = z
   .regex(DECIMAL_PATTERN, 'must be a positive decimal string such as "1250.00"')
   .meta({ description: 'Decimal string in major units, at most the decimals the currency allows', example: '1250.00' });
 
-const instant = z.string().refine((value) => {
-  const parsed = DateTime.fromISO(value, { setZone: true });
-  return parsed.isValid && /T\d{2}:\d{2}/.test(value) && /(Z|[+-]\d{2}:?\d{2})$/.test(value);
-}, 'must be an ISO-8601 instant with a time zone offset, such as 2026-11-01T00:00:00Z').meta({ description: 'ISO-8601 instant with an offset', example: '2026-11-01T00:00:00Z' });
+const instant = z
+  .string()
+  .refine((value) => {
+    const parsed = DateTime.fromISO(value, { setZone: true });
+    return parsed.isValid && /T\d{2}:\d{2}/.test(value) && /(Z|[+-]\d{2}:?\d{2})$/.test(value);
+  }, 'must be an ISO-8601 instant with a time zone offset, such as 2026-11-01T00:00:00Z')
+  .meta({ description: 'ISO-8601 instant with an offset', example: '2026-11-01T00:00:00Z' });
 
 const calendarDate = z
   .string()
   .refine((value) => /^\d{4}-\d{2}-\d{2}$/.test(value) && DateTime.fromISO(value).isValid, 'must be a real calendar date (YYYY-MM-DD)')
   .meta({ description: 'Calendar date (YYYY-MM-DD)', example: '2026-10-31' });
 
-const calendarDateOrInstant = z.string().refine((value) => {
-  if (/^\d{4}-\d{2}-\d{2}$/.test(value)) return DateTime.fromISO(value).isValid;
-  return DateTime.fromISO(value, { setZone: true }).isValid && /(Z|[+-]\d{2}:?\d{2})$/.test(value);
-}, 'must be a real calendar date (YYYY-MM-DD) or an ISO-8601 instant with an offset').meta({ description: 'Calendar date (YYYY-MM-DD) or ISO-8601 instant with an offset', example: '2026-10-31' });
+const calendarDateOrInstant = z
+  .string()
+  .refine((value) => {
+    if (/^\d{4}-\d{2}-\d{2}$/.test(value)) return DateTime.fromISO(value).isValid;
+    return DateTime.fromISO(value, { setZone: true }).isValid && /(Z|[+-]\d{2}:?\d{2})$/.test(value);
+  }, 'must be a real calendar date (YYYY-MM-DD) or an ISO-8601 instant with an offset')
+  .meta({ description: 'Calendar date (YYYY-MM-DD) or ISO-8601 instant with an offset', example: '2026-10-31' });
 
 /** Checks that an amount has no more decimals than its currency allows and is above zero. */
 function checkAmount(ctx: z.RefinementCtx, value: string, code: string, path: (string | number)[]): void {
@@ -46,9 +61,15 @@ export const debtorSchema = z.strictObject({
   externalId,
   name: text(300),
   email: z.email('must be an email address').optional(),
-  phone: z.string().regex(/^\+?[0-9 ()-]{5,20}$/, 'must be a phone number such as +4915112345678').optional(),
+  phone: z
+    .string()
+    .regex(/^\+?[0-9 ()-]{5,20}$/, 'must be a phone number such as +4915112345678')
+    .optional(),
   address: z.record(z.string(), z.string().max(300)).optional(),
-  locale: z.string().regex(/^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$/, 'must be a BCP-47 language tag such as en or zh-CN').optional(),
+  locale: z
+    .string()
+    .regex(/^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$/, 'must be a BCP-47 language tag such as en or zh-CN')
+    .optional(),
   timezone: z.string().refine(isTimeZone, 'must be an IANA time zone such as Europe/Berlin').optional(),
 });
 
@@ -63,7 +84,10 @@ export const invoiceOverdueData = z
       contractDate: calendarDate.optional(),
       lateFeeRatePerDay: z.string().regex(RATE_PATTERN, 'must be a decimal daily rate below 1, such as "0.0004"').optional(),
       /** Whose law sets the limitation period (ISO 3166 country); the debtor's address country otherwise. */
-      jurisdiction: z.string().regex(/^[A-Z]{2}$/, 'must be an ISO 3166 country code such as CN').optional(),
+      jurisdiction: z
+        .string()
+        .regex(/^[A-Z]{2}$/, 'must be an ISO 3166 country code such as CN')
+        .optional(),
     }),
     debtor: debtorSchema,
     guarantors: z
@@ -126,7 +150,11 @@ export const dataSchemas = {
 } satisfies Record<EventType, z.ZodType>;
 
 export const envelopeSchema = z.strictObject({
-  id: z.string().min(1, 'must not be empty').max(200).regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces'),
+  id: z
+    .string()
+    .min(1, 'must not be empty')
+    .max(200)
+    .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces'),
   type: z.string(),
   occurredAt: instant,
   data: z.record(z.string(), z.unknown(), { error: 'must be an object' }),

@@ -23,8 +23,7 @@ const BULK_PARALLELISM = 2;
 const invoiceOf = (event: Exclude<DunningEvent, { type: 'debtor.updated' }>): string =>
   event.type === 'invoice.overdue' ? event.data.invoice.externalId : event.data.invoiceExternalId;
 /** Events of one lane apply in request order, one at a time: per invoice, or per debtor for debtor updates. */
-const laneOf = (event: DunningEvent): string =>
-  event.type === 'debtor.updated' ? `debtor:${event.data.debtor.externalId}` : `invoice:${invoiceOf(event)}`;
+const laneOf = (event: DunningEvent): string => (event.type === 'debtor.updated' ? `debtor:${event.data.debtor.externalId}` : `invoice:${invoiceOf(event)}`);
 
 /** Ingests events: validate each, then apply them (in bulk where they allow), idempotent by event id. */
 @Injectable()
@@ -106,9 +105,16 @@ export class EventsService {
           [overdue.map(({ event }) => invoiceOf(event))],
         );
         const hasOpenCase = new Set(open.map((row) => row.external_id));
-        const answers = new Map<string, EventResult>(seen.map((row) => [row.event_id, { id: row.event_id, status: 'duplicate', caseId: row.case_id ?? undefined }]));
+        const answers = new Map<string, EventResult>(
+          seen.map((row) => [row.event_id, { id: row.event_id, status: 'duplicate', caseId: row.case_id ?? undefined }]),
+        );
         const toOpen = overdue.filter(({ event }) => freshIds.has(event.id) && !hasOpenCase.has(invoiceOf(event)));
-        const caseIds = await this.lifecycle.createCases(m, toOpen.map(({ event }) => ({ eventId: event.id, data: event.data })), actor, local);
+        const caseIds = await this.lifecycle.createCases(
+          m,
+          toOpen.map(({ event }) => ({ eventId: event.id, data: event.data })),
+          actor,
+          local,
+        );
         toOpen.forEach(({ event }, i) => answers.set(event.id, { id: event.id, status: 'accepted', caseId: caseIds[i] }));
         for (const { event } of overdue.filter(({ event }) => freshIds.has(event.id) && hasOpenCase.has(invoiceOf(event)))) {
           const { caseId } = await this.lifecycle.openCase(m, event.id, event.data, actor, local);

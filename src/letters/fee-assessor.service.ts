@@ -21,14 +21,30 @@ export class FeeAssessor {
     if (!fee) return { skipped: 'no late-fee rate: neither the invoice nor the policy states one' };
     const accrued = toMinorUnits(fee.accrued, terms.currency)!;
     // Only late fees count against the accrued late fee; other charges stand beside it.
-    const [{ assessed }] = await m.query(`SELECT COALESCE(sum(amount_minor), 0)::text AS assessed FROM fee_assessments WHERE case_id = $1 AND kind = 'late-fee'`, [terms.id]);
+    const [{ assessed }] = await m.query(
+      `SELECT COALESCE(sum(amount_minor), 0)::text AS assessed FROM fee_assessments WHERE case_id = $1 AND kind = 'late-fee'`,
+      [terms.id],
+    );
     const before = BigInt(assessed);
     const amount = accrued > before ? accrued - before : 0n;
     const id = randomUUID();
     await m.query(
       `INSERT INTO fee_assessments (id, case_id, step_id, assessed_at, as_of, days, rate_per_day, base_minor, accrued_minor, amount_minor, cap_minor, actor)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-      [id, terms.id, stepId, now, fee.asOf, fee.days, fee.ratePerDay, terms.balance_minor, accrued.toString(), amount.toString(), fee.cap === null ? null : toMinorUnits(fee.cap, terms.currency)!.toString(), actor],
+      [
+        id,
+        terms.id,
+        stepId,
+        now,
+        fee.asOf,
+        fee.days,
+        fee.ratePerDay,
+        terms.balance_minor,
+        accrued.toString(),
+        amount.toString(),
+        fee.cap === null ? null : toMinorUnits(fee.cap, terms.currency)!.toString(),
+        actor,
+      ],
     );
     const total = BigInt(terms.fees_minor) + amount;
     await m.query('UPDATE cases SET fees_minor = $2, updated_at = $3 WHERE id = $1', [terms.id, total.toString(), now]);

@@ -56,7 +56,11 @@ export class LegalClockCheck {
     );
     for (const row of due) {
       await this.audit.record(m, row.case_id, [
-        { kind: 'limitation.expiring', actor: 'system', data: { invoiceExternalId: row.external_id, limitationDate: row.limitation_date, daysLeft: row.days_left } },
+        {
+          kind: 'limitation.expiring',
+          actor: 'system',
+          data: { invoiceExternalId: row.external_id, limitationDate: row.limitation_date, daysLeft: row.days_left },
+        },
       ]);
     }
     return due.length;

@@ -99,7 +99,17 @@ describe('letterVariables', () => {
   });
 
   it('shows the product before the cap, so a capped fee still adds up', () => {
-    const fee = { startDate: '2026-01-01', ratePerDay: '0.0004', days: 400, base: '1250.00', accrued: '125.00', perDay: '0.00', asOf: '2027-02-04', cap: '125.00', capped: true };
+    const fee = {
+      startDate: '2026-01-01',
+      ratePerDay: '0.0004',
+      days: 400,
+      base: '1250.00',
+      accrued: '125.00',
+      perDay: '0.00',
+      asOf: '2027-02-04',
+      cap: '125.00',
+      capped: true,
+    };
     const sut = letterVariables(newLetterFields({ fee }), titles);
 
     expect(sut.fee?.formula).toBe('1,250.00 × 400 days × 0.04 % = 200.00');

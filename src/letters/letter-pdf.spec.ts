@@ -124,7 +124,17 @@ describe('LetterRenderer', () => {
   });
 
   it('says when the late fee has reached its cap', async () => {
-    const fee = { startDate: '2026-01-01', ratePerDay: '0.0004', days: 400, base: '1250.00', accrued: '125.00', perDay: '0.00', asOf: '2027-02-04', cap: '125.00', capped: true };
+    const fee = {
+      startDate: '2026-01-01',
+      ratePerDay: '0.0004',
+      days: 400,
+      base: '1250.00',
+      accrued: '125.00',
+      perDay: '0.00',
+      asOf: '2027-02-04',
+      cap: '125.00',
+      capped: true,
+    };
     const text = await textOf((await sut.render(newLetterFields({ fee, totalDue: '1375.00' }), ISSUED_AT)).pdf);
 
     expect(text).toContain('1,250.00 × 400 days × 0.04 % = 200.00, limited to the agreed maximum of €125.00');
@@ -187,7 +197,9 @@ describe('LetterRenderer templates', () => {
     writeFileSync(file, readFileSync(file, 'utf8').replace('closing: Yours sincerely,', 'closing: "Yours sincerely, \u{20000}"'));
     const renderer = new LetterRenderer(loadConfig({ TEMPLATES_DIR: dir }));
 
-    await expect(renderer.render(newLetterFields(), ISSUED_AT)).rejects.toThrow(/letters\/en\/payment-demand\.yaml prints characters no letter font has: U\+20000/);
+    await expect(renderer.render(newLetterFields(), ISSUED_AT)).rejects.toThrow(
+      /letters\/en\/payment-demand\.yaml prints characters no letter font has: U\+20000/,
+    );
   });
 
   it('names a template with a Handlebars syntax error', () => {

@@ -15,7 +15,15 @@ import { parse } from 'yaml';
 import { z } from 'zod';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { letterVariables, type LetterVariables, printedTexts } from './letter-content';
-import { LETTER_TYPES, type LetterFields, type LetterLocale, type LetterType, type RenderedLetter, type UndrawableCharacter, UndrawableText } from './letter-fields';
+import {
+  LETTER_TYPES,
+  type LetterFields,
+  type LetterLocale,
+  type LetterType,
+  type RenderedLetter,
+  type UndrawableCharacter,
+  UndrawableText,
+} from './letter-fields';
 
 const LOCALES: readonly LetterLocale[] = ['en', 'zh-CN'];
 
@@ -228,7 +236,8 @@ function loadYaml<T>(file: string, schema: z.ZodType<T>): { data: T; source: str
     throw new Error(`letter template ${file} is not valid YAML: ${error instanceof Error ? error.message : String(error)}`);
   }
   const parsed = schema.safeParse(document);
-  if (!parsed.success) throw new Error(`letter template ${file}: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(file)'}: ${i.message}`).join('; ')}`);
+  if (!parsed.success)
+    throw new Error(`letter template ${file}: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(file)'}: ${i.message}`).join('; ')}`);
   return { data: parsed.data, source };
 }
 
@@ -344,7 +353,9 @@ export class LetterRenderer {
     const templateText = JSON.stringify(content) + letter.title;
     const missing = await this.fonts.undrawable(templateText);
     if (missing.length > 0) {
-      throw new Error(`letter template letters/${fields.locale}/${fields.type}.yaml prints characters no letter font has: ${missing.map(codePointLabel).join(', ')}`);
+      throw new Error(
+        `letter template letters/${fields.locale}/${fields.type}.yaml prints characters no letter font has: ${missing.map(codePointLabel).join(', ')}`,
+      );
     }
 
     const doc = new PDFDocument({
@@ -364,7 +375,12 @@ export class LetterRenderer {
     writer.write(vars.creditor.name, { size: SIZE.letterhead, bold: true });
     for (const line of [...vars.creditor.addressLines, content.contact]) writer.write(line, { size: SIZE.small, color: GREY });
     doc.moveDown(0.4);
-    doc.moveTo(left, doc.y).lineTo(left + width, doc.y).lineWidth(0.6).strokeColor(GREY).stroke();
+    doc
+      .moveTo(left, doc.y)
+      .lineTo(left + width, doc.y)
+      .lineWidth(0.6)
+      .strokeColor(GREY)
+      .stroke();
     doc.moveDown(1);
 
     // Recipient at the left; our reference and the date at the right, level with it
@@ -469,13 +485,25 @@ class LetterWriter {
     const width = doc.page.width - left - doc.page.margins.right;
     const amountWidth = 150;
     const top = doc.y + 2;
-    if (total) doc.moveTo(left, top - 1).lineTo(left + width, top - 1).lineWidth(0.6).strokeColor('black').stroke();
+    if (total)
+      doc
+        .moveTo(left, top - 1)
+        .lineTo(left + width, top - 1)
+        .lineWidth(0.6)
+        .strokeColor('black')
+        .stroke();
     this.write(label, { size: SIZE.body, bold: total, width: width - amountWidth - 10 }, { x: left, y: top + 2 });
     const labelBottom = doc.y;
     this.write(amount, { size: SIZE.body, bold: total, width: amountWidth, align: 'right' }, { x: left + width - amountWidth, y: top + 2 });
     doc.x = left;
     doc.y = Math.max(labelBottom, doc.y) + 2;
-    if (!total) doc.moveTo(left, doc.y).lineTo(left + width, doc.y).lineWidth(0.3).strokeColor('#bbbbbb').stroke();
+    if (!total)
+      doc
+        .moveTo(left, doc.y)
+        .lineTo(left + width, doc.y)
+        .lineWidth(0.3)
+        .strokeColor('#bbbbbb')
+        .stroke();
   }
 
   /** Starts a new page unless `height` points still fit, so a block is not split. */
@@ -492,7 +520,11 @@ class LetterWriter {
       const bottom = page.margins.bottom;
       // Writing inside the bottom margin would make pdfkit start a new page.
       page.margins.bottom = 0;
-      this.write(label(i - start + 1, count), { size: SIZE.small, color: GREY, align: 'center', width: page.width - 2 * A4.margin }, { x: A4.margin, y: page.height - bottom / 2 - SIZE.small });
+      this.write(
+        label(i - start + 1, count),
+        { size: SIZE.small, color: GREY, align: 'center', width: page.width - 2 * A4.margin },
+        { x: A4.margin, y: page.height - bottom / 2 - SIZE.small },
+      );
       page.margins.bottom = bottom;
     }
   }

@@ -114,9 +114,11 @@ export class LetterRegister {
       }
       const sameTracking = letter.carrier === update.carrier && letter.tracking_number === update.trackingNumber;
       if (letter.post_status !== 'queued' && !sameTracking) {
-        throw new DomainError('conflict', `letter ${letter.number} was posted as ${letter.carrier} ${letter.tracking_number}; tracking must name the same carrier and number`, [
-          { field: 'trackingNumber', reason: `must be ${letter.tracking_number} (carrier ${letter.carrier})` },
-        ]);
+        throw new DomainError(
+          'conflict',
+          `letter ${letter.number} was posted as ${letter.carrier} ${letter.tracking_number}; tracking must name the same carrier and number`,
+          [{ field: 'trackingNumber', reason: `must be ${letter.tracking_number} (carrier ${letter.carrier})` }],
+        );
       }
       if (letter.post_status === update.status) return;
       if (!NEXT_POST_STATUS[letter.post_status].includes(update.status)) {
@@ -126,8 +128,22 @@ export class LetterRegister {
       }
       const at = update.at ? new Date(update.at) : this.clock.now();
       const column = { posted: 'posted_at', delivered: 'delivered_at', returned: 'returned_at' }[update.status];
-      await m.query(`UPDATE letters SET post_status = $2, carrier = $3, tracking_number = $4, ${column} = $5 WHERE id = $1`, [id, update.status, update.carrier, update.trackingNumber, at]);
-      const evidence = { letterId: id, number: letter.number, type: letter.type, sha256: letter.sha256, carrier: update.carrier, trackingNumber: update.trackingNumber, at: at.toISOString() };
+      await m.query(`UPDATE letters SET post_status = $2, carrier = $3, tracking_number = $4, ${column} = $5 WHERE id = $1`, [
+        id,
+        update.status,
+        update.carrier,
+        update.trackingNumber,
+        at,
+      ]);
+      const evidence = {
+        letterId: id,
+        number: letter.number,
+        type: letter.type,
+        sha256: letter.sha256,
+        carrier: update.carrier,
+        trackingNumber: update.trackingNumber,
+        at: at.toISOString(),
+      };
       const touches: TouchInput[] = [{ kind: `letter.${update.status}`, actor, channel: 'post', data: evidence }];
       if (update.status === 'delivered') touches.push(...(await this.onDelivered(m, id, letter, at, actor)));
       await this.audit.record(m, letter.case_id, touches);

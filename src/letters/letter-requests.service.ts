@@ -27,7 +27,11 @@ export class LetterRequests {
     private readonly clock: Clock,
   ) {}
 
-  async request(caseId: string, step: LetterStep, actor: string): Promise<{ stepId: string; letters: Omit<IssuedLetter, 'pendingEmail'>[]; skipped: string[] }> {
+  async request(
+    caseId: string,
+    step: LetterStep,
+    actor: string,
+  ): Promise<{ stepId: string; letters: Omit<IssuedLetter, 'pendingEmail'>[]; skipped: string[] }> {
     const issued = await this.dataSource.transaction(async (m) => {
       const terms = await lockCaseTerms(m, caseId);
       if (!terms) throw new NotFound('case', caseId);
@@ -47,10 +51,10 @@ export class LetterRequests {
     const caseId = terms.id;
     if (terms.status === 'on_hold') throw new DomainError('conflict', `case ${caseId} is on hold; release its holds before sending letters`);
     if (terms.status !== 'active') throw new DomainError('conflict', `case ${caseId} is ${terms.status}; letters go only to open cases`);
-    const [{ index }] = await m.query(
-      `SELECT GREATEST($2::int, COALESCE(max(step_index) + 1, 0)) AS index FROM scheduled_steps WHERE case_id = $1`,
-      [caseId, FIRST_REQUESTED_INDEX],
-    );
+    const [{ index }] = await m.query(`SELECT GREATEST($2::int, COALESCE(max(step_index) + 1, 0)) AS index FROM scheduled_steps WHERE case_id = $1`, [
+      caseId,
+      FIRST_REQUESTED_INDEX,
+    ]);
     await m.query(
       `INSERT INTO scheduled_steps (id, case_id, step_index, action, definition, due_at, status, requested_by, updated_at)
        VALUES ($1, $2, $3, 'letter', $4, $5, 'pending', $6, $5)`,

@@ -34,9 +34,15 @@ export const listQuery = z
   })
   .superRefine((query, ctx) => {
     if (!query.status) return;
-    const allowed = query.delivery === 'email' ? ['pending', 'sent', 'failed', 'skipped'] : query.delivery === 'post' ? ['queued', 'posted', 'delivered', 'returned', 'skipped'] : [];
+    const allowed =
+      query.delivery === 'email'
+        ? ['pending', 'sent', 'failed', 'skipped']
+        : query.delivery === 'post'
+          ? ['queued', 'posted', 'delivered', 'returned', 'skipped']
+          : [];
     if (allowed.length === 0) ctx.addIssue({ code: 'custom', path: ['status'], message: 'needs delivery=email or delivery=post' });
-    else if (!allowed.includes(query.status)) ctx.addIssue({ code: 'custom', path: ['status'], message: `must be one of ${allowed.join(', ')} for ${query.delivery}` });
+    else if (!allowed.includes(query.status))
+      ctx.addIssue({ code: 'custom', path: ['status'], message: `must be one of ${allowed.join(', ')} for ${query.delivery}` });
   });
 
 export const trackingUpdate = z.strictObject({
@@ -61,11 +67,20 @@ export class LettersController {
   /** Issues a letter now: 201 with the letter (number, hash, deliveries); emails go out through the step queue. */
   @Post('cases/:id/letters')
   @Roles('operator')
-  @ApiOperation({ summary: 'Send a letter now', description: 'Issues a letter of the given type on an open case: 201 with the letter (number, hash, deliveries); emails go out through the step queue, post joins the print queue.' })
+  @ApiOperation({
+    summary: 'Send a letter now',
+    description:
+      'Issues a letter of the given type on an open case: 201 with the letter (number, hash, deliveries); emails go out through the step queue, post joins the print queue.',
+  })
   @ApiZodParam('id', caseId)
   @ApiZodBody(letterRequest)
   @ApiCreatedResponse({ description: 'The letter issued' })
-  @ApiErrors(400, [404, 'No such case'], [409, 'The case is on hold or closed'], [422, 'No letter can be sent (no allowed delivery), or its text has characters the letter fonts cannot draw'])
+  @ApiErrors(
+    400,
+    [404, 'No such case'],
+    [409, 'The case is on hold or closed'],
+    [422, 'No letter can be sent (no allowed delivery), or its text has characters the letter fonts cannot draw'],
+  )
   send(@Param('id') id: string, @Body() body: unknown, @Actor() actor: string) {
     const { type, ...options } = parseOrThrow(letterRequest, body ?? {}, 'body');
     return this.requests.request(parseOrThrow(caseId, id, 'id'), { at: 'PT0S', action: 'letter', letter: type, ...options }, actor);
@@ -74,7 +89,10 @@ export class LettersController {
   /** `delivery=post&status=queued` is the print-and-mail vendor's work queue. */
   @Get('letters')
   @Roles('operator', 'auditor')
-  @ApiOperation({ summary: 'List letters', description: '`delivery=post&status=queued` is the print-and-mail vendor\'s work queue. Answers `{items, nextCursor}`.' })
+  @ApiOperation({
+    summary: 'List letters',
+    description: "`delivery=post&status=queued` is the print-and-mail vendor's work queue. Answers `{items, nextCursor}`.",
+  })
   @ApiZodQuery(listQuery)
   @ApiOkResponse({ description: 'A page of letters' })
   @ApiErrors(400)
@@ -95,7 +113,10 @@ export class LettersController {
   /** The exact bytes issued; their sha256 is the ETag and the hash on the letter's touches. */
   @Get('letters/:id/pdf')
   @Roles('operator', 'auditor')
-  @ApiOperation({ summary: "A letter's PDF", description: 'The exact bytes issued; their sha256 is the ETag, the `Repr-Digest` and the hash on the letter\'s touches.' })
+  @ApiOperation({
+    summary: "A letter's PDF",
+    description: "The exact bytes issued; their sha256 is the ETag, the `Repr-Digest` and the hash on the letter's touches.",
+  })
   @ApiZodParam('id', letterId)
   @ApiOkResponse({ description: 'The PDF', content: { 'application/pdf': { schema: { type: 'string', format: 'binary' } } } })
   @ApiErrors(400, [404, 'No such letter'])
@@ -114,7 +135,11 @@ export class LettersController {
   @Post('letters/:id/tracking')
   @HttpCode(200)
   @Roles('operator')
-  @ApiOperation({ summary: 'Record postal tracking', description: 'The print-and-mail vendor reports a posted letter\'s carrier, tracking number and status (posted, delivered, returned); each change is a touch. Repeating a report changes nothing.' })
+  @ApiOperation({
+    summary: 'Record postal tracking',
+    description:
+      "The print-and-mail vendor reports a posted letter's carrier, tracking number and status (posted, delivered, returned); each change is a touch. Repeating a report changes nothing.",
+  })
   @ApiZodParam('id', letterId)
   @ApiZodBody(trackingUpdate)
   @ApiOkResponse({ description: 'The letter with its tracking' })

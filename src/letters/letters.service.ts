@@ -132,7 +132,16 @@ export class LetterService {
         await m.query(
           `INSERT INTO dispatches (id, case_id, step_id, channel, recipient, dedupe_key, status, message_id, attempts, created_at, debtor_id)
            VALUES ($1, $2, $3, 'email', $4, $5, 'pending', $6, 0, $7, $8)`,
-          [dispatchId, terms.id, stepId, recipient.email, `${stepId}/letter/${recipient.id}/email`, messageId, now, recipient.role === 'debtor' ? recipient.id : null],
+          [
+            dispatchId,
+            terms.id,
+            stepId,
+            recipient.email,
+            `${stepId}/letter/${recipient.id}/email`,
+            messageId,
+            now,
+            recipient.role === 'debtor' ? recipient.id : null,
+          ],
         );
       }
       await m.query(
@@ -140,9 +149,28 @@ export class LetterService {
            locale, template_key, template_version, fields, pdf, sha256, deliver, email_status, email_dispatch_id, post_status, issued_at, issued_by)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)`,
         [
-          id, terms.id, stepId, fields.number, step.letter, recipient.role, recipient.id, recipient.name, recipient.email,
-          recipient.address ? JSON.stringify(recipient.address) : null, locale, rendered.templateKey, rendered.templateVersion,
-          JSON.stringify(fields), rendered.pdf, sha256, step.deliver, emailStatus, dispatchId, postStatus, now, actor,
+          id,
+          terms.id,
+          stepId,
+          fields.number,
+          step.letter,
+          recipient.role,
+          recipient.id,
+          recipient.name,
+          recipient.email,
+          recipient.address ? JSON.stringify(recipient.address) : null,
+          locale,
+          rendered.templateKey,
+          rendered.templateVersion,
+          JSON.stringify(fields),
+          rendered.pdf,
+          sha256,
+          step.deliver,
+          emailStatus,
+          dispatchId,
+          postStatus,
+          now,
+          actor,
         ],
       );
       const letter: IssuedLetter = {
@@ -156,7 +184,17 @@ export class LetterService {
         ...(dispatchId && messageId ? { pendingEmail: { dispatchId, messageId, to: recipient.email! } } : {}),
       };
       issued.push(letter);
-      const evidence = { stepId, letterId: id, number: fields.number, type: step.letter, recipient: letter.recipient, sha256, templateKey: rendered.templateKey, templateVersion: rendered.templateVersion, locale };
+      const evidence = {
+        stepId,
+        letterId: id,
+        number: fields.number,
+        type: step.letter,
+        recipient: letter.recipient,
+        sha256,
+        templateKey: rendered.templateKey,
+        templateVersion: rendered.templateVersion,
+        locale,
+      };
       if (byPost) touches.push({ kind: 'letter.sent', actor, channel: 'post', data: { ...evidence, delivery: 'queued', address: recipient.address } });
       if (step.letter === 'contract-termination') touches.push(...(await terminateContract(m, terms, actor, now, { letterId: id, number: fields.number })));
     }
@@ -188,7 +226,10 @@ export class LetterService {
       await this.dataSource.transaction(async (m) => {
         const [head] = await m.query('SELECT touch_seq, touch_hash FROM cases WHERE id = $1 FOR UPDATE', [issued.caseId]);
         const marked = await updateReturning(m, `UPDATE letters SET email_status = 'sent' WHERE id = $1 AND email_status <> 'sent' RETURNING id`, [letter.id]);
-        await m.query(`UPDATE dispatches SET status = 'sent', sent_at = COALESCE(sent_at, $2), last_error = NULL WHERE id = $1`, [letter.pendingEmail!.dispatchId, this.clock.now()]);
+        await m.query(`UPDATE dispatches SET status = 'sent', sent_at = COALESCE(sent_at, $2), last_error = NULL WHERE id = $1`, [
+          letter.pendingEmail!.dispatchId,
+          this.clock.now(),
+        ]);
         if (marked.length === 0) return;
         await this.audit.record(
           m,
@@ -225,7 +266,9 @@ export class LetterService {
   /** The letter's recipients: the debtor, or every guarantor for a guarantor notice (never the debtor). */
   private async recipients(m: EntityManager, terms: CaseTerms, type: LetterType): Promise<Recipient[]> {
     if (type !== 'guarantor-notice') {
-      return [{ role: 'debtor', id: terms.debtor_id, name: terms.debtor_name, email: terms.debtor_email, address: terms.debtor_address, guaranteeEndsOn: null }];
+      return [
+        { role: 'debtor', id: terms.debtor_id, name: terms.debtor_name, email: terms.debtor_email, address: terms.debtor_address, guaranteeEndsOn: null },
+      ];
     }
     const guarantors: { id: string; name: string; email: string | null; address: Record<string, string> | null; ends_on: string }[] = await m.query(
       `SELECT id, name, email, address, to_char(guarantee_ends_on, 'YYYY-MM-DD') AS ends_on FROM guarantors WHERE case_id = $1 ORDER BY created_at, external_id`,
@@ -234,7 +277,15 @@ export class LetterService {
     return guarantors.map((g) => ({ role: 'guarantor', id: g.id, name: g.name, email: g.email, address: g.address, guaranteeEndsOn: g.ends_on }));
   }
 
-  private async fields(m: EntityManager, terms: CaseTerms, step: LetterStep, recipient: Recipient, locale: LetterLocale, number: string, date: string): Promise<LetterFields> {
+  private async fields(
+    m: EntityManager,
+    terms: CaseTerms,
+    step: LetterStep,
+    recipient: Recipient,
+    locale: LetterLocale,
+    number: string,
+    date: string,
+  ): Promise<LetterFields> {
     const [history]: { letters: { number: string; type: LetterType; date: string }[] | null; notices: number; charges: string }[] = await m.query(
       `SELECT (SELECT json_agg(json_build_object('number', number, 'type', type, 'date', to_char(issued_at AT TIME ZONE $2, 'YYYY-MM-DD')) ORDER BY issued_at, number)
                 FROM letters WHERE case_id = $1 AND (email_status = 'sent' OR post_status IN ('queued', 'posted', 'delivered'))) AS letters,

@@ -18,7 +18,8 @@ export class MetricsController {
   @Get()
   @ApiOperation({
     summary: 'Prometheus metrics',
-    description: 'The Prometheus text format: jobs by queue and state, steps run, notices and letters by channel and outcome, step lateness, process metrics. Answers even while Redis does not (a gauge it cannot read is left empty). Served by every APP_ROLE.',
+    description:
+      'The Prometheus text format: jobs by queue and state, steps run, notices and letters by channel and outcome, step lateness, process metrics. Answers even while Redis does not (a gauge it cannot read is left empty). Served by every APP_ROLE.',
   })
   @ApiOkResponse({ description: 'The metrics', content: { [Registry.PROMETHEUS_CONTENT_TYPE]: { schema: { type: 'string' } } } })
   @Header('Content-Type', Registry.PROMETHEUS_CONTENT_TYPE)

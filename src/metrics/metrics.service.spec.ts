@@ -26,7 +26,12 @@ describe('MetricsService', () => {
   const database = { query: async () => [] } as never;
 
   it('reads dunning_jobs per queue and state at scrape time, with process metrics', async () => {
-    const sut = new MetricsService(queue('steps', async () => ({ waiting: 4, failed: 1 })) as never, queue('webhooks', async () => ({ delayed: 2 }), true) as never, batches, database);
+    const sut = new MetricsService(
+      queue('steps', async () => ({ waiting: 4, failed: 1 })) as never,
+      queue('webhooks', async () => ({ delayed: 2 }), true) as never,
+      batches,
+      database,
+    );
     const text = await sut.scrape();
     expect(text).toContain('dunning_jobs{queue="steps",state="waiting"} 4');
     expect(text).toContain('dunning_jobs{queue="steps",state="failed"} 1');
@@ -37,7 +42,12 @@ describe('MetricsService', () => {
 
   it('leaves a gauge empty, not stale, when its read fails', async () => {
     let fail = false;
-    const sut = new MetricsService(queue('steps', async () => (fail ? Promise.reject(new Error('Redis is down')) : { failed: 3 })) as never, queue('webhooks', async () => ({})) as never, batches, database);
+    const sut = new MetricsService(
+      queue('steps', async () => (fail ? Promise.reject(new Error('Redis is down')) : { failed: 3 })) as never,
+      queue('webhooks', async () => ({})) as never,
+      batches,
+      database,
+    );
     expect(await sut.scrape()).toContain('dunning_jobs{queue="steps",state="failed"} 3');
     fail = true;
     const text = await sut.scrape();

@@ -33,12 +33,22 @@ describe('measureRun', () => {
 
   it('counts a notice as failed only when no retry follows', () => {
     const facts = { action: 'notice', channel: 'email' as const, dueAt: due, startedAt: at(1) };
-    expect(measureRun(facts, { failed: true, forGood: false })).toEqual({ step: { action: 'notice', outcome: 'failed' }, lateSeconds: null, notices: [], letters: [] });
+    expect(measureRun(facts, { failed: true, forGood: false })).toEqual({
+      step: { action: 'notice', outcome: 'failed' },
+      lateSeconds: null,
+      notices: [],
+      letters: [],
+    });
     expect(measureRun(facts, { failed: true, forGood: true }).notices).toEqual([{ channel: 'email', result: 'failed' }]);
   });
 
   it('labels a run that never read its step as action "unknown"', () => {
-    expect(measureRun({}, { failed: true, forGood: true })).toEqual({ step: { action: 'unknown', outcome: 'failed' }, lateSeconds: null, notices: [], letters: [] });
+    expect(measureRun({}, { failed: true, forGood: true })).toEqual({
+      step: { action: 'unknown', outcome: 'failed' },
+      lateSeconds: null,
+      notices: [],
+      letters: [],
+    });
     expect(measureRun({}, { outcome: 'missing' }).step).toEqual({ action: 'unknown', outcome: 'missing' });
   });
 

@@ -125,7 +125,13 @@ describe('ladder', () => {
     });
 
     it('keeps the latest past-due fee step as well: assessing the fee is not a contact', () => {
-      const withFees: PolicyStep[] = [{ at: 'P1D', action: 'fee' }, notice('P1D'), { at: 'P7D', action: 'fee' }, notice('P7D', 'reminder-firm'), escalate('P19D')];
+      const withFees: PolicyStep[] = [
+        { at: 'P1D', action: 'fee' },
+        notice('P1D'),
+        { at: 'P7D', action: 'fee' },
+        notice('P7D', 'reminder-firm'),
+        escalate('P19D'),
+      ];
       const plan = planLadder(withFees, dueAt, 'UTC', at('2026-11-10T00:00:00Z'));
       expect(plan.map((entry) => entry.status)).toEqual(['skipped', 'skipped', 'pending', 'pending', 'pending']);
     });

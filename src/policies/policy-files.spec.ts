@@ -75,7 +75,10 @@ describe('readPolicyFiles', () => {
   it('gives the same content hash for the same definition written differently', () => {
     write('a.yaml', consumer);
     const [first] = readPolicyFiles(dir, anyTemplate);
-    write('a.yaml', `# a comment\nsteps:\n  - {action: notice, at: P1D, template: reminder-friendly, channel: email}\n  - {letter: payment-demand, at: P10D, action: letter, deliver: [email, post]}\ndefault: true\nkey: consumer\n`);
+    write(
+      'a.yaml',
+      `# a comment\nsteps:\n  - {action: notice, at: P1D, template: reminder-friendly, channel: email}\n  - {letter: payment-demand, at: P10D, action: letter, deliver: [email, post]}\ndefault: true\nkey: consumer\n`,
+    );
     const [second] = readPolicyFiles(dir, anyTemplate);
     expect(second.contentHash).toBe(first.contentHash);
     write('a.yaml', consumer.replace('P10D', 'P11D'));

@@ -18,7 +18,9 @@ export interface PolicyFile {
 export function readPolicyFiles(dir: string, hasTemplate: (channel: 'email' | 'sms', name: string) => boolean): PolicyFile[] {
   let names: string[];
   try {
-    names = readdirSync(dir).filter((name) => /\.ya?ml$/.test(name)).sort();
+    names = readdirSync(dir)
+      .filter((name) => /\.ya?ml$/.test(name))
+      .sort();
   } catch (error) {
     throw new PolicyFileError(`POLICIES_DIR ${dir}: ${(error as Error).message}`);
   }
@@ -41,7 +43,9 @@ export function readPolicyFiles(dir: string, hasTemplate: (channel: 'email' | 's
         throw new PolicyFileError(`${file}: steps[${index}].template: no ${step.channel} template "${step.template}" for every locale`);
       }
     });
-    const contentHash = createHash('sha256').update(canonicalize(result.data) ?? '').digest('hex');
+    const contentHash = createHash('sha256')
+      .update(canonicalize(result.data) ?? '')
+      .digest('hex');
     return { file, definition: result.data, contentHash };
   });
   const keys = new Map<string, string>();

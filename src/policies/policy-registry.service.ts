@@ -28,23 +28,21 @@ export class PolicyRegistry implements OnModuleInit {
     await this.dataSource.transaction(async (manager) => {
       await manager.query('SELECT pg_advisory_xact_lock(727002)');
       for (const { definition, contentHash } of files) {
-        const [existing] = await manager.query(
-          'SELECT id, version FROM policy_versions WHERE key = $1 AND content_hash = $2',
-          [definition.key, contentHash],
-        );
+        const [existing] = await manager.query('SELECT id, version FROM policy_versions WHERE key = $1 AND content_hash = $2', [definition.key, contentHash]);
         let version: PolicyVersion;
         if (existing) {
           version = { id: existing.id, key: definition.key, version: existing.version, definition };
         } else {
-          const [{ next }] = await manager.query(
-            'SELECT COALESCE(MAX(version), 0) + 1 AS next FROM policy_versions WHERE key = $1',
-            [definition.key],
-          );
+          const [{ next }] = await manager.query('SELECT COALESCE(MAX(version), 0) + 1 AS next FROM policy_versions WHERE key = $1', [definition.key]);
           version = { id: randomUUID(), key: definition.key, version: next, definition };
-          await manager.query(
-            'INSERT INTO policy_versions (id, key, version, content_hash, definition, created_at) VALUES ($1, $2, $3, $4, $5, $6)',
-            [version.id, version.key, version.version, contentHash, definition, this.clock.now()],
-          );
+          await manager.query('INSERT INTO policy_versions (id, key, version, content_hash, definition, created_at) VALUES ($1, $2, $3, $4, $5, $6)', [
+            version.id,
+            version.key,
+            version.version,
+            contentHash,
+            definition,
+            this.clock.now(),
+          ]);
         }
         this.current.set(definition.key, version);
         this.byId.set(version.id, version);

@@ -56,13 +56,19 @@ export const policySchema = z.strictObject({
   lateFee: z
     .strictObject({
       ratePerDay: z.string().regex(RATE_PATTERN, 'must be a decimal daily rate below 1, such as "0.0004"').optional(),
-      capRatio: z.string().regex(/^\d+(\.\d{1,8})?$/, 'must be a fraction of the principal, such as "0.2" for 20 %').optional(),
+      capRatio: z
+        .string()
+        .regex(/^\d+(\.\d{1,8})?$/, 'must be a fraction of the principal, such as "0.2" for 20 %')
+        .optional(),
     })
     .optional(),
   /** When a promise to pay is broken: an optional fixed fee in the case currency, then resume the ladder or escalate. */
   brokenPromise: z
     .strictObject({
-      fee: z.string().regex(/^(0|[1-9]\d{0,12})(\.\d{1,4})?$/, 'must be a decimal amount such as "25.00"').optional(),
+      fee: z
+        .string()
+        .regex(/^(0|[1-9]\d{0,12})(\.\d{1,4})?$/, 'must be a decimal amount such as "25.00"')
+        .optional(),
       then: z.enum(['resume', 'collector', 'agency', 'legal']).default('resume'),
     })
     .optional(),

@@ -194,7 +194,11 @@ export class StepRunner {
           text: message.text,
           html: message.html,
           messageId: dispatch.message_id,
-          headers: { 'X-Dunning-Case': step.case_id, 'X-Dunning-Dispatch': dispatch.id, ...unsubscribeHeaders(unsubscribeLink(this.config.PUBLIC_URL, step.unsubscribe_token)) },
+          headers: {
+            'X-Dunning-Case': step.case_id,
+            'X-Dunning-Dispatch': dispatch.id,
+            ...unsubscribeHeaders(unsubscribeLink(this.config.PUBLIC_URL, step.unsubscribe_token)),
+          },
         });
       } else if (dispatch.status !== 'sent') {
         // The dispatch id is the provider's dedupe reference: a resend after a crash is not a second SMS.
@@ -218,39 +222,42 @@ export class StepRunner {
    * it: mark it running and write (or find) its dispatch row, the send's dedupe key.
    */
   private claim(stepId: string, facts: StepRunFacts): Promise<Claimed | Settled> {
-    return this.dataSource.transaction(async (m): Promise<Claimed | Settled> => {
-      const [step]: StepRow[] = await m.query(SELECT_STEP, [stepId]);
-      if (!step) return { outcome: 'missing' };
-      facts.action = step.definition.action;
-      if (step.definition.action === 'notice') facts.channel = step.definition.channel;
-      if (step.status === 'done' || step.status === 'skipped' || step.status === 'cancelled') return { outcome: `already-${step.status}` };
-      const now = this.clock.now();
-      facts.dueAt = step.due_at;
-      facts.startedAt = now;
-      if (CLOSED_CASE.has(step.case_status)) {
-        await this.finish(m, step, 'cancelled', `case ${step.case_status}`);
-        await this.audit.record(m, step.case_id, [{ kind: 'step.cancelled', actor: 'system', data: { stepId, index: step.step_index, reason: `case ${step.case_status}` } }]);
-        return { outcome: 'cancelled' };
-      }
-      // Held: the row waits; releasing the hold enqueues it again.
-      if (step.case_status === 'on_hold') return { outcome: 'held' };
-      if (step.due_at.getTime() - now.getTime() > EARLY_TOLERANCE_MS) return { outcome: { notBefore: step.due_at } };
+    return this.dataSource
+      .transaction(async (m): Promise<Claimed | Settled> => {
+        const [step]: StepRow[] = await m.query(SELECT_STEP, [stepId]);
+        if (!step) return { outcome: 'missing' };
+        facts.action = step.definition.action;
+        if (step.definition.action === 'notice') facts.channel = step.definition.channel;
+        if (step.status === 'done' || step.status === 'skipped' || step.status === 'cancelled') return { outcome: `already-${step.status}` };
+        const now = this.clock.now();
+        facts.dueAt = step.due_at;
+        facts.startedAt = now;
+        if (CLOSED_CASE.has(step.case_status)) {
+          await this.finish(m, step, 'cancelled', `case ${step.case_status}`);
+          await this.audit.record(m, step.case_id, [
+            { kind: 'step.cancelled', actor: 'system', data: { stepId, index: step.step_index, reason: `case ${step.case_status}` } },
+          ]);
+          return { outcome: 'cancelled' };
+        }
+        // Held: the row waits; releasing the hold enqueues it again.
+        if (step.case_status === 'on_hold') return { outcome: 'held' };
+        if (step.due_at.getTime() - now.getTime() > EARLY_TOLERANCE_MS) return { outcome: { notBefore: step.due_at } };
 
-      const definition = step.definition;
-      if (definition.action !== 'notice') return this.act(m, step, definition);
-      const recipient = definition.channel === 'email' ? step.email : step.phone;
-      const refusal = this.refusal(step) ?? (recipient ? null : `debtor has no ${definition.channel === 'email' ? 'email address' : 'phone number'}`);
-      if (refusal) return this.skip(m, step, refusal);
-      const subject = { debtorId: step.debtor_id, stepId, timezone: step.timezone, country: step.country, channel: definition.channel };
-      // Hours and days need no history: a night-time step is deferred before anything is written.
-      const calendar = this.gate.decide(subject, []);
-      if (!calendar.allowed) return this.defer(m, step, definition.channel, calendar);
+        const definition = step.definition;
+        if (definition.action !== 'notice') return this.act(m, step, definition);
+        const recipient = definition.channel === 'email' ? step.email : step.phone;
+        const refusal = this.refusal(step) ?? (recipient ? null : `debtor has no ${definition.channel === 'email' ? 'email address' : 'phone number'}`);
+        if (refusal) return this.skip(m, step, refusal);
+        const subject = { debtorId: step.debtor_id, stepId, timezone: step.timezone, country: step.country, channel: definition.channel };
+        // Hours and days need no history: a night-time step is deferred before anything is written.
+        const calendar = this.gate.decide(subject, []);
+        if (!calendar.allowed) return this.defer(m, step, definition.channel, calendar);
 
-      // The claim reads the history in the same statement (one round trip fewer on the common
-      // path); when a cap blocks, the claim is rolled back and the step deferred afresh.
-      const dispatchId = randomUUID();
-      const [claim]: (Claimed['dispatch'] & { contacts: { at: string; channel: 'email' | 'sms' }[] })[] = await m.query(
-        `WITH running AS (
+        // The claim reads the history in the same statement (one round trip fewer on the common
+        // path); when a cap blocks, the claim is rolled back and the step deferred afresh.
+        const dispatchId = randomUUID();
+        const [claim]: (Claimed['dispatch'] & { contacts: { at: string; channel: 'email' | 'sms' }[] })[] = await m.query(
+          `WITH running AS (
            UPDATE scheduled_steps SET status = 'running', attempts = attempts + 1, started_at = $8, updated_at = $8 WHERE id = $3
          ), dispatch AS (
            INSERT INTO dispatches (id, case_id, step_id, channel, recipient, dedupe_key, status, message_id, attempts, created_at, debtor_id)
@@ -259,21 +266,33 @@ export class StepRunner {
            RETURNING id, status, message_id
          )
          SELECT dispatch.*, (${CONTACT_HISTORY('$9', '$10', '$3')}) AS contacts FROM dispatch`,
-        [dispatchId, step.case_id, stepId, definition.channel, recipient, `${stepId}/${definition.channel}/${recipient!.toLowerCase()}`, `<${dispatchId}@${this.messageDomain}>`, now, step.debtor_id, this.gate.historySince()],
-      );
-      const decision = this.gate.decide(subject, claim.contacts);
-      if (!decision.allowed) throw new CapReached(decision);
-      const { contacts: _contacts, ...dispatch } = claim;
-      return { step, dispatch, ...this.render(step, definition) };
-    }).catch((error: unknown) => {
-      if (!(error instanceof CapReached)) throw error;
-      return this.dataSource.transaction(async (m) => {
-        const [step]: StepRow[] = await m.query(SELECT_STEP, [stepId]);
-        return step.status === 'pending' || step.status === 'deferred' || step.status === 'failed' || step.status === 'running'
-          ? this.defer(m, step, (step.definition as Extract<PolicyStep, { action: 'notice' }>).channel, error.decision)
-          : { outcome: `already-${step.status}` as StepOutcome };
+          [
+            dispatchId,
+            step.case_id,
+            stepId,
+            definition.channel,
+            recipient,
+            `${stepId}/${definition.channel}/${recipient!.toLowerCase()}`,
+            `<${dispatchId}@${this.messageDomain}>`,
+            now,
+            step.debtor_id,
+            this.gate.historySince(),
+          ],
+        );
+        const decision = this.gate.decide(subject, claim.contacts);
+        if (!decision.allowed) throw new CapReached(decision);
+        const { contacts: _contacts, ...dispatch } = claim;
+        return { step, dispatch, ...this.render(step, definition) };
+      })
+      .catch((error: unknown) => {
+        if (!(error instanceof CapReached)) throw error;
+        return this.dataSource.transaction(async (m) => {
+          const [step]: StepRow[] = await m.query(SELECT_STEP, [stepId]);
+          return step.status === 'pending' || step.status === 'deferred' || step.status === 'failed' || step.status === 'running'
+            ? this.defer(m, step, (step.definition as Extract<PolicyStep, { action: 'notice' }>).channel, error.decision)
+            : { outcome: `already-${step.status}` as StepOutcome };
+        });
       });
-    });
   }
 
   /** Why a notice may not go to this debtor at all: they asked us to stop, died, or are insolvent. */
@@ -286,13 +305,23 @@ export class StepRunner {
 
   /** The gate said not now: the step waits for the next allowed moment, on the record. */
   private async defer(m: EntityManager, step: StepRow, channel: string, decision: Extract<GateDecision, { allowed: false }>): Promise<Settled> {
-    await m.query(`UPDATE scheduled_steps SET status = 'deferred', due_at = $2, updated_at = $3 WHERE id = $1`, [step.id, decision.notBefore, this.clock.now()]);
+    await m.query(`UPDATE scheduled_steps SET status = 'deferred', due_at = $2, updated_at = $3 WHERE id = $1`, [
+      step.id,
+      decision.notBefore,
+      this.clock.now(),
+    ]);
     await this.audit.record(m, step.case_id, [
       {
         kind: 'step.deferred',
         actor: 'system',
         channel,
-        data: { stepId: step.id, index: step.step_index, until: decision.notBefore.toISOString(), reasons: decision.blocks.map((block) => block.reason), blocks: decision.blocks },
+        data: {
+          stepId: step.id,
+          index: step.step_index,
+          until: decision.notBefore.toISOString(),
+          reasons: decision.blocks.map((block) => block.reason),
+          blocks: decision.blocks,
+        },
       },
     ]);
     return { outcome: { notBefore: decision.notBefore } };
@@ -347,7 +376,10 @@ export class StepRunner {
         return this.done(m, step, 'assessed', assessed.touches);
       }
       case 'escalate': {
-        const escalation = await this.escalations.escalate(m, step.case_id, definition.to, actor, { stepId: step.id, reason: `policy step ${step.step_index}` });
+        const escalation = await this.escalations.escalate(m, step.case_id, definition.to, actor, {
+          stepId: step.id,
+          reason: `policy step ${step.step_index}`,
+        });
         return { ...(await this.done(m, step, 'escalated', escalation.touches)), afterCommit: escalation.afterCommit };
       }
       case 'terminate-contract':
@@ -357,7 +389,14 @@ export class StepRunner {
         await this.finish(m, step, 'done', 'written off');
         const closing = await this.lifecycle.close(m, step.case_id, 'written_off', 'case written off', actor, effects);
         const money = (minor: string) => formatMinorUnits(BigInt(minor), terms.currency);
-        await this.audit.record(m, step.case_id, [...closing, { kind: 'case.written_off', actor, data: { stepId: step.id, balance: money(terms.balance_minor), fees: money(terms.fees_minor), currency: terms.currency } }]);
+        await this.audit.record(m, step.case_id, [
+          ...closing,
+          {
+            kind: 'case.written_off',
+            actor,
+            data: { stepId: step.id, balance: money(terms.balance_minor), fees: money(terms.fees_minor), currency: terms.currency },
+          },
+        ]);
         return { outcome: 'written-off', withdraw: effects.withdraw };
       }
       case 'letter':
@@ -369,7 +408,13 @@ export class StepRunner {
    * A letter step. Letters are legally required notices, so a debtor who asked to cease contact
    * still gets them, by post only. Emailing the debtor passes the contact gate first.
    */
-  private async issueLetters(m: EntityManager, step: StepRow, terms: CaseTerms, definition: Extract<PolicyStep, { action: 'letter' }>, actor: string): Promise<Settled> {
+  private async issueLetters(
+    m: EntityManager,
+    step: StepRow,
+    terms: CaseTerms,
+    definition: Extract<PolicyStep, { action: 'letter' }>,
+    actor: string,
+  ): Promise<Settled> {
     const toDebtor = definition.letter !== 'guarantor-notice';
     const deliver = toDebtor && step.cease_contact ? definition.deliver.filter((channel) => channel !== 'email') : definition.deliver;
     if (deliver.length === 0) return this.skip(m, step, 'debtor asked to cease contact; this letter goes by email only');
@@ -380,7 +425,10 @@ export class StepRunner {
       const decision = toDebtor ? (step.email ? await this.gate.check(m, subject) : { allowed: true as const }) : this.gate.decide(subject, []);
       if (!decision.allowed) return this.defer(m, step, 'email', decision);
     }
-    await m.query(`UPDATE scheduled_steps SET status = 'running', attempts = attempts + 1, started_at = $2, updated_at = $2 WHERE id = $1`, [step.id, this.clock.now()]);
+    await m.query(`UPDATE scheduled_steps SET status = 'running', attempts = attempts + 1, started_at = $2, updated_at = $2 WHERE id = $1`, [
+      step.id,
+      this.clock.now(),
+    ]);
     const issued = await this.letters.issue(m, terms, step.id, { ...definition, deliver }, actor);
     if (issued.letters.length === 0) return this.skip(m, step, `no letter issued: ${issued.skipped.join('; ')}`);
     return { outcome: 'issued', letters: issued };
@@ -396,10 +444,11 @@ export class StepRunner {
   private async completeLetters(issued: Issued): Promise<DueStep | undefined> {
     const outcome = issued.skipped.length > 0 ? `issued; ${issued.skipped.join('; ')}` : 'issued';
     return this.dataSource.transaction(async (m) => {
-      await m.query(
-        `UPDATE scheduled_steps SET status = 'done', outcome = $2, finished_at = $3, updated_at = $3 WHERE id = $1 AND status <> 'done'`,
-        [issued.stepId, outcome, this.clock.now()],
-      );
+      await m.query(`UPDATE scheduled_steps SET status = 'done', outcome = $2, finished_at = $3, updated_at = $3 WHERE id = $1 AND status <> 'done'`, [
+        issued.stepId,
+        outcome,
+        this.clock.now(),
+      ]);
       return this.nextStep(m, issued.caseId, issued.stepId);
     });
   }
@@ -436,7 +485,12 @@ export class StepRunner {
     return next ? { id: next.id, dueAt: new Date(next.dueAt) } : undefined;
   }
 
-  private async recordSentLocked(m: EntityManager, claimed: Claimed, now: Date, providerMessageId: string | null): Promise<{ id: string; dueAt: string } | null> {
+  private async recordSentLocked(
+    m: EntityManager,
+    claimed: Claimed,
+    now: Date,
+    providerMessageId: string | null,
+  ): Promise<{ id: string; dueAt: string } | null> {
     const { step, dispatch } = claimed;
     const [head] = await m.query(
       `WITH sent AS (
@@ -498,12 +552,20 @@ export class StepRunner {
           [stepId, message, finalAttempt ? 'failed' : 'pending'],
         );
         // A run whose claim rolled back (a render or database failure) left no attempt behind: count it here.
-        await m.query(`UPDATE scheduled_steps SET last_error = $2, attempts = attempts + CASE WHEN status = 'running' THEN 0 ELSE 1 END WHERE id = $1`, [stepId, message]);
+        await m.query(`UPDATE scheduled_steps SET last_error = $2, attempts = attempts + CASE WHEN status = 'running' THEN 0 ELSE 1 END WHERE id = $1`, [
+          stepId,
+          message,
+        ]);
         if (!finalAttempt) return;
         await this.finish(m, step, 'failed', dispatch ? 'send failed' : 'run failed');
         if (step.action === 'notice') {
           await this.audit.record(m, step.case_id, [
-            { kind: 'notice.failed', actor: 'system', channel: step.channel, data: { stepId, index: step.step_index, dispatchId: dispatch?.id ?? null, attempts: dispatch?.attempts ?? null, error: message } },
+            {
+              kind: 'notice.failed',
+              actor: 'system',
+              channel: step.channel,
+              data: { stepId, index: step.step_index, dispatchId: dispatch?.id ?? null, attempts: dispatch?.attempts ?? null, error: message },
+            },
           ]);
         } else if (step.action === 'letter') {
           const letters = await updateReturning<{ id: string; number: string }>(
@@ -513,7 +575,12 @@ export class StepRunner {
           );
           const undrawable = error instanceof UndrawableText ? { undrawable: error.characters } : {};
           await this.audit.record(m, step.case_id, [
-            { kind: 'letter.failed', actor: 'system', channel: dispatch ? 'email' : null, data: { stepId, index: step.step_index, letters: letters, error: message, ...undrawable } },
+            {
+              kind: 'letter.failed',
+              actor: 'system',
+              channel: dispatch ? 'email' : null,
+              data: { stepId, index: step.step_index, letters: letters, error: message, ...undrawable },
+            },
           ]);
         }
       });
@@ -524,6 +591,11 @@ export class StepRunner {
   }
 
   private async finish(m: EntityManager, step: { id: string }, status: string, outcome: string): Promise<void> {
-    await m.query(`UPDATE scheduled_steps SET status = $2, outcome = $3, finished_at = $4, updated_at = $4 WHERE id = $1`, [step.id, status, outcome, this.clock.now()]);
+    await m.query(`UPDATE scheduled_steps SET status = $2, outcome = $3, finished_at = $4, updated_at = $4 WHERE id = $1`, [
+      step.id,
+      status,
+      outcome,
+      this.clock.now(),
+    ]);
   }
 }

@@ -30,7 +30,9 @@ export class StepProcessor extends WorkerHost implements OnApplicationBootstrap,
 
   /** Every log line written while the job runs (runner, mailer, …) carries its job and step ids. */
   process(job: Job<RunStepJob>, token?: string): Promise<StepOutcome> {
-    return this.logs.runInContext(() => this.runJob(job, token), { bindings: { queue: STEPS_QUEUE, jobId: job.id, stepId: job.data?.stepId, attempt: job.attemptsMade + 1 } });
+    return this.logs.runInContext(() => this.runJob(job, token), {
+      bindings: { queue: STEPS_QUEUE, jobId: job.id, stepId: job.data?.stepId, attempt: job.attemptsMade + 1 },
+    });
   }
 
   private async runJob(job: Job<RunStepJob>, token?: string): Promise<StepOutcome> {

@@ -51,14 +51,21 @@ describe('the audit trail is append-only and verifiable', () => {
     const caseId = await openCase();
     const since = new Date(Date.now() - 3600_000).toISOString();
     const download = (query: string, role: 'auditor' | 'operator' = 'auditor') =>
-      sut.http.get(`/v1/audit/export?${query}`).set(bearer(role)).buffer(true).parse((res, done) => {
-        let text = '';
-        res.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
-        res.on('end', () => done(null, text));
-      });
+      sut.http
+        .get(`/v1/audit/export?${query}`)
+        .set(bearer(role))
+        .buffer(true)
+        .parse((res, done) => {
+          let text = '';
+          res.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+          res.on('end', () => done(null, text));
+        });
     const ndjson = await download(`from=${encodeURIComponent(since)}&caseId=${caseId}`).expect(200);
     expect(ndjson.headers['content-type']).toContain('application/x-ndjson');
-    const lines = (ndjson.body as string).trim().split('\n').map((line) => JSON.parse(line));
+    const lines = (ndjson.body as string)
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
     const trail = (await sut.http.get(`/v1/cases/${caseId}/touches?limit=500`).set(bearer('auditor')).expect(200)).body.items;
     expect(lines.map((touch) => touch.hash)).toEqual(trail.map((touch: { hash: string }) => touch.hash));
     expect(lines[0]).toMatchObject({ caseId, seq: 1, kind: 'event.received' });
@@ -73,6 +80,9 @@ describe('the audit trail is append-only and verifiable', () => {
     expect(future.body).toBe('');
     const bad = await sut.http.get('/v1/audit/export?from=yesterday&format=xml').set(bearer('auditor')).expect(400);
     expect(bad.body.details.map((d: { field: string }) => d.field).sort()).toEqual(['query.format', 'query.from']);
-    await sut.http.get(`/v1/audit/export?from=${encodeURIComponent(since)}`).set(bearer('operator')).expect(403);
+    await sut.http
+      .get(`/v1/audit/export?from=${encodeURIComponent(since)}`)
+      .set(bearer('operator'))
+      .expect(403);
   });
 });

@@ -11,7 +11,9 @@ import { waitFor } from '../support/wait-for';
 
 /** `count` cases on the `batch-ladder` policy (notices at P1D and P2D), due today in Berlin. */
 function ladderEvents(count: number, tag: string) {
-  return Array.from({ length: count }, () => overdueEvent({ segment: `batch-${tag}`, invoice: { dueDate: DateTime.now().setZone('Europe/Berlin').toISODate() } }));
+  return Array.from({ length: count }, () =>
+    overdueEvent({ segment: `batch-${tag}`, invoice: { dueDate: DateTime.now().setZone('Europe/Berlin').toISODate() } }),
+  );
 }
 
 describe('finance batches', () => {
@@ -61,7 +63,12 @@ describe('finance batches', () => {
     const caseIds = await openCases(30, 'dry');
     const before = await sut.db.query(`SELECT id, due_at, status FROM scheduled_steps WHERE case_id = ANY($1::uuid[]) ORDER BY id`, [caseIds]);
     const touchesBefore = (await sut.db.query(`SELECT count(*)::int AS n FROM touches WHERE case_id = ANY($1::uuid[])`, [caseIds]))[0].n;
-    const started = await startBatch(`k-${randomUUID()}`, { kind: 'dunning-run', asOf: today().plus({ days: 3 }).toISODate(), filter: { segment: 'batch-dry' }, dryRun: true }).expect(202);
+    const started = await startBatch(`k-${randomUUID()}`, {
+      kind: 'dunning-run',
+      asOf: today().plus({ days: 3 }).toISODate(),
+      filter: { segment: 'batch-dry' },
+      dryRun: true,
+    }).expect(202);
     expect(started.body.total).toBe(30);
     const done = await completed(started.body.id);
     expect(done).toMatchObject({ total: 30, done: 30, pending: 0, failed: 0 });
@@ -73,7 +80,11 @@ describe('finance batches', () => {
   it('a real dunning run over a few hundred cases completes with per-item outcomes; each case is included once', async () => {
     const caseIds = await openCases(200, 'run');
     const outside = await openCases(5, 'other');
-    const started = await startBatch(`k-${randomUUID()}`, { kind: 'dunning-run', asOf: today().plus({ days: 2 }).toISODate(), filter: { segment: 'batch-run', minDaysPastDue: 0, currency: 'EUR', minAmount: '1000.00' } }).expect(202);
+    const started = await startBatch(`k-${randomUUID()}`, {
+      kind: 'dunning-run',
+      asOf: today().plus({ days: 2 }).toISODate(),
+      filter: { segment: 'batch-run', minDaysPastDue: 0, currency: 'EUR', minAmount: '1000.00' },
+    }).expect(202);
     expect(started.body.total).toBe(200);
     const done = await completed(started.body.id);
     expect(done).toMatchObject({ done: 200, failed: 0, skipped: 0 });
@@ -81,13 +92,20 @@ describe('finance batches', () => {
     const list = await items(started.body.id);
     expect(new Set(list.map((item: { caseId: string }) => item.caseId))).toEqual(new Set(caseIds));
     expect(list.every((item: { status: string; outcome: string }) => item.status === 'done' && item.outcome === 'runs 1 step now')).toBe(true);
-    const included = await sut.db.query(`SELECT case_id, count(*)::int AS n FROM touches WHERE kind = 'batch.included' AND case_id = ANY($1::uuid[]) GROUP BY case_id`, [[...caseIds, ...outside]]);
+    const included = await sut.db.query(
+      `SELECT case_id, count(*)::int AS n FROM touches WHERE kind = 'batch.included' AND case_id = ANY($1::uuid[]) GROUP BY case_id`,
+      [[...caseIds, ...outside]],
+    );
     expect(included).toHaveLength(200);
     expect(included.every((row: { n: number }) => row.n === 1)).toBe(true);
-    await waitFor('the advanced notices to go out', async () => {
-      const [{ n }] = await sut.db.query(`SELECT count(*)::int AS n FROM touches WHERE kind = 'notice.sent' AND case_id = ANY($1::uuid[])`, [caseIds]);
-      return n === 200;
-    }, 60_000);
+    await waitFor(
+      'the advanced notices to go out',
+      async () => {
+        const [{ n }] = await sut.db.query(`SELECT count(*)::int AS n FROM touches WHERE kind = 'notice.sent' AND case_id = ANY($1::uuid[])`, [caseIds]);
+        return n === 200;
+      },
+      60_000,
+    );
     const verify = (await sut.http.get('/v1/audit/verify').set(bearer('auditor')).expect(200)).body;
     expect(verify.ok).toBe(true);
   });
@@ -97,7 +115,12 @@ describe('finance batches', () => {
     await worker.pause();
     try {
       await openCases(40, 'cancel');
-      const started = await startBatch(`k-${randomUUID()}`, { kind: 'letters', letterType: 'payment-demand', asOf: today().toISODate(), filter: { segment: 'batch-cancel' } }).expect(202);
+      const started = await startBatch(`k-${randomUUID()}`, {
+        kind: 'letters',
+        letterType: 'payment-demand',
+        asOf: today().toISODate(),
+        filter: { segment: 'batch-cancel' },
+      }).expect(202);
       const cancelled = await sut.http.post(`/v1/batches/${started.body.id}/cancel`).set(bearer('finance')).expect(200);
       expect(cancelled.body).toMatchObject({ status: 'cancelled', cancelled: 40, pending: 0 });
       worker.resume();
@@ -130,7 +153,9 @@ describe('a batch whose worker is killed mid-way', () => {
     };
     let worker = startService({ ...workerEnv, PORT: '39521' });
     try {
-      const events = Array.from({ length: 120 }, () => overdueEvent({ segment: 'batch-kill', invoice: { dueDate: DateTime.now().setZone('Europe/Berlin').toISODate() } }));
+      const events = Array.from({ length: 120 }, () =>
+        overdueEvent({ segment: 'batch-kill', invoice: { dueDate: DateTime.now().setZone('Europe/Berlin').toISODate() } }),
+      );
       const posted = await sut.http.post('/v1/events').set(bearer('ingest')).send({ events }).expect(202);
       const caseIds: string[] = posted.body.results.map((result: { caseId: string }) => result.caseId);
       const started = await sut.http
@@ -140,10 +165,15 @@ describe('a batch whose worker is killed mid-way', () => {
         .send({ kind: 'letters', letterType: 'payment-demand', asOf: DateTime.now().toISODate(), filter: { segment: 'batch-kill' } })
         .expect(202);
       const progress = async () => (await sut.http.get(`/v1/batches/${started.body.id}`).set(bearer('finance')).expect(200)).body;
-      await waitFor('the first worker to be part-way', async () => {
-        const { done } = await progress();
-        return done >= 10 && done < 120;
-      }, 60_000, 20);
+      await waitFor(
+        'the first worker to be part-way',
+        async () => {
+          const { done } = await progress();
+          return done >= 10 && done < 120;
+        },
+        60_000,
+        20,
+      );
       worker.child.kill('SIGKILL');
       await worker.exited;
       const doneAtKill = (await progress()).done;

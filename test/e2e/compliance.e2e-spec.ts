@@ -43,7 +43,8 @@ describe('the contact gate and the case lifecycle, with the real service', () =>
 
   const post = (body: object) => sut.http.post('/v1/events').set(bearer('ingest')).send(body);
   const caseDetail = async (caseId: string) => (await sut.http.get(`/v1/cases/${caseId}`).set(bearer('operator')).expect(200)).body;
-  const touches = async (caseId: string) => (await sut.http.get(`/v1/cases/${caseId}/touches?limit=500`).set(bearer('auditor')).expect(200)).body.items as Touch[];
+  const touches = async (caseId: string) =>
+    (await sut.http.get(`/v1/cases/${caseId}/touches?limit=500`).set(bearer('auditor')).expect(200)).body.items as Touch[];
   const trailWith = (caseId: string, kind: string, count = 1) =>
     waitFor(`${count} × ${kind}`, async () => {
       const trail = await touches(caseId);
@@ -92,7 +93,11 @@ describe('the contact gate and the case lifecycle, with the real service', () =>
     const caseId = await open(overdueEvent({ debtor: { timezone: zone }, guarantors: [guarantor], segment: 'guarantor-letter' }));
     const trail = await trailWith(caseId, 'step.deferred');
     expect(trail.find((t) => t.kind === 'step.deferred')!.data).toMatchObject({ reasons: ['quiet-hours'] });
-    expect(DateTime.fromISO(trail.find((t) => t.kind === 'step.deferred')!.data.until as string).setZone(zone).toFormat('HH:mm')).toBe('08:00');
+    expect(
+      DateTime.fromISO(trail.find((t) => t.kind === 'step.deferred')!.data.until as string)
+        .setZone(zone)
+        .toFormat('HH:mm'),
+    ).toBe('08:00');
     expect(trail.some((t) => t.kind === 'letter.sent')).toBe(false);
     expect(smtp.to(guarantor.email)).toHaveLength(0);
   });
@@ -102,7 +107,12 @@ describe('the contact gate and the case lifecycle, with the real service', () =>
     const event = overdueEvent({ debtor: { timezone: zone } });
     const caseId = await open(event);
     const tomorrow = DateTime.now().setZone(zone).plus({ days: 1 }).toISODate()!;
-    const promise = { id: `ptp-${randomUUID().slice(0, 8)}`, type: 'promise.made', occurredAt: new Date().toISOString(), data: { invoiceExternalId: event.data.invoice.externalId, amount: '500.00', dueDate: tomorrow } };
+    const promise = {
+      id: `ptp-${randomUUID().slice(0, 8)}`,
+      type: 'promise.made',
+      occurredAt: new Date().toISOString(),
+      data: { invoiceExternalId: event.data.invoice.externalId, amount: '500.00', dueDate: tomorrow },
+    };
     await post(promise).expect(202);
 
     const detail = await caseDetail(caseId);
@@ -116,7 +126,18 @@ describe('the contact gate and the case lifecycle, with the real service', () =>
     expect(smtp.to(event.data.debtor.email as string)).toHaveLength(0);
 
     // Paying the promised amount keeps the promise and lifts the hold.
-    await post({ id: `pay-${randomUUID().slice(0, 8)}`, type: 'payment.received', occurredAt: new Date().toISOString(), data: { invoiceExternalId: event.data.invoice.externalId, paymentId: `P-${randomUUID().slice(0, 8)}`, amount: '500.00', currency: 'EUR', paidAt: new Date().toISOString() } }).expect(202);
+    await post({
+      id: `pay-${randomUUID().slice(0, 8)}`,
+      type: 'payment.received',
+      occurredAt: new Date().toISOString(),
+      data: {
+        invoiceExternalId: event.data.invoice.externalId,
+        paymentId: `P-${randomUUID().slice(0, 8)}`,
+        amount: '500.00',
+        currency: 'EUR',
+        paidAt: new Date().toISOString(),
+      },
+    }).expect(202);
     const after = await touches(caseId);
     expect(after.map((t) => t.kind)).toEqual(expect.arrayContaining(['promise.kept', 'hold.released']));
     expect((await caseDetail(caseId)).status).toBe('active');
@@ -149,7 +170,12 @@ describe('the contact gate and the case lifecycle, with the real service', () =>
     const zone = zoneWhereLocalHourIs(9, 19);
     const event = overdueEvent({ debtor: { timezone: zone } });
     const caseId = await open(event);
-    const update = { id: `deb-${randomUUID().slice(0, 8)}`, type: 'debtor.updated', occurredAt: new Date().toISOString(), data: { debtor: { externalId: event.data.debtor.externalId, ceaseContact: true } } };
+    const update = {
+      id: `deb-${randomUUID().slice(0, 8)}`,
+      type: 'debtor.updated',
+      occurredAt: new Date().toISOString(),
+      data: { debtor: { externalId: event.data.debtor.externalId, ceaseContact: true } },
+    };
     await post(update).expect(202);
     const trail = await trailWith(caseId, 'step.skipped');
     expect(trail.find((t) => t.kind === 'hold.placed')!.data).toMatchObject({ kind: 'cease-contact', effect: 'no-contact' });
@@ -215,7 +241,10 @@ describe('the contact gate and the case lifecycle, with the real service', () =>
     sms.fail(1, 400);
     const caseId = await open(overdueEvent({ debtor: { timezone: zone, phone }, segment: 'sms-once' }));
     const trail = await trailWith(caseId, 'notice.failed');
-    expect(trail.find((t) => t.kind === 'notice.failed')).toMatchObject({ channel: 'sms', data: expect.objectContaining({ error: expect.stringContaining('400') }) });
+    expect(trail.find((t) => t.kind === 'notice.failed')).toMatchObject({
+      channel: 'sms',
+      data: expect.objectContaining({ error: expect.stringContaining('400') }),
+    });
     const step = (await caseDetail(caseId)).schedule[0];
     expect(step).toMatchObject({ status: 'failed' });
     const job = await sut.queue.getJob(step.id);
@@ -224,14 +253,19 @@ describe('the contact gate and the case lifecycle, with the real service', () =>
     expect(sms.to(phone)).toHaveLength(0);
   });
 
-  it('derives the segment from the debtor\'s history and flags, and chooses the policy by it', async () => {
+  it("derives the segment from the debtor's history and flags, and chooses the policy by it", async () => {
     const first = overdueEvent();
     delete (first.data as { segment?: string }).segment;
     const firstId = await open(first);
     const debtor = first.data.debtor;
     const second = overdueEvent({ debtor });
     const secondId = await open(second);
-    await post({ id: `deb-${randomUUID().slice(0, 8)}`, type: 'debtor.updated', occurredAt: new Date().toISOString(), data: { debtor: { externalId: debtor.externalId, wilful: true } } }).expect(202);
+    await post({
+      id: `deb-${randomUUID().slice(0, 8)}`,
+      type: 'debtor.updated',
+      occurredAt: new Date().toISOString(),
+      data: { debtor: { externalId: debtor.externalId, wilful: true } },
+    }).expect(202);
     const thirdId = await open(overdueEvent({ debtor }));
     expect((await caseDetail(firstId)).segment).toBe('first-time');
     expect((await caseDetail(secondId)).segment).toBe('repeat');
@@ -249,7 +283,9 @@ describe('the contact gate and the case lifecycle, with the real service', () =>
     expect(kinds.indexOf('contract.terminated')).toBeLessThan(kinds.indexOf('case.written_off'));
     expect(trail.find((t) => t.kind === 'case.written_off')!.data).toMatchObject({ balance: '1250.00', fees: '0.00', currency: 'EUR' });
     // The notice after the write-off is cancelled with the case.
-    expect(trail.filter((t) => t.kind === 'step.cancelled')).toEqual([expect.objectContaining({ data: expect.objectContaining({ index: 3, reason: 'case written off' }) })]);
+    expect(trail.filter((t) => t.kind === 'step.cancelled')).toEqual([
+      expect.objectContaining({ data: expect.objectContaining({ index: 3, reason: 'case written off' }) }),
+    ]);
     const detail = await caseDetail(caseId);
     expect(detail).toMatchObject({ status: 'written_off', contract: { status: 'terminated' } });
     expect(detail.schedule.map((step: { status: string; outcome: string }) => [step.status, step.outcome])).toEqual([
@@ -274,7 +310,11 @@ describe('the contact gate and the case lifecycle, with the real service', () =>
   it('operators place and lift holds; promise holds follow their promise', async () => {
     const event = overdueEvent({ segment: 'quiet' });
     const caseId = await open(event);
-    const placed = await sut.http.post(`/v1/cases/${caseId}/holds`).set(bearer('operator')).send({ kind: 'manual', reason: 'customer called, checking' }).expect(201);
+    const placed = await sut.http
+      .post(`/v1/cases/${caseId}/holds`)
+      .set(bearer('operator'))
+      .send({ kind: 'manual', reason: 'customer called, checking' })
+      .expect(201);
     expect(placed.body).toMatchObject({ kind: 'manual', effect: 'pause', caseStatus: 'on_hold' });
     await sut.http.post(`/v1/cases/${caseId}/holds`).set(bearer('operator')).send({ kind: 'promise', reason: 'x' }).expect(400);
     await sut.http.post(`/v1/cases/${caseId}/holds`).set(bearer('finance')).send({ kind: 'manual', reason: 'x' }).expect(403);
@@ -294,11 +334,41 @@ describe('the contact gate and the case lifecycle, with the real service', () =>
     const event = overdueEvent({ segment: 'quiet', invoice: { amountDue: '300.00' } });
     const caseId = await open(event);
     const day = (n: number) => DateTime.now().setZone('Europe/Berlin').plus({ days: n }).toISODate()!;
-    await sut.http.post(`/v1/cases/${caseId}/plans`).set(bearer('operator')).send({ instalments: [{ dueDate: day(1), amount: '100.00' }, { dueDate: day(30), amount: '150.00' }] }).expect(422);
-    const plan = await sut.http.post(`/v1/cases/${caseId}/plans`).set(bearer('operator')).send({ instalments: [{ dueDate: day(1), amount: '100.00' }, { dueDate: day(30), amount: '200.00' }] }).expect(201);
+    await sut.http
+      .post(`/v1/cases/${caseId}/plans`)
+      .set(bearer('operator'))
+      .send({
+        instalments: [
+          { dueDate: day(1), amount: '100.00' },
+          { dueDate: day(30), amount: '150.00' },
+        ],
+      })
+      .expect(422);
+    const plan = await sut.http
+      .post(`/v1/cases/${caseId}/plans`)
+      .set(bearer('operator'))
+      .send({
+        instalments: [
+          { dueDate: day(1), amount: '100.00' },
+          { dueDate: day(30), amount: '200.00' },
+        ],
+      })
+      .expect(201);
     expect(plan.body).toMatchObject({ status: 'active' });
     expect((await caseDetail(caseId)).status).toBe('on_hold');
-    const pay = (amount: string) => post({ id: `pay-${randomUUID().slice(0, 8)}`, type: 'payment.received', occurredAt: new Date().toISOString(), data: { invoiceExternalId: event.data.invoice.externalId, paymentId: `P-${randomUUID().slice(0, 8)}`, amount, currency: 'EUR', paidAt: new Date().toISOString() } });
+    const pay = (amount: string) =>
+      post({
+        id: `pay-${randomUUID().slice(0, 8)}`,
+        type: 'payment.received',
+        occurredAt: new Date().toISOString(),
+        data: {
+          invoiceExternalId: event.data.invoice.externalId,
+          paymentId: `P-${randomUUID().slice(0, 8)}`,
+          amount,
+          currency: 'EUR',
+          paidAt: new Date().toISOString(),
+        },
+      });
     await pay('100.00').expect(202);
     expect((await caseDetail(caseId)).status).toBe('on_hold');
     await pay('200.00').expect(202);

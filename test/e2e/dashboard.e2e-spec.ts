@@ -53,7 +53,8 @@ describe('queue dashboard and operator jobs API', () => {
   }
 
   const touches = async (caseId: string): Promise<Touch[]> => (await sut.http.get(`/v1/cases/${caseId}/touches`).set(bearer('auditor')).expect(200)).body.items;
-  const stepStatus = async (caseId: string): Promise<string> => (await sut.http.get(`/v1/cases/${caseId}`).set(bearer('operator')).expect(200)).body.schedule[0].status;
+  const stepStatus = async (caseId: string): Promise<string> =>
+    (await sut.http.get(`/v1/cases/${caseId}`).set(bearer('operator')).expect(200)).body.schedule[0].status;
 
   describe('authentication', () => {
     it.each([
@@ -71,9 +72,15 @@ describe('queue dashboard and operator jobs API', () => {
       expect(response.text).not.toContain('steps');
     });
 
-    it('refuses wrong secrets, a name that is not the secret\'s, and bearer tokens', async () => {
-      await sut.http.get('/admin/queues').set(basic('operator', `${KEYS.operator}x`)).expect(401);
-      await sut.http.get('/admin/queues').set({ Authorization: `Basic ${Buffer.from(`auditor-key:${KEYS.operator}`).toString('base64')}` }).expect(401);
+    it("refuses wrong secrets, a name that is not the secret's, and bearer tokens", async () => {
+      await sut.http
+        .get('/admin/queues')
+        .set(basic('operator', `${KEYS.operator}x`))
+        .expect(401);
+      await sut.http
+        .get('/admin/queues')
+        .set({ Authorization: `Basic ${Buffer.from(`auditor-key:${KEYS.operator}`).toString('base64')}` })
+        .expect(401);
       await sut.http.get('/admin/queues').set(bearer('operator')).expect(401);
       await sut.http.get('/admin/queues').set({ Authorization: 'Basic !!!' }).expect(401);
     });
@@ -127,7 +134,10 @@ describe('queue dashboard and operator jobs API', () => {
       expect(smtp.to(email)).toHaveLength(0);
       smtp.refusing = false;
 
-      browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+      browser = await chromium.launch({
+        executablePath: '/usr/bin/chromium',
+        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+      });
       const operator = await browser.newContext({ httpCredentials: { username: 'operator-key', password: KEYS.operator } });
       const page = await operator.newPage();
       await page.goto(`${baseUrl}/admin/queues/queue/steps?status=failed`);
@@ -170,7 +180,7 @@ describe('queue dashboard and operator jobs API', () => {
   });
 
   describe('board actions', () => {
-    it('retry all records one touch per retried job, on each job\'s case', async () => {
+    it("retry all records one touch per retried job, on each job's case", async () => {
       const first = await failedNotice();
       const second = await failedNotice();
       smtp.refusing = false;
@@ -179,7 +189,12 @@ describe('queue dashboard and operator jobs API', () => {
       for (const notice of [first, second]) {
         await waitFor('the notice after retry all', () => smtp.to(notice.email)[0]);
         const retried = (await touches(notice.caseId)).filter((touch) => touch.kind === 'job.retried');
-        expect(retried).toEqual([expect.objectContaining({ actor: 'admin-key', data: { queue: 'steps', jobId: notice.stepId, stepId: notice.stepId, action: 'retry-all', via: 'dashboard' } })]);
+        expect(retried).toEqual([
+          expect.objectContaining({
+            actor: 'admin-key',
+            data: { queue: 'steps', jobId: notice.stepId, stepId: notice.stepId, action: 'retry-all', via: 'dashboard' },
+          }),
+        ]);
       }
     });
 
@@ -187,10 +202,12 @@ describe('queue dashboard and operator jobs API', () => {
       const { caseId } = await failedNotice();
       smtp.refusing = false;
       // The case's next step (an escalation in an hour) waits as a delayed job once the notice is sent.
-      const [notice] = (await sut.http.get('/v1/jobs?state=failed').set(bearer('operator')).expect(200)).body.items.filter((item: { caseId?: string }) => item.caseId === caseId);
+      const [notice] = (await sut.http.get('/v1/jobs?state=failed').set(bearer('operator')).expect(200)).body.items.filter(
+        (item: { caseId?: string }) => item.caseId === caseId,
+      );
       await sut.http.post(`/v1/jobs/${notice.id}/retry`).set(bearer('operator')).expect(200);
       const next: string = (await sut.http.get(`/v1/cases/${caseId}`).set(bearer('operator')).expect(200)).body.schedule[1].id;
-      await waitFor('the next step\'s delayed job', async () => (await (await sut.queue.getJob(next))?.getState()) === 'delayed');
+      await waitFor("the next step's delayed job", async () => (await (await sut.queue.getJob(next))?.getState()) === 'delayed');
 
       await sut.http.put(`/admin/queues/api/queues/steps/${next}/retry`).set(basic('operator')).expect(400);
       await sut.http.put(`/admin/queues/api/queues/steps/${next}/promote`).set(basic('operator')).expect(204);

@@ -22,7 +22,11 @@ describe('dunning flow over HTTP with a real SMTP server', () => {
   const post = (body: object) => sut.http.post('/v1/events').set(bearer('ingest')).send(body);
   const caseDetail = async (caseId: string) => (await sut.http.get(`/v1/cases/${caseId}`).set(bearer('finance')).expect(200)).body;
   const touches = async (caseId: string) =>
-    (await sut.http.get(`/v1/cases/${caseId}/touches?limit=500`).set(bearer('auditor')).expect(200)).body.items as { kind: string; data: Record<string, unknown>; actor: string }[];
+    (await sut.http.get(`/v1/cases/${caseId}/touches?limit=500`).set(bearer('auditor')).expect(200)).body.items as {
+      kind: string;
+      data: Record<string, unknown>;
+      actor: string;
+    }[];
 
   async function open(event = overdueEvent()) {
     const response = await post(event).expect(202);
@@ -140,7 +144,10 @@ describe('dunning flow over HTTP with a real SMTP server', () => {
     const [debtor] = await sut.db.query('SELECT timezone FROM debtors WHERE external_id = $1', [fresh[0].data.debtor.externalId]);
     expect(debtor.timezone).toBe('Asia/Tokyo');
     const reopened = await touches(known.caseId);
-    expect(reopened[reopened.length - 1]).toMatchObject({ kind: 'event.received', data: { eventId: reopen.id, note: 'a case is already open for this invoice' } });
+    expect(reopened[reopened.length - 1]).toMatchObject({
+      kind: 'event.received',
+      data: { eventId: reopen.id, note: 'a case is already open for this invoice' },
+    });
     const verify = await sut.http.get('/v1/audit/verify').set(bearer('auditor')).expect(200);
     expect(verify.body.ok).toBe(true);
   });

@@ -78,7 +78,8 @@ describe('escalations: agency placements with a signed webhook, the collectors w
     await receiver.stop();
   });
 
-  const touches = async (caseId: string) => (await sut.http.get(`/v1/cases/${caseId}/touches?limit=500`).set(bearer('auditor')).expect(200)).body.items as Touch[];
+  const touches = async (caseId: string) =>
+    (await sut.http.get(`/v1/cases/${caseId}/touches?limit=500`).set(bearer('auditor')).expect(200)).body.items as Touch[];
   const kinds = async (caseId: string) => (await touches(caseId)).map((touch) => touch.kind);
 
   /** A case on the `quiet` policy: nothing is due for years, so every touch here is the test's doing. */
@@ -105,7 +106,9 @@ describe('escalations: agency placements with a signed webhook, the collectors w
 
   const placement = async (placementId: string) => {
     const { items } = (await sut.http.get('/v1/placements?format=json&limit=500').set(bearer('finance')).expect(200)).body;
-    return (items as { placementId: string; webhook: { status: string; attempts: number; lastError: string | null } }[]).find((item) => item.placementId === placementId);
+    return (items as { placementId: string; webhook: { status: string; attempts: number; lastError: string | null } }[]).find(
+      (item) => item.placementId === placementId,
+    );
   };
 
   describe('agency', () => {
@@ -137,7 +140,13 @@ describe('escalations: agency placements with a signed webhook, the collectors w
           phone: '+49 30 1234567',
           address: { line1: 'Hauptstr. 1', city: 'Berlin', country: 'DE' },
         },
-        invoice: { externalId: event.data.invoice.externalId, contractRef: event.data.invoice.contractRef, dueDate: DateTime.fromISO(event.data.invoice.dueDate as string).setZone('Europe/Berlin').toISODate() },
+        invoice: {
+          externalId: event.data.invoice.externalId,
+          contractRef: event.data.invoice.contractRef,
+          dueDate: DateTime.fromISO(event.data.invoice.dueDate as string)
+            .setZone('Europe/Berlin')
+            .toISODate(),
+        },
         placedAt: expect.any(String),
       });
 
@@ -148,8 +157,18 @@ describe('escalations: agency placements with a signed webhook, the collectors w
       const escalationKinds = ['escalation.created', 'agency.placed', 'agency.notified'];
       expect(trail.map((touch) => touch.kind).filter((kind) => escalationKinds.includes(kind))).toEqual(escalationKinds);
       expect(trail.find((touch) => touch.kind === 'escalation.created')!.data).toEqual({ to: 'agency', placementId, reason: 'late stage, no contact', stepId });
-      expect(trail.find((touch) => touch.kind === 'agency.placed')!.data).toMatchObject({ placementId, agency: 'Acme Recoveries', commissionRate: '0.2', balance: '1250.00', currency: 'EUR' });
-      expect(trail.find((touch) => touch.kind === 'agency.notified')).toMatchObject({ actor: 'system', channel: 'webhook', data: { placementId, status: 200, attempts: 1 } });
+      expect(trail.find((touch) => touch.kind === 'agency.placed')!.data).toMatchObject({
+        placementId,
+        agency: 'Acme Recoveries',
+        commissionRate: '0.2',
+        balance: '1250.00',
+        currency: 'EUR',
+      });
+      expect(trail.find((touch) => touch.kind === 'agency.notified')).toMatchObject({
+        actor: 'system',
+        channel: 'webhook',
+        data: { placementId, status: 200, attempts: 1 },
+      });
       expect(await placement(placementId)).toMatchObject({ webhook: { status: 'sent', attempts: 1, lastError: null } });
 
       // The same step again (a rerun job) makes nothing new and sends nothing.
@@ -217,7 +236,10 @@ describe('escalations: agency placements with a signed webhook, the collectors w
         '1250.00',
       ]);
 
-      const future = await sut.http.get(`/v1/placements?format=csv&since=${DateTime.utc().plus({ days: 1 }).toISODate()}`).set(bearer('operator')).expect(200);
+      const future = await sut.http
+        .get(`/v1/placements?format=csv&since=${DateTime.utc().plus({ days: 1 }).toISODate()}`)
+        .set(bearer('operator'))
+        .expect(200);
       expect(future.text.trim().split('\n')).toHaveLength(1);
       const otherAgency = await sut.http.get('/v1/placements?format=csv&agency=Someone%20Else').set(bearer('operator')).expect(200);
       expect(otherAgency.text.trim().split('\n')).toHaveLength(1);
@@ -242,7 +264,15 @@ describe('escalations: agency placements with a signed webhook, the collectors w
       const queue = (await sut.http.get(`/v1/work-items?status=open&kind=collector&caseId=${caseId}`).set(bearer('operator')).expect(200)).body;
       expect(queue.items).toHaveLength(1);
       const [item] = queue.items;
-      expect(item).toMatchObject({ id: escalation.target.workItemId, caseId, stepId, kind: 'collector', status: 'open', assignee: null, reason: 'no answer to the reminders' });
+      expect(item).toMatchObject({
+        id: escalation.target.workItemId,
+        caseId,
+        stepId,
+        kind: 'collector',
+        status: 'open',
+        assignee: null,
+        reason: 'no answer to the reminders',
+      });
       expect(item.case).toMatchObject({ balance: '1250.00', currency: 'EUR', debtorName: 'Ana Debtor' });
       await sut.http.get('/v1/work-items').set(bearer('finance')).expect(403);
 
@@ -271,27 +301,49 @@ describe('escalations: agency placements with a signed webhook, the collectors w
       const dueDate = DateTime.now().setZone('Europe/Berlin').plus({ days: 3 }).toISODate();
       const report = { outcome: 'promised', note: 'will pay after payday', promise: { amount: '300', dueDate } };
       const done = (await sut.http.post(`/v1/work-items/${item.id}/outcome`).set(bearer('operator')).send(report).expect(200)).body;
-      expect(done).toMatchObject({ status: 'done', outcome: 'promised', note: 'will pay after payday', promise: { amount: '300.00', currency: 'EUR', dueDate }, completedAt: expect.any(String) });
+      expect(done).toMatchObject({
+        status: 'done',
+        outcome: 'promised',
+        note: 'will pay after payday',
+        promise: { amount: '300.00', currency: 'EUR', dueDate },
+        completedAt: expect.any(String),
+      });
       // The same report again answers the same; another report, or a claim, is a conflict.
       await sut.http.post(`/v1/work-items/${item.id}/outcome`).set(bearer('operator')).send(report).expect(200);
       await sut.http.post(`/v1/work-items/${item.id}/outcome`).set(bearer('operator')).send({ outcome: 'refused' }).expect(409);
       await sut.http.post(`/v1/work-items/${item.id}/claim`).set(bearer('operator')).expect(409);
 
       const trail = await touches(caseId);
-      expect(trail.filter((touch) => ['escalation.created', 'work-item.claimed', 'work-item.completed'].includes(touch.kind)).map((touch) => touch.kind)).toEqual([
-        'escalation.created',
-        'work-item.claimed',
-        'work-item.completed',
-      ]);
-      expect(trail.find((touch) => touch.kind === 'escalation.created')).toMatchObject({ actor: 'system', data: { to: 'collector', workItemId: item.id, stepId } });
-      expect(trail.find((touch) => touch.kind === 'work-item.claimed')).toMatchObject({ actor: 'operator-key', data: { workItemId: item.id, assignee: 'operator-key' } });
+      expect(
+        trail.filter((touch) => ['escalation.created', 'work-item.claimed', 'work-item.completed'].includes(touch.kind)).map((touch) => touch.kind),
+      ).toEqual(['escalation.created', 'work-item.claimed', 'work-item.completed']);
+      expect(trail.find((touch) => touch.kind === 'escalation.created')).toMatchObject({
+        actor: 'system',
+        data: { to: 'collector', workItemId: item.id, stepId },
+      });
+      expect(trail.find((touch) => touch.kind === 'work-item.claimed')).toMatchObject({
+        actor: 'operator-key',
+        data: { workItemId: item.id, assignee: 'operator-key' },
+      });
       expect(trail.find((touch) => touch.kind === 'work-item.completed')).toMatchObject({
         actor: 'operator-key',
-        data: { workItemId: item.id, assignee: 'operator-key', outcome: 'promised', note: 'will pay after payday', promise: { amount: '300.00', currency: 'EUR', dueDate } },
+        data: {
+          workItemId: item.id,
+          assignee: 'operator-key',
+          outcome: 'promised',
+          note: 'will pay after payday',
+          promise: { amount: '300.00', currency: 'EUR', dueDate },
+        },
       });
       // The promise the collector took is the case's promise to pay: the ladder waits for it.
-      expect(trail.find((touch) => touch.kind === 'promise.recorded')).toMatchObject({ actor: 'operator-key', data: { amount: '300.00', dueDate, source: `work item ${item.id}` } });
-      expect((await sut.http.get(`/v1/cases/${caseId}`).set(bearer('operator')).expect(200)).body).toMatchObject({ status: 'on_hold', holds: [expect.objectContaining({ kind: 'promise' })] });
+      expect(trail.find((touch) => touch.kind === 'promise.recorded')).toMatchObject({
+        actor: 'operator-key',
+        data: { amount: '300.00', dueDate, source: `work item ${item.id}` },
+      });
+      expect((await sut.http.get(`/v1/cases/${caseId}`).set(bearer('operator')).expect(200)).body).toMatchObject({
+        status: 'on_hold',
+        holds: [expect.objectContaining({ kind: 'promise' })],
+      });
       const verify = (await sut.http.get('/v1/audit/verify').set(bearer('auditor')).expect(200)).body;
       expect(verify.ok).toBe(true);
     });
@@ -323,7 +375,11 @@ describe('escalations: agency placements with a signed webhook, the collectors w
       expect(legal.target).toMatchObject({ to: 'legal', created: true });
       const id = legal.target.workItemId!;
       await sut.http.post(`/v1/work-items/${id}/claim`).set(bearer('operator')).send({ assignee: 'legal-desk' }).expect(200);
-      const wrong = await sut.http.post(`/v1/work-items/${id}/outcome`).set(bearer('operator')).send({ outcome: 'promised', promise: { amount: '1', dueDate: '2999-01-01' }, assignee: 'legal-desk' }).expect(400);
+      const wrong = await sut.http
+        .post(`/v1/work-items/${id}/outcome`)
+        .set(bearer('operator'))
+        .send({ outcome: 'promised', promise: { amount: '1', dueDate: '2999-01-01' }, assignee: 'legal-desk' })
+        .expect(400);
       expect(wrong.body.details).toEqual([{ field: 'body.outcome', reason: 'must be one of filed, settled, closed for a legal work item' }]);
       await sut.http.post(`/v1/work-items/${id}/outcome`).set(bearer('operator')).send({ outcome: 'filed', assignee: 'legal-desk' }).expect(200);
 

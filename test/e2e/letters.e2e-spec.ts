@@ -34,14 +34,19 @@ describe('letters: PDF by email and post, tracking, fees and legal clocks', () =
 
   const post = (body: object) => sut.http.post('/v1/events').set(bearer('ingest')).send(body);
   const caseDetail = async (caseId: string) => (await sut.http.get(`/v1/cases/${caseId}`).set(bearer('finance')).expect(200)).body;
-  const touches = async (caseId: string) => (await sut.http.get(`/v1/cases/${caseId}/touches?limit=500`).set(bearer('auditor')).expect(200)).body.items as Touch[];
+  const touches = async (caseId: string) =>
+    (await sut.http.get(`/v1/cases/${caseId}/touches?limit=500`).set(bearer('auditor')).expect(200)).body.items as Touch[];
   const letter = async (id: string) => (await sut.http.get(`/v1/letters/${id}`).set(bearer('operator')).expect(200)).body;
   const pdfOf = async (id: string) => {
-    const response = await sut.http.get(`/v1/letters/${id}/pdf`).set(bearer('auditor')).buffer(true).parse((res, done) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => done(null, Buffer.concat(chunks)));
-    });
+    const response = await sut.http
+      .get(`/v1/letters/${id}/pdf`)
+      .set(bearer('auditor'))
+      .buffer(true)
+      .parse((res, done) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => done(null, Buffer.concat(chunks)));
+      });
     expect(response.status).toBe(200);
     expect(response.headers['content-type']).toBe('application/pdf');
     return { bytes: response.body as Buffer, etag: response.headers.etag as string };
@@ -86,12 +91,34 @@ describe('letters: PDF by email and post, tracking, fees and legal clocks', () =
 
     // The fee: 1,250.00 × days × 0.04 %, the days counted on the debtor's calendar.
     const days = stored.fields.fee.days as number;
-    expect(days).toBe(Math.round(DateTime.now().setZone('Europe/Berlin').startOf('day').diff(DateTime.utc().minus({ days: 17 }).setZone('Europe/Berlin').startOf('day'), 'days').days) + 1);
-    expect(stored.fields.fee).toMatchObject({ ratePerDay: '0.0004', base: '1250.00', accrued: (days * 0.5).toFixed(2), perDay: '0.50', cap: '250.00', capped: false });
+    expect(days).toBe(
+      Math.round(
+        DateTime.now()
+          .setZone('Europe/Berlin')
+          .startOf('day')
+          .diff(DateTime.utc().minus({ days: 17 }).setZone('Europe/Berlin').startOf('day'), 'days').days,
+      ) + 1,
+    );
+    expect(stored.fields.fee).toMatchObject({
+      ratePerDay: '0.0004',
+      base: '1250.00',
+      accrued: (days * 0.5).toFixed(2),
+      perDay: '0.50',
+      cap: '250.00',
+      capped: false,
+    });
     expect(stored.fields.deadline).toBe(DateTime.fromISO(stored.fields.date).plus({ days: 7 }).toISODate());
 
     const text = squash(await pdfText(attachment.content));
-    for (const expected of ['1,250.00', event.data.invoice.externalId, event.data.invoice.contractRef, (days * 0.5).toFixed(2), stored.number, 'Acme Lending Ltd', 'Ana Debtor']) {
+    for (const expected of [
+      '1,250.00',
+      event.data.invoice.externalId,
+      event.data.invoice.contractRef,
+      (days * 0.5).toFixed(2),
+      stored.number,
+      'Acme Lending Ltd',
+      'Ana Debtor',
+    ]) {
       expect(text).toContain(squash(String(expected)));
     }
     expect(text).toContain(squash(DateTime.fromISO(stored.fields.deadline).setLocale('en-GB').toLocaleString(DateTime.DATE_FULL)));
@@ -112,7 +139,9 @@ describe('letters: PDF by email and post, tracking, fees and legal clocks', () =
     expect(assessed.data).toMatchObject({ ratePerDay: '0.0004', base: '1250.00', days, accrued: (days * 0.5).toFixed(2), amount: (days * 0.5).toFixed(2) });
     expect(detail).toMatchObject({ principal: '1250.00', balance: '1250.00', fees: (days * 0.5).toFixed(2), totalDue: (1250 + days * 0.5).toFixed(2) });
     expect(detail.feeAssessments).toHaveLength(1);
-    expect(detail.letters).toEqual([expect.objectContaining({ id: letterId, type: 'payment-demand', emailStatus: 'sent', postStatus: 'queued', sha256: stored.sha256 })]);
+    expect(detail.letters).toEqual([
+      expect.objectContaining({ id: letterId, type: 'payment-demand', emailStatus: 'sent', postStatus: 'queued', sha256: stored.sha256 }),
+    ]);
     expect(detail.schedule.slice(0, 2).map((s: { status: string }) => s.status)).toEqual(['done', 'done']);
   });
 
@@ -132,7 +161,10 @@ describe('letters: PDF by email and post, tracking, fees and legal clocks', () =
   });
 
   it('writes to a zh-CN debtor in Chinese, with the Chinese name', async () => {
-    const event = overdueSeventeenDays({ name: '张伟', locale: 'zh-CN', timezone: 'Asia/Shanghai', address: { line1: '人民路 1 号', city: '上海', country: 'CN' } }, {});
+    const event = overdueSeventeenDays(
+      { name: '张伟', locale: 'zh-CN', timezone: 'Asia/Shanghai', address: { line1: '人民路 1 号', city: '上海', country: 'CN' } },
+      {},
+    );
     event.data.invoice.currency = 'CNY';
     const caseId = await open(event);
     const { mail, letterId } = await demandSent(caseId, event.data.debtor.email as string);
@@ -180,7 +212,11 @@ describe('letters: PDF by email and post, tracking, fees and legal clocks', () =
     expect(restarted.data).toMatchObject({ cause: 'letter.delivered', letterId, previousDate: before, restartedOn: today });
     expect((await caseDetail(caseId)).limitation.date).toBe(DateTime.fromISO(today).plus({ years: 3 }).toISODate());
 
-    await sut.http.post(`/v1/letters/${randomUUID()}/tracking`).set(bearer('operator')).send({ carrier: 'x', trackingNumber: 'y', status: 'posted' }).expect(404);
+    await sut.http
+      .post(`/v1/letters/${randomUUID()}/tracking`)
+      .set(bearer('operator'))
+      .send({ carrier: 'x', trackingNumber: 'y', status: 'posted' })
+      .expect(404);
     await sut.http.get(`/v1/letters/${randomUUID()}/pdf`).set(bearer('operator')).expect(404);
     const bad = await track({ carrier: '', status: 'lost' }).expect(400);
     expect(bad.body.message).toMatch(/body\.carrier.*body\.trackingNumber.*body\.status/s);
@@ -188,11 +224,27 @@ describe('letters: PDF by email and post, tracking, fees and legal clocks', () =
   });
 
   it('an operator sends a guarantor notice: it goes to the guarantors only, and the case shows whether it came in time', async () => {
-    const guarantor = { externalId: `G-${randomUUID().slice(0, 8)}`, name: 'Grace Guarantor', email: `grace-${randomUUID().slice(0, 8)}@example.test`, address: { line1: '2 Low Road', city: 'Leeds', country: 'GB' } };
+    const guarantor = {
+      externalId: `G-${randomUUID().slice(0, 8)}`,
+      name: 'Grace Guarantor',
+      email: `grace-${randomUUID().slice(0, 8)}@example.test`,
+      address: { line1: '2 Low Road', city: 'Leeds', country: 'GB' },
+    };
     const event = overdueSeventeenDays({}, { guarantors: [guarantor], segment: 'quiet' });
     const caseId = await open(event);
-    const sent = await sut.http.post(`/v1/cases/${caseId}/letters`).set(bearer('operator')).send({ type: 'guarantor-notice', deliver: ['email', 'post'] }).expect(201);
-    expect(sent.body.letters).toEqual([expect.objectContaining({ type: 'guarantor-notice', recipient: expect.objectContaining({ role: 'guarantor', name: 'Grace Guarantor' }), email: 'pending', post: 'queued' })]);
+    const sent = await sut.http
+      .post(`/v1/cases/${caseId}/letters`)
+      .set(bearer('operator'))
+      .send({ type: 'guarantor-notice', deliver: ['email', 'post'] })
+      .expect(201);
+    expect(sent.body.letters).toEqual([
+      expect.objectContaining({
+        type: 'guarantor-notice',
+        recipient: expect.objectContaining({ role: 'guarantor', name: 'Grace Guarantor' }),
+        email: 'pending',
+        post: 'queued',
+      }),
+    ]);
     const letterId = sent.body.letters[0].id as string;
 
     const mail = await waitFor('the guarantor notice', () => smtp.to(guarantor.email)[0]);
@@ -200,8 +252,17 @@ describe('letters: PDF by email and post, tracking, fees and legal clocks', () =
     expect(smtp.to(event.data.debtor.email as string)).toHaveLength(0);
 
     let detail = await caseDetail(caseId);
-    expect(detail.guarantors).toEqual([expect.objectContaining({ externalId: guarantor.externalId, guaranteeEndsOn: expect.any(String), notifiedOn: null, notifiedInTime: false, status: 'running' })]);
-    const track = (status: string) => sut.http.post(`/v1/letters/${letterId}/tracking`).set(bearer('operator')).send({ carrier: 'DHL', trackingNumber: 'JD0001', status });
+    expect(detail.guarantors).toEqual([
+      expect.objectContaining({
+        externalId: guarantor.externalId,
+        guaranteeEndsOn: expect.any(String),
+        notifiedOn: null,
+        notifiedInTime: false,
+        status: 'running',
+      }),
+    ]);
+    const track = (status: string) =>
+      sut.http.post(`/v1/letters/${letterId}/tracking`).set(bearer('operator')).send({ carrier: 'DHL', trackingNumber: 'JD0001', status });
     await track('posted').expect(200);
     await track('delivered').expect(200);
     detail = await caseDetail(caseId);
@@ -214,7 +275,9 @@ describe('letters: PDF by email and post, tracking, fees and legal clocks', () =
     const caseId = await open(event);
     const before = await touches(caseId);
     const refused = await sut.http.post(`/v1/cases/${caseId}/letters`).set(bearer('operator')).send({ type: 'payment-demand' }).expect(422);
-    expect(refused.body.details).toEqual(expect.arrayContaining([expect.objectContaining({ field: 'recipient.name', reason: expect.stringContaining('U+20000') })]));
+    expect(refused.body.details).toEqual(
+      expect.arrayContaining([expect.objectContaining({ field: 'recipient.name', reason: expect.stringContaining('U+20000') })]),
+    );
     expect(await touches(caseId)).toHaveLength(before.length);
     expect((await caseDetail(caseId)).letters).toEqual([]);
     await sut.http.post(`/v1/cases/${caseId}/letters`).set(bearer('operator')).send({ type: 'final-warning' }).expect(400);
@@ -241,13 +304,19 @@ describe('letters: PDF by email and post, tracking, fees and legal clocks', () =
     const event = overdueSeventeenDays();
     const caseId = await open(event);
     const { letterId: demandId } = await demandSent(caseId, event.data.debtor.email as string);
-    const sent = await sut.http.post(`/v1/cases/${caseId}/letters`).set(bearer('operator')).send({ type: 'contract-termination', deliver: ['post'] }).expect(201);
+    const sent = await sut.http
+      .post(`/v1/cases/${caseId}/letters`)
+      .set(bearer('operator'))
+      .send({ type: 'contract-termination', deliver: ['post'] })
+      .expect(201);
     const termination = await letter(sent.body.letters[0].id);
     expect(termination.fields.previousLetters).toEqual([expect.objectContaining({ number: (await letter(demandId)).number, type: 'payment-demand' })]);
     const detail = await caseDetail(caseId);
     expect(detail.contract).toMatchObject({ status: 'terminated', terminatedAt: expect.any(String) });
     const terminated = (await touches(caseId)).filter((t) => t.kind === 'contract.terminated');
-    expect(terminated).toEqual([expect.objectContaining({ actor: 'operator-key', data: expect.objectContaining({ letterId: termination.id, number: termination.number }) })]);
+    expect(terminated).toEqual([
+      expect.objectContaining({ actor: 'operator-key', data: expect.objectContaining({ letterId: termination.id, number: termination.number }) }),
+    ]);
   });
 
   it('a signed acknowledgment restarts the limitation clock; limitationBefore finds cases at risk', async () => {
@@ -257,10 +326,20 @@ describe('letters: PDF by email and post, tracking, fees and legal clocks', () =
     const atRisk = await sut.http.get('/v1/cases?limitationBefore=2027-02-01&limit=500').set(bearer('finance')).expect(200);
     expect(atRisk.body.items.map((c: { id: string }) => c.id)).toContain(caseId);
 
-    const ack = { id: `ack-${randomUUID().slice(0, 8)}`, type: 'acknowledgment.signed', occurredAt: new Date().toISOString(), data: { invoiceExternalId: event.data.invoice.externalId, signedAt: '2026-06-30T10:00:00+08:00' } };
+    const ack = {
+      id: `ack-${randomUUID().slice(0, 8)}`,
+      type: 'acknowledgment.signed',
+      occurredAt: new Date().toISOString(),
+      data: { invoiceExternalId: event.data.invoice.externalId, signedAt: '2026-06-30T10:00:00+08:00' },
+    };
     await post(ack).expect(202);
     expect((await caseDetail(caseId)).limitation.date).toBe('2029-06-30');
-    expect((await touches(caseId)).find((t) => t.kind === 'limitation.restarted')!.data).toMatchObject({ cause: 'acknowledgment.signed', eventId: ack.id, previousDate: '2027-01-15', limitationDate: '2029-06-30' });
+    expect((await touches(caseId)).find((t) => t.kind === 'limitation.restarted')!.data).toMatchObject({
+      cause: 'acknowledgment.signed',
+      eventId: ack.id,
+      previousDate: '2027-01-15',
+      limitationDate: '2029-06-30',
+    });
     const later = await sut.http.get('/v1/cases?limitationBefore=2027-02-01&limit=500').set(bearer('finance')).expect(200);
     expect(later.body.items.map((c: { id: string }) => c.id)).not.toContain(caseId);
     await sut.http.get('/v1/cases?limitationBefore=soon').set(bearer('finance')).expect(400);
@@ -278,7 +357,11 @@ describe('letters: PDF by email and post, tracking, fees and legal clocks', () =
     const expiring = trail.find((t) => t.kind === 'limitation.expiring')!;
     expect(expiring.data).toMatchObject({ invoiceExternalId: event.data.invoice.externalId, daysLeft: 30 });
     expect(trail.find((t) => t.kind === 'guarantee.expiring')!.data).toMatchObject({ externalId: 'G-1', daysLeft: 30 });
-    expect(trail.find((t) => t.kind === 'escalation.created')!.data).toMatchObject({ to: 'legal', workItemId: expect.any(String), reason: expect.stringContaining('G-1') });
+    expect(trail.find((t) => t.kind === 'escalation.created')!.data).toMatchObject({
+      to: 'legal',
+      workItemId: expect.any(String),
+      reason: expect.stringContaining('G-1'),
+    });
     expect((await caseDetail(caseId)).guarantors[0].status).toBe('expiring');
 
     // Running again records nothing new.

@@ -16,7 +16,13 @@ type Operation = OperationObject & { 'x-roles'?: string[] };
 function servedRoutes(app: Express): string[] {
   const stack = (app as unknown as { router: { stack: { route?: { path: string; methods: Record<string, boolean> } }[] } }).router.stack;
   return stack
-    .flatMap((layer) => (layer.route ? Object.keys(layer.route.methods).filter((m) => m !== '_all').map((m) => `${m.toUpperCase()} ${layer.route!.path}`) : []))
+    .flatMap((layer) =>
+      layer.route
+        ? Object.keys(layer.route.methods)
+            .filter((m) => m !== '_all')
+            .map((m) => `${m.toUpperCase()} ${layer.route!.path}`)
+        : [],
+    )
     .filter((route) => !/^\w+ \/docs/.test(route) && !route.includes('*'))
     .map((route) => route.replace(/:(\w+)/g, '{$1}'));
 }
@@ -53,7 +59,11 @@ describe('OpenAPI at /docs', () => {
     const errors = operations.flatMap(({ route, op }) =>
       Object.entries(op.responses)
         .filter(([status]) => Number(status) >= 400)
-        .map(([status, response]) => ({ route, status, schema: (response as { content?: Record<string, { schema?: ReferenceObject }> }).content?.['application/json']?.schema?.$ref })),
+        .map(([status, response]) => ({
+          route,
+          status,
+          schema: (response as { content?: Record<string, { schema?: ReferenceObject }> }).content?.['application/json']?.schema?.$ref,
+        })),
     );
     expect(errors.filter((e) => e.schema !== '#/components/schemas/ErrorBody')).toEqual([]);
     const errorBody = doc.components?.schemas?.ErrorBody as SchemaObject;
@@ -67,7 +77,11 @@ describe('OpenAPI at /docs', () => {
     expect(open.sort()).toEqual(['GET /health/live', 'GET /health/ready', 'GET /v1/unsubscribe/{token}', 'POST /v1/unsubscribe/{token}']);
     for (const { route, op } of operations) {
       if (!op['x-roles']) {
-        expect({ route, security: op.security, description: op.description }).toEqual({ route, security: [], description: expect.stringMatching(/^Public: no API key/) });
+        expect({ route, security: op.security, description: op.description }).toEqual({
+          route,
+          security: [],
+          description: expect.stringMatching(/^Public: no API key/),
+        });
         continue;
       }
       expect({ route, security: op.security }).toEqual({ route, security: [{ 'api-key': [] }] });
@@ -85,7 +99,9 @@ describe('OpenAPI at /docs', () => {
       const outsider = ROLES.find((role) => !allowed.includes(role));
       if (!outsider) continue;
       const url = path.replace(/\{\w+\}/g, randomUUID());
-      const res = await sut.http[method](url).set(bearer(outsider as keyof typeof KEYS)).send({});
+      const res = await sut.http[method](url)
+        .set(bearer(outsider as keyof typeof KEYS))
+        .send({});
       expect({ route, outsider, status: res.status }).toEqual({ route, outsider, status: 403 });
     }
   });
@@ -104,7 +120,16 @@ describe('OpenAPI at /docs', () => {
     expect(events.items).toEqual({ $ref: '#/components/schemas/Event' });
     const event = doc.components?.schemas?.Event as SchemaObject;
     const byType = new Map(((event.anyOf ?? event.oneOf ?? []) as SchemaObject[]).map((v) => [(v.properties?.type as SchemaObject).enum?.[0], v]));
-    expect([...byType.keys()].sort()).toEqual(['acknowledgment.signed', 'debtor.updated', 'dispute.opened', 'dispute.resolved', 'invoice.cancelled', 'invoice.overdue', 'payment.received', 'promise.made']);
+    expect([...byType.keys()].sort()).toEqual([
+      'acknowledgment.signed',
+      'debtor.updated',
+      'dispute.opened',
+      'dispute.resolved',
+      'invoice.cancelled',
+      'invoice.overdue',
+      'payment.received',
+      'promise.made',
+    ]);
     for (const variant of byType.values()) {
       expect(variant.required).toEqual(['id', 'type', 'occurredAt', 'data']);
       expect(Object.keys(variant.properties ?? {})).toEqual(['id', 'type', 'occurredAt', 'data']);
@@ -120,7 +145,9 @@ describe('OpenAPI at /docs', () => {
     const status = list.parameters?.find((p) => 'name' in p && p.name === 'status') as { in: string; schema: SchemaObject } | undefined;
     expect(status).toMatchObject({ in: 'query', schema: { enum: ['active', 'on_hold', 'resolved', 'cancelled', 'written_off', 'closed'] } });
     const detail = doc.paths['/v1/cases/{id}'].get as Operation;
-    expect(detail.parameters).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'id', in: 'path', schema: expect.objectContaining({ format: 'uuid' }) })]));
+    expect(detail.parameters).toEqual(
+      expect.arrayContaining([expect.objectContaining({ name: 'id', in: 'path', schema: expect.objectContaining({ format: 'uuid' }) })]),
+    );
   });
 
   it('answers 401 with a Basic challenge without credentials or with wrong ones, on the page and the JSON', async () => {

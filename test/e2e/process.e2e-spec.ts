@@ -90,7 +90,10 @@ describe('the service process', () => {
 
   it('a bad policy file stops the boot naming the file and the field', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'policies-'));
-    writeFileSync(join(dir, 'broken.yaml'), 'key: broken\ndefault: true\nsteps:\n  - {at: tomorrow, action: notice, channel: email, template: reminder-friendly}\n');
+    writeFileSync(
+      join(dir, 'broken.yaml'),
+      'key: broken\ndefault: true\nsteps:\n  - {at: tomorrow, action: notice, channel: email, template: reminder-friendly}\n',
+    );
     const { code, output } = await startService({ ...testEnv('process', 5), POLICIES_DIR: dir }).exited;
     expect(code).toBe(1);
     expect(output).toContain('broken.yaml');

@@ -35,7 +35,8 @@ describe('an SMTP server that refuses mail', () => {
 
     const afterFailure = await detail();
     expect(afterFailure.schedule[0]).toMatchObject({ status: 'failed', attempts: 3, lastError: expect.stringContaining('451') });
-    const touches = async () => (await sut.http.get(`/v1/cases/${caseId}/touches`).set(bearer('auditor')).expect(200)).body.items as { kind: string; data: Record<string, unknown> }[];
+    const touches = async () =>
+      (await sut.http.get(`/v1/cases/${caseId}/touches`).set(bearer('auditor')).expect(200)).body.items as { kind: string; data: Record<string, unknown> }[];
     const failure = (await touches()).find((touch) => touch.kind === 'notice.failed');
     expect(failure?.data).toMatchObject({ stepId, attempts: 3, error: expect.stringContaining('451') });
 

@@ -48,13 +48,16 @@ describe('EmailTemplates', () => {
     expect(sut.has('final-notice')).toBe(true);
   });
 
-  it.each(['reminder-upcoming', 'reminder-friendly', 'reminder-firm', 'final-notice'])('%s carries the opt-out link in text and HTML, in every locale', (name) => {
-    for (const locale of ['en', 'zh-CN'] as const) {
-      const email = sut.render(name, locale, variables);
-      expect(email.text).toContain(variables.unsubscribeUrl);
-      expect(email.html).toContain(`href="${variables.unsubscribeUrl}"`);
-    }
-  });
+  it.each(['reminder-upcoming', 'reminder-friendly', 'reminder-firm', 'final-notice'])(
+    '%s carries the opt-out link in text and HTML, in every locale',
+    (name) => {
+      for (const locale of ['en', 'zh-CN'] as const) {
+        const email = sut.render(name, locale, variables);
+        expect(email.text).toContain(variables.unsubscribeUrl);
+        expect(email.html).toContain(`href="${variables.unsubscribeUrl}"`);
+      }
+    },
+  );
 
   it('does not have a template that does not exist', () => {
     expect(sut.has('nope')).toBe(false);

@@ -71,10 +71,12 @@ export class SmsReceipts {
       if (dispatch.delivery_status === 'delivered') return { ...result, status: 'ignored', error: 'the dispatch is already delivered' };
       const at = receipt.at ? new Date(receipt.at) : this.clock.now();
       const providerMessageId = receipt.providerMessageId ?? null;
-      await m.query(
-        `UPDATE dispatches SET delivery_status = $2, delivered_at = $3, provider_message_id = COALESCE($4, provider_message_id) WHERE id = $1`,
-        [receipt.reference, receipt.status, at, providerMessageId],
-      );
+      await m.query(`UPDATE dispatches SET delivery_status = $2, delivered_at = $3, provider_message_id = COALESCE($4, provider_message_id) WHERE id = $1`, [
+        receipt.reference,
+        receipt.status,
+        at,
+        providerMessageId,
+      ]);
       await this.audit.record(
         m,
         dispatch.case_id,
@@ -83,7 +85,14 @@ export class SmsReceipts {
             kind: 'notice.delivered',
             actor,
             channel: 'sms',
-            data: { dispatchId: receipt.reference, stepId: dispatch.step_id, status: receipt.status, providerMessageId, at: at.toISOString(), error: receipt.error ?? null },
+            data: {
+              dispatchId: receipt.reference,
+              stepId: dispatch.step_id,
+              status: receipt.status,
+              providerMessageId,
+              at: at.toISOString(),
+              error: receipt.error ?? null,
+            },
           },
         ],
         head,
@@ -101,7 +110,13 @@ export class SmsReceipts {
       const reference = typeof (item as { reference?: unknown })?.reference === 'string' ? (item as { reference: string }).reference : null;
       const parsed = smsReceipt.safeParse(item);
       if (!parsed.success) {
-        return { reference, status: 'rejected', error: describeIssues(parsed.error.issues, 'receipt').map((d) => `${d.field}: ${d.reason}`).join('; ') };
+        return {
+          reference,
+          status: 'rejected',
+          error: describeIssues(parsed.error.issues, 'receipt')
+            .map((d) => `${d.field}: ${d.reason}`)
+            .join('; '),
+        };
       }
       try {
         return await this.apply(parsed.data, actor);

@@ -171,7 +171,10 @@ function shortReason(body: unknown, message: OutgoingSms): string | null {
   if (!raw) return null;
   let reason = raw;
   for (const secret of [message.to, message.text]) if (secret) reason = reason.split(secret).join('…');
-  reason = reason.replace(/\+?\d[\d\s().-]{4,}\d/g, '…').replace(/\s+/g, ' ').trim();
+  reason = reason
+    .replace(/\+?\d[\d\s().-]{4,}\d/g, '…')
+    .replace(/\s+/g, ' ')
+    .trim();
   return reason.length > 80 ? `${reason.slice(0, 79)}…` : reason;
 }
 

@@ -117,7 +117,9 @@ describe('SmsTemplates', () => {
 
     it('refuses, naming the file, a template whose last line has no opt-out link', () => {
       writeFileSync(join(dir, 'sms', 'zh-CN', 'no-opt-out.yaml'), 'text: "退订：{{unsubscribeUrl}}\\n请付款"\n');
-      expect(() => new SmsTemplates({ TEMPLATES_DIR: dir } as AppConfig)).toThrow(/no-opt-out\.yaml: text: must end with a line containing \{\{unsubscribeUrl\}\}/);
+      expect(() => new SmsTemplates({ TEMPLATES_DIR: dir } as AppConfig)).toThrow(
+        /no-opt-out\.yaml: text: must end with a line containing \{\{unsubscribeUrl\}\}/,
+      );
     });
 
     it('refuses a template with fields an SMS does not have', () => {
