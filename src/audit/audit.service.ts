@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { Clock } from '../common/clock';
-import { ChainedTouch, findChainFault, SealHead, sealHash, touchHash } from './touch-chain';
-import type { TouchInput } from './touch-kinds';
+import { ChainedTouch, findChainFault, SealHead, sealHash, touchHash } from '../domain/touch-chain';
+import type { TouchInput } from '../domain/touch-kinds';
 
 export interface VerifyReport {
   ok: boolean;

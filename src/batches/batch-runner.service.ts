@@ -6,7 +6,7 @@ import { DomainError } from '../common/errors';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { updateReturning } from '../database/sql';
 import { lockCaseTerms } from '../letters/case-terms';
-import type { LetterType } from '../letters/letter-fields';
+import type { LetterType } from '../domain/letter-fields';
 import { LetterRequests } from '../letters/letter-requests.service';
 import { DueStep, StepScheduler } from '../scheduling/step-scheduler.service';
 import { asOfEndSql } from './batches.service';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { DECIMAL_PATTERN, isCurrency, toMinorUnits } from '../common/money';
-import { LETTER_TYPES } from '../letters/letter-fields';
+import { DECIMAL_PATTERN, isCurrency, toMinorUnits } from '../domain/money';
+import { LETTER_TYPES } from '../domain/letter-fields';
 
 export const BATCH_KINDS = ['dunning-run', 'letters', 'terminations'] as const;
 export type BatchKind = (typeof BATCH_KINDS)[number];

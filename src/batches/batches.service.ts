@@ -7,10 +7,10 @@ import { DataSource } from 'typeorm';
 import { Clock } from '../common/clock';
 import { decodeCursor, pageOf } from '../common/cursor';
 import { DomainError, NotFound } from '../common/errors';
-import { toMinorUnits } from '../common/money';
+import { toMinorUnits } from '../domain/money';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { Conditions, updateReturning } from '../database/sql';
-import { daysPastDueSql } from '../policies/ladder';
+import { daysPastDueSql } from '../domain/ladder';
 import { stepJobOptions } from '../scheduling/queues';
 import type { BatchRequest } from './batch.schemas';
 

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
-import type { TouchInput } from '../audit/touch-kinds';
+import type { TouchInput } from '../domain/touch-kinds';
 import { DomainError, NotFound } from '../common/errors';
 import { StepScheduler } from '../scheduling/step-scheduler.service';
 import { CaseHolds, HOLD_EFFECTS, type HeldCase, type HoldKind, type QueueEffects } from './case-holds.service';

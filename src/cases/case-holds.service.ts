@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
-import type { TouchInput } from '../audit/touch-kinds';
+import type { TouchInput } from '../domain/touch-kinds';
 import { Clock } from '../common/clock';
 import { updateReturning } from '../database/sql';
 import { EscalationService } from '../escalations/escalation.service';

@@ -3,15 +3,15 @@ import { Inject, Injectable } from '@nestjs/common';
 import { DateTime } from 'luxon';
 import type { EntityManager } from 'typeorm';
 import { AuditService, NEW_CASE_HEAD } from '../audit/audit.service';
-import type { TouchInput } from '../audit/touch-kinds';
+import type { TouchInput } from '../domain/touch-kinds';
 import { Clock } from '../common/clock';
 import { DomainError } from '../common/errors';
-import { formatMinorUnits, toMinorUnits } from '../common/money';
+import { formatMinorUnits, toMinorUnits } from '../domain/money';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { updateReturning } from '../database/sql';
 import { ContactGate } from '../compliance/contact-gate.service';
 import { CaseHolds, type QueueEffects } from './case-holds.service';
-import { deriveSegment } from './segments';
+import { deriveSegment } from '../domain/segments';
 import { type CommittedCase, Commitments } from './commitments.service';
 import type {
   AcknowledgmentSigned,
@@ -22,9 +22,9 @@ import type {
   InvoiceOverdue,
   PaymentReceived,
 } from '../events/event.schemas';
-import { guaranteeEndsOn, limitationDate, restartLimitation } from '../letters/legal-clocks';
-import { PlannedStep, planLadder, resolveDueAt } from '../policies/ladder';
-import type { PolicyVersion } from '../policies/policy.schema';
+import { guaranteeEndsOn, limitationDate, restartLimitation } from '../domain/legal-clocks';
+import { PlannedStep, planLadder, resolveDueAt } from '../domain/ladder';
+import type { PolicyVersion } from '../domain/policy';
 import { PolicyRegistry } from '../policies/policy-registry.service';
 
 /** An event the service understood but cannot apply (unknown invoice, currency mismatch…). */

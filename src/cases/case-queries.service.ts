@@ -4,12 +4,12 @@ import { Clock } from '../common/clock';
 import { Conditions } from '../database/sql';
 import { decodeCursor, pageOf } from '../common/cursor';
 import { NotFound } from '../common/errors';
-import { formatMinorUnits } from '../common/money';
+import { formatMinorUnits } from '../domain/money';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { localDate } from '../letters/case-terms';
-import { trimRate } from '../letters/late-fee';
-import { guaranteeStatus } from '../letters/legal-clocks';
-import { daysPastDue, daysPastDueSql, Stage, STAGE_DAYS, stageFor } from '../policies/ladder';
+import { trimRate } from '../domain/late-fee';
+import { guaranteeStatus } from '../domain/legal-clocks';
+import { daysPastDue, daysPastDueSql, Stage, STAGE_DAYS, stageFor } from '../domain/ladder';
 
 export interface CaseFilter {
   status?: string;

@@ -3,7 +3,7 @@ import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestj
 import { z } from 'zod';
 import { Actor } from '../common/auth/actor.decorator';
 import { Roles } from '../common/auth/roles.decorator';
-import { DECIMAL_PATTERN } from '../common/money';
+import { DECIMAL_PATTERN } from '../domain/money';
 import { parseOrThrow } from '../common/zod-validation';
 import { ApiErrors, ApiZodBody, ApiZodParam, ApiZodQuery } from '../docs/decorators';
 import { CaseCommands, OPERATOR_HOLD_KINDS } from './case-commands.service';

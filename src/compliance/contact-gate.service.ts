@@ -3,9 +3,9 @@ import { DateTime } from 'luxon';
 import type { EntityManager } from 'typeorm';
 import { Clock } from '../common/clock';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
-import { checkContact, type ContactChannel, type GateConfig, type GateDecision, HISTORY_LOOKBACK_MS, resolveRules } from './contact-gate';
+import { checkContact, type ContactChannel, type GateConfig, type GateDecision, HISTORY_LOOKBACK_MS, resolveRules } from '../domain/contact-gate';
 import { loadGateConfig, loadHolidayOverrides } from './gate-config';
-import { chineseDaysCoverage, PublicHolidays } from './holiday-calendar';
+import { chineseDaysCoverage, PublicHolidays } from '../domain/holiday-calendar';
 
 export interface GateSubject {
   debtorId: string;

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { resolveRules } from './contact-gate';
+import { resolveRules } from '../domain/contact-gate';
 import { GateConfigError, loadGateConfig, loadHolidayOverrides } from './gate-config';
 
 const REPO_FILE = './compliance.yaml'; // the repository's, relative to the root Jest runs from

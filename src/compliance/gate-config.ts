@@ -3,8 +3,8 @@ import { DateTime } from 'luxon';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import { describeIssues } from '../common/zod-validation';
-import type { GateConfig } from './contact-gate';
-import type { HolidayOverride } from './holiday-calendar';
+import type { GateConfig } from '../domain/contact-gate';
+import type { HolidayOverride } from '../domain/holiday-calendar';
 
 /**
  * compliance.yaml (COMPLIANCE_FILE): the gate's default rules, per-jurisdiction overrides and

@@ -1,7 +1,7 @@
 import { Duration } from 'luxon';
 import { IANAZone } from 'luxon';
 import { z } from 'zod';
-import { isCalendarPeriod } from '../letters/legal-clocks';
+import { isCalendarPeriod } from '../domain/legal-clocks';
 
 export const ROLES = ['ingest', 'finance', 'operator', 'auditor', 'admin'] as const;
 export type Role = (typeof ROLES)[number];

@@ -3,7 +3,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import type { Queue } from 'bullmq';
 import { DataSource } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
-import type { TouchInput, TouchKind } from '../audit/touch-kinds';
+import type { TouchInput, TouchKind } from '../domain/touch-kinds';
 import { WEBHOOKS_QUEUE } from '../escalations/agency-webhooks';
 import { STEPS_QUEUE } from '../scheduling/queues';
 import { BATCHES_QUEUE } from '../batches/batches.service';

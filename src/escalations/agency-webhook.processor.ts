@@ -4,10 +4,10 @@ import { Job, UnrecoverableError } from 'bullmq';
 import { DataSource } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import { Clock } from '../common/clock';
-import { formatMinorUnits } from '../common/money';
+import { formatMinorUnits } from '../domain/money';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { updateReturning } from '../database/sql';
-import { trimRate } from '../letters/late-fee';
+import { trimRate } from '../domain/late-fee';
 import { AGENCY_PLACEMENT_JOB, AgencyPlacementJob, AgencyWebhooks, WEBHOOKS_QUEUE } from './agency-webhooks';
 import { DELIVERY_HEADER, SIGNATURE_HEADER, signWebhook } from './webhook-signature';
 

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
-import type { TouchInput } from '../audit/touch-kinds';
+import type { TouchInput } from '../domain/touch-kinds';
 import { Clock } from '../common/clock';
 import { DomainError, NotFound } from '../common/errors';
-import { formatMinorUnits } from '../common/money';
+import { formatMinorUnits } from '../domain/money';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
-import { trimRate } from '../letters/late-fee';
+import { trimRate } from '../domain/late-fee';
 import { AgencyWebhooks } from './agency-webhooks';
 
 export const ESCALATION_TARGETS = ['collector', 'agency', 'legal'] as const;

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { Actor } from '../common/auth/actor.decorator';
 import { Roles } from '../common/auth/roles.decorator';
 import { Clock } from '../common/clock';
-import { DECIMAL_PATTERN } from '../common/money';
+import { DECIMAL_PATTERN } from '../domain/money';
 import { parseOrThrow } from '../common/zod-validation';
 import { ApiErrors, ApiZodBody, ApiZodParam, ApiZodQuery } from '../docs/decorators';
 import { PLACEMENT_COLUMNS, PlacementRecord, Placements } from './placements.service';

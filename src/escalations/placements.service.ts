@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { decodeCursor, encodeCursor, pageOf } from '../common/cursor';
-import { formatMinorUnits } from '../common/money';
+import { formatMinorUnits } from '../domain/money';
 import { Conditions } from '../database/sql';
-import { trimRate } from '../letters/late-fee';
+import { trimRate } from '../domain/late-fee';
 
 export interface PlacementFilter {
   agency?: string;

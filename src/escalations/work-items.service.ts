@@ -5,7 +5,7 @@ import { AuditService } from '../audit/audit.service';
 import { Clock } from '../common/clock';
 import { decodeCursor, pageOf } from '../common/cursor';
 import { DomainError, NotFound, ValidationFailed } from '../common/errors';
-import { formatMinorUnits, toMinorUnits } from '../common/money';
+import { formatMinorUnits, toMinorUnits } from '../domain/money';
 import { Conditions } from '../database/sql';
 import type { QueueEffects } from '../cases/case-holds.service';
 import { Commitments } from '../cases/commitments.service';

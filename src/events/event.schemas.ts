@@ -1,9 +1,9 @@
 import { DateTime } from 'luxon';
 import { z } from 'zod';
-import { DECIMAL_PATTERN, isCurrency, toMinorUnits } from '../common/money';
-import { isTimeZone } from '../common/time-zones';
-import { RATE_PATTERN } from '../letters/late-fee';
-import { isCalendarPeriod } from '../letters/legal-clocks';
+import { DECIMAL_PATTERN, isCurrency, toMinorUnits } from '../domain/money';
+import { isTimeZone } from '../domain/time-zones';
+import { RATE_PATTERN } from '../domain/late-fee';
+import { isCalendarPeriod } from '../domain/legal-clocks';
 
 export const EVENT_TYPES = [
   'invoice.overdue',

@@ -1,10 +1,10 @@
 import { DateTime } from 'luxon';
 import type { EntityManager } from 'typeorm';
-import type { TouchInput } from '../audit/touch-kinds';
-import { formatMinorUnits } from '../common/money';
-import { daysPastDue } from '../policies/ladder';
-import { lateFee, trimRate } from './late-fee';
-import type { LetterFee } from './letter-fields';
+import type { TouchInput } from '../domain/touch-kinds';
+import { formatMinorUnits } from '../domain/money';
+import { daysPastDue } from '../domain/ladder';
+import { lateFee, trimRate } from '../domain/late-fee';
+import type { LetterFee } from '../domain/letter-fields';
 
 /** What letters and fee assessments need to know about a case, read under its lock. */
 export interface CaseTerms {

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
-import type { TouchInput } from '../audit/touch-kinds';
+import type { TouchInput } from '../domain/touch-kinds';
 import { Clock } from '../common/clock';
-import { formatMinorUnits, toMinorUnits } from '../common/money';
+import { formatMinorUnits, toMinorUnits } from '../domain/money';
 import { accruedFee, CaseTerms } from './case-terms';
 
 /**

@@ -2,9 +2,9 @@
  * What a letter prints, formatted for its locale: money, dates, the late-fee formula and postal
  * address lines. Pure: the renderer feeds the result to the letter templates.
  */
-import { currencyExponent, formatMinorUnits, toMinorUnits } from '../common/money';
-import { lateFee, ratePercent } from './late-fee';
-import type { LetterFields, LetterLocale, LetterType } from './letter-fields';
+import { currencyExponent, formatMinorUnits, toMinorUnits } from '../domain/money';
+import { lateFee, ratePercent } from '../domain/late-fee';
+import type { LetterFields, LetterLocale, LetterType } from '../domain/letter-fields';
 
 export interface LetterFeeVariables {
   startDate: string;

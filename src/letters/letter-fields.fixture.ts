@@ -1,4 +1,4 @@
-import type { LetterFields } from './letter-fields';
+import type { LetterFields } from '../domain/letter-fields';
 
 /** A complete English payment demand's fields; tests override what they are about. */
 export function newLetterFields(overrides: Partial<LetterFields> = {}): LetterFields {

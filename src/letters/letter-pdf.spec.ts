@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PDFParse } from 'pdf-parse';
 import { loadConfig } from '../config/config.schema';
-import { LETTER_TYPES, type LetterFields, type LetterLocale, UndrawableText } from './letter-fields';
+import { LETTER_TYPES, type LetterFields, type LetterLocale, UndrawableText } from '../domain/letter-fields';
 import { newChineseLetterFields, newLetterFields } from './letter-fields.fixture';
 import { findUndrawable, LetterRenderer } from './letter-pdf';
 

@@ -23,7 +23,7 @@ import {
   type RenderedLetter,
   type UndrawableCharacter,
   UndrawableText,
-} from './letter-fields';
+} from '../domain/letter-fields';
 
 const LOCALES: readonly LetterLocale[] = ['en', 'zh-CN'];
 

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
-import type { TouchInput } from '../audit/touch-kinds';
+import type { TouchInput } from '../domain/touch-kinds';
 import { CaseLifecycle } from '../cases/case-lifecycle.service';
 import { Clock } from '../common/clock';
 import { decodeCursor, pageOf } from '../common/cursor';

@@ -6,7 +6,7 @@ import { Clock } from '../common/clock';
 import { DomainError, NotFound } from '../common/errors';
 import { StepScheduler } from '../scheduling/step-scheduler.service';
 import { type CaseTerms, lockCaseTerms } from './case-terms';
-import { UndrawableText } from './letter-fields';
+import { UndrawableText } from '../domain/letter-fields';
 import { type Issued, IssuedLetter, LetterService, LetterStep } from './letters.service';
 
 /** Ad-hoc steps sit after the ladder's indexes, so a schedule lists them last. */

@@ -7,8 +7,8 @@ import { Actor } from '../common/auth/actor.decorator';
 import { Roles } from '../common/auth/roles.decorator';
 import { parseOrThrow } from '../common/zod-validation';
 import { ApiErrors, ApiZodBody, ApiZodParam, ApiZodQuery } from '../docs/decorators';
-import { calendarPeriod, letterDelivery, letterDocuments } from '../policies/policy.schema';
-import { LETTER_TYPES } from './letter-fields';
+import { calendarPeriod, letterDelivery, letterDocuments } from '../domain/policy';
+import { LETTER_TYPES } from '../domain/letter-fields';
 import { LetterRegister } from './letter-register.service';
 import { LetterRequests } from './letter-requests.service';
 

@@ -6,7 +6,7 @@ import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { EmailTemplates } from '../channels/email/email-templates';
 import { SmsTemplates } from '../channels/sms/sms-templates';
 import { readPolicyFiles } from './policy-files';
-import type { PolicyDefinition, PolicyVersion } from './policy.schema';
+import type { PolicyDefinition, PolicyVersion } from '../domain/policy';
 
 /** Policy files versioned in the database; a case keeps the version it started with. */
 @Injectable()

@@ -1,5 +1,5 @@
 import { daysPastDue, planLadder, resolveDueAt, STAGE_DAYS, stageFor, stepDueAt } from './ladder';
-import type { PolicyStep } from './policy.schema';
+import type { PolicyStep } from './policy';
 
 const at = (iso: string) => new Date(iso);
 const DAY = 86_400_000;

@@ -1,8 +1,8 @@
 import { Duration } from 'luxon';
 import { z } from 'zod';
-import { RATE_PATTERN } from '../letters/late-fee';
-import { LETTER_TYPES } from '../letters/letter-fields';
-import { isCalendarPeriod } from '../letters/legal-clocks';
+import { RATE_PATTERN } from './late-fee';
+import { LETTER_TYPES } from './letter-fields';
+import { isCalendarPeriod } from './legal-clocks';
 
 export const calendarPeriod = z.string().refine(isCalendarPeriod, 'must be an ISO-8601 calendar period such as P10D');
 

@@ -1,5 +1,5 @@
 import { DateTime } from 'luxon';
-import { isTimeZone } from '../common/time-zones';
+import { isTimeZone } from './time-zones';
 
 /**
  * The contact gate (design.md principle 6): consulted right before every send, it says whether

@@ -1,5 +1,5 @@
 import { DateTime, Duration } from 'luxon';
-import type { PolicyStep } from './policy.schema';
+import type { PolicyStep } from './policy';
 
 export interface PlannedStep {
   index: number;
