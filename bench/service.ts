@@ -6,7 +6,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { Client } from 'pg';
 import type { EventResult } from '../src/events/events.service';
-import { STEPS_QUEUE } from '../src/scheduling/queues';
+import { QueueName } from '../src/jobs/job-names';
 import { forEachLimited } from './util';
 
 /** Drops the bench database so the app creates and migrates it from scratch. */
@@ -111,7 +111,7 @@ export async function diagnose(databaseUrl: string, redisUrl: string): Promise<s
   } finally {
     await client.end().catch(() => undefined);
   }
-  const queue = new Queue(STEPS_QUEUE, { connection: { url: redisUrl, maxRetriesPerRequest: null } });
+  const queue = new Queue(QueueName.Steps, { connection: { url: redisUrl, maxRetriesPerRequest: null } });
   try {
     const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'completed', 'failed', 'prioritized');
     parts.push(

@@ -11,6 +11,7 @@ import { DashboardModule } from './dashboard/dashboard.module';
 import { EscalationsApiModule, EscalationsModule, EscalationsWorkerModule } from './escalations/escalations.module';
 import { EventsModule } from './events/events.module';
 import { HealthModule } from './health/health.module';
+import { JobWorkersModule } from './jobs/jobs.module';
 import { LettersApiModule, LettersModule } from './letters/letters.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { PoliciesModule } from './policies/policies.module';
@@ -36,14 +37,14 @@ export class AppModule {
         ComplianceModule,
         PoliciesModule,
         CaseLifecycleModule,
-        SchedulingModule.register({ withTimers: worker }),
+        SchedulingModule,
         HealthModule,
         MetricsModule,
         LettersModule,
         EscalationsModule,
         BatchesModule,
         ...(api ? [CasesModule, EventsModule, AuditApiModule, LettersApiModule, EscalationsApiModule, SmsApiModule, BatchesApiModule, DashboardModule] : []),
-        ...(worker ? [StepsModule, EscalationsWorkerModule, BatchesWorkerModule] : []),
+        ...(worker ? [JobWorkersModule, StepsModule, EscalationsWorkerModule, BatchesWorkerModule] : []),
       ],
     };
   }

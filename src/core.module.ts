@@ -1,4 +1,3 @@
-import { BullModule } from '@nestjs/bullmq';
 import { DynamicModule, Global, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
@@ -12,7 +11,7 @@ import { RateLimitGuard, RequestLimiter } from './common/rate-limit.guard';
 import { APP_CONFIG, type AppConfig } from './config/app-config';
 import { dataSourceOptions } from './database/data-source';
 
-/** What every module may inject: config, clock, key ring, database, Redis, logger. */
+/** What every module may inject: config, clock, key ring, database, logger. */
 @Global()
 @Module({})
 export class CoreModule {
@@ -36,9 +35,6 @@ export class CoreModule {
           },
         }),
         TypeOrmModule.forRoot({ ...dataSourceOptions(config), migrationsRun: false }),
-        BullModule.forRoot({
-          connection: { url: config.REDIS_URL, maxRetriesPerRequest: null },
-        }),
       ],
       providers: [
         { provide: APP_CONFIG, useValue: config },

@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { Clock } from '../common/clock';
+import { OnSweep } from '../jobs/job-handlers';
+import { SweepName } from '../jobs/job-names';
 import { ChainedTouch, findChainFault, SealHead, sealHash, touchHash } from '../domain/touch-chain';
 import type { TouchInput } from '../domain/touch-kinds';
 
@@ -131,6 +133,7 @@ export class AuditService {
   }
 
   /** Seals the heads of every case whose chain moved since the last seal. */
+  @OnSweep(SweepName.Seal)
   async seal(): Promise<number> {
     return this.dataSource.transaction(async (manager) => {
       const [{ locked }] = await manager.query('SELECT pg_try_advisory_xact_lock(727003) AS locked');

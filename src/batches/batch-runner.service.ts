@@ -5,6 +5,8 @@ import { Clock } from '../common/clock';
 import { DomainError } from '../common/errors';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { updateReturning } from '../database/sql';
+import { type JobContext, OnJob } from '../jobs/job-handlers';
+import { JobName } from '../jobs/job-names';
 import { lockCaseTerms } from '../letters/case-terms';
 import type { LetterType } from '../domain/letter-fields';
 import { LetterRequests } from '../letters/letter-requests.service';
@@ -49,6 +51,12 @@ export class BatchRunner {
     private readonly scheduler: StepScheduler,
     private readonly clock: Clock,
   ) {}
+
+  /** One run-batch job is one driver: it works the batch's chunks until none is left. */
+  @OnJob(JobName.RunBatch)
+  async handle({ job }: JobContext<JobName.RunBatch>): Promise<{ processed: number }> {
+    return { processed: await this.run(job.data.batchId) };
+  }
 
   /** Runs chunks until none is left; returns the number of items this driver processed. */
   async run(batchId: string): Promise<number> {

@@ -1,13 +1,12 @@
-import { BullModule } from '@nestjs/bullmq';
 import { Global, Module } from '@nestjs/common';
-import { BatchProcessor } from './batch.processor';
+import { JobsModule } from '../jobs/jobs.module';
 import { BatchRunner } from './batch-runner.service';
-import { BATCHES_QUEUE, Batches } from './batches.service';
+import { Batches } from './batches.service';
 import { BatchesController } from './batches.controller';
 
 /** Creating batches and restarting stalled ones: the API and the worker's maintenance both need it. */
 @Global()
-@Module({ imports: [BullModule.registerQueue({ name: BATCHES_QUEUE })], providers: [Batches], exports: [Batches, BullModule] })
+@Module({ imports: [JobsModule], providers: [Batches], exports: [Batches] })
 export class BatchesModule {}
 
 /** The batch routes: API role only. */
@@ -15,5 +14,5 @@ export class BatchesModule {}
 export class BatchesApiModule {}
 
 /** Working batches: worker role only. */
-@Module({ providers: [BatchRunner, BatchProcessor] })
+@Module({ providers: [BatchRunner] })
 export class BatchesWorkerModule {}

@@ -1,7 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { InjectQueue } from '@nestjs/bullmq';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import type { Queue } from 'bullmq';
 import canonicalize from 'canonicalize';
 import { DataSource } from 'typeorm';
 import { Clock } from '../common/clock';
@@ -11,11 +9,11 @@ import { toMinorUnits } from '../domain/money';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { Conditions, updateReturning } from '../database/sql';
 import { daysPastDueSql } from '../domain/ladder';
-import { stepJobOptions } from '../scheduling/queues';
+import { OnSweep } from '../jobs/job-handlers';
+import { JobName, SweepName } from '../jobs/job-names';
+import { JobQueue } from '../jobs/job-queue.service';
 import type { BatchRequest } from './batch.schemas';
 
-export const BATCHES_QUEUE = 'batches';
-export const RUN_BATCH_JOB = 'run-batch';
 /** Drivers per batch: each takes chunks of pending items (SKIP LOCKED), so workers share a batch. */
 const DRIVERS = 2;
 
@@ -55,7 +53,7 @@ export class Batches {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly dataSource: DataSource,
     private readonly clock: Clock,
-    @InjectQueue(BATCHES_QUEUE) private readonly queue: Queue,
+    private readonly jobs: JobQueue,
   ) {}
 
   /** 202 material: a new batch, or the one this key already made with the same body; 409 if the body differs. */
@@ -142,6 +140,7 @@ export class Batches {
    * Restarts batches whose drivers are gone (a worker killed mid-batch): pending items and no
    * progress for BATCH_STALL_AFTER. Extra drivers are harmless: items are taken with SKIP LOCKED.
    */
+  @OnSweep(SweepName.StalledBatches)
   async resumeStalled(): Promise<number> {
     const stalled = await updateReturning<{ id: string }>(
       this.dataSource.manager,
@@ -157,12 +156,10 @@ export class Batches {
   }
 
   private async startDrivers(batchId: string, generation = 'start'): Promise<void> {
-    await this.queue.addBulk(
-      Array.from({ length: DRIVERS }, (_, driver) => ({
-        name: RUN_BATCH_JOB,
-        data: { batchId },
-        opts: { ...stepJobOptions(this.config), jobId: `${batchId}.${generation}.${driver}` },
-      })),
+    await this.jobs.add(
+      JobName.RunBatch,
+      Array.from({ length: DRIVERS }, (_, driver) => ({ id: `${batchId}.${generation}.${driver}`, data: { batchId } })),
+      'the stalled-batch sweep',
     );
   }
 

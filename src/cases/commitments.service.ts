@@ -10,6 +10,8 @@ import { formatMinorUnits, toMinorUnits } from '../domain/money';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { updateReturning } from '../database/sql';
 import { EscalationService, type EscalationTarget } from '../escalations/escalation.service';
+import { OnSweep } from '../jobs/job-handlers';
+import { SweepName } from '../jobs/job-names';
 import { StepScheduler } from '../scheduling/step-scheduler.service';
 import { CaseHolds, type HeldCase, type QueueEffects } from './case-holds.service';
 
@@ -247,6 +249,7 @@ export class Commitments {
    * broken promise or plan is recorded and its hold released, so the ladder resumes.
    * Returns how many broke.
    */
+  @OnSweep(SweepName.Commitments)
   async checkDue(): Promise<number> {
     const now = this.clock.now();
     const due: { case_id: string; kind: 'promise' | 'plan'; id: string }[] = await this.dataSource.query(

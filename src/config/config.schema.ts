@@ -101,6 +101,10 @@ export const configSchema = z.object({
   DATABASE_URL: url(['postgres', 'postgresql']).default('postgres://postgres@127.0.0.1:5432/dunning'),
   DATABASE_POOL_SIZE: positiveInt(20),
   REDIS_URL: url(['redis', 'rediss']).default('redis://127.0.0.1:6379'),
+  QUEUE_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.{}-]{1,64}$/, 'must be 1 to 64 letters, digits or _ . - { }')
+    .default('bull'),
   SMTP_URL: url(['smtp', 'smtps']).optional(),
   SMTP_POOL_SIZE: positiveInt(5),
   OUTBOX_DIR: z.string().min(1).default('./var/outbox'),

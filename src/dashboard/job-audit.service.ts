@@ -1,16 +1,14 @@
-import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable, Logger } from '@nestjs/common';
 import type { Queue } from 'bullmq';
 import { DataSource } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import type { TouchInput, TouchKind } from '../domain/touch-kinds';
-import { WEBHOOKS_QUEUE } from '../escalations/agency-webhooks';
-import { STEPS_QUEUE } from '../scheduling/queues';
-import { BATCHES_QUEUE } from '../batches/batches.service';
+import { QueueName } from '../jobs/job-names';
+import { JobQueue } from '../jobs/job-queue.service';
 
 /** Every queue on the dashboard and behind /v1/jobs. */
-export const JOB_QUEUES = [STEPS_QUEUE, WEBHOOKS_QUEUE, BATCHES_QUEUE] as const;
-export type JobQueueName = (typeof JOB_QUEUES)[number];
+export const JOB_QUEUES = [QueueName.Steps, QueueName.Webhooks, QueueName.Batches] as const;
+export type JobQueueName = QueueName;
 
 /** What an operator may do to a job, and the touch it leaves on the job's case. */
 export const JOB_ACTION_KINDS = { retry: 'job.retried', promote: 'job.promoted', remove: 'job.removed' } as const satisfies Record<string, TouchKind>;
@@ -36,9 +34,9 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Each queue's job payload names one row; that row's case is the job's case (a batch spans many: none). */
 const ROW_OF_JOB = {
-  [STEPS_QUEUE]: { field: 'stepId', table: 'scheduled_steps' },
-  [WEBHOOKS_QUEUE]: { field: 'placementId', table: 'agency_placements' },
-  [BATCHES_QUEUE]: { field: 'batchId', table: null },
+  [QueueName.Steps]: { field: 'stepId', table: 'scheduled_steps' },
+  [QueueName.Webhooks]: { field: 'placementId', table: 'agency_placements' },
+  [QueueName.Batches]: { field: 'batchId', table: null },
 } as const satisfies Record<JobQueueName, { field: string; table: string | null }>;
 
 export const isJobQueue = (name: string): name is JobQueueName => (JOB_QUEUES as readonly string[]).includes(name);
@@ -56,28 +54,19 @@ function rowIdOf(queue: JobQueueName, data: unknown): string | undefined {
 @Injectable()
 export class JobAudit {
   private readonly logger = new Logger('JobAudit');
-  private readonly queues: ReadonlyMap<JobQueueName, Queue>;
 
   constructor(
-    @InjectQueue(STEPS_QUEUE) steps: Queue,
-    @InjectQueue(WEBHOOKS_QUEUE) webhooks: Queue,
-    @InjectQueue(BATCHES_QUEUE) batches: Queue,
+    private readonly jobQueue: JobQueue,
     private readonly dataSource: DataSource,
     private readonly audit: AuditService,
-  ) {
-    this.queues = new Map<JobQueueName, Queue>([
-      [STEPS_QUEUE, steps],
-      [WEBHOOKS_QUEUE, webhooks],
-      [BATCHES_QUEUE, batches],
-    ]);
-  }
+  ) {}
 
   queue(name: JobQueueName): Queue {
-    return this.queues.get(name)!;
+    return this.jobQueue.queue(name);
   }
 
   allQueues(): Queue[] {
-    return [...this.queues.values()];
+    return this.jobQueue.all();
   }
 
   /** Job id → case id, for the jobs whose row still exists. */

@@ -5,7 +5,7 @@ import { Actor } from '../common/auth/actor.decorator';
 import { Roles } from '../common/auth/roles.decorator';
 import { parseOrThrow } from '../common/zod-validation';
 import { ApiErrors, ApiZodParam, ApiZodQuery } from '../docs/decorators';
-import { STEPS_QUEUE } from '../scheduling/queues';
+import { QueueName } from '../jobs/job-names';
 import { JOB_QUEUES } from './job-audit.service';
 import { JOB_STATES, JobItem, OperatorJobs } from './jobs.service';
 
@@ -13,14 +13,14 @@ const queueName = z.enum(JOB_QUEUES, { error: `must be one of ${JOB_QUEUES.join(
 const jobId = z.string().min(1).max(200, 'must be at most 200 characters');
 
 export const listQuery = z.strictObject({
-  queue: queueName.default(STEPS_QUEUE),
+  queue: queueName.default(QueueName.Steps),
   state: z.enum(JOB_STATES, { error: `must be one of ${JOB_STATES.join(', ')}` }).default('failed'),
   limit: z.coerce.number().int().min(1).max(500).default(50),
   cursor: z.string().min(1).optional(),
 });
 
 /** design.md's `POST /v1/jobs/:id/retry`: the queue is `steps` unless `?queue=` names another. */
-export const retryQuery = z.strictObject({ queue: queueName.default(STEPS_QUEUE) });
+export const retryQuery = z.strictObject({ queue: queueName.default(QueueName.Steps) });
 
 /** Jobs for people who prefer scripts to the dashboard (operator). */
 @ApiTags('Jobs')

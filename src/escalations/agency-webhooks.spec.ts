@@ -1,29 +1,22 @@
 import type { DataSource } from 'typeorm';
-import { Logger } from '@nestjs/common';
-import type { Queue } from 'bullmq';
 import { ConfigError, loadConfig } from '../config/config.schema';
-import { AgencyPlacementJob, AgencyWebhooks } from './agency-webhooks';
+import { JobName } from '../jobs/job-names';
+import type { JobQueue } from '../jobs/job-queue.service';
+import { AgencyWebhooks } from './agency-webhooks';
 
-/** A queue that records what it was given, or refuses once when `refuse` is set. */
-const queue = {
-  added: [] as unknown[][],
-  refuse: false,
-  async addBulk(jobs: unknown[]) {
-    if (this.refuse) {
-      this.refuse = false;
-      throw new Error('connection refused');
-    }
-    this.added.push(jobs);
-    return [];
+/** A job queue that records what it was asked to add. */
+const jobs = {
+  added: [] as { name: JobName; jobs: unknown[] }[],
+  async add(name: JobName, added: unknown[]) {
+    this.added.push({ name, jobs: added });
+    return added.length;
   },
 };
 /** The database is read only by `enqueuePending`, which these tests do not call. */
-const webhooks = (env: Record<string, string>) => new AgencyWebhooks(queue as unknown as Queue<AgencyPlacementJob>, loadConfig(env), {} as DataSource);
+const webhooks = (env: Record<string, string>) => new AgencyWebhooks(jobs as unknown as JobQueue, loadConfig(env), {} as DataSource);
 
 describe('AgencyWebhooks', () => {
-  // The refused enqueue logs a warning by design; keep the test output quiet.
-  beforeAll(() => Logger.overrideLogger(false));
-  beforeEach(() => (queue.added = []));
+  beforeEach(() => (jobs.added = []));
 
   it('refuses to boot with a webhook URL but no secret, naming AGENCY_WEBHOOK_SECRET', () => {
     expect(() => webhooks({ AGENCY_WEBHOOK_URL: 'https://agency.example/hooks' })).toThrow(ConfigError);
@@ -34,24 +27,21 @@ describe('AgencyWebhooks', () => {
     const sut = webhooks({});
     expect(sut.enabled).toBe(false);
     expect(await sut.enqueue(['p-1'])).toBe(0);
-    expect(queue.added).toEqual([]);
+    expect(jobs.added).toEqual([]);
   });
 
-  it('enqueues one job per placement, the placement id as the job id, with retries', async () => {
-    const sut = webhooks({ AGENCY_WEBHOOK_URL: 'https://agency.example/hooks', AGENCY_WEBHOOK_SECRET: 'a-secret-of-16-chars', STEP_ATTEMPTS: '4' });
-    expect(await sut.enqueue(['p-1', 'p-2'])).toBe(2);
-    expect(queue.added).toEqual([
-      [
-        expect.objectContaining({ data: { placementId: 'p-1' }, opts: expect.objectContaining({ jobId: 'p-1', attempts: 4, removeOnFail: false }) }),
-        expect.objectContaining({ data: { placementId: 'p-2' }, opts: expect.objectContaining({ jobId: 'p-2' }) }),
-      ],
-    ]);
-  });
-
-  it('never throws when Redis refuses: the worker sweep enqueues pending placements later', async () => {
+  it('enqueues one delivery job per placement, the placement id as the job id', async () => {
     const sut = webhooks({ AGENCY_WEBHOOK_URL: 'https://agency.example/hooks', AGENCY_WEBHOOK_SECRET: 'a-secret-of-16-chars' });
-    queue.refuse = true;
-    expect(await sut.enqueue(['p-1'])).toBe(0);
+    expect(await sut.enqueue(['p-1', 'p-2'])).toBe(2);
+    expect(jobs.added).toEqual([
+      {
+        name: JobName.DeliverAgencyPlacement,
+        jobs: [
+          { id: 'p-1', data: { placementId: 'p-1' } },
+          { id: 'p-2', data: { placementId: 'p-2' } },
+        ],
+      },
+    ]);
   });
 
   it.each([['0.25'], ['0'], ['0.1234']])('accepts the commission rate %s', (rate) => {

@@ -1,20 +1,10 @@
-import { InjectQueue } from '@nestjs/bullmq';
-import { Inject, Injectable, Logger } from '@nestjs/common';
-import type { JobsOptions, Queue } from 'bullmq';
+import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { ConfigError } from '../config/config.schema';
-import { stepJobOptions } from '../scheduling/queues';
-
-export const WEBHOOKS_QUEUE = 'webhooks';
-export const AGENCY_PLACEMENT_JOB = 'agency-placement';
-
-/** A webhook job carries the placement's id only; the row is the truth (and the job id). */
-export interface AgencyPlacementJob {
-  placementId: string;
-}
-
-const ENQUEUE_TIMEOUT_MS = 5000;
+import { OnSweep } from '../jobs/job-handlers';
+import { JobName, SweepName } from '../jobs/job-names';
+import { JobQueue } from '../jobs/job-queue.service';
 
 /**
  * Queues the agency's placement webhooks. Present in every role: the API and the step worker both
@@ -23,13 +13,11 @@ const ENQUEUE_TIMEOUT_MS = 5000;
  */
 @Injectable()
 export class AgencyWebhooks {
-  private readonly logger = new Logger(AgencyWebhooks.name);
-  private readonly jobOptions: JobsOptions;
   /** False without AGENCY_WEBHOOK_URL: placements are then 'none' and the agency uses the CSV export. */
   readonly enabled: boolean;
 
   constructor(
-    @InjectQueue(WEBHOOKS_QUEUE) private readonly queue: Queue<AgencyPlacementJob>,
+    private readonly jobs: JobQueue,
     @Inject(APP_CONFIG) config: AppConfig,
     private readonly dataSource: DataSource,
   ) {
@@ -39,14 +27,13 @@ export class AgencyWebhooks {
       );
     }
     this.enabled = Boolean(config.AGENCY_WEBHOOK_URL);
-    // Same retry budget as steps; failed jobs stay visible on the dashboard.
-    this.jobOptions = stepJobOptions(config);
   }
 
   /**
-   * The webhooks' reconciler (run by the worker's maintenance): enqueues pending placements that
-   * have no job, such as an enqueue lost to a Redis outage. Adding a job id that exists is a no-op.
+   * The webhooks' reconciler (a worker sweep): enqueues pending placements that have no job,
+   * such as an enqueue lost to a Redis outage. Adding a job id that exists is a no-op.
    */
+  @OnSweep(SweepName.AgencyWebhooks)
   async enqueuePending(): Promise<number> {
     if (!this.enabled) return 0;
     const rows: { id: string }[] = await this.dataSource.query(
@@ -60,22 +47,11 @@ export class AgencyWebhooks {
    * Never throws: the rows are committed and the worker's sweep enqueues what is still pending.
    */
   async enqueue(placementIds: readonly string[]): Promise<number> {
-    if (!this.enabled || placementIds.length === 0) return 0;
-    const jobs = placementIds.map((placementId) => ({ name: AGENCY_PLACEMENT_JOB, data: { placementId }, opts: { ...this.jobOptions, jobId: placementId } }));
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      await Promise.race([
-        this.queue.addBulk(jobs),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`Redis did not answer within ${ENQUEUE_TIMEOUT_MS} ms`)), ENQUEUE_TIMEOUT_MS);
-        }),
-      ]);
-      return jobs.length;
-    } catch (error) {
-      this.logger.warn(`could not enqueue ${jobs.length} agency webhook(s), the worker's sweep will: ${(error as Error).message}`);
-      return 0;
-    } finally {
-      clearTimeout(timer);
-    }
+    if (!this.enabled) return 0;
+    return this.jobs.add(
+      JobName.DeliverAgencyPlacement,
+      placementIds.map((placementId) => ({ id: placementId, data: { placementId } })),
+      "the worker's sweep",
+    );
   }
 }

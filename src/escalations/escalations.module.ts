@@ -1,7 +1,7 @@
-import { BullModule } from '@nestjs/bullmq';
 import { Global, Module } from '@nestjs/common';
-import { AgencyWebhookDelivery, AgencyWebhookProcessor } from './agency-webhook.processor';
-import { AgencyWebhooks, WEBHOOKS_QUEUE } from './agency-webhooks';
+import { JobsModule } from '../jobs/jobs.module';
+import { AgencyWebhookDelivery } from './agency-webhook-delivery';
+import { AgencyWebhooks } from './agency-webhooks';
 import { EscalationService } from './escalation.service';
 import { PlacementsController, WorkItemsController } from './escalations.controller';
 import { Placements } from './placements.service';
@@ -10,9 +10,9 @@ import { WorkItems } from './work-items.service';
 /** Escalating a case and queueing the agency's webhook: the step worker and the API both escalate. */
 @Global()
 @Module({
-  imports: [BullModule.registerQueue({ name: WEBHOOKS_QUEUE })],
+  imports: [JobsModule],
   providers: [EscalationService, AgencyWebhooks],
-  exports: [EscalationService, AgencyWebhooks, BullModule],
+  exports: [EscalationService, AgencyWebhooks],
 })
 export class EscalationsModule {}
 
@@ -21,5 +21,5 @@ export class EscalationsModule {}
 export class EscalationsApiModule {}
 
 /** Delivering the agency's webhooks: worker role only. */
-@Module({ providers: [AgencyWebhookDelivery, AgencyWebhookProcessor] })
+@Module({ providers: [AgencyWebhookDelivery] })
 export class EscalationsWorkerModule {}

@@ -5,6 +5,8 @@ import { Clock } from '../common/clock';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { updateReturning } from '../database/sql';
 import { EscalationService } from '../escalations/escalation.service';
+import { OnSweep } from '../jobs/job-handlers';
+import { SweepName } from '../jobs/job-names';
 
 const PAGE = 500;
 const OPEN = `c.status IN ('active', 'on_hold')`;
@@ -27,6 +29,7 @@ export class LegalClockCheck {
   ) {}
 
   /** Returns the number of touches recorded. */
+  @OnSweep(SweepName.LegalClocks)
   async run(): Promise<number> {
     let recorded = 0;
     for (;;) {

@@ -1,4 +1,5 @@
 import { Global, Module } from '@nestjs/common';
+import { JobsModule } from '../jobs/jobs.module';
 import { MetricsController } from './metrics.controller';
 import { MetricsService } from './metrics.service';
 import { StepMetrics } from './step-metrics';
@@ -9,6 +10,7 @@ import { StepMetrics } from './step-metrics';
  */
 @Global()
 @Module({
+  imports: [JobsModule],
   providers: [MetricsService, StepMetrics],
   controllers: [MetricsController],
   exports: [MetricsService, StepMetrics],

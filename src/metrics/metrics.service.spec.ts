@@ -21,15 +21,18 @@ describe('jobStates', () => {
 
 describe('MetricsService', () => {
   const queue = (name: string, counts: () => Promise<Record<string, number>>, paused = false) => ({ name, getJobCounts: counts, isPaused: async () => paused });
-  const batches = queue('batches', async () => ({})) as never;
+  const batches = queue('batches', async () => ({}));
+  /** The JobQueue's queues, as MetricsService reads them. */
+  const jobs = (...queues: unknown[]) => ({ all: () => [...queues, batches] }) as never;
   /** No batch at work: the batch gauge reads no rows. */
   const database = { query: async () => [] } as never;
 
   it('reads dunning_jobs per queue and state at scrape time, with process metrics', async () => {
     const sut = new MetricsService(
-      queue('steps', async () => ({ waiting: 4, failed: 1 })) as never,
-      queue('webhooks', async () => ({ delayed: 2 }), true) as never,
-      batches,
+      jobs(
+        queue('steps', async () => ({ waiting: 4, failed: 1 })),
+        queue('webhooks', async () => ({ delayed: 2 }), true),
+      ),
       database,
     );
     const text = await sut.scrape();
@@ -43,9 +46,10 @@ describe('MetricsService', () => {
   it('leaves a gauge empty, not stale, when its read fails', async () => {
     let fail = false;
     const sut = new MetricsService(
-      queue('steps', async () => (fail ? Promise.reject(new Error('Redis is down')) : { failed: 3 })) as never,
-      queue('webhooks', async () => ({})) as never,
-      batches,
+      jobs(
+        queue('steps', async () => (fail ? Promise.reject(new Error('Redis is down')) : { failed: 3 })),
+        queue('webhooks', async () => ({})),
+      ),
       database,
     );
     expect(await sut.scrape()).toContain('dunning_jobs{queue="steps",state="failed"} 3');
@@ -56,8 +60,20 @@ describe('MetricsService', () => {
   });
 
   it('keeps each instance’s series apart', async () => {
-    const one = new MetricsService(queue('steps', async () => ({ failed: 1 })) as never, queue('webhooks', async () => ({})) as never, batches, database);
-    const two = new MetricsService(queue('steps', async () => ({ failed: 2 })) as never, queue('webhooks', async () => ({})) as never, batches, database);
+    const one = new MetricsService(
+      jobs(
+        queue('steps', async () => ({ failed: 1 })),
+        queue('webhooks', async () => ({})),
+      ),
+      database,
+    );
+    const two = new MetricsService(
+      jobs(
+        queue('steps', async () => ({ failed: 2 })),
+        queue('webhooks', async () => ({})),
+      ),
+      database,
+    );
     expect(await one.scrape()).toContain('dunning_jobs{queue="steps",state="failed"} 1');
     expect(await two.scrape()).toContain('dunning_jobs{queue="steps",state="failed"} 2');
   });

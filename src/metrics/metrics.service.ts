@@ -1,11 +1,7 @@
-import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable, Logger } from '@nestjs/common';
-import type { Queue } from 'bullmq';
 import { DataSource } from 'typeorm';
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
-import { WEBHOOKS_QUEUE } from '../escalations/agency-webhooks';
-import { STEPS_QUEUE } from '../scheduling/queues';
-import { BATCHES_QUEUE } from '../batches/batches.service';
+import { JobQueue } from '../jobs/job-queue.service';
 
 /**
  * The states `dunning_jobs` reports. BullMQ 6 has no paused list (a paused queue's jobs stay in
@@ -40,14 +36,9 @@ export class MetricsService {
   private readonly logger = new Logger(MetricsService.name);
   readonly registry = new Registry();
 
-  constructor(
-    @InjectQueue(STEPS_QUEUE) steps: Queue,
-    @InjectQueue(WEBHOOKS_QUEUE) webhooks: Queue,
-    @InjectQueue(BATCHES_QUEUE) batches: Queue,
-    dataSource: DataSource,
-  ) {
+  constructor(jobs: JobQueue, dataSource: DataSource) {
     collectDefaultMetrics({ register: this.registry });
-    const queues = [steps, webhooks, batches];
+    const queues = jobs.all();
     this.scrapeGauge('dunning_jobs', 'Jobs per BullMQ queue and state, read at scrape time.', ['queue', 'state'], async () => {
       const read = await Promise.all(
         queues.map(async (queue) => {

@@ -1,12 +1,8 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { AuditService } from '../audit/audit.service';
 import { Clock } from '../common/clock';
-import { APP_CONFIG, type AppConfig } from '../config/app-config';
-import { Batches } from '../batches/batches.service';
-import { Commitments } from '../cases/commitments.service';
-import { AgencyWebhooks } from '../escalations/agency-webhooks';
-import { LegalClockCheck } from '../letters/legal-clock-check.service';
+import { OnSweep } from '../jobs/job-handlers';
+import { SweepName } from '../jobs/job-names';
 import { StepScheduler } from './step-scheduler.service';
 
 const PAGE = 1000;
@@ -22,6 +18,7 @@ export class Reconciler {
     private readonly clock: Clock,
   ) {}
 
+  @OnSweep(SweepName.Reconcile)
   async reconcile(): Promise<number> {
     return this.dataSource.transaction(async (manager) => {
       // One reconciler at a time across processes; the others skip this round.
@@ -46,55 +43,5 @@ export class Reconciler {
       }
       return enqueued;
     });
-  }
-}
-
-/** Runs the periodic maintenance of a worker process: reconcile steps and agency webhooks, seal, legal clocks, broken promises and plans, stalled batches. */
-@Injectable()
-export class MaintenanceTimers implements OnApplicationBootstrap, OnModuleDestroy {
-  private readonly logger = new Logger(MaintenanceTimers.name);
-  private readonly timers: NodeJS.Timeout[] = [];
-  private readonly running = new Set<Promise<unknown>>();
-
-  constructor(
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly reconciler: Reconciler,
-    private readonly audit: AuditService,
-    private readonly legalClocks: LegalClockCheck,
-    private readonly commitments: Commitments,
-    private readonly batches: Batches,
-    private readonly webhooks: AgencyWebhooks,
-  ) {}
-
-  onApplicationBootstrap(): void {
-    this.every('legal clocks', this.config.LEGAL_CHECK_EVERY, () => this.legalClocks.run(), true);
-    this.every('broken promises and plans', this.config.COMMITMENT_CHECK_EVERY, () => this.commitments.checkDue(), true);
-    this.every('stalled batches', this.config.RECONCILE_EVERY, () => this.batches.resumeStalled(), true);
-    this.every('agency webhooks', this.config.RECONCILE_EVERY, () => this.webhooks.enqueuePending(), true);
-    this.every('reconcile', this.config.RECONCILE_EVERY, () => this.reconciler.reconcile(), true);
-    this.every('seal', this.config.SEAL_EVERY, () => this.audit.seal(), false);
-  }
-
-  async onModuleDestroy(): Promise<void> {
-    this.timers.forEach((timer) => clearInterval(timer));
-    await Promise.allSettled([...this.running]);
-  }
-
-  private every(name: string, ms: number, task: () => Promise<number>, atBoot: boolean): void {
-    let busy = false;
-    const run = () => {
-      if (busy) return;
-      busy = true;
-      const promise = task()
-        .then((count) => count && this.logger.log(`${name}: ${count}`))
-        .catch((error: Error) => this.logger.warn(`${name} failed, will try again: ${error.message}`))
-        .finally(() => {
-          busy = false;
-          this.running.delete(promise);
-        });
-      this.running.add(promise);
-    };
-    if (atBoot) run();
-    this.timers.push(setInterval(run, ms));
   }
 }

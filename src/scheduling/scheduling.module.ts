@@ -1,19 +1,8 @@
-import { BullModule } from '@nestjs/bullmq';
-import { DynamicModule, Global, Module } from '@nestjs/common';
-import { STEPS_QUEUE } from './queues';
-import { MaintenanceTimers, Reconciler } from './reconciler.service';
+import { Global, Module } from '@nestjs/common';
+import { JobsModule } from '../jobs/jobs.module';
+import { Reconciler } from './reconciler.service';
 import { StepScheduler } from './step-scheduler.service';
 
 @Global()
-@Module({})
-export class SchedulingModule {
-  /** `withTimers`: this process runs the reconciler and the audit seal (worker role). */
-  static register({ withTimers }: { withTimers: boolean }): DynamicModule {
-    return {
-      module: SchedulingModule,
-      imports: [BullModule.registerQueue({ name: STEPS_QUEUE })],
-      providers: [StepScheduler, Reconciler, ...(withTimers ? [MaintenanceTimers] : [])],
-      exports: [StepScheduler, Reconciler, BullModule],
-    };
-  }
-}
+@Module({ imports: [JobsModule], providers: [StepScheduler, Reconciler], exports: [StepScheduler, Reconciler, JobsModule] })
+export class SchedulingModule {}

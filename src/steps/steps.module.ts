@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
-import { StepProcessor } from './step.processor';
+import { RunStepHandler } from './run-step.handler';
 import { StepRunner } from './step-runner.service';
 
-@Module({ providers: [StepRunner, StepProcessor] })
+@Module({ providers: [StepRunner, RunStepHandler] })
 export class StepsModule {}

@@ -3,7 +3,8 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DateTime } from 'luxon';
-import { BatchProcessor } from '../../src/batches/batch.processor';
+import { QueueName } from '../../src/jobs/job-names';
+import { JobWorkers } from '../../src/jobs/job-workers.service';
 import { MAIN, startService } from '../support/service-process';
 import { SmtpSink } from '../support/smtp-sink';
 import { bearer, overdueEvent, startTestApp, TestApp, testEnv } from '../support/test-app';
@@ -111,7 +112,7 @@ describe('finance batches', () => {
   });
 
   it('cancel stops a batch: items not yet taken are cancelled and nothing more runs', async () => {
-    const worker = sut.app.get(BatchProcessor).worker;
+    const worker = sut.app.get(JobWorkers).worker(QueueName.Batches)!;
     await worker.pause();
     try {
       await openCases(40, 'cancel');

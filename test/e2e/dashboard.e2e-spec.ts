@@ -4,8 +4,7 @@ import { getQueueToken } from '@nestjs/bullmq';
 import type { Queue } from 'bullmq';
 import { type Browser, chromium } from 'playwright-core';
 import request from 'supertest';
-import { WEBHOOKS_QUEUE } from '../../src/escalations/agency-webhooks';
-import { RUN_STEP_JOB } from '../../src/scheduling/queues';
+import { JobName, QueueName } from '../../src/jobs/job-names';
 import { SmtpSink } from '../support/smtp-sink';
 import { bearer, KEYS, overdueEvent, startTestApp, TestApp } from '../support/test-app';
 import { waitFor } from '../support/wait-for';
@@ -121,7 +120,7 @@ describe('queue dashboard and operator jobs API', () => {
       await sut.http.put('/admin/queues/api/queues/steps/resume').set(basic('operator')).expect(200);
       expect(await sut.queue.isPaused()).toBe(false);
       const stepId = randomUUID();
-      await sut.http.post('/admin/queues/api/queues/steps/add').set(basic('operator')).send({ name: RUN_STEP_JOB, data: { stepId } }).expect(403);
+      await sut.http.post('/admin/queues/api/queues/steps/add').set(basic('operator')).send({ name: JobName.RunStep, data: { stepId } }).expect(403);
       const jobs = await sut.queue.getJobs(['waiting', 'delayed', 'active', 'completed', 'failed']);
       expect(jobs.filter((job) => job.data.stepId === stepId)).toEqual([]);
     });
@@ -227,7 +226,7 @@ describe('queue dashboard and operator jobs API', () => {
       expect(item).toEqual({
         id: stepId,
         queue: 'steps',
-        name: RUN_STEP_JOB,
+        name: JobName.RunStep,
         data: { stepId },
         state: 'failed',
         attemptsMade: 1,
@@ -264,7 +263,7 @@ describe('queue dashboard and operator jobs API', () => {
       await sut.http.get('/v1/jobs?state=stuck').set(bearer('operator')).expect(400);
 
       const id = `held-${randomUUID()}`;
-      await sut.queue.add(RUN_STEP_JOB, { stepId: randomUUID() }, { jobId: id, delay: 3_600_000 });
+      await sut.queue.add(JobName.RunStep, { stepId: randomUUID() }, { jobId: id, delay: 3_600_000 });
       const conflict = await sut.http.post(`/v1/jobs/${id}/retry`).set(bearer('operator')).expect(409);
       expect(conflict.body.message).toContain('delayed');
       const delayed = await sut.http.get('/v1/jobs?state=delayed').set(bearer('operator')).expect(200);
@@ -274,7 +273,7 @@ describe('queue dashboard and operator jobs API', () => {
       expect(held).not.toHaveProperty('caseId');
       await sut.queue.remove(id);
 
-      const webhooks = sut.app.get<Queue>(getQueueToken(WEBHOOKS_QUEUE));
+      const webhooks = sut.app.get<Queue>(getQueueToken(QueueName.Webhooks));
       expect((await sut.http.get('/v1/jobs?queue=webhooks&state=failed').set(bearer('operator')).expect(200)).body).toEqual({ items: [], nextCursor: null });
       expect(await webhooks.getJobCounts('failed')).toEqual({ failed: 0 });
     });

@@ -8,7 +8,7 @@ import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { createApp } from '../../src/bootstrap';
 import { AppConfig, loadConfig } from '../../src/config/config.schema';
-import { RUN_STEP_JOB, STEPS_QUEUE } from '../../src/scheduling/queues';
+import { JobName, QueueName } from '../../src/jobs/job-names';
 import { waitFor } from './wait-for';
 
 export const KEYS = {
@@ -71,7 +71,7 @@ export async function startTestApp(suite: string, redisDb: number, extra: Record
     config,
     http: request(app.getHttpServer()),
     db: app.get(DataSource),
-    queue: app.get<Queue>(getQueueToken(STEPS_QUEUE)),
+    queue: app.get<Queue>(getQueueToken(QueueName.Steps)),
     close: () => app.close(),
   };
 }
@@ -109,7 +109,7 @@ export function invoiceEvent(type: 'dispute.opened' | 'dispute.resolved' | 'invo
 
 /** Runs a step's job once more, as a duplicate or stale job would, and returns its outcome. */
 export async function runStepAgain(queue: Queue, stepId: string): Promise<unknown> {
-  const job = await queue.add(RUN_STEP_JOB, { stepId }, { jobId: `again-${randomUUID()}`, attempts: 1 });
+  const job = await queue.add(JobName.RunStep, { stepId }, { jobId: `again-${randomUUID()}`, attempts: 1 });
   return waitFor(`job for step ${stepId} to finish`, async () => {
     const state = await job.getState();
     if (state === 'failed') throw new Error(`job failed: ${(await Job.fromId(queue, job.id!))?.failedReason}`);

@@ -1,6 +1,5 @@
-import { Processor, WorkerHost } from '@nestjs/bullmq';
-import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
-import { Job, UnrecoverableError } from 'bullmq';
+import { Inject, Injectable } from '@nestjs/common';
+import { UnrecoverableError } from 'bullmq';
 import { DataSource } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import { Clock } from '../common/clock';
@@ -8,7 +7,8 @@ import { formatMinorUnits } from '../domain/money';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { updateReturning } from '../database/sql';
 import { trimRate } from '../domain/late-fee';
-import { AGENCY_PLACEMENT_JOB, AgencyPlacementJob, AgencyWebhooks, WEBHOOKS_QUEUE } from './agency-webhooks';
+import { type JobContext, OnJob } from '../jobs/job-handlers';
+import { JobName } from '../jobs/job-names';
 import { DELIVERY_HEADER, SIGNATURE_HEADER, signWebhook } from './webhook-signature';
 
 /** What the agency receives: the case it takes over, with the debtor's contact data (by design). */
@@ -75,7 +75,9 @@ export class AgencyWebhookDelivery {
    * delivery again, with the same X-Dunning-Delivery id for the agency to drop. `agency.notified`
    * is recorded once, by the attempt that moves the row to 'sent'.
    */
-  async deliver(placementId: string, finalAttempt: boolean): Promise<WebhookOutcome> {
+  @OnJob(JobName.DeliverAgencyPlacement)
+  async deliver({ job, finalAttempt }: JobContext<JobName.DeliverAgencyPlacement>): Promise<WebhookOutcome> {
+    const { placementId } = job.data;
     const placement = await this.load(placementId);
     if (!placement) return 'missing';
     if (placement.webhook_status === 'sent') return 'already-sent';
@@ -190,27 +192,4 @@ function describe(error: unknown): string {
   const { name, message, cause } = (error ?? {}) as { name?: string; message?: string; cause?: { code?: string } };
   if (name === 'TimeoutError') return `no answer within ${TIMEOUT_MS / 1000} s`;
   return cause?.code ? `${message ?? 'request failed'} (${cause.code})` : (message ?? String(error));
-}
-
-/** The webhooks queue's handler (worker role). */
-@Processor(WEBHOOKS_QUEUE)
-export class AgencyWebhookProcessor extends WorkerHost implements OnApplicationBootstrap, BeforeApplicationShutdown {
-  constructor(private readonly delivery: AgencyWebhookDelivery) {
-    super();
-  }
-
-  onApplicationBootstrap(): void {
-    // A slow agency endpoint must not hold the other deliveries.
-    this.worker.concurrency = 4;
-  }
-
-  async beforeApplicationShutdown(): Promise<void> {
-    await this.worker.close();
-  }
-
-  async process(job: Job<AgencyPlacementJob>): Promise<WebhookOutcome> {
-    if (job.name !== AGENCY_PLACEMENT_JOB) throw new UnrecoverableError(`no handler for job "${job.name}"`);
-    const finalAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-    return this.delivery.deliver(job.data.placementId, finalAttempt);
-  }
 }

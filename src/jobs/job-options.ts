@@ -1,0 +1,53 @@
+import type { JobsOptions } from 'bullmq';
+import type { AppConfig } from '../config/config.schema';
+import { JobName, QueueName, SweepName } from './job-names';
+
+type Settings = Pick<AppConfig, 'STEP_ATTEMPTS' | 'STEP_BACKOFF'>;
+
+/** Retry and retention, the same for every job: failed jobs stay for operators to see and retry. */
+const retried = (config: Settings): JobsOptions => ({
+  attempts: config.STEP_ATTEMPTS,
+  backoff: { type: 'exponential', delay: config.STEP_BACKOFF },
+  removeOnComplete: true,
+  removeOnFail: false,
+});
+
+/** Each job's queue and options. */
+export const JOBS = {
+  [JobName.RunStep]: { queue: QueueName.Steps, options: retried },
+  [JobName.DeliverAgencyPlacement]: { queue: QueueName.Webhooks, options: retried },
+  [JobName.RunBatch]: { queue: QueueName.Batches, options: retried },
+} as const satisfies Record<JobName, { queue: QueueName; options: (config: Settings) => JobsOptions }>;
+
+/** Jobs each worker process runs at once, per queue. */
+export const QUEUE_CONCURRENCY = {
+  [QueueName.Steps]: (config: Pick<AppConfig, 'WORKER_CONCURRENCY'>) => config.WORKER_CONCURRENCY,
+  // A slow agency endpoint must not hold the other deliveries.
+  [QueueName.Webhooks]: () => 4,
+  // A batch runs as a few drivers that share its items; one per process is enough.
+  [QueueName.Batches]: () => 1,
+} as const satisfies Record<QueueName, (config: AppConfig) => number>;
+
+/** How often each sweep runs, and whether it runs once at boot. */
+export const SWEEPS = {
+  [SweepName.LegalClocks]: { every: (config: AppConfig) => config.LEGAL_CHECK_EVERY, atBoot: true },
+  [SweepName.Commitments]: { every: (config: AppConfig) => config.COMMITMENT_CHECK_EVERY, atBoot: true },
+  [SweepName.StalledBatches]: { every: (config: AppConfig) => config.RECONCILE_EVERY, atBoot: true },
+  [SweepName.AgencyWebhooks]: { every: (config: AppConfig) => config.RECONCILE_EVERY, atBoot: true },
+  [SweepName.Reconcile]: { every: (config: AppConfig) => config.RECONCILE_EVERY, atBoot: true },
+  [SweepName.Seal]: { every: (config: AppConfig) => config.SEAL_EVERY, atBoot: false },
+} as const satisfies Record<SweepName, { every: (config: AppConfig) => number; atBoot: boolean }>;
+
+/**
+ * Redis connections and key prefix. Producers fail fast (BullMQ's documented pattern): while Redis is away an
+ * add is refused at once instead of holding an HTTP request, and the row waits for its sweep.
+ * Workers wait for Redis to come back, as BullMQ requires of their blocking connections.
+ */
+export const producerOptions = (config: Pick<AppConfig, 'REDIS_URL' | 'QUEUE_PREFIX'>) => ({
+  connection: { url: config.REDIS_URL, enableOfflineQueue: false },
+  prefix: config.QUEUE_PREFIX,
+});
+export const workerOptions = (config: Pick<AppConfig, 'REDIS_URL' | 'QUEUE_PREFIX'>) => ({
+  connection: { url: config.REDIS_URL, maxRetriesPerRequest: null },
+  prefix: config.QUEUE_PREFIX,
+});

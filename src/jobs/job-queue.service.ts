@@ -1,0 +1,65 @@
+import { InjectQueue } from '@nestjs/bullmq';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { Queue } from 'bullmq';
+import { APP_CONFIG, type AppConfig } from '../config/app-config';
+import { type JobData, JobName, QueueName } from './job-names';
+import { JOBS } from './job-options';
+
+/** One job to add: its id is the row's (adding an id that still has a job is a no-op). */
+export interface NewJob<N extends JobName> {
+  id: string;
+  data: JobData[N];
+  /** Milliseconds from now; due at once when absent. */
+  delay?: number;
+}
+
+/**
+ * The one way jobs are added and withdrawn. The rows are committed before their jobs are added,
+ * so a refused add (Redis away) loses nothing: the sweep named in `recovery` adds it later.
+ */
+@Injectable()
+export class JobQueue {
+  private readonly logger = new Logger(JobQueue.name);
+  private readonly queues: ReadonlyMap<QueueName, Queue>;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @InjectQueue(QueueName.Steps) steps: Queue,
+    @InjectQueue(QueueName.Webhooks) webhooks: Queue,
+    @InjectQueue(QueueName.Batches) batches: Queue,
+  ) {
+    this.queues = new Map([
+      [QueueName.Steps, steps],
+      [QueueName.Webhooks, webhooks],
+      [QueueName.Batches, batches],
+    ]);
+  }
+
+  /** Adds the jobs, returning how many were added; never throws (see the class comment). */
+  async add<N extends JobName>(name: N, jobs: readonly NewJob<N>[], recovery: string): Promise<number> {
+    if (jobs.length === 0) return 0;
+    const { queue, options } = JOBS[name];
+    const defaults = options(this.config);
+    try {
+      await this.queue(queue).addBulk(jobs.map((job) => ({ name, data: job.data, opts: { ...defaults, jobId: job.id, delay: job.delay ?? 0 } })));
+      return jobs.length;
+    } catch (error) {
+      this.logger.warn(`could not add ${jobs.length} ${name} job(s), ${recovery} will: ${(error as Error).message}`);
+      return 0;
+    }
+  }
+
+  /** Best-effort removal of jobs whose rows no longer want them; the handler re-checks the row anyway. */
+  async remove(name: JobName, ids: readonly string[]): Promise<void> {
+    const queue = this.queue(JOBS[name].queue);
+    await Promise.all(ids.map((id) => queue.remove(id).catch((error: Error) => this.logger.debug(`job ${id} not removed: ${error.message}`))));
+  }
+
+  queue(name: QueueName): Queue {
+    return this.queues.get(name)!;
+  }
+
+  all(): Queue[] {
+    return [...this.queues.values()];
+  }
+}
