@@ -2,6 +2,7 @@ import { Redis } from 'ioredis';
 import { Client } from 'pg';
 import type { AppConfig } from '../config/config.schema';
 import { createDataSource } from './data-source';
+import { AdvisoryLock } from './locks';
 
 const HOW_TO_START = 'Start one with `docker compose up -d postgres redis`, or point the variable at a running server.';
 
@@ -43,12 +44,12 @@ export async function migrate(config: Pick<AppConfig, 'DATABASE_URL' | 'DATABASE
   await dataSource.initialize();
   try {
     const runner = dataSource.createQueryRunner();
-    await runner.query('SELECT pg_advisory_lock(727001)');
+    await runner.query('SELECT pg_advisory_lock($1)', [AdvisoryLock.Migrations]);
     try {
       const applied = await dataSource.runMigrations({ transaction: 'all' });
       return applied.map((migration) => migration.name);
     } finally {
-      await runner.query('SELECT pg_advisory_unlock(727001)');
+      await runner.query('SELECT pg_advisory_unlock($1)', [AdvisoryLock.Migrations]);
       await runner.release();
     }
   } finally {
