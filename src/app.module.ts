@@ -1,25 +1,22 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { AuditApiModule, AuditModule } from './audit/audit.module';
+import { AuditApiModule } from './audit/audit.module';
 import { BatchesApiModule, BatchesModule, BatchesWorkerModule } from './batches/batches.module';
-import { CaseLifecycleModule, CasesModule } from './cases/cases.module';
-import { ChannelsModule } from './channels/channels.module';
-import { SmsApiModule, SmsModule } from './channels/sms/sms.module';
-import { ComplianceModule } from './compliance/compliance.module';
-import { AppConfig } from './config/app-config';
+import { CasesApiModule } from './cases/cases.module';
+import { SmsApiModule } from './channels/channels.module';
+import type { AppConfig } from './config/app-config';
 import { CoreModule } from './core.module';
 import { DashboardModule } from './dashboard/dashboard.module';
-import { EscalationsApiModule, EscalationsModule, EscalationsWorkerModule } from './escalations/escalations.module';
+import { EscalationsApiModule, EscalationsWorkerModule } from './escalations/escalations.module';
 import { EventsModule } from './events/events.module';
 import { HealthModule } from './health/health.module';
 import { JobWorkersModule } from './jobs/jobs.module';
 import { LettersApiModule, LettersModule } from './letters/letters.module';
 import { MetricsModule } from './metrics/metrics.module';
-import { PoliciesModule } from './policies/policies.module';
-import { SchedulingModule } from './scheduling/scheduling.module';
 import { StepsModule } from './steps/steps.module';
+import { WorkItemsModule } from './work-items/work-items.module';
 
 /**
- * APP_ROLE picks the parts: `api` serves the HTTP API, `worker` runs steps and maintenance,
+ * APP_ROLE picks the parts: `api` serves the HTTP API, `worker` runs the jobs and the sweeps,
  * `all` both. Every role serves /health and /metrics, so a worker can be probed and scraped too.
  */
 @Module({})
@@ -31,19 +28,24 @@ export class AppModule {
       module: AppModule,
       imports: [
         CoreModule.register(config),
-        AuditModule,
-        ChannelsModule,
-        SmsModule,
-        ComplianceModule,
-        PoliciesModule,
-        CaseLifecycleModule,
-        SchedulingModule,
         HealthModule,
         MetricsModule,
+        // The legal-clock check and the stalled-batch sweep are theirs; the worker role runs them.
         LettersModule,
-        EscalationsModule,
         BatchesModule,
-        ...(api ? [CasesModule, EventsModule, AuditApiModule, LettersApiModule, EscalationsApiModule, SmsApiModule, BatchesApiModule, DashboardModule] : []),
+        ...(api
+          ? [
+              EventsModule,
+              CasesApiModule,
+              LettersApiModule,
+              EscalationsApiModule,
+              WorkItemsModule,
+              SmsApiModule,
+              BatchesApiModule,
+              AuditApiModule,
+              DashboardModule,
+            ]
+          : []),
         ...(worker ? [JobWorkersModule, StepsModule, EscalationsWorkerModule, BatchesWorkerModule] : []),
       ],
     };

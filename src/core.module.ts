@@ -10,6 +10,8 @@ import { genReqId, PERSONAL_KEYS, redactionPaths } from './common/logging';
 import { RateLimitGuard, RequestLimiter } from './common/rate-limit.guard';
 import { APP_CONFIG, type AppConfig } from './config/app-config';
 import { dataSourceOptions } from './database/data-source';
+import { Locks } from './database/locks';
+import { Transactions } from './database/transactions';
 
 /** What every module may inject: config, clock, key ring, database, logger. */
 @Global()
@@ -41,12 +43,14 @@ export class CoreModule {
         { provide: Clock, useClass: SystemClock },
         { provide: ApiKeyRing, useValue: new ApiKeyRing(config.API_KEYS) },
         RequestLimiter,
+        Transactions,
+        Locks,
         // The limit first: guessing keys is limited per address like any other request.
         { provide: APP_GUARD, useClass: RateLimitGuard },
         { provide: APP_GUARD, useClass: ApiKeyGuard },
         { provide: APP_FILTER, useClass: HttpErrorFilter },
       ],
-      exports: [APP_CONFIG, Clock, ApiKeyRing, RequestLimiter],
+      exports: [APP_CONFIG, Clock, ApiKeyRing, RequestLimiter, Transactions, Locks],
     };
   }
 }

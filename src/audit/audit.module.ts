@@ -1,12 +1,12 @@
-import { Global, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { AuditController } from './audit.controller';
 import { AuditService } from './audit.service';
+import { TouchRepository } from './touch.repository';
 
 /** Recording touches: every role needs it. */
-@Global()
-@Module({ providers: [AuditService], exports: [AuditService] })
+@Module({ providers: [TouchRepository, AuditService], exports: [TouchRepository, AuditService] })
 export class AuditModule {}
 
 /** The auditor's HTTP routes: API role only. */
-@Module({ controllers: [AuditController] })
+@Module({ imports: [AuditModule], controllers: [AuditController] })
 export class AuditApiModule {}

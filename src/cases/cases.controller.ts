@@ -6,7 +6,8 @@ import { Roles } from '../common/auth/roles.decorator';
 import { DECIMAL_PATTERN } from '../domain/money';
 import { parseOrThrow } from '../common/zod-validation';
 import { ApiErrors, ApiZodBody, ApiZodParam, ApiZodQuery } from '../docs/decorators';
-import { CaseCommands, OPERATOR_HOLD_KINDS } from './case-commands.service';
+import { OPERATOR_HOLD_KINDS } from '../domain/holds';
+import { CaseCommands } from './case-commands.service';
 import { CaseQueries } from './case-queries.service';
 
 const caseId = z.uuid('must be a case id (UUID)');
@@ -81,7 +82,7 @@ export class CasesController {
   @ApiErrors(400, [404, 'No such case'])
   touches(@Param('id') id: string, @Query() query: unknown) {
     const { cursor, limit: size } = parseOrThrow(pageQuery, query, 'query');
-    return this.cases.touches(parseOrThrow(caseId, id, 'id'), cursor, size);
+    return this.cases.touchesOf(parseOrThrow(caseId, id, 'id'), cursor, size);
   }
 
   @Post(':id/holds')

@@ -1,17 +1,54 @@
-import { Global, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
+import { AuditModule } from '../audit/audit.module';
+import { ComplianceModule } from '../compliance/compliance.module';
+import { EscalationsModule } from '../escalations/escalations.module';
+import { PoliciesModule } from '../policies/policies.module';
+import { SchedulingModule } from '../scheduling/scheduling.module';
+import { CaseRepository } from './case.repository';
+import { CaseClosing } from './case-closing.service';
 import { CaseCommands } from './case-commands.service';
 import { CaseHolds } from './case-holds.service';
-import { CaseLifecycle } from './case-lifecycle.service';
+import { CaseOpening } from './case-opening.service';
 import { CaseQueries } from './case-queries.service';
 import { CasesController } from './cases.controller';
+import { CommitmentRepository } from './commitment.repository';
 import { Commitments } from './commitments.service';
-import { UnsubscribeController, Unsubscribes } from './unsubscribe.controller';
+import { Contracts } from './contracts.service';
+import { DebtorFlags } from './debtor-flags.service';
+import { DebtorRepository } from './debtor.repository';
+import { FeeRepository } from './fee.repository';
+import { GuarantorRepository } from './guarantor.repository';
+import { HoldRepository } from './hold.repository';
+import { InvoiceRepository } from './invoice.repository';
+import { LimitationClock } from './limitation-clock.service';
+import { PaymentRepository } from './payment.repository';
+import { UnsubscribeController } from './unsubscribe.controller';
+import { Unsubscribes } from './unsubscribes.service';
 
-/** Case state changes: events, operator commands, the step worker and the periodic checks all use them. */
-@Global()
-@Module({ providers: [CaseLifecycle, CaseHolds, Commitments], exports: [CaseLifecycle, CaseHolds, Commitments] })
-export class CaseLifecycleModule {}
+const REPOSITORIES = [
+  CaseRepository,
+  DebtorRepository,
+  InvoiceRepository,
+  GuarantorRepository,
+  HoldRepository,
+  CommitmentRepository,
+  PaymentRepository,
+  FeeRepository,
+];
+const SERVICES = [CaseOpening, CaseClosing, CaseHolds, Commitments, Contracts, DebtorFlags, LimitationClock];
 
-/** The case routes: API role only. */
-@Module({ providers: [CaseQueries, CaseCommands, Unsubscribes], controllers: [CasesController, UnsubscribeController] })
+/** Case state and its changes: events, operator commands, the step worker and the periodic checks all use them. */
+@Module({
+  imports: [AuditModule, SchedulingModule, EscalationsModule, PoliciesModule, ComplianceModule],
+  providers: [...REPOSITORIES, ...SERVICES],
+  exports: [...REPOSITORIES, ...SERVICES],
+})
 export class CasesModule {}
+
+/** The case routes and the debtor's opt-out page: API role only. */
+@Module({
+  imports: [CasesModule, AuditModule, SchedulingModule],
+  providers: [CaseQueries, CaseCommands, Unsubscribes],
+  controllers: [CasesController, UnsubscribeController],
+})
+export class CasesApiModule {}

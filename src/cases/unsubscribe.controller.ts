@@ -1,44 +1,8 @@
-import { Controller, Get, Header, HttpCode, Injectable, NotFoundException, Param, Post } from '@nestjs/common';
+import { Controller, Get, Header, HttpCode, NotFoundException, Param, Post } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
-import { DataSource } from 'typeorm';
 import { Public } from '../common/auth/roles.decorator';
 import { ApiErrors } from '../docs/decorators';
-import { CaseLifecycle } from './case-lifecycle.service';
-
-/** The debtor's opt-out: sets cease-contact, which stops notices on every case (letters go by post only). */
-@Injectable()
-export class Unsubscribes {
-  constructor(
-    private readonly dataSource: DataSource,
-    private readonly lifecycle: CaseLifecycle,
-  ) {}
-
-  async exists(token: string): Promise<boolean> {
-    const [debtor] = await this.dataSource.query('SELECT 1 FROM debtors WHERE unsubscribe_token = $1', [token]);
-    return Boolean(debtor);
-  }
-
-  /** Idempotent: a second click changes nothing. No queue effect: cease-contact pauses no step. */
-  async unsubscribe(token: string): Promise<boolean> {
-    return this.dataSource.transaction(async (m) => {
-      const [debtor]: { id: string }[] = await m.query('SELECT id FROM debtors WHERE unsubscribe_token = $1', [token]);
-      if (!debtor) return false;
-      await this.lifecycle.applyDebtorFlags(
-        m,
-        debtor.id,
-        { 'cease-contact': true },
-        'debtor (unsubscribe link)',
-        { enqueue: [], withdraw: [] },
-        {
-          kind: 'debtor.updated',
-          actor: 'debtor (unsubscribe link)',
-          data: { fields: ['ceaseContact'], source: 'unsubscribe link' },
-        },
-      );
-      return true;
-    });
-  }
-}
+import { Unsubscribes } from './unsubscribes.service';
 
 const page = (title: string, body: string) =>
   `<!doctype html><html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width"><title>${title}</title></head>` +

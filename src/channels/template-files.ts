@@ -16,21 +16,30 @@ export interface TemplateFile<T> {
   version: string;
 }
 
-/** Reads `<dir>/<locale>/<name>.yaml` for every supported locale, each checked by `schema`; a bad file stops the boot, named. */
+/** Reads one template file checked by `schema`, with its source text; a missing or bad file stops the boot, named. */
+export function readTemplateFile<S extends z.ZodType>(file: string, schema: S): { data: z.output<S>; source: string } {
+  if (!existsSync(file)) throw new Error(`template ${file} is missing`);
+  const source = readFileSync(file, 'utf8');
+  let document: unknown;
+  try {
+    document = parse(source);
+  } catch (error) {
+    throw new Error(`template ${file} is not valid YAML: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  const parsed = schema.safeParse(document);
+  if (!parsed.success) throw new Error(`template ${file}: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(file)'}: ${i.message}`).join('; ')}`);
+  return { data: parsed.data, source };
+}
+
+/** Reads `<dir>/<locale>/<name>.yaml` for every supported locale, each checked by `schema`. */
 export function readTemplateFiles<S extends z.ZodType>(dir: string, schema: S): TemplateFile<z.output<S>>[] {
   const files: TemplateFile<z.output<S>>[] = [];
   for (const locale of LOCALES) {
     const localeDir = join(dir, locale);
     if (!existsSync(localeDir)) continue;
     for (const name of readdirSync(localeDir).filter((file) => file.endsWith('.yaml'))) {
-      const source = readFileSync(join(localeDir, name), 'utf8');
-      const parsed = schema.safeParse(parse(source));
-      if (!parsed.success) throw new Error(`${join(localeDir, name)}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-      files.push({
-        key: `${name.replace(/\.yaml$/, '')}/${locale}`,
-        data: parsed.data,
-        version: createHash('sha256').update(source).digest('hex').slice(0, 12),
-      });
+      const { data, source } = readTemplateFile(join(localeDir, name), schema);
+      files.push({ key: `${name.replace(/\.yaml$/, '')}/${locale}`, data, version: createHash('sha256').update(source).digest('hex').slice(0, 12) });
     }
   }
   return files;

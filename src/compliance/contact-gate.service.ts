@@ -1,9 +1,16 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DateTime } from 'luxon';
-import type { EntityManager } from 'typeorm';
 import { Clock } from '../common/clock';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
-import { checkContact, type ContactChannel, type GateConfig, type GateDecision, HISTORY_LOOKBACK_MS, resolveRules } from '../domain/contact-gate';
+import {
+  checkContact,
+  type ContactChannel,
+  type GateConfig,
+  type GateDecision,
+  HISTORY_LOOKBACK_MS,
+  type PastContact,
+  resolveRules,
+} from '../domain/contact-gate';
 import { loadGateConfig, loadHolidayOverrides } from './gate-config';
 import { chineseDaysCoverage, PublicHolidays } from '../domain/holiday-calendar';
 
@@ -42,20 +49,11 @@ export class ContactGate {
   }
 
   /**
-   * Decides in the caller's transaction, which must already hold the debtor's contact lock
-   * (`pg_advisory_xact_lock(hashtextextended('contact:' || debtor_id, 0))`, taken by the step
-   * claim) in an earlier statement: held to commit, it makes a debtor's checks and the dispatch
-   * rows they allow one at a time, so concurrent steps cannot both slip under a cap, and the
-   * history read here sees the previous holder's dispatch.
+   * The decision for a contact now, on the debtor's recent contacts. The caller read them under the
+   * debtor's contact lock (DispatchRepository), which it holds until the contact's dispatch is
+   * written: so concurrent steps of one debtor cannot both slip under a cap.
    */
-  async check(m: EntityManager, subject: GateSubject): Promise<GateDecision> {
-    const [{ contacts }] = await m.query(`SELECT (${CONTACT_HISTORY('$1', '$2', '$3')}) AS contacts`, [subject.debtorId, this.historySince(), subject.stepId]);
-    return this.decide(subject, contacts);
-  }
-
-  /** The decision on a history read elsewhere (by CONTACT_HISTORY, under the contact lock). */
-  decide(subject: GateSubject, contacts: readonly { at: string | Date; channel: ContactChannel }[]): GateDecision {
-    const history = contacts.map((contact) => ({ at: new Date(contact.at), channel: contact.channel }));
+  decide(subject: GateSubject, history: readonly PastContact[]): GateDecision {
     return checkContact(
       { at: this.clock.now(), channel: subject.channel, timezone: subject.timezone, country: subject.country },
       history,
@@ -79,12 +77,3 @@ export class ContactGate {
     return new Date(this.clock.now().getTime() - HISTORY_LOOKBACK_MS);
   }
 }
-
-/**
- * A subquery for a debtor's recent contacts as a JSON array of {at, channel}, by parameter
- * numbers: the dispatch ledger's emails and SMS to the debtor since the lookback, not failed,
- * and not the asking step's own (a retried send is not a second contact).
- */
-export const CONTACT_HISTORY = (debtor: string, since: string, step: string) =>
-  `SELECT COALESCE(json_agg(json_build_object('at', x.created_at, 'channel', x.channel)), '[]'::json) FROM dispatches x
-   WHERE x.debtor_id = ${debtor} AND x.created_at > ${since} AND x.status <> 'failed' AND x.channel IN ('email', 'sms') AND x.step_id <> ${step}`;

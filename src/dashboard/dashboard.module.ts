@@ -6,7 +6,10 @@ import { MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
 import type { Queue } from 'bullmq';
 import type { RequestHandler } from 'express';
 import { ApiKeyRing } from '../common/auth/api-keys';
+import { AuditModule } from '../audit/audit.module';
+import { EscalationsModule } from '../escalations/escalations.module';
 import { JobsModule } from '../jobs/jobs.module';
+import { SchedulingModule } from '../scheduling/scheduling.module';
 import { limitRequests, RequestLimiter } from '../common/rate-limit.guard';
 import { dashboardAuth } from './basic-auth';
 import { BoardAudit, READ_ONLY_HOOKS } from './board-audit';
@@ -43,7 +46,7 @@ function board(queues: readonly Queue[], options: { readOnly: boolean; title: st
  * ESM-only in Nest 12, and Jest's ESM mode on Node 20 cannot load that, so no e2e suite could boot.
  */
 @Module({
-  imports: [JobsModule],
+  imports: [JobsModule, AuditModule, SchedulingModule, EscalationsModule],
   providers: [JobAudit, BoardAudit, OperatorJobs],
   controllers: [JobsController],
 })

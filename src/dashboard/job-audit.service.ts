@@ -1,7 +1,9 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { Queue } from 'bullmq';
-import { DataSource } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
+import { Transactions } from '../database/transactions';
+import { PlacementRepository } from '../escalations/placement.repository';
+import { StepRepository } from '../scheduling/step.repository';
 import type { TouchInput, TouchKind } from '../domain/touch-kinds';
 import { QueueName } from '../jobs/job-names';
 import { JobQueue } from '../jobs/job-queue.service';
@@ -34,10 +36,10 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Each queue's job payload names one row; that row's case is the job's case (a batch spans many: none). */
 const ROW_OF_JOB = {
-  [QueueName.Steps]: { field: 'stepId', table: 'scheduled_steps' },
-  [QueueName.Webhooks]: { field: 'placementId', table: 'agency_placements' },
-  [QueueName.Batches]: { field: 'batchId', table: null },
-} as const satisfies Record<JobQueueName, { field: string; table: string | null }>;
+  [QueueName.Steps]: { field: 'stepId', rows: 'steps' },
+  [QueueName.Webhooks]: { field: 'placementId', rows: 'placements' },
+  [QueueName.Batches]: { field: 'batchId', rows: null },
+} as const satisfies Record<JobQueueName, { field: string; rows: 'steps' | 'placements' | null }>;
 
 export const isJobQueue = (name: string): name is JobQueueName => (JOB_QUEUES as readonly string[]).includes(name);
 
@@ -57,8 +59,10 @@ export class JobAudit {
 
   constructor(
     private readonly jobQueue: JobQueue,
-    private readonly dataSource: DataSource,
+    private readonly transactions: Transactions,
     private readonly audit: AuditService,
+    private readonly steps: StepRepository,
+    private readonly placements: PlacementRepository,
   ) {}
 
   queue(name: JobQueueName): Queue {
@@ -76,13 +80,10 @@ export class JobAudit {
       const rowId = rowIdOf(queue, job.data);
       if (rowId) rowOfJob.set(job.id, rowId);
     }
-    const table = ROW_OF_JOB[queue].table;
-    if (rowOfJob.size === 0 || table === null) return new Map();
-    // The table name comes from ROW_OF_JOB, never from the request.
-    const rows: { id: string; case_id: string }[] = await this.dataSource.query(`SELECT id, case_id FROM ${table} WHERE id = ANY($1::uuid[])`, [
-      [...new Set(rowOfJob.values())],
-    ]);
-    const caseOfRow = new Map(rows.map((row) => [row.id, row.case_id]));
+    const rows = ROW_OF_JOB[queue].rows;
+    if (rowOfJob.size === 0 || rows === null) return new Map();
+    const rowIds = [...new Set(rowOfJob.values())];
+    const caseOfRow = await (rows === 'steps' ? this.steps : this.placements).caseIds(rowIds);
     const result = new Map<string, string>();
     for (const [jobId, rowId] of rowOfJob) {
       const caseId = caseOfRow.get(rowId);
@@ -115,7 +116,7 @@ export class JobAudit {
       byCase.set(caseId, [...(byCase.get(caseId) ?? []), touch]);
     }
     for (const [caseId, touches] of byCase) {
-      await this.dataSource.transaction((m) => this.audit.record(m, caseId, touches));
+      await this.transactions.run((tx) => this.audit.record(tx, caseId, touches));
     }
     const touched = jobs.length - withoutCase.length;
     const shown = withoutCase.slice(0, 20).join(', ') + (withoutCase.length > 20 ? ', …' : '');

@@ -1,12 +1,4 @@
-import type { EntityManager } from 'typeorm';
-
-/** TypeORM answers an UPDATE … RETURNING with `[rows, affectedCount]`; this returns the rows. */
-export async function updateReturning<T>(m: EntityManager, sql: string, params: unknown[]): Promise<T[]> {
-  const [rows] = (await m.query(sql, params)) as [T[], number];
-  return rows;
-}
-
-/** WHERE conditions with numbered parameters: each `?` in a condition becomes the next `$n`. */
+/** WHERE conditions with numbered parameters, for repositories' listings: each `?` in a condition becomes the next `$n`. */
 export class Conditions {
   readonly params: unknown[] = [];
   private readonly conditions: string[] = [];

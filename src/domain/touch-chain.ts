@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import canonicalize from 'canonicalize';
+import type { TouchInput } from './touch-kinds';
 
 /** What a touch's hash covers: everything but its own id and hash. */
 export interface ChainedTouch {
@@ -59,4 +60,27 @@ export function findChainFault(touches: readonly (ChainedTouch & { hash: string 
     prevHash = touch.hash;
   }
   return null;
+}
+
+/** A case's chain head, as stored on the case row: its last touch's seq and hash. */
+export interface ChainHead {
+  seq: number;
+  hash: string;
+}
+
+/** The head of a case with no touch yet. */
+export const EMPTY_CHAIN: ChainHead = { seq: 0, hash: '' };
+
+export type ChainedRow = ChainedTouch & { hash: string };
+
+/** Links touches, all recorded `at`, onto a head; the caller stores `head` on the case row. */
+export function chainTouches(caseId: string, from: ChainHead, touches: readonly TouchInput[], at: Date): { rows: ChainedRow[]; head: ChainHead } {
+  let seq = from.seq;
+  let prevHash = from.hash;
+  const rows = touches.map((input) => {
+    const touch: ChainedTouch = { caseId, seq: ++seq, kind: input.kind, at, actor: input.actor, channel: input.channel ?? null, data: input.data, prevHash };
+    prevHash = touchHash(touch);
+    return { ...touch, hash: prevHash };
+  });
+  return { rows, head: { seq, hash: prevHash } };
 }

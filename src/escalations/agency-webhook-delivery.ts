@@ -1,14 +1,14 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { UnrecoverableError } from 'bullmq';
-import { DataSource } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import { Clock } from '../common/clock';
 import { formatMinorUnits } from '../domain/money';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
-import { updateReturning } from '../database/sql';
+import { Transactions } from '../database/transactions';
 import { trimRate } from '../domain/late-fee';
 import { type JobContext, OnJob } from '../jobs/job-handlers';
 import { JobName } from '../jobs/job-names';
+import { PlacementRepository, type PlacementRow } from './placement.repository';
 import { DELIVERY_HEADER, SIGNATURE_HEADER, signWebhook } from './webhook-signature';
 
 /** What the agency receives: the case it takes over, with the debtor's contact data (by design). */
@@ -26,25 +26,6 @@ export interface AgencyPlacementWebhook {
 }
 
 export type WebhookOutcome = 'sent' | 'already-sent' | 'not-configured' | 'missing';
-
-interface PlacementRow {
-  id: string;
-  case_id: string;
-  agency: string;
-  commission_rate: string;
-  balance_minor: string;
-  currency: string;
-  placed_at: Date;
-  webhook_status: 'pending' | 'sent' | 'failed' | 'none';
-  debtor_ref: string;
-  debtor_name: string;
-  email: string | null;
-  phone: string | null;
-  address: Record<string, string> | null;
-  invoice_ref: string;
-  contract_ref: string | null;
-  due_date: string;
-}
 
 const TIMEOUT_MS = 10_000;
 /** Client errors that a later attempt may cure; any other 4xx (a bad signature, a bad URL) will not be. */
@@ -65,7 +46,8 @@ class DeliveryFailed extends Error {
 export class AgencyWebhookDelivery {
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly dataSource: DataSource,
+    private readonly transactions: Transactions,
+    private readonly placements: PlacementRepository,
     private readonly audit: AuditService,
     private readonly clock: Clock,
   ) {}
@@ -78,10 +60,10 @@ export class AgencyWebhookDelivery {
   @OnJob(JobName.DeliverAgencyPlacement)
   async deliver({ job, finalAttempt }: JobContext<JobName.DeliverAgencyPlacement>): Promise<WebhookOutcome> {
     const { placementId } = job.data;
-    const placement = await this.load(placementId);
+    const placement = await this.placements.get(placementId);
     if (!placement) return 'missing';
-    if (placement.webhook_status === 'sent') return 'already-sent';
-    if (placement.webhook_status === 'none') return 'not-configured';
+    if (placement.webhookStatus === 'sent') return 'already-sent';
+    if (placement.webhookStatus === 'none') return 'not-configured';
     const url = this.config.AGENCY_WEBHOOK_URL;
     const secret = this.config.AGENCY_WEBHOOK_SECRET;
     try {
@@ -92,7 +74,7 @@ export class AgencyWebhookDelivery {
     } catch (error) {
       const failure = error instanceof DeliveryFailed ? error : new DeliveryFailed(describe(error), false);
       const final = finalAttempt || failure.permanent;
-      await this.markFailed(placementId, failure.message, final);
+      await this.placements.markFailed(placementId, failure.message, final);
       // UnrecoverableError skips the remaining attempts; the job stays failed for operators either way.
       throw failure.permanent ? new UnrecoverableError(failure.message) : failure;
     }
@@ -126,49 +108,26 @@ export class AgencyWebhookDelivery {
     throw new DeliveryFailed(`the agency answered HTTP ${response.status}`, permanent);
   }
 
-  private async load(placementId: string): Promise<PlacementRow | undefined> {
-    const [row]: PlacementRow[] = await this.dataSource.query(
-      `SELECT p.id, p.case_id, p.agency, p.commission_rate::text AS commission_rate, p.balance_minor, trim(p.currency) AS currency, p.placed_at,
-         p.webhook_status, d.external_id AS debtor_ref, d.name AS debtor_name, d.email, d.phone, d.address,
-         i.external_id AS invoice_ref, i.contract_ref,
-         -- An invoice due at an instant is due on the debtor's calendar day of it.
-         to_char(coalesce(i.due_date, (i.due_at AT TIME ZONE d.timezone)::date), 'YYYY-MM-DD') AS due_date
-       FROM agency_placements p JOIN cases c ON c.id = p.case_id JOIN debtors d ON d.id = c.debtor_id JOIN invoices i ON i.id = c.invoice_id
-       WHERE p.id = $1`,
-      [placementId],
-    );
-    return row;
-  }
-
   private async markSent(placement: PlacementRow, status: number): Promise<void> {
-    await this.dataSource.transaction(async (m) => {
-      // The case first, as every audit writer locks it; then the placement, by the update.
-      await m.query('SELECT 1 FROM cases WHERE id = $1 FOR UPDATE', [placement.case_id]);
-      const [marked] = await updateReturning<{ webhook_attempts: number }>(
-        m,
-        `UPDATE agency_placements SET webhook_status = 'sent', notified_at = $2, webhook_attempts = webhook_attempts + 1, webhook_last_error = NULL
-         WHERE id = $1 AND webhook_status <> 'sent' RETURNING webhook_attempts`,
-        [placement.id, this.clock.now()],
+    await this.transactions.run(async (tx) => {
+      // The case first, as every audit writer locks it; then the placement.
+      const head = await this.audit.lockHead(tx, placement.caseId);
+      const attempts = await this.placements.markSent(tx, placement.id, this.clock.now());
+      if (attempts === undefined) return;
+      await this.audit.record(
+        tx,
+        placement.caseId,
+        [
+          {
+            kind: 'agency.notified',
+            actor: 'system',
+            channel: 'webhook',
+            data: { placementId: placement.id, agency: placement.agency, delivery: placement.id, status, attempts },
+          },
+        ],
+        head,
       );
-      if (!marked) return;
-      await this.audit.record(m, placement.case_id, [
-        {
-          kind: 'agency.notified',
-          actor: 'system',
-          channel: 'webhook',
-          data: { placementId: placement.id, agency: placement.agency, delivery: placement.id, status, attempts: marked.webhook_attempts },
-        },
-      ]);
     });
-  }
-
-  private async markFailed(placementId: string, reason: string, final: boolean): Promise<void> {
-    await this.dataSource.query(
-      `UPDATE agency_placements SET webhook_attempts = webhook_attempts + 1, webhook_last_error = $2,
-         webhook_status = CASE WHEN $3 THEN 'failed' ELSE webhook_status END
-       WHERE id = $1 AND webhook_status <> 'sent'`,
-      [placementId, reason, final],
-    );
   }
 }
 
@@ -176,14 +135,14 @@ function payload(row: PlacementRow): AgencyPlacementWebhook {
   return {
     type: 'agency.placement',
     placementId: row.id,
-    caseId: row.case_id,
+    caseId: row.caseId,
     agency: row.agency,
-    commissionRate: trimRate(row.commission_rate),
-    balance: formatMinorUnits(BigInt(row.balance_minor), row.currency),
+    commissionRate: trimRate(row.commissionRate),
+    balance: formatMinorUnits(BigInt(row.balanceMinor), row.currency),
     currency: row.currency,
-    debtor: { externalId: row.debtor_ref, name: row.debtor_name, email: row.email, phone: row.phone, address: row.address },
-    invoice: { externalId: row.invoice_ref, contractRef: row.contract_ref, dueDate: row.due_date },
-    placedAt: row.placed_at.toISOString(),
+    debtor: row.debtor,
+    invoice: { externalId: row.invoiceRef, contractRef: row.contractRef, dueDate: row.dueDate },
+    placedAt: row.placedAt.toISOString(),
   };
 }
 

@@ -1,8 +1,8 @@
-import type { DataSource } from 'typeorm';
 import { ConfigError, loadConfig } from '../config/config.schema';
 import { JobName } from '../jobs/job-names';
 import type { JobQueue } from '../jobs/job-queue.service';
 import { AgencyWebhooks } from './agency-webhooks';
+import type { PlacementRepository } from './placement.repository';
 
 /** A job queue that records what it was asked to add. */
 const jobs = {
@@ -12,8 +12,8 @@ const jobs = {
     return added.length;
   },
 };
-/** The database is read only by `enqueuePending`, which these tests do not call. */
-const webhooks = (env: Record<string, string>) => new AgencyWebhooks(jobs as unknown as JobQueue, loadConfig(env), {} as DataSource);
+/** The placements are read only by `enqueuePending`, which these tests do not call. */
+const webhooks = (env: Record<string, string>) => new AgencyWebhooks(jobs as unknown as JobQueue, loadConfig(env), {} as PlacementRepository);
 
 describe('AgencyWebhooks', () => {
   beforeEach(() => (jobs.added = []));

@@ -1,10 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { ConfigError } from '../config/config.schema';
 import { OnSweep } from '../jobs/job-handlers';
 import { JobName, SweepName } from '../jobs/job-names';
 import { JobQueue } from '../jobs/job-queue.service';
+import { PlacementRepository } from './placement.repository';
 
 /**
  * Queues the agency's placement webhooks. Present in every role: the API and the step worker both
@@ -19,7 +19,7 @@ export class AgencyWebhooks {
   constructor(
     private readonly jobs: JobQueue,
     @Inject(APP_CONFIG) config: AppConfig,
-    private readonly dataSource: DataSource,
+    private readonly placements: PlacementRepository,
   ) {
     if (config.AGENCY_WEBHOOK_URL && !config.AGENCY_WEBHOOK_SECRET) {
       throw new ConfigError(
@@ -36,10 +36,7 @@ export class AgencyWebhooks {
   @OnSweep(SweepName.AgencyWebhooks)
   async enqueuePending(): Promise<number> {
     if (!this.enabled) return 0;
-    const rows: { id: string }[] = await this.dataSource.query(
-      `SELECT id FROM agency_placements WHERE webhook_status = 'pending' ORDER BY placed_at LIMIT 1000`,
-    );
-    return this.enqueue(rows.map((row) => row.id));
+    return this.enqueue(await this.placements.pendingIds(1000));
   }
 
   /**

@@ -1,25 +1,26 @@
-import { Global, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
+import { AuditModule } from '../audit/audit.module';
 import { JobsModule } from '../jobs/jobs.module';
 import { AgencyWebhookDelivery } from './agency-webhook-delivery';
 import { AgencyWebhooks } from './agency-webhooks';
 import { EscalationService } from './escalation.service';
-import { PlacementsController, WorkItemsController } from './escalations.controller';
+import { PlacementRepository } from './placement.repository';
+import { PlacementsController } from './placements.controller';
 import { Placements } from './placements.service';
-import { WorkItems } from './work-items.service';
+import { WorkItemRepository } from './work-item.repository';
 
-/** Escalating a case and queueing the agency's webhook: the step worker and the API both escalate. */
-@Global()
+/** Escalating a case and queueing the agency's webhook: the step worker, the case holds and the API all escalate. */
 @Module({
   imports: [JobsModule],
-  providers: [EscalationService, AgencyWebhooks],
-  exports: [EscalationService, AgencyWebhooks],
+  providers: [WorkItemRepository, PlacementRepository, EscalationService, AgencyWebhooks],
+  exports: [WorkItemRepository, PlacementRepository, EscalationService],
 })
 export class EscalationsModule {}
 
-/** The work queue and placement routes: API role only. */
-@Module({ providers: [WorkItems, Placements], controllers: [WorkItemsController, PlacementsController] })
+/** The placements listing and the agency's CSV file: API role only. */
+@Module({ imports: [EscalationsModule], providers: [Placements], controllers: [PlacementsController] })
 export class EscalationsApiModule {}
 
 /** Delivering the agency's webhooks: worker role only. */
-@Module({ providers: [AgencyWebhookDelivery] })
+@Module({ imports: [EscalationsModule, AuditModule], providers: [AgencyWebhookDelivery] })
 export class EscalationsWorkerModule {}

@@ -6,7 +6,7 @@ import { Roles } from '../common/auth/roles.decorator';
 import { DomainError, ValidationFailed } from '../common/errors';
 import { ApiErrors, ApiZodBody } from '../docs/decorators';
 import { validateEvent } from './event-validation';
-import { dataSchemas, envelopeSchema, EVENT_TYPES, MAX_EVENTS_PER_REQUEST } from './event.schemas';
+import { dataSchemas, envelopeSchema, EVENT_TYPES, MAX_EVENTS_PER_REQUEST } from '../domain/events';
 import { EventResult, EventsService } from './events.service';
 
 /**

@@ -1,19 +1,37 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { DataSource } from 'typeorm';
-import { CaseLifecycle, EventRejected, QueueEffects } from '../cases/case-lifecycle.service';
+import { CaseRepository } from '../cases/case.repository';
+import { CaseOpening } from '../cases/case-opening.service';
 import { Clock } from '../common/clock';
 import { mapWithConcurrency } from '../common/concurrency';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
-import { PolicyRegistry } from '../policies/policy-registry.service';
+import { Locks } from '../database/locks';
+import { Transactions, type Tx } from '../database/transactions';
+import type { DunningEvent, EventType } from '../domain/events';
+import { noQueueEffects, type QueueEffects } from '../domain/step';
 import { StepScheduler } from '../scheduling/step-scheduler.service';
-import type { DunningEvent } from './event.schemas';
+import { EventRejected, type EventHandler } from './event-handler';
+import { EventRepository } from './event.repository';
 import { validateEvent } from './event-validation';
+import { AcknowledgmentSignedHandler } from './handlers/acknowledgment-signed.handler';
+import { DebtorUpdatedHandler } from './handlers/debtor-updated.handler';
+import { DisputeOpenedHandler } from './handlers/dispute-opened.handler';
+import { DisputeResolvedHandler } from './handlers/dispute-resolved.handler';
+import { InvoiceCancelledHandler } from './handlers/invoice-cancelled.handler';
+import { InvoiceOverdueHandler } from './handlers/invoice-overdue.handler';
+import { PaymentReceivedHandler } from './handlers/payment-received.handler';
+import { PromiseMadeHandler } from './handlers/promise-made.handler';
 
 export interface EventResult {
   id: string | null;
   status: 'accepted' | 'duplicate' | 'rejected';
   caseId?: string;
   error?: string;
+}
+
+type Overdue = Extract<DunningEvent, { type: 'invoice.overdue' }>;
+interface Indexed<E extends DunningEvent = DunningEvent> {
+  index: number;
+  event: E;
 }
 
 /** Events per bulk transaction, and bulk transactions in flight per request. */
@@ -30,33 +48,54 @@ const laneOf = (event: DunningEvent): string => (event.type === 'debtor.updated'
 export class EventsService {
   private readonly parallelism: number;
   private readonly logger = new Logger(EventsService.name);
+  private readonly handlers: { [T in EventType]: EventHandler<T> };
 
   constructor(
     @Inject(APP_CONFIG) config: AppConfig,
-    private readonly dataSource: DataSource,
-    private readonly lifecycle: CaseLifecycle,
+    private readonly transactions: Transactions,
+    private readonly locks: Locks,
+    private readonly events: EventRepository,
+    private readonly cases: CaseRepository,
+    private readonly opening: CaseOpening,
     private readonly scheduler: StepScheduler,
     private readonly clock: Clock,
-    private readonly policies: PolicyRegistry,
+    private readonly overdue: InvoiceOverdueHandler,
+    payment: PaymentReceivedHandler,
+    cancelled: InvoiceCancelledHandler,
+    disputeOpened: DisputeOpenedHandler,
+    disputeResolved: DisputeResolvedHandler,
+    acknowledgment: AcknowledgmentSignedHandler,
+    debtorUpdated: DebtorUpdatedHandler,
+    promise: PromiseMadeHandler,
   ) {
     this.parallelism = Math.max(1, Math.floor(config.DATABASE_POOL_SIZE / 2));
+    this.handlers = {
+      'invoice.overdue': overdue,
+      'payment.received': payment,
+      'invoice.cancelled': cancelled,
+      'dispute.opened': disputeOpened,
+      'dispute.resolved': disputeResolved,
+      'acknowledgment.signed': acknowledgment,
+      'debtor.updated': debtorUpdated,
+      'promise.made': promise,
+    };
   }
 
   async ingest(raw: unknown[], actor: string): Promise<EventResult[]> {
     const results: EventResult[] = new Array(raw.length);
-    const valid: { index: number; event: DunningEvent }[] = [];
+    const valid: Indexed[] = [];
     raw.forEach((entry, index) => {
       const checked = validateEvent(entry);
       if (checked.ok) valid.push({ index, event: checked.event });
       else results[index] = { id: checked.id, status: 'rejected', error: checked.error };
     });
-    const perInvoice = new Map<string, number>();
-    for (const { event } of valid) perInvoice.set(laneOf(event), (perInvoice.get(laneOf(event)) ?? 0) + 1);
+    const perLane = new Map<string, number>();
+    for (const { event } of valid) perLane.set(laneOf(event), (perLane.get(laneOf(event)) ?? 0) + 1);
     // Overdue events for invoices named once in the request open their cases in bulk; the rest run
-    // one transaction each, in request order per invoice.
-    const bulk = valid.filter(({ event }) => event.type === 'invoice.overdue' && perInvoice.get(laneOf(event)) === 1);
-    const inBulk = new Set(bulk);
-    const lanes = new Map<string, { index: number; event: DunningEvent }[]>();
+    // one transaction each, in request order per lane.
+    const bulk = valid.filter((entry): entry is Indexed<Overdue> => entry.event.type === 'invoice.overdue' && perLane.get(laneOf(entry.event)) === 1);
+    const inBulk = new Set<Indexed>(bulk);
+    const lanes = new Map<string, Indexed[]>();
     for (const entry of valid) {
       if (inBulk.has(entry)) continue;
       const lane = lanes.get(laneOf(entry.event)) ?? [];
@@ -64,14 +103,13 @@ export class EventsService {
       lanes.set(laneOf(entry.event), lane);
     }
     const chunks = Array.from({ length: Math.ceil(bulk.length / BULK_CHUNK) }, (_, i) => bulk.slice(i * BULK_CHUNK, (i + 1) * BULK_CHUNK));
-    const effects: QueueEffects = { enqueue: [], withdraw: [] };
+    const effects = noQueueEffects();
     try {
       await mapWithConcurrency(chunks, BULK_PARALLELISM, (chunk) => this.applyBulk(chunk, actor, results, effects));
       await mapWithConcurrency([...lanes.values()], this.parallelism, (lane) => this.applyEach(lane, actor, results, effects));
     } finally {
       // Events committed before a failure still get their jobs now rather than at the next reconcile.
-      await this.scheduler.withdraw(effects.withdraw);
-      await this.scheduler.enqueue(effects.enqueue);
+      await this.scheduler.apply(effects);
     }
     return results;
   }
@@ -81,54 +119,50 @@ export class EventsService {
    * have an open case are answered as one by one; any conflict with a concurrent writer (a deadlock,
    * a unique violation) rolls the chunk back and retries it one event at a time.
    */
-  private async applyBulk(chunk: { index: number; event: DunningEvent }[], actor: string, results: EventResult[], effects: QueueEffects): Promise<void> {
-    const overdue = chunk.map(({ index, event }) => ({ index, event: event as Extract<DunningEvent, { type: 'invoice.overdue' }> }));
-    if (overdue.some(({ event }) => event.data.policy && !this.policies.has(event.data.policy))) return this.applyEach(chunk, actor, results, effects);
-    const local: QueueEffects = { enqueue: [], withdraw: [] };
+  private async applyBulk(chunk: Indexed<Overdue>[], actor: string, results: EventResult[], effects: QueueEffects): Promise<void> {
+    const items = chunk.map(({ event }) => ({ eventId: event.id, data: event.data }));
+    if (!this.overdue.knowsPolicies(items)) return this.applyEach(chunk, actor, results, effects);
+    const local = noQueueEffects();
     try {
-      const answers = await this.dataSource.transaction(async (m) => {
-        await m.query('SELECT pg_advisory_xact_lock(hashtextextended(key, 0)) FROM unnest($1::text[]) AS key', [
-          overdue.map(({ event }) => laneOf(event)).sort(),
-        ]);
-        const fresh: { event_id: string }[] = await m.query(
-          `INSERT INTO processed_events (event_id, type, received_at) SELECT id, 'invoice.overdue', $2::timestamptz FROM unnest($1::text[]) AS id
-           ON CONFLICT DO NOTHING RETURNING event_id`,
-          [overdue.map(({ event }) => event.id), this.clock.now()],
+      const answers = await this.transactions.run(async (tx) => {
+        await this.locks.lanes(
+          tx,
+          chunk.map(({ event }) => laneOf(event)),
         );
-        const freshIds = new Set(fresh.map((row) => row.event_id));
-        const seen: { event_id: string; case_id: string | null }[] = await m.query(
-          'SELECT event_id, case_id FROM processed_events WHERE event_id = ANY($1::text[])',
-          [overdue.filter(({ event }) => !freshIds.has(event.id)).map(({ event }) => event.id)],
+        const fresh = await this.events.claimMany(
+          tx,
+          chunk.map(({ event }) => event.id),
+          'invoice.overdue',
+          this.clock.now(),
         );
-        const open: { external_id: string }[] = await m.query(
-          `SELECT i.external_id FROM cases c JOIN invoices i ON i.id = c.invoice_id WHERE i.external_id = ANY($1::text[]) AND c.status IN ('active', 'on_hold')`,
-          [overdue.map(({ event }) => invoiceOf(event))],
+        const seen = await this.events.casesOf(
+          tx,
+          chunk.filter(({ event }) => !fresh.has(event.id)).map(({ event }) => event.id),
         );
-        const hasOpenCase = new Set(open.map((row) => row.external_id));
-        const answers = new Map<string, EventResult>(
-          seen.map((row) => [row.event_id, { id: row.event_id, status: 'duplicate', caseId: row.case_id ?? undefined }]),
+        const hasOpenCase = await this.cases.invoicesWithOpenCase(
+          tx,
+          chunk.map(({ event }) => invoiceOf(event)),
         );
-        const toOpen = overdue.filter(({ event }) => freshIds.has(event.id) && !hasOpenCase.has(invoiceOf(event)));
-        const caseIds = await this.lifecycle.createCases(
-          m,
+        const answers = new Map<string, EventResult>([...seen].map(([id, caseId]) => [id, { id, status: 'duplicate', caseId: caseId ?? undefined }]));
+        const toOpen = chunk.filter(({ event }) => fresh.has(event.id) && !hasOpenCase.has(invoiceOf(event)));
+        const caseIds = await this.opening.open(
+          tx,
           toOpen.map(({ event }) => ({ eventId: event.id, data: event.data })),
           actor,
           local,
         );
         toOpen.forEach(({ event }, i) => answers.set(event.id, { id: event.id, status: 'accepted', caseId: caseIds[i] }));
-        for (const { event } of overdue.filter(({ event }) => freshIds.has(event.id) && hasOpenCase.has(invoiceOf(event)))) {
-          const { caseId } = await this.lifecycle.openCase(m, event.id, event.data, actor, local);
+        for (const { event } of chunk.filter(({ event }) => fresh.has(event.id) && hasOpenCase.has(invoiceOf(event)))) {
+          const { caseId } = await this.overdue.apply(tx, event.id, event.data, actor, local);
           answers.set(event.id, { id: event.id, status: 'accepted', caseId });
         }
-        const accepted = [...answers.values()].filter((answer) => answer.status === 'accepted');
-        await m.query(
-          `UPDATE processed_events SET case_id = given.case_id FROM unnest($1::text[], $2::uuid[]) AS given(event_id, case_id)
-           WHERE processed_events.event_id = given.event_id`,
-          [accepted.map((answer) => answer.id), accepted.map((answer) => answer.caseId)],
+        await this.events.setCases(
+          tx,
+          [...answers.values()].filter((answer) => answer.status === 'accepted').map((answer) => ({ eventId: answer.id!, caseId: answer.caseId })),
         );
         return answers;
       });
-      for (const { index, event } of overdue) results[index] = answers.get(event.id)!;
+      for (const { index, event } of chunk) results[index] = answers.get(event.id)!;
       effects.enqueue.push(...local.enqueue);
       effects.withdraw.push(...local.withdraw);
     } catch (error) {
@@ -137,25 +171,21 @@ export class EventsService {
     }
   }
 
-  private async applyEach(chunk: { index: number; event: DunningEvent }[], actor: string, results: EventResult[], effects: QueueEffects): Promise<void> {
+  private async applyEach(chunk: Indexed[], actor: string, results: EventResult[], effects: QueueEffects): Promise<void> {
     for (const { index, event } of chunk) results[index] = await this.applyOne(event, actor, effects);
   }
 
   private async applyOne(event: DunningEvent, actor: string, effects: QueueEffects): Promise<EventResult> {
-    const local: QueueEffects = { enqueue: [], withdraw: [] };
+    const local = noQueueEffects();
     try {
-      const result = await this.dataSource.transaction(async (m): Promise<EventResult> => {
-        await m.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [laneOf(event)]);
-        const fresh = await m.query(
-          'INSERT INTO processed_events (event_id, type, received_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING event_id',
-          [event.id, event.type, this.clock.now()],
-        );
-        if (fresh.length === 0) {
-          const [seen] = await m.query('SELECT case_id FROM processed_events WHERE event_id = $1', [event.id]);
-          return { id: event.id, status: 'duplicate', caseId: seen?.case_id ?? undefined };
+      const result = await this.transactions.run(async (tx): Promise<EventResult> => {
+        await this.locks.lanes(tx, [laneOf(event)]);
+        if (!(await this.events.claim(tx, event.id, event.type, this.clock.now()))) {
+          const caseId = (await this.events.casesOf(tx, [event.id])).get(event.id);
+          return { id: event.id, status: 'duplicate', caseId: caseId ?? undefined };
         }
-        const applied = await this.apply(m, event, actor, local);
-        await m.query('UPDATE processed_events SET case_id = $2 WHERE event_id = $1', [event.id, applied.caseId]);
+        const applied = await this.apply(tx, event, actor, local);
+        await this.events.setCases(tx, [{ eventId: event.id, caseId: applied.caseId }]);
         return { id: event.id, status: applied.duplicate ? 'duplicate' : 'accepted', caseId: applied.caseId };
       });
       effects.enqueue.push(...local.enqueue);
@@ -167,24 +197,9 @@ export class EventsService {
     }
   }
 
-  private apply(m: Parameters<CaseLifecycle['openCase']>[0], event: DunningEvent, actor: string, effects: QueueEffects) {
-    switch (event.type) {
-      case 'invoice.overdue':
-        return this.lifecycle.openCase(m, event.id, event.data, actor, effects);
-      case 'payment.received':
-        return this.lifecycle.applyPayment(m, event.id, event.data, actor, effects);
-      case 'invoice.cancelled':
-        return this.lifecycle.cancelInvoice(m, event.id, event.data, actor, effects);
-      case 'dispute.opened':
-        return this.lifecycle.openDispute(m, event.id, event.data, actor, effects);
-      case 'dispute.resolved':
-        return this.lifecycle.resolveDispute(m, event.id, event.data, actor, effects);
-      case 'acknowledgment.signed':
-        return this.lifecycle.acknowledge(m, event.id, event.data, actor);
-      case 'debtor.updated':
-        return this.lifecycle.updateDebtor(m, event.id, event.data, actor, effects);
-      case 'promise.made':
-        return this.lifecycle.recordPromise(m, event.id, event.data, actor, effects);
-    }
+  private apply(tx: Tx, event: DunningEvent, actor: string, effects: QueueEffects) {
+    // The event's type picks its handler, which takes that type's data (TypeScript cannot see the pairing).
+    const handler = this.handlers[event.type] as EventHandler<typeof event.type>;
+    return handler.apply(tx, event.id, event.data as never, actor, effects);
   }
 }

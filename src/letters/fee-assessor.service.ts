@@ -1,10 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import type { EntityManager } from 'typeorm';
-import type { TouchInput } from '../domain/touch-kinds';
+import { CaseRepository, type CaseTerms } from '../cases/case.repository';
+import { FeeRepository } from '../cases/fee.repository';
 import { Clock } from '../common/clock';
+import type { Tx } from '../database/transactions';
+import { accruedFee } from '../domain/late-fee';
 import { formatMinorUnits, toMinorUnits } from '../domain/money';
-import { accruedFee, CaseTerms } from './case-terms';
+import { SKIP_REASONS } from '../domain/statuses';
+import type { TouchInput } from '../domain/touch-kinds';
 
 /**
  * Records fee assessments: a ledger line for what the accrued late fee adds since the last
@@ -12,43 +15,39 @@ import { accruedFee, CaseTerms } from './case-terms';
  */
 @Injectable()
 export class FeeAssessor {
-  constructor(private readonly clock: Clock) {}
+  constructor(
+    private readonly clock: Clock,
+    private readonly cases: CaseRepository,
+    private readonly fees: FeeRepository,
+  ) {}
 
   /** The `fee.assessed` touch, or a skip reason when no late-fee rate applies. */
-  async assess(m: EntityManager, terms: CaseTerms, stepId: string | null, actor: string): Promise<{ touches: TouchInput[] } | { skipped: string }> {
+  async assess(tx: Tx, terms: CaseTerms, stepId: string | null, actor: string): Promise<{ touches: TouchInput[] } | { skipped: string }> {
     const now = this.clock.now();
     const fee = accruedFee(terms, now);
-    if (!fee) return { skipped: 'no late-fee rate: neither the invoice nor the policy states one' };
+    if (!fee) return { skipped: SKIP_REASONS.noLateFeeRate };
     const accrued = toMinorUnits(fee.accrued, terms.currency)!;
     // Only late fees count against the accrued late fee; other charges stand beside it.
-    const [{ assessed }] = await m.query(
-      `SELECT COALESCE(sum(amount_minor), 0)::text AS assessed FROM fee_assessments WHERE case_id = $1 AND kind = 'late-fee'`,
-      [terms.id],
-    );
-    const before = BigInt(assessed);
+    const before = await this.fees.total(tx, terms.id, true);
     const amount = accrued > before ? accrued - before : 0n;
     const id = randomUUID();
-    await m.query(
-      `INSERT INTO fee_assessments (id, case_id, step_id, assessed_at, as_of, days, rate_per_day, base_minor, accrued_minor, amount_minor, cap_minor, actor)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-      [
-        id,
-        terms.id,
-        stepId,
-        now,
-        fee.asOf,
-        fee.days,
-        fee.ratePerDay,
-        terms.balance_minor,
-        accrued.toString(),
-        amount.toString(),
-        fee.cap === null ? null : toMinorUnits(fee.cap, terms.currency)!.toString(),
-        actor,
-      ],
-    );
-    const total = BigInt(terms.fees_minor) + amount;
-    await m.query('UPDATE cases SET fees_minor = $2, updated_at = $3 WHERE id = $1', [terms.id, total.toString(), now]);
-    terms.fees_minor = total.toString();
+    await this.fees.insert(tx, {
+      id,
+      caseId: terms.id,
+      kind: 'late-fee',
+      stepId,
+      at: now,
+      asOf: fee.asOf,
+      days: fee.days,
+      ratePerDay: fee.ratePerDay,
+      baseMinor: terms.balanceMinor,
+      accruedMinor: accrued,
+      amountMinor: amount,
+      capMinor: fee.cap === null ? null : toMinorUnits(fee.cap, terms.currency)!,
+      actor,
+    });
+    const total = await this.cases.addFees(tx, terms.id, amount, now);
+    terms.feesMinor = total;
     const money = (minor: bigint) => formatMinorUnits(minor, terms.currency);
     return {
       touches: [

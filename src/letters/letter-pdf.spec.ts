@@ -5,7 +5,8 @@ import { PDFParse } from 'pdf-parse';
 import { loadConfig } from '../config/config.schema';
 import { LETTER_TYPES, type LetterFields, type LetterLocale, UndrawableText } from '../domain/letter-fields';
 import { newChineseLetterFields, newLetterFields } from './letter-fields.fixture';
-import { findUndrawable, LetterRenderer } from './letter-pdf';
+import { findUndrawable } from './letter-fonts';
+import { LetterRenderer } from './letter-pdf';
 
 const ISSUED_AT = new Date('2026-11-23T09:30:00Z');
 

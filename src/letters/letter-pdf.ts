@@ -1,255 +1,14 @@
 /**
- * Letters as A4 PDFs (pdfkit), in Noto Sans SC for both locales. A character the fonts cannot
- * draw refuses the letter (UndrawableText) instead of printing a blank box: a letter is evidence.
+ * Letters as A4 PDFs (pdfkit), in the letter fonts for both locales: the layout of the letterhead,
+ * the addresses, the statement of amounts and the signature.
  */
-import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { inflateSync } from 'node:zlib';
 import { Inject, Injectable } from '@nestjs/common';
-import Handlebars from 'handlebars';
 import PDFDocument from 'pdfkit';
-import { parse } from 'yaml';
-import { z } from 'zod';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
-import { letterVariables, type LetterVariables, printedTexts } from './letter-content';
-import {
-  LETTER_TYPES,
-  type LetterFields,
-  type LetterLocale,
-  type LetterType,
-  type RenderedLetter,
-  type UndrawableCharacter,
-  UndrawableText,
-} from '../domain/letter-fields';
-
-const LOCALES: readonly LetterLocale[] = ['en', 'zh-CN'];
-
-// --- fonts -----------------------------------------------------------------------------------
-
-/** The part of a fontkit font used here; fontkit (pdfkit's own font engine) ships no types. */
-interface FontkitFont {
-  readonly characterSet: number[];
-  hasGlyphForCodePoint(codePoint: number): boolean;
-}
-
-/**
- * Resolves packages from the project root: the same code runs as CommonJS (nest build) and as
- * ESM (Jest), where neither `require` nor `import.meta` exists in both.
- */
-const projectRequire = createRequire(join(process.cwd(), 'package.json'));
-const fontkit = projectRequire('fontkit') as { create(data: Uint8Array): FontkitFont };
-
-const MAIN_FONT = 'noto-sans-sc-chinese-simplified-400-normal.woff';
-const BOLD_FONT = 'noto-sans-sc-chinese-simplified-700-normal.woff';
-/** The other subsets of the same family (numbered CJK slices, latin-ext, cyrillic, vietnamese). */
-const FALLBACK_FONT = /^noto-sans-sc-.+-400-normal\.woff$/;
-
-/**
- * WOFF 1 → plain sfnt (OTF/TTF), inflated with node:zlib. fontkit inflates WOFF tables with a
- * pure-JS inflater that rejects some of these files (noto-sans-sc-101's cmap) and is slower.
- */
-function woffToSfnt(woff: Buffer, file: string): Buffer {
-  if (woff.toString('latin1', 0, 4) !== 'wOFF') throw new Error(`${file} is not a WOFF font`);
-  const count = woff.readUInt16BE(12);
-  const tables = Array.from({ length: count }, (_, i) => {
-    const entry = 44 + i * 20;
-    const offset = woff.readUInt32BE(entry + 4);
-    const compressed = woff.readUInt32BE(entry + 8);
-    const length = woff.readUInt32BE(entry + 12);
-    const stored = woff.subarray(offset, offset + compressed);
-    return { tag: woff.subarray(entry, entry + 4), checksum: woff.readUInt32BE(entry + 16), data: compressed < length ? inflateSync(stored) : stored };
-  });
-  const offsets: number[] = [];
-  let size = 12 + 16 * count;
-  for (const table of tables) {
-    offsets.push(size);
-    size += (table.data.length + 3) & ~3; // tables are 4-byte aligned
-  }
-  const sfnt = Buffer.alloc(size);
-  woff.copy(sfnt, 0, 4, 8); // flavor: OTTO or 0x00010000
-  const power = 2 ** Math.floor(Math.log2(count));
-  sfnt.writeUInt16BE(count, 4);
-  sfnt.writeUInt16BE(power * 16, 6);
-  sfnt.writeUInt16BE(Math.log2(power), 8);
-  sfnt.writeUInt16BE(count * 16 - power * 16, 10);
-  tables.forEach((table, i) => {
-    const record = 12 + i * 16;
-    table.tag.copy(sfnt, record);
-    sfnt.writeUInt32BE(table.checksum, record + 4);
-    sfnt.writeUInt32BE(offsets[i], record + 8);
-    sfnt.writeUInt32BE(table.data.length, record + 12);
-    table.data.copy(sfnt, offsets[i]);
-  });
-  return sfnt;
-}
-
-function openFont(data: Buffer, file: string): FontkitFont {
-  const font = fontkit.create(woffToSfnt(data, file));
-  try {
-    font.hasGlyphForCodePoint(0x20); // parses the cmap now, so a broken file is named here
-  } catch (error) {
-    throw new Error(`${file}: unreadable font (${error instanceof Error ? error.message : String(error)})`);
-  }
-  return font;
-}
-
-/** pdfkit font names: the two main weights, or `fallback/<file>`. */
-type FontName = string;
-
-/**
- * The letter fonts, opened once per process and shared by every document (pdfkit subsets per
- * document). The index of fallback subsets is built on the first character the main font lacks.
- */
-class LetterFonts {
-  readonly regular: FontkitFont;
-  readonly bold: FontkitFont;
-  private fallbackIndex: Promise<ReadonlyMap<number, string>> | null = null;
-  private loadedIndex: ReadonlyMap<number, string> = new Map();
-  private readonly fallbacks = new Map<string, FontkitFont>();
-
-  constructor(private readonly dir: string) {
-    for (const file of [MAIN_FONT, BOLD_FONT]) {
-      if (!existsSync(join(dir, file))) throw new Error(`letter font ${join(dir, file)} is missing; reinstall @fontsource/noto-sans-sc`);
-    }
-    this.regular = openFont(readFileSync(join(dir, MAIN_FONT)), MAIN_FONT);
-    this.bold = openFont(readFileSync(join(dir, BOLD_FONT)), BOLD_FONT);
-  }
-
-  /** The characters of `text` no font can draw; opens the fallback fonts the others need. */
-  async undrawable(text: string): Promise<string[]> {
-    const missing = [...new Set(text)].filter((char) => char !== '\n' && !this.regular.hasGlyphForCodePoint(char.codePointAt(0)!));
-    if (missing.length === 0) return [];
-    const index = await this.index();
-    const undrawable: string[] = [];
-    for (const char of missing) {
-      const file = index.get(char.codePointAt(0)!);
-      if (file === undefined) undrawable.push(char);
-      else if (!this.fallbacks.has(file)) this.fallbacks.set(file, openFont(await readFile(join(this.dir, file)), file));
-    }
-    return undrawable;
-  }
-
-  /** The font for a character, bold where the bold face has it; call after `undrawable` saw the text. */
-  fontFor(codePoint: number, bold: boolean): { name: FontName; font: FontkitFont } | null {
-    if (bold && this.bold.hasGlyphForCodePoint(codePoint)) return { name: 'bold', font: this.bold };
-    if (this.regular.hasGlyphForCodePoint(codePoint)) return { name: 'regular', font: this.regular };
-    // The subsets come in 400 only here: a rare character in a heading is drawn regular.
-    const file = this.loadedIndex.get(codePoint);
-    const font = file === undefined ? undefined : this.fallbacks.get(file);
-    return font ? { name: `fallback/${file}`, font } : null;
-  }
-
-  private index(): Promise<ReadonlyMap<number, string>> {
-    this.fallbackIndex ??= this.buildIndex().then((index) => (this.loadedIndex = index));
-    return this.fallbackIndex;
-  }
-
-  private async buildIndex(): Promise<ReadonlyMap<number, string>> {
-    // Sorted so that a character in several subsets always resolves to the same file.
-    const files = (await readdir(this.dir)).filter((file) => FALLBACK_FONT.test(file) && file !== MAIN_FONT).sort();
-    const index = new Map<number, string>();
-    for (const file of files) {
-      for (const codePoint of openFont(await readFile(join(this.dir, file)), file).characterSet) {
-        if (!index.has(codePoint) && !this.regular.hasGlyphForCodePoint(codePoint)) index.set(codePoint, file);
-      }
-    }
-    return index;
-  }
-}
-
-let sharedFonts: LetterFonts | null = null;
-
-function letterFonts(): LetterFonts {
-  sharedFonts ??= new LetterFonts(join(dirname(projectRequire.resolve('@fontsource/noto-sans-sc/package.json')), 'files'));
-  return sharedFonts;
-}
-
-function codePointLabel(char: string): string {
-  return `U+${char.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
-}
-
-/** Every character of the printed fields that no letter font can draw, with the field it is in. */
-export async function findUndrawable(fields: LetterFields): Promise<UndrawableCharacter[]> {
-  const fonts = letterFonts();
-  const found: UndrawableCharacter[] = [];
-  for (const { field, text } of printedTexts(fields)) {
-    for (const char of await fonts.undrawable(text)) found.push({ field, char, codePoint: codePointLabel(char) });
-  }
-  return found;
-}
-
-// --- templates -------------------------------------------------------------------------------
-
-const text = z.string().min(1);
-const letterFile = z.strictObject({
-  /** Plain text: also used on its own (email cover, earlier letters named in a later one). */
-  title: text.refine((value) => !value.includes('{{'), 'must be plain text, without {{variables}}'),
-  salutation: text,
-  body: text,
-  conclusion: text,
-  closing: text,
-  enclosures: z.array(text).default([]),
-});
-const layoutFile = z.strictObject({
-  reference: text,
-  dated: text,
-  contact: text,
-  amounts: z.strictObject({ heading: text, principal: text, outstanding: text, fee: text, total: text }),
-  enclosures: text,
-  seal: text,
-  page: text,
-  partials: z.record(z.string(), text).default({}),
-});
-
-type Text = Handlebars.TemplateDelegate<LetterVariables>;
-
-interface CompiledLayout {
-  reference: Text;
-  dated: Text;
-  contact: Text;
-  amounts: { heading: Text; principal: Text; outstanding: Text; fee: Text; total: Text };
-  enclosures: Text;
-  seal: Text;
-  page: Handlebars.TemplateDelegate<{ page: number; pages: number }>;
-}
-
-interface CompiledLetter {
-  title: string;
-  salutation: Text;
-  body: Text;
-  conclusion: Text;
-  closing: Text;
-  enclosures: Text[];
-  version: string;
-}
-
-function loadYaml<T>(file: string, schema: z.ZodType<T>): { data: T; source: string } {
-  if (!existsSync(file)) throw new Error(`letter template ${file} is missing`);
-  const source = readFileSync(file, 'utf8');
-  let document: unknown;
-  try {
-    document = parse(source);
-  } catch (error) {
-    throw new Error(`letter template ${file} is not valid YAML: ${error instanceof Error ? error.message : String(error)}`);
-  }
-  const parsed = schema.safeParse(document);
-  if (!parsed.success)
-    throw new Error(`letter template ${file}: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(file)'}: ${i.message}`).join('; ')}`);
-  return { data: parsed.data, source };
-}
-
-/** Paragraphs are separated by blank lines; a single line break stays a line break. */
-function paragraphs(rendered: string): string[] {
-  return rendered
-    .split(/\n[ \t]*\n/)
-    .map((paragraph) => paragraph.trim())
-    .filter(Boolean);
-}
-
-// --- rendering -------------------------------------------------------------------------------
+import { LETTER_TYPES, type LetterFields, type LetterLocale, type LetterType, type RenderedLetter, UndrawableText } from '../domain/letter-fields';
+import { letterVariables } from './letter-content';
+import { codePointLabel, findUndrawable, type FontkitFont, type FontName, LetterFonts, letterFonts } from './letter-fonts';
+import { LetterTemplates, paragraphs } from './letter-templates';
 
 const A4 = { margin: 56, top: 42, bottom: 50 };
 const SIZE = { body: 10, small: 8, letterhead: 15, title: 15 };
@@ -258,75 +17,25 @@ const GREY = '#555555';
 /** Renders letters from TEMPLATES_DIR/letters/<locale>/<type>.yaml, with layout.yaml's shared parts. */
 @Injectable()
 export class LetterRenderer {
-  private readonly layouts = new Map<LetterLocale, CompiledLayout>();
-  private readonly letters = new Map<string, CompiledLetter>();
+  private readonly templates: LetterTemplates;
   private readonly fonts: LetterFonts;
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
-    for (const locale of LOCALES) {
-      const dir = join(config.TEMPLATES_DIR, 'letters', locale);
-      // One Handlebars environment per locale: partials are per locale.
-      const handlebars = Handlebars.create();
-      handlebars.registerHelper('plural', (count: number, one: string, many: string) => (count === 1 ? one : many));
-      const layoutPath = join(dir, 'layout.yaml');
-      const layout = loadYaml(layoutPath, layoutFile);
-      const compile = <C>(source: string, file: string, key: string): Handlebars.TemplateDelegate<C> => {
-        try {
-          handlebars.parse(source); // compile() is lazy: find syntax errors at boot, not on the first letter
-        } catch (error) {
-          throw new Error(`letter template ${file}, ${key}: ${error instanceof Error ? error.message : String(error)}`);
-        }
-        return handlebars.compile<C>(source, { noEscape: true, strict: true });
-      };
-      for (const [name, source] of Object.entries(layout.data.partials)) {
-        compile(source, layoutPath, `partials.${name}`);
-        handlebars.registerPartial(name, source);
-      }
-      const { amounts } = layout.data;
-      this.layouts.set(locale, {
-        reference: compile(layout.data.reference, layoutPath, 'reference'),
-        dated: compile(layout.data.dated, layoutPath, 'dated'),
-        contact: compile(layout.data.contact, layoutPath, 'contact'),
-        amounts: {
-          heading: compile(amounts.heading, layoutPath, 'amounts.heading'),
-          principal: compile(amounts.principal, layoutPath, 'amounts.principal'),
-          outstanding: compile(amounts.outstanding, layoutPath, 'amounts.outstanding'),
-          fee: compile(amounts.fee, layoutPath, 'amounts.fee'),
-          total: compile(amounts.total, layoutPath, 'amounts.total'),
-        },
-        enclosures: compile(layout.data.enclosures, layoutPath, 'enclosures'),
-        seal: compile(layout.data.seal, layoutPath, 'seal'),
-        page: compile(layout.data.page, layoutPath, 'page'),
-      });
-      for (const type of LETTER_TYPES) {
-        const file = join(dir, `${type}.yaml`);
-        const { data, source } = loadYaml(file, letterFile);
-        this.letters.set(`${type}/${locale}`, {
-          title: data.title,
-          salutation: compile(data.salutation, file, 'salutation'),
-          body: compile(data.body, file, 'body'),
-          conclusion: compile(data.conclusion, file, 'conclusion'),
-          closing: compile(data.closing, file, 'closing'),
-          enclosures: data.enclosures.map((enclosure, i) => compile(enclosure, file, `enclosures.${i}`)),
-          // The letter prints its layout too, so both sources make the version.
-          version: createHash('sha256').update(layout.source).update('\0').update(source).digest('hex').slice(0, 12),
-        });
-      }
-    }
+    this.templates = new LetterTemplates(config.TEMPLATES_DIR);
     this.fonts = letterFonts();
   }
 
   /** The letter's title in a locale, e.g. "Demand for Payment" or 催款通知书. */
   title(type: LetterType, locale: LetterLocale): string {
-    return this.letter(type, locale).title;
+    return this.templates.letter(type, locale).title;
   }
 
   async render(fields: LetterFields, issuedAt: Date): Promise<RenderedLetter> {
     const undrawable = await findUndrawable(fields);
     if (undrawable.length > 0) throw new UndrawableText(undrawable);
 
-    const letter = this.letter(fields.type, fields.locale);
-    const layout = this.layouts.get(fields.locale)!;
+    const letter = this.templates.letter(fields.type, fields.locale);
+    const layout = this.templates.layout(fields.locale);
     const titles = Object.fromEntries(LETTER_TYPES.map((type) => [type, this.title(type, fields.locale)])) as Record<LetterType, string>;
     const vars = letterVariables(fields, titles);
     const content = {
@@ -430,12 +139,6 @@ export class LetterRenderer {
     writer.pageNumbers((page, pages) => layout.page({ page, pages }));
     doc.end();
     return { pdf: await done, templateKey: `letters/${fields.type}/${fields.locale}`, templateVersion: letter.version };
-  }
-
-  private letter(type: LetterType, locale: LetterLocale): CompiledLetter {
-    const letter = this.letters.get(`${type}/${locale}`);
-    if (!letter) throw new Error(`no letter template ${type}/${locale}`);
-    return letter;
   }
 }
 

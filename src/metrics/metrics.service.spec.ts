@@ -24,8 +24,6 @@ describe('MetricsService', () => {
   const batches = queue('batches', async () => ({}));
   /** The JobQueue's queues, as MetricsService reads them. */
   const jobs = (...queues: unknown[]) => ({ all: () => [...queues, batches] }) as never;
-  /** No batch at work: the batch gauge reads no rows. */
-  const database = { query: async () => [] } as never;
 
   it('reads dunning_jobs per queue and state at scrape time, with process metrics', async () => {
     const sut = new MetricsService(
@@ -33,7 +31,6 @@ describe('MetricsService', () => {
         queue('steps', async () => ({ waiting: 4, failed: 1 })),
         queue('webhooks', async () => ({ delayed: 2 }), true),
       ),
-      database,
     );
     const text = await sut.scrape();
     expect(text).toContain('dunning_jobs{queue="steps",state="waiting"} 4');
@@ -50,7 +47,6 @@ describe('MetricsService', () => {
         queue('steps', async () => (fail ? Promise.reject(new Error('Redis is down')) : { failed: 3 })),
         queue('webhooks', async () => ({})),
       ),
-      database,
     );
     expect(await sut.scrape()).toContain('dunning_jobs{queue="steps",state="failed"} 3');
     fail = true;
@@ -65,14 +61,12 @@ describe('MetricsService', () => {
         queue('steps', async () => ({ failed: 1 })),
         queue('webhooks', async () => ({})),
       ),
-      database,
     );
     const two = new MetricsService(
       jobs(
         queue('steps', async () => ({ failed: 2 })),
         queue('webhooks', async () => ({})),
       ),
-      database,
     );
     expect(await one.scrape()).toContain('dunning_jobs{queue="steps",state="failed"} 1');
     expect(await two.scrape()).toContain('dunning_jobs{queue="steps",state="failed"} 2');

@@ -1,5 +1,4 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { DataSource } from 'typeorm';
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { JobQueue } from '../jobs/job-queue.service';
 
@@ -36,7 +35,7 @@ export class MetricsService {
   private readonly logger = new Logger(MetricsService.name);
   readonly registry = new Registry();
 
-  constructor(jobs: JobQueue, dataSource: DataSource) {
+  constructor(jobs: JobQueue) {
     collectDefaultMetrics({ register: this.registry });
     const queues = jobs.all();
     this.scrapeGauge('dunning_jobs', 'Jobs per BullMQ queue and state, read at scrape time.', ['queue', 'state'], async () => {
@@ -47,14 +46,6 @@ export class MetricsService {
         }),
       );
       return read.flatMap(({ queue, states }) => JOB_STATES.map((state) => ({ labels: { queue, state }, value: states[state] })));
-    });
-    // Progress of the batches still at work: their items by status.
-    this.scrapeGauge('dunning_batch_items', 'Items of queued and running batches, by item status.', ['batch_status', 'item_status'], async () => {
-      const rows: { batch_status: string; item_status: string; n: number }[] = await dataSource.query(
-        `SELECT b.status AS batch_status, i.status AS item_status, count(*)::int AS n
-         FROM batches b JOIN batch_items i ON i.batch_id = b.id WHERE b.status IN ('queued', 'running') GROUP BY 1, 2`,
-      );
-      return rows.map((row) => ({ labels: { batch_status: row.batch_status, item_status: row.item_status }, value: row.n }));
     });
   }
 

@@ -76,7 +76,7 @@ describe('StepMetrics', () => {
   const queue = (name: string) => ({ name, getJobCounts: async () => ({}), isPaused: async () => false });
 
   it('exposes the step, notice and lateness series in its registry', async () => {
-    const metrics = new MetricsService({ all: () => [queue('steps'), queue('webhooks'), queue('batches')] } as never, { query: async () => [] } as never);
+    const metrics = new MetricsService({ all: () => [queue('steps'), queue('webhooks'), queue('batches')] } as never);
     const sut = new StepMetrics(metrics);
     sut.record({ action: 'notice', channel: 'email', dueAt: due, startedAt: at(3) }, { outcome: 'sent' });
     sut.record({ action: 'notice', channel: 'email' }, { deferred: true });

@@ -1,6 +1,7 @@
-import { Global, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
+import { ChannelsModule } from '../channels/channels.module';
 import { PolicyRegistry } from './policy-registry.service';
+import { PolicyRepository } from './policy.repository';
 
-@Global()
-@Module({ providers: [PolicyRegistry], exports: [PolicyRegistry] })
+@Module({ imports: [ChannelsModule], providers: [PolicyRepository, PolicyRegistry], exports: [PolicyRegistry] })
 export class PoliciesModule {}

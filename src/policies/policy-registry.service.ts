@@ -1,23 +1,26 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
-import { DataSource } from 'typeorm';
 import { Clock } from '../common/clock';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
+import { AdvisoryLock, Locks } from '../database/locks';
+import { Transactions } from '../database/transactions';
 import { EmailTemplates } from '../channels/email/email-templates';
 import { SmsTemplates } from '../channels/sms/sms-templates';
 import { readPolicyFiles } from './policy-files';
-import type { PolicyDefinition, PolicyVersion } from '../domain/policy';
+import type { PolicyVersion } from '../domain/policy';
+import { PolicyRepository } from './policy.repository';
 
 /** Policy files versioned in the database; a case keeps the version it started with. */
 @Injectable()
 export class PolicyRegistry implements OnModuleInit {
   private readonly current = new Map<string, PolicyVersion>();
-  private readonly byId = new Map<string, PolicyVersion>();
   private defaultKey = '';
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly dataSource: DataSource,
+    private readonly transactions: Transactions,
+    private readonly locks: Locks,
+    private readonly versions: PolicyRepository,
     private readonly clock: Clock,
     private readonly templates: EmailTemplates,
     private readonly smsTemplates: SmsTemplates,
@@ -25,27 +28,19 @@ export class PolicyRegistry implements OnModuleInit {
 
   async onModuleInit(): Promise<void> {
     const files = readPolicyFiles(this.config.POLICIES_DIR, (channel, name) => (channel === 'email' ? this.templates.has(name) : this.smsTemplates.has(name)));
-    await this.dataSource.transaction(async (manager) => {
-      await manager.query('SELECT pg_advisory_xact_lock(727002)');
+    await this.transactions.run(async (tx) => {
+      // Processes booting together number a new version once.
+      await this.locks.take(tx, AdvisoryLock.PolicyVersions);
       for (const { definition, contentHash } of files) {
-        const [existing] = await manager.query('SELECT id, version FROM policy_versions WHERE key = $1 AND content_hash = $2', [definition.key, contentHash]);
+        const existing = await this.versions.findByContent(tx, definition.key, contentHash);
         let version: PolicyVersion;
         if (existing) {
           version = { id: existing.id, key: definition.key, version: existing.version, definition };
         } else {
-          const [{ next }] = await manager.query('SELECT COALESCE(MAX(version), 0) + 1 AS next FROM policy_versions WHERE key = $1', [definition.key]);
-          version = { id: randomUUID(), key: definition.key, version: next, definition };
-          await manager.query('INSERT INTO policy_versions (id, key, version, content_hash, definition, created_at) VALUES ($1, $2, $3, $4, $5, $6)', [
-            version.id,
-            version.key,
-            version.version,
-            contentHash,
-            definition,
-            this.clock.now(),
-          ]);
+          version = { id: randomUUID(), key: definition.key, version: await this.versions.nextVersion(tx, definition.key), definition };
+          await this.versions.insert(tx, version, contentHash, this.clock.now());
         }
         this.current.set(definition.key, version);
-        this.byId.set(version.id, version);
         if (definition.default) this.defaultKey = definition.key;
       }
     });
@@ -67,15 +62,5 @@ export class PolicyRegistry implements OnModuleInit {
       }
     }
     return this.current.get(this.defaultKey)!;
-  }
-
-  /** A version by id, including versions no longer in the files (older cases keep theirs). */
-  async byVersionId(id: string): Promise<PolicyVersion> {
-    const cached = this.byId.get(id);
-    if (cached) return cached;
-    const [row] = await this.dataSource.query('SELECT id, key, version, definition FROM policy_versions WHERE id = $1', [id]);
-    const version: PolicyVersion = { id: row.id, key: row.key, version: row.version, definition: row.definition as PolicyDefinition };
-    this.byId.set(id, version);
-    return version;
   }
 }

@@ -1,13 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Clock } from '../common/clock';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
+import type { DueStep, QueueEffects } from '../domain/step';
 import { JobName } from '../jobs/job-names';
 import { JobQueue } from '../jobs/job-queue.service';
-
-export interface DueStep {
-  id: string;
-  dueAt: Date;
-}
 
 /** The one place that turns step rows into delayed jobs (job id = row id). */
 @Injectable()
@@ -41,5 +37,11 @@ export class StepScheduler {
   /** Best-effort removal of jobs whose rows were cancelled or paused; the worker re-checks the row anyway. */
   withdraw(stepIds: readonly string[]): Promise<void> {
     return this.jobs.remove(JobName.RunStep, stepIds);
+  }
+
+  /** What a committed change asked of the queue: jobs of paused or cancelled steps withdrawn, new ones added. */
+  async apply(effects: QueueEffects): Promise<void> {
+    await this.withdraw(effects.withdraw);
+    await this.enqueue(effects.enqueue);
   }
 }

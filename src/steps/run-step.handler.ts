@@ -3,7 +3,8 @@ import { DelayedError, UnrecoverableError } from 'bullmq';
 import { type JobContext, OnJob } from '../jobs/job-handlers';
 import { JobName } from '../jobs/job-names';
 import { StepMetrics, type StepRunFacts } from '../metrics/step-metrics';
-import { StepOutcome, StepRunner } from './step-runner.service';
+import type { StepOutcome } from '../domain/statuses';
+import { StepRunner } from './step-runner.service';
 
 /** The run-step job: runs the step, counts the run, and sends a step found early back to wait. */
 @Injectable()

@@ -3,7 +3,10 @@ import { createServer, IncomingHttpHeaders, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DateTime } from 'luxon';
 import { AuditService } from '../../src/audit/audit.service';
-import { EscalationService, EscalationTarget, Escalation } from '../../src/escalations/escalation.service';
+import { CaseRepository } from '../../src/cases/case.repository';
+import { Transactions } from '../../src/database/transactions';
+import type { EscalationTarget } from '../../src/domain/escalations';
+import { type Escalation, EscalationService } from '../../src/escalations/escalation.service';
 import { verifyWebhookSignature } from '../../src/escalations/webhook-signature';
 import { bearer, overdueEvent, startTestApp, TestApp } from '../support/test-app';
 import { waitFor } from '../support/wait-for';
@@ -94,10 +97,10 @@ describe('escalations: agency placements with a signed webhook, the collectors w
 
   /** What the step worker does: escalate and record in one transaction holding the case lock, then run afterCommit. */
   async function escalate(caseId: string, to: EscalationTarget, context: { stepId?: string; reason?: string } = {}): Promise<Escalation> {
-    const escalation = await sut.db.transaction(async (m) => {
-      await m.query('SELECT 1 FROM cases WHERE id = $1 FOR UPDATE', [caseId]);
-      const result = await sut.app.get(EscalationService).escalate(m, caseId, to, 'system', context);
-      await sut.app.get(AuditService).record(m, caseId, result.touches);
+    const escalation = await sut.app.get(Transactions).run(async (tx) => {
+      const kase = (await sut.app.get(CaseRepository).lock(tx, caseId))!;
+      const result = await sut.app.get(EscalationService).escalate(tx, kase, to, 'system', context);
+      await sut.app.get(AuditService).record(tx, caseId, result.touches);
       return result;
     });
     await escalation.afterCommit?.();

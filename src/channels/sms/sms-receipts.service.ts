@@ -1,5 +1,4 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
 import { DateTime } from 'luxon';
 import { z } from 'zod';
 import { AuditService } from '../../audit/audit.service';
@@ -7,6 +6,8 @@ import { Clock } from '../../common/clock';
 import { mapWithConcurrency } from '../../common/concurrency';
 import { NotFound } from '../../common/errors';
 import { describeIssues } from '../../common/zod-validation';
+import { Transactions } from '../../database/transactions';
+import { DispatchRepository } from '../dispatch.repository';
 
 export const MAX_RECEIPTS_PER_REQUEST = 1000;
 const BATCH_CONCURRENCY = 8;
@@ -39,47 +40,35 @@ export interface ReceiptResult {
   error?: string;
 }
 
-interface DispatchRow {
-  case_id: string;
-  step_id: string;
-  delivery_status: DeliveryStatus | null;
-}
-
 /** Applies SMS delivery receipts to their dispatches, each change a `notice.delivered` touch. */
 @Injectable()
 export class SmsReceipts {
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly transactions: Transactions,
+    private readonly dispatches: DispatchRepository,
     private readonly audit: AuditService,
     private readonly clock: Clock,
   ) {}
 
   /** Applies one receipt; throws NotFound when no SMS dispatch has the reference. */
   async apply(receipt: SmsReceipt, actor: string): Promise<ReceiptResult> {
-    return this.dataSource.transaction(async (m) => {
-      const [owner]: { case_id: string }[] = await m.query(`SELECT case_id FROM dispatches WHERE id = $1 AND channel = 'sms'`, [receipt.reference]);
-      if (!owner) throw new NotFound('SMS dispatch', receipt.reference);
+    return this.transactions.run(async (tx) => {
+      const caseId = await this.dispatches.caseOfSms(tx, receipt.reference);
+      if (!caseId) throw new NotFound('SMS dispatch', receipt.reference);
       // The case first, as every audit writer does, then the dispatch: the same order as the step worker.
-      const [head]: { touch_seq: number; touch_hash: string }[] = await m.query('SELECT touch_seq, touch_hash FROM cases WHERE id = $1 FOR UPDATE', [
-        owner.case_id,
-      ]);
-      const [dispatch]: DispatchRow[] = await m.query('SELECT case_id, step_id, delivery_status FROM dispatches WHERE id = $1 FOR UPDATE', [receipt.reference]);
-      const result = { reference: receipt.reference, caseId: dispatch.case_id };
+      const head = await this.audit.lockHead(tx, caseId);
+      const dispatch = (await this.dispatches.lockDelivery(tx, receipt.reference))!;
+      const result = { reference: receipt.reference, caseId: dispatch.caseId };
       // Providers resend receipts and deliver them out of order: the same status is a no-op, and a
       // delivered message stays delivered (a failure first and a success later is a provider retry).
-      if (dispatch.delivery_status === receipt.status) return { ...result, status: 'duplicate' };
-      if (dispatch.delivery_status === 'delivered') return { ...result, status: 'ignored', error: 'the dispatch is already delivered' };
+      if (dispatch.deliveryStatus === receipt.status) return { ...result, status: 'duplicate' };
+      if (dispatch.deliveryStatus === 'delivered') return { ...result, status: 'ignored', error: 'the dispatch is already delivered' };
       const at = receipt.at ? new Date(receipt.at) : this.clock.now();
       const providerMessageId = receipt.providerMessageId ?? null;
-      await m.query(`UPDATE dispatches SET delivery_status = $2, delivered_at = $3, provider_message_id = COALESCE($4, provider_message_id) WHERE id = $1`, [
-        receipt.reference,
-        receipt.status,
-        at,
-        providerMessageId,
-      ]);
+      await this.dispatches.setDelivery(tx, receipt.reference, receipt.status, at, providerMessageId);
       await this.audit.record(
-        m,
-        dispatch.case_id,
+        tx,
+        dispatch.caseId,
         [
           {
             kind: 'notice.delivered',
@@ -87,7 +76,7 @@ export class SmsReceipts {
             channel: 'sms',
             data: {
               dispatchId: receipt.reference,
-              stepId: dispatch.step_id,
+              stepId: dispatch.stepId,
               status: receipt.status,
               providerMessageId,
               at: at.toISOString(),

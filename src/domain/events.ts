@@ -1,9 +1,9 @@
 import { DateTime } from 'luxon';
 import { z } from 'zod';
-import { DECIMAL_PATTERN, isCurrency, toMinorUnits } from '../domain/money';
-import { isTimeZone } from '../domain/time-zones';
-import { RATE_PATTERN } from '../domain/late-fee';
-import { isCalendarPeriod } from '../domain/legal-clocks';
+import { DECIMAL_PATTERN, isCurrency, toMinorUnits } from './money';
+import { isTimeZone } from './time-zones';
+import { RATE_PATTERN } from './late-fee';
+import { isCalendarPeriod } from './legal-clocks';
 
 export const EVENT_TYPES = [
   'invoice.overdue',
@@ -159,6 +159,9 @@ export const envelopeSchema = z.strictObject({
   occurredAt: instant,
   data: z.record(z.string(), z.unknown(), { error: 'must be an object' }),
 });
+
+/** Each event type's `data`. */
+export type EventData = { [T in EventType]: z.output<(typeof dataSchemas)[T]> };
 
 export type InvoiceOverdue = z.output<typeof invoiceOverdueData>;
 export type PaymentReceived = z.output<typeof paymentReceivedData>;

@@ -1,0 +1,212 @@
+import { Injectable } from '@nestjs/common';
+import { SqlRepository } from '../database/sql-repository';
+import type { Tx } from '../database/transactions';
+import type { DueStep } from '../domain/step';
+import type { ChainedRow, ChainHead, SealHead } from '../domain/touch-chain';
+
+/** A touch as stored, and as the API and the export show it. */
+export interface StoredTouch {
+  id: string;
+  caseId: string;
+  seq: number;
+  kind: string;
+  at: Date;
+  actor: string;
+  channel: string | null;
+  data: Record<string, unknown>;
+  prevHash: string;
+  hash: string;
+}
+
+export interface StoredSeal {
+  id: string;
+  heads: SealHead[];
+  prevHash: string;
+  hash: string;
+}
+
+/** What the hot path's append attests: the sent dispatch and its done step. */
+export interface NoticeSent {
+  dispatchId: string;
+  stepId: string;
+  at: Date;
+  providerMessageId: string | null;
+}
+
+const TOUCH_COLUMNS = `id, case_id AS "caseId", seq, kind, at, actor, channel, data, prev_hash AS "prevHash", hash`;
+
+/** Takes the nine columns of `touchColumns` as $1…$9. */
+const INSERT_TOUCHES = `INSERT INTO touches (case_id, seq, kind, at, actor, channel, data, prev_hash, hash)
+  SELECT * FROM unnest($1::uuid[], $2::int[], $3::text[], $4::timestamptz[], $5::text[], $6::text[], $7::jsonb[], $8::text[], $9::text[])`;
+
+function touchColumns(rows: readonly ChainedRow[]): unknown[] {
+  return [
+    rows.map((row) => row.caseId),
+    rows.map((row) => row.seq),
+    rows.map((row) => row.kind),
+    rows.map((row) => row.at),
+    rows.map((row) => row.actor),
+    rows.map((row) => row.channel),
+    rows.map((row) => JSON.stringify(row.data)),
+    rows.map((row) => row.prevHash),
+    rows.map((row) => row.hash),
+  ];
+}
+
+const asHead = (row: { touch_seq: number; touch_hash: string }): ChainHead => ({ seq: row.touch_seq, hash: row.touch_hash });
+
+/**
+ * Touches (append-only: the database refuses UPDATE and DELETE), the chain heads on the case rows,
+ * and the seals over them. A case row is its chain's writer lock.
+ */
+@Injectable()
+export class TouchRepository extends SqlRepository {
+  /** Locks the case row and reads its chain head; undefined when there is no such case. */
+  async lockHead(tx: Tx, caseId: string): Promise<ChainHead | undefined> {
+    const row = await this.row<{ touch_seq: number; touch_hash: string }>(tx, 'SELECT touch_seq, touch_hash FROM cases WHERE id = $1 FOR UPDATE', [caseId]);
+    return row && asHead(row);
+  }
+
+  /** Locks the case rows in id order and reads their heads. */
+  async lockHeads(tx: Tx, caseIds: readonly string[]): Promise<Map<string, ChainHead>> {
+    const rows = await this.rows<{ id: string; touch_seq: number; touch_hash: string }>(
+      tx,
+      'SELECT id, touch_seq, touch_hash FROM cases WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE',
+      [caseIds],
+    );
+    return new Map(rows.map((row) => [row.id, asHead(row)]));
+  }
+
+  /** Appends chained rows and moves the case's head, in one round trip; the caller holds the case lock. */
+  async append(tx: Tx, caseId: string, rows: readonly ChainedRow[], head: ChainHead): Promise<void> {
+    await this.run(tx, `WITH appended AS (${INSERT_TOUCHES}) UPDATE cases SET touch_seq = $11, touch_hash = $12 WHERE id = $10`, [
+      ...touchColumns(rows),
+      caseId,
+      head.seq,
+      head.hash,
+    ]);
+  }
+
+  /** Appends the chains of many locked cases: one insert, one update of their heads. */
+  async appendMany(tx: Tx, chains: readonly { caseId: string; rows: readonly ChainedRow[]; head: ChainHead }[]): Promise<void> {
+    await this.run(tx, INSERT_TOUCHES, touchColumns(chains.flatMap((chain) => chain.rows)));
+    await this.run(
+      tx,
+      'UPDATE cases SET touch_seq = h.seq, touch_hash = h.hash FROM unnest($1::uuid[], $2::int[], $3::text[]) AS h(id, seq, hash) WHERE cases.id = h.id',
+      [chains.map((chain) => chain.caseId), chains.map((chain) => chain.head.seq), chains.map((chain) => chain.head.hash)],
+    );
+  }
+
+  /** Inserts the rows of cases created in this transaction, whose heads were written with the case. */
+  async insert(tx: Tx, rows: readonly ChainedRow[]): Promise<void> {
+    if (rows.length > 0) await this.run(tx, INSERT_TOUCHES, touchColumns(rows));
+  }
+
+  /**
+   * The step worker's one statement after a send: when the case's head is still `expected` (read
+   * at claim time), appends the rows, moves the head, marks the dispatch sent and its step done,
+   * and returns the case's next waiting step. Null when another writer moved the head: nothing
+   * was written, and the caller records under the case lock instead.
+   */
+  async appendIfHeadUnchanged(
+    caseId: string,
+    expected: ChainHead,
+    rows: readonly ChainedRow[],
+    head: ChainHead,
+    sent: NoticeSent,
+  ): Promise<{ next: DueStep | undefined } | null> {
+    const swapped = await this.row<{ next: { id: string; dueAt: string } | null }>(
+      undefined,
+      `WITH head AS (
+         UPDATE cases SET touch_seq = $11, touch_hash = $12 WHERE id = $10 AND touch_seq = $13 AND touch_hash = $14 RETURNING id
+       ), appended AS (
+         ${INSERT_TOUCHES} WHERE EXISTS (SELECT 1 FROM head)
+       ), sent AS (
+         UPDATE dispatches SET status = 'sent', sent_at = COALESCE(sent_at, $17), last_error = NULL, provider_message_id = COALESCE($18, provider_message_id)
+         WHERE id = $15 AND EXISTS (SELECT 1 FROM head)
+       ), done AS (
+         UPDATE scheduled_steps SET status = 'done', outcome = 'sent', finished_at = $17, updated_at = $17 WHERE id = $16 AND EXISTS (SELECT 1 FROM head)
+       )
+       SELECT next_pending_step($10, $16) AS next FROM head`,
+      [...touchColumns(rows), caseId, head.seq, head.hash, expected.seq, expected.hash, sent.dispatchId, sent.stepId, sent.at, sent.providerMessageId],
+    );
+    if (!swapped) return null;
+    return { next: swapped.next ? { id: swapped.next.id, dueAt: new Date(swapped.next.dueAt) } : undefined };
+  }
+
+  /** A case's touches after `afterSeq`, oldest first. */
+  caseTrail(caseId: string, afterSeq: number, limit: number): Promise<StoredTouch[]> {
+    return this.rows(undefined, `SELECT ${TOUCH_COLUMNS} FROM touches WHERE case_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`, [caseId, afterSeq, limit]);
+  }
+
+  /** Touches recorded in [from, to) after the keyset position, oldest first (by time, then id). */
+  exportPage(filter: { from: Date; to: Date; caseId?: string }, after: { at: Date; id: string }, limit: number): Promise<StoredTouch[]> {
+    return this.rows(
+      undefined,
+      `SELECT ${TOUCH_COLUMNS} FROM touches
+       WHERE at >= $1 AND at < $2 AND (at, id) > ($3, $4::bigint) ${filter.caseId ? 'AND case_id = $6' : ''}
+       ORDER BY at, id LIMIT $5`,
+      [filter.from, filter.to, after.at, after.id, limit, ...(filter.caseId ? [filter.caseId] : [])],
+    );
+  }
+
+  /** Every case's touches in chain order (case, then seq), after the keyset position. */
+  chainPage(after: { caseId: string; seq: number }, limit: number): Promise<StoredTouch[]> {
+    return this.rows(undefined, `SELECT ${TOUCH_COLUMNS} FROM touches WHERE (case_id, seq) > ($1, $2) ORDER BY case_id, seq LIMIT $3`, [
+      after.caseId,
+      after.seq,
+      limit,
+    ]);
+  }
+
+  /** The head stored on the case row. */
+  async head(caseId: string): Promise<ChainHead | undefined> {
+    const row = await this.row<{ touch_seq: number; touch_hash: string }>(undefined, 'SELECT touch_seq, touch_hash FROM cases WHERE id = $1', [caseId]);
+    return row && asHead(row);
+  }
+
+  /** Locks the heads of cases whose chain moved since their last seal (skipping cases being written). */
+  async lockUnsealedHeads(tx: Tx, limit: number): Promise<SealHead[]> {
+    const rows = await this.rows<{ id: string; touch_seq: number; touch_hash: string }>(
+      tx,
+      'SELECT id, touch_seq, touch_hash FROM cases WHERE touch_seq > sealed_seq ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED',
+      [limit],
+    );
+    return rows.map((row) => ({ caseId: row.id, seq: row.touch_seq, hash: row.touch_hash }));
+  }
+
+  /** The hash of the last seal; empty before the first. */
+  async lastSealHash(tx: Tx): Promise<string> {
+    return (await this.row<{ hash: string }>(tx, 'SELECT hash FROM audit_seals ORDER BY id DESC LIMIT 1'))?.hash ?? '';
+  }
+
+  /** Stores a seal and notes on each case the seq it covers. */
+  async insertSeal(tx: Tx, seal: { sealedAt: Date; heads: readonly SealHead[]; prevHash: string; hash: string }): Promise<void> {
+    await this.run(tx, 'INSERT INTO audit_seals (sealed_at, heads, prev_hash, hash) VALUES ($1, $2, $3, $4)', [
+      seal.sealedAt,
+      JSON.stringify(seal.heads),
+      seal.prevHash,
+      seal.hash,
+    ]);
+    await this.run(tx, 'UPDATE cases SET sealed_seq = heads.seq FROM unnest($1::uuid[], $2::int[]) AS heads(id, seq) WHERE cases.id = heads.id', [
+      seal.heads.map((head) => head.caseId),
+      seal.heads.map((head) => head.seq),
+    ]);
+  }
+
+  /** Seals after `afterId`, in order. */
+  sealPage(afterId: string, limit: number): Promise<StoredSeal[]> {
+    return this.rows(undefined, 'SELECT id, heads, prev_hash AS "prevHash", hash FROM audit_seals WHERE id > $1 ORDER BY id LIMIT $2', [afterId, limit]);
+  }
+
+  /** The first sealed head whose touch is missing or has another hash. */
+  sealedHeadMismatch(heads: readonly SealHead[]): Promise<{ caseId: string; seq: number } | undefined> {
+    return this.row(
+      undefined,
+      `SELECT heads."caseId", heads.seq FROM jsonb_to_recordset($1::jsonb) AS heads("caseId" uuid, seq int, hash text)
+       LEFT JOIN touches t ON t.case_id = heads."caseId" AND t.seq = heads.seq
+       WHERE t.hash IS DISTINCT FROM heads.hash LIMIT 1`,
+      [JSON.stringify(heads)],
+    );
+  }
+}

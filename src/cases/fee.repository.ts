@@ -1,0 +1,94 @@
+import { Injectable } from '@nestjs/common';
+import { SqlRepository } from '../database/sql-repository';
+import type { Tx } from '../database/transactions';
+
+export interface NewFeeAssessment {
+  id: string;
+  caseId: string;
+  kind: 'late-fee' | 'broken-promise';
+  stepId: string | null;
+  at: Date;
+  asOf: string;
+  days: number;
+  ratePerDay: string;
+  baseMinor: bigint;
+  accruedMinor: bigint;
+  amountMinor: bigint;
+  capMinor: bigint | null;
+  actor: string;
+}
+
+export interface FeeAssessmentRecord {
+  id: string;
+  stepId: string | null;
+  assessedAt: Date;
+  asOf: string;
+  days: number;
+  ratePerDay: string;
+  baseMinor: bigint;
+  accruedMinor: bigint;
+  amountMinor: bigint;
+}
+
+/** The fee ledger: one line per assessment (late fees as they accrue, and fixed charges). */
+@Injectable()
+export class FeeRepository extends SqlRepository {
+  async insert(tx: Tx, fee: NewFeeAssessment): Promise<void> {
+    await this.run(
+      tx,
+      `INSERT INTO fee_assessments (id, case_id, kind, step_id, assessed_at, as_of, days, rate_per_day, base_minor, accrued_minor, amount_minor, cap_minor, actor)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+      [
+        fee.id,
+        fee.caseId,
+        fee.kind,
+        fee.stepId,
+        fee.at,
+        fee.asOf,
+        fee.days,
+        fee.ratePerDay,
+        fee.baseMinor.toString(),
+        fee.accruedMinor.toString(),
+        fee.amountMinor.toString(),
+        fee.capMinor === null ? null : fee.capMinor.toString(),
+        fee.actor,
+      ],
+    );
+  }
+
+  /** The case's late fees assessed so far, or its other charges (`late-fee: false`). */
+  async total(tx: Tx, caseId: string, lateFee: boolean): Promise<bigint> {
+    const row = await this.row<{ total: string }>(
+      tx,
+      `SELECT COALESCE(sum(amount_minor), 0)::text AS total FROM fee_assessments WHERE case_id = $1 AND (kind = 'late-fee') = $2`,
+      [caseId, lateFee],
+    );
+    return BigInt(row?.total ?? '0');
+  }
+
+  async ofCase(caseId: string): Promise<FeeAssessmentRecord[]> {
+    const rows = await this.rows<{
+      id: string;
+      stepId: string | null;
+      assessedAt: Date;
+      asOf: string;
+      days: number;
+      ratePerDay: string;
+      base_minor: string;
+      accrued_minor: string;
+      amount_minor: string;
+    }>(
+      undefined,
+      `SELECT id, step_id AS "stepId", assessed_at AS "assessedAt", to_char(as_of, 'YYYY-MM-DD') AS "asOf", days, rate_per_day::text AS "ratePerDay",
+         base_minor, accrued_minor, amount_minor
+       FROM fee_assessments WHERE case_id = $1 ORDER BY assessed_at, id`,
+      [caseId],
+    );
+    return rows.map(({ base_minor, accrued_minor, amount_minor, ...line }) => ({
+      ...line,
+      baseMinor: BigInt(base_minor),
+      accruedMinor: BigInt(accrued_minor),
+      amountMinor: BigInt(amount_minor),
+    }));
+  }
+}

@@ -1,0 +1,154 @@
+import { Injectable } from '@nestjs/common';
+import { SqlRepository } from '../database/sql-repository';
+import type { Tx } from '../database/transactions';
+import type { PastContact } from '../domain/contact-gate';
+import { dispatchKey, type DispatchPurpose } from '../domain/dispatch-key';
+import type { DispatchStatus } from '../domain/statuses';
+
+/** A dispatch as the sender needs it: a rerun finds the row of the first run, maybe already sent. */
+export interface ClaimedDispatch {
+  id: string;
+  status: DispatchStatus;
+  messageId: string;
+}
+
+export interface NewDispatch {
+  id: string;
+  caseId: string;
+  stepId: string;
+  channel: 'email' | 'sms';
+  recipient: string;
+  purpose: DispatchPurpose;
+  messageId: string;
+  /** Set for contacts with the debtor: the contact gate's caps count them. */
+  debtorId: string | null;
+  at: Date;
+}
+
+/**
+ * A debtor's recent contacts as a JSON array of {at, channel}, with parameters: the emails and SMS
+ * dispatched to the debtor since the lookback, not failed, and not the asking step's own (a
+ * retried send is not a second contact).
+ */
+const CONTACT_HISTORY = (debtor: string, since: string, step: string) =>
+  `SELECT COALESCE(json_agg(json_build_object('at', x.created_at, 'channel', x.channel)), '[]'::json) FROM dispatches x
+   WHERE x.debtor_id = ${debtor} AND x.created_at > ${since} AND x.status <> 'failed' AND x.channel IN ('email', 'sms') AND x.step_id <> ${step}`;
+
+const toContacts = (contacts: { at: string; channel: PastContact['channel'] }[]): PastContact[] =>
+  contacts.map((contact) => ({ at: new Date(contact.at), channel: contact.channel }));
+
+/**
+ * Dispatches: one row per outgoing message, written before the send under a unique dedupe key and
+ * marked after it, so a job that runs twice sends once. The only writer of the table.
+ */
+@Injectable()
+export class DispatchRepository extends SqlRepository {
+  /**
+   * The notice claim, in one statement: marks the step running (an attempt), writes its dispatch
+   * row (or finds the one an earlier run wrote), and reads the debtor's contact history since
+   * `historySince` for the gate's caps. The caller holds the debtor's contact lock.
+   */
+  async claimNotice(tx: Tx, dispatch: NewDispatch & { debtorId: string }, historySince: Date): Promise<{ dispatch: ClaimedDispatch; contacts: PastContact[] }> {
+    const row = await this.row<{ id: string; status: DispatchStatus; message_id: string; contacts: { at: string; channel: PastContact['channel'] }[] }>(
+      tx,
+      `WITH running AS (
+         UPDATE scheduled_steps SET status = 'running', attempts = attempts + 1, started_at = $8, updated_at = $8 WHERE id = $3
+       ), dispatch AS (
+         INSERT INTO dispatches (id, case_id, step_id, channel, recipient, dedupe_key, status, message_id, attempts, created_at, debtor_id)
+         VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, 1, $8, $9)
+         ON CONFLICT (dedupe_key) DO UPDATE SET attempts = dispatches.attempts + 1
+         RETURNING id, status, message_id
+       )
+       SELECT dispatch.*, (${CONTACT_HISTORY('$9', '$10', '$3')}) AS contacts FROM dispatch`,
+      [
+        dispatch.id,
+        dispatch.caseId,
+        dispatch.stepId,
+        dispatch.channel,
+        dispatch.recipient,
+        dispatchKey(dispatch.stepId, dispatch.purpose),
+        dispatch.messageId,
+        dispatch.at,
+        dispatch.debtorId,
+        historySince,
+      ],
+    );
+    return { dispatch: { id: row!.id, status: row!.status, messageId: row!.message_id }, contacts: toContacts(row!.contacts) };
+  }
+
+  /** The debtor's contacts since `since`, other than the asking step's; the caller holds the debtor's contact lock. */
+  async contactHistory(tx: Tx, debtorId: string, since: Date, stepId: string): Promise<PastContact[]> {
+    const row = await this.row<{ contacts: { at: string; channel: PastContact['channel'] }[] }>(
+      tx,
+      `SELECT (${CONTACT_HISTORY('$1', '$2', '$3')}) AS contacts`,
+      [debtorId, since, stepId],
+    );
+    return toContacts(row?.contacts ?? []);
+  }
+
+  /** Writes the dispatch of a letter's email, before it is sent (attempts count the sends). */
+  async insert(tx: Tx, dispatch: NewDispatch): Promise<void> {
+    await this.run(
+      tx,
+      `INSERT INTO dispatches (id, case_id, step_id, channel, recipient, dedupe_key, status, message_id, attempts, created_at, debtor_id)
+       VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, 0, $8, $9)`,
+      [
+        dispatch.id,
+        dispatch.caseId,
+        dispatch.stepId,
+        dispatch.channel,
+        dispatch.recipient,
+        dispatchKey(dispatch.stepId, dispatch.purpose),
+        dispatch.messageId,
+        dispatch.at,
+        dispatch.debtorId,
+      ],
+    );
+  }
+
+  /** Counts a send attempt. */
+  async countAttempt(id: string): Promise<void> {
+    await this.run(undefined, 'UPDATE dispatches SET attempts = attempts + 1 WHERE id = $1', [id]);
+  }
+
+  /** The provider accepted the message. */
+  async markSent(tx: Tx, id: string, at: Date, providerMessageId: string | null = null): Promise<void> {
+    await this.run(
+      tx,
+      `UPDATE dispatches SET status = 'sent', sent_at = COALESCE(sent_at, $2), last_error = NULL, provider_message_id = COALESCE($3, provider_message_id) WHERE id = $1`,
+      [id, at, providerMessageId],
+    );
+  }
+
+  /**
+   * Notes a failed send on the step's unsent dispatch: `failed` for good, else `pending` for the
+   * retry. Returns the dispatch, if the step wrote one.
+   */
+  async noteFailure(tx: Tx, stepId: string, error: string, final: boolean): Promise<{ id: string; attempts: number } | undefined> {
+    const [row] = await this.changed<{ id: string; attempts: number }>(
+      tx,
+      `UPDATE dispatches SET status = $3, last_error = $2 WHERE step_id = $1 AND status <> 'sent' RETURNING id, attempts`,
+      [stepId, error, final ? 'failed' : 'pending'],
+    );
+    return row;
+  }
+
+  /** The case of an SMS dispatch, by its id (the provider's reference). */
+  async caseOfSms(tx: Tx, id: string): Promise<string | undefined> {
+    return (await this.row<{ case_id: string }>(tx, `SELECT case_id FROM dispatches WHERE id = $1 AND channel = 'sms'`, [id]))?.case_id;
+  }
+
+  /** Locks a dispatch (after its case) to apply a delivery receipt. */
+  lockDelivery(tx: Tx, id: string): Promise<{ caseId: string; stepId: string; deliveryStatus: 'delivered' | 'failed' | null } | undefined> {
+    return this.row(tx, 'SELECT case_id AS "caseId", step_id AS "stepId", delivery_status AS "deliveryStatus" FROM dispatches WHERE id = $1 FOR UPDATE', [id]);
+  }
+
+  async setDelivery(tx: Tx, id: string, status: 'delivered' | 'failed', at: Date, providerMessageId: string | null): Promise<void> {
+    await this.run(tx, `UPDATE dispatches SET delivery_status = $2, delivered_at = $3, provider_message_id = COALESCE($4, provider_message_id) WHERE id = $1`, [
+      id,
+      status,
+      at,
+      providerMessageId,
+    ]);
+  }
+}

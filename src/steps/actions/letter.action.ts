@@ -1,0 +1,59 @@
+import { Injectable } from '@nestjs/common';
+import { CaseRepository } from '../../cases/case.repository';
+import { DispatchRepository } from '../../channels/dispatch.repository';
+import { Clock } from '../../common/clock';
+import { ContactGate } from '../../compliance/contact-gate.service';
+import { Transactions, type Tx } from '../../database/transactions';
+import { SKIP_REASONS } from '../../domain/statuses';
+import { type Issued, LetterService, type LetterStep } from '../../letters/letters.service';
+import { type RunnableStep, StepRepository } from '../../scheduling/step.repository';
+import type { Settled, StepAction } from '../step-action';
+import { StepSettlement } from '../step-settlement';
+
+/**
+ * A letter step. Letters are legally required notices, so a debtor who asked to cease contact
+ * still gets them, by post only. Emailing the debtor passes the contact gate first; the letters'
+ * emails go out after the claim commits, and the step is done once they have.
+ */
+@Injectable()
+export class LetterAction implements StepAction<'letter'> {
+  constructor(
+    private readonly clock: Clock,
+    private readonly transactions: Transactions,
+    private readonly gate: ContactGate,
+    private readonly cases: CaseRepository,
+    private readonly dispatches: DispatchRepository,
+    private readonly steps: StepRepository,
+    private readonly letters: LetterService,
+    private readonly settlement: StepSettlement,
+  ) {}
+
+  async act(tx: Tx, step: RunnableStep, definition: LetterStep): Promise<Settled> {
+    const toDebtor = definition.letter !== 'guarantor-notice';
+    const deliver = toDebtor && step.debtor.ceaseContact ? definition.deliver.filter((channel) => channel !== 'email') : definition.deliver;
+    if (deliver.length === 0) return this.settlement.skip(tx, step, SKIP_REASONS.emailOnlyLetter);
+    if (deliver.includes('email')) {
+      // The debtor's emails count against the debtor's caps; guarantors keep to the same hours
+      // and days (we know no zone of theirs) but are not the debtor's contacts.
+      const subject = { debtorId: step.debtor.id, stepId: step.id, timezone: step.debtor.timezone, country: step.debtor.country, channel: 'email' as const };
+      const history = toDebtor && step.debtor.email ? await this.dispatches.contactHistory(tx, step.debtor.id, this.gate.historySince(), step.id) : [];
+      const decision = toDebtor && !step.debtor.email ? { allowed: true as const } : this.gate.decide(subject, history);
+      if (!decision.allowed) return this.settlement.defer(tx, step, 'email', decision);
+    }
+    await this.steps.markRunning(tx, step.id, this.clock.now());
+    const terms = (await this.cases.lockTerms(tx, step.caseId))!;
+    const issued = await this.letters.issue(tx, terms, step.id, { ...definition, deliver }, step.requestedBy ?? 'system');
+    if (issued.letters.length === 0) return this.settlement.skip(tx, step, `no letter issued: ${issued.skipped.join('; ')}`);
+    return { outcome: 'issued', letters: issued.letters, afterCommit: async () => ({ next: await this.deliver(issued) }) };
+  }
+
+  /** Sends the letters' emails, then marks the step done; returns the case's next step. */
+  private async deliver(issued: Issued) {
+    await this.letters.deliverEmails(issued);
+    const outcome = issued.skipped.length > 0 ? `issued; ${issued.skipped.join('; ')}` : 'issued';
+    return this.transactions.run(async (tx) => {
+      await this.steps.finishLetters(tx, issued.stepId, outcome, this.clock.now());
+      return this.steps.nextWaiting(tx, issued.caseId, issued.stepId);
+    });
+  }
+}

@@ -1,0 +1,131 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import { AuditService } from '../../audit/audit.service';
+import { type ClaimedDispatch, DispatchRepository } from '../../channels/dispatch.repository';
+import { Mailer } from '../../channels/email/mailer.service';
+import { SmsSender } from '../../channels/sms/sms-sender';
+import { unsubscribeHeaders, unsubscribeLink } from '../../channels/unsubscribe-link';
+import { Clock } from '../../common/clock';
+import { ContactGate, type GateSubject } from '../../compliance/contact-gate.service';
+import { APP_CONFIG, type AppConfig } from '../../config/app-config';
+import { Transactions, type Tx } from '../../database/transactions';
+import type { GateDecision } from '../../domain/contact-gate';
+import { SKIP_REASONS } from '../../domain/statuses';
+import type { DueStep } from '../../domain/step';
+import { contactRefusal } from '../../domain/step-guard';
+import { type RunnableStep, StepRepository } from '../../scheduling/step.repository';
+import { type NoticeMessage, NoticeMessages, type NoticeStep } from '../notice-messages';
+import type { Settled, StepAction } from '../step-action';
+import { StepSettlement } from '../step-settlement';
+
+/** A cap blocked a claim already written: thrown to roll the claim back, then the step is deferred afresh. */
+export class DeferAfterRollback extends Error {
+  constructor(
+    readonly channel: string,
+    readonly decision: Extract<GateDecision, { allowed: false }>,
+  ) {
+    super('contact cap reached');
+  }
+}
+
+/**
+ * A notice by email or SMS. The claim writes (or finds) the dispatch row, the send's dedupe key,
+ * under the debtor's contact lock; the message goes out after the claim commits, and the send is
+ * recorded in one statement when nothing else wrote to the case meanwhile.
+ */
+@Injectable()
+export class NoticeAction implements StepAction<'notice'> {
+  private readonly messageDomain: string;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly clock: Clock,
+    private readonly transactions: Transactions,
+    private readonly audit: AuditService,
+    private readonly gate: ContactGate,
+    private readonly dispatches: DispatchRepository,
+    private readonly steps: StepRepository,
+    private readonly messages: NoticeMessages,
+    private readonly settlement: StepSettlement,
+    private readonly mailer: Mailer,
+    private readonly sms: SmsSender,
+  ) {
+    this.messageDomain = /@([^>\s]+)/.exec(config.MAIL_FROM)?.[1] ?? 'dunning.local';
+  }
+
+  async act(tx: Tx, step: RunnableStep, definition: NoticeStep): Promise<Settled> {
+    const recipient = definition.channel === 'email' ? step.debtor.email : step.debtor.phone;
+    const refusal = contactRefusal(step.debtor);
+    if (refusal) return this.settlement.skip(tx, step, refusal);
+    if (!recipient) return this.settlement.skip(tx, step, definition.channel === 'email' ? SKIP_REASONS.noEmail : SKIP_REASONS.noPhone);
+    const subject: GateSubject = {
+      debtorId: step.debtor.id,
+      stepId: step.id,
+      timezone: step.debtor.timezone,
+      country: step.debtor.country,
+      channel: definition.channel,
+    };
+    // Hours and days need no history: a night-time step is deferred before anything is written.
+    const calendar = this.gate.decide(subject, []);
+    if (!calendar.allowed) return this.settlement.defer(tx, step, definition.channel, calendar);
+
+    // The claim reads the history in the same statement (one round trip fewer on the common
+    // path); when a cap blocks, the claim is rolled back and the step deferred afresh.
+    const dispatchId = randomUUID();
+    const { dispatch, contacts } = await this.dispatches.claimNotice(
+      tx,
+      {
+        id: dispatchId,
+        caseId: step.caseId,
+        stepId: step.id,
+        channel: definition.channel,
+        recipient,
+        purpose: { kind: 'notice', channel: definition.channel, recipient },
+        messageId: `<${dispatchId}@${this.messageDomain}>`,
+        debtorId: step.debtor.id,
+        at: this.clock.now(),
+      },
+      this.gate.historySince(),
+    );
+    const decision = this.gate.decide(subject, contacts);
+    if (!decision.allowed) throw new DeferAfterRollback(definition.channel, decision);
+    const message = this.messages.render(step, definition);
+    return { outcome: 'sent', afterCommit: async () => ({ outcome: 'sent', next: await this.send(step, definition, dispatch, message, recipient) }) };
+  }
+
+  /** Sends unless an earlier run already did, then records the send; returns the case's next step. */
+  private async send(step: RunnableStep, definition: NoticeStep, dispatch: ClaimedDispatch, notice: NoticeMessage, to: string): Promise<DueStep | undefined> {
+    let providerMessageId: string | null = null;
+    const { message } = notice;
+    if (dispatch.status !== 'sent' && message.channel === 'email') {
+      await this.mailer.send({
+        to,
+        subject: message.subject,
+        text: message.text,
+        html: message.html,
+        messageId: dispatch.messageId,
+        headers: {
+          'X-Dunning-Case': step.caseId,
+          'X-Dunning-Dispatch': dispatch.id,
+          ...unsubscribeHeaders(unsubscribeLink(this.config.PUBLIC_URL, step.debtor.unsubscribeToken)),
+        },
+      });
+    } else if (dispatch.status !== 'sent') {
+      // The dispatch id is the provider's dedupe reference: a resend after a crash is not a second SMS.
+      ({ providerMessageId } = await this.sms.send({ to, text: message.text, reference: dispatch.id }));
+    }
+    const touch = this.messages.sentTouch(step, definition, dispatch, notice);
+    const sent = { dispatchId: dispatch.id, stepId: step.id, at: this.clock.now(), providerMessageId };
+    // One statement when the case's audit head is still the one read at claim time (the usual
+    // case); otherwise the same under the case lock.
+    const swapped = await this.audit.recordIfHeadUnchanged(step.caseId, step.case.head, [touch], sent);
+    if (swapped) return swapped.next;
+    return this.transactions.run(async (tx) => {
+      const head = await this.audit.lockHead(tx, step.caseId);
+      await this.dispatches.markSent(tx, dispatch.id, sent.at, providerMessageId);
+      await this.steps.finish(tx, step.id, 'done', 'sent', sent.at);
+      await this.audit.record(tx, step.caseId, [touch], head);
+      return this.steps.nextWaiting(tx, step.caseId, step.id);
+    });
+  }
+}

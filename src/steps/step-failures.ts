@@ -1,0 +1,70 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { AuditService } from '../audit/audit.service';
+import { DispatchRepository } from '../channels/dispatch.repository';
+import { Clock } from '../common/clock';
+import { Transactions } from '../database/transactions';
+import { UndrawableText } from '../domain/letter-fields';
+import { isSettled } from '../domain/statuses';
+import { LetterRepository } from '../letters/letter.repository';
+import { StepRepository } from '../scheduling/step.repository';
+
+/** How a failed step run is recorded: on the step and its dispatch, and for good on the case's trail. */
+@Injectable()
+export class StepFailures {
+  private readonly logger = new Logger(StepFailures.name);
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly transactions: Transactions,
+    private readonly audit: AuditService,
+    private readonly steps: StepRepository,
+    private readonly dispatches: DispatchRepository,
+    private readonly letters: LetterRepository,
+  ) {}
+
+  /**
+   * Notes a failed run on the step (and its dispatch, if one was written). On the final attempt the
+   * step becomes `failed` and a notice records `notice.failed`, a letter `letter.failed`, so no
+   * failure goes unrecorded. Never throws: the database may be what failed, and the job's own
+   * failure stays visible in the queue.
+   */
+  async record(stepId: string, error: Error, finalAttempt: boolean): Promise<void> {
+    const message = error.message.slice(0, 500);
+    // SMTP replies often quote the recipient; keep addresses out of the log.
+    const logged = message.replace(/[^\s<>@]+@[^\s<>@]+/g, '[address]');
+    this.logger.warn(`step ${stepId}: run failed${finalAttempt ? ' (final attempt)' : ', will retry'}: ${logged}`);
+    try {
+      await this.transactions.run(async (tx) => {
+        const step = await this.steps.lockForFailure(tx, stepId);
+        if (!step || isSettled(step.status)) return;
+        const dispatch = await this.dispatches.noteFailure(tx, stepId, message, finalAttempt);
+        await this.steps.noteFailure(tx, stepId, message);
+        if (!finalAttempt) return;
+        await this.steps.finish(tx, stepId, 'failed', dispatch ? 'send failed' : 'run failed', this.clock.now());
+        if (step.action === 'notice') {
+          await this.audit.record(tx, step.caseId, [
+            {
+              kind: 'notice.failed',
+              actor: 'system',
+              channel: step.channel,
+              data: { stepId, index: step.index, dispatchId: dispatch?.id ?? null, attempts: dispatch?.attempts ?? null, error: message },
+            },
+          ]);
+        } else if (step.action === 'letter') {
+          const letters = await this.letters.failPendingEmails(tx, stepId);
+          const undrawable = error instanceof UndrawableText ? { undrawable: error.characters } : {};
+          await this.audit.record(tx, step.caseId, [
+            {
+              kind: 'letter.failed',
+              actor: 'system',
+              channel: dispatch ? 'email' : null,
+              data: { stepId, index: step.index, letters, error: message, ...undrawable },
+            },
+          ]);
+        }
+      });
+    } catch (recordError) {
+      this.logger.error(`step ${stepId}: could not record the failure: ${(recordError as Error).message}`);
+    }
+  }
+}
