@@ -8,7 +8,7 @@ import type { INestApplication } from '@nestjs/common';
 import { createApp } from '../src/bootstrap';
 import { loadConfig } from '../src/config/config.schema';
 import { rawQueueJobsPerSecond, rawSmtpPerSecond } from './raw';
-import { BenchResult, writeResults } from './report';
+import { type BenchResult, writeResults } from './report';
 import { diagnose, dropDatabase, flushRedis, postEvents, timeBatch, writeBenchPolicy } from './service';
 import { SmtpSink } from './smtp-sink';
 import { freePort, round, RssSampler, seconds, waitFor } from './util';
@@ -77,7 +77,7 @@ async function main(): Promise<void> {
         progress: () => `${sink.received}/${events}`,
       });
     } catch (error) {
-      throw new Error(`${(error as Error).message}\n  ${await diagnose(DATABASE_URL, REDIS_URL)}`);
+      throw new Error(`${(error as Error).message}\n  ${await diagnose(DATABASE_URL, REDIS_URL)}`, { cause: error });
     }
     if (sink.received > events) console.warn(`the sink received ${sink.received} notices for ${events} events (duplicates?)`);
     const eventsPerSecond = events / seconds(startedAt, postedAt);

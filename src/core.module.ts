@@ -1,6 +1,5 @@
 import { DynamicModule, Global, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
-import { TypeOrmModule } from '@nestjs/typeorm';
 import { LoggerModule } from 'nestjs-pino';
 import { ApiKeyGuard } from './common/auth/api-key.guard';
 import { ApiKeyRing } from './common/auth/api-keys';
@@ -9,9 +8,7 @@ import { HttpErrorFilter } from './common/http-exception.filter';
 import { genReqId, PERSONAL_KEYS, redactionPaths } from './common/logging';
 import { RateLimitGuard, RequestLimiter } from './common/rate-limit.guard';
 import { APP_CONFIG, type AppConfig } from './config/app-config';
-import { dataSourceOptions } from './database/data-source';
-import { Locks } from './database/locks';
-import { Transactions } from './database/transactions';
+import { DatabaseModule } from './database/database.module';
 
 /** What every module may inject: config, clock, key ring, database, logger. */
 @Global()
@@ -36,21 +33,19 @@ export class CoreModule {
             customLogLevel: (req, res) => (req.url === '/metrics' && res.statusCode < 400 ? 'silent' : 'info'),
           },
         }),
-        TypeOrmModule.forRoot({ ...dataSourceOptions(config), migrationsRun: false }),
+        DatabaseModule.register(config),
       ],
       providers: [
         { provide: APP_CONFIG, useValue: config },
         { provide: Clock, useClass: SystemClock },
         { provide: ApiKeyRing, useValue: new ApiKeyRing(config.API_KEYS) },
         RequestLimiter,
-        Transactions,
-        Locks,
         // The limit first: guessing keys is limited per address like any other request.
         { provide: APP_GUARD, useClass: RateLimitGuard },
         { provide: APP_GUARD, useClass: ApiKeyGuard },
         { provide: APP_FILTER, useClass: HttpErrorFilter },
       ],
-      exports: [APP_CONFIG, Clock, ApiKeyRing, RequestLimiter, Transactions, Locks],
+      exports: [APP_CONFIG, Clock, ApiKeyRing, RequestLimiter, DatabaseModule],
     };
   }
 }

@@ -112,9 +112,9 @@ export class AuditService {
     let after = { at: new Date(0), id: '0' };
     for (;;) {
       const rows = await this.touches.exportPage(filter, after, EXPORT_PAGE);
-      if (rows.length === 0) return;
+      const last = rows[rows.length - 1];
+      if (!last) return;
       yield rows;
-      const last = rows[rows.length - 1]!;
       after = { at: last.at, id: last.id };
       if (rows.length < EXPORT_PAGE) return;
     }

@@ -3,7 +3,7 @@ import { Conditions } from '../database/sql';
 import { SqlRepository } from '../database/sql-repository';
 import type { Tx } from '../database/transactions';
 import type { LockedCase } from '../domain/case';
-import type { FeeBasis } from '../domain/late-fee';
+import type { FeeBasis } from '../domain/accrued-fee';
 import type { PolicyDefinition } from '../domain/policy';
 import type { CaseStatus, ClosingStatus } from '../domain/statuses';
 
@@ -347,7 +347,8 @@ export class CaseRepository extends SqlRepository {
        RETURNING c.id, c.status, trim(c.currency) AS currency, c.balance_minor, c.paid_minor, d.timezone`,
       [id, balanceMinor.toString(), at, amountMinor.toString()],
     );
-    return toCommitted(row!);
+    if (!row) throw new Error(`case ${id} does not exist`);
+    return toCommitted(row);
   }
 
   /** Adds a charge to the case's fees; returns the new total. */
@@ -357,7 +358,8 @@ export class CaseRepository extends SqlRepository {
       'UPDATE cases SET fees_minor = fees_minor + $2::bigint, updated_at = $3 WHERE id = $1 RETURNING fees_minor',
       [id, amountMinor.toString(), at],
     );
-    return BigInt(row!.fees_minor);
+    if (!row) throw new Error(`case ${id} does not exist`);
+    return BigInt(row.fees_minor);
   }
 
   async terminateContract(tx: Tx, id: string, at: Date): Promise<void> {

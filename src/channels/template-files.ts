@@ -24,7 +24,7 @@ export function readTemplateFile<S extends z.ZodType>(file: string, schema: S): 
   try {
     document = parse(source);
   } catch (error) {
-    throw new Error(`template ${file} is not valid YAML: ${error instanceof Error ? error.message : String(error)}`);
+    throw new Error(`template ${file} is not valid YAML: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   }
   const parsed = schema.safeParse(document);
   if (!parsed.success) throw new Error(`template ${file}: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(file)'}: ${i.message}`).join('; ')}`);

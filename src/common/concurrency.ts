@@ -5,7 +5,7 @@ export async function mapWithConcurrency<T, R>(items: readonly T[], limit: numbe
   const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
     while (next < items.length) {
       const index = next++;
-      results[index] = await work(items[index]);
+      results[index] = await work(items[index]!);
     }
   });
   await Promise.all(lanes);

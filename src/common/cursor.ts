@@ -6,7 +6,7 @@ export const encodeCursor = (parts: unknown[]) => Buffer.from(JSON.stringify(par
 /** A cursor this service issued, or a 400: a bad cursor must not silently restart the listing. */
 export function decodeCursor<T extends unknown[]>(cursor: string, length: number): T {
   try {
-    const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    const parsed: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
     if (Array.isArray(parsed) && parsed.length === length) return parsed as T;
   } catch {
     // fall through to the validation error
@@ -20,5 +20,6 @@ export function decodeCursor<T extends unknown[]>(cursor: string, length: number
  */
 export function pageOf<T>(rows: readonly T[], limit: number, cursorOf: (last: T) => unknown[]): { page: T[]; nextCursor: string | null } {
   const page = rows.slice(0, limit);
-  return { page, nextCursor: rows.length > limit && page.length > 0 ? encodeCursor(cursorOf(page[page.length - 1])) : null };
+  const last = page[page.length - 1];
+  return { page, nextCursor: rows.length > limit && last !== undefined ? encodeCursor(cursorOf(last)) : null };
 }

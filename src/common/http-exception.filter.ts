@@ -75,9 +75,10 @@ export function toErrorBody(exception: unknown): ErrorBody {
     const payload = exception.getResponse();
     // Terminus answers 503 with each check's state: keep it, it is what an operator needs.
     if (typeof payload === 'object' && payload !== null && 'details' in payload) {
-      return { statusCode, error: STATUS_CODES[statusCode] ?? 'Error', message: 'not ready', details: (payload as { details: unknown }).details };
+      return { statusCode, error: STATUS_CODES[statusCode] ?? 'Error', message: 'not ready', details: payload.details };
     }
-    const message = typeof payload === 'string' ? payload : String((payload as { message?: unknown }).message ?? exception.message);
+    const detail = (payload as { message?: unknown }).message;
+    const message = typeof payload === 'string' ? payload : Array.isArray(detail) ? detail.join('; ') : typeof detail === 'string' ? detail : exception.message;
     return { statusCode, error: STATUS_CODES[statusCode] ?? 'Error', message };
   }
   const parser = exception as { type?: string; status?: number };

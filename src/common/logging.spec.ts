@@ -46,7 +46,7 @@ describe('redactionPaths', () => {
       data: { recipient: 'ana@example.test', debtor: { name: 'Ana', phone: '+4915100000', address: { line1: 'Street 1' } } },
       mail: { to: 'x@y.z', text: 'Dear Ana' },
     });
-    const logged = JSON.parse(lines[0]);
+    const logged = JSON.parse(lines[0]!);
     expect(JSON.stringify(logged)).not.toMatch(/ana@|Ana|\+49|Street|x@y|Dear/);
     expect(logged).toMatchObject({
       email: '[redacted]',

@@ -165,7 +165,7 @@ describe('loadConfig', () => {
     });
 
     it('accepts a 16-character secret', () => {
-      expect(loadConfig({ API_KEYS: `erp:ingest:${SECRET_A}` }).API_KEYS[0].secret).toHaveLength(16);
+      expect(loadConfig({ API_KEYS: `erp:ingest:${SECRET_A}` }).API_KEYS[0]!.secret).toHaveLength(16);
     });
 
     it('rejects an unknown role, naming the key and the role', () => {

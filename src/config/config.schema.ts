@@ -43,7 +43,7 @@ const periodsByJurisdiction = z
       .map((part) => part.trim())
       .filter(Boolean)) {
       const [code, period] = entry.split('=').map((part) => part.trim());
-      if (!/^[A-Z]{2}$/.test(code ?? '') || !period || !isCalendarPeriod(period)) {
+      if (!code || !/^[A-Z]{2}$/.test(code) || !period || !isCalendarPeriod(period)) {
         ctx.addIssue({ code: 'custom', message: `entry "${entry}" must be COUNTRY=PERIOD, such as GB=P6Y` });
       } else {
         periods[code] = period;

@@ -82,7 +82,7 @@ describe('dashboardAuth', () => {
       ['PUT', basic('audit', auditor.secret)],
       ['POST', basic('audit', auditor.secret)],
       ['GET', basic('books', finance.secret)],
-    ]) {
+    ] as const) {
       const { calls, answer } = run(method, header);
       expect(answer.status).toBe(403);
       expect(calls).toEqual([]);

@@ -123,13 +123,13 @@ export class BoardAudit {
     const queue = this.jobs.queue(name);
     const params: Record<string, unknown> = context.request.params;
     if (target === 'job') return typeof params.jobId === 'string' ? toRef(await queue.getJob(params.jobId)) : [];
-    const state = target === 'delayed' ? 'delayed' : params.queueStatus;
-    if (typeof state !== 'string') return [];
+    if (target !== 'delayed' && typeof params.queueStatus !== 'string') return [];
+    // bull-board's status names are BullMQ's job types (its own route validation checks them).
+    const state = (target === 'delayed' ? 'delayed' : params.queueStatus) as JobType;
     // By id: a job seen on two pages is still one job, one touch.
     const refs = new Map<string, JobRef>();
     for (let start = 0; ; start += SNAPSHOT_PAGE) {
-      // bull-board's status names are BullMQ's job types (its own route validation checks them).
-      const page = await queue.getJobs([state as JobType], start, start + SNAPSHOT_PAGE - 1, true);
+      const page = await queue.getJobs([state], start, start + SNAPSHOT_PAGE - 1, true);
       for (const ref of page.flatMap(toRef)) refs.set(ref.id, ref);
       if (page.length < SNAPSHOT_PAGE) return [...refs.values()];
     }

@@ -56,13 +56,13 @@ export class OperatorJobs {
     await this.jobs.record({ actor, action: 'retry', queue: queueName, via: 'api' }, [{ id: job.id, data: job.data }]);
     const after = await job.getState();
     const [item] = await this.describe(queueName, [job], () => after);
-    return item;
+    return item!;
   }
 
   private async describe(queue: JobQueueName, jobs: readonly Job[], stateOf: (job: Job) => string): Promise<JobItem[]> {
     const cases = await this.jobs.caseIds(
       queue,
-      jobs.map((job) => ({ id: job.id!, data: job.data })),
+      jobs.map((job) => ({ id: job.id!, data: job.data as unknown })),
     );
     return jobs.map((job) => {
       const caseId = cases.get(job.id!);
@@ -70,7 +70,7 @@ export class OperatorJobs {
         id: job.id!,
         queue,
         name: job.name,
-        data: job.data,
+        data: job.data as unknown,
         state: stateOf(job),
         attemptsMade: job.attemptsMade,
         // A failure reason may quote the recipient (an SMTP reply): addresses are redacted.

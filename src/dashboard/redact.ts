@@ -12,7 +12,8 @@ export function redactDeep(value: unknown): unknown {
   if (typeof value === 'string') return redactContacts(value);
   if (Array.isArray(value)) return value.map(redactDeep);
   // Plain objects only: anything else (a Date, a Buffer) is passed through as it is.
-  if (value && typeof value === 'object' && [Object.prototype, null].includes(Object.getPrototypeOf(value)))
+  const prototype: unknown = value && typeof value === 'object' ? Object.getPrototypeOf(value) : undefined;
+  if (value && typeof value === 'object' && (prototype === Object.prototype || prototype === null))
     return Object.fromEntries(Object.entries(value).map(([key, entry]) => [key, redactDeep(entry)]));
   return value;
 }

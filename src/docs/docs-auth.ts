@@ -9,8 +9,8 @@ import { BASIC_REALM, basicKey } from '../common/auth/basic-auth';
  */
 export function docsAuth(keys: ApiKeyRing): RequestHandler {
   return (req: Request, res: Response, next: NextFunction): void => {
-    const bearer = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
-    const key = bearer ? keys.find(bearer[1]) : basicKey(keys, req.headers.authorization);
+    const bearer = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
+    const key = bearer ? keys.find(bearer) : basicKey(keys, req.headers.authorization);
     if (!key) {
       res.setHeader('WWW-Authenticate', BASIC_REALM);
       res.setHeader('Cache-Control', 'no-store');

@@ -46,7 +46,7 @@ function routeTargets(app: INestApplication): Map<string, RouteTarget> {
       const controller = wrapper.metatype as Type<unknown> | null;
       if (!controller) continue;
       for (const name of Object.getOwnPropertyNames(controller.prototype)) {
-        const handler: unknown = controller.prototype[name];
+        const handler: unknown = (controller.prototype as Record<string, unknown>)[name];
         if (name === 'constructor' || typeof handler !== 'function') continue;
         const id = `${controller.name}_${name}`;
         const known = targets.get(id);

@@ -29,7 +29,8 @@ export function checkInstalments(
       problems.push({ field: `instalments[${i}].amount`, reason: `must be above zero with at most the decimals ${currency} allows` });
     else total += minor;
     if (instalment.dueDate < today) problems.push({ field: `instalments[${i}].dueDate`, reason: `must not be before today (${today})` });
-    if (i > 0 && instalment.dueDate <= instalments[i - 1].dueDate)
+    const previous = instalments[i - 1];
+    if (previous && instalment.dueDate <= previous.dueDate)
       problems.push({ field: `instalments[${i}].dueDate`, reason: 'must be after the previous instalment' });
   });
   if (problems.length === 0 && total !== balanceMinor) {

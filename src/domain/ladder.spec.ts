@@ -104,8 +104,8 @@ describe('ladder', () => {
       const plan = planLadder(steps, dueAt, 'UTC', at('2026-11-10T00:00:00Z'));
       expect(plan.map((entry) => entry.status)).toEqual(['skipped', 'skipped', 'pending', 'pending']);
       for (const skipped of plan.slice(0, 2)) expect(skipped.reason).toEqual(expect.stringMatching(/superseded/));
-      expect(plan[2].reason).toBeUndefined();
-      expect(plan[3].reason).toBeUndefined();
+      expect(plan[2]!.reason).toBeUndefined();
+      expect(plan[3]!.reason).toBeUndefined();
     });
 
     it('counts a step due exactly now as past due', () => {
@@ -143,7 +143,7 @@ describe('ladder', () => {
     it('computes step times in the debtor zone', () => {
       const berlinDue = resolveDueAt('2026-10-20', 'Europe/Berlin');
       const plan = planLadder([notice('P10D')], berlinDue, 'Europe/Berlin', at('2026-10-01T00:00:00Z'));
-      expect(plan[0].dueAt).toEqual(at('2026-10-30T23:00:00Z'));
+      expect(plan[0]!.dueAt).toEqual(at('2026-10-30T23:00:00Z'));
     });
   });
 

@@ -1,8 +1,3 @@
-import { localDate } from './calendar';
-import { daysPastDue } from './ladder';
-import type { LetterFee } from './letter-fields';
-import { formatMinorUnits } from './money';
-
 /**
  * Late-fee arithmetic (违约金): outstanding × days overdue × daily rate, in exact integers.
  *
@@ -62,7 +57,7 @@ export function lateFee(baseMinor: bigint, principalMinor: bigint, days: number,
 
 function capOf(principalMinor: bigint, ratio: string): bigint {
   const match = /^(\d+)(?:\.(\d{1,8}))?$/.exec(ratio);
-  if (!match) throw new RangeError(`late-fee cap "${ratio}" must be a non-negative decimal fraction of the principal`);
+  if (!match?.[1]) throw new RangeError(`late-fee cap "${ratio}" must be a non-negative decimal fraction of the principal`);
   const scaled = BigInt(match[1]) * RATE_SCALE + BigInt((match[2] ?? '').padEnd(RATE_DECIMALS, '0'));
   // Rounded down: a cap must never allow more than the stated fraction.
   return (principalMinor * scaled) / RATE_SCALE;
@@ -82,46 +77,4 @@ export function ratePercent(rate: string): string {
   const whole = digits.slice(0, -6);
   const fraction = digits.slice(-6).replace(/0+$/, '');
   return fraction ? `${whole}.${fraction}` : whole;
-}
-
-/** What a case's late fee is computed from. */
-export interface FeeBasis {
-  currency: string;
-  principalMinor: bigint;
-  balanceMinor: bigint;
-  dueAt: Date;
-  timezone: string;
-  /** The invoice's own daily rate, which wins over the policy's. */
-  invoiceRatePerDay: string | null;
-  /** The policy's `lateFee`: a rate and a cap. */
-  policyLateFee: { ratePerDay?: string; capRatio?: string } | null;
-}
-
-/** The invoice's own daily rate wins over the policy's; the cap is the policy's. */
-export function feeTerms(basis: FeeBasis): LateFeeTerms | null {
-  const ratePerDay = basis.invoiceRatePerDay ?? basis.policyLateFee?.ratePerDay;
-  return ratePerDay ? { ratePerDay, capRatio: basis.policyLateFee?.capRatio ?? null } : null;
-}
-
-/**
- * The late fee accrued on the outstanding balance up to `asOf` (the debtor's day), or null when
- * no rate applies. The fee runs from the first local day after the due date.
- */
-export function accruedFee(basis: FeeBasis, asOf: Date): LetterFee | null {
-  const agreed = feeTerms(basis);
-  if (!agreed) return null;
-  const days = daysPastDue(basis.dueAt, asOf, basis.timezone);
-  const fee = lateFee(basis.balanceMinor, basis.principalMinor, days, agreed);
-  const money = (minor: bigint) => formatMinorUnits(minor, basis.currency);
-  return {
-    startDate: localDate(basis.dueAt, basis.timezone),
-    ratePerDay: trimRate(agreed.ratePerDay),
-    days,
-    base: money(basis.balanceMinor),
-    accrued: money(fee.accruedMinor),
-    perDay: money(fee.perDayMinor),
-    asOf: localDate(asOf, basis.timezone),
-    cap: fee.capMinor === null ? null : money(fee.capMinor),
-    capped: fee.capped,
-  };
 }

@@ -29,7 +29,7 @@ export const DECIMAL_PATTERN = /^(0|[1-9]\d{0,15})(\.\d+)?$/;
 /** Parses "1250.5" in EUR to 125050n; null when the string has more decimals than the currency allows. */
 export function toMinorUnits(amount: string, currency: string): bigint | null {
   const match = DECIMAL_PATTERN.exec(amount);
-  if (!match) return null;
+  if (!match?.[1]) return null;
   const exponent = currencyExponent(currency);
   const fraction = (match[2] ?? '.').slice(1);
   if (fraction.length > exponent) return null;

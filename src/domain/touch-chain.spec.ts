@@ -1,4 +1,4 @@
-import { ChainedTouch, findChainFault, SealHead, sealHash, touchHash } from './touch-chain';
+import { type ChainedTouch, findChainFault, type SealHead, sealHash, touchHash } from './touch-chain';
 
 type Touch = ChainedTouch & { hash: string };
 
@@ -103,39 +103,39 @@ describe('touch chain', () => {
 
     it("finds a hash mismatch when a touch's data was edited", () => {
       const touches = goodChain();
-      touches[2] = { ...touches[2], data: { amount: '1.00' } };
+      touches[2] = { ...touches[2]!, data: { amount: '1.00' } };
       expect(findChainFault(touches)).toEqual({ seq: 3, fault: 'hash mismatch' });
     });
 
     it('finds a hash mismatch when the first touch was edited', () => {
       const touches = goodChain();
-      touches[0] = { ...touches[0], actor: 'someone-else' };
+      touches[0] = { ...touches[0]!, actor: 'someone-else' };
       expect(findChainFault(touches)).toEqual({ seq: 1, fault: 'hash mismatch' });
     });
 
     it("finds a hash mismatch when the last touch's stored hash was replaced", () => {
       const touches = goodChain();
-      touches[3] = { ...touches[3], hash: 'f'.repeat(64) };
+      touches[3] = { ...touches[3]!, hash: 'f'.repeat(64) };
       expect(findChainFault(touches)).toEqual({ seq: 4, fault: 'hash mismatch' });
     });
 
     it('finds a broken link when prevHash does not point at the previous touch', () => {
       const touches = goodChain();
-      const relinked = { ...touches[2], prevHash: touches[0].hash };
+      const relinked = { ...touches[2]!, prevHash: touches[0]!.hash };
       touches[2] = { ...relinked, hash: touchHash(relinked) }; // re-hashed, so only the link is wrong
       expect(findChainFault(touches)).toEqual({ seq: 3, fault: 'broken link' });
     });
 
     it('finds a broken link when the first touch has a non-empty prevHash', () => {
       const touches = goodChain();
-      const first = { ...touches[0], prevHash: 'a'.repeat(64) };
+      const first = { ...touches[0]!, prevHash: 'a'.repeat(64) };
       touches[0] = { ...first, hash: touchHash(first) };
       expect(findChainFault(touches)).toEqual({ seq: 1, fault: 'broken link' });
     });
 
     it('finds a broken link when an edited touch was re-hashed but the next touch was not', () => {
       const touches = goodChain();
-      const edited = { ...touches[1], data: { template: 'other' } };
+      const edited = { ...touches[1]!, data: { template: 'other' } };
       touches[1] = { ...edited, hash: touchHash(edited) };
       expect(findChainFault(touches)).toEqual({ seq: 3, fault: 'broken link' });
     });
@@ -152,20 +152,20 @@ describe('touch chain', () => {
 
     it('finds a sequence gap for a duplicated seq', () => {
       const touches = goodChain();
-      touches.splice(2, 0, touches[1]);
+      touches.splice(2, 0, touches[1]!);
       expect(findChainFault(touches)).toEqual({ seq: 2, fault: 'sequence gap' });
     });
 
     it('reports the first fault when there are several', () => {
       const touches = goodChain();
-      touches[1] = { ...touches[1], data: { edited: true } };
-      touches[3] = { ...touches[3], data: { edited: true } };
+      touches[1] = { ...touches[1]!, data: { edited: true } };
+      touches[3] = { ...touches[3]!, data: { edited: true } };
       expect(findChainFault(touches)).toEqual({ seq: 2, fault: 'hash mismatch' });
     });
   });
 
   describe('sealHash', () => {
-    const heads: SealHead[] = [
+    const heads: [SealHead, SealHead] = [
       { caseId: 'case-a', seq: 4, hash: 'a'.repeat(64) },
       { caseId: 'case-b', seq: 2, hash: 'b'.repeat(64) },
     ];

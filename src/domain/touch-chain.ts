@@ -52,8 +52,7 @@ export type ChainFault = 'hash mismatch' | 'broken link' | 'sequence gap' | 'hea
 /** Checks one case's touches (ordered by seq) link up; returns the first fault. */
 export function findChainFault(touches: readonly (ChainedTouch & { hash: string })[]): { seq: number; fault: ChainFault } | null {
   let prevHash = '';
-  for (let index = 0; index < touches.length; index++) {
-    const touch = touches[index];
+  for (const [index, touch] of touches.entries()) {
     if (touch.seq !== index + 1) return { seq: touch.seq, fault: 'sequence gap' };
     if (touch.prevHash !== prevHash) return { seq: touch.seq, fault: 'broken link' };
     if (touchHash(touch) !== touch.hash) return { seq: touch.seq, fault: 'hash mismatch' };

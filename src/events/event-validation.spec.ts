@@ -1,4 +1,4 @@
-import { validateEvent, Validated } from './event-validation';
+import { validateEvent, type Validated } from './event-validation';
 
 type Rejected = Extract<Validated, { ok: false }>;
 

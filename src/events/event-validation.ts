@@ -1,5 +1,5 @@
 import { describeIssues } from '../common/zod-validation';
-import { DunningEvent, dataSchemas, envelopeSchema, EVENT_TYPES, EventType } from '../domain/events';
+import { type DunningEvent, dataSchemas, envelopeSchema, EVENT_TYPES, type EventType } from '../domain/events';
 
 type Detail = { field: string; reason: string };
 export type Validated = { ok: true; event: DunningEvent } | { ok: false; id: string | null; error: string; details: Detail[] };

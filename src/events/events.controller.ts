@@ -59,7 +59,7 @@ export class EventsController {
       throw new ValidationFailed([{ field: 'body', reason: 'must be one event object or {"events": [...]}' }]);
     }
     if ('events' in body) {
-      const { events } = body as { events: unknown };
+      const { events } = body;
       if (!Array.isArray(events) || events.length === 0) throw new ValidationFailed([{ field: 'events', reason: 'must be a non-empty array' }]);
       if (events.length > MAX_EVENTS_PER_REQUEST) {
         throw new ValidationFailed([{ field: 'events', reason: `at most ${MAX_EVENTS_PER_REQUEST} events per request, got ${events.length}` }]);
@@ -70,7 +70,8 @@ export class EventsController {
     const checked = validateEvent(body);
     if (!checked.ok) throw new ValidationFailed(checked.details);
     const results = await this.events.ingest([body], actor);
-    if (results[0].status === 'rejected') throw new DomainError('unprocessable', results[0].error!);
+    const [result] = results;
+    if (result?.status === 'rejected') throw new DomainError('unprocessable', result.error!);
     return { results };
   }
 }

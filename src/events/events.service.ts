@@ -82,7 +82,7 @@ export class EventsService {
   }
 
   async ingest(raw: unknown[], actor: string): Promise<EventResult[]> {
-    const results: EventResult[] = new Array(raw.length);
+    const results = new Array<EventResult>(raw.length);
     const valid: Indexed[] = [];
     raw.forEach((entry, index) => {
       const checked = validateEvent(entry);
@@ -200,6 +200,6 @@ export class EventsService {
   private apply(tx: Tx, event: DunningEvent, actor: string, effects: QueueEffects) {
     // The event's type picks its handler, which takes that type's data (TypeScript cannot see the pairing).
     const handler = this.handlers[event.type] as EventHandler<typeof event.type>;
-    return handler.apply(tx, event.id, event.data as never, actor, effects);
+    return handler.apply(tx, event.id, event.data, actor, effects);
   }
 }

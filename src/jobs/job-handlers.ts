@@ -31,7 +31,8 @@ export function bindHandlers<N extends string>(
   const bound = new Map<N, Handler>();
   for (const name of names) {
     const handlers = found.filter((entry) => entry.name === name);
-    if (handlers.length === 0) problems.push(`no handler for ${kind} "${name}"`);
+    const [only] = handlers;
+    if (!only) problems.push(`no handler for ${kind} "${name}"`);
     else if (handlers.length > 1)
       problems.push(
         `${kind} "${name}" has ${handlers.length} handlers: ${handlers
@@ -39,7 +40,7 @@ export function bindHandlers<N extends string>(
           .sort()
           .join(', ')}`,
       );
-    else bound.set(name, handlers[0]!.handler);
+    else bound.set(name, only.handler);
   }
   for (const entry of found) {
     if (!names.includes(entry.name)) problems.push(`${entry.owner} handles unknown ${kind} "${entry.name}"`);

@@ -4,7 +4,7 @@ import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import { PinoLogger } from 'nestjs-pino';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { bindHandlers, type Handler, type JobContext, OnJob, OnSweep } from './job-handlers';
-import { JobName, QueueName, SweepName } from './job-names';
+import { type JobData, JobName, QueueName, SweepName } from './job-names';
 import { JOBS, QUEUE_CONCURRENCY, SWEEPS, workerOptions } from './job-options';
 
 const JOB_NAMES = Object.values(JobName);
@@ -63,9 +63,10 @@ export class JobWorkers implements OnApplicationBootstrap, BeforeApplicationShut
     const handler = this.handlers.get(name);
     // A job added by hand under a name or queue the service does not use.
     if (!handler || JOBS[name].queue !== queue) return Promise.reject(new UnrecoverableError(`no handler for job "${job.name}" in queue ${queue}`));
-    const context: JobContext<JobName> = { job, token, finalAttempt: job.attemptsMade + 1 >= (job.opts.attempts ?? 1) };
+    const data: unknown = job.data;
+    const context: JobContext<JobName> = { job: job as Job<JobData[JobName]>, token, finalAttempt: job.attemptsMade + 1 >= (job.opts.attempts ?? 1) };
     // Every log line written while the job runs carries the queue, the job and its row ids.
-    const ids = job.data && typeof job.data === 'object' ? (job.data as Record<string, unknown>) : {};
+    const ids = data && typeof data === 'object' ? (data as Record<string, unknown>) : {};
     return this.logs.runInContext(() => handler(context as never), { bindings: { queue, jobId: job.id, ...ids, attempt: job.attemptsMade + 1 } });
   }
 
@@ -93,7 +94,7 @@ export class JobWorkers implements OnApplicationBootstrap, BeforeApplicationShut
     for (const wrapper of this.discovery.getProviders()) {
       const instance: unknown = wrapper.instance;
       if (!instance || typeof instance !== 'object') continue;
-      for (const method of this.scanner.getAllMethodNames(Object.getPrototypeOf(instance))) {
+      for (const method of this.scanner.getAllMethodNames(Object.getPrototypeOf(instance) as object)) {
         const name = this.discovery.getMetadataByDecorator(decorator, wrapper, method) as N | undefined;
         const handler = (instance as Record<string, Handler>)[method];
         if (name !== undefined && handler) found.push({ name, owner: `${wrapper.name}.${method}`, handler: handler.bind(instance) });

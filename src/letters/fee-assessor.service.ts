@@ -4,7 +4,7 @@ import { CaseRepository, type CaseTerms } from '../cases/case.repository';
 import { FeeRepository } from '../cases/fee.repository';
 import { Clock } from '../common/clock';
 import type { Tx } from '../database/transactions';
-import { accruedFee } from '../domain/late-fee';
+import { accruedFee } from '../domain/accrued-fee';
 import { formatMinorUnits, toMinorUnits } from '../domain/money';
 import { SKIP_REASONS } from '../domain/statuses';
 import type { TouchInput } from '../domain/touch-kinds';

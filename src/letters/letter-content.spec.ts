@@ -1,6 +1,6 @@
 import { addressLines, formatDate, formatMoney, formatRate, letterVariables, printedTexts } from './letter-content';
 import { newLetterFields } from './letter-fields.fixture';
-import type { LetterFields, LetterType } from '../domain/letter-fields';
+import type { LetterType } from '../domain/letter-fields';
 
 const titles: Record<LetterType, string> = {
   'payment-demand': 'Demand for Payment',

@@ -44,12 +44,12 @@ function woffToSfnt(woff: Buffer, file: string): Buffer {
     const stored = woff.subarray(offset, offset + compressed);
     return { tag: woff.subarray(entry, entry + 4), checksum: woff.readUInt32BE(entry + 16), data: compressed < length ? inflateSync(stored) : stored };
   });
-  const offsets: number[] = [];
   let size = 12 + 16 * count;
-  for (const table of tables) {
-    offsets.push(size);
+  const placed = tables.map((table) => {
+    const offset = size;
     size += (table.data.length + 3) & ~3; // tables are 4-byte aligned
-  }
+    return { ...table, offset };
+  });
   const sfnt = Buffer.alloc(size);
   woff.copy(sfnt, 0, 4, 8); // flavor: OTTO or 0x00010000
   const power = 2 ** Math.floor(Math.log2(count));
@@ -57,13 +57,13 @@ function woffToSfnt(woff: Buffer, file: string): Buffer {
   sfnt.writeUInt16BE(power * 16, 6);
   sfnt.writeUInt16BE(Math.log2(power), 8);
   sfnt.writeUInt16BE(count * 16 - power * 16, 10);
-  tables.forEach((table, i) => {
+  placed.forEach((table, i) => {
     const record = 12 + i * 16;
     table.tag.copy(sfnt, record);
     sfnt.writeUInt32BE(table.checksum, record + 4);
-    sfnt.writeUInt32BE(offsets[i], record + 8);
+    sfnt.writeUInt32BE(table.offset, record + 8);
     sfnt.writeUInt32BE(table.data.length, record + 12);
-    table.data.copy(sfnt, offsets[i]);
+    table.data.copy(sfnt, table.offset);
   });
   return sfnt;
 }
@@ -73,7 +73,7 @@ function openFont(data: Buffer, file: string): FontkitFont {
   try {
     font.hasGlyphForCodePoint(0x20); // parses the cmap now, so a broken file is named here
   } catch (error) {
-    throw new Error(`${file}: unreadable font (${error instanceof Error ? error.message : String(error)})`);
+    throw new Error(`${file}: unreadable font (${error instanceof Error ? error.message : String(error)})`, { cause: error });
   }
   return font;
 }

@@ -75,7 +75,7 @@ export class LetterTemplates {
         try {
           handlebars.parse(source); // compile() is lazy: find syntax errors at boot, not on the first letter
         } catch (error) {
-          throw new Error(`letter template ${file}, ${key}: ${error instanceof Error ? error.message : String(error)}`);
+          throw new Error(`letter template ${file}, ${key}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
         }
         return handlebars.compile<C>(source, { noEscape: true, strict: true });
       };

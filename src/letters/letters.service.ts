@@ -13,7 +13,7 @@ import { Clock } from '../common/clock';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { Transactions, type Tx } from '../database/transactions';
 import { localDate } from '../domain/calendar';
-import { accruedFee } from '../domain/late-fee';
+import { accruedFee } from '../domain/accrued-fee';
 import { addPeriod } from '../domain/legal-clocks';
 import type { LetterFields, LetterLocale, LetterType } from '../domain/letter-fields';
 import { formatMinorUnits, toMinorUnits } from '../domain/money';
@@ -92,7 +92,7 @@ export class LetterService {
     const skipped: string[] = recipients.length === 0 ? ['the case has no guarantor to notify'] : [];
     const touches: TouchInput[] = [];
     const issued = existing.map(toIssued);
-    const locale = pickLocale(terms.debtor.locale, this.config.DEFAULT_LOCALE) as LetterLocale;
+    const locale = pickLocale(terms.debtor.locale, this.config.DEFAULT_LOCALE);
 
     for (const recipient of recipients.filter((r) => !done.has(r.id))) {
       const byEmail = step.deliver.includes('email') && recipient.email !== null;

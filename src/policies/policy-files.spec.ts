@@ -60,7 +60,7 @@ describe('readPolicyFiles', () => {
     write('README.md', 'not a policy');
     const files = readPolicyFiles(dir, anyTemplate);
     expect(files.map((file) => file.file)).toEqual([join(dir, 'a.yml'), join(dir, 'b.yaml')]);
-    expect(files[0].definition).toEqual({
+    expect(files[0]!.definition).toEqual({
       key: 'b2b',
       default: false,
       match: { segment: ['b2b'] },
@@ -69,7 +69,7 @@ describe('readPolicyFiles', () => {
         { at: 'P45D', action: 'escalate', to: 'agency' },
       ],
     });
-    expect(files[1].definition.default).toBe(true);
+    expect(files[1]!.definition.default).toBe(true);
   });
 
   it('gives the same content hash for the same definition written differently', () => {
@@ -80,10 +80,10 @@ describe('readPolicyFiles', () => {
       `# a comment\nsteps:\n  - {action: notice, at: P1D, template: reminder-friendly, channel: email}\n  - {letter: payment-demand, at: P10D, action: letter, deliver: [email, post]}\ndefault: true\nkey: consumer\n`,
     );
     const [second] = readPolicyFiles(dir, anyTemplate);
-    expect(second.contentHash).toBe(first.contentHash);
+    expect(second!.contentHash).toBe(first!.contentHash);
     write('a.yaml', consumer.replace('P10D', 'P11D'));
     const [third] = readPolicyFiles(dir, anyTemplate);
-    expect(third.contentHash).not.toBe(first.contentHash);
+    expect(third!.contentHash).not.toBe(first!.contentHash);
   });
 
   it('names the file and steps[0].at for a bad duration', () => {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import canonicalize from 'canonicalize';
 import { parse } from 'yaml';
 import { describeIssues } from '../common/zod-validation';
-import { PolicyDefinition, policySchema } from '../domain/policy';
+import { type PolicyDefinition, policySchema } from '../domain/policy';
 
 export class PolicyFileError extends Error {}
 

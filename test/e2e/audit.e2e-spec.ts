@@ -1,5 +1,5 @@
 import { AuditService } from '../../src/audit/audit.service';
-import { bearer, overdueEvent, paymentEvent, startTestApp, TestApp } from '../support/test-app';
+import { bearer, overdueEvent, paymentEvent, startTestApp, type TestApp } from '../support/test-app';
 
 describe('the audit trail is append-only and verifiable', () => {
   let sut: TestApp;

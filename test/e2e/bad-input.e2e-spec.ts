@@ -1,4 +1,4 @@
-import { bearer, overdueEvent, startTestApp, TestApp } from '../support/test-app';
+import { bearer, overdueEvent, startTestApp, type TestApp } from '../support/test-app';
 
 describe('bad input gets a clear 4xx and changes nothing', () => {
   let sut: TestApp;

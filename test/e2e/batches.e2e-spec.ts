@@ -7,7 +7,7 @@ import { QueueName } from '../../src/jobs/job-names';
 import { JobWorkers } from '../../src/jobs/job-workers.service';
 import { MAIN, startService } from '../support/service-process';
 import { SmtpSink } from '../support/smtp-sink';
-import { bearer, overdueEvent, startTestApp, TestApp, testEnv } from '../support/test-app';
+import { bearer, overdueEvent, startTestApp, type TestApp, testEnv } from '../support/test-app';
 import { waitFor } from '../support/wait-for';
 
 /** `count` cases on the `batch-ladder` policy (notices at P1D and P2D), due today in Berlin. */
@@ -124,13 +124,13 @@ describe('finance batches', () => {
       }).expect(202);
       const cancelled = await sut.http.post(`/v1/batches/${started.body.id}/cancel`).set(bearer('finance')).expect(200);
       expect(cancelled.body).toMatchObject({ status: 'cancelled', cancelled: 40, pending: 0 });
-      worker.resume();
+      await worker.resume();
       // The drivers find the batch cancelled and take nothing.
       await waitFor('the drivers to finish', async () => (await sut.queue.getJobCounts('active', 'waiting')).active === 0);
       expect((await batch(started.body.id)).done).toBe(0);
       await sut.http.post(`/v1/batches/${started.body.id}/cancel`).set(bearer('finance')).expect(200);
     } finally {
-      worker.resume();
+      await worker.resume();
     }
     await sut.http.post(`/v1/batches/${randomUUID()}/cancel`).set(bearer('finance')).expect(404);
   });

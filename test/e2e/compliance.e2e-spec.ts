@@ -4,7 +4,7 @@ import { Commitments } from '../../src/cases/commitments.service';
 import { FixedClock } from '../support/fixed-clock';
 import { SmsStub } from '../support/sms-stub';
 import { SmtpSink } from '../support/smtp-sink';
-import { bearer, invoiceEvent, overdueEvent, runStepAgain, startTestApp, TestApp } from '../support/test-app';
+import { bearer, invoiceEvent, overdueEvent, runStepAgain, startTestApp, type TestApp } from '../support/test-app';
 import { waitFor } from '../support/wait-for';
 
 interface Touch {
@@ -70,7 +70,7 @@ describe('the contact gate and the case lifecycle, with the real service', () =>
     expect(deferred.channel).toBe('email');
     const step = (await caseDetail(caseId)).schedule[0];
     expect(step).toMatchObject({ status: 'deferred', dueAt: until.toUTC().toISO() });
-    expect(smtp.to(event.data.debtor.email as string)).toHaveLength(0);
+    expect(smtp.to(event.data.debtor.email)).toHaveLength(0);
     expect(trail.some((t) => t.kind === 'notice.sent')).toBe(false);
   });
 
@@ -123,7 +123,7 @@ describe('the contact gate and the case lifecycle, with the real service', () =>
     // The first notice (due in 2 s) does not go out while the promise holds.
     const first = detail.schedule[0];
     expect(await runStepAgain(sut.queue, first.id)).toBe('held');
-    expect(smtp.to(event.data.debtor.email as string)).toHaveLength(0);
+    expect(smtp.to(event.data.debtor.email)).toHaveLength(0);
 
     // Paying the promised amount keeps the promise and lifts the hold.
     await post({
@@ -181,14 +181,14 @@ describe('the contact gate and the case lifecycle, with the real service', () =>
     expect(trail.find((t) => t.kind === 'hold.placed')!.data).toMatchObject({ kind: 'cease-contact', effect: 'no-contact' });
     expect(trail.find((t) => t.kind === 'debtor.updated')!.data).toMatchObject({ eventId: update.id, fields: ['ceaseContact'] });
     expect(trail.find((t) => t.kind === 'step.skipped')!.data).toMatchObject({ reason: 'debtor asked to cease contact' });
-    expect(smtp.to(event.data.debtor.email as string)).toHaveLength(0);
+    expect(smtp.to(event.data.debtor.email)).toHaveLength(0);
   });
 
   it('the unsubscribe link in every email sets cease-contact (GET asks, POST does it)', async () => {
     const zone = zoneWhereLocalHourIs(9, 19);
     const event = overdueEvent({ debtor: { timezone: zone }, segment: 'at-once' });
     const caseId = await open(event);
-    const mail = await waitFor('the notice', () => smtp.to(event.data.debtor.email as string)[0]);
+    const mail = await waitFor('the notice', () => smtp.to(event.data.debtor.email)[0]);
     const link = /https?:\/\/\S+\/v1\/unsubscribe\/[\w-]+/.exec(mail.text)![0];
     const path = new URL(link).pathname;
     const page = await sut.http.get(path).expect(200);
@@ -213,7 +213,7 @@ describe('the contact gate and the case lifecycle, with the real service', () =>
 
     const deferred = trail.find((t) => t.kind === 'step.deferred')!;
     expect(deferred.data.reasons).toEqual(['cap']);
-    const firstSent = sms.to(phone)[0].receivedAt.getTime();
+    const firstSent = sms.to(phone)[0]!.receivedAt.getTime();
     const until = new Date(deferred.data.until as string).getTime();
     // The first SMS leaves the window 24 h after it was sent (or the window opens later that day).
     expect(until).toBeGreaterThanOrEqual(firstSent + 24 * 3600_000 - 5_000);
@@ -221,7 +221,7 @@ describe('the contact gate and the case lifecycle, with the real service', () =>
 
     // The first answer was lost: the retry carried the same reference and the provider kept one message.
     expect(sms.duplicates).toHaveLength(1);
-    expect(sms.duplicates[0].reference).toBe(sms.to(phone)[0].reference);
+    expect(sms.duplicates[0]!.reference).toBe(sms.to(phone)[0]!.reference);
     expect(sms.requests.every((request) => request.headers['idempotency-key'] === (request.body as { reference: string }).reference)).toBe(true);
     // A duplicate job for a sent SMS step sends nothing.
     const firstStep = (await caseDetail(caseId)).schedule[0];
@@ -229,7 +229,7 @@ describe('the contact gate and the case lifecycle, with the real service', () =>
     expect(sms.to(phone)).toHaveLength(3);
 
     // The provider's delivery receipt lands on the dispatch and the trail, once.
-    const receipt = { reference: sms.to(phone)[0].reference, status: 'delivered', providerMessageId: sms.to(phone)[0].id };
+    const receipt = { reference: sms.to(phone)[0]!.reference, status: 'delivered', providerMessageId: sms.to(phone)[0]!.id };
     await sut.http.post('/v1/sms/receipts').set(bearer('ingest')).send(receipt).expect(200);
     await sut.http.post('/v1/sms/receipts').set(bearer('ingest')).send(receipt).expect(200);
     expect((await touches(caseId)).filter((t) => t.kind === 'notice.delivered')).toHaveLength(1);

@@ -6,7 +6,7 @@ import { type Browser, chromium } from 'playwright-core';
 import request from 'supertest';
 import { JobName, QueueName } from '../../src/jobs/job-names';
 import { SmtpSink } from '../support/smtp-sink';
-import { bearer, KEYS, overdueEvent, startTestApp, TestApp } from '../support/test-app';
+import { bearer, KEYS, overdueEvent, startTestApp, type TestApp } from '../support/test-app';
 import { waitFor } from '../support/wait-for';
 
 type Role = keyof typeof KEYS;
@@ -48,7 +48,7 @@ describe('queue dashboard and operator jobs API', () => {
     const caseId: string = response.body.results[0].caseId;
     const stepId: string = (await sut.http.get(`/v1/cases/${caseId}`).set(bearer('operator')).expect(200)).body.schedule[0].id;
     await waitFor('the notice job to fail', async () => (await (await sut.queue.getJob(stepId))?.getState()) === 'failed');
-    return { caseId, stepId, email: event.data.debtor.email as string };
+    return { caseId, stepId, email: event.data.debtor.email };
   }
 
   const touches = async (caseId: string): Promise<Touch[]> => (await sut.http.get(`/v1/cases/${caseId}/touches`).set(bearer('auditor')).expect(200)).body.items;

@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import { DateTime } from 'luxon';
 import { Reconciler } from '../../src/scheduling/reconciler.service';
 import { SmtpSink } from '../support/smtp-sink';
-import { bearer, invoiceEvent, overdueEvent, paymentEvent, runStepAgain, startTestApp, TestApp } from '../support/test-app';
+import { bearer, invoiceEvent, overdueEvent, paymentEvent, runStepAgain, startTestApp, type TestApp } from '../support/test-app';
 import { waitFor } from '../support/wait-for';
 
 describe('dunning flow over HTTP with a real SMTP server', () => {
@@ -31,7 +31,7 @@ describe('dunning flow over HTTP with a real SMTP server', () => {
   async function open(event = overdueEvent()) {
     const response = await post(event).expect(202);
     expect(response.body.results).toEqual([{ id: event.id, status: 'accepted', caseId: expect.any(String) }]);
-    return { event, caseId: response.body.results[0].caseId as string, email: event.data.debtor.email as string };
+    return { event, caseId: response.body.results[0].caseId as string, email: event.data.debtor.email };
   }
 
   it('sends exactly one email at the step time, naming the amount and the invoice', async () => {
@@ -52,8 +52,8 @@ describe('dunning flow over HTTP with a real SMTP server', () => {
 
     const trail = await touches(caseId);
     expect(trail.map((touch) => touch.kind)).toEqual(['event.received', 'case.opened', 'step.scheduled', 'step.scheduled', 'notice.sent']);
-    expect(trail[4].data).toMatchObject({ stepId: firstStep.id, template: 'reminder-friendly', balance: '1250.00', currency: 'EUR' });
-    expect(trail[0].actor).toBe('ingest-key');
+    expect(trail[4]!.data).toMatchObject({ stepId: firstStep.id, template: 'reminder-friendly', balance: '1250.00', currency: 'EUR' });
+    expect(trail[0]!.actor).toBe('ingest-key');
   });
 
   it('a payment in full before the step means no email, a resolved case and no pending step', async () => {
@@ -126,7 +126,7 @@ describe('dunning flow over HTTP with a real SMTP server', () => {
     const later = { invoice: { dueDate: '2099-03-01' } };
     const known = await open(overdueEvent(later));
     const fresh = Array.from({ length: 5 }, () => overdueEvent(later));
-    const sameDebtor = overdueEvent({ ...later, debtor: { externalId: fresh[0].data.debtor.externalId, timezone: 'Asia/Tokyo' } });
+    const sameDebtor = overdueEvent({ ...later, debtor: { externalId: fresh[0]!.data.debtor.externalId, timezone: 'Asia/Tokyo' } });
     const reopen = overdueEvent({ invoice: { ...later.invoice, externalId: known.event.data.invoice.externalId } });
     const twice = overdueEvent(later);
     const paidTwice = paymentEvent(twice.data.invoice.externalId, '1250.00');
@@ -137,11 +137,11 @@ describe('dunning flow over HTTP with a real SMTP server', () => {
     expect(new Set(results.slice(0, 6).map((r) => r.caseId)).size).toBe(6);
     expect(results[6]).toEqual({ id: known.event.id, status: 'duplicate', caseId: known.caseId });
     expect(results[7]).toEqual({ id: reopen.id, status: 'accepted', caseId: known.caseId });
-    expect(results[8].status).toBe('accepted');
-    expect(results[9]).toEqual({ id: paidTwice.id, status: 'accepted', caseId: results[8].caseId });
+    expect(results[8]!.status).toBe('accepted');
+    expect(results[9]).toEqual({ id: paidTwice.id, status: 'accepted', caseId: results[8]!.caseId });
 
-    expect((await caseDetail(results[8].caseId!)).status).toBe('resolved');
-    const [debtor] = await sut.db.query('SELECT timezone FROM debtors WHERE external_id = $1', [fresh[0].data.debtor.externalId]);
+    expect((await caseDetail(results[8]!.caseId!)).status).toBe('resolved');
+    const [debtor] = await sut.db.query('SELECT timezone FROM debtors WHERE external_id = $1', [fresh[0]!.data.debtor.externalId]);
     expect(debtor.timezone).toBe('Asia/Tokyo');
     const reopened = await touches(known.caseId);
     expect(reopened[reopened.length - 1]).toMatchObject({

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, IncomingHttpHeaders, Server } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DateTime } from 'luxon';
 import { AuditService } from '../../src/audit/audit.service';
@@ -8,7 +8,7 @@ import { Transactions } from '../../src/database/transactions';
 import type { EscalationTarget } from '../../src/domain/escalations';
 import { type Escalation, EscalationService } from '../../src/escalations/escalation.service';
 import { verifyWebhookSignature } from '../../src/escalations/webhook-signature';
-import { bearer, overdueEvent, startTestApp, TestApp } from '../support/test-app';
+import { bearer, overdueEvent, startTestApp, type TestApp } from '../support/test-app';
 import { waitFor } from '../support/wait-for';
 
 const SECRET = 'agency-webhook-secret-0123456789';
@@ -121,7 +121,7 @@ describe('escalations: agency placements with a signed webhook, the collectors w
       expect(escalation.target).toMatchObject({ to: 'agency', created: true });
       const placementId = escalation.target.placementId!;
 
-      const [delivery] = await waitFor('the webhook at the agency', () => receiver.arrived(placementId));
+      const delivery = (await waitFor('the webhook at the agency', () => receiver.arrived(placementId)))[0]!;
       expect(delivery.headers['content-type']).toBe('application/json');
       expect(delivery.headers['x-dunning-delivery']).toBe(placementId);
       const signature = delivery.headers['x-dunning-signature'] as string;
@@ -146,9 +146,7 @@ describe('escalations: agency placements with a signed webhook, the collectors w
         invoice: {
           externalId: event.data.invoice.externalId,
           contractRef: event.data.invoice.contractRef,
-          dueDate: DateTime.fromISO(event.data.invoice.dueDate as string)
-            .setZone('Europe/Berlin')
-            .toISODate(),
+          dueDate: DateTime.fromISO(event.data.invoice.dueDate).setZone('Europe/Berlin').toISODate(),
         },
         placedAt: expect.any(String),
       });
@@ -197,7 +195,7 @@ describe('escalations: agency placements with a signed webhook, the collectors w
       }
       const notified = (await touches(caseId)).filter((touch) => touch.kind === 'agency.notified');
       expect(notified).toHaveLength(1);
-      expect(notified[0].data).toMatchObject({ placementId, attempts: 2 });
+      expect(notified[0]!.data).toMatchObject({ placementId, attempts: 2 });
       expect(await placement(placementId)).toMatchObject({ webhook: { status: 'sent', attempts: 2, lastError: null } });
     });
 

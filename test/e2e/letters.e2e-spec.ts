@@ -2,8 +2,8 @@ import { createHash, randomUUID } from 'node:crypto';
 import { DateTime } from 'luxon';
 import { PDFParse } from 'pdf-parse';
 import { LegalClockCheck } from '../../src/letters/legal-clock-check.service';
-import { ReceivedMail, SmtpSink } from '../support/smtp-sink';
-import { bearer, overdueEvent, startTestApp, TestApp } from '../support/test-app';
+import { type ReceivedMail, SmtpSink } from '../support/smtp-sink';
+import { bearer, overdueEvent, startTestApp, type TestApp } from '../support/test-app';
 import { waitFor } from '../support/wait-for';
 
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
@@ -49,7 +49,7 @@ describe('letters: PDF by email and post, tracking, fees and legal clocks', () =
       });
     expect(response.status).toBe(200);
     expect(response.headers['content-type']).toBe('application/pdf');
-    return { bytes: response.body as Buffer, etag: response.headers.etag as string };
+    return { bytes: response.body as Buffer, etag: response.headers.etag };
   };
 
   /** An invoice 17 days overdue (its due moment 17 days ago), on the `letters` policy: fee, then a payment demand. */
@@ -81,10 +81,10 @@ describe('letters: PDF by email and post, tracking, fees and legal clocks', () =
   it('a payment-demand step emails the PDF; its text shows amount, references, fee accrued and deadline; hashes agree', async () => {
     const event = overdueSeventeenDays();
     const caseId = await open(event);
-    const { mail, letterId, trail } = await demandSent(caseId, event.data.debtor.email as string);
+    const { mail, letterId, trail } = await demandSent(caseId, event.data.debtor.email);
 
     expect(mail.attachments).toHaveLength(1);
-    const [attachment] = mail.attachments;
+    const attachment = mail.attachments[0]!;
     expect(attachment.contentType).toBe('application/pdf');
     const stored = await letter(letterId);
     expect(attachment.filename).toBe(`${stored.number}.pdf`);
@@ -150,11 +150,11 @@ describe('letters: PDF by email and post, tracking, fees and legal clocks', () =
     const refusalsBefore = smtp.refusals;
     const event = overdueSeventeenDays();
     const caseId = await open(event);
-    const { mail, letterId, trail } = await demandSent(caseId, event.data.debtor.email as string);
+    const { mail, letterId, trail } = await demandSent(caseId, event.data.debtor.email);
     expect(smtp.refusals).toBe(refusalsBefore + 1);
     const stored = await letter(letterId);
-    expect(sha256(mail.attachments[0].content)).toBe(stored.sha256);
-    expect(smtp.to(event.data.debtor.email as string)).toHaveLength(1);
+    expect(sha256(mail.attachments[0]!.content)).toBe(stored.sha256);
+    expect(smtp.to(event.data.debtor.email)).toHaveLength(1);
     expect((await caseDetail(caseId)).letters).toHaveLength(1);
     expect(trail.filter((t) => t.kind === 'letter.sent' && t.channel === 'email')).toHaveLength(1);
     expect(stored.deliveries.email).toMatchObject({ status: 'sent', messageId: mail.messageId });
@@ -167,8 +167,8 @@ describe('letters: PDF by email and post, tracking, fees and legal clocks', () =
     );
     event.data.invoice.currency = 'CNY';
     const caseId = await open(event);
-    const { mail, letterId } = await demandSent(caseId, event.data.debtor.email as string);
-    const text = squash(await pdfText(mail.attachments[0].content));
+    const { mail, letterId } = await demandSent(caseId, event.data.debtor.email);
+    const text = squash(await pdfText(mail.attachments[0]!.content));
     expect(text).toContain('张伟');
     expect(text).toContain('催款');
     expect(text).toContain(event.data.invoice.externalId);
@@ -179,7 +179,7 @@ describe('letters: PDF by email and post, tracking, fees and legal clocks', () =
   it('posts a letter queued → posted → delivered through tracking, each a touch; delivery restarts the limitation clock', async () => {
     const event = overdueSeventeenDays();
     const caseId = await open(event);
-    const { letterId } = await demandSent(caseId, event.data.debtor.email as string);
+    const { letterId } = await demandSent(caseId, event.data.debtor.email);
     const before = (await caseDetail(caseId)).limitation.date as string;
     expect(before).toBe(DateTime.utc().minus({ days: 17 }).setZone('Europe/Berlin').plus({ years: 3 }).toISODate());
 
@@ -248,8 +248,8 @@ describe('letters: PDF by email and post, tracking, fees and legal clocks', () =
     const letterId = sent.body.letters[0].id as string;
 
     const mail = await waitFor('the guarantor notice', () => smtp.to(guarantor.email)[0]);
-    expect(squash(await pdfText(mail.attachments[0].content))).toContain('GraceGuarantor');
-    expect(smtp.to(event.data.debtor.email as string)).toHaveLength(0);
+    expect(squash(await pdfText(mail.attachments[0]!.content))).toContain('GraceGuarantor');
+    expect(smtp.to(event.data.debtor.email)).toHaveLength(0);
 
     let detail = await caseDetail(caseId);
     expect(detail.guarantors).toEqual([
@@ -297,13 +297,13 @@ describe('letters: PDF by email and post, tracking, fees and legal clocks', () =
     const job = await sut.queue.getJob(step.id);
     expect(await job!.getState()).toBe('failed');
     expect(job!.attemptsMade).toBe(1);
-    expect(smtp.to(event.data.debtor.email as string)).toHaveLength(0);
+    expect(smtp.to(event.data.debtor.email)).toHaveLength(0);
   });
 
   it('a contract termination letter terminates the contract, citing the letters already sent', async () => {
     const event = overdueSeventeenDays();
     const caseId = await open(event);
-    const { letterId: demandId } = await demandSent(caseId, event.data.debtor.email as string);
+    const { letterId: demandId } = await demandSent(caseId, event.data.debtor.email);
     const sent = await sut.http
       .post(`/v1/cases/${caseId}/letters`)
       .set(bearer('operator'))

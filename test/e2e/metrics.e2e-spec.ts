@@ -3,7 +3,7 @@ import request from 'supertest';
 import { createApp } from '../../src/bootstrap';
 import { loadConfig } from '../../src/config/config.schema';
 import { SmtpSink } from '../support/smtp-sink';
-import { bearer, overdueEvent, startTestApp, TestApp, testEnv } from '../support/test-app';
+import { bearer, overdueEvent, startTestApp, type TestApp, testEnv } from '../support/test-app';
 import { waitFor } from '../support/wait-for';
 
 /** The value of one sample line (`name{labels} value`), or undefined when the series is absent. */

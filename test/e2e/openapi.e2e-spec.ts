@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Express } from 'express';
 import type { OpenAPIObject, OperationObject, ReferenceObject, SchemaObject } from '@nestjs/swagger';
 import { ROLES } from '../../src/config/config.schema';
-import { bearer, KEYS, startTestApp, TestApp } from '../support/test-app';
+import { bearer, KEYS, startTestApp, type TestApp } from '../support/test-app';
 
 type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 const METHODS: Method[] = ['get', 'post', 'put', 'patch', 'delete'];
@@ -99,16 +99,14 @@ describe('OpenAPI at /docs', () => {
       const outsider = ROLES.find((role) => !allowed.includes(role));
       if (!outsider) continue;
       const url = path.replace(/\{\w+\}/g, randomUUID());
-      const res = await sut.http[method](url)
-        .set(bearer(outsider as keyof typeof KEYS))
-        .send({});
+      const res = await sut.http[method](url).set(bearer(outsider)).send({});
       expect({ route, outsider, status: res.status }).toEqual({ route, outsider, status: 403 });
     }
   });
 
   it('describes POST /v1/events: one event or {events: [...]}, with the envelope fields and a 202 with results', () => {
-    const op = doc.paths['/v1/events'].post as Operation;
-    const body = (op.requestBody as { content: Record<string, { schema: SchemaObject }> }).content['application/json'].schema;
+    const op = doc.paths['/v1/events']!.post as Operation;
+    const body = (op.requestBody as { content: Record<string, { schema: SchemaObject }> }).content['application/json']!.schema;
     const variants = (body.anyOf ?? body.oneOf ?? []) as (SchemaObject & Partial<ReferenceObject>)[];
     const batch = variants.find((v) => v.properties?.events);
     expect(batch?.required).toEqual(['events']);
@@ -141,10 +139,10 @@ describe('OpenAPI at /docs', () => {
   });
 
   it('takes query and path parameters from the zod schemas', () => {
-    const list = doc.paths['/v1/cases'].get as Operation;
+    const list = doc.paths['/v1/cases']!.get as Operation;
     const status = list.parameters?.find((p) => 'name' in p && p.name === 'status') as { in: string; schema: SchemaObject } | undefined;
     expect(status).toMatchObject({ in: 'query', schema: { enum: ['active', 'on_hold', 'resolved', 'cancelled', 'written_off', 'closed'] } });
-    const detail = doc.paths['/v1/cases/{id}'].get as Operation;
+    const detail = doc.paths['/v1/cases/{id}']!.get as Operation;
     expect(detail.parameters).toEqual(
       expect.arrayContaining([expect.objectContaining({ name: 'id', in: 'path', schema: expect.objectContaining({ format: 'uuid' }) })]),
     );

@@ -31,7 +31,7 @@ describe('the service process', () => {
         body: JSON.stringify(event),
       });
       const { results } = (await posted.json()) as { results: { caseId: string }[] };
-      const caseId = results[0].caseId;
+      const caseId = results[0]!.caseId;
       await waitFor('the notice to be in flight at the mail server', () => smtp.waiting === 1);
 
       service.child.kill('SIGTERM');
@@ -48,7 +48,7 @@ describe('the service process', () => {
       expect(smtp.received).toHaveLength(1);
     } catch (error) {
       service.child.kill('SIGKILL');
-      throw new Error(`${(error as Error).message}\n${service.output()}`);
+      throw new Error(`${(error as Error).message}\n${service.output()}`, { cause: error });
     } finally {
       release();
       await db.end().catch(() => undefined);

@@ -1,4 +1,4 @@
-import { bearer, startTestApp, TestApp } from '../support/test-app';
+import { bearer, startTestApp, type TestApp } from '../support/test-app';
 
 describe('rate limits per API key', () => {
   let sut: TestApp;

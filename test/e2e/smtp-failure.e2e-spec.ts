@@ -1,6 +1,6 @@
 import { Job } from 'bullmq';
 import { SmtpSink } from '../support/smtp-sink';
-import { bearer, overdueEvent, startTestApp, TestApp } from '../support/test-app';
+import { bearer, overdueEvent, startTestApp, type TestApp } from '../support/test-app';
 import { waitFor } from '../support/wait-for';
 
 describe('an SMTP server that refuses mail', () => {
@@ -42,9 +42,9 @@ describe('an SMTP server that refuses mail', () => {
 
     smtp.refusing = false;
     await failed.retry();
-    const mail = await waitFor('the notice after the retry', () => smtp.to(event.data.debtor.email as string)[0]);
+    const mail = await waitFor('the notice after the retry', () => smtp.to(event.data.debtor.email)[0]);
     await waitFor('step done', async () => (await detail()).schedule[0].status === 'done');
-    expect(smtp.to(event.data.debtor.email as string)).toHaveLength(1);
+    expect(smtp.to(event.data.debtor.email)).toHaveLength(1);
 
     // Every attempt used the one dispatch row, so the Message-ID is the same one the failures carried.
     const dispatches = await sut.db.query('SELECT id, status, attempts, message_id FROM dispatches WHERE step_id = $1', [stepId]);

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UnrecoverableError } from 'bullmq';
 import type { AppConfig } from '../../src/config/app-config';
-import { HttpSmsSender, OutboxSmsSender, SmsSender, smsSenderProvider } from '../../src/channels/sms/sms-sender';
+import { HttpSmsSender, OutboxSmsSender, type SmsSender, smsSenderProvider } from '../../src/channels/sms/sms-sender';
 import { SmsStub } from '../support/sms-stub';
 
 const API_KEY = 'sms-test-key-0123456789';
@@ -46,7 +46,7 @@ describe('HttpSmsSender against a local provider', () => {
     const sms = message();
     const sent = await sender.send(sms);
     expect(stub.messages).toHaveLength(1);
-    const [received] = stub.messages;
+    const received = stub.messages[0]!;
     expect(received).toMatchObject({ to: PHONE, text: TEXT, reference: sms.reference });
     expect(received.headers['idempotency-key']).toBe(sms.reference);
     expect(received.headers.authorization).toBe(`Bearer ${API_KEY}`);
@@ -176,7 +176,7 @@ describe('OutboxSmsSender', () => {
 });
 
 describe('smsSenderProvider', () => {
-  const build = (config: Partial<AppConfig>): SmsSender => smsSenderProvider.useFactory({ OUTBOX_DIR: './var/outbox', ...config } as AppConfig) as SmsSender;
+  const build = (config: Partial<AppConfig>): SmsSender => smsSenderProvider.useFactory({ OUTBOX_DIR: './var/outbox', ...config }) as SmsSender;
 
   it('picks the HTTP adapter when SMS_URL is set, the outbox otherwise', () => {
     expect(build({ SMS_URL: 'http://127.0.0.1:1/sms', SMS_API_KEY: API_KEY })).toBeInstanceOf(HttpSmsSender);

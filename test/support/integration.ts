@@ -1,8 +1,13 @@
 import { randomBytes } from 'node:crypto';
+import type { INestApplicationContext, Type } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
 import { Redis } from 'ioredis';
 import { Client } from 'pg';
+import { AppModule } from '../../src/app.module';
+import { Clock } from '../../src/common/clock';
 import { type AppConfig, loadConfig } from '../../src/config/config.schema';
 import { migrate } from '../../src/database/preflight';
+import { Transactions, type Tx } from '../../src/database/transactions';
 import { testEnv } from './test-app';
 
 /**
@@ -29,6 +34,38 @@ export async function integrationStores(suite: string, extra: Record<string, str
       } finally {
         redis.disconnect();
       }
+    },
+  };
+}
+
+/** The service's providers without HTTP and without workers: repositories and use cases, on a clock the test sets. */
+export interface IntegrationContext {
+  config: AppConfig;
+  get<T>(type: Type<T>): T;
+  /** Runs work in one transaction, committed when it resolves. */
+  tx<T>(work: (tx: Tx) => Promise<T>): Promise<T>;
+  /** Every provider's "now" until the next call (or `restore`). */
+  setNow(at: Date): void;
+  close(): Promise<void>;
+}
+
+export async function startIntegration(suite: string, extra: Record<string, string> = {}): Promise<IntegrationContext> {
+  // The API role: no worker takes the jobs a test enqueues, and no sweep runs on its own.
+  const { config, cleanUp } = await integrationStores(suite, { APP_ROLE: 'api', ...extra });
+  const app: INestApplicationContext = await NestFactory.createApplicationContext(AppModule.register(config), { logger: false });
+  const clock = app.get(Clock);
+  const systemNow = clock.now.bind(clock);
+  return {
+    config,
+    get: (type) => app.get(type),
+    tx: (work) => app.get(Transactions).run(work),
+    setNow(at) {
+      clock.now = () => new Date(at);
+    },
+    async close() {
+      clock.now = systemNow;
+      await app.close();
+      await cleanUp();
     },
   };
 }

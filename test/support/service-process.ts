@@ -1,4 +1,4 @@
-import { ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 
 export const MAIN = 'dist/main.js';
 
@@ -11,8 +11,8 @@ export interface Exit {
 export function startService(env: Record<string, string>): { child: ChildProcess; exited: Promise<Exit>; output: () => string } {
   const child = spawn(process.execPath, [MAIN], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
-  child.stdout!.on('data', (chunk) => (output += chunk));
-  child.stderr!.on('data', (chunk) => (output += chunk));
+  child.stdout.on('data', (chunk) => (output += chunk));
+  child.stderr.on('data', (chunk) => (output += chunk));
   const exited = new Promise<Exit>((resolve) => child.on('exit', (code) => resolve({ code, output })));
   return { child, exited, output: () => output };
 }

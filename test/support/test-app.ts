@@ -1,13 +1,13 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { getQueueToken } from '@nestjs/bullmq';
 import type { INestApplication } from '@nestjs/common';
-import { Job, Queue } from 'bullmq';
+import { Job, type Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { Client } from 'pg';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { createApp } from '../../src/bootstrap';
-import { AppConfig, loadConfig } from '../../src/config/config.schema';
+import { type AppConfig, loadConfig } from '../../src/config/config.schema';
 import { JobName, QueueName } from '../../src/jobs/job-names';
 import { waitFor } from './wait-for';
 

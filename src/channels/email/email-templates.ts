@@ -88,6 +88,6 @@ export function pickLocale(requested: string | null, fallback: Locale): Locale {
   if (!requested) return fallback;
   const exact = LOCALES.find((locale) => locale.toLowerCase() === requested.toLowerCase());
   if (exact) return exact;
-  const language = requested.split('-')[0].toLowerCase();
-  return LOCALES.find((locale) => locale.split('-')[0].toLowerCase() === language) ?? fallback;
+  const languageOf = (tag: string) => tag.split('-', 1)[0]!.toLowerCase();
+  return LOCALES.find((locale) => languageOf(locale) === languageOf(requested)) ?? fallback;
 }

@@ -40,7 +40,7 @@ export class Mailer implements OnApplicationShutdown {
         connectionTimeout: 10_000,
         greetingTimeout: 10_000,
         socketTimeout: 30_000,
-      } as Parameters<typeof createTransport>[0]);
+      } as Parameters<typeof createTransport>[0]) as Transporter;
     } else {
       this.outboxDir = config.OUTBOX_DIR;
       this.transport = createTransport({ streamTransport: true, buffer: true, newline: 'unix' });

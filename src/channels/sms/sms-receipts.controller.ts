@@ -53,7 +53,7 @@ export class SmsReceiptsController {
       throw new ValidationFailed([{ field: 'body', reason: 'must be one receipt object or {"receipts": [...]}' }]);
     }
     if ('receipts' in body) {
-      const { receipts } = body as { receipts: unknown };
+      const { receipts } = body;
       if (!Array.isArray(receipts) || receipts.length === 0) throw new ValidationFailed([{ field: 'receipts', reason: 'must be a non-empty array' }]);
       if (receipts.length > MAX_RECEIPTS_PER_REQUEST) {
         throw new ValidationFailed([{ field: 'receipts', reason: `at most ${MAX_RECEIPTS_PER_REQUEST} receipts per request, got ${receipts.length}` }]);

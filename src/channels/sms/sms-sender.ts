@@ -77,7 +77,7 @@ export class HttpSmsSender extends SmsSender {
       body = parseJson(await response.text());
     } catch (error) {
       // Retryable: the provider may or may not have the message, and the reference makes a resend safe.
-      throw new Error(`SMS provider unreachable for ${message.reference}: ${describeFailure(error, this.timeoutMs)}`);
+      throw new Error(`SMS provider unreachable for ${message.reference}: ${describeFailure(error, this.timeoutMs)}`, { cause: error });
     }
     const { status } = response;
     if (status >= 200 && status < 300) return this.accepted(message.reference, status, body, 'accepted');

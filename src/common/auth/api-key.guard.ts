@@ -19,8 +19,8 @@ export class ApiKeyGuard implements CanActivate {
     const access = routeAccess(this.reflector, [context.getHandler(), context.getClass()]);
     if (access.public) return true;
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
-    const match = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '');
-    const key = match ? this.keys.find(match[1]) : undefined;
+    const secret = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')?.[1];
+    const key = secret ? this.keys.find(secret) : undefined;
     if (!key) throw new UnauthorizedException('an API key is required: Authorization: Bearer <key>');
     const allowed = access.roles;
     if (key.role !== 'admin' && !allowed.includes(key.role)) {

@@ -9,9 +9,9 @@ export const BASIC_REALM = 'Basic realm="dunning"';
  * The secret is looked up in constant time; the name must then match the key it found.
  */
 export function basicKey(keys: ApiKeyRing, authorization: string | undefined): ApiKey | undefined {
-  const match = /^Basic\s+([A-Za-z0-9+/]+=*)\s*$/i.exec(authorization ?? '');
-  if (!match) return undefined;
-  const decoded = Buffer.from(match[1], 'base64').toString('utf8');
+  const encoded = /^Basic\s+([A-Za-z0-9+/]+=*)\s*$/i.exec(authorization ?? '')?.[1];
+  if (!encoded) return undefined;
+  const decoded = Buffer.from(encoded, 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
   if (colon <= 0) return undefined;
   // Secrets may contain ':' (see ApiKeyRing's tests); names may not (API_KEYS is name:role:secret).
