@@ -12,6 +12,12 @@ const common = { testEnvironment: 'node', extensionsToTreatAsEsm: ['.ts'], trans
 module.exports = {
   maxWorkers: 2,
   testTimeout: 60000,
+  // `npm test` runs the unit and integration tiers with coverage of the data layer: the
+  // integration tier must call every repository method (docs/testing.md).
+  coverageProvider: 'v8',
+  collectCoverageFrom: ['src/**/*.repository.ts', 'src/database/locks.ts'],
+  coverageThreshold: { './src/**/*.repository.ts': { functions: 100 }, './src/database/locks.ts': { functions: 100 } },
+  coverageReporters: ['text-summary'],
   projects: [
     { ...common, displayName: 'unit', roots: ['<rootDir>/src'], testMatch: ['**/*.spec.ts'] },
     { ...common, displayName: 'integration', roots: ['<rootDir>/test/integration'], testMatch: ['**/*.int-spec.ts'] },

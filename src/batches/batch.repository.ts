@@ -25,6 +25,16 @@ export interface BatchView {
   finishedAt: Date | null;
 }
 
+/** A batch's item as the API shows it: one case and what the batch did to it. */
+export interface BatchItemView {
+  seq: number;
+  caseId: string;
+  status: string;
+  outcome: string | null;
+  error: string | null;
+  processedAt: Date | null;
+}
+
 /** A batch as its drivers read it. */
 export interface RunningBatch {
   id: string;
@@ -131,7 +141,7 @@ export class BatchRepository extends SqlRepository {
   }
 
   /** A batch's items in order, after `afterSeq`. */
-  items(id: string, filter: { status?: string; afterSeq?: number; limit: number }): Promise<{ seq: number }[]> {
+  items(id: string, filter: { status?: string; afterSeq?: number; limit: number }): Promise<BatchItemView[]> {
     const where = new Conditions().add('i.batch_id = ?', id);
     if (filter.status) where.add('i.status = ?', filter.status);
     if (filter.afterSeq !== undefined) where.add('i.seq > ?', filter.afterSeq);

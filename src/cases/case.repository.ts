@@ -402,10 +402,11 @@ export class CaseRepository extends SqlRepository {
     if (filter.status) where.add('c.status = ?', filter.status);
     if (filter.debtorExternalId) where.add('d.external_id = ?', filter.debtorExternalId);
     if (filter.limitationBefore) where.add('i.limitation_date < ?::date', filter.limitationBefore);
-    if (filter.daysPastDue) {
-      const dpd = `days_past_due(${where.param(filter.daysPastDue.now)}::timestamptz, i.due_at, d.timezone)`;
-      if (Number.isFinite(filter.daysPastDue.from)) where.add(`${dpd} >= ?`, filter.daysPastDue.from);
-      if (Number.isFinite(filter.daysPastDue.to)) where.add(`${dpd} <= ?`, filter.daysPastDue.to);
+    const { now, from, to } = filter.daysPastDue ?? { now: null, from: -Infinity, to: Infinity };
+    if (Number.isFinite(from) || Number.isFinite(to)) {
+      const dpd = `days_past_due(${where.param(now)}::timestamptz, i.due_at, d.timezone)`;
+      if (Number.isFinite(from)) where.add(`${dpd} >= ?`, from);
+      if (Number.isFinite(to)) where.add(`${dpd} <= ?`, to);
     }
     if (filter.before) where.add('(c.opened_at, c.id) < (?, ?)', filter.before.openedAt, filter.before.id);
     const rows = await this.rows<RecordRow>(

@@ -139,17 +139,19 @@ export class CommitmentRepository extends SqlRepository {
   }
 
   /**
-   * Up to `limit` commitments whose time has passed without the money: open promises past their
-   * pause, and active plans with an instalment due more than `graceSeconds` before `now` (each
-   * instalment day ends at local midnight on the debtor's calendar).
+   * Up to `limit` commitments of open cases whose time has passed without the money: open promises
+   * past their pause, and active plans with an instalment due more than `graceSeconds` before
+   * `now` (each instalment day ends at local midnight on the debtor's calendar). A closed case's
+   * commitments no longer matter: there is no ladder left to resume.
    */
   due(now: Date, graceSeconds: number, limit: number): Promise<{ caseId: string; kind: 'promise' | 'plan'; id: string }[]> {
     return this.rows(
       undefined,
-      `SELECT case_id AS "caseId", 'promise' AS kind, id FROM promises WHERE status = 'open' AND pause_until <= $1
+      `SELECT p.case_id AS "caseId", 'promise' AS kind, p.id FROM promises p JOIN cases c ON c.id = p.case_id
+       WHERE p.status = 'open' AND p.pause_until <= $1 AND c.status IN ('active', 'on_hold')
        UNION ALL
        SELECT p.case_id, 'plan', p.id FROM payment_plans p JOIN cases c ON c.id = p.case_id JOIN debtors d ON d.id = c.debtor_id
-       WHERE p.status = 'active' AND EXISTS (
+       WHERE p.status = 'active' AND c.status IN ('active', 'on_hold') AND EXISTS (
          SELECT 1 FROM plan_instalments i WHERE i.plan_id = p.id AND i.status = 'due'
            AND ((i.due_date + 1)::timestamp AT TIME ZONE d.timezone) + $2::interval <= $1)
        LIMIT $3`,

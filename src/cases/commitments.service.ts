@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Duration } from 'luxon';
 import { Clock } from '../common/clock';
 import { DomainError } from '../common/errors';
@@ -31,6 +31,8 @@ const DUE_PAGE = 500;
  */
 @Injectable()
 export class Commitments {
+  private readonly logger = new Logger(Commitments.name);
+
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly transactions: Transactions,
@@ -179,8 +181,17 @@ export class Commitments {
   @OnSweep(SweepName.Commitments)
   async checkDue(): Promise<number> {
     const due = await this.commitments.due(this.clock.now(), Duration.fromISO(this.config.PROMISE_GRACE).as('seconds'), DUE_PAGE);
-    for (const item of due) await this.breakCommitment(item.caseId, item.kind, item.id);
-    return due.length;
+    let broken = 0;
+    for (const item of due) {
+      // One commitment that cannot be broken must not hold up the others; it is tried again next round.
+      try {
+        await this.breakCommitment(item.caseId, item.kind, item.id);
+        broken++;
+      } catch (error) {
+        this.logger.warn(`${item.kind} ${item.id} of case ${item.caseId} not broken, will try again: ${(error as Error).message}`);
+      }
+    }
+    return broken;
   }
 
   /** What the case's policy says a broken promise costs (a fixed fee) and leads to (resume, or escalate). */

@@ -53,7 +53,7 @@ export class GuarantorRepository extends SqlRepository {
     );
   }
 
-  /** A case's guarantors, in the order they were named. */
+  /** A case's guarantors, as added (those of one event by external id). */
   ofCase(tx: Tx | undefined, caseId: string): Promise<Guarantor[]> {
     return this.rows(
       tx,

@@ -102,9 +102,11 @@ export class PlacementRepository extends SqlRepository {
 
   /** Placements whose webhook has not gone out yet, oldest first. */
   async pendingIds(limit: number): Promise<string[]> {
-    const rows = await this.rows<{ id: string }>(undefined, `SELECT id FROM agency_placements WHERE webhook_status = 'pending' ORDER BY placed_at LIMIT $1`, [
-      limit,
-    ]);
+    const rows = await this.rows<{ id: string }>(
+      undefined,
+      `SELECT id FROM agency_placements WHERE webhook_status = 'pending' ORDER BY placed_at, id LIMIT $1`,
+      [limit],
+    );
     return rows.map((row) => row.id);
   }
 

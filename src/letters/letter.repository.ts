@@ -58,6 +58,36 @@ export interface LetterFilter {
   limit: number;
 }
 
+/** A letter as the API shows it. */
+export interface LetterView {
+  id: string;
+  caseId: string;
+  stepId: string;
+  number: string;
+  type: LetterType;
+  locale: string;
+  recipient: { role: 'debtor' | 'guarantor'; id: string; name: string; email: string | null; address: Record<string, string> | null };
+  sha256: string;
+  size: number;
+  templateKey: string;
+  templateVersion: string;
+  deliver: string[];
+  /** Built as JSON in the statement, so its instants are ISO strings. */
+  deliveries: {
+    email: { status: EmailStatus; messageId: string | null; sentAt: string | null } | null;
+    post: {
+      status: PostStatus | 'skipped';
+      carrier: string | null;
+      trackingNumber: string | null;
+      postedAt: string | null;
+      deliveredAt: string | null;
+      returnedAt: string | null;
+    } | null;
+  };
+  issuedAt: Date;
+  issuedBy: string;
+}
+
 /** A letter locked for a tracking update, with its case's zone. */
 export interface TrackedLetter {
   caseId: string;
@@ -156,7 +186,8 @@ export class LetterRepository extends SqlRepository {
 
   /**
    * What a new letter may say about the case's history: the letters that went out (sent by email,
-   * or queued or further by post), dated on the debtor's calendar, and how many notices were sent.
+   * or queued, posted or delivered by post; a returned letter did not reach its recipient), dated
+   * on the debtor's calendar, and how many notices were sent.
    */
   async history(tx: Tx, caseId: string, timezone: string): Promise<{ letters: { number: string; type: LetterType; date: string }[]; notices: number }> {
     const row = await this.row<{ letters: { number: string; type: LetterType; date: string }[] | null; notices: number }>(
@@ -170,7 +201,7 @@ export class LetterRepository extends SqlRepository {
   }
 
   /** Oldest first, so a print vendor works the queue in order. */
-  list(filter: LetterFilter): Promise<{ id: string; issuedAt: Date }[]> {
+  list(filter: LetterFilter): Promise<LetterView[]> {
     const where = new Conditions();
     if (filter.caseId) where.add('l.case_id = ?', filter.caseId);
     if (filter.type) where.add('l.type = ?', filter.type);
@@ -181,7 +212,7 @@ export class LetterRepository extends SqlRepository {
   }
 
   /** A letter as the API shows it, with the fields it printed. */
-  get(id: string): Promise<Record<string, unknown> | undefined> {
+  get(id: string): Promise<(LetterView & { fields: LetterFields }) | undefined> {
     return this.row(undefined, `${VIEW}, l.fields ${WITH_DISPATCH} WHERE l.id = $1`, [id]);
   }
 

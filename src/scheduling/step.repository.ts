@@ -145,7 +145,7 @@ export class StepRepository extends SqlRepository {
          s.id, s.case_id, s.step_index, s.status, s.due_at, s.definition, s.requested_by,
          c.status AS case_status, trim(c.currency) AS currency, c.balance_minor, c.touch_seq, c.touch_hash, c.debtor_id,
          d.name AS debtor_name, d.email, d.phone, d.locale, d.timezone, d.unsubscribe_token, d.cease_contact, d.deceased, d.bankrupt,
-         CASE WHEN upper(d.address->>'country') ~ '^[A-Z]{2}$' THEN upper(d.address->>'country') END AS country,
+         CASE WHEN upper(trim(d.address->>'country')) ~ '^[A-Z]{2}$' THEN upper(trim(d.address->>'country')) END AS country,
          i.external_id AS invoice_ref, i.contract_ref, to_char(i.due_date, 'YYYY-MM-DD') AS due_date, i.due_at AS invoice_due_at
        FROM scheduled_steps s JOIN cases c ON c.id = s.case_id JOIN debtors d ON d.id = c.debtor_id JOIN invoices i ON i.id = c.invoice_id
        WHERE s.id = $1 FOR UPDATE OF s, c`,

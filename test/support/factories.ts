@@ -5,7 +5,9 @@ import { noQueueEffects, type QueueEffects } from '../../src/domain/step';
 import { StepRepository } from '../../src/scheduling/step.repository';
 import type { IntegrationContext } from './integration';
 
-type Overrides = { invoice?: Partial<InvoiceOverdue['invoice']>; debtor?: Partial<InvoiceOverdue['debtor']> } & Partial<Omit<InvoiceOverdue, 'invoice' | 'debtor'>>;
+type Overrides = { invoice?: Partial<InvoiceOverdue['invoice']>; debtor?: Partial<InvoiceOverdue['debtor']> } & Partial<
+  Omit<InvoiceOverdue, 'invoice' | 'debtor'>
+>;
 
 /** An overdue event's data with fresh references: by default on the `quiet` policy, so nothing falls due by itself. */
 export function overdueData(overrides: Overrides = {}): InvoiceOverdue {

@@ -57,7 +57,12 @@ describe('TouchRepository and AuditService', () => {
         [a, b].map(({ caseId }) => ({ caseId, ...chainTouches(caseId, heads.get(caseId)!, [note(7)], at) })),
       );
     });
-    await ctx.tx((tx) => audit.recordMany(tx, [{ caseId: a.caseId, touches: [note(8)] }, { caseId: b.caseId, touches: [] }]));
+    await ctx.tx((tx) =>
+      audit.recordMany(tx, [
+        { caseId: a.caseId, touches: [note(8)] },
+        { caseId: b.caseId, touches: [] },
+      ]),
+    );
     expect((await sut.caseTrail(a.caseId, 0, 100)).slice(-2).map((touch) => touch.data)).toEqual([{ n: 7 }, { n: 8 }]);
     expect((await sut.caseTrail(b.caseId, 0, 100)).at(-1)!.data).toEqual({ n: 7 });
     expect((await audit.verify()).ok).toBe(true);
