@@ -1,0 +1,174 @@
+import type { configSchema } from './config.schema';
+
+type Variable = keyof typeof configSchema.shape;
+
+/** What a variable is for, in the section it belongs to; `examples` are written commented out in .env.example. */
+export interface VariableDoc {
+  section: Section;
+  text: string;
+  examples?: string[];
+}
+
+export const SECTIONS = [
+  'Process',
+  'PostgreSQL: the source of truth',
+  'Redis: the timers (BullMQ)',
+  'Public address',
+  'Email',
+  'Access',
+  'Policies and templates',
+  'Scheduling',
+  'Step jobs',
+  'Letters: the letterhead',
+  'Legal clocks',
+  'The contact gate',
+  'Promises to pay and payment plans',
+  'SMS',
+  'Agency placements',
+  'Finance batches',
+] as const;
+export type Section = (typeof SECTIONS)[number];
+
+/** Every variable the service reads (the record is exhaustive over the schema). docs/configuration.md and .env.example are rendered from it. */
+export const CONFIG_DOCS = {
+  PORT: { section: 'Process', text: 'HTTP port of the API (a worker process serves /health and /metrics on it).' },
+  APP_ROLE: {
+    section: 'Process',
+    text: 'Which parts run in this process: `all` the HTTP API, the job workers and the sweeps; `api` the HTTP API only (it still enqueues the jobs its requests make); `worker` the job workers and the sweeps, with /health and /metrics.',
+  },
+  LOG_LEVEL: { section: 'Process', text: 'Level of the JSON (pino) logs. Personal data is redacted at every level.' },
+  DATABASE_URL: {
+    section: 'PostgreSQL: the source of truth',
+    text: 'Connection URL. The database named in the path is created at start if the server lacks it (the user needs CREATEDB), then migrations run. A password goes in the URL.',
+    examples: ['postgres://dunning:change-me@db.internal:5432/dunning'],
+  },
+  DATABASE_POOL_SIZE: {
+    section: 'PostgreSQL: the source of truth',
+    text: 'Connections per process. Event ingest applies up to half this many events side by side.',
+  },
+  REDIS_URL: {
+    section: 'Redis: the timers (BullMQ)',
+    text: 'Connection URL; a database number may follow the port. Run Redis with maxmemory-policy noeviction (the service warns at boot otherwise).',
+    examples: ['redis://:change-me@cache.internal:6379/0'],
+  },
+  QUEUE_PREFIX: {
+    section: 'Redis: the timers (BullMQ)',
+    text: 'The first part of every queue key in Redis, so that several services (or test runs) can share one Redis database.',
+  },
+  PUBLIC_URL: {
+    section: 'Public address',
+    text: "Where the service is reachable from outside (debtors' browsers and mail clients): the base of the opt-out link every email and SMS carries, PUBLIC_URL/v1/unsubscribe/<token>.",
+    examples: ['https://dunning.example.com'],
+  },
+  SMTP_URL: {
+    section: 'Email',
+    text: 'SMTP server for notices and letters (credentials in the URL if needed). Unset: no mail leaves the machine and every message is written as an .eml file under OUTBOX_DIR.',
+    examples: ['smtp://127.0.0.1:1025', 'smtps://notices%40example.com:change-me@smtp.example.com:465'],
+  },
+  SMTP_POOL_SIZE: { section: 'Email', text: 'Pooled SMTP connections per process.' },
+  OUTBOX_DIR: { section: 'Email', text: 'Folder for .eml files when SMTP_URL is unset, and for SMS files when SMS_URL is unset (created when needed).' },
+  MAIL_FROM: {
+    section: 'Email',
+    text: 'Sender of every email. Its domain ends each Message-ID; its display name is the {{creditor}} signature in the email templates.',
+  },
+  API_KEYS: {
+    section: 'Access',
+    text: 'API keys, comma-separated, each name:role:secret. The name is recorded as the actor of what the key does; the role is ingest, finance, operator, auditor or admin (admin may use every route); the secret has at least 16 characters, a different one per key (generate one with `openssl rand -hex 24`). Empty: every route but /health answers 401.',
+    examples: ['admin:admin:change-me-to-a-long-random-secret'],
+  },
+  RATE_LIMIT: {
+    section: 'Access',
+    text: 'Requests per API key per RATE_LIMIT_WINDOW, counted in Redis (shared by all API processes); requests without a known key count per client address. Over the limit: 429 with Retry-After. /health is never limited.',
+  },
+  RATE_LIMIT_WINDOW: { section: 'Access', text: 'The window RATE_LIMIT counts in (an ISO-8601 duration).' },
+  POLICIES_DIR: { section: 'Policies and templates', text: 'Folder of policy files (*.yaml), read at boot.' },
+  TEMPLATES_DIR: {
+    section: 'Policies and templates',
+    text: 'Folder of templates: email in <dir>/email/<locale>/<name>.yaml, SMS in <dir>/sms/<locale>/<name>.yaml, letters in <dir>/letters/<locale>/<type>.yaml.',
+  },
+  DEFAULT_TIMEZONE: { section: 'Policies and templates', text: 'Time zone for debtors whose events give none (applied when the debtor is first stored).' },
+  DEFAULT_LOCALE: { section: 'Policies and templates', text: 'Locale for debtors whose events give none, and for locales without templates.' },
+  SCHEDULE_HORIZON: {
+    section: 'Scheduling',
+    text: 'Only steps due within this window get a delayed job in Redis; later ones wait in PostgreSQL for the reconciler.',
+  },
+  RECONCILE_EVERY: {
+    section: 'Scheduling',
+    text: 'How often the reconciler enqueues the steps inside the horizon that have no job (also once at boot); the agency webhooks and stalled batches are swept as often. Worker processes only.',
+  },
+  SEAL_EVERY: { section: 'Scheduling', text: 'How often the audit seal hashes the heads of every case chain that moved. Worker processes only.' },
+  STEP_ATTEMPTS: { section: 'Step jobs', text: 'Attempts per job before it fails for good (a step then records notice.failed or letter.failed).' },
+  STEP_BACKOFF: { section: 'Step jobs', text: 'First retry delay; it doubles on each further retry (30 s, 1 min, 2 min, 4 min, 8 min with the defaults).' },
+  WORKER_CONCURRENCY: { section: 'Step jobs', text: 'Step jobs run at once per worker process.' },
+  CREDITOR_NAME: { section: 'Letters: the letterhead', text: 'The creditor named on every letter.', examples: ['"Acme Lending Ltd"'] },
+  CREDITOR_ADDRESS: {
+    section: 'Letters: the letterhead',
+    text: "The creditor's postal address on the letterhead, one line. Unset: no address line.",
+    examples: ['"1 Finance Street, London EC2A 1AA"'],
+  },
+  CREDITOR_CONTACT_NAME: { section: 'Letters: the letterhead', text: 'The contact person a letter names.' },
+  CREDITOR_CONTACT_PHONE: { section: 'Letters: the letterhead', text: 'Contact phone printed on letters. Unset: none.', examples: ['"+44 20 7946 0000"'] },
+  CREDITOR_CONTACT_EMAIL: {
+    section: 'Letters: the letterhead',
+    text: 'Contact email printed on letters. Unset: the MAIL_FROM address.',
+    examples: ['collections@example.com'],
+  },
+  LETTER_DEADLINE: {
+    section: 'Letters: the letterhead',
+    text: 'How long a letter gives to pay (or to supply documents), from the letter date, unless the policy step sets `deadline:` (an ISO-8601 calendar period).',
+  },
+  LIMITATION_PERIOD: {
+    section: 'Legal clocks',
+    text: 'Limitation period (诉讼时效), counted from the due date; a delivered payment demand or a signed acknowledgment restarts it (PRC Civil Code, art. 188).',
+  },
+  LIMITATION_PERIODS: {
+    section: 'Legal clocks',
+    text: "Limitation periods by jurisdiction (the invoice's `jurisdiction`, else the debtor's address `country`), comma-separated COUNTRY=PERIOD. Empty: LIMITATION_PERIOD everywhere.",
+    examples: ['GB=P6Y,FR=P5Y'],
+  },
+  LIMITATION_WARN_DAYS: { section: 'Legal clocks', text: 'Days before the limitation date when the daily check records limitation.expiring.' },
+  GUARANTEE_PERIOD: {
+    section: 'Legal clocks',
+    text: 'Guarantee period (保证期间) after the due date, unless a guarantor in the event states its own `guaranteePeriod` (PRC Civil Code, art. 692).',
+  },
+  GUARANTEE_WARN_DAYS: {
+    section: 'Legal clocks',
+    text: 'Days before a guarantee ends, without a delivered guarantor notice, when the daily check records guarantee.expiring and escalates to legal.',
+  },
+  LEGAL_CHECK_EVERY: { section: 'Legal clocks', text: 'How often the legal-clock check runs (also once at boot). Worker processes only.' },
+  COMPLIANCE_FILE: {
+    section: 'The contact gate',
+    text: "The contact gate's rules (contact windows per channel, contact days, caps, per-country overrides, holiday overrides), checked right before every email and SMS. Read at boot; a bad value stops the service naming the file and the field.",
+  },
+  PROMISE_GRACE: {
+    section: 'Promises to pay and payment plans',
+    text: "How long after the end of the promised day (or an instalment's day), in the debtor's zone, the money may arrive before the promise or plan counts as broken (an ISO-8601 calendar period).",
+  },
+  COMMITMENT_CHECK_EVERY: {
+    section: 'Promises to pay and payment plans',
+    text: 'How often worker processes look for broken promises and missed instalments (also once at boot).',
+  },
+  SMS_URL: {
+    section: 'SMS',
+    text: "The SMS provider's endpoint: each SMS is POSTed as JSON {to, text, reference}, the reference (the dispatch id) also as Idempotency-Key, so a retry is never a second message. Unset: every SMS is written as a JSON file under OUTBOX_DIR/sms/.",
+    examples: ['https://sms.example.com/v1/messages'],
+  },
+  SMS_API_KEY: { section: 'SMS', text: 'Sent as "Authorization: Bearer <key>" to SMS_URL (at least 8 characters).', examples: ['change-me-sms-provider-key'] },
+  AGENCY_NAME: { section: 'Agency placements', text: 'The external collection agency cases are placed with.', examples: ['"Example Collections GmbH"'] },
+  AGENCY_COMMISSION_RATE: { section: 'Agency placements', text: "The agency's commission, a fraction below 1 with up to 4 decimals." },
+  AGENCY_WEBHOOK_URL: {
+    section: 'Agency placements',
+    text: 'Where placements are POSTed, signed with X-Dunning-Signature: t=<unix>,v1=<HMAC-SHA256 hex of "<t>.<body>">. Unset: the agency takes GET /v1/placements?format=csv instead.',
+    examples: ['https://agency.example.com/placements'],
+  },
+  AGENCY_WEBHOOK_SECRET: {
+    section: 'Agency placements',
+    text: "The webhook's HMAC key, at least 16 characters; required when AGENCY_WEBHOOK_URL is set.",
+    examples: ['change-me-to-a-long-random-secret'],
+  },
+  BATCH_CHUNK: { section: 'Finance batches', text: 'Items a dunning-run batch driver takes per transaction (letter batches take 20).' },
+  BATCH_STALL_AFTER: {
+    section: 'Finance batches',
+    text: "A batch with pending items and no progress for this long is restarted by the worker's sweep (its drivers died).",
+  },
+} as const satisfies Record<Variable, VariableDoc>;
