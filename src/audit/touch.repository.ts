@@ -2,19 +2,12 @@ import { Injectable } from '@nestjs/common';
 import { SqlRepository } from '../database/sql-repository';
 import type { Tx } from '../database/transactions';
 import type { DueStep } from '../domain/step';
-import type { ChainedRow, ChainHead, SealHead } from '../domain/touch-chain';
+import type { ChainedRow, ChainedTouch, ChainHead, SealHead } from '../domain/touch-chain';
 
 /** A touch as stored, and as the API and the export show it. */
-export interface StoredTouch {
+export interface StoredTouch extends ChainedTouch {
   id: string;
-  caseId: string;
-  seq: number;
-  kind: string;
-  at: Date;
-  actor: string;
-  channel: string | null;
   data: Record<string, unknown>;
-  prevHash: string;
   hash: string;
 }
 

@@ -2,32 +2,29 @@ import { Injectable } from '@nestjs/common';
 import { SqlRepository } from '../database/sql-repository';
 import type { Tx } from '../database/transactions';
 
-export interface NewFeeAssessment {
-  id: string;
-  caseId: string;
-  kind: 'late-fee' | 'broken-promise';
+/** The figures of one assessment: the fee is the product of base, rate and days, up to the cap. */
+interface FeeFigures {
   stepId: string | null;
-  at: Date;
   asOf: string;
   days: number;
   ratePerDay: string;
   baseMinor: bigint;
   accruedMinor: bigint;
   amountMinor: bigint;
+}
+
+export interface NewFeeAssessment extends FeeFigures {
+  id: string;
+  caseId: string;
+  kind: 'late-fee' | 'broken-promise';
+  at: Date;
   capMinor: bigint | null;
   actor: string;
 }
 
-export interface FeeAssessmentRecord {
+export interface FeeAssessmentRecord extends FeeFigures {
   id: string;
-  stepId: string | null;
   assessedAt: Date;
-  asOf: string;
-  days: number;
-  ratePerDay: string;
-  baseMinor: bigint;
-  accruedMinor: bigint;
-  amountMinor: bigint;
 }
 
 /** The fee ledger: one line per assessment (late fees as they accrue, and fixed charges). */

@@ -34,6 +34,19 @@ const CONTACT_HISTORY = (debtor: string, since: string, step: string) =>
   `SELECT COALESCE(json_agg(json_build_object('at', x.created_at, 'channel', x.channel)), '[]'::json) FROM dispatches x
    WHERE x.debtor_id = ${debtor} AND x.created_at > ${since} AND x.status <> 'failed' AND x.channel IN ('email', 'sms') AND x.step_id <> ${step}`;
 
+/** The parameters $1–$9 of a dispatch insert, in column order. */
+const dispatchRow = (dispatch: NewDispatch): unknown[] => [
+  dispatch.id,
+  dispatch.caseId,
+  dispatch.stepId,
+  dispatch.channel,
+  dispatch.recipient,
+  dispatchKey(dispatch.stepId, dispatch.purpose),
+  dispatch.messageId,
+  dispatch.at,
+  dispatch.debtorId,
+];
+
 const toContacts = (contacts: { at: string; channel: PastContact['channel'] }[]): PastContact[] =>
   contacts.map((contact) => ({ at: new Date(contact.at), channel: contact.channel }));
 
@@ -60,18 +73,7 @@ export class DispatchRepository extends SqlRepository {
          RETURNING id, status, message_id
        )
        SELECT dispatch.*, (${CONTACT_HISTORY('$9', '$10', '$3')}) AS contacts FROM dispatch`,
-      [
-        dispatch.id,
-        dispatch.caseId,
-        dispatch.stepId,
-        dispatch.channel,
-        dispatch.recipient,
-        dispatchKey(dispatch.stepId, dispatch.purpose),
-        dispatch.messageId,
-        dispatch.at,
-        dispatch.debtorId,
-        historySince,
-      ],
+      [...dispatchRow(dispatch), historySince],
     );
     return { dispatch: { id: row!.id, status: row!.status, messageId: row!.message_id }, contacts: toContacts(row!.contacts) };
   }
@@ -92,17 +94,7 @@ export class DispatchRepository extends SqlRepository {
       tx,
       `INSERT INTO dispatches (id, case_id, step_id, channel, recipient, dedupe_key, status, message_id, attempts, created_at, debtor_id)
        VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, 0, $8, $9)`,
-      [
-        dispatch.id,
-        dispatch.caseId,
-        dispatch.stepId,
-        dispatch.channel,
-        dispatch.recipient,
-        dispatchKey(dispatch.stepId, dispatch.purpose),
-        dispatch.messageId,
-        dispatch.at,
-        dispatch.debtorId,
-      ],
+      dispatchRow(dispatch),
     );
   }
 

@@ -5,32 +5,29 @@ import type { Tx } from '../database/transactions';
 
 export type WebhookStatus = 'pending' | 'sent' | 'failed' | 'none';
 
-export interface NewPlacement {
+/** The terms of a placement, as placed. */
+interface PlacementTerms {
   id: string;
   caseId: string;
   stepId: string | null;
   agency: string;
   commissionRate: string;
   reason: string;
+  currency: string;
+}
+
+export interface NewPlacement extends PlacementTerms {
   at: Date;
   by: string;
   balanceMinor: bigint;
-  currency: string;
   webhook: 'pending' | 'none';
 }
 
 /** A placement with its case's invoice and debtor: what the agency's file and webhook carry. */
-export interface PlacementRow {
-  id: string;
-  caseId: string;
-  stepId: string | null;
-  agency: string;
-  commissionRate: string;
-  reason: string;
+export interface PlacementRow extends PlacementTerms {
   placedAt: Date;
   placedBy: string;
   balanceMinor: string;
-  currency: string;
   webhookStatus: WebhookStatus;
   webhookAttempts: number;
   webhookLastError: string | null;

@@ -4,43 +4,25 @@
  */
 import { currencyExponent, formatMinorUnits, toMinorUnits } from '../domain/money';
 import { lateFee, ratePercent } from '../domain/late-fee';
-import type { LetterFields, LetterLocale, LetterType } from '../domain/letter-fields';
+import type { LetterFee, LetterFields, LetterLocale, LetterType } from '../domain/letter-fields';
 
-export interface LetterFeeVariables {
-  startDate: string;
+export interface LetterFeeVariables extends Omit<LetterFee, 'ratePerDay'> {
   /** "0.04 %" (en) or "0.04%" (zh-CN). */
   rate: string;
-  days: number;
-  base: string;
-  accrued: string;
-  perDay: string;
-  asOf: string;
   /** base × days × rate = result, with the numbers: "1,250.00 × 17 days × 0.04 % = 8.50". Before the cap. */
   formula: string;
-  cap: string | null;
-  capped: boolean;
 }
 
-/** The variables letter templates see; money is formatted with its currency symbol, `currency` is the ISO code. */
-export interface LetterVariables {
-  number: string;
-  date: string;
-  creditor: { name: string; addressLines: string[]; contactName: string; contactPhone: string | null; contactEmail: string | null };
-  recipient: { role: 'debtor' | 'guarantor'; name: string; addressLines: string[] };
-  debtor: { name: string };
-  contract: { ref: string | null; date: string | null };
-  invoice: { ref: string; dueDate: string };
-  currency: string;
-  principal: string;
-  outstanding: string;
+/**
+ * The variables letter templates see: the letter's fields, formatted. Money carries its currency
+ * symbol (`currency` is the ISO code), dates are in the locale's form.
+ */
+export interface LetterVariables extends Omit<LetterFields, 'type' | 'locale' | 'creditor' | 'recipient' | 'fee' | 'previousLetters'> {
+  creditor: Omit<LetterFields['creditor'], 'address'> & { addressLines: string[] };
+  recipient: Omit<LetterFields['recipient'], 'address'> & { addressLines: string[] };
   fee: LetterFeeVariables | null;
-  totalDue: string;
-  deadline: string;
-  documents: string[];
   /** `title` is that letter type's title in this locale, e.g. 催款通知书. */
   previousLetters: { number: string; title: string; date: string }[];
-  noticesSent: number;
-  guaranteeEndsOn: string | null;
 }
 
 const INTL_LOCALE: Record<LetterLocale, string> = { en: 'en-GB', 'zh-CN': 'zh-CN' };

@@ -103,27 +103,17 @@ describe('DebtorRepository', () => {
     it('refreshes a known debtor: a locale, zone and contact details the event gives replace the stored ones', async () => {
       const debtor = await debtorWithCase({ locale: 'en', timezone: 'Europe/Berlin', phone: '+49 151 1234567' });
       const before = await stored(debtor.caseId, debtor.stepIds[0]!);
-      const address = { street: '9 Rua Nova', country: 'PT' };
-      const details = {
-        externalId: debtor.externalId,
+      const moved = {
         name: 'Moved',
         email: 'moved@example.test',
         phone: '+351 912 345 678',
-        address,
+        address: { street: '9 Rua Nova', country: 'PT' },
         locale: 'zh-CN',
         timezone: 'Europe/Lisbon',
       };
-      const rows = await ctx.tx((tx) => sut.upsertMany(tx, [details], { locale: 'en', timezone: 'UTC' }, later));
+      const rows = await ctx.tx((tx) => sut.upsertMany(tx, [{ externalId: debtor.externalId, ...moved }], { locale: 'en', timezone: 'UTC' }, later));
       expect(rows).toEqual([{ id: debtor.id, external_id: debtor.externalId, timezone: 'Europe/Lisbon', wilful: false }]);
-      expect(await stored(debtor.caseId, debtor.stepIds[0]!)).toEqual({
-        ...before,
-        name: 'Moved',
-        email: 'moved@example.test',
-        phone: '+351 912 345 678',
-        address,
-        locale: 'zh-CN',
-        timezone: 'Europe/Lisbon',
-      });
+      expect(await stored(debtor.caseId, debtor.stepIds[0]!)).toEqual({ ...before, ...moved });
     });
 
     it('refreshes one debtor and inserts another in the same call, keeping the known one id and opt-out token', async () => {
