@@ -24,9 +24,16 @@ module.exports = {
     },
     {
       name: 'sql-in-repositories',
-      comment: 'Only repositories (and database/, the data layer itself) reach the database driver; services pass a Tx.',
+      comment: 'Only repositories, migrations and the data layer itself (the data source, transactions, the boot) reach the driver; services pass a Tx.',
       severity: 'error',
-      from: { path: '^src/', pathNot: ['\\.repository\\.ts$', '^src/database/'] },
+      from: {
+        path: '^src/',
+        pathNot: [
+          '\\.repository\\.ts$',
+          '^src/database/migrations/',
+          '^src/database/(data-source|database\\.module|migrate|preflight|sql-repository|transactions)\\.ts$',
+        ],
+      },
       to: { path: '^node_modules/(typeorm|pg|@nestjs/typeorm)/' },
     },
   ],

@@ -22,6 +22,17 @@ export default tseslint.config(
     },
   },
   {
+    // A Tx is opaque: only repositories and the data layer open it to run a statement.
+    files: ['src/**/*.ts'],
+    ignores: ['src/**/*.repository.ts', 'src/database/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['**/database/transactions'], importNames: ['managerOf'], message: 'Run SQL in a repository: services pass the Tx on.' }] },
+      ],
+    },
+  },
+  {
     // Tests and the bench drive the service from outside: loosely typed HTTP bodies and fixtures are fine there.
     files: ['test/**/*.ts', 'bench/**/*.ts', 'src/**/*.spec.ts', 'src/**/*.fixture.ts'],
     rules: {

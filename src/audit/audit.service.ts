@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Clock } from '../common/clock';
-import { AdvisoryLock, Locks } from '../database/locks';
+import { AdvisoryLock, Locks } from '../database/locks.repository';
 import { Transactions, type Tx } from '../database/transactions';
 import type { DueStep } from '../domain/step';
 import { type ChainedRow, chainTouches, type ChainHead, findChainFault, sealHash } from '../domain/touch-chain';

@@ -2,7 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import type { AppConfig } from '../config/config.schema';
 import { dataSourceOptions } from './data-source';
-import { Locks } from './locks';
+import { Locks } from './locks.repository';
 import { Transactions } from './transactions';
 
 /** The PostgreSQL connection pool (migrations run before the app boots), transactions and advisory locks. */

@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import { Client } from 'pg';
 import type { AppConfig } from '../config/config.schema';
 import { createDataSource } from './data-source';
-import { AdvisoryLock } from './locks';
+import { AdvisoryLock } from './locks.repository';
 
 const HOW_TO_START = 'Start one with `docker compose up -d postgres redis`, or point the variable at a running server.';
 

@@ -4,7 +4,7 @@ import { CaseOpening } from '../cases/case-opening.service';
 import { Clock } from '../common/clock';
 import { mapWithConcurrency } from '../common/concurrency';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
-import { Locks } from '../database/locks';
+import { Locks } from '../database/locks.repository';
 import { Transactions, type Tx } from '../database/transactions';
 import type { DunningEvent, EventType } from '../domain/events';
 import { noQueueEffects, type QueueEffects } from '../domain/step';

@@ -5,7 +5,7 @@ import { GuarantorRepository } from '../cases/guarantor.repository';
 import { InvoiceRepository } from '../cases/invoice.repository';
 import { Clock } from '../common/clock';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
-import { AdvisoryLock, Locks } from '../database/locks';
+import { AdvisoryLock, Locks } from '../database/locks.repository';
 import { Transactions, type Tx } from '../database/transactions';
 import { EscalationService } from '../escalations/escalation.service';
 import { OnSweep } from '../jobs/job-handlers';

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
 import { Clock } from '../common/clock';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
-import { AdvisoryLock, Locks } from '../database/locks';
+import { AdvisoryLock, Locks } from '../database/locks.repository';
 import { Transactions } from '../database/transactions';
 import { EmailTemplates } from '../channels/email/email-templates';
 import { SmsTemplates } from '../channels/sms/sms-templates';

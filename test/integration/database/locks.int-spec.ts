@@ -1,5 +1,5 @@
 import { DataSource } from 'typeorm';
-import { AdvisoryLock, Locks } from '../../../src/database/locks';
+import { AdvisoryLock, Locks } from '../../../src/database/locks.repository';
 import type { Tx } from '../../../src/database/transactions';
 import { type IntegrationContext, startIntegration } from '../../support/integration';
 
