@@ -10,6 +10,9 @@ async function main(): Promise<void> {
   const config = loadConfig(process.env);
   const app = await createApp(config);
   if (config.API_KEYS.length === 0) console.warn('API_KEYS is empty: every route but /health answers 401. See .env.example.');
+  if (!config.PAYMENT_ACCOUNT && !config.PAYMENT_LINK) {
+    console.warn('PAYMENT_ACCOUNT and PAYMENT_LINK are unset: notices and letters can only ask debtors to contact you to pay. See docs/configuration.md.');
+  }
   await app.listen(config.PORT);
 
   let stopping = false;

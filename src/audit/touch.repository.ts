@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { SqlRepository } from '../database/sql-repository';
 import type { Tx } from '../database/transactions';
+import { LEGAL_TOUCH_KINDS, type LegalTouch } from '../domain/legal-record';
 import type { DueStep } from '../domain/step';
 import type { ChainedRow, ChainedTouch, ChainHead, SealHead } from '../domain/touch-chain';
 
@@ -125,6 +126,14 @@ export class TouchRepository extends SqlRepository {
     );
     if (!swapped) return null;
     return { next: swapped.next ? { id: swapped.next.id, dueAt: new Date(swapped.next.dueAt) } : undefined };
+  }
+
+  /** The touches a case's legal record is read from, in seq order. */
+  legalTrail(tx: Tx | undefined, caseId: string): Promise<LegalTouch[]> {
+    return this.rows(tx, 'SELECT seq, kind, at, channel, data FROM touches WHERE case_id = $1 AND kind = ANY($2::text[]) ORDER BY seq', [
+      caseId,
+      LEGAL_TOUCH_KINDS,
+    ]);
   }
 
   /** A case's touches after `afterSeq`, oldest first. */

@@ -10,6 +10,9 @@ import type { DueStep } from '../domain/step';
 import { type JobContext, OnJob } from '../jobs/job-handlers';
 import { JobName } from '../jobs/job-names';
 import { LetterRequests } from '../letters/letter-requests.service';
+import type { LetterStep } from '../letters/letters.service';
+import { CaseStandings } from '../cases/case-standings.service';
+import { accountFigures } from '../domain/account';
 import { StepRepository } from '../scheduling/step.repository';
 import { StepScheduler } from '../scheduling/step-scheduler.service';
 import { BatchRepository, type ItemOutcome, type RunningBatch } from './batch.repository';
@@ -38,6 +41,7 @@ export class BatchRunner {
     private readonly batches: BatchRepository,
     private readonly cases: CaseRepository,
     private readonly steps: StepRepository,
+    private readonly standings: CaseStandings,
   ) {}
 
   /** One run-batch job is one driver: it works the batch's chunks until none is left. */
@@ -113,19 +117,26 @@ export class BatchRunner {
         outcomes.push({ seq, caseId, status: 'skipped', outcome: terms?.status === 'on_hold' ? 'case on hold' : `case ${terms?.status ?? 'missing'}` });
         continue;
       }
+      // The figures the letter states, from the one account calculation.
+      const amounts = accountFigures((await this.standings.of(tx, caseId, terms.money)).account);
+      const step: LetterStep = { at: 'PT0S', action: 'letter', letter, deliver: ['email', 'post'] };
       if (batch.dryRun) {
-        outcomes.push({ seq, caseId, status: 'done', outcome: `would send ${letter}` });
+        // A dry run says what the real one would: the same refusal, or the letter.
+        const refusal = await this.letters.refusal(tx, terms, step);
+        outcomes.push(
+          refusal
+            ? { seq, caseId, status: 'skipped', outcome: 'would not send', error: refusal, amounts }
+            : { seq, caseId, status: 'done', outcome: `would send ${letter}`, amounts },
+        );
         continue;
       }
       try {
-        const issued = await this.transactions.savepoint(tx, () =>
-          this.letters.issueNow(tx, terms, { at: 'PT0S', action: 'letter', letter, deliver: ['email', 'post'] }, batch.createdBy),
-        );
+        const issued = await this.transactions.savepoint(tx, () => this.letters.issueNow(tx, terms, step, batch.createdBy));
         enqueue.push({ id: issued.stepId, dueAt: this.clock.now() });
-        outcomes.push({ seq, caseId, status: 'done', outcome: `sent ${letter} ${issued.letters.map((l) => l.number).join(', ')}` });
+        outcomes.push({ seq, caseId, status: 'done', outcome: `sent ${letter} ${issued.letters.map((l) => l.number).join(', ')}`, amounts });
       } catch (error) {
         if (!(error instanceof DomainError)) throw error;
-        outcomes.push({ seq, caseId, status: error.code === 'conflict' ? 'skipped' : 'failed', outcome: `not sent`, error: error.message });
+        outcomes.push({ seq, caseId, status: error.code === 'conflict' ? 'skipped' : 'failed', outcome: `not sent`, error: error.message, amounts });
       }
     }
     return outcomes;

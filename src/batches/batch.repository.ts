@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import type { AccountFigures } from '../domain/account';
 import { Conditions } from '../database/sql';
 import { SqlRepository } from '../database/sql-repository';
 import type { Tx } from '../database/transactions';
@@ -32,6 +33,8 @@ export interface BatchItemView {
   status: string;
   outcome: string | null;
   error: string | null;
+  /** For a letters batch, the case's account as the letter stated it (or would have). */
+  amounts: AccountFigures | null;
   processedAt: Date | null;
 }
 
@@ -52,6 +55,7 @@ export interface ItemOutcome {
   status: 'done' | 'failed' | 'skipped';
   outcome: string;
   error?: string;
+  amounts?: AccountFigures;
 }
 
 /** The open cases a request covers, as SQL with its parameters from $2 on ($1 is the batch id). */
@@ -147,7 +151,7 @@ export class BatchRepository extends SqlRepository {
     if (filter.afterSeq !== undefined) where.add('i.seq > ?', filter.afterSeq);
     return this.rows(
       undefined,
-      `SELECT i.seq, i.case_id AS "caseId", i.status, i.outcome, i.error, i.processed_at AS "processedAt"
+      `SELECT i.seq, i.case_id AS "caseId", i.status, i.outcome, i.error, i.amounts, i.processed_at AS "processedAt"
        FROM batch_items i ${where.where} ORDER BY i.seq LIMIT ${where.param(filter.limit)}`,
       where.params,
     );
@@ -201,9 +205,17 @@ export class BatchRepository extends SqlRepository {
   async recordOutcomes(tx: Tx, id: string, outcomes: readonly ItemOutcome[], at: Date): Promise<void> {
     await this.run(
       tx,
-      `UPDATE batch_items i SET status = o.status, outcome = o.outcome, error = o.error, processed_at = $2
-       FROM unnest($3::int[], $4::text[], $5::text[], $6::text[]) AS o(seq, status, outcome, error) WHERE i.batch_id = $1 AND i.seq = o.seq`,
-      [id, at, outcomes.map((o) => o.seq), outcomes.map((o) => o.status), outcomes.map((o) => o.outcome), outcomes.map((o) => o.error ?? null)],
+      `UPDATE batch_items i SET status = o.status, outcome = o.outcome, error = o.error, amounts = o.amounts, processed_at = $2
+       FROM unnest($3::int[], $4::text[], $5::text[], $6::text[], $7::jsonb[]) AS o(seq, status, outcome, error, amounts) WHERE i.batch_id = $1 AND i.seq = o.seq`,
+      [
+        id,
+        at,
+        outcomes.map((o) => o.seq),
+        outcomes.map((o) => o.status),
+        outcomes.map((o) => o.outcome),
+        outcomes.map((o) => o.error ?? null),
+        outcomes.map((o) => (o.amounts ? JSON.stringify(o.amounts) : null)),
+      ],
     );
   }
 

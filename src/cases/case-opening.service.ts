@@ -6,7 +6,7 @@ import type { Tx } from '../database/transactions';
 import { calendarDueDate } from '../domain/calendar';
 import type { InvoiceOverdue } from '../domain/events';
 import { type PlannedStep, planLadder, resolveDueAt } from '../domain/ladder';
-import { guaranteeEndsOn, limitationDate } from '../domain/legal-clocks';
+import { guaranteeEndsOn, limitationDate, limitationStart } from '../domain/legal-clocks';
 import { formatMinorUnits, toMinorUnits } from '../domain/money';
 import type { PolicyVersion } from '../domain/policy';
 import { deriveSegment } from '../domain/segments';
@@ -32,6 +32,7 @@ export interface Overdue {
 interface LegalTerms {
   jurisdiction: string | null;
   limitationDate: string;
+  limitation: { startsOn: string; period: string; fromYearEnd: boolean; law: string };
   guarantors: Omit<NewGuarantor, 'caseId'>[];
 }
 
@@ -78,7 +79,7 @@ export class CaseOpening {
       const policy = this.policies.choose(data.policy, segment);
       const caseId = randomUUID();
       const planned: Planned[] = this.intoContactWindows(
-        planLadder(policy.definition.steps, dueAt, debtor.timezone, now),
+        planLadder(policy.definition.steps, dueAt, debtor.timezone, now, policy.definition.catchUp),
         debtor.timezone,
         data.debtor.address?.country,
         now,
@@ -102,6 +103,7 @@ export class CaseOpening {
         dueDate: /^\d{4}-\d{2}-\d{2}$/.test(o.data.invoice.dueDate) ? o.data.invoice.dueDate : null,
         dueAt: o.dueAt,
         lateFeeRatePerDay: o.data.invoice.lateFeeRatePerDay ?? null,
+        paymentAllocation: o.data.invoice.paymentAllocation ?? null,
         contractDate: o.data.invoice.contractDate ?? null,
         jurisdiction: o.terms.jurisdiction,
         limitationDate: o.terms.limitationDate,
@@ -147,9 +149,11 @@ export class CaseOpening {
     const dueDate = calendarDueDate(data.invoice.dueDate, dueAt, timezone);
     const country = data.debtor.address?.country?.trim().toUpperCase();
     const jurisdiction = data.invoice.jurisdiction ?? (country && /^[A-Z]{2}$/.test(country) ? country : null);
+    const { limitation } = this.limitation.rules(jurisdiction);
     return {
       jurisdiction,
-      limitationDate: limitationDate(dueDate, this.limitation.period(jurisdiction)),
+      limitationDate: limitationDate(dueDate, limitation),
+      limitation: { startsOn: limitationStart(dueDate, limitation), period: limitation.period, fromYearEnd: limitation.fromYearEnd, law: limitation.law },
       guarantors: (data.guarantors ?? []).map((g) => ({
         id: randomUUID(),
         externalId: g.externalId,
@@ -157,6 +161,7 @@ export class CaseOpening {
         email: g.email ?? null,
         address: g.address ?? null,
         guaranteeEndsOn: guaranteeEndsOn(dueDate, g.guaranteePeriod ?? this.config.GUARANTEE_PERIOD),
+        type: g.guaranteeType,
       })),
     };
   }
@@ -208,7 +213,8 @@ function openingTouches(
         dueAt: dueAt.toISOString(),
         jurisdiction: terms.jurisdiction,
         limitationDate: terms.limitationDate,
-        guarantors: terms.guarantors.map((g) => ({ guarantorId: g.id, externalId: g.externalId, guaranteeEndsOn: g.guaranteeEndsOn })),
+        limitation: terms.limitation,
+        guarantors: terms.guarantors.map((g) => ({ guarantorId: g.id, externalId: g.externalId, guaranteeEndsOn: g.guaranteeEndsOn, type: g.type })),
       },
     },
     ...planned.map((p): TouchInput => ({
@@ -220,6 +226,7 @@ function openingTouches(
         ...p.step,
         dueAt: p.dueAt.toISOString(),
         ...(p.reason ? { reason: p.reason } : {}),
+        ...(p.rebasedFrom ? { rebasedFrom: p.rebasedFrom.toISOString(), catchUp: policy.definition.catchUp } : {}),
         ...(p.plannedFrom ? { plannedFrom: p.plannedFrom.toISOString(), note: 'moved into the contact window' } : {}),
       },
     })),

@@ -4,13 +4,15 @@ import { Clock } from '../common/clock';
 import { decodeCursor, pageOf } from '../common/cursor';
 import { NotFound } from '../common/errors';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
-import { localDate } from '../domain/calendar';
 import { daysPastDue, type Stage, STAGE_DAYS, stageFor } from '../domain/ladder';
 import { trimRate } from '../domain/late-fee';
-import { guaranteeStatus } from '../domain/legal-clocks';
+import { accountFigures, caseAccount } from '../domain/account';
+import { type GuaranteeStatus, isExpiring } from '../domain/legal-clocks';
+import type { LegalRecord } from '../domain/legal-record';
 import { formatMinorUnits } from '../domain/money';
 import { StepRepository } from '../scheduling/step.repository';
 import { CaseRepository, type CaseRecord } from './case.repository';
+import { CaseStandings } from './case-standings.service';
 import { FeeRepository } from './fee.repository';
 import { GuarantorRepository } from './guarantor.repository';
 import { HoldRepository } from './hold.repository';
@@ -37,6 +39,7 @@ export class CaseQueries {
     private readonly guarantors: GuarantorRepository,
     private readonly fees: FeeRepository,
     private readonly touches: TouchRepository,
+    private readonly standings: CaseStandings,
   ) {}
 
   async list(query: CaseQuery) {
@@ -57,24 +60,33 @@ export class CaseQueries {
   async detail(id: string) {
     const kase = await this.cases.get(id);
     if (!kase) throw new NotFound('case', id);
-    const [holds, schedule, guarantors, letters, fees] = await Promise.all([
+    const [holds, schedule, guarantors, letters, fees, standing] = await Promise.all([
       this.holds.ofCase(id),
       this.steps.ofCase(id),
       this.guarantors.recordsOfCase(id),
       this.cases.letters(id),
       this.fees.ofCase(id),
+      this.standings.of(undefined, id, kase.money),
     ]);
-    const today = localDate(this.clock.now(), kase.timezone);
     const money = (minor: bigint) => formatMinorUnits(minor, kase.currency);
+    const guarantees = new Map(standing.record.guarantees.map((g) => [g.guarantorId, g]));
     return {
-      ...this.present(kase),
+      ...this.present(kase, standing.account),
       holds,
-      guarantors: guarantors.map((g) => ({
-        ...g,
-        notifiedInTime: g.notifiedOn !== null && g.notifiedOn <= g.guaranteeEndsOn,
-        status: guaranteeStatus(g.guaranteeEndsOn, g.notifiedOn, today, this.config.GUARANTEE_WARN_DAYS),
-      })),
+      guarantors: guarantors.map((g) => {
+        const guarantee = guarantees.get(g.id);
+        const notifiedOn = guarantee?.notifiedOn ?? g.notifiedOn;
+        return {
+          ...g,
+          type: g.type,
+          notifiedOn,
+          notifiedInTime: notifiedOn !== null && notifiedOn <= g.guaranteeEndsOn,
+          status: compatibleStatus(guarantee?.status ?? 'in-period', g.guaranteeEndsOn, standing.today, this.config.GUARANTEE_WARN_DAYS),
+        };
+      }),
       letters,
+      account: accountFigures(standing.account),
+      legal: legalView(standing.record),
       feeAssessments: fees.map(({ baseMinor, accruedMinor, amountMinor, ...line }) => ({
         ...line,
         ratePerDay: trimRate(line.ratePerDay),
@@ -94,7 +106,7 @@ export class CaseQueries {
     return { items: page, nextCursor };
   }
 
-  private present(row: CaseRecord) {
+  private present(row: CaseRecord, account = caseAccount(row.money, this.clock.now())) {
     const dpd = daysPastDue(row.dueAt, this.clock.now(), row.timezone);
     const money = (minor: bigint) => formatMinorUnits(minor, row.currency);
     return {
@@ -108,13 +120,50 @@ export class CaseQueries {
       debtor: { externalId: row.debtorExternalId },
       currency: row.currency,
       principal: money(row.principalMinor),
-      balance: money(row.balanceMinor),
-      fees: money(row.feesMinor),
-      totalDue: money(row.balanceMinor + row.feesMinor),
+      balance: money(account.principalOutstandingMinor),
+      fees: money(account.totalDueMinor - account.principalOutstandingMinor),
+      totalDue: money(account.totalDueMinor),
       contract: { status: row.contractStatus, terminatedAt: row.contractTerminatedAt },
       limitation: { date: row.limitationDate, jurisdiction: row.jurisdiction },
       openedAt: row.openedAt,
       closedAt: row.closedAt,
     };
   }
+}
+
+/**
+ * `guarantors[].status` as clients knew it before guarantees had types: `notified` meant the
+ * creditor's rights are preserved, so it is now said only of a preserved claim.
+ */
+function compatibleStatus(status: GuaranteeStatus, endsOn: string, today: string, warnDays: number): 'running' | 'expiring' | 'notified' | 'lapsed' {
+  if (status === 'claim-preserved') return 'notified';
+  if (status === 'lapsed') return 'lapsed';
+  return isExpiring(endsOn, today, warnDays) ? 'expiring' : 'running';
+}
+
+/** The legal record as the API shows it: days, not instants, and letters by number. */
+function legalView(record: LegalRecord) {
+  const letter = (l: LegalRecord['letters'][number]) => ({
+    letterId: l.letterId,
+    number: l.number,
+    type: l.type,
+    recipient: l.recipient,
+    sentOn: l.sentOn,
+    channels: l.channels,
+    deliveredOn: l.deliveredOn,
+    deliveredBy: l.deliveredBy,
+    returned: l.returned,
+  });
+  return {
+    contract: record.contract,
+    demands: { sent: record.demands.sent, delivered: record.demands.delivered, letters: record.demands.letters.map(letter) },
+    reminders: {
+      sent: record.reminders.sent,
+      delivered: record.reminders.delivered,
+      items: record.reminders.items.map((r) => ({ on: r.on, channel: r.channel, template: r.template, delivered: r.delivered })),
+    },
+    letters: record.letters.map(letter),
+    guarantees: record.guarantees,
+    limitation: record.limitation,
+  };
 }

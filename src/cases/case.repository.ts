@@ -2,8 +2,9 @@ import { Injectable } from '@nestjs/common';
 import { Conditions } from '../database/sql';
 import { SqlRepository } from '../database/sql-repository';
 import type { Tx } from '../database/transactions';
+import type { CaseMoney } from '../domain/account';
+import type { AllocationPart } from '../domain/allocation';
 import type { LockedCase } from '../domain/case';
-import type { FeeBasis } from '../domain/accrued-fee';
 import type { PolicyDefinition } from '../domain/policy';
 import type { CaseStatus, ClosingStatus } from '../domain/statuses';
 
@@ -16,15 +17,21 @@ export interface CommittedCase extends LockedCase {
 }
 
 /** What letters, fees and step actions need to know about a case, read under its lock. */
-export interface CaseTerms extends FeeBasis {
+export interface CaseTerms {
   id: string;
   status: CaseStatus;
-  feesMinor: bigint;
+  currency: string;
+  principalMinor: bigint;
+  balanceMinor: bigint;
   contractStatus: 'active' | 'terminated';
   invoiceRef: string;
   contractRef: string | null;
   contractDate: string | null;
   dueDate: string | null;
+  dueAt: Date;
+  timezone: string;
+  jurisdiction: string | null;
+  money: CaseMoney;
   debtor: { id: string; name: string; email: string | null; address: Record<string, string> | null; locale: string | null };
 }
 
@@ -36,7 +43,6 @@ export interface CaseRecord {
   currency: string;
   principalMinor: bigint;
   balanceMinor: bigint;
-  feesMinor: bigint;
   contractStatus: string;
   contractTerminatedAt: Date | null;
   limitationDate: string;
@@ -51,6 +57,7 @@ export interface CaseRecord {
   timezone: string;
   policyKey: string;
   policyVersion: number;
+  money: CaseMoney;
 }
 
 export interface LetterSummary {
@@ -101,32 +108,65 @@ interface LockedRow {
 
 const toLocked = (row: LockedRow): LockedCase => ({ id: row.id, status: row.status, currency: row.currency, balanceMinor: BigInt(row.balance_minor) });
 
-const RECORD_COLUMNS = `c.id, c.status, c.segment, trim(c.currency) AS currency, c.principal_minor, c.balance_minor, c.fees_minor, c.contract_status,
-  c.contract_terminated_at, to_char(i.limitation_date, 'YYYY-MM-DD') AS limitation_date, i.jurisdiction, c.opened_at, c.closed_at,
-  i.external_id AS invoice_external_id, i.contract_ref, to_char(i.due_date, 'YYYY-MM-DD') AS due_date, i.due_at,
-  d.external_id AS debtor_external_id, d.timezone, p.key AS policy_key, p.version AS policy_version`;
+/**
+ * What an account is worked out from (domain/account.ts): the principal, the fee terms, the
+ * allocation orders, the payments and the fixed charges. Needs cases c, invoices i, debtors d and
+ * policy_versions p.
+ */
+const MONEY_COLUMNS = `c.principal_minor, trim(c.currency) AS currency, i.due_at, d.timezone, i.jurisdiction,
+  i.late_fee_rate_per_day::text AS rate_per_day, p.definition->'lateFee' AS late_fee,
+  i.payment_allocation AS contract_allocation, p.definition->'paymentAllocation' AS policy_allocation,
+  (SELECT COALESCE(json_agg(json_build_object('id', pm.external_id, 'paidAt', pm.paid_at, 'amount', pm.amount_minor::text) ORDER BY pm.paid_at, pm.recorded_at), '[]')
+     FROM payments pm WHERE pm.case_id = c.id) AS payments,
+  (SELECT COALESCE(json_agg(json_build_object('at', f.assessed_at, 'amount', f.amount_minor::text) ORDER BY f.assessed_at), '[]')
+     FROM fee_assessments f WHERE f.case_id = c.id AND f.kind = 'broken-promise') AS charges`;
+
+interface MoneyRow {
+  principal_minor: string;
+  currency: string;
+  due_at: Date;
+  timezone: string;
+  jurisdiction: string | null;
+  rate_per_day: string | null;
+  late_fee: { ratePerDay?: string; capRatio?: string } | null;
+  contract_allocation: AllocationPart[] | null;
+  policy_allocation: AllocationPart[] | null;
+  payments: { id: string; paidAt: string; amount: string }[];
+  charges: { at: string; amount: string }[];
+}
+
+const toMoney = (row: MoneyRow): CaseMoney => ({
+  currency: row.currency,
+  principalMinor: BigInt(row.principal_minor),
+  dueAt: row.due_at,
+  timezone: row.timezone,
+  invoiceRatePerDay: row.rate_per_day,
+  policyLateFee: row.late_fee,
+  allocation: { contract: row.contract_allocation, policy: row.policy_allocation, jurisdiction: row.jurisdiction },
+  payments: row.payments.map((p) => ({ id: p.id, paidAt: new Date(p.paidAt), amountMinor: BigInt(p.amount) })),
+  charges: row.charges.map((c) => ({ at: new Date(c.at), amountMinor: BigInt(c.amount) })),
+});
+
+const RECORD_COLUMNS = `c.id, c.status, c.segment, c.balance_minor, c.contract_status, ${MONEY_COLUMNS},
+  c.contract_terminated_at, to_char(i.limitation_date, 'YYYY-MM-DD') AS limitation_date, c.opened_at, c.closed_at,
+  i.external_id AS invoice_external_id, i.contract_ref, to_char(i.due_date, 'YYYY-MM-DD') AS due_date,
+  d.external_id AS debtor_external_id, p.key AS policy_key, p.version AS policy_version`;
 const RECORD_JOINS = `FROM cases c JOIN invoices i ON i.id = c.invoice_id JOIN debtors d ON d.id = c.debtor_id JOIN policy_versions p ON p.id = c.policy_version_id`;
 
-interface RecordRow {
+interface RecordRow extends MoneyRow {
   id: string;
   status: CaseStatus;
   segment: string | null;
-  currency: string;
-  principal_minor: string;
   balance_minor: string;
-  fees_minor: string;
   contract_status: string;
   contract_terminated_at: Date | null;
   limitation_date: string;
-  jurisdiction: string | null;
   opened_at: Date;
   closed_at: Date | null;
   invoice_external_id: string;
   contract_ref: string | null;
   due_date: string | null;
-  due_at: Date;
   debtor_external_id: string;
-  timezone: string;
   policy_key: string;
   policy_version: number;
 }
@@ -138,7 +178,6 @@ const toRecord = (row: RecordRow): CaseRecord => ({
   currency: row.currency,
   principalMinor: BigInt(row.principal_minor),
   balanceMinor: BigInt(row.balance_minor),
-  feesMinor: BigInt(row.fees_minor),
   contractStatus: row.contract_status,
   contractTerminatedAt: row.contract_terminated_at,
   limitationDate: row.limitation_date,
@@ -153,6 +192,7 @@ const toRecord = (row: RecordRow): CaseRecord => ({
   timezone: row.timezone,
   policyKey: row.policy_key,
   policyVersion: row.policy_version,
+  money: toMoney(row),
 });
 
 interface CommittedRow {
@@ -173,27 +213,20 @@ const toCommitted = (row: CommittedRow): CommittedCase => ({
   timezone: row.timezone,
 });
 
-interface TermsRow {
+interface TermsRow extends MoneyRow {
   id: string;
   status: CaseStatus;
-  currency: string;
-  principal_minor: string;
   balance_minor: string;
-  fees_minor: string;
   contract_status: 'active' | 'terminated';
   invoice_ref: string;
   contract_ref: string | null;
   contract_date: string | null;
   due_date: string | null;
-  due_at: Date;
-  rate_per_day: string | null;
-  late_fee: { ratePerDay?: string; capRatio?: string } | null;
   debtor_id: string;
   debtor_name: string;
   debtor_email: string | null;
   debtor_address: Record<string, string> | null;
   locale: string | null;
-  timezone: string;
 }
 
 /** Cases: the aggregate root every case change locks first (its row is the audit chain's writer lock). */
@@ -232,11 +265,10 @@ export class CaseRepository extends SqlRepository {
   async lockTerms(tx: Tx, id: string): Promise<CaseTerms | undefined> {
     const row = await this.row<TermsRow>(
       tx,
-      `SELECT c.id, c.status, trim(c.currency) AS currency, c.principal_minor, c.balance_minor, c.fees_minor, c.contract_status,
+      `SELECT c.id, c.status, c.balance_minor, c.contract_status, ${MONEY_COLUMNS},
          i.external_id AS invoice_ref, i.contract_ref, to_char(i.contract_date, 'YYYY-MM-DD') AS contract_date,
-         to_char(i.due_date, 'YYYY-MM-DD') AS due_date, i.due_at, i.late_fee_rate_per_day::text AS rate_per_day,
-         p.definition->'lateFee' AS late_fee,
-         d.id AS debtor_id, d.name AS debtor_name, d.email AS debtor_email, d.address AS debtor_address, d.locale, d.timezone
+         to_char(i.due_date, 'YYYY-MM-DD') AS due_date,
+         d.id AS debtor_id, d.name AS debtor_name, d.email AS debtor_email, d.address AS debtor_address, d.locale
        FROM cases c JOIN invoices i ON i.id = c.invoice_id JOIN debtors d ON d.id = c.debtor_id JOIN policy_versions p ON p.id = c.policy_version_id
        WHERE c.id = $1 FOR UPDATE OF c`,
       [id],
@@ -248,7 +280,6 @@ export class CaseRepository extends SqlRepository {
       currency: row.currency,
       principalMinor: BigInt(row.principal_minor),
       balanceMinor: BigInt(row.balance_minor),
-      feesMinor: BigInt(row.fees_minor),
       contractStatus: row.contract_status,
       invoiceRef: row.invoice_ref,
       contractRef: row.contract_ref,
@@ -256,10 +287,21 @@ export class CaseRepository extends SqlRepository {
       dueDate: row.due_date,
       dueAt: row.due_at,
       timezone: row.timezone,
-      invoiceRatePerDay: row.rate_per_day,
-      policyLateFee: row.late_fee,
+      jurisdiction: row.jurisdiction,
+      money: toMoney(row),
       debtor: { id: row.debtor_id, name: row.debtor_name, email: row.debtor_email, address: row.debtor_address, locale: row.locale },
     };
+  }
+
+  /** The case's money, read in the caller's transaction (which holds the case lock when it acts on it). */
+  async money(tx: Tx | undefined, id: string): Promise<CaseMoney | undefined> {
+    const row = await this.row<MoneyRow>(
+      tx,
+      `SELECT ${MONEY_COLUMNS} FROM cases c JOIN invoices i ON i.id = c.invoice_id JOIN debtors d ON d.id = c.debtor_id
+         JOIN policy_versions p ON p.id = c.policy_version_id WHERE c.id = $1`,
+      [id],
+    );
+    return row && toMoney(row);
   }
 
   /** Locks a debtor's open cases, in id order (the order every writer of several cases keeps). */
@@ -349,17 +391,6 @@ export class CaseRepository extends SqlRepository {
     );
     if (!row) throw new Error(`case ${id} does not exist`);
     return toCommitted(row);
-  }
-
-  /** Adds a charge to the case's fees; returns the new total. */
-  async addFees(tx: Tx, id: string, amountMinor: bigint, at: Date): Promise<bigint> {
-    const [row] = await this.changed<{ fees_minor: string }>(
-      tx,
-      'UPDATE cases SET fees_minor = fees_minor + $2::bigint, updated_at = $3 WHERE id = $1 RETURNING fees_minor',
-      [id, amountMinor.toString(), at],
-    );
-    if (!row) throw new Error(`case ${id} does not exist`);
-    return BigInt(row.fees_minor);
   }
 
   async terminateContract(tx: Tx, id: string, at: Date): Promise<void> {

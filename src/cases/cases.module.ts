@@ -10,12 +10,14 @@ import { CaseCommands } from './case-commands.service';
 import { CaseHolds } from './case-holds.service';
 import { CaseOpening } from './case-opening.service';
 import { CaseQueries } from './case-queries.service';
+import { CaseStandings } from './case-standings.service';
 import { CasesController } from './cases.controller';
 import { CommitmentRepository } from './commitment.repository';
 import { Commitments } from './commitments.service';
 import { Contracts } from './contracts.service';
 import { DebtorFlags } from './debtor-flags.service';
 import { DebtorRepository } from './debtor.repository';
+import { FeeAssessor } from './fee-assessor.service';
 import { FeeRepository } from './fee.repository';
 import { GuarantorRepository } from './guarantor.repository';
 import { HoldRepository } from './hold.repository';
@@ -35,7 +37,7 @@ const REPOSITORIES = [
   PaymentRepository,
   FeeRepository,
 ];
-const SERVICES = [CaseOpening, CaseClosing, CaseHolds, Commitments, Contracts, DebtorFlags, LimitationClock];
+const SERVICES = [CaseOpening, CaseClosing, CaseHolds, CaseStandings, Commitments, Contracts, DebtorFlags, FeeAssessor, LimitationClock];
 
 /** Case state and its changes: events, operator commands, the step worker and the periodic checks all use them. */
 @Module({

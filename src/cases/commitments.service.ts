@@ -20,6 +20,7 @@ import { CaseRepository, type CommittedCase } from './case.repository';
 import { CaseHolds } from './case-holds.service';
 import { CommitmentRepository } from './commitment.repository';
 import { FeeRepository } from './fee.repository';
+import { LimitationClock } from './limitation-clock.service';
 
 /** Commitments that break per sweep at the most; the rest wait for the next round. */
 const DUE_PAGE = 500;
@@ -44,6 +45,7 @@ export class Commitments {
     private readonly cases: CaseRepository,
     private readonly commitments: CommitmentRepository,
     private readonly fees: FeeRepository,
+    private readonly limitation: LimitationClock,
   ) {}
 
   /** Records a promise on a locked open case; an open promise it replaces is cancelled. */
@@ -108,6 +110,10 @@ export class Commitments {
     ];
     // A replaced promise already holds the case; one hold per promise chain is enough.
     if (!replaced) touches.push(...(await this.holds.place(tx, kase, 'promise', `promise to pay ${money} by ${dueDate}`, actor, effects)).touches);
+    // A promise to pay is the debtor agreeing to perform: where the law says so (PRC art. 195), it restarts the limitation period.
+    touches.push(
+      ...(await this.limitation.restart(tx, kase.id, now, 'promise', { cause: 'promise.recorded', kind: 'promise.recorded', key: { promiseId: id } }, actor)),
+    );
     return { id, touches };
   }
 
@@ -216,7 +222,7 @@ export class Commitments {
         capMinor: null,
         actor: 'system',
       });
-      const fees = await this.cases.addFees(tx, kase.id, fee, now);
+      const fees = await this.fees.charged(tx, kase.id);
       touches.push({
         kind: 'fee.assessed',
         actor: 'system',

@@ -16,14 +16,18 @@ interface FeeFigures {
 export interface NewFeeAssessment extends FeeFigures {
   id: string;
   caseId: string;
-  kind: 'late-fee' | 'broken-promise';
+  /** A late fee as assessed, a later correction of one (negative when a backdated payment lowered it), or a fixed charge. */
+  kind: FeeKind;
   at: Date;
   capMinor: bigint | null;
   actor: string;
 }
 
+export type FeeKind = 'late-fee' | 'late-fee-adjustment' | 'broken-promise';
+
 export interface FeeAssessmentRecord extends FeeFigures {
   id: string;
+  kind: FeeKind;
   assessedAt: Date;
 }
 
@@ -53,12 +57,23 @@ export class FeeRepository extends SqlRepository {
     );
   }
 
-  /** The case's late fees assessed so far, or its other charges (`late-fee: false`). */
-  async total(tx: Tx, caseId: string, lateFee: boolean): Promise<bigint> {
+  /** The late fees assessed on the case so far (with their corrections), and the day the last assessment counted to. */
+  async lateFeeAssessed(tx: Tx, caseId: string): Promise<{ totalMinor: bigint; lastAsOf: string | null }> {
+    const row = await this.row<{ total: string; last_as_of: string | null }>(
+      tx,
+      `SELECT COALESCE(sum(amount_minor), 0)::text AS total, to_char(max(as_of) FILTER (WHERE kind = 'late-fee'), 'YYYY-MM-DD') AS last_as_of
+       FROM fee_assessments WHERE case_id = $1 AND kind IN ('late-fee', 'late-fee-adjustment')`,
+      [caseId],
+    );
+    return { totalMinor: BigInt(row?.total ?? '0'), lastAsOf: row?.last_as_of ?? null };
+  }
+
+  /** The fixed charges (costs) put on the case so far. */
+  async charged(tx: Tx, caseId: string): Promise<bigint> {
     const row = await this.row<{ total: string }>(
       tx,
-      `SELECT COALESCE(sum(amount_minor), 0)::text AS total FROM fee_assessments WHERE case_id = $1 AND (kind = 'late-fee') = $2`,
-      [caseId, lateFee],
+      `SELECT COALESCE(sum(amount_minor), 0)::text AS total FROM fee_assessments WHERE case_id = $1 AND kind = 'broken-promise'`,
+      [caseId],
     );
     return BigInt(row?.total ?? '0');
   }
@@ -66,6 +81,7 @@ export class FeeRepository extends SqlRepository {
   async ofCase(caseId: string): Promise<FeeAssessmentRecord[]> {
     const rows = await this.rows<{
       id: string;
+      kind: FeeKind;
       stepId: string | null;
       assessedAt: Date;
       asOf: string;
@@ -76,7 +92,7 @@ export class FeeRepository extends SqlRepository {
       amount_minor: string;
     }>(
       undefined,
-      `SELECT id, step_id AS "stepId", assessed_at AS "assessedAt", to_char(as_of, 'YYYY-MM-DD') AS "asOf", days, rate_per_day::text AS "ratePerDay",
+      `SELECT id, kind, step_id AS "stepId", assessed_at AS "assessedAt", to_char(as_of, 'YYYY-MM-DD') AS "asOf", days, rate_per_day::text AS "ratePerDay",
          base_minor, accrued_minor, amount_minor
        FROM fee_assessments WHERE case_id = $1 ORDER BY assessed_at, id`,
       [caseId],

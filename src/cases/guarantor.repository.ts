@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { SqlRepository } from '../database/sql-repository';
 import type { Tx } from '../database/transactions';
+import type { GuaranteeType } from '../domain/legal-clocks';
 
 export interface NewGuarantor {
   id: string;
@@ -10,20 +11,24 @@ export interface NewGuarantor {
   email: string | null;
   address: Record<string, string> | null;
   guaranteeEndsOn: string;
+  type: GuaranteeType;
 }
 
 export interface Guarantor {
   id: string;
+  externalId: string;
   name: string;
   email: string | null;
   address: Record<string, string> | null;
   guaranteeEndsOn: string;
+  type: GuaranteeType;
 }
 
 export interface GuarantorRecord {
   id: string;
   externalId: string;
   name: string;
+  type: GuaranteeType;
   guaranteeEndsOn: string;
   notifiedOn: string | null;
   warnedAt: Date | null;
@@ -38,8 +43,8 @@ export class GuarantorRepository extends SqlRepository {
     if (guarantors.length === 0) return;
     await this.run(
       tx,
-      `INSERT INTO guarantors (id, case_id, external_id, name, email, address, guarantee_ends_on, created_at)
-       SELECT *, $8::timestamptz FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::date[])`,
+      `INSERT INTO guarantors (id, case_id, external_id, name, email, address, guarantee_ends_on, guarantee_type, created_at)
+       SELECT *, $9::timestamptz FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::date[], $8::text[])`,
       [
         guarantors.map((g) => g.id),
         guarantors.map((g) => g.caseId),
@@ -48,6 +53,7 @@ export class GuarantorRepository extends SqlRepository {
         guarantors.map((g) => g.email),
         guarantors.map((g) => (g.address ? JSON.stringify(g.address) : null)),
         guarantors.map((g) => g.guaranteeEndsOn),
+        guarantors.map((g) => g.type),
         at,
       ],
     );
@@ -57,7 +63,8 @@ export class GuarantorRepository extends SqlRepository {
   ofCase(tx: Tx | undefined, caseId: string): Promise<Guarantor[]> {
     return this.rows(
       tx,
-      `SELECT id, name, email, address, to_char(guarantee_ends_on, 'YYYY-MM-DD') AS "guaranteeEndsOn" FROM guarantors WHERE case_id = $1 ORDER BY created_at, external_id`,
+      `SELECT id, external_id AS "externalId", name, email, address, to_char(guarantee_ends_on, 'YYYY-MM-DD') AS "guaranteeEndsOn", guarantee_type AS type
+       FROM guarantors WHERE case_id = $1 ORDER BY created_at, external_id`,
       [caseId],
     );
   }
@@ -66,7 +73,7 @@ export class GuarantorRepository extends SqlRepository {
   recordsOfCase(caseId: string): Promise<GuarantorRecord[]> {
     return this.rows(
       undefined,
-      `SELECT id, external_id AS "externalId", name, to_char(guarantee_ends_on, 'YYYY-MM-DD') AS "guaranteeEndsOn",
+      `SELECT id, external_id AS "externalId", name, guarantee_type AS type, to_char(guarantee_ends_on, 'YYYY-MM-DD') AS "guaranteeEndsOn",
          to_char(notified_on, 'YYYY-MM-DD') AS "notifiedOn", warned_at AS "warnedAt"
        FROM guarantors WHERE case_id = $1 ORDER BY created_at, external_id`,
       [caseId],
@@ -87,16 +94,18 @@ export class GuarantorRepository extends SqlRepository {
     now: Date,
     warnDays: number,
     limit: number,
-  ): Promise<{ id: string; caseId: string; externalId: string; endsOn: string; daysLeft: number }[]> {
+  ): Promise<{ id: string; caseId: string; externalId: string; type: GuaranteeType; endsOn: string; daysLeft: number }[]> {
+    // A joint guarantee is preserved by a delivered notice (art. 693(2)); a general one only by
+    // suing or arbitrating against the debtor in the period (art. 693(1)), so a notice does not end its warning.
     return this.changed(
       tx,
       `UPDATE guarantors g SET warned_at = $1
        FROM cases c JOIN debtors d ON d.id = c.debtor_id
        WHERE c.id = g.case_id AND ${OPEN} AND g.id IN (
          SELECT g2.id FROM guarantors g2 JOIN cases c ON c.id = g2.case_id JOIN debtors d ON d.id = c.debtor_id
-         WHERE ${OPEN} AND g2.notified_on IS NULL AND g2.warned_at IS NULL AND days_until(g2.guarantee_ends_on, $1, d.timezone) BETWEEN 0 AND $2
+         WHERE ${OPEN} AND (g2.guarantee_type = 'general' OR g2.notified_on IS NULL) AND g2.warned_at IS NULL AND days_until(g2.guarantee_ends_on, $1, d.timezone) BETWEEN 0 AND $2
          LIMIT $3)
-       RETURNING g.id, g.case_id AS "caseId", g.external_id AS "externalId", to_char(g.guarantee_ends_on, 'YYYY-MM-DD') AS "endsOn", days_until(g.guarantee_ends_on, $1, d.timezone) AS "daysLeft"`,
+       RETURNING g.id, g.case_id AS "caseId", g.external_id AS "externalId", g.guarantee_type AS type, to_char(g.guarantee_ends_on, 'YYYY-MM-DD') AS "endsOn", days_until(g.guarantee_ends_on, $1, d.timezone) AS "daysLeft"`,
       [now, warnDays, limit],
     );
   }

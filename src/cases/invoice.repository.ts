@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { SqlRepository } from '../database/sql-repository';
 import type { Tx } from '../database/transactions';
+import type { AllocationPart } from '../domain/allocation';
 
 export interface InvoiceDetails {
   id: string;
@@ -16,6 +17,8 @@ export interface InvoiceDetails {
   contractDate: string | null;
   jurisdiction: string | null;
   limitationDate: string;
+  /** The contract's payment allocation order, when it states one. */
+  paymentAllocation: readonly AllocationPart[] | null;
 }
 
 const OPEN = `c.status IN ('active', 'on_hold')`;
@@ -31,13 +34,18 @@ export class InvoiceRepository extends SqlRepository {
     const rows = await this.rows<{ id: string; external_id: string }>(
       tx,
       `INSERT INTO invoices (id, external_id, debtor_id, contract_ref, currency, amount_due_minor, due_date, due_at, late_fee_rate_per_day,
-         contract_date, jurisdiction, limitation_date, created_at, updated_at)
-       SELECT *, $13::timestamptz, $13::timestamptz
-       FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::text[], $6::bigint[], $7::date[], $8::timestamptz[], $9::numeric[], $10::date[], $11::text[], $12::date[])
+         contract_date, jurisdiction, limitation_date, payment_allocation, created_at, updated_at)
+       SELECT id, external_id, debtor_id, contract_ref, currency, amount_due_minor, due_date, due_at, late_fee_rate_per_day,
+         contract_date, jurisdiction, limitation_date, string_to_array(allocation, ','), $14::timestamptz, $14::timestamptz
+       FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::text[], $6::bigint[], $7::date[], $8::timestamptz[], $9::numeric[], $10::date[], $11::text[],
+         $12::date[], $13::text[])
+         AS v(id, external_id, debtor_id, contract_ref, currency, amount_due_minor, due_date, due_at, late_fee_rate_per_day, contract_date, jurisdiction,
+           limitation_date, allocation)
        ON CONFLICT (external_id) DO UPDATE SET debtor_id = EXCLUDED.debtor_id, contract_ref = EXCLUDED.contract_ref, currency = EXCLUDED.currency,
          amount_due_minor = EXCLUDED.amount_due_minor, due_date = EXCLUDED.due_date, due_at = EXCLUDED.due_at,
          late_fee_rate_per_day = EXCLUDED.late_fee_rate_per_day, contract_date = EXCLUDED.contract_date, jurisdiction = EXCLUDED.jurisdiction,
-         limitation_date = GREATEST(invoices.limitation_date, EXCLUDED.limitation_date), updated_at = $13
+         payment_allocation = EXCLUDED.payment_allocation,
+         limitation_date = GREATEST(invoices.limitation_date, EXCLUDED.limitation_date), updated_at = $14
        RETURNING id, external_id`,
       [
         invoices.map((i) => i.id),
@@ -52,6 +60,7 @@ export class InvoiceRepository extends SqlRepository {
         invoices.map((i) => i.contractDate),
         invoices.map((i) => i.jurisdiction),
         invoices.map((i) => i.limitationDate),
+        invoices.map((i) => i.paymentAllocation?.join(',') ?? null),
         at,
       ],
     );

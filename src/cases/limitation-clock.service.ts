@@ -3,11 +3,19 @@ import { Clock } from '../common/clock';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import type { Tx } from '../database/transactions';
 import { localDate } from '../domain/calendar';
+import { type JurisdictionRules, type RestartCause, rulesFor } from '../domain/jurisdictions';
 import { restartLimitation } from '../domain/legal-clocks';
 import type { TouchInput } from '../domain/touch-kinds';
 import { InvoiceRepository } from './invoice.repository';
 
-/** The limitation period of each invoice: by jurisdiction, and restarted by what interrupts it. */
+/** What interrupted the period (`cause`, as the touch names it) and the touch that records it: its kind and the data fields that find it. */
+export interface RestartSource {
+  cause: string;
+  kind: string;
+  key: Record<string, string>;
+}
+
+/** The limitation period of each invoice: by jurisdiction, and restarted only by what its law accepts. */
 @Injectable()
 export class LimitationClock {
   constructor(
@@ -16,23 +24,42 @@ export class LimitationClock {
     private readonly invoices: InvoiceRepository,
   ) {}
 
-  /** The jurisdiction's period (LIMITATION_PERIODS), else LIMITATION_PERIOD. */
-  period(jurisdiction: string | null): string {
-    return (jurisdiction && this.config.LIMITATION_PERIODS[jurisdiction]) || this.config.LIMITATION_PERIOD;
+  /** The jurisdiction's rules, with LIMITATION_PERIODS' period for it, else LIMITATION_PERIOD for a jurisdiction the table lacks. */
+  rules(jurisdiction: string | null): JurisdictionRules {
+    return rulesFor(jurisdiction, this.config.LIMITATION_PERIODS, this.config.LIMITATION_PERIOD);
   }
 
   /**
-   * Restarts the case's invoice's limitation period from the debtor's local day of `at`; returns
-   * the `limitation.restarted` touch, or nothing when the clock would not move later.
+   * Restarts the case's invoice's limitation period from the debtor's local day of `at` when its
+   * jurisdiction counts `ground` as an interruption (a delivered demand does not in Germany, BGB
+   * § 212); returns the `limitation.restarted` touch, or nothing when the clock does not move.
    */
-  async restart(tx: Tx, caseId: string, at: Date, cause: Record<string, unknown>, actor: string): Promise<TouchInput[]> {
+  async restart(tx: Tx, caseId: string, at: Date, ground: RestartCause, source: RestartSource, actor: string): Promise<TouchInput[]> {
     const invoice = await this.invoices.lockLimitation(tx, caseId);
     if (!invoice) return [];
+    const rules = this.rules(invoice.jurisdiction);
+    if (!rules.limitation.restartedBy.includes(ground)) return [];
     const restartedOn = localDate(at, invoice.timezone);
-    const period = this.period(invoice.jurisdiction);
+    const { period, law } = rules.limitation;
     const next = restartLimitation(invoice.limitationDate, restartedOn, period);
     if (!next.restarted) return [];
     await this.invoices.setLimitationDate(tx, invoice.id, next.date, this.clock.now());
-    return [{ kind: 'limitation.restarted', actor, data: { ...cause, restartedOn, period, previousDate: invoice.limitationDate, limitationDate: next.date } }];
+    return [
+      {
+        kind: 'limitation.restarted',
+        actor,
+        data: {
+          cause: source.cause,
+          ...source.key,
+          ground,
+          law,
+          restartedOn,
+          period,
+          previousDate: invoice.limitationDate,
+          limitationDate: next.date,
+          source: { kind: source.kind, key: source.key },
+        },
+      },
+    ];
   }
 }

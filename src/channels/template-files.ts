@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import Handlebars from 'handlebars';
 import { parse } from 'yaml';
-import type { z } from 'zod';
+import { z } from 'zod';
 
 /** The locales every template exists in: messages and letters in English and simplified Chinese. */
 export const LOCALES = ['en', 'zh-CN'] as const;
@@ -31,16 +32,53 @@ export function readTemplateFile<S extends z.ZodType>(file: string, schema: S): 
   return { data: parsed.data, source };
 }
 
-/** Reads `<dir>/<locale>/<name>.yaml` for every supported locale, each checked by `schema`. */
-export function readTemplateFiles<S extends z.ZodType>(dir: string, schema: S): TemplateFile<z.output<S>>[] {
-  const files: TemplateFile<z.output<S>>[] = [];
+/** Shared paragraphs of one locale's templates, used in them as {{> name}}. */
+const partialsFile = z.record(z.string(), z.string().min(1));
+export const PARTIALS_FILE = '_partials.yaml';
+
+/**
+ * One Handlebars environment per locale: its partials (`_partials.yaml` beside the templates, for
+ * wording every message shares, such as how to pay) and the helpers templates may use. A partial
+ * whose name ends in `Html` escapes what it prints; the others print text as it is. Each is
+ * compiled here once, because a partial left as source takes the options of whichever template
+ * first calls it.
+ */
+export function templateEnvironment(partials: Record<string, string>): typeof Handlebars {
+  const handlebars = Handlebars.create();
+  handlebars.registerHelper('plural', (count: number, one: string, many: string) => (count === 1 ? one : many));
+  for (const [name, source] of Object.entries(partials)) {
+    handlebars.registerPartial(name, handlebars.compile(source, { noEscape: !name.endsWith('Html'), strict: true }));
+  }
+  return handlebars;
+}
+
+export interface LocaleTemplates<T> {
+  locale: Locale;
+  handlebars: typeof Handlebars;
+  files: TemplateFile<T>[];
+}
+
+/**
+ * Reads `<dir>/<locale>/<name>.yaml` for every supported locale, each checked by `schema`, with
+ * the locale's `_partials.yaml` when there is one. A template's version covers the partials too.
+ */
+export function readTemplateFiles<S extends z.ZodType>(dir: string, schema: S): LocaleTemplates<z.output<S>>[] {
+  const locales: LocaleTemplates<z.output<S>>[] = [];
   for (const locale of LOCALES) {
     const localeDir = join(dir, locale);
     if (!existsSync(localeDir)) continue;
-    for (const name of readdirSync(localeDir).filter((file) => file.endsWith('.yaml'))) {
+    const partialsPath = join(localeDir, PARTIALS_FILE);
+    const partials = existsSync(partialsPath) ? readTemplateFile(partialsPath, partialsFile) : { data: {}, source: '' };
+    const files: TemplateFile<z.output<S>>[] = [];
+    for (const name of readdirSync(localeDir).filter((file) => file.endsWith('.yaml') && file !== PARTIALS_FILE)) {
       const { data, source } = readTemplateFile(join(localeDir, name), schema);
-      files.push({ key: `${name.replace(/\.yaml$/, '')}/${locale}`, data, version: createHash('sha256').update(source).digest('hex').slice(0, 12) });
+      // Without partials the version is the file's own hash, as it always was.
+      const hash = createHash('sha256');
+      if (partials.source) hash.update(partials.source).update('\0');
+      const version = hash.update(source).digest('hex').slice(0, 12);
+      files.push({ key: `${name.replace(/\.yaml$/, '')}/${locale}`, data, version });
     }
+    locales.push({ locale, handlebars: templateEnvironment(partials.data), files });
   }
-  return files;
+  return locales;
 }

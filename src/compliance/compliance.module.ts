@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { ContactGate } from './contact-gate.service';
+import { Holidays } from './holidays.service';
 
-@Module({ providers: [ContactGate], exports: [ContactGate] })
+@Module({ providers: [Holidays, ContactGate], exports: [Holidays, ContactGate] })
 export class ComplianceModule {}

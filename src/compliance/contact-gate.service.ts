@@ -1,5 +1,4 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
-import { DateTime } from 'luxon';
+import { Inject, Injectable } from '@nestjs/common';
 import { Clock } from '../common/clock';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import {
@@ -11,8 +10,8 @@ import {
   type PastContact,
   resolveRules,
 } from '../domain/contact-gate';
-import { loadGateConfig, loadHolidayOverrides } from './gate-config';
-import { chineseDaysCoverage, PublicHolidays } from '../domain/holiday-calendar';
+import { loadGateConfig } from './gate-config';
+import { Holidays } from './holidays.service';
 
 export interface GateSubject {
   debtorId: string;
@@ -27,25 +26,14 @@ export interface GateSubject {
 /** The contact gate with its rules (COMPLIANCE_FILE) and holidays, and the debtor's recent contacts from the dispatch ledger. */
 @Injectable()
 export class ContactGate {
-  private readonly logger = new Logger(ContactGate.name);
   private readonly rules: GateConfig;
-  private readonly holidays: PublicHolidays;
 
   constructor(
     @Inject(APP_CONFIG) config: AppConfig,
     private readonly clock: Clock,
+    private readonly holidays: Holidays,
   ) {
     this.rules = loadGateConfig(config.COMPLIANCE_FILE);
-    const overrides = loadHolidayOverrides(config.COMPLIANCE_FILE);
-    this.holidays = new PublicHolidays(overrides);
-    // China's official calendar (with 调休) is known only up to chinese-days' last year: say so
-    // before the next year starts without it, rather than gate on statutory days alone.
-    const nextYear = DateTime.fromJSDate(clock.now(), { zone: 'Asia/Shanghai' }).year + 1;
-    const covered =
-      chineseDaysCoverage().last >= nextYear || overrides.some((entry) => entry.country.toUpperCase() === 'CN' && entry.date.startsWith(`${nextYear}-`));
-    if (!covered) {
-      this.logger.warn(`no official CN holiday schedule for ${nextYear}: add it to holidayOverrides in ${config.COMPLIANCE_FILE} (or upgrade chinese-days)`);
-    }
   }
 
   /**

@@ -20,6 +20,8 @@ export const SECTIONS = [
   'Scheduling',
   'Step jobs',
   'Letters: the letterhead',
+  'How to pay and how to dispute',
+  'Signing letters',
   'Legal clocks',
   'The contact gate',
   'Promises to pay and payment plans',
@@ -69,7 +71,7 @@ export const CONFIG_DOCS = {
   OUTBOX_DIR: { section: 'Email', text: 'Folder for .eml files when SMTP_URL is unset, and for SMS files when SMS_URL is unset (created when needed).' },
   MAIL_FROM: {
     section: 'Email',
-    text: 'Sender of every email. Its domain ends each Message-ID; its display name is the {{creditor}} signature in the email templates.',
+    text: 'Sender address of every email; its domain ends each Message-ID. The display name every email shows is CREDITOR_NAME, so that every channel names the creditor the same way.',
   },
   API_KEYS: {
     section: 'Access',
@@ -100,7 +102,11 @@ export const CONFIG_DOCS = {
   STEP_ATTEMPTS: { section: 'Step jobs', text: 'Attempts per job before it fails for good (a step then records notice.failed or letter.failed).' },
   STEP_BACKOFF: { section: 'Step jobs', text: 'First retry delay; it doubles on each further retry (30 s, 1 min, 2 min, 4 min, 8 min with the defaults).' },
   WORKER_CONCURRENCY: { section: 'Step jobs', text: 'Step jobs run at once per worker process.' },
-  CREDITOR_NAME: { section: 'Letters: the letterhead', text: 'The creditor named on every letter.', examples: ['"Acme Lending Ltd"'] },
+  CREDITOR_NAME: {
+    section: 'Letters: the letterhead',
+    text: 'The creditor as every letter, email and SMS names it: the letterhead, the signature, the email sender, the 【】 of an SMS.',
+    examples: ['"Acme Lending Ltd"', '"华信融资租赁有限公司"'],
+  },
   CREDITOR_ADDRESS: {
     section: 'Letters: the letterhead',
     text: "The creditor's postal address on the letterhead, one line. Unset: no address line.",
@@ -113,18 +119,55 @@ export const CONFIG_DOCS = {
     text: 'Contact email printed on letters. Unset: the MAIL_FROM address.',
     examples: ['collections@example.com'],
   },
+  PAYMENT_PAYEE: { section: 'How to pay and how to dispute', text: 'Who the debtor pays (the account holder). Unset: CREDITOR_NAME.' },
+  PAYMENT_BANK: {
+    section: 'How to pay and how to dispute',
+    text: 'The bank holding PAYMENT_ACCOUNT, as letters and emails print it.',
+    examples: ['"Bank of China, Shanghai Branch"'],
+  },
+  PAYMENT_ACCOUNT: {
+    section: 'How to pay and how to dispute',
+    text: 'The account to pay into (an IBAN or an account number), printed with the payment reference on every notice and letter.',
+    examples: ['DE89370400440532013000'],
+  },
+  PAYMENT_LINK: {
+    section: 'How to pay and how to dispute',
+    text: 'A payment page for each invoice: {invoice} becomes the invoice reference and {case} the case id. Without PAYMENT_ACCOUNT and PAYMENT_LINK, notices and letters ask the debtor to contact CREDITOR_CONTACT_NAME to pay, and the service warns at boot.',
+    examples: ['https://pay.example.com/invoices/{invoice}'],
+  },
+  DISPUTE_EMAIL: {
+    section: 'How to pay and how to dispute',
+    text: 'Where a debtor disputes the debt, on every notice and letter. Unset: CREDITOR_CONTACT_EMAIL, else the MAIL_FROM address.',
+  },
+  DISPUTE_PHONE: { section: 'How to pay and how to dispute', text: 'A phone number for disputes. Unset: CREDITOR_CONTACT_PHONE.' },
+  DISPUTE_URL: {
+    section: 'How to pay and how to dispute',
+    text: 'A page for disputes, printed beside the email and phone.',
+    examples: ['https://example.com/disputes'],
+  },
+  SIGNING_P12_FILE: {
+    section: 'Signing letters',
+    text: "The creditor's signing certificate and key (PKCS#12): every letter PDF carries a PAdES signature made with it. Unset: a self-signed development certificate is made at first start, kept in the database, and the log says so at every start.",
+    examples: ['/run/secrets/creditor-signing.p12'],
+  },
+  SIGNING_P12_PASSPHRASE: { section: 'Signing letters', text: "The PKCS#12 file's passphrase. Goes with SIGNING_P12_FILE." },
+  SEAL_IMAGE: {
+    section: 'Signing letters',
+    text: "A PNG of the company seal (公章) or signature, printed in each letter's signature block. Unset: a seal drawn from CREDITOR_NAME.",
+    examples: ['/etc/dunning/seal.png'],
+  },
   LETTER_DEADLINE: {
     section: 'Letters: the letterhead',
     text: 'How long a letter gives to pay (or to supply documents), from the letter date, unless the policy step sets `deadline:` (an ISO-8601 calendar period).',
   },
   LIMITATION_PERIOD: {
     section: 'Legal clocks',
-    text: 'Limitation period (诉讼时效), counted from the due date; a delivered payment demand or a signed acknowledgment restarts it (PRC Civil Code, art. 188).',
+    text: 'Limitation period (诉讼时效) for a jurisdiction the built-in table does not know (CN 3 years, DE 3 years from the end of the year, GB 6 years; docs/legal-clocks.md); such a period restarts on a signed acknowledgment only.',
   },
   LIMITATION_PERIODS: {
     section: 'Legal clocks',
-    text: "Limitation periods by jurisdiction (the invoice's `jurisdiction`, else the debtor's address `country`), comma-separated COUNTRY=PERIOD. Empty: LIMITATION_PERIOD everywhere.",
-    examples: ['GB=P6Y,FR=P5Y'],
+    text: "Limitation periods by jurisdiction (the invoice's `jurisdiction`, else the debtor's address `country`), comma-separated COUNTRY=PERIOD, over the built-in table's. What restarts a period stays the jurisdiction's.",
+    examples: ['FR=P5Y,IT=P10Y'],
   },
   LIMITATION_WARN_DAYS: { section: 'Legal clocks', text: 'Days before the limitation date when the daily check records limitation.expiring.' },
   GUARANTEE_PERIOD: {
@@ -133,7 +176,7 @@ export const CONFIG_DOCS = {
   },
   GUARANTEE_WARN_DAYS: {
     section: 'Legal clocks',
-    text: 'Days before a guarantee ends, without a delivered guarantor notice, when the daily check records guarantee.expiring and escalates to legal.',
+    text: 'Days before a guarantee ends, while its claim is not preserved (for a joint guarantee: no notice delivered; for a general one: no suit against the debtor filed), when the daily check records guarantee.expiring and escalates to legal.',
   },
   LEGAL_CHECK_EVERY: { section: 'Legal clocks', text: 'How often the legal-clock check runs (also once at boot). Worker processes only.' },
   COMPLIANCE_FILE: {

@@ -66,6 +66,18 @@ const url = (protocols: string[]) =>
     { message: `must be a URL with scheme ${protocols.join(' or ')}` },
   );
 
+/** A payment page URL template: {invoice} and {case} are replaced by the invoice's reference and the case id. */
+const paymentLink = z.string().refine(
+  (value) => {
+    try {
+      return ['http:', 'https:'].includes(new URL(value.replace(/\{(invoice|case)\}/g, 'x')).protocol);
+    } catch {
+      return false;
+    }
+  },
+  { message: 'must be an http(s) URL, with {invoice} or {case} where the reference goes' },
+);
+
 const apiKeys = z
   .string()
   .default('')
@@ -130,6 +142,16 @@ export const configSchema = z.object({
   CREDITOR_CONTACT_NAME: z.string().trim().min(1).default('Collections team'),
   CREDITOR_CONTACT_PHONE: z.string().trim().min(1).optional(),
   CREDITOR_CONTACT_EMAIL: z.email('must be an email address').optional(),
+  PAYMENT_PAYEE: z.string().trim().min(1).optional(),
+  PAYMENT_BANK: z.string().trim().min(1).optional(),
+  PAYMENT_ACCOUNT: z.string().trim().min(1).max(100).optional(),
+  PAYMENT_LINK: paymentLink.optional(),
+  DISPUTE_EMAIL: z.email('must be an email address').optional(),
+  DISPUTE_PHONE: z.string().trim().min(1).optional(),
+  DISPUTE_URL: url(['http', 'https']).optional(),
+  SIGNING_P12_FILE: z.string().min(1).optional(),
+  SIGNING_P12_PASSPHRASE: z.string().optional(),
+  SEAL_IMAGE: z.string().min(1).optional(),
   LETTER_DEADLINE: calendarPeriod('P10D'),
   LIMITATION_PERIOD: calendarPeriod('P3Y'),
   LIMITATION_PERIODS: periodsByJurisdiction,
@@ -157,15 +179,21 @@ export const configSchema = z.object({
 
 export type AppConfig = z.output<typeof configSchema>;
 
+/** Settings that only make sense together. */
+function checkTogether(config: AppConfig): string[] {
+  const problems: string[] = [];
+  if (config.SIGNING_P12_PASSPHRASE !== undefined && !config.SIGNING_P12_FILE) problems.push('  SIGNING_P12_PASSPHRASE: is set but SIGNING_P12_FILE is not');
+  if (config.PAYMENT_BANK && !config.PAYMENT_ACCOUNT) problems.push('  PAYMENT_BANK: needs PAYMENT_ACCOUNT, the account at that bank');
+  return problems;
+}
+
 export class ConfigError extends Error {}
 
 /** Parses the environment once; every bad variable is named in one message. */
 export function loadConfig(env: Record<string, string | undefined>): AppConfig {
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
   const result = configSchema.safeParse(cleaned);
-  if (!result.success) {
-    const lines = result.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
-    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
-  }
+  const lines = result.success ? checkTogether(result.data) : result.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
+  if (!result.success || lines.length > 0) throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   return result.data;
 }

@@ -7,6 +7,7 @@ import { Escalations1764200000000 } from './migrations/1764200000000-escalations
 import { Batches1764300000000 } from './migrations/1764300000000-batches';
 import { AuditExport1764400000000 } from './migrations/1764400000000-audit-export';
 import { SharedSqlFunctions1764500000000 } from './migrations/1764500000000-shared-sql-functions';
+import { TrueLetters1764600000000 } from './migrations/1764600000000-true-letters';
 
 export const migrations = [
   InitialSchema1763900000000,
@@ -16,6 +17,7 @@ export const migrations = [
   Batches1764300000000,
   AuditExport1764400000000,
   SharedSqlFunctions1764500000000,
+  TrueLetters1764600000000,
 ];
 
 export function dataSourceOptions(config: Pick<AppConfig, 'DATABASE_URL' | 'DATABASE_POOL_SIZE'>) {

@@ -3,7 +3,8 @@ import { z } from 'zod';
 import { DECIMAL_PATTERN, isCurrency, toMinorUnits } from './money';
 import { isTimeZone } from './time-zones';
 import { RATE_PATTERN } from './late-fee';
-import { isCalendarPeriod } from './legal-clocks';
+import { GUARANTEE_TYPES, isCalendarPeriod } from './legal-clocks';
+import { paymentAllocation } from './policy';
 
 export const EVENT_TYPES = [
   'invoice.overdue',
@@ -83,6 +84,8 @@ export const invoiceOverdueData = z
       dueDate: calendarDateOrInstant,
       contractDate: calendarDate.optional(),
       lateFeeRatePerDay: z.string().regex(RATE_PATTERN, 'must be a decimal daily rate below 1, such as "0.0004"').optional(),
+      /** The contract's order for applying payments to costs, interest and principal (else the policy's, else the jurisdiction's). */
+      paymentAllocation: paymentAllocation.optional(),
       /** Whose law sets the limitation period (ISO 3166 country); the debtor's address country otherwise. */
       jurisdiction: z
         .string()
@@ -99,6 +102,8 @@ export const invoiceOverdueData = z
           address: z.record(z.string(), z.string().max(300)).optional(),
           /** The agreed guarantee period, if not GUARANTEE_PERIOD after the due date. */
           guaranteePeriod: z.string().refine(isCalendarPeriod, 'must be an ISO-8601 calendar period such as P6M').optional(),
+          /** 一般保证 (general) unless the contract states 连带责任保证 (joint liability), as PRC Civil Code art. 686(2) presumes. */
+          guaranteeType: z.enum(GUARANTEE_TYPES, { error: `must be one of ${GUARANTEE_TYPES.join(', ')}` }).default('general'),
         }),
       )
       .max(20)
@@ -179,3 +184,25 @@ export type DunningEvent =
   | { id: string; type: 'acknowledgment.signed'; occurredAt: string; data: AcknowledgmentSigned }
   | { id: string; type: 'debtor.updated'; occurredAt: string; data: DebtorUpdated }
   | { id: string; type: 'promise.made'; occurredAt: string; data: PromiseMade };
+
+/** How far ahead of our clock an instant may be before it is taken as a mistake rather than clock skew. */
+export const MAX_CLOCK_SKEW_MS = 5 * 60_000;
+
+/** An instant beyond the clock skew, named for the 400: the field and why. */
+export function futureInstant(field: string, value: string, now: Date): { field: string; reason: string } | null {
+  return new Date(value).getTime() - now.getTime() > MAX_CLOCK_SKEW_MS ? { field, reason: `must not be in the future (now is ${now.toISOString()})` } : null;
+}
+
+/**
+ * The facts an event reports as having happened (a payment, a signature) may not lie in the
+ * future: they move the balance and the legal clocks.
+ */
+export function futureInstants(event: DunningEvent, now: Date): { field: string; reason: string }[] {
+  const found =
+    event.type === 'payment.received'
+      ? futureInstant('data.paidAt', event.data.paidAt, now)
+      : event.type === 'acknowledgment.signed'
+        ? futureInstant('data.signedAt', event.data.signedAt, now)
+        : null;
+  return found ? [found] : [];
+}

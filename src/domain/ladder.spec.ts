@@ -100,31 +100,32 @@ describe('ladder', () => {
       expect(plan.map((entry) => entry.status)).toEqual(['pending', 'pending', 'pending', 'pending']);
     });
 
-    it('for a case opened late keeps only the latest past-due step pending and skips earlier past-due ones with a reason', () => {
-      const plan = planLadder(steps, dueAt, 'UTC', at('2026-11-10T00:00:00Z'));
+    it('latest: for a case opened late keeps only the latest past-due step pending and skips earlier past-due ones with a reason', () => {
+      const plan = planLadder(steps, dueAt, 'UTC', at('2026-11-10T00:00:00Z'), 'latest');
       expect(plan.map((entry) => entry.status)).toEqual(['skipped', 'skipped', 'pending', 'pending']);
-      for (const skipped of plan.slice(0, 2)) expect(skipped.reason).toEqual(expect.stringMatching(/superseded/));
+      expect(plan[0]!.reason).toEqual(expect.stringMatching(/before the due date no longer applies/));
+      expect(plan[1]!.reason).toEqual(expect.stringMatching(/superseded/));
       expect(plan[2]!.reason).toBeUndefined();
       expect(plan[3]!.reason).toBeUndefined();
     });
 
-    it('counts a step due exactly now as past due', () => {
-      const plan = planLadder(steps, dueAt, 'UTC', at('2026-11-09T00:00:00Z'));
+    it('latest: counts a step due exactly now as past due', () => {
+      const plan = planLadder(steps, dueAt, 'UTC', at('2026-11-09T00:00:00Z'), 'latest');
       expect(plan.map((entry) => entry.status)).toEqual(['skipped', 'skipped', 'pending', 'pending']);
     });
 
-    it('when every step is already due, keeps only the last one pending', () => {
-      const plan = planLadder(steps, dueAt, 'UTC', at('2027-01-01T00:00:00Z'));
+    it('latest: when every step is already due, keeps only the last one pending', () => {
+      const plan = planLadder(steps, dueAt, 'UTC', at('2027-01-01T00:00:00Z'), 'latest');
       expect(plan.map((entry) => entry.status)).toEqual(['skipped', 'skipped', 'skipped', 'pending']);
     });
 
-    it('picks the latest past-due step by due time, not by position in the list', () => {
+    it('latest: picks the latest past-due step by due time, not by position in the list', () => {
       const unordered = [notice('P7D', 'reminder-firm'), notice('P1D')];
-      const plan = planLadder(unordered, dueAt, 'UTC', at('2026-11-20T00:00:00Z'));
+      const plan = planLadder(unordered, dueAt, 'UTC', at('2026-11-20T00:00:00Z'), 'latest');
       expect(plan.map((entry) => entry.status)).toEqual(['pending', 'skipped']);
     });
 
-    it('keeps the latest past-due fee step as well: assessing the fee is not a contact', () => {
+    it('latest: keeps the latest past-due fee step as well: assessing the fee is not a contact', () => {
       const withFees: PolicyStep[] = [
         { at: 'P1D', action: 'fee' },
         notice('P1D'),
@@ -132,8 +133,41 @@ describe('ladder', () => {
         notice('P7D', 'reminder-firm'),
         escalate('P19D'),
       ];
-      const plan = planLadder(withFees, dueAt, 'UTC', at('2026-11-10T00:00:00Z'));
+      const plan = planLadder(withFees, dueAt, 'UTC', at('2026-11-10T00:00:00Z'), 'latest');
       expect(plan.map((entry) => entry.status)).toEqual(['skipped', 'skipped', 'pending', 'pending', 'pending']);
+    });
+
+    it('from-first: a late case starts with the first step due and keeps the ladder spacing from there', () => {
+      // Opened 45 days after the due moment: P1D runs now, P7D six days later, P19D eighteen days later.
+      const now = at('2026-12-17T00:00:00Z');
+      const plan = planLadder(steps, dueAt, 'UTC', now);
+      expect(plan.map((entry) => entry.status)).toEqual(['skipped', 'pending', 'pending', 'pending']);
+      expect(plan[0]!.reason).toEqual(expect.stringMatching(/before the due date no longer applies/));
+      expect(plan.slice(1).map((entry) => entry.dueAt)).toEqual([now, at('2026-12-23T00:00:00Z'), at('2027-01-04T00:00:00Z')]);
+      expect(plan[1]!.rebasedFrom).toEqual(at('2026-11-03T00:00:00Z'));
+    });
+
+    it('from-first: steps sharing an offset stay together, and fee steps move with the ladder', () => {
+      const ladder: PolicyStep[] = [notice('P1D'), { at: 'P10D', action: 'fee' }, notice('P10D', 'reminder-firm')];
+      const now = at('2026-12-17T00:00:00Z');
+      const plan = planLadder(ladder, dueAt, 'UTC', now);
+      expect(plan.map((entry) => entry.dueAt)).toEqual([now, at('2026-12-26T00:00:00Z'), at('2026-12-26T00:00:00Z')]);
+    });
+
+    it('from-first: a single step already due runs now and leaves the rest where they were', () => {
+      const now = at('2026-11-04T00:00:00Z');
+      const plan = planLadder(steps, dueAt, 'UTC', now);
+      expect(plan.map((entry) => entry.status)).toEqual(['skipped', 'pending', 'pending', 'pending']);
+      expect(plan.slice(1).map((entry) => entry.dueAt)).toEqual([at('2026-11-03T00:00:00Z'), at('2026-11-09T00:00:00Z'), at('2026-11-21T00:00:00Z')]);
+      expect(plan.every((entry) => entry.rebasedFrom === undefined)).toBe(true);
+    });
+
+    it('from-first: keeps the spacing in the debtor zone across a DST change', () => {
+      // Due midnight in Berlin on 2026-10-20; opened 2026-11-20 at 10:00 local. P1D runs now; P7D six local days later at 10:00 CET.
+      const berlinDue = resolveDueAt('2026-10-19', 'Europe/Berlin');
+      const now = at('2026-11-20T09:00:00Z');
+      const plan = planLadder([notice('P1D'), notice('P7D', 'reminder-firm')], berlinDue, 'Europe/Berlin', now);
+      expect(plan.map((entry) => entry.dueAt)).toEqual([now, at('2026-11-26T09:00:00Z')]);
     });
 
     it('plans an empty ladder as empty', () => {

@@ -1,10 +1,11 @@
 /**
  * Late-fee arithmetic (违约金): outstanding × days overdue × daily rate, in exact integers.
  *
- * Rounding rule: the fee is computed exactly (rates have at most 8 decimals, so the product is an
- * integer number of 10⁻⁸ minor units) and rounded once, on the total, half up to the currency's
- * minor unit (0.005 EUR → 0.01 EUR). It is never rounded per day, so the total does not drift.
- * A cap, when set, limits the accrued total to a fraction of the principal.
+ * Rounding rule: a period's fee is computed exactly (rates have at most 8 decimals, so the product
+ * is an integer number of 10⁻⁸ minor units) and rounded once, on the period's total, half up to
+ * the currency's minor unit (0.005 EUR → 0.01 EUR). It is never rounded per day, so the total
+ * does not drift. A cap, when set, limits the accrued total to a fraction of the principal.
+ * domain/account.ts strings the periods together.
  */
 export const RATE_DECIMALS = 8;
 const RATE_SCALE = 10n ** BigInt(RATE_DECIMALS);
@@ -29,37 +30,27 @@ export interface LateFeeTerms {
   capRatio?: string | null;
 }
 
-export interface LateFee {
-  /** Fee accrued after `days` days, rounded and capped, in minor units. */
-  accruedMinor: bigint;
-  /** What one further day adds to the rounded, capped total (0 once capped). */
-  perDayMinor: bigint;
-  /** The cap in minor units, or null without one. */
-  capMinor: bigint | null;
-  capped: boolean;
+/** A rate the caller has not checked: a RangeError naming it, never a silent zero. */
+export function checkedRate(ratePerDay: string): bigint {
+  const rate = parseRate(ratePerDay);
+  if (rate === null) throw new RangeError(`late-fee rate "${ratePerDay}" must be a decimal below 1 with at most ${RATE_DECIMALS} decimals`);
+  return rate;
 }
 
-export function lateFee(baseMinor: bigint, principalMinor: bigint, days: number, terms: LateFeeTerms): LateFee {
-  const rate = parseRate(terms.ratePerDay);
-  if (rate === null) throw new RangeError(`late-fee rate "${terms.ratePerDay}" must be a decimal below 1 with at most ${RATE_DECIMALS} decimals`);
-  if (baseMinor < 0n || principalMinor < 0n || !Number.isInteger(days)) throw new RangeError('late fees need non-negative amounts and whole days');
-  const capMinor = terms.capRatio == null ? null : capOf(principalMinor, terms.capRatio);
-  const uncapped = (d: number) => roundHalfUp(baseMinor * BigInt(Math.max(d, 0)) * rate);
-  const capTo = (minor: bigint) => (capMinor !== null && minor > capMinor ? capMinor : minor);
-  const accruedMinor = capTo(uncapped(days));
-  return {
-    accruedMinor,
-    perDayMinor: capTo(uncapped(days + 1)) - accruedMinor,
-    capMinor,
-    capped: capMinor !== null && uncapped(days) >= capMinor,
-  };
+/**
+ * The fee of one balance period: base × days × rate, computed exactly and rounded once, half up,
+ * to the minor unit. A payment ends a period, so each period is rounded on its own total.
+ */
+export function periodFee(baseMinor: bigint, days: number, rate: bigint): bigint {
+  if (baseMinor < 0n || !Number.isInteger(days)) throw new RangeError('late fees need a non-negative base and whole days');
+  return roundHalfUp(baseMinor * BigInt(Math.max(days, 0)) * rate);
 }
 
-function capOf(principalMinor: bigint, ratio: string): bigint {
+/** The cap as a fraction of the principal, in minor units, rounded down: never more than the stated fraction. */
+export function feeCap(principalMinor: bigint, ratio: string): bigint {
   const match = /^(\d+)(?:\.(\d{1,8}))?$/.exec(ratio);
   if (!match?.[1]) throw new RangeError(`late-fee cap "${ratio}" must be a non-negative decimal fraction of the principal`);
   const scaled = BigInt(match[1]) * RATE_SCALE + BigInt((match[2] ?? '').padEnd(RATE_DECIMALS, '0'));
-  // Rounded down: a cap must never allow more than the stated fraction.
   return (principalMinor * scaled) / RATE_SCALE;
 }
 

@@ -1,10 +1,37 @@
-import { addPeriod, guaranteeEndsOn, guaranteeStatus, isCalendarPeriod, isExpiring, limitationDate, restartLimitation } from './legal-clocks';
+import {
+  addPeriod,
+  guaranteeEndsOn,
+  guaranteeStatus,
+  isCalendarPeriod,
+  isExpiring,
+  limitationDate,
+  limitationStart,
+  restartLimitation,
+  rollToWorkday,
+} from './legal-clocks';
 
 describe('limitation clock', () => {
+  const fromDay = (period: string) => ({ period, fromYearEnd: false });
+
   it('runs three years from the due date by default, keeping month ends in range', () => {
-    expect(limitationDate('2026-11-01', 'P3Y')).toBe('2029-11-01');
-    expect(limitationDate('2024-02-29', 'P3Y')).toBe('2027-02-28');
-    expect(limitationDate('2026-11-01', 'P6Y')).toBe('2032-11-01');
+    expect(limitationDate('2026-11-01', fromDay('P3Y'))).toBe('2029-11-01');
+    expect(limitationDate('2024-02-29', fromDay('P3Y'))).toBe('2027-02-28');
+    expect(limitationDate('2026-11-01', fromDay('P6Y'))).toBe('2032-11-01');
+    expect(limitationStart('2026-11-01', fromDay('P3Y'))).toBe('2026-11-02');
+  });
+
+  it('runs from the end of the due year where the law says so (BGB § 199)', () => {
+    const german = { period: 'P3Y', fromYearEnd: true };
+    expect(limitationDate('2026-03-15', german)).toBe('2029-12-31');
+    expect(limitationDate('2026-12-31', german)).toBe('2029-12-31');
+    expect(limitationStart('2026-03-15', german)).toBe('2027-01-01');
+  });
+
+  it('moves the last day of a period past rest days and holidays', () => {
+    // 2026-10-01 to 07 is National Day: a period ending on the 3rd (a Saturday) ends on the 8th.
+    const workdays = new Set(['2026-10-08', '2026-10-09']);
+    expect(rollToWorkday('2026-10-03', (day) => workdays.has(day))).toBe('2026-10-08');
+    expect(rollToWorkday('2026-10-09', (day) => workdays.has(day))).toBe('2026-10-09');
   });
 
   it('restarts in full from a delivered demand or a signed acknowledgment', () => {
@@ -36,24 +63,32 @@ describe('limitation clock', () => {
 
 describe('guarantee clock', () => {
   const endsOn = guaranteeEndsOn('2026-11-01', 'P6M');
+  const joint = (notifiedOn: string | null, suedOn: string | null = null) => ({ type: 'joint' as const, endsOn, notifiedOn, suedOn });
+  const general = (notifiedOn: string | null, suedOn: string | null = null) => ({ type: 'general' as const, endsOn, notifiedOn, suedOn });
 
   it('ends six months after the due date by default', () => {
     expect(endsOn).toBe('2027-05-01');
     expect(addPeriod('2026-08-31', 'P6M')).toBe('2027-02-28');
   });
 
-  it('is preserved by a notice delivered within the period, even after it ends', () => {
-    expect(guaranteeStatus(endsOn, '2027-04-30', '2027-06-01', 30)).toBe('notified');
-    expect(guaranteeStatus(endsOn, '2027-05-01', '2027-05-01', 30)).toBe('notified');
+  it('preserves a joint guarantee by a notice delivered within the period, even after it ends (art. 693(2))', () => {
+    expect(guaranteeStatus(joint('2027-04-30'), '2027-06-01')).toBe('claim-preserved');
+    expect(guaranteeStatus(joint('2027-05-01'), '2027-05-01')).toBe('claim-preserved');
   });
 
-  it('is running, then expiring near its end, then lapsed without a delivered notice', () => {
-    expect(guaranteeStatus(endsOn, null, '2027-01-10', 30)).toBe('running');
-    expect(guaranteeStatus(endsOn, null, '2027-04-01', 30)).toBe('expiring');
-    expect(guaranteeStatus(endsOn, null, '2027-05-02', 30)).toBe('lapsed');
+  it('does not preserve a general guarantee by a notice: only a suit against the debtor does (art. 693(1))', () => {
+    expect(guaranteeStatus(general('2027-04-30'), '2027-04-30')).toBe('notified');
+    expect(guaranteeStatus(general('2027-04-30'), '2027-05-02')).toBe('lapsed');
+    expect(guaranteeStatus(general(null, '2027-04-20'), '2027-06-01')).toBe('claim-preserved');
   });
 
-  it('does not count a notice delivered after the period ended', () => {
-    expect(guaranteeStatus(endsOn, '2027-05-02', '2027-05-03', 30)).toBe('lapsed');
+  it('is in its period, then lapsed once it ends unpreserved', () => {
+    expect(guaranteeStatus(joint(null), '2027-01-10')).toBe('in-period');
+    expect(guaranteeStatus(joint(null), '2027-05-02')).toBe('lapsed');
+  });
+
+  it('does not count a notice delivered or a suit filed after the period ended', () => {
+    expect(guaranteeStatus(joint('2027-05-02'), '2027-05-03')).toBe('lapsed');
+    expect(guaranteeStatus(general(null, '2027-05-02'), '2027-05-03')).toBe('lapsed');
   });
 });

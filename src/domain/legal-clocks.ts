@@ -15,18 +15,47 @@ export function addPeriod(date: string, period: string): string {
   return DateTime.fromISO(date, { zone: 'UTC' }).plus(Duration.fromISO(period)).toISODate()!;
 }
 
+export function addDays(date: string, days: number): string {
+  return DateTime.fromISO(date, { zone: 'UTC' }).plus({ days }).toISODate()!;
+}
+
 export function daysBetween(from: string, to: string): number {
   return Math.round(DateTime.fromISO(to, { zone: 'UTC' }).diff(DateTime.fromISO(from, { zone: 'UTC' }), 'days').days);
 }
 
-/** The limitation period (诉讼时效) runs from the due date. */
-export function limitationDate(dueDate: string, period: string): string {
-  return addPeriod(dueDate, period);
+/** How a jurisdiction counts its limitation period (domain/jurisdictions.ts). */
+export interface LimitationTerms {
+  period: string;
+  fromYearEnd: boolean;
 }
 
 /**
- * A delivered demand or a signed acknowledgment interrupts the period, which then runs again
- * in full from that day. A restart never shortens the clock (a backdated acknowledgment).
+ * The limitation period (诉讼时效) runs from the due date; where it starts at the end of that
+ * year (BGB § 199), from the year's last day. Returns the period's last day.
+ */
+export function limitationDate(dueDate: string, terms: LimitationTerms): string {
+  return addPeriod(terms.fromYearEnd ? `${dueDate.slice(0, 4)}-12-31` : dueDate, terms.period);
+}
+
+/** The first day the period runs. */
+export function limitationStart(dueDate: string, terms: LimitationTerms): string {
+  return terms.fromYearEnd ? `${Number(dueDate.slice(0, 4)) + 1}-01-01` : addDays(dueDate, 1);
+}
+
+/**
+ * The last day of a period moved past rest days and public holidays (PRC Civil Code art. 203,
+ * BGB § 193). A calendar never has a month without a working day; the bound only stops a broken one.
+ */
+export function rollToWorkday(date: string, isWorkday: (date: string) => boolean): string {
+  let day = date;
+  for (let i = 0; i < 31 && !isWorkday(day); i++) day = addDays(day, 1);
+  return day;
+}
+
+/**
+ * What the jurisdiction accepts as an interruption (a delivered demand, an acknowledgment…)
+ * restarts the period, which then runs again in full from that day, never from a year's end.
+ * A restart never shortens the clock (a backdated acknowledgment).
  */
 export function restartLimitation(current: string, restartedOn: string, period: string): { date: string; restarted: boolean } {
   const candidate = addPeriod(restartedOn, period);
@@ -39,23 +68,37 @@ export function isExpiring(date: string, today: string, warnDays: number): boole
   return left >= 0 && left <= warnDays;
 }
 
+/** 一般保证 unless the contract says 连带责任保证 (PRC Civil Code art. 686(2)). */
+export const GUARANTEE_TYPES = ['general', 'joint'] as const;
+export type GuaranteeType = (typeof GUARANTEE_TYPES)[number];
+
 export type GuaranteeStatus =
-  /** A notice reached the guarantor within the period: the creditor's rights are preserved. */
+  /** Running, and nothing done yet that preserves the claim. */
+  | 'in-period'
+  /** A notice reached a general guarantor: it informs, but preserves nothing (art. 693(1)). */
   | 'notified'
-  /** Still running, not yet notified, and not close to the end. */
-  | 'running'
-  /** Close to its end without a delivered notice: act now. */
-  | 'expiring'
-  /** Ended without a delivered notice in time: the guarantor is released. */
+  /** Preserved within the period: a joint guarantor was notified (art. 693(2)), or the debtor was sued for a general guarantee (art. 693(1)). */
+  | 'claim-preserved'
+  /** Ended without being preserved: the guarantor is released and must not be dunned. */
   | 'lapsed';
 
-/** The guarantee period (保证期间): 6 months after the due date unless agreed otherwise. */
+/** The guarantee period (保证期间): 6 months after the due date unless agreed otherwise (art. 692). */
 export function guaranteeEndsOn(dueDate: string, period: string): string {
   return addPeriod(dueDate, period);
 }
 
-export function guaranteeStatus(endsOn: string, notifiedOn: string | null, today: string, warnDays: number): GuaranteeStatus {
-  if (notifiedOn !== null && notifiedOn <= endsOn) return 'notified';
-  if (today > endsOn) return 'lapsed';
-  return isExpiring(endsOn, today, warnDays) ? 'expiring' : 'running';
+export interface GuaranteeFacts {
+  type: GuaranteeType;
+  endsOn: string;
+  /** The first day a notice reached the guarantor. */
+  notifiedOn: string | null;
+  /** The first day a suit or arbitration against the debtor was filed. */
+  suedOn: string | null;
+}
+
+export function guaranteeStatus(guarantee: GuaranteeFacts, today: string): GuaranteeStatus {
+  const preservedOn = guarantee.type === 'joint' ? guarantee.notifiedOn : guarantee.suedOn;
+  if (preservedOn !== null && preservedOn <= guarantee.endsOn) return 'claim-preserved';
+  if (today > guarantee.endsOn) return 'lapsed';
+  return guarantee.notifiedOn !== null ? 'notified' : 'in-period';
 }

@@ -1,10 +1,16 @@
+import type { AllocationPart } from './allocation';
+import type { GuaranteeType } from './legal-clocks';
+
 /** The letters the product writes, and the facts each one states (domain.md, "Letters"). */
 export const LETTER_TYPES = ['payment-demand', 'contract-termination', 'document-request', 'guarantor-notice'] as const;
 export type LetterType = (typeof LETTER_TYPES)[number];
 
+/** Letters that claim payment from the debtor: where the law counts a delivered demand, each interrupts the limitation period. */
+export const LETTERS_CLAIMING_PAYMENT: readonly LetterType[] = ['payment-demand', 'document-request', 'contract-termination'];
+
 export type LetterLocale = 'en' | 'zh-CN';
 
-/** The accrued late fee a letter states, all amounts as decimal strings in the case currency. */
+/** The late fee a letter states, all amounts as decimal strings in the case currency (domain/account.ts). */
 export interface LetterFee {
   /** First day the fee runs (the day after the due date), YYYY-MM-DD. */
   startDate: string;
@@ -12,16 +18,30 @@ export interface LetterFee {
   ratePerDay: string;
   /** Days overdue counted up to `asOf`. */
   days: number;
-  /** The amount the rate applies to (the outstanding balance). */
+  /** The balance the fee runs on now. */
   base: string;
+  /** One line per balance period (each payment ends one): base × days × rate = product, of which `fee` fits under the cap. */
+  periods: { from: string; to: string; days: number; base: string; product: string; fee: string }[];
   /** Fee accrued up to and including `asOf`, after rounding and cap. */
   accrued: string;
+  /** What payments have paid of it. */
+  paid: string;
+  outstanding: string;
   /** What each further day adds (0 once the cap is reached). */
   perDay: string;
   asOf: string;
   /** The cap, when one applies, and whether it was reached. */
   cap: string | null;
   capped: boolean;
+}
+
+/** A payment the letter acknowledges, and what it paid. */
+export interface LetterPayment {
+  date: string;
+  amount: string;
+  toCosts: string;
+  toInterest: string;
+  toPrincipal: string;
 }
 
 /** Everything a letter template may print. Dates are YYYY-MM-DD, money decimal strings; the renderer formats them per locale. */
@@ -36,25 +56,39 @@ export interface LetterFields {
   recipient: { role: 'debtor' | 'guarantor'; name: string; address: Record<string, string> | null };
   /** The principal debtor (also the recipient unless this is a guarantor notice). */
   debtor: { name: string };
-  contract: { ref: string | null; date: string | null };
+  /** `inForce`: not terminated, nor its termination sent (the legal record). */
+  contract: { ref: string | null; date: string | null; inForce: boolean };
   invoice: { ref: string; dueDate: string };
   currency: string;
+  /** The invoice amount. */
   principal: string;
+  /** Payments received, in the order they were paid, and their total; each paid these parts in this order. */
+  payments: LetterPayment[];
+  allocation: readonly AllocationPart[];
+  paid: string;
+  /** The principal still unpaid. */
   outstanding: string;
   /** Null when no late-fee rate applies to the invoice. */
   fee: LetterFee | null;
-  /** Outstanding plus fees assessed or accrued. */
+  /** Fixed charges (costs) still unpaid. */
+  costs: string;
+  /** Principal, late fee and costs still unpaid. */
   totalDue: string;
-  /** Pay (or supply documents) by this date, YYYY-MM-DD. */
+  /** Pay (or supply documents) by this date, YYYY-MM-DD; moved past a rest day or holiday where the law says so. */
   deadline: string;
   /** Document request: what the debtor must supply. */
   documents: string[];
-  /** Contract termination: the letters already sent on the case, oldest first. */
+  /** Letters sent to this recipient on the case before this one, oldest first (returned ones left out). */
   previousLetters: { number: string; type: LetterType; date: string }[];
-  /** Reminder notices already sent on the case. */
+  /** Reminders (emails, SMS) sent to this recipient on the case, and the day of the last one. */
   noticesSent: number;
-  /** Guarantor notice: when the guarantee period ends, YYYY-MM-DD. */
+  lastNoticeDate: string | null;
+  /** Guarantor notice: when the guarantee period ends, YYYY-MM-DD, and the guarantee's type. */
   guaranteeEndsOn: string | null;
+  guaranteeType: GuaranteeType | null;
+  /** How to pay and how to dispute (channels/creditor.ts). */
+  payment: { payee: string; bank: string | null; account: string | null; link: string | null; reference: string };
+  dispute: { email: string | null; phone: string | null; url: string | null };
 }
 
 /** A character no letter font can draw: the letter is refused rather than printed with a blank box. */

@@ -1,17 +1,44 @@
 import { Duration } from 'luxon';
 import { z } from 'zod';
+import { ALLOCATION_PARTS, isAllocationOrder } from './allocation';
 import { RATE_PATTERN } from './late-fee';
 import { LETTER_TYPES } from './letter-fields';
 import { isCalendarPeriod } from './legal-clocks';
+
+export const CATCH_UP_RULES = ['from-first', 'latest'] as const;
+export type CatchUp = (typeof CATCH_UP_RULES)[number];
 
 export const calendarPeriod = z.string().refine(isCalendarPeriod, 'must be an ISO-8601 calendar period such as P10D');
 
 const offset = z.string().refine((value) => Duration.fromISO(value).isValid, {
   message: 'must be an ISO-8601 duration such as P10D, PT30S or -P3D',
 });
+const positiveDuration = z.string().refine((value) => Duration.fromISO(value).isValid && Duration.fromISO(value).toMillis() > 0, {
+  message: 'must be a positive ISO-8601 duration such as P10D',
+});
+
+/**
+ * What must be true on the case's legal record before a step may act (domain/requirements.ts).
+ * Termination and guarantor notices carry theirs by law whether or not the policy names them.
+ */
+export const stepRequirements = z.strictObject({
+  /** A payment demand delivered to the debtor at least this long before (the cure period, PRC Civil Code art. 563(1)(3)). */
+  demandDelivered: positiveDuration.optional(),
+  /** The contract not terminated, nor its termination sent: for steps that warn of termination. */
+  contractInForce: z.literal(true).optional(),
+  /** A guarantee not lapsed (PRC Civil Code art. 693): for guarantor notices. */
+  guaranteeInPeriod: z.literal(true).optional(),
+});
+export type StepRequirements = z.output<typeof stepRequirements>;
+
+/** The order a payment pays costs, interest (late fees) and principal in: a permutation of the three. */
+export const paymentAllocation = z
+  .array(z.enum(ALLOCATION_PARTS))
+  .refine(isAllocationOrder, `must name each of ${ALLOCATION_PARTS.join(', ')} once, in the order payments apply to them`);
 
 const noticeStep = z.strictObject({
   at: offset,
+  requires: stepRequirements.optional(),
   action: z.literal('notice'),
   channel: z.enum(['email', 'sms']),
   template: z.string().regex(/^[a-z0-9-]+$/, 'must be a template name in kebab-case'),
@@ -24,6 +51,7 @@ export const letterDocuments = z.array(z.string().trim().min(1).max(200)).max(20
 
 const letterStep = z.strictObject({
   at: offset,
+  requires: stepRequirements.optional(),
   action: z.literal('letter'),
   letter: z.enum(LETTER_TYPES),
   deliver: letterDelivery,
@@ -34,16 +62,18 @@ const letterStep = z.strictObject({
 });
 const escalateStep = z.strictObject({
   at: offset,
+  requires: stepRequirements.optional(),
   action: z.literal('escalate'),
   to: z.enum(['collector', 'agency', 'legal']),
 });
 const feeStep = z.strictObject({
   at: offset,
+  requires: stepRequirements.optional(),
   action: z.literal('fee'),
 });
 /** End of the ladder: the contract ends (without a letter), or the balance is written off and the case closes. */
-const terminateStep = z.strictObject({ at: offset, action: z.literal('terminate-contract') });
-const writeOffStep = z.strictObject({ at: offset, action: z.literal('write-off') });
+const terminateStep = z.strictObject({ at: offset, requires: stepRequirements.optional(), action: z.literal('terminate-contract') });
+const writeOffStep = z.strictObject({ at: offset, requires: stepRequirements.optional(), action: z.literal('write-off') });
 
 export const policyStepSchema = z.discriminatedUnion('action', [noticeStep, letterStep, escalateStep, feeStep, terminateStep, writeOffStep]);
 
@@ -52,6 +82,13 @@ export const policySchema = z.strictObject({
   description: z.string().optional(),
   default: z.boolean().default(false),
   match: z.strictObject({ segment: z.array(z.string().min(1)).min(1) }).optional(),
+  /**
+   * A case opened with several steps already due: `from-first` runs the first now and the rest
+   * with the ladder's own spacing from there; `latest` runs only the latest and skips the others.
+   */
+  catchUp: z.enum(CATCH_UP_RULES).default('from-first'),
+  /** How payments apply when the contract states no order; the jurisdiction's default otherwise. */
+  paymentAllocation: paymentAllocation.optional(),
   /** Late-fee terms for invoices that state no rate of their own, and the cap for all. */
   lateFee: z
     .strictObject({

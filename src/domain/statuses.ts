@@ -27,6 +27,7 @@ export type StepOutcome =
 /** Why a step was skipped, as the step's outcome and the `step.skipped` touch say it. */
 export const SKIP_REASONS = {
   superseded: 'superseded: a later step was already due when the case opened',
+  pastDueReminder: 'the invoice was already overdue when the case opened: a reminder before the due date no longer applies',
   ceaseContact: 'debtor asked to cease contact',
   deceased: 'debtor reported deceased',
   bankrupt: 'debtor bankrupt',

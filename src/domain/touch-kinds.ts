@@ -19,6 +19,7 @@ export const TOUCH_KINDS = [
   'letter.delivered',
   'letter.returned',
   'fee.assessed',
+  'fee.adjusted',
   'contract.terminated',
   'limitation.restarted',
   'limitation.expiring',

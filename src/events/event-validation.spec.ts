@@ -2,6 +2,9 @@ import { validateEvent, type Validated } from './event-validation';
 
 type Rejected = Extract<Validated, { ok: false }>;
 
+/** The validator's clock: after every instant the fixtures report as past. */
+const NOW = new Date('2026-11-23T12:00:00Z');
+
 function overdue(overrides: { invoice?: Record<string, unknown>; debtor?: Record<string, unknown>; data?: Record<string, unknown> } = {}) {
   return {
     id: 'evt-0001',
@@ -26,7 +29,7 @@ function payment(overrides: Record<string, unknown> = {}) {
 }
 
 function rejection(raw: unknown): Rejected {
-  const result = validateEvent(raw);
+  const result = validateEvent(raw, NOW);
   if (result.ok) throw new Error(`expected ${JSON.stringify(raw)} to be rejected`);
   return result;
 }
@@ -43,12 +46,12 @@ describe('validateEvent', () => {
   describe('invoice.overdue', () => {
     it('accepts a valid event and returns it parsed', () => {
       const raw = overdue();
-      const result = validateEvent(raw);
+      const result = validateEvent(raw, NOW);
       expect(result).toEqual({ ok: true, event: raw });
     });
 
     it('accepts a due date given as an instant with an offset', () => {
-      expect(validateEvent(overdue({ invoice: { dueDate: '2026-11-01T23:59:59+08:00' } })).ok).toBe(true);
+      expect(validateEvent(overdue({ invoice: { dueDate: '2026-11-01T23:59:59+08:00' } }), NOW).ok).toBe(true);
     });
 
     it('accepts the minimal set of fields', () => {
@@ -58,11 +61,11 @@ describe('validateEvent', () => {
         occurredAt: '2026-11-02T08:00:00Z',
         data: { invoice: { externalId: 'INV-1', currency: 'JPY', amountDue: '100', dueDate: '2026-11-01' }, debtor: { externalId: 'D-1', name: 'A' } },
       };
-      expect(validateEvent(raw).ok).toBe(true);
+      expect(validateEvent(raw, NOW).ok).toBe(true);
     });
 
     it('trims text fields', () => {
-      const result = validateEvent(overdue({ debtor: { name: '  Ada  ' } }));
+      const result = validateEvent(overdue({ debtor: { name: '  Ada  ' } }), NOW);
       expect(result.ok && result.event.type === 'invoice.overdue' && result.event.data.debtor.name).toBe('Ada');
     });
 
@@ -89,7 +92,7 @@ describe('validateEvent', () => {
     });
 
     it('accepts the full number of decimals for the currency', () => {
-      expect(validateEvent(overdue({ invoice: { amountDue: '1.234', currency: 'KWD' } })).ok).toBe(true);
+      expect(validateEvent(overdue({ invoice: { amountDue: '1.234', currency: 'KWD' } }), NOW).ok).toBe(true);
     });
 
     it.each(['0', '0.00'])('rejects a zero amount %p', (amountDue) => {
@@ -180,7 +183,7 @@ describe('validateEvent', () => {
   describe('payment.received', () => {
     it('accepts a valid payment and returns it parsed', () => {
       const raw = payment();
-      expect(validateEvent(raw)).toEqual({ ok: true, event: raw });
+      expect(validateEvent(raw, NOW)).toEqual({ ok: true, event: raw });
     });
 
     it.each<[string, Record<string, unknown>, string]>([
@@ -191,6 +194,7 @@ describe('validateEvent', () => {
       ['a zero amount', { amount: '0.00' }, 'data.amount'],
       ['paidAt without a time', { paidAt: '2026-11-05' }, 'data.paidAt'],
       ['paidAt without an offset', { paidAt: '2026-11-05T10:00:00' }, 'data.paidAt'],
+      ['paidAt in the future', { paidAt: '2026-11-24T12:00:00Z' }, 'data.paidAt'],
       ['a missing paymentId', { paymentId: undefined }, 'data.paymentId'],
       ['an empty invoiceExternalId', { invoiceExternalId: '' }, 'data.invoiceExternalId'],
     ])('rejects %s', (_label, overrides, field) => {
@@ -201,9 +205,28 @@ describe('validateEvent', () => {
       expect(rejection(payment({ method: 'card' })).error).toContain('method');
     });
 
+    it('allows a few minutes of clock skew, no more', () => {
+      expect(validateEvent(payment({ paidAt: '2026-11-23T12:04:59Z' }), NOW).ok).toBe(true);
+      expect(rejection(payment({ paidAt: '2026-11-23T12:05:01Z' })).error).toBe('data.paidAt: must not be in the future (now is 2026-11-23T12:00:00.000Z)');
+    });
+
     it('accepts a JPY payment without decimals and rejects one with decimals', () => {
-      expect(validateEvent(payment({ currency: 'JPY', amount: '5000' })).ok).toBe(true);
+      expect(validateEvent(payment({ currency: 'JPY', amount: '5000' }), NOW).ok).toBe(true);
       expectRejected(payment({ currency: 'JPY', amount: '5000.5' }), 'data.amount');
+    });
+  });
+
+  describe('acknowledgment.signed', () => {
+    const ack = (signedAt: string) => ({
+      id: 'evt-ack',
+      type: 'acknowledgment.signed',
+      occurredAt: '2026-11-23T10:00:00Z',
+      data: { invoiceExternalId: 'INV-1', signedAt },
+    });
+
+    it('accepts a signature in the past and refuses one in the future, naming the field', () => {
+      expect(validateEvent(ack('2026-11-20T10:00:00+08:00'), NOW).ok).toBe(true);
+      expectRejected(ack('2026-12-01T10:00:00+08:00'), 'data.signedAt');
     });
   });
 });

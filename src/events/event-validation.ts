@@ -1,13 +1,13 @@
 import { describeIssues } from '../common/zod-validation';
-import { type DunningEvent, dataSchemas, envelopeSchema, EVENT_TYPES, type EventType } from '../domain/events';
+import { type DunningEvent, dataSchemas, envelopeSchema, EVENT_TYPES, type EventType, futureInstants } from '../domain/events';
 
 type Detail = { field: string; reason: string };
 export type Validated = { ok: true; event: DunningEvent } | { ok: false; id: string | null; error: string; details: Detail[] };
 
 const isEventType = (type: string): type is EventType => (EVENT_TYPES as readonly string[]).includes(type);
 
-/** Validates one event; the error names every bad field ("data.invoice.currency: …"). */
-export function validateEvent(raw: unknown): Validated {
+/** Validates one event as of `now`; the error names every bad field ("data.invoice.currency: …"). */
+export function validateEvent(raw: unknown, now: Date): Validated {
   const rawId = typeof (raw as { id?: unknown })?.id === 'string' ? (raw as { id: string }).id : null;
   const envelope = envelopeSchema.safeParse(raw);
   if (!envelope.success) return rejected(rawId, describeIssues(envelope.error.issues));
@@ -17,7 +17,10 @@ export function validateEvent(raw: unknown): Validated {
   }
   const data = dataSchemas[type].safeParse(envelope.data.data);
   if (!data.success) return rejected(rawId, describeIssues(data.error.issues, 'data'));
-  return { ok: true, event: { ...envelope.data, type, data: data.data } as DunningEvent };
+  const event = { ...envelope.data, type, data: data.data } as DunningEvent;
+  const future = futureInstants(event, now);
+  if (future.length > 0) return rejected(rawId, future);
+  return { ok: true, event };
 }
 
 function rejected(id: string | null, details: Detail[]): Validated {

@@ -5,6 +5,7 @@ import { Actor } from '../common/auth/actor.decorator';
 import { Roles } from '../common/auth/roles.decorator';
 import { DomainError, ValidationFailed } from '../common/errors';
 import { ApiErrors, ApiZodBody } from '../docs/decorators';
+import { Clock } from '../common/clock';
 import { validateEvent } from './event-validation';
 import { dataSchemas, envelopeSchema, EVENT_TYPES, MAX_EVENTS_PER_REQUEST } from '../domain/events';
 import { EventResult, EventsService } from './events.service';
@@ -35,7 +36,10 @@ true satisfies EventResult extends z.output<typeof eventsResponse>['results'][nu
 @ApiErrors(503)
 @Controller('v1/events')
 export class EventsController {
-  constructor(private readonly events: EventsService) {}
+  constructor(
+    private readonly events: EventsService,
+    private readonly clock: Clock,
+  ) {}
 
   /**
    * One event, or `{events: [...]}` with up to 1000. Answers 202 with one result per event;
@@ -67,7 +71,7 @@ export class EventsController {
       if (Object.keys(body).length > 1) throw new ValidationFailed([{ field: 'body', reason: 'only "events" is allowed beside a batch' }]);
       return { results: await this.events.ingest(events, actor) };
     }
-    const checked = validateEvent(body);
+    const checked = validateEvent(body, this.clock.now());
     if (!checked.ok) throw new ValidationFailed(checked.details);
     const results = await this.events.ingest([body], actor);
     const [result] = results;

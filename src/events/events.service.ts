@@ -82,10 +82,11 @@ export class EventsService {
   }
 
   async ingest(raw: unknown[], actor: string): Promise<EventResult[]> {
+    const now = this.clock.now();
     const results = new Array<EventResult>(raw.length);
     const valid: Indexed[] = [];
     raw.forEach((entry, index) => {
-      const checked = validateEvent(entry);
+      const checked = validateEvent(entry, now);
       if (checked.ok) valid.push({ index, event: checked.event });
       else results[index] = { id: checked.id, status: 'rejected', error: checked.error };
     });

@@ -15,8 +15,9 @@ const PAGE = 500;
 
 /**
  * The daily look at the legal clocks of open cases: a `limitation.expiring` touch once per
- * limitation date when it is near, and for a guarantee near its end without a delivered notice a
- * `guarantee.expiring` touch plus an escalation to legal. Flags on the rows make each run idempotent.
+ * limitation date when it is near, and for a guarantee near its end that is not preserved (a
+ * general one, or a joint one without a delivered notice) a `guarantee.expiring` touch plus an
+ * escalation to legal, in time to sue. Flags on the rows make each run idempotent.
  */
 @Injectable()
 export class LegalClockCheck {
@@ -65,11 +66,13 @@ export class LegalClockCheck {
     const due = await this.guarantors.markExpiring(tx, this.clock.now(), this.config.GUARANTEE_WARN_DAYS, PAGE);
     for (const row of due) {
       const kase = (await this.cases.lock(tx, row.caseId))!;
-      const guarantor = { guarantorId: row.id, externalId: row.externalId, guaranteeEndsOn: row.endsOn, daysLeft: row.daysLeft };
+      const guarantor = { guarantorId: row.id, externalId: row.externalId, guaranteeType: row.type, guaranteeEndsOn: row.endsOn, daysLeft: row.daysLeft };
       // Legal review gets a work item; a case already under review keeps its one item.
-      const escalation = await this.escalations.escalate(tx, kase, 'legal', 'system', {
-        reason: `the guarantee of ${row.externalId} ends on ${row.endsOn} and no guarantor notice has been delivered`,
-      });
+      const reason =
+        row.type === 'general'
+          ? `the general guarantee of ${row.externalId} ends on ${row.endsOn}: only a suit or arbitration against the debtor within the period preserves it (PRC Civil Code art. 693(1))`
+          : `the joint guarantee of ${row.externalId} ends on ${row.endsOn} and no guarantor notice has been delivered`;
+      const escalation = await this.escalations.escalate(tx, kase, 'legal', 'system', { reason });
       await this.audit.record(tx, row.caseId, [{ kind: 'guarantee.expiring', actor: 'system', data: guarantor }, ...escalation.touches]);
     }
     return due.length;

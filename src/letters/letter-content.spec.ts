@@ -1,5 +1,5 @@
-import { addressLines, formatDate, formatMoney, formatRate, letterVariables, printedTexts } from './letter-content';
-import { newLetterFields } from './letter-fields.fixture';
+import { letterVariables, printedTexts } from './letter-content';
+import { newLetterFields, partPaidLetterFields } from './letter-fields.fixture';
 import type { LetterType } from '../domain/letter-fields';
 
 const titles: Record<LetterType, string> = {
@@ -8,66 +8,6 @@ const titles: Record<LetterType, string> = {
   'document-request': 'Request for Outstanding Documents',
   'guarantor-notice': 'Notice to Guarantor and Demand for Payment',
 };
-
-describe('formatDate', () => {
-  it('writes a calendar date in the letter locale', () => {
-    expect(formatDate('2026-11-23', 'en')).toBe('23 November 2026');
-    expect(formatDate('2026-11-23', 'zh-CN')).toBe('2026年11月23日');
-  });
-
-  it('refuses what is not a YYYY-MM-DD date', () => {
-    expect(() => formatDate('23/11/2026', 'en')).toThrow(RangeError);
-  });
-});
-
-describe('formatMoney', () => {
-  it.each([
-    ['1250', 'EUR', 'en', '€1,250.00'],
-    ['1250.5', 'GBP', 'en', '£1,250.50'],
-    ['1250.00', 'CNY', 'zh-CN', '¥1,250.00'],
-    ['1250', 'JPY', 'en', 'JP¥1,250'],
-    ['1.250', 'KWD', 'en', 'KWD 1.250'],
-  ] as const)('formats %s %s in %s as %s', (amount, currency, locale, expected) => {
-    expect(formatMoney(amount, currency, locale).replace(/\u00a0/g, ' ')).toBe(expected);
-  });
-
-  it('never rounds an amount away, and stays exact beyond float precision', () => {
-    expect(formatMoney('1250.5', 'JPY', 'en')).toBe('JP¥1,250.5');
-    expect(formatMoney('9007199254740993.01', 'EUR', 'en')).toBe('€9,007,199,254,740,993.01');
-  });
-});
-
-describe('formatRate', () => {
-  it('prints a daily rate as a percentage', () => {
-    expect(formatRate('0.0004', 'en')).toBe('0.04 %');
-    expect(formatRate('0.0004', 'zh-CN')).toBe('0.04%');
-    expect(formatRate('0.000125', 'en')).toBe('0.0125 %');
-  });
-});
-
-describe('addressLines', () => {
-  const address = { line1: '12 Ockham Road', line2: 'Flat 3', city: 'London', postalCode: 'SW1A 1AA', country: 'United Kingdom' };
-
-  it('orders an English address from the street to the country', () => {
-    expect(addressLines(address, 'en')).toEqual(['12 Ockham Road', 'Flat 3', 'London SW1A 1AA', 'United Kingdom']);
-  });
-
-  it('orders a Chinese address from the largest unit to the smallest, postcode last', () => {
-    expect(addressLines({ line1: '建国路88号 3号楼1201室', district: '朝阳区', city: '北京市', postalCode: '100022' }, 'zh-CN')).toEqual([
-      '北京市朝阳区',
-      '建国路88号 3号楼1201室',
-      '邮编 100022',
-    ]);
-  });
-
-  it('keeps keys it does not know, in their order', () => {
-    expect(addressLines({ line1: 'Main Street 1', careOf: 'c/o Finance', city: 'Springfield', region: 'IL', postalCode: '62701' }, 'en')).toEqual([
-      'Main Street 1',
-      'Springfield, IL 62701',
-      'c/o Finance',
-    ]);
-  });
-});
 
 describe('letterVariables', () => {
   it('states the late fee with its formula, per-day increase and dates', () => {
@@ -78,7 +18,12 @@ describe('letterVariables', () => {
       rate: '0.04 %',
       days: 17,
       base: '€1,250.00',
+      periods: [{ from: '7 November 2026', to: '23 November 2026', days: 17, base: '€1,250.00', fee: '€8.50', formula: '1,250.00 × 17 days × 0.04 % = 8.50' }],
+      byPeriods: false,
       accrued: '€8.50',
+      paid: '€0.00',
+      partlyPaid: false,
+      outstanding: '€8.50',
       perDay: '€0.50',
       asOf: '23 November 2026',
       formula: '1,250.00 × 17 days × 0.04 % = 8.50',
@@ -87,7 +32,7 @@ describe('letterVariables', () => {
     });
     expect(sut.totalDue).toBe('€1,258.50');
     expect(sut.deadline).toBe('7 December 2026');
-    expect(sut.contract).toEqual({ ref: 'C-2026-007', date: '5 January 2026' });
+    expect(sut.contract).toEqual({ ref: 'C-2026-007', date: '5 January 2026', inForce: true });
   });
 
   it('writes the formula in Chinese for a zh-CN letter', () => {
@@ -100,11 +45,12 @@ describe('letterVariables', () => {
 
   it('shows the product before the cap, so a capped fee still adds up', () => {
     const fee = {
+      ...newLetterFields().fee!,
       startDate: '2026-01-01',
-      ratePerDay: '0.0004',
       days: 400,
-      base: '1250.00',
+      periods: [{ from: '2026-01-01', to: '2027-02-04', days: 400, base: '1250.00', product: '200.00', fee: '125.00' }],
       accrued: '125.00',
+      outstanding: '125.00',
       perDay: '0.00',
       asOf: '2027-02-04',
       cap: '125.00',
@@ -117,9 +63,18 @@ describe('letterVariables', () => {
     expect(sut.fee?.capped).toBe(true);
   });
 
-  it('says "day" for one day', () => {
-    const fee = { ...newLetterFields().fee!, days: 1, accrued: '0.50' };
-    expect(letterVariables(newLetterFields({ fee }), titles).fee?.formula).toBe('1,250.00 × 1 day × 0.04 % = 0.50');
+  it('states one line per balance period after a part payment, and what the payment paid', () => {
+    const sut = letterVariables(partPaidLetterFields(), titles);
+
+    expect(sut.fee?.byPeriods).toBe(true);
+    expect(sut.fee?.periods.map((p) => p.formula)).toEqual(['1,250.00 × 10 days × 0.04 % = 5.00', '755.00 × 8 days × 0.04 % = 2.42']);
+    expect(sut.fee?.partlyPaid).toBe(true);
+    expect(sut.payments).toEqual([{ date: '16 November 2026', amount: '€500.00', toCosts: '€0.00', toInterest: '€5.00', toPrincipal: '€495.00' }]);
+  });
+
+  it('writes the total in capitals on a Chinese letter only', () => {
+    expect(letterVariables(newLetterFields({ locale: 'zh-CN', currency: 'CNY' }), titles).totalDueInWords).toBe('人民币壹仟贰佰伍拾捌元伍角');
+    expect(letterVariables(newLetterFields(), titles).totalDueInWords).toBeNull();
   });
 
   it('has no fee variables when no late fee applies', () => {
@@ -160,6 +115,11 @@ describe('printedTexts', () => {
       'currency',
       'documents[0]',
       'previousLetters[0].number',
+      'payment.payee',
+      'payment.bank',
+      'payment.account',
+      'dispute.email',
+      'dispute.phone',
     ]);
     expect(sut.find((entry) => entry.field === 'currency')?.text).toBe('€0.00');
   });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { PDFParse } from 'pdf-parse';
 import { loadConfig } from '../config/config.schema';
 import { LETTER_TYPES, type LetterFields, type LetterLocale, UndrawableText } from '../domain/letter-fields';
-import { newChineseLetterFields, newLetterFields } from './letter-fields.fixture';
+import { newChineseLetterFields, newLetterFields, partPaidLetterFields } from './letter-fields.fixture';
 import { findUndrawable } from './letter-fonts';
 import { LetterRenderer } from './letter-pdf';
 
@@ -45,8 +45,9 @@ describe('LetterRenderer', () => {
     expect(text).toContain('€1,258.50');
     expect(text).toContain('SW1A 1AA');
     expect(text).toContain('Mary Jones');
-    expect(text).toContain('(company seal)');
-    expect(text).not.toContain('Page 1 of');
+    expect(text).toContain('Signed electronically by Example Leasing Ltd');
+    expect(text).toContain('account GB33BUKB20201555555555');
+    expect(text).toContain('disputes@example.com');
     expect(rendered.templateKey).toBe('letters/payment-demand/en');
     expect(rendered.templateVersion).toMatch(/^[0-9a-f]{12}$/);
   });
@@ -60,7 +61,8 @@ describe('LetterRenderer', () => {
     expect(text).toContain('¥1,250.00');
     expect(text).toContain('1,250.00×17天×0.04%=8.50');
     expect(text).toContain('违约金增加¥0.50');
-    expect(text).toContain('（公章）');
+    expect(text).toContain('合计¥1,258.50（大写：人民币壹仟贰佰伍拾捌元伍角）');
+    expect(text).toContain('示例融资租赁有限公司（电子签章）');
     expect(text).toContain('北京市朝阳区');
   });
 
@@ -126,11 +128,12 @@ describe('LetterRenderer', () => {
 
   it('says when the late fee has reached its cap', async () => {
     const fee = {
+      ...newLetterFields().fee!,
       startDate: '2026-01-01',
-      ratePerDay: '0.0004',
       days: 400,
-      base: '1250.00',
+      periods: [{ from: '2026-01-01', to: '2027-02-04', days: 400, base: '1250.00', product: '200.00', fee: '125.00' }],
       accrued: '125.00',
+      outstanding: '125.00',
       perDay: '0.00',
       asOf: '2027-02-04',
       cap: '125.00',
@@ -154,10 +157,52 @@ describe('LetterRenderer', () => {
     expect(info.getDateNode().CreationDate?.toISOString()).toBe(ISSUED_AT.toISOString());
   });
 
+  it('encloses the statement of account it lists, on its own page, with every balance period and payment', async () => {
+    const fields = partPaidLetterFields({ type: 'contract-termination' });
+    const parser = new PDFParse({ data: new Uint8Array((await sut.render(fields, ISSUED_AT)).pdf) });
+    const pages = (await parser.getText()).pages.map((page) => page.text.replace(/\s+/g, ' '));
+    await parser.destroy();
+
+    const last = pages.at(-1)!;
+    expect(pages.slice(0, -1).join(' ')).toContain('Enclosure: Statement of account as at 23 November 2026');
+    expect(last).toContain('Statement of account as at 23 November 2026');
+    expect(last).toContain('7 November 2026 to 16 November 2026: 1,250.00 × 10 days × 0.04 % = 5.00');
+    expect(last).toContain('17 November 2026 to 24 November 2026: 755.00 × 8 days × 0.04 % = 2.42');
+    expect(last).toContain('applied in this order: costs, then late fee, then principal');
+    expect(last).toContain('16 November 2026: €500.00, of which costs €0.00, late fee €5.00, principal €495.00');
+    expect(last).toContain('€757.42');
+    // No page but the enclosure holds less than the signature block.
+    for (const page of pages.slice(1, -1)) expect(page).toContain('Yours sincerely');
+  });
+
+  it('words a guarantor notice for the guarantee type', async () => {
+    const guarantor = { role: 'guarantor' as const, name: '王芳', address: null };
+    const general = squeezed(
+      await textOf((await sut.render(newChineseLetterFields({ type: 'guarantor-notice', recipient: guarantor, guaranteeType: 'general' }), ISSUED_AT)).pdf),
+    );
+    const joint = squeezed(
+      await textOf((await sut.render(newChineseLetterFields({ type: 'guarantor-notice', recipient: guarantor, guaranteeType: 'joint' }), ISSUED_AT)).pdf),
+    );
+
+    expect(general).toContain('您作为一般保证人');
+    expect(general).toContain('在债务人不能履行债务时');
+    expect(joint).toContain('您作为连带责任保证人');
+    expect(joint).toContain('承担连带责任');
+  });
+
+  it('warns of termination only while the contract is in force', async () => {
+    const inForce = await textOf((await sut.render(newLetterFields(), ISSUED_AT)).pdf);
+    const terminated = await textOf((await sut.render(newLetterFields({ contract: { ...newLetterFields().contract, inForce: false } }), ISSUED_AT)).pdf);
+
+    expect(inForce).toContain('we will terminate contract C-2026-007');
+    expect(terminated).not.toMatch(/terminat/i);
+  });
+
   it('numbers the pages of a letter longer than one page', async () => {
     const documents = Array.from({ length: 60 }, (_, i) => `Supporting document number ${i + 1}`);
     const text = await textOf((await sut.render(newLetterFields({ type: 'document-request', documents }), ISSUED_AT)).pdf);
 
+    expect(text).not.toContain('Enclosure');
     const pages = Number(/Page 1 of (\d+)/.exec(text)?.[1]);
     expect(pages).toBeGreaterThan(1);
     expect(text).toContain(`Page ${pages} of ${pages}`);

@@ -2,27 +2,41 @@
  * Letters as A4 PDFs (pdfkit), in the letter fonts for both locales: the layout of the letterhead,
  * the addresses, the statement of amounts and the signature.
  */
+import { readFileSync } from 'node:fs';
 import { Inject, Injectable } from '@nestjs/common';
 import PDFDocument from 'pdfkit';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { LETTER_TYPES, type LetterFields, type LetterLocale, type LetterType, type RenderedLetter, UndrawableText } from '../domain/letter-fields';
-import { letterVariables } from './letter-content';
+import { type LetterVariables, letterVariables } from './letter-content';
 import { codePointLabel, findUndrawable, type FontkitFont, type FontName, LetterFonts, letterFonts } from './letter-fonts';
-import { LetterTemplates, paragraphs } from './letter-templates';
+import { type CompiledLayout, LetterTemplates, paragraphs } from './letter-templates';
 
 const A4 = { margin: 56, top: 42, bottom: 50 };
-const SIZE = { body: 10, small: 8, letterhead: 15, title: 15 };
+/** Type sizes per locale: CJK body text is set at 11 pt at least, as Chinese letters are read. */
+const SIZES: Record<LetterLocale, { body: number; small: number; letterhead: number; title: number }> = {
+  en: { body: 10.5, small: 8.5, letterhead: 15, title: 15 },
+  'zh-CN': { body: 11, small: 9, letterhead: 15, title: 16 },
+};
 const GREY = '#555555';
+const SEAL_RED = '#c8102e';
+const SEAL_RADIUS = 40;
+
+interface AmountRow {
+  label: string;
+  amount: string;
+}
 
 /** Renders letters from TEMPLATES_DIR/letters/<locale>/<type>.yaml, with layout.yaml's shared parts. */
 @Injectable()
 export class LetterRenderer {
   private readonly templates: LetterTemplates;
   private readonly fonts: LetterFonts;
+  private readonly sealImage: Buffer | null;
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
     this.templates = new LetterTemplates(config.TEMPLATES_DIR);
     this.fonts = letterFonts();
+    this.sealImage = config.SEAL_IMAGE ? readFileSync(config.SEAL_IMAGE) : null;
   }
 
   /** The letter's title in a locale, e.g. "Demand for Payment" or 催款通知书. */
@@ -38,24 +52,22 @@ export class LetterRenderer {
     const layout = this.templates.layout(fields.locale);
     const titles = Object.fromEntries(LETTER_TYPES.map((type) => [type, this.title(type, fields.locale)])) as Record<LetterType, string>;
     const vars = letterVariables(fields, titles);
+    const statement = letter.statement ? statementContent(layout, vars, fields.locale) : null;
     const content = {
       reference: layout.reference(vars),
       dated: layout.dated(vars),
       contact: layout.contact(vars),
       salutation: letter.salutation(vars),
       body: paragraphs(letter.body(vars)),
-      amounts: [
-        { label: layout.amounts.principal(vars), amount: vars.principal },
-        { label: layout.amounts.outstanding(vars), amount: vars.outstanding },
-        ...(vars.fee ? [{ label: layout.amounts.fee(vars), amount: vars.fee.accrued }] : []),
-      ],
+      amounts: summaryRows(layout, vars),
       amountsHeading: layout.amounts.heading(vars),
       total: { label: layout.amounts.total(vars), amount: vars.totalDue },
       conclusion: paragraphs(letter.conclusion(vars)),
       closing: letter.closing(vars).trim(),
       seal: layout.seal(vars),
-      enclosures: letter.enclosures.map((enclosure) => enclosure(vars)),
+      enclosures: statement ? [statement.title] : [],
       enclosuresLabel: layout.enclosures(vars),
+      statement,
     };
     // The fields passed the check above, so a character still missing comes from a template.
     // (JSON is just a quick way to get every string at once; its punctuation is all drawable.)
@@ -67,6 +79,7 @@ export class LetterRenderer {
       );
     }
 
+    const SIZE = SIZES[fields.locale];
     const doc = new PDFDocument({
       size: 'A4',
       margins: { top: A4.top, bottom: A4.bottom, left: A4.margin, right: A4.margin },
@@ -76,7 +89,7 @@ export class LetterRenderer {
       info: { Title: `${letter.title} ${vars.number}`, Author: vars.creditor.name, Subject: content.reference, CreationDate: issuedAt },
     });
     const done = collect(doc);
-    const writer = new LetterWriter(doc, this.fonts);
+    const writer = new LetterWriter(doc, this.fonts, SIZE);
     const width = doc.page.width - 2 * A4.margin;
     const left = A4.margin;
 
@@ -84,12 +97,7 @@ export class LetterRenderer {
     writer.write(vars.creditor.name, { size: SIZE.letterhead, bold: true });
     for (const line of [...vars.creditor.addressLines, content.contact]) writer.write(line, { size: SIZE.small, color: GREY });
     doc.moveDown(0.4);
-    doc
-      .moveTo(left, doc.y)
-      .lineTo(left + width, doc.y)
-      .lineWidth(0.6)
-      .strokeColor(GREY)
-      .stroke();
+    writer.rule(0.6, GREY);
     doc.moveDown(1);
 
     // Recipient at the left; our reference and the date at the right, level with it
@@ -110,6 +118,7 @@ export class LetterRenderer {
 
     // Statement of amounts
     doc.moveDown(0.4);
+    doc.fontSize(SIZE.body);
     writer.keepTogether((doc.currentLineHeight(true) + 6) * (content.amounts.length + 2));
     writer.write(content.amountsHeading, { size: SIZE.body, bold: true, paragraphGap: 3 });
     for (const row of content.amounts) writer.amountRow(row.label, row.amount, false);
@@ -118,28 +127,91 @@ export class LetterRenderer {
 
     for (const text of content.conclusion) writer.write(text, paragraph);
 
-    // Signature: Chinese letters sign at the right (落款), English ones at the left.
+    // Signature block and the enclosure list stay together, so neither sits alone on a page.
+    // Chinese letters sign at the right (落款), English ones at the left.
     const align = fields.locale === 'zh-CN' ? 'right' : 'left';
     doc.moveDown(0.4);
-    writer.keepTogether(doc.currentLineHeight(true) * 5.5);
+    doc.fontSize(SIZE.body);
+    const line = doc.currentLineHeight(true);
+    const enclosureHeight = content.enclosures.length > 0 ? line * (content.enclosures.length + 2) : 0;
+    writer.keepTogether(line * 5 + SEAL_RADIUS + enclosureHeight);
     writer.write(content.closing, { size: SIZE.body });
-    doc.moveDown(1.2);
+    doc.moveDown(0.6);
+    const sealTop = doc.y;
     writer.write(vars.creditor.name, { size: SIZE.body, bold: true, align });
-    writer.write(content.seal, { size: SIZE.body, align, color: GREY });
+    writer.write(content.seal, { size: SIZE.small, align, color: GREY });
     writer.write(vars.date, { size: SIZE.body, align });
+    // A Chinese seal is stamped over the name and date (骑字盖章); an English letter has it beside them.
+    const sealX = align === 'right' ? left + width - SEAL_RADIUS - 10 : left + width * 0.62;
+    writer.seal(vars.creditor.name, this.sealImage, { x: sealX, y: sealTop + SEAL_RADIUS * 0.6 });
+    doc.x = left;
+    doc.y = Math.max(doc.y, sealTop + SEAL_RADIUS * 1.6);
 
     if (content.enclosures.length > 0) {
       doc.moveDown(1);
-      doc.fontSize(SIZE.small);
-      writer.keepTogether(doc.currentLineHeight(true) * (content.enclosures.length + 1));
       writer.write(content.enclosuresLabel, { size: SIZE.small, bold: true });
       for (const enclosure of content.enclosures) writer.write(enclosure, { size: SIZE.small });
     }
+
+    if (content.statement) writer.statementPage(content.statement);
 
     writer.pageNumbers((page, pages) => layout.page({ page, pages }));
     doc.end();
     return { pdf: await done, templateKey: `letters/${fields.type}/${fields.locale}`, templateVersion: letter.version };
   }
+}
+
+/** The letter's own statement: the invoice, what was paid, what is owed of each part. */
+function summaryRows(layout: CompiledLayout, vars: LetterVariables): AmountRow[] {
+  return [
+    { label: layout.amounts.principal(vars), amount: vars.principal },
+    ...vars.payments.map((received) => ({ label: layout.amounts.payment({ ...vars, received }), amount: negative(received.amount) })),
+    { label: layout.amounts.outstanding(vars), amount: vars.outstanding },
+    ...(vars.fee ? [{ label: layout.amounts.fee(vars), amount: vars.fee.outstanding }] : []),
+    ...(vars.hasCosts ? [{ label: layout.amounts.costs(vars), amount: vars.costs }] : []),
+  ];
+}
+
+/** A payment shown as what it takes off the account. */
+const negative = (amount: string) => `−${amount}`;
+
+export interface StatementContent {
+  title: string;
+  about: string;
+  rows: AmountRow[];
+  periodsHeading: string | null;
+  periods: AmountRow[];
+  feeRows: AmountRow[];
+  paymentsHeading: string | null;
+  payments: string[];
+  total: AmountRow;
+}
+
+/** The enclosed statement of account: every balance period of the late fee and every payment, as applied. */
+function statementContent(layout: CompiledLayout, vars: LetterVariables, locale: LetterLocale): StatementContent {
+  const fee = vars.fee;
+  const order = vars.allocation.map((part) => layout.allocation[part]).join(locale === 'en' ? ', then ' : '、');
+  return {
+    title: layout.statement.title(vars),
+    about: layout.statement.about(vars),
+    rows: [
+      { label: layout.amounts.principal(vars), amount: vars.principal },
+      ...vars.payments.map((received) => ({ label: layout.amounts.payment({ ...vars, received }), amount: negative(received.amount) })),
+      { label: layout.amounts.outstanding(vars), amount: vars.outstanding },
+      ...(vars.hasCosts ? [{ label: layout.amounts.costs(vars), amount: vars.costs }] : []),
+    ],
+    periodsHeading: fee ? layout.statement.periods(vars) : null,
+    periods: fee?.periods.map((period) => ({ label: layout.statement.period({ ...vars, period }), amount: period.fee })) ?? [],
+    feeRows: fee
+      ? [
+          ...(fee.partlyPaid ? [{ label: layout.statement.feePaid(vars), amount: negative(fee.paid) }] : []),
+          { label: layout.statement.feeOwed(vars), amount: fee.outstanding },
+        ]
+      : [],
+    paymentsHeading: vars.payments.length > 0 ? layout.statement.payments({ ...vars, order }) : null,
+    payments: vars.payments.map((received) => layout.statement.payment({ ...vars, received })),
+    total: { label: layout.amounts.total(vars), amount: vars.totalDue },
+  };
 }
 
 function collect(doc: PDFKit.PDFDocument): Promise<Buffer> {
@@ -167,7 +239,79 @@ class LetterWriter {
   constructor(
     private readonly doc: PDFKit.PDFDocument,
     private readonly fonts: LetterFonts,
+    private readonly size: (typeof SIZES)[LetterLocale],
   ) {}
+
+  /** A full-width line at the current position. */
+  rule(width: number, color: string): void {
+    const { doc } = this;
+    const left = doc.page.margins.left;
+    doc
+      .moveTo(left, doc.y)
+      .lineTo(doc.page.width - doc.page.margins.right, doc.y)
+      .lineWidth(width)
+      .strokeColor(color)
+      .stroke();
+  }
+
+  /**
+   * The creditor's seal centred on `at`: the configured image, or a round red stamp drawn from
+   * the name (the name around the upper rim, a star in the middle), as a company seal looks.
+   */
+  seal(name: string, image: Buffer | null, at: { x: number; y: number }): void {
+    const { doc } = this;
+    const r = SEAL_RADIUS;
+    doc.save();
+    if (image) {
+      doc.image(image, at.x - r, at.y - r, { fit: [2 * r, 2 * r], align: 'center', valign: 'center' });
+      doc.restore();
+      return;
+    }
+    doc.opacity(0.85).lineWidth(2.2).strokeColor(SEAL_RED).fillColor(SEAL_RED);
+    doc.circle(at.x, at.y, r).stroke();
+    const star = Array.from({ length: 10 }, (_, i) => {
+      const radius = i % 2 === 0 ? r * 0.3 : r * 0.12;
+      const angle = (Math.PI / 5) * i - Math.PI / 2;
+      return [at.x + radius * Math.cos(angle), at.y + radius * Math.sin(angle)] as [number, number];
+    });
+    doc.polygon(...star).fill();
+    // The name runs around at most 270° of the rim, each character upright to the centre.
+    const chars = [...name];
+    const size = Math.min(r * 0.27, ((1.5 * Math.PI * r * 0.75) / chars.length) * 0.9);
+    const sweep = Math.min(270, ((chars.length * size * 1.1) / (r * 0.75)) * (180 / Math.PI));
+    doc.fontSize(size);
+    chars.forEach((char, i) => {
+      const angle = chars.length === 1 ? 0 : -sweep / 2 + (sweep * i) / (chars.length - 1);
+      const [run] = this.runs(char, true);
+      this.use(run!.name, run!.font);
+      doc.save();
+      doc.rotate(angle, { origin: [at.x, at.y] });
+      doc.text(char, at.x - doc.widthOfString(char) / 2, at.y - r + 4, { lineBreak: false });
+      doc.restore();
+    });
+    doc.restore();
+  }
+
+  /** The enclosed statement of account, on a page of its own. */
+  statementPage(statement: StatementContent): void {
+    const { doc, size } = this;
+    doc.addPage();
+    this.write(statement.title, { size: size.title, bold: true });
+    this.write(statement.about, { size: size.small, color: GREY, paragraphGap: 8 });
+    for (const row of statement.rows) this.amountRow(row.label, row.amount, false);
+    if (statement.periodsHeading) {
+      doc.moveDown(0.6);
+      this.write(statement.periodsHeading, { size: size.body, bold: true, paragraphGap: 3 });
+      for (const row of [...statement.periods, ...statement.feeRows]) this.amountRow(row.label, row.amount, false);
+    }
+    doc.moveDown(0.3);
+    this.amountRow(statement.total.label, statement.total.amount, true);
+    if (statement.paymentsHeading) {
+      doc.moveDown(1);
+      this.write(statement.paymentsHeading, { size: size.body, bold: true, paragraphGap: 3 });
+      for (const line of statement.payments) this.write(line, { size: size.small, paragraphGap: 2 });
+    }
+  }
 
   write(text: string, style: WriteStyle, at?: { x: number; y: number }): void {
     const runs = this.runs(text, style.bold ?? false);
@@ -186,7 +330,7 @@ class LetterWriter {
     const doc = this.doc;
     const left = doc.page.margins.left;
     const width = doc.page.width - left - doc.page.margins.right;
-    const amountWidth = 150;
+    const amountWidth = 110;
     const top = doc.y + 2;
     if (total)
       doc
@@ -195,9 +339,9 @@ class LetterWriter {
         .lineWidth(0.6)
         .strokeColor('black')
         .stroke();
-    this.write(label, { size: SIZE.body, bold: total, width: width - amountWidth - 10 }, { x: left, y: top + 2 });
+    this.write(label, { size: this.size.body, bold: total, width: width - amountWidth - 10 }, { x: left, y: top + 2 });
     const labelBottom = doc.y;
-    this.write(amount, { size: SIZE.body, bold: total, width: amountWidth, align: 'right' }, { x: left + width - amountWidth, y: top + 2 });
+    this.write(amount, { size: this.size.body, bold: total, width: amountWidth, align: 'right' }, { x: left + width - amountWidth, y: top + 2 });
     doc.x = left;
     doc.y = Math.max(labelBottom, doc.y) + 2;
     if (!total)
@@ -225,8 +369,8 @@ class LetterWriter {
       page.margins.bottom = 0;
       this.write(
         label(i - start + 1, count),
-        { size: SIZE.small, color: GREY, align: 'center', width: page.width - 2 * A4.margin },
-        { x: A4.margin, y: page.height - bottom / 2 - SIZE.small },
+        { size: this.size.small, color: GREY, align: 'center', width: page.width - 2 * A4.margin },
+        { x: A4.margin, y: page.height - bottom / 2 - this.size.small },
       );
       page.margins.bottom = bottom;
     }

@@ -4,9 +4,11 @@ import { GuarantorRepository } from '../cases/guarantor.repository';
 import { LimitationClock } from '../cases/limitation-clock.service';
 import { Clock } from '../common/clock';
 import { decodeCursor, pageOf } from '../common/cursor';
-import { DomainError, NotFound } from '../common/errors';
+import { DomainError, NotFound, ValidationFailed } from '../common/errors';
 import { Transactions, type Tx } from '../database/transactions';
 import { localDate } from '../domain/calendar';
+import { futureInstant } from '../domain/events';
+import { LETTERS_CLAIMING_PAYMENT } from '../domain/letter-fields';
 import type { TouchInput } from '../domain/touch-kinds';
 import { LetterRepository, type PostStatus, type TrackedLetter } from './letter.repository';
 
@@ -31,8 +33,6 @@ export interface LetterQuery {
 
 /** The post moves forward only: queued → posted → delivered or returned. */
 const NEXT_POST_STATUS: Record<PostStatus, PostStatus[]> = { queued: ['posted'], posted: ['delivered', 'returned'], delivered: [], returned: [] };
-/** Letters that demand payment: their delivery interrupts the limitation period. */
-const DEMANDS = new Set(['payment-demand', 'contract-termination']);
 
 /** The register of issued letters: listing (the print vendor's queue), the stored PDF, and postal tracking. */
 @Injectable()
@@ -102,7 +102,10 @@ export class LetterRegister {
           { field: 'status', reason: `must be one of ${NEXT_POST_STATUS[letter.postStatus].join(', ') || '(none: final)'} after ${letter.postStatus}` },
         ]);
       }
-      const at = update.at ? new Date(update.at) : this.clock.now();
+      const now = this.clock.now();
+      const future = update.at ? futureInstant('body.at', update.at, now) : null;
+      if (future) throw new ValidationFailed([future]);
+      const at = update.at ? new Date(update.at) : now;
       await this.letters.track(tx, id, { status: update.status, carrier: update.carrier, trackingNumber: update.trackingNumber, at });
       const evidence = {
         letterId: id,
@@ -120,9 +123,12 @@ export class LetterRegister {
     return this.get(id);
   }
 
+  /** A letter whose email was accepted reached its recipient then: the post delivers it a second time. */
   private async onDelivered(tx: Tx, id: string, letter: TrackedLetter, at: Date, actor: string): Promise<TouchInput[]> {
-    if (DEMANDS.has(letter.type)) {
-      return this.limitation.restart(tx, letter.caseId, at, { cause: 'letter.delivered', letterId: id, number: letter.number }, actor);
+    if (letter.emailStatus === 'sent') return [];
+    if (LETTERS_CLAIMING_PAYMENT.includes(letter.type)) {
+      const source = { cause: 'letter.delivered', kind: 'letter.delivered', key: { letterId: id, number: letter.number } };
+      return this.limitation.restart(tx, letter.caseId, at, 'demand-delivered', source, actor);
     }
     if (letter.type === 'guarantor-notice') await this.guarantors.markNotified(tx, letter.recipientId, localDate(at, letter.timezone));
     return [];

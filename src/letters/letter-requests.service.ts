@@ -2,10 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { AuditService } from '../audit/audit.service';
 import { CaseRepository, type CaseTerms } from '../cases/case.repository';
+import { CaseStandings } from '../cases/case-standings.service';
 import { Clock } from '../common/clock';
 import { DomainError, NotFound } from '../common/errors';
 import { Transactions, type Tx } from '../database/transactions';
 import { UndrawableText } from '../domain/letter-fields';
+import { checkRequirements, hasRequirements, requirementsOf } from '../domain/requirements';
 import { StepRepository } from '../scheduling/step.repository';
 import { StepScheduler } from '../scheduling/step-scheduler.service';
 import { type Issued, type IssuedLetter, LetterService, type LetterStep } from './letters.service';
@@ -28,6 +30,7 @@ export class LetterRequests {
     private readonly clock: Clock,
     private readonly cases: CaseRepository,
     private readonly steps: StepRepository,
+    private readonly standings: CaseStandings,
   ) {}
 
   async request(
@@ -44,6 +47,15 @@ export class LetterRequests {
     return { stepId: issued.stepId, letters: issued.letters.map(({ pendingEmail: _pending, ...letter }) => letter), skipped: issued.skipped };
   }
 
+  /** Why the letter cannot go now: a letter by hand meets what the law asks of its kind, as a ladder step does. */
+  async refusal(tx: Tx, terms: CaseTerms, step: LetterStep): Promise<string | null> {
+    const requirements = requirementsOf(step);
+    if (!hasRequirements(requirements)) return null;
+    const { record } = await this.standings.of(tx, terms.id, terms.money);
+    const verdict = checkRequirements(requirements, record, this.clock.now(), terms.timezone);
+    return verdict.kind === 'met' ? null : `a ${step.letter} letter cannot be sent now: ${verdict.reason}`;
+  }
+
   /**
    * In the caller's transaction, on a locked case: adds the one-off step and issues its letters.
    * The caller enqueues the step (`stepId`, due now) once committed. Refusals are DomainErrors.
@@ -54,6 +66,8 @@ export class LetterRequests {
     const caseId = terms.id;
     if (terms.status === 'on_hold') throw new DomainError('conflict', `case ${caseId} is on hold; release its holds before sending letters`);
     if (terms.status !== 'active') throw new DomainError('conflict', `case ${caseId} is ${terms.status}; letters go only to open cases`);
+    const refusal = await this.refusal(tx, terms, step);
+    if (refusal) throw new DomainError('conflict', refusal);
     const index = await this.steps.insertRequested(tx, { id: stepId, caseId, definition: step, at: now, by: actor }, FIRST_REQUESTED_INDEX);
     await this.audit.record(tx, caseId, [{ kind: 'step.scheduled', actor, data: { stepId, index, ...step, dueAt: now.toISOString(), requestedBy: actor } }]);
     try {

@@ -1,11 +1,12 @@
 /** Letter templates: TEMPLATES_DIR/letters/<locale>/<type>.yaml and each locale's layout.yaml, compiled once at boot. */
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import Handlebars from 'handlebars';
+import type Handlebars from 'handlebars';
 import { z } from 'zod';
-import { LOCALES, readTemplateFile } from '../channels/template-files';
+import { LOCALES, readTemplateFile, templateEnvironment } from '../channels/template-files';
 import { LETTER_TYPES, type LetterLocale, type LetterType } from '../domain/letter-fields';
-import type { LetterVariables } from './letter-content';
+import type { AllocationPart } from '../domain/allocation';
+import type { LetterFeePeriodVariables, LetterVariables } from './letter-content';
 
 const text = z.string().min(1);
 const letterFile = z.strictObject({
@@ -15,13 +16,16 @@ const letterFile = z.strictObject({
   body: text,
   conclusion: text,
   closing: text,
-  enclosures: z.array(text).default([]),
+  /** Whether the statement of account is enclosed: a page of its own, listed as the enclosure. */
+  statement: z.boolean().default(false),
 });
 const layoutFile = z.strictObject({
   reference: text,
   dated: text,
   contact: text,
-  amounts: z.strictObject({ heading: text, principal: text, outstanding: text, fee: text, total: text }),
+  amounts: z.strictObject({ heading: text, principal: text, payment: text, outstanding: text, fee: text, costs: text, total: text }),
+  statement: z.strictObject({ title: text, about: text, payments: text, payment: text, periods: text, period: text, feePaid: text, feeOwed: text }),
+  allocation: z.strictObject({ costs: text, interest: text, principal: text }),
   enclosures: text,
   seal: text,
   page: text,
@@ -29,12 +33,25 @@ const layoutFile = z.strictObject({
 });
 
 export type Text = Handlebars.TemplateDelegate<LetterVariables>;
+/** A row of the statement: the letter's variables plus the payment (`received`) or fee period (`period`) it shows. */
+export type RowText = Handlebars.TemplateDelegate<LetterVariables & { received?: LetterVariables['payments'][number]; period?: LetterFeePeriodVariables }>;
 
 export interface CompiledLayout {
   reference: Text;
   dated: Text;
   contact: Text;
-  amounts: { heading: Text; principal: Text; outstanding: Text; fee: Text; total: Text };
+  amounts: { heading: Text; principal: Text; payment: RowText; outstanding: Text; fee: Text; costs: Text; total: Text };
+  statement: {
+    title: Text;
+    about: Text;
+    payments: Handlebars.TemplateDelegate<LetterVariables & { order: string }>;
+    payment: RowText;
+    periods: Text;
+    period: RowText;
+    feePaid: Text;
+    feeOwed: Text;
+  };
+  allocation: Record<AllocationPart, string>;
   enclosures: Text;
   seal: Text;
   page: Handlebars.TemplateDelegate<{ page: number; pages: number }>;
@@ -46,7 +63,7 @@ export interface CompiledLetter {
   body: Text;
   conclusion: Text;
   closing: Text;
-  enclosures: Text[];
+  statement: boolean;
   version: string;
 }
 
@@ -66,11 +83,10 @@ export class LetterTemplates {
   constructor(templatesDir: string) {
     for (const locale of LOCALES) {
       const dir = join(templatesDir, 'letters', locale);
-      // One Handlebars environment per locale: partials are per locale.
-      const handlebars = Handlebars.create();
-      handlebars.registerHelper('plural', (count: number, one: string, many: string) => (count === 1 ? one : many));
       const layoutPath = join(dir, 'layout.yaml');
       const layout = readTemplateFile(layoutPath, layoutFile);
+      // One Handlebars environment per locale: partials are per locale.
+      const handlebars = templateEnvironment({});
       const compile = <C>(source: string, file: string, key: string): Handlebars.TemplateDelegate<C> => {
         try {
           handlebars.parse(source); // compile() is lazy: find syntax errors at boot, not on the first letter
@@ -80,21 +96,18 @@ export class LetterTemplates {
         return handlebars.compile<C>(source, { noEscape: true, strict: true });
       };
       for (const [name, source] of Object.entries(layout.data.partials)) {
-        compile(source, layoutPath, `partials.${name}`);
-        handlebars.registerPartial(name, source);
+        handlebars.registerPartial(name, compile(source, layoutPath, `partials.${name}`));
       }
-      const { amounts } = layout.data;
+      const { amounts, statement } = layout.data;
+      const section = <T extends Record<string, string>>(texts: T, name: string) =>
+        Object.fromEntries(Object.entries(texts).map(([key, source]) => [key, compile(source, layoutPath, `${name}.${key}`)])) as { [K in keyof T]: Text };
       this.layouts.set(locale, {
         reference: compile(layout.data.reference, layoutPath, 'reference'),
         dated: compile(layout.data.dated, layoutPath, 'dated'),
         contact: compile(layout.data.contact, layoutPath, 'contact'),
-        amounts: {
-          heading: compile(amounts.heading, layoutPath, 'amounts.heading'),
-          principal: compile(amounts.principal, layoutPath, 'amounts.principal'),
-          outstanding: compile(amounts.outstanding, layoutPath, 'amounts.outstanding'),
-          fee: compile(amounts.fee, layoutPath, 'amounts.fee'),
-          total: compile(amounts.total, layoutPath, 'amounts.total'),
-        },
+        amounts: section(amounts, 'amounts'),
+        statement: section(statement, 'statement'),
+        allocation: layout.data.allocation,
         enclosures: compile(layout.data.enclosures, layoutPath, 'enclosures'),
         seal: compile(layout.data.seal, layoutPath, 'seal'),
         page: compile(layout.data.page, layoutPath, 'page'),
@@ -108,7 +121,7 @@ export class LetterTemplates {
           body: compile(data.body, file, 'body'),
           conclusion: compile(data.conclusion, file, 'conclusion'),
           closing: compile(data.closing, file, 'closing'),
-          enclosures: data.enclosures.map((enclosure, i) => compile(enclosure, file, `enclosures.${i}`)),
+          statement: data.statement,
           // The letter prints its layout too, so both sources make the version.
           version: createHash('sha256').update(layout.source).update('\0').update(source).digest('hex').slice(0, 12),
         });

@@ -49,6 +49,17 @@ export interface LetterState {
   messageId: string | null;
 }
 
+/**
+ * How to pay and to dispute, as the letter states them: its covering email says the same. Null for
+ * a letter issued before letters stated them; with the case and invoice to work them out afresh.
+ */
+export interface LetterRoutes {
+  payment: LetterFields['payment'] | null;
+  dispute: LetterFields['dispute'] | null;
+  caseId: string;
+  invoiceRef: string;
+}
+
 export interface LetterFilter {
   caseId?: string;
   type?: string;
@@ -96,6 +107,7 @@ export interface TrackedLetter {
   sha256: string;
   recipientRole: 'debtor' | 'guarantor';
   recipientId: string;
+  emailStatus: EmailStatus | null;
   postStatus: PostStatus | 'skipped' | null;
   carrier: string | null;
   trackingNumber: string | null;
@@ -164,11 +176,13 @@ export class LetterRepository extends SqlRepository {
     );
   }
 
-  /** A letter with its bytes and, for a debtor, their opt-out token: what its covering email needs. */
-  forEmail(id: string): Promise<(LetterState & { pdf: Buffer; unsubscribeToken: string | null }) | undefined> {
+  /** A letter with its bytes, the routes it states and, for a debtor, their opt-out token: what its covering email needs. */
+  forEmail(id: string): Promise<(LetterState & LetterRoutes & { pdf: Buffer; unsubscribeToken: string | null }) | undefined> {
     return this.row(
       undefined,
-      `SELECT ${STATE_COLUMNS}, l.pdf, d.unsubscribe_token AS "unsubscribeToken" ${WITH_DISPATCH}
+      `SELECT ${STATE_COLUMNS}, l.pdf, l.fields->'payment' AS payment, l.fields->'dispute' AS dispute, l.case_id AS "caseId", i.external_id AS "invoiceRef",
+         d.unsubscribe_token AS "unsubscribeToken" ${WITH_DISPATCH}
+         JOIN cases c ON c.id = l.case_id JOIN invoices i ON i.id = c.invoice_id
          LEFT JOIN debtors d ON d.id = l.recipient_id AND l.recipient_role = 'debtor' WHERE l.id = $1`,
       [id],
     );
@@ -230,7 +244,7 @@ export class LetterRepository extends SqlRepository {
     return this.row(
       tx,
       `SELECT l.case_id AS "caseId", l.number, l.type, l.sha256, l.recipient_role AS "recipientRole", l.recipient_id AS "recipientId",
-         l.post_status AS "postStatus", l.carrier, l.tracking_number AS "trackingNumber", d.timezone
+         l.email_status AS "emailStatus", l.post_status AS "postStatus", l.carrier, l.tracking_number AS "trackingNumber", d.timezone
        FROM letters l JOIN cases c ON c.id = l.case_id JOIN debtors d ON d.id = c.debtor_id WHERE l.id = $1 FOR UPDATE OF l`,
       [id],
     );

@@ -2,25 +2,30 @@ import { createHash, randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { AuditService } from '../audit/audit.service';
 import type { CaseTerms } from '../cases/case.repository';
+import { CaseStandings, type Standing } from '../cases/case-standings.service';
 import { Contracts } from '../cases/contracts.service';
-import { FeeRepository } from '../cases/fee.repository';
 import { GuarantorRepository } from '../cases/guarantor.repository';
+import { LimitationClock } from '../cases/limitation-clock.service';
+import { creditorOf, disputeRoute, messageDomain, paymentRoute } from '../channels/creditor';
 import { DispatchRepository } from '../channels/dispatch.repository';
 import { EmailTemplates, pickLocale } from '../channels/email/email-templates';
 import { Mailer } from '../channels/email/mailer.service';
 import { unsubscribeHeaders, unsubscribeLink } from '../channels/unsubscribe-link';
 import { Clock } from '../common/clock';
+import { Holidays } from '../compliance/holidays.service';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { Transactions, type Tx } from '../database/transactions';
+import { accountFigures } from '../domain/account';
 import { localDate } from '../domain/calendar';
-import { accruedFee } from '../domain/accrued-fee';
-import { addPeriod } from '../domain/legal-clocks';
-import type { LetterFields, LetterLocale, LetterType } from '../domain/letter-fields';
-import { formatMinorUnits, toMinorUnits } from '../domain/money';
+import { JURISDICTIONS } from '../domain/jurisdictions';
+import { addPeriod, type GuaranteeType, rollToWorkday } from '../domain/legal-clocks';
+import type { LegalRecord } from '../domain/legal-record';
+import { type LetterFields, type LetterLocale, type LetterType, LETTERS_CLAIMING_PAYMENT } from '../domain/letter-fields';
 import type { PolicyStep } from '../domain/policy';
 import type { TouchInput } from '../domain/touch-kinds';
 import { LetterRenderer } from './letter-pdf';
-import { LetterRepository, type LetterState } from './letter.repository';
+import { LetterSigner } from './letter-signer.service';
+import { LetterRepository, type LetterRoutes, type LetterState } from './letter.repository';
 
 export type LetterStep = Extract<PolicyStep, { action: 'letter' }>;
 
@@ -30,7 +35,7 @@ interface Recipient {
   name: string;
   email: string | null;
   address: Record<string, string> | null;
-  guaranteeEndsOn: string | null;
+  guarantee: { endsOn: string; type: GuaranteeType } | null;
 }
 
 /** A letter as issued, with what is left to deliver by email. */
@@ -49,6 +54,8 @@ export interface IssuedLetter {
 export interface Issued {
   caseId: string;
   stepId: string;
+  /** The debtor's zone: the day a letter reached its recipient is theirs. */
+  timezone: string;
   letters: IssuedLetter[];
   /** Why recipients got no letter (no delivery channel available, no guarantor…). */
   skipped: string[];
@@ -68,16 +75,19 @@ export class LetterService {
     private readonly transactions: Transactions,
     private readonly audit: AuditService,
     private readonly renderer: LetterRenderer,
+    private readonly signer: LetterSigner,
     private readonly emailTemplates: EmailTemplates,
     private readonly mailer: Mailer,
     private readonly clock: Clock,
+    private readonly holidays: Holidays,
+    private readonly standings: CaseStandings,
+    private readonly limitation: LimitationClock,
     private readonly letters: LetterRepository,
     private readonly dispatches: DispatchRepository,
     private readonly guarantors: GuarantorRepository,
-    private readonly fees: FeeRepository,
     private readonly contracts: Contracts,
   ) {
-    this.messageDomain = /@([^>\s]+)/.exec(config.MAIL_FROM)?.[1] ?? 'dunning.local';
+    this.messageDomain = messageDomain(config);
   }
 
   /**
@@ -86,10 +96,10 @@ export class LetterService {
    */
   async issue(tx: Tx, terms: CaseTerms, stepId: string, step: LetterStep, actor: string): Promise<Issued> {
     const now = this.clock.now();
+    const standing = await this.standings.of(tx, terms.id, terms.money);
     const existing = await this.letters.ofStep(tx, stepId);
     const done = new Set(existing.map((row) => row.recipientId));
-    const recipients = await this.recipients(tx, terms, step.letter);
-    const skipped: string[] = recipients.length === 0 ? ['the case has no guarantor to notify'] : [];
+    const { recipients, skipped } = await this.recipients(tx, terms, step.letter, standing.record);
     const touches: TouchInput[] = [];
     const issued = existing.map(toIssued);
     const locale = pickLocale(terms.debtor.locale, this.config.DEFAULT_LOCALE);
@@ -104,9 +114,11 @@ export class LetterService {
       const id = randomUUID();
       const n = await this.letters.nextNumber(tx);
       const date = localDate(now, terms.timezone);
-      const fields = await this.fields(tx, terms, step, recipient, locale, `L-${date.slice(0, 4)}-${String(n).padStart(6, '0')}`, date);
+      const fields = this.fields(terms, step, recipient, standing, locale, `L-${date.slice(0, 4)}-${String(n).padStart(6, '0')}`, date);
       const rendered = await this.renderer.render(fields, now);
-      const sha256 = createHash('sha256').update(rendered.pdf).digest('hex');
+      // The letter is its signed bytes: what is stored, sent and hashed.
+      const pdf = await this.signer.sign(rendered.pdf, { reason: `${this.renderer.title(step.letter, locale)} ${fields.number}`, signingTime: now });
+      const sha256 = createHash('sha256').update(pdf).digest('hex');
       const emailStatus = step.deliver.includes('email') ? (byEmail ? 'pending' : 'skipped') : null;
       const postStatus = step.deliver.includes('post') ? (byPost ? 'queued' : 'skipped') : null;
       const dispatchId = byEmail ? randomUUID() : null;
@@ -136,7 +148,7 @@ export class LetterService {
         templateKey: rendered.templateKey,
         templateVersion: rendered.templateVersion,
         fields,
-        pdf: rendered.pdf,
+        pdf,
         sha256,
         deliver: step.deliver,
         emailStatus,
@@ -172,7 +184,7 @@ export class LetterService {
         touches.push(...(await this.contracts.terminate(tx, terms, actor, now, { letterId: id, number: fields.number })));
     }
     await this.audit.record(tx, terms.id, touches);
-    return { caseId: terms.id, stepId, letters: issued, skipped };
+    return { caseId: terms.id, stepId, timezone: terms.timezone, letters: issued, skipped };
   }
 
   /**
@@ -195,7 +207,8 @@ export class LetterService {
       await this.transactions.run(async (tx) => {
         const head = await this.audit.lockHead(tx, issued.caseId);
         const marked = await this.letters.markEmailSent(tx, letter.id);
-        await this.dispatches.markSent(tx, email.dispatchId, this.clock.now());
+        const sentAt = this.clock.now();
+        await this.dispatches.markSent(tx, email.dispatchId, sentAt);
         if (!marked) return;
         await this.audit.record(
           tx,
@@ -220,6 +233,7 @@ export class LetterService {
                 delivery: 'accepted',
               },
             },
+            ...(await this.reached(tx, issued, row, sentAt)),
           ],
           head,
         );
@@ -229,60 +243,117 @@ export class LetterService {
     }
   }
 
-  /** The letter's recipients: the debtor, or every guarantor for a guarantor notice (never the debtor). */
-  private async recipients(tx: Tx, terms: CaseTerms, type: LetterType): Promise<Recipient[]> {
-    if (type !== 'guarantor-notice') {
-      const { id, name, email, address } = terms.debtor;
-      return [{ role: 'debtor', id, name, email, address, guaranteeEndsOn: null }];
+  /**
+   * The recipient's mail server accepted the letter: it reached them (PRC Civil Code art. 137).
+   * A demand to the debtor interrupts the limitation period where the law says so; a guarantor
+   * notice is the guarantor's notification.
+   */
+  private async reached(tx: Tx, issued: Issued, row: LetterState, at: Date): Promise<TouchInput[]> {
+    if (row.recipientRole === 'guarantor') {
+      await this.guarantors.markNotified(tx, row.recipientId, localDate(at, issued.timezone));
+      return [];
     }
-    return (await this.guarantors.ofCase(tx, terms.id)).map((g) => ({ role: 'guarantor', ...g }));
+    if (!LETTERS_CLAIMING_PAYMENT.includes(row.type)) return [];
+    const source = { cause: 'letter.sent', kind: 'letter.sent', key: { letterId: row.id, number: row.number } };
+    return this.limitation.restart(tx, issued.caseId, at, 'demand-delivered', source, 'system');
   }
 
-  private async fields(
-    tx: Tx,
+  /**
+   * The letter's recipients: the debtor, or every guarantor for a guarantor notice (never the
+   * debtor). A guarantor whose guarantee lapsed is released and gets nothing (art. 693).
+   */
+  private async recipients(tx: Tx, terms: CaseTerms, type: LetterType, record: LegalRecord): Promise<{ recipients: Recipient[]; skipped: string[] }> {
+    if (type !== 'guarantor-notice') {
+      const { id, name, email, address } = terms.debtor;
+      return { recipients: [{ role: 'debtor', id, name, email, address, guarantee: null }], skipped: [] };
+    }
+    const guarantors = await this.guarantors.ofCase(tx, terms.id);
+    if (guarantors.length === 0) return { recipients: [], skipped: ['the case has no guarantor to notify'] };
+    const lapsed = new Set(record.guarantees.filter((g) => g.status === 'lapsed').map((g) => g.guarantorId));
+    return {
+      recipients: guarantors
+        .filter((g) => !lapsed.has(g.id))
+        .map((g) => ({
+          role: 'guarantor',
+          id: g.id,
+          name: g.name,
+          email: g.email,
+          address: g.address,
+          guarantee: { endsOn: g.guaranteeEndsOn, type: g.type },
+        })),
+      skipped: guarantors
+        .filter((g) => lapsed.has(g.id))
+        .map((g) => `guarantor ${g.externalId}: the guarantee period ended on ${g.guaranteeEndsOn} without the claim preserved; the guarantor is released`),
+    };
+  }
+
+  /** What the letter states: every figure from the account, every earlier contact from the legal record. */
+  private fields(
     terms: CaseTerms,
     step: LetterStep,
     recipient: Recipient,
+    standing: Standing,
     locale: LetterLocale,
     number: string,
     date: string,
-  ): Promise<LetterFields> {
-    const history = await this.letters.history(tx, terms.id, terms.timezone);
-    const fee = accruedFee(terms, this.clock.now());
-    const money = (minor: bigint) => formatMinorUnits(minor, terms.currency);
-    // A letter claims the late fee accrued to its date plus other charges; without a rate, the fees assessed so far.
-    const fees = fee ? toMinorUnits(fee.accrued, terms.currency)! + (await this.fees.total(tx, terms.id, false)) : terms.feesMinor;
-    const creditorEmail = this.config.CREDITOR_CONTACT_EMAIL ?? /<([^>]+)>/.exec(this.config.MAIL_FROM)?.[1] ?? null;
+  ): LetterFields {
+    const figures = accountFigures(standing.account);
+    const { record } = standing;
+    const toRecipient = record.letters.filter((l) => l.recipient.role === recipient.role && l.recipient.id === recipient.id && !l.returned);
+    const reminders = recipient.role === 'debtor' ? record.reminders.items : [];
+    const fee = figures.lateFee;
     return {
       type: step.letter,
       locale,
       number,
       date,
-      creditor: {
-        name: this.config.CREDITOR_NAME,
-        address: this.config.CREDITOR_ADDRESS ?? null,
-        contactName: this.config.CREDITOR_CONTACT_NAME,
-        contactPhone: this.config.CREDITOR_CONTACT_PHONE ?? null,
-        contactEmail: creditorEmail,
-      },
+      creditor: creditorOf(this.config),
       recipient: { role: recipient.role, name: recipient.name, address: recipient.address },
       debtor: { name: terms.debtor.name },
-      contract: { ref: terms.contractRef, date: terms.contractDate },
+      contract: { ref: terms.contractRef, date: terms.contractDate, inForce: record.contract.status === 'in-force' },
       invoice: { ref: terms.invoiceRef, dueDate: terms.dueDate ?? localDate(terms.dueAt, terms.timezone) },
       currency: terms.currency,
-      principal: money(terms.principalMinor),
-      outstanding: money(terms.balanceMinor),
-      fee,
-      totalDue: money(terms.balanceMinor + fees),
-      deadline: addPeriod(date, step.deadline ?? this.config.LETTER_DEADLINE),
+      principal: figures.principal,
+      payments: figures.payments.map((p) => ({ date: p.paidOn, amount: p.amount, toCosts: p.toCosts, toInterest: p.toInterest, toPrincipal: p.toPrincipal })),
+      allocation: standing.account.allocation,
+      paid: figures.paid,
+      outstanding: figures.principalOutstanding,
+      fee: fee && {
+        startDate: fee.startDate,
+        ratePerDay: fee.ratePerDay,
+        days: fee.days,
+        base: figures.principalOutstanding,
+        periods: fee.periods,
+        accrued: fee.accrued,
+        paid: fee.paid,
+        outstanding: fee.outstanding,
+        perDay: fee.perDay,
+        asOf: figures.asOf,
+        cap: fee.cap,
+        capped: fee.capped,
+      },
+      costs: figures.costs.outstanding,
+      totalDue: figures.totalDue,
+      deadline: this.deadline(date, step.deadline ?? this.config.LETTER_DEADLINE, terms.jurisdiction),
       documents: step.documents ?? [],
-      previousLetters: history.letters,
-      noticesSent: history.notices,
-      guaranteeEndsOn: recipient.guaranteeEndsOn,
+      previousLetters: toRecipient.map((l) => ({ number: l.number, type: l.type, date: l.sentOn })),
+      noticesSent: reminders.length,
+      lastNoticeDate: reminders.at(-1)?.on ?? null,
+      guaranteeEndsOn: recipient.guarantee?.endsOn ?? null,
+      guaranteeType: recipient.guarantee?.type ?? null,
+      payment: paymentRoute(this.config, { ref: terms.invoiceRef, caseId: terms.id }),
+      dispute: disputeRoute(this.config),
     };
   }
 
-  private coverEmail(row: LetterState & { pdf: Buffer; unsubscribeToken: string | null }, email: NonNullable<IssuedLetter['pendingEmail']>) {
+  /** The letter's deadline; where the law says so, a last day that is not a working day moves to the next (art. 203). */
+  private deadline(date: string, period: string, jurisdiction: string | null): string {
+    const nominal = addPeriod(date, period);
+    if (!jurisdiction || !JURISDICTIONS[jurisdiction]?.rollsDeadlines) return nominal;
+    return rollToWorkday(nominal, (day) => this.holidays.isWorkday(jurisdiction, day));
+  }
+
+  private coverEmail(row: LetterState & LetterRoutes & { pdf: Buffer; unsubscribeToken: string | null }, email: NonNullable<IssuedLetter['pendingEmail']>) {
     const locale = row.locale as LetterLocale;
     const optOut = row.unsubscribeToken ? unsubscribeLink(this.config.PUBLIC_URL, row.unsubscribeToken) : null;
     const cover = this.emailTemplates.render('letter-cover', locale, {
@@ -290,6 +361,8 @@ export class LetterService {
       letterTitle: this.renderer.title(row.type, locale),
       letterNumber: row.number,
       creditor: this.config.CREDITOR_NAME,
+      payment: row.payment ?? paymentRoute(this.config, { ref: row.invoiceRef, caseId: row.caseId }),
+      dispute: row.dispute ?? disputeRoute(this.config),
       unsubscribeUrl: optOut,
     });
     return {

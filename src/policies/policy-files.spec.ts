@@ -63,6 +63,7 @@ describe('readPolicyFiles', () => {
     expect(files[0]!.definition).toEqual({
       key: 'b2b',
       default: false,
+      catchUp: 'from-first',
       match: { segment: ['b2b'] },
       steps: [
         { at: '-P3D', action: 'notice', channel: 'email', template: 'reminder-firm' },

@@ -1,10 +1,13 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { DateTime } from 'luxon';
-import { EmailTemplates, pickLocale, type RenderedEmail } from '../channels/email/email-templates';
+import type { Standing } from '../cases/case-standings.service';
+import { disputeRoute, paymentRoute } from '../channels/creditor';
+import { EmailTemplates, type Locale, type NoticeVariables, pickLocale, type RenderedEmail } from '../channels/email/email-templates';
 import { type RenderedSms, SmsTemplates } from '../channels/sms/sms-templates';
 import { unsubscribeLink } from '../channels/unsubscribe-link';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
+import { localDate } from '../domain/calendar';
+import { formatDate, formatMoney } from '../domain/formats';
 import { formatMinorUnits } from '../domain/money';
 import type { PolicyStep } from '../domain/policy';
 import type { TouchInput } from '../domain/touch-kinds';
@@ -18,56 +21,55 @@ export interface NoticeMessage {
   message: ({ channel: 'email' } & RenderedEmail) | ({ channel: 'sms' } & RenderedSms);
   locale: string;
   contentHash: string;
+  /** The amount the message asks for: principal outstanding plus fees and costs. */
+  amountDue: string;
 }
 
-/** Building a NumberFormat is costly; a handful of locale × currency pairs cover every notice. */
-const currencyFormats = new Map<string, Intl.NumberFormat>();
-function currencyFormat(locale: string, currency: string): Intl.NumberFormat {
-  const key = `${locale}/${currency}`;
-  let format = currencyFormats.get(key);
-  if (!format) currencyFormats.set(key, (format = new Intl.NumberFormat(locale, { style: 'currency', currency })));
-  return format;
-}
-
-/** A notice's text from its template and the case's facts, and the `notice.sent` touch that records it. */
+/** A notice's text from its template and the case's standing, and the `notice.sent` touch that records it. */
 @Injectable()
 export class NoticeMessages {
-  private readonly creditor: string;
-
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly emailTemplates: EmailTemplates,
     private readonly smsTemplates: SmsTemplates,
-  ) {
-    this.creditor = config.MAIL_FROM.replace(/\s*<.*>$/, '');
-  }
+  ) {}
 
-  render(step: RunnableStep, definition: NoticeStep): NoticeMessage {
+  /** The message for `step` as the case stands: the amount from its account, its history from its legal record. */
+  render(step: RunnableStep, definition: NoticeStep, { account, record }: Standing): NoticeMessage {
     const locale = pickLocale(step.debtor.locale, this.config.DEFAULT_LOCALE);
-    const { currency } = step.case;
-    const amount = formatMinorUnits(step.case.balanceMinor, currency);
-    const variables = {
+    const { currency } = account;
+    const money = (minor: bigint) => formatMoney(formatMinorUnits(minor, currency), currency, locale);
+    const extrasMinor = (account.lateFee?.outstandingMinor ?? 0n) + account.costs.outstandingMinor;
+    const lastReminder = record.reminders.items.at(-1);
+    const variables: NoticeVariables = {
       debtorName: step.debtor.name,
       invoiceRef: step.invoice.ref,
       contractRef: step.invoice.contractRef,
-      amount,
+      amount: formatMinorUnits(account.totalDueMinor, currency),
       currency,
-      amountText: currencyFormat(locale, currency).format(amount as unknown as number),
+      amountText: money(account.totalDueMinor),
+      principalText: extrasMinor > 0n ? money(account.principalOutstandingMinor) : null,
+      feesText: extrasMinor > 0n ? money(extrasMinor) : null,
       dueDate: dueDateText(step, locale),
-      creditor: this.creditor,
+      remindersSent: record.reminders.sent,
+      lastReminderDate: lastReminder ? formatDate(lastReminder.on, locale) : null,
+      contractInForce: record.contract.status === 'in-force',
+      creditor: this.config.CREDITOR_NAME,
+      payment: paymentRoute(this.config, { ref: step.invoice.ref, caseId: step.caseId }),
+      dispute: disputeRoute(this.config),
       unsubscribeUrl: unsubscribeLink(this.config.PUBLIC_URL, step.debtor.unsubscribeToken),
     };
     if (definition.channel === 'sms') {
       const sms = this.smsTemplates.render(definition.template, locale, variables);
-      return { message: { channel: 'sms', ...sms }, locale, contentHash: createHash('sha256').update(sms.text).digest('hex') };
+      return { message: { channel: 'sms', ...sms }, locale, contentHash: createHash('sha256').update(sms.text).digest('hex'), amountDue: variables.amount };
     }
     const email = this.emailTemplates.render(definition.template, locale, variables);
     const contentHash = createHash('sha256').update(email.subject).update('\n').update(email.text).update('\n').update(email.html).digest('hex');
-    return { message: { channel: 'email', ...email }, locale, contentHash };
+    return { message: { channel: 'email', ...email }, locale, contentHash, amountDue: variables.amount };
   }
 
   /** The evidence of a sent notice: which template and version, to whom, for what balance, with the content's hash. */
-  sentTouch(step: RunnableStep, definition: NoticeStep, dispatch: ClaimedDispatch, { message, locale, contentHash }: NoticeMessage): TouchInput {
+  sentTouch(step: RunnableStep, definition: NoticeStep, dispatch: ClaimedDispatch, { message, locale, contentHash, amountDue }: NoticeMessage): TouchInput {
     const { currency } = step.case;
     return {
       kind: 'notice.sent',
@@ -85,6 +87,7 @@ export class NoticeMessages {
         templateVersion: message.version,
         locale,
         balance: formatMinorUnits(step.case.balanceMinor, currency),
+        amountDue,
         currency,
         contentHash,
         delivery: 'accepted',
@@ -93,8 +96,7 @@ export class NoticeMessages {
   }
 }
 
-/** The due date as the debtor reads it: the calendar day, or the instant in their zone. */
-function dueDateText(step: RunnableStep, locale: string): string {
-  if (step.invoice.dueDate) return DateTime.fromISO(step.invoice.dueDate).setLocale(locale).toLocaleString(DateTime.DATE_FULL);
-  return DateTime.fromJSDate(step.invoice.dueAt, { zone: step.debtor.timezone }).setLocale(locale).toLocaleString(DateTime.DATETIME_FULL);
+/** The due date as the debtor reads it: the calendar day, or the day in their zone of a due instant. */
+function dueDateText(step: RunnableStep, locale: Locale): string {
+  return formatDate(step.invoice.dueDate ?? localDate(step.invoice.dueAt, step.debtor.timezone), locale);
 }

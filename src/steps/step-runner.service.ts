@@ -1,9 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { UnrecoverableError } from 'bullmq';
+import { CaseStandings } from '../cases/case-standings.service';
 import { Clock } from '../common/clock';
 import { Transactions, type Tx } from '../database/transactions';
 import { UndrawableText } from '../domain/letter-fields';
 import type { PolicyStep } from '../domain/policy';
+import { checkRequirements, hasRequirements, requirementsOf } from '../domain/requirements';
 import type { StepOutcome } from '../domain/statuses';
 import { guardStep } from '../domain/step-guard';
 import type { StepRunFacts } from '../metrics/step-metrics';
@@ -37,6 +39,7 @@ export class StepRunner {
     private readonly scheduler: StepScheduler,
     private readonly settlement: StepSettlement,
     private readonly failures: StepFailures,
+    private readonly standings: CaseStandings,
     notice: NoticeAction,
     letter: LetterAction,
     fee: FeeAction,
@@ -94,7 +97,7 @@ export class StepRunner {
           case 'early':
             return { outcome: { notBefore: verdict.notBefore } };
           case 'act':
-            return this.act(tx, step!, step!.definition);
+            return this.actIfAllowed(tx, step!);
         }
       })
       .catch((error: unknown) => {
@@ -105,6 +108,18 @@ export class StepRunner {
           return verdict.kind === 'settled' ? { outcome: `already-${verdict.status}` } : this.settlement.defer(tx, step, error.channel, error.decision);
         });
       });
+  }
+
+  /** Acts unless the case's legal record fails the step's requirements: then it is skipped or waits, with the reason. */
+  private async actIfAllowed(tx: Tx, step: RunnableStep): Promise<Settled> {
+    const requirements = requirementsOf(step.definition);
+    if (hasRequirements(requirements)) {
+      const { record } = (await this.standings.ofCase(tx, step.caseId))!;
+      const verdict = checkRequirements(requirements, record, this.clock.now(), step.debtor.timezone);
+      if (verdict.kind === 'skip') return this.settlement.skip(tx, step, verdict.reason);
+      if (verdict.kind === 'wait') return this.settlement.wait(tx, step, verdict.until, verdict.reason);
+    }
+    return this.act(tx, step, step.definition);
   }
 
   /** The step's own action (the definition's `action` picks it). */

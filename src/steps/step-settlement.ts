@@ -41,22 +41,32 @@ export class StepSettlement {
   }
 
   /** The gate said not now: the step waits for the next allowed moment, on the record. */
-  async defer(tx: Tx, step: RunnableStep, channel: string, decision: Extract<GateDecision, { allowed: false }>): Promise<Settled> {
-    await this.steps.defer(tx, step.id, decision.notBefore, this.clock.now());
+  defer(tx: Tx, step: RunnableStep, channel: string, decision: Extract<GateDecision, { allowed: false }>): Promise<Settled> {
+    return this.postpone(
+      tx,
+      step,
+      decision.notBefore,
+      decision.blocks.map((block) => block.reason),
+      { channel, blocks: decision.blocks },
+    );
+  }
+
+  /** A requirement is not met yet (a cure period runs, a delivery is awaited): the step waits, on the record. */
+  wait(tx: Tx, step: RunnableStep, until: Date, reason: string): Promise<Settled> {
+    return this.postpone(tx, step, until, [reason], {});
+  }
+
+  private async postpone(tx: Tx, step: RunnableStep, until: Date, reasons: string[], by: { channel?: string; blocks?: unknown }): Promise<Settled> {
+    await this.steps.defer(tx, step.id, until, this.clock.now());
+    const { channel, blocks } = by;
     await this.audit.record(tx, step.caseId, [
       {
         kind: 'step.deferred',
         actor: 'system',
-        channel,
-        data: {
-          stepId: step.id,
-          index: step.index,
-          until: decision.notBefore.toISOString(),
-          reasons: decision.blocks.map((block) => block.reason),
-          blocks: decision.blocks,
-        },
+        ...(channel ? { channel } : {}),
+        data: { stepId: step.id, index: step.index, until: until.toISOString(), reasons, ...(blocks ? { blocks } : {}) },
       },
     ]);
-    return { outcome: { notBefore: decision.notBefore } };
+    return { outcome: { notBefore: until } };
   }
 }

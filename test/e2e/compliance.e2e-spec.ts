@@ -152,8 +152,11 @@ describe('the contact gate and the case lifecycle, with the real service', () =>
     // Run the periodic check as if the promised day and its grace had passed.
     const commitments = sut.app.get(Commitments);
     const clock = FixedClock.install(sut.app, DateTime.now().plus({ days: 4 }).toJSDate());
+    let detail;
     try {
       expect(await commitments.checkDue()).toBeGreaterThanOrEqual(1);
+      // The charge is dated that day: the account shows it from then on.
+      detail = await caseDetail(caseId);
     } finally {
       clock.restore();
     }
@@ -162,7 +165,6 @@ describe('the contact gate and the case lifecycle, with the real service', () =>
     // The quiet policy charges 15.00 for a broken promise and hands the case to a collector.
     expect(trail.find((t) => t.kind === 'fee.assessed')!.data).toMatchObject({ kind: 'broken-promise', amount: '15.00', fees: '15.00' });
     expect(trail.find((t) => t.kind === 'escalation.created')!.data).toMatchObject({ to: 'collector' });
-    const detail = await caseDetail(caseId);
     expect(detail).toMatchObject({ status: 'active', fees: '15.00', totalDue: '1265.00' });
   });
 
@@ -274,7 +276,7 @@ describe('the contact gate and the case lifecycle, with the real service', () =>
     expect(opened.data).toMatchObject({ segment: 'wilful', segmentSource: 'history', policy: 'wilful' });
   });
 
-  it('the end of the ladder: a collector work item, the contract terminated, the balance written off', async () => {
+  it('the end of the ladder: a demand, a collector work item, the contract terminated once the demand reached the debtor, the balance written off', async () => {
     const event = overdueEvent({ segment: 'end-of-ladder' });
     const caseId = await open(event);
     const trail = await trailWith(caseId, 'case.written_off');
@@ -284,11 +286,12 @@ describe('the contact gate and the case lifecycle, with the real service', () =>
     expect(trail.find((t) => t.kind === 'case.written_off')!.data).toMatchObject({ balance: '1250.00', fees: '0.00', currency: 'EUR' });
     // The notice after the write-off is cancelled with the case.
     expect(trail.filter((t) => t.kind === 'step.cancelled')).toEqual([
-      expect.objectContaining({ data: expect.objectContaining({ index: 3, reason: 'case written off' }) }),
+      expect.objectContaining({ data: expect.objectContaining({ index: 4, reason: 'case written off' }) }),
     ]);
     const detail = await caseDetail(caseId);
     expect(detail).toMatchObject({ status: 'written_off', contract: { status: 'terminated' } });
     expect(detail.schedule.map((step: { status: string; outcome: string }) => [step.status, step.outcome])).toEqual([
+      ['done', 'issued'],
       ['done', 'escalated'],
       ['done', 'terminated'],
       ['done', 'written off'],

@@ -2,8 +2,9 @@ import { createHash, randomUUID } from 'node:crypto';
 import { DateTime } from 'luxon';
 import { PDFParse } from 'pdf-parse';
 import { LegalClockCheck } from '../../src/letters/legal-clock-check.service';
+import { FixedClock } from '../support/fixed-clock';
 import { type ReceivedMail, SmtpSink } from '../support/smtp-sink';
-import { bearer, overdueEvent, startTestApp, type TestApp } from '../support/test-app';
+import { bearer, letterPdf, overdueEvent, startTestApp, type TestApp } from '../support/test-app';
 import { waitFor } from '../support/wait-for';
 
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
@@ -38,18 +39,10 @@ describe('letters: PDF by email and post, tracking, fees and legal clocks', () =
     (await sut.http.get(`/v1/cases/${caseId}/touches?limit=500`).set(bearer('auditor')).expect(200)).body.items as Touch[];
   const letter = async (id: string) => (await sut.http.get(`/v1/letters/${id}`).set(bearer('operator')).expect(200)).body;
   const pdfOf = async (id: string) => {
-    const response = await sut.http
-      .get(`/v1/letters/${id}/pdf`)
-      .set(bearer('auditor'))
-      .buffer(true)
-      .parse((res, done) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () => done(null, Buffer.concat(chunks)));
-      });
+    const { bytes, response } = await letterPdf(sut, id);
     expect(response.status).toBe(200);
     expect(response.headers['content-type']).toBe('application/pdf');
-    return { bytes: response.body as Buffer, etag: response.headers.etag };
+    return { bytes, etag: response.headers.etag };
   };
 
   /** An invoice 17 days overdue (its due moment 17 days ago), on the `letters` policy: fee, then a payment demand. */
@@ -176,12 +169,13 @@ describe('letters: PDF by email and post, tracking, fees and legal clocks', () =
     expect(mail.subject).toContain('催款');
   });
 
-  it('posts a letter queued → posted → delivered through tracking, each a touch; delivery restarts the limitation clock', async () => {
+  it('posts a letter queued → posted → delivered through tracking, each a touch; under English law the delivery leaves the limitation clock alone', async () => {
     const event = overdueSeventeenDays();
     const caseId = await open(event);
     const { letterId } = await demandSent(caseId, event.data.debtor.email);
+    // The debtor is in England: six years for a contract debt (Limitation Act 1980 s.5).
     const before = (await caseDetail(caseId)).limitation.date as string;
-    expect(before).toBe(DateTime.utc().minus({ days: 17 }).setZone('Europe/Berlin').plus({ years: 3 }).toISODate());
+    expect(before).toBe(DateTime.utc().minus({ days: 17 }).setZone('Europe/Berlin').plus({ years: 6 }).toISODate());
 
     const queue = await sut.http.get('/v1/letters?delivery=post&status=queued&limit=500').set(bearer('operator')).expect(200);
     expect(queue.body.items.map((l: { id: string }) => l.id)).toContain(letterId);
@@ -207,10 +201,11 @@ describe('letters: PDF by email and post, tracking, fees and legal clocks', () =
     expect(kinds.indexOf('letter.posted')).toBeLessThan(kinds.indexOf('letter.delivered'));
     const deliveredTouch = trail.find((t) => t.kind === 'letter.delivered')!;
     expect(deliveredTouch).toMatchObject({ actor: 'operator-key', channel: 'post', data: { letterId, trackingNumber: 'RM123456789GB' } });
-    const restarted = trail.find((t) => t.kind === 'limitation.restarted')!;
-    const today = DateTime.now().setZone('Europe/Berlin').toISODate()!;
-    expect(restarted.data).toMatchObject({ cause: 'letter.delivered', letterId, previousDate: before, restartedOn: today });
-    expect((await caseDetail(caseId)).limitation.date).toBe(DateTime.fromISO(today).plus({ years: 3 }).toISODate());
+    // Only a written acknowledgment or a part payment restarts it there (s.29), not a demand.
+    expect(kinds).not.toContain('limitation.restarted');
+    const detail = await caseDetail(caseId);
+    expect(detail.limitation.date).toBe(before);
+    expect(detail.legal.limitation).toMatchObject({ jurisdiction: 'GB', restarts: [] });
 
     await sut.http
       .post(`/v1/letters/${randomUUID()}/tracking`)
@@ -229,6 +224,7 @@ describe('letters: PDF by email and post, tracking, fees and legal clocks', () =
       name: 'Grace Guarantor',
       email: `grace-${randomUUID().slice(0, 8)}@example.test`,
       address: { line1: '2 Low Road', city: 'Leeds', country: 'GB' },
+      guaranteeType: 'joint',
     };
     const event = overdueSeventeenDays({}, { guarantors: [guarantor], segment: 'quiet' });
     const caseId = await open(event);
@@ -251,22 +247,29 @@ describe('letters: PDF by email and post, tracking, fees and legal clocks', () =
     expect(squash(await pdfText(mail.attachments[0]!.content))).toContain('GraceGuarantor');
     expect(smtp.to(event.data.debtor.email)).toHaveLength(0);
 
-    let detail = await caseDetail(caseId);
+    // The email reaching the guarantor is the notice (a joint guarantee: art. 693(2) preserves the claim).
+    const today = DateTime.now().setZone('Europe/Berlin').toISODate();
+    let detail = await waitFor('the guarantor notified', async () => {
+      const current = await caseDetail(caseId);
+      return current.guarantors[0].notifiedOn ? current : null;
+    });
     expect(detail.guarantors).toEqual([
       expect.objectContaining({
         externalId: guarantor.externalId,
+        type: 'joint',
         guaranteeEndsOn: expect.any(String),
-        notifiedOn: null,
-        notifiedInTime: false,
-        status: 'running',
+        notifiedOn: today,
+        notifiedInTime: true,
+        status: 'notified',
       }),
     ]);
+    expect(detail.legal.guarantees).toEqual([expect.objectContaining({ type: 'joint', notifiedOn: today, status: 'claim-preserved' })]);
     const track = (status: string) =>
       sut.http.post(`/v1/letters/${letterId}/tracking`).set(bearer('operator')).send({ carrier: 'DHL', trackingNumber: 'JD0001', status });
     await track('posted').expect(200);
     await track('delivered').expect(200);
     detail = await caseDetail(caseId);
-    expect(detail.guarantors[0]).toMatchObject({ notifiedOn: DateTime.now().setZone('Europe/Berlin').toISODate(), notifiedInTime: true, status: 'notified' });
+    expect(detail.guarantors[0]).toMatchObject({ notifiedOn: today, notifiedInTime: true, status: 'notified' });
     expect(detail.schedule.at(-1)).toMatchObject({ action: 'letter', letter: 'guarantor-notice', status: 'done' });
   });
 
@@ -300,15 +303,25 @@ describe('letters: PDF by email and post, tracking, fees and legal clocks', () =
     expect(smtp.to(event.data.debtor.email)).toHaveLength(0);
   });
 
-  it('a contract termination letter terminates the contract, citing the letters already sent', async () => {
+  it('a contract termination letter waits for the cure period after a delivered demand, then terminates the contract, citing the letters sent', async () => {
     const event = overdueSeventeenDays();
     const caseId = await open(event);
     const { letterId: demandId } = await demandSent(caseId, event.data.debtor.email);
-    const sent = await sut.http
-      .post(`/v1/cases/${caseId}/letters`)
-      .set(bearer('operator'))
-      .send({ type: 'contract-termination', deliver: ['post'] })
-      .expect(201);
+    const terminate = () =>
+      sut.http
+        .post(`/v1/cases/${caseId}/letters`)
+        .set(bearer('operator'))
+        .send({ type: 'contract-termination', deliver: ['post'] });
+    const early = await terminate().expect(409);
+    expect(early.body.message).toMatch(/cure period after payment demand L-\d{4}-\d{6} \(delivered on \d{4}-\d{2}-\d{2}\) runs until/);
+    // Ten days on (the default cure period), the termination may go.
+    const clock = FixedClock.install(sut.app, DateTime.now().plus({ days: 10, hours: 1 }).toJSDate());
+    let sent;
+    try {
+      sent = await terminate().expect(201);
+    } finally {
+      clock.restore();
+    }
     const termination = await letter(sent.body.letters[0].id);
     expect(termination.fields.previousLetters).toEqual([expect.objectContaining({ number: (await letter(demandId)).number, type: 'payment-demand' })]);
     const detail = await caseDetail(caseId);

@@ -5,6 +5,7 @@ import { CaseRepository } from '../../src/cases/case.repository';
 import { CaseHolds } from '../../src/cases/case-holds.service';
 import { CommitmentRepository } from '../../src/cases/commitment.repository';
 import { Commitments } from '../../src/cases/commitments.service';
+import { FeeRepository } from '../../src/cases/fee.repository';
 import { noQueueEffects } from '../../src/domain/step';
 import { JobName, QueueName } from '../../src/jobs/job-names';
 import { JobQueue } from '../../src/jobs/job-queue.service';
@@ -95,7 +96,10 @@ describe('use cases, without HTTP', () => {
       expect(await ctx.get(Commitments).checkDue()).toBe(1);
       // The quiet policy: a broken promise costs 15.00 and goes to a collector.
       expect((await kinds(open.caseId)).slice(-3)).toEqual(['promise.broken', 'fee.assessed', 'escalation.created']);
-      expect((await ctx.get(CaseRepository).get(open.caseId))!.feesMinor).toBe(1_500n);
+      // The fee is a line in the fee ledger, which the case's money reads as a fixed charge.
+      expect((await ctx.get(FeeRepository).ofCase(open.caseId)).map((line) => [line.kind, line.amountMinor])).toEqual([['broken-promise', 1_500n]]);
+      expect((await ctx.get(CaseRepository).money(undefined, open.caseId))!.charges).toEqual([{ at, amountMinor: 1_500n }]);
+      expect(await ctx.get(FeeRepository).ofCase(closed.caseId)).toEqual([]);
       expect(await kinds(closed.caseId)).not.toContain('promise.broken');
       expect(await ctx.get(Commitments).checkDue()).toBe(0);
     });

@@ -78,6 +78,20 @@ export async function startTestApp(suite: string, redisDb: number, extra: Record
 
 export const bearer = (role: keyof typeof KEYS) => ({ Authorization: `Bearer ${KEYS[role]}` });
 
+/** A letter's PDF as the API serves it: its bytes, and the response to check headers on. */
+export async function letterPdf(app: TestApp, letterId: string): Promise<{ bytes: Buffer; response: request.Response }> {
+  const response = await app.http
+    .get(`/v1/letters/${letterId}/pdf`)
+    .set(bearer('auditor'))
+    .buffer(true)
+    .parse((res, done) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => done(null, Buffer.concat(chunks)));
+    });
+  return { bytes: response.body as Buffer, response };
+}
+
 export function overdueEvent(overrides: { invoice?: Record<string, unknown>; debtor?: Record<string, unknown>; [key: string]: unknown } = {}) {
   const n = randomUUID().slice(0, 8);
   const { invoice, debtor, ...data } = overrides;

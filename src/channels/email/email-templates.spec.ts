@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AppConfig } from '../../config/app-config';
+import { noticeVariables } from '../notice-variables.fixture';
 import { EmailTemplates, type Locale, type NoticeVariables, pickLocale } from './email-templates';
 
 const TEMPLATES_DIR = './templates'; // the repository's, relative to the root Jest runs from
@@ -31,14 +32,8 @@ describe('EmailTemplates', () => {
   const sut = new EmailTemplates({ TEMPLATES_DIR } as AppConfig);
 
   const variables: NoticeVariables = {
+    ...noticeVariables,
     debtorName: 'Ada <script>alert(1)</script> & Co',
-    invoiceRef: 'INV-2026-0042',
-    contractRef: null,
-    amount: '1250.50',
-    currency: 'EUR',
-    amountText: '€1,250.50',
-    dueDate: '2026-11-01',
-    creditor: 'Example GmbH',
     unsubscribeUrl: 'https://dunning.example/v1/unsubscribe/t0ken',
   };
 
@@ -102,7 +97,7 @@ describe('EmailTemplates', () => {
       expect(part).toContain('1250.50');
       expect(part).toContain('€1,250.50');
       expect(part).toContain('EUR');
-      expect(part).toContain('2026-11-01');
+      expect(part).toContain('1 November 2026');
       expect(part).toContain('Example GmbH');
     }
   });
@@ -131,5 +126,60 @@ describe('EmailTemplates', () => {
 
   it('throws for a template that does not exist', () => {
     expect(() => sut.render('nope', 'en', variables)).toThrow(/nope\/en/);
+  });
+
+  const NOTICES = ['reminder-upcoming', 'reminder-friendly', 'reminder-firm', 'final-notice'];
+  const everyNotice = NOTICES.flatMap((name) => (['en', 'zh-CN'] as const).map((locale): [string, Locale] => [name, locale]));
+  // Words that claim earlier contact: only the record may say them.
+  const EARLIER_CONTACT = { en: /again|second|earlier|despite|reminded|reminders|we have sent you/i, 'zh-CN': /再次|多次|已提醒|提醒过|提醒您/ };
+
+  it.each(everyNotice)('%s in %s claims no earlier contact on a first contact', (name, locale) => {
+    const email = sut.render(name, locale, variables);
+    for (const part of [email.subject, email.text, email.html]) expect(part).not.toMatch(EARLIER_CONTACT[locale]);
+  });
+
+  it.each<Locale>(['en', 'zh-CN'])('states the reminders the record holds, with the last date, in %s', (locale) => {
+    const email = sut.render('reminder-firm', locale, { ...variables, remindersSent: 2, lastReminderDate: '9 November 2026' });
+    expect(email.text).toMatch(EARLIER_CONTACT[locale]);
+    expect(email.text).toContain(
+      locale === 'en' ? 'We have sent you 2 reminders about it, the last on 9 November 2026.' : '我方已就此提醒您2次，最近一次为9 November 2026。',
+    );
+    expect(sut.render('reminder-firm', 'en', { ...variables, remindersSent: 1, lastReminderDate: '9 November 2026' }).text).toContain('1 reminder about it');
+  });
+
+  it.each<Locale>(['en', 'zh-CN'])('warns of termination in %s only while the contract is in force', (locale) => {
+    const withContract = { ...variables, contractRef: 'CTR-77' };
+    const termination = locale === 'en' ? /terminate/ : /解除合同/;
+    expect(sut.render('final-notice', locale, withContract).text).toMatch(termination);
+    const after = sut.render('final-notice', locale, { ...withContract, contractInForce: false });
+    for (const part of [after.text, after.html]) expect(part).not.toMatch(termination);
+  });
+
+  it.each(everyNotice)('%s in %s says how to pay and how to dispute', (name, locale) => {
+    const email = sut.render(name, locale, variables);
+    for (const part of [email.text, email.html]) {
+      for (const fact of ['DE89 3704 0044 0532 0130 00', 'Berliner Bank', 'INV-2026-0042', 'disputes@example.com', '+49 30 1234 5678'])
+        expect(part).toContain(fact);
+    }
+  });
+
+  it('offers a payment link when there is no account, and asks for details when there is neither', () => {
+    const link = 'https://pay.example.com/i/INV-2026-0042';
+    const online = sut.render('reminder-firm', 'en', { ...variables, payment: { ...variables.payment, account: null, bank: null, link } });
+    expect(online.text).toContain(`How to pay: pay online at ${link}.`);
+    expect(online.html).toContain(`href="${link}"`);
+    const neither = sut.render('reminder-firm', 'en', { ...variables, payment: { ...variables.payment, account: null, bank: null, link: null } });
+    expect(neither.text).toContain('write to disputes@example.com for our bank details');
+  });
+
+  it('splits the amount into principal and fees when fees are owed', () => {
+    const email = sut.render('reminder-firm', 'en', { ...variables, amountText: '€1,257.11', principalText: '€1,250.00', feesText: '€7.11' });
+    expect(email.text).toContain('Amount outstanding: €1,257.11 (EUR 1250.50), of which principal €1,250.00 and late fees and costs €7.11');
+  });
+
+  it('escapes what the HTML partials print', () => {
+    const email = sut.render('reminder-firm', 'en', { ...variables, payment: { ...variables.payment, payee: 'Smith & Sons' } });
+    expect(email.html).toContain('Smith &amp; Sons');
+    expect(email.text).toContain('Smith & Sons');
   });
 });

@@ -1,33 +1,49 @@
 import { join } from 'node:path';
 import { Inject, Injectable } from '@nestjs/common';
-import Handlebars from 'handlebars';
+import type Handlebars from 'handlebars';
 import { z } from 'zod';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config';
+import type { DisputeRoute, PaymentRoute } from '../creditor';
 import { type Locale, LOCALES, readTemplateFiles } from '../template-files';
 
 export { LOCALES, type Locale } from '../template-files';
 
 const templateFile = z.strictObject({ subject: z.string().min(1), text: z.string().min(1), html: z.string().min(1) });
 
-export interface NoticeVariables {
+/** What every message may say: who writes, how to pay, how to dispute. */
+interface Routes {
+  creditor: string;
+  payment: PaymentRoute;
+  dispute: DisputeRoute;
+}
+
+/** A reminder's variables: facts from the case's account and legal record only. */
+export interface NoticeVariables extends Routes {
   debtorName: string;
   invoiceRef: string;
   contractRef: string | null;
+  /** What is owed now: the principal outstanding, plus late fees and costs when any accrued. */
   amount: string;
   currency: string;
   amountText: string;
+  /** Set when late fees or costs are part of the amount: the principal outstanding, and the rest. */
+  principalText: string | null;
+  feesText: string | null;
   dueDate: string;
-  creditor: string;
+  /** Reminders sent on the case before this one, and the day of the last. */
+  remindersSent: number;
+  lastReminderDate: string | null;
+  /** False once the contract was terminated (or its termination sent): no message may threaten it then. */
+  contractInForce: boolean;
   /** The debtor's opt-out link, which every message carries. */
   unsubscribeUrl: string;
 }
 
 /** The covering email a letter is attached to. */
-export interface LetterCoverVariables {
+export interface LetterCoverVariables extends Routes {
   recipientName: string;
   letterTitle: string;
   letterNumber: string;
-  creditor: string;
   /** Null for a guarantor: the link is the debtor's opt-out. */
   unsubscribeUrl: string | null;
 }
@@ -54,13 +70,15 @@ export class EmailTemplates {
   private readonly compiled = new Map<string, CompiledTemplate>();
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
-    for (const { key, data, version } of readTemplateFiles(join(config.TEMPLATES_DIR, 'email'), templateFile)) {
-      this.compiled.set(key, {
-        subject: Handlebars.compile(data.subject, { noEscape: true, strict: true }),
-        text: Handlebars.compile(data.text, { noEscape: true, strict: true }),
-        html: Handlebars.compile(data.html, { strict: true }),
-        version,
-      });
+    for (const { handlebars, files } of readTemplateFiles(join(config.TEMPLATES_DIR, 'email'), templateFile)) {
+      for (const { key, data, version } of files) {
+        this.compiled.set(key, {
+          subject: handlebars.compile(data.subject, { noEscape: true, strict: true }),
+          text: handlebars.compile(data.text, { noEscape: true, strict: true }),
+          html: handlebars.compile(data.html, { strict: true }),
+          version,
+        });
+      }
     }
   }
 

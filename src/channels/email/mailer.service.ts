@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { createTransport, Transporter } from 'nodemailer';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config';
+import { mailSender } from '../creditor';
 
 export interface OutgoingEmail {
   to: string;
@@ -49,7 +50,7 @@ export class Mailer implements OnApplicationShutdown {
 
   async send(email: OutgoingEmail): Promise<SentEmail> {
     const info = await this.transport.sendMail({
-      from: this.config.MAIL_FROM,
+      from: mailSender(this.config),
       to: email.to,
       subject: email.subject,
       text: email.text,

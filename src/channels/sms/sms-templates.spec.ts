@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AppConfig } from '../../config/app-config';
 import { type Locale, LOCALES, type NoticeVariables } from '../email/email-templates';
+import { noticeVariables } from '../notice-variables.fixture';
 import { SmsTemplates } from './sms-templates';
 
 const TEMPLATES_DIR = './templates'; // the repository's, relative to the root Jest runs from
@@ -12,17 +13,7 @@ const cases = NAMES.flatMap((name) => LOCALES.map((locale): [string, Locale] => 
 describe('SmsTemplates', () => {
   const sut = new SmsTemplates({ TEMPLATES_DIR } as AppConfig);
 
-  const variables: NoticeVariables = {
-    debtorName: 'Ada Lovelace & Co',
-    invoiceRef: 'INV-2026-0042',
-    contractRef: null,
-    amount: '1250.50',
-    currency: 'EUR',
-    amountText: '€1,250.50',
-    dueDate: '2026-11-01',
-    creditor: 'Example GmbH',
-    unsubscribeUrl: 'https://pay.example.com/u/4f9c2a',
-  };
+  const variables = noticeVariables;
   // The longest values a template is likely to meet, for the length budget.
   const long: NoticeVariables = {
     ...variables,
@@ -30,6 +21,7 @@ describe('SmsTemplates', () => {
     contractRef: 'CTR-2026-000000077',
     amountText: '€1,234,567.89',
     creditor: 'Example Holding GmbH',
+    dispute: { ...variables.dispute, phone: '+49 30 1234 5678 90' },
     unsubscribeUrl: 'https://pay.example.com/u/4f9c2a8b7e6d5c4b3a29',
   };
 
@@ -43,7 +35,7 @@ describe('SmsTemplates', () => {
 
   it.each(cases)('renders %s in %s with the invoice, amount, due date and creditor', (name, locale) => {
     const sms = sut.render(name, locale, variables);
-    for (const value of ['INV-2026-0042', '€1,250.50', '2026-11-01', 'Example GmbH']) expect(sms.text).toContain(value);
+    for (const value of ['INV-2026-0042', '€1,250.50', '1 November 2026', 'Example GmbH', 'DE89 3704 0044 0532 0130 00']) expect(sms.text).toContain(value);
     expect(sms.text).not.toMatch(/\{\{|\}\}/);
     expect(sms.text).toBe(sms.text.trim());
   });
@@ -54,8 +46,9 @@ describe('SmsTemplates', () => {
     expect(lines[lines.length - 1]).toMatch(locale === 'en' ? /^Stop: / : /^退订：/);
   });
 
-  it.each(cases)('keeps %s in %s under 300 characters with long values', (name, locale) => {
-    expect([...sut.render(name, locale, long).text].length).toBeLessThan(300);
+  // How to pay and where to dispute make a notice SMS three or more segments; the budget keeps it there.
+  it.each(cases)('keeps %s in %s under 340 characters with long values', (name, locale) => {
+    expect([...sut.render(name, locale, long).text].length).toBeLessThan(340);
   });
 
   it.each(LOCALES)('mentions the contract only when there is one, in %s', (locale) => {
@@ -67,9 +60,20 @@ describe('SmsTemplates', () => {
     expect(sut.render('reminder-friendly', 'en', { ...variables, creditor: 'Smith & Sons <AR>' }).text).toContain('Smith & Sons <AR>');
   });
 
-  it('renders each locale in its own language', () => {
-    expect(sut.render('reminder-firm', 'en', variables).text).toMatch(/second reminder/i);
-    expect(sut.render('reminder-firm', 'zh-CN', variables).text).toMatch(/再次提醒/);
+  it('renders each locale in its own language, claiming earlier reminders only when the record holds them', () => {
+    expect(sut.render('reminder-firm', 'en', variables).text).not.toMatch(/reminder/i);
+    expect(sut.render('reminder-firm', 'en', { ...variables, remindersSent: 2 }).text).toMatch(/after 2 reminders/);
+    expect(sut.render('reminder-firm', 'zh-CN', variables).text).toMatch(/付款提醒/);
+    expect(sut.render('reminder-firm', 'zh-CN', variables).text).not.toMatch(/再次/);
+    expect(sut.render('reminder-firm', 'zh-CN', { ...variables, remindersSent: 1 }).text).toMatch(/再次提醒/);
+  });
+
+  it.each(cases)('says in %s (%s) how to pay and where to dispute', (name, locale) => {
+    const text = sut.render(name, locale, variables).text;
+    expect(text).toContain('DE89 3704 0044 0532 0130 00');
+    expect(text).toContain('+49 30 1234 5678');
+    const online = sut.render(name, locale, { ...variables, payment: { ...variables.payment, link: 'https://pay.example.com/i/1' } }).text;
+    expect(online).toContain('https://pay.example.com/i/1');
   });
 
   it('records the template key and a version per file', () => {

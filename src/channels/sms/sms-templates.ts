@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { Inject, Injectable } from '@nestjs/common';
-import Handlebars from 'handlebars';
+import type Handlebars from 'handlebars';
 import { z } from 'zod';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config';
 import { LOCALES, type Locale, type NoticeVariables } from '../email/email-templates';
@@ -35,8 +35,8 @@ export class SmsTemplates {
   private readonly compiled = new Map<string, CompiledTemplate>();
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
-    for (const { key, data, version } of readTemplateFiles(join(config.TEMPLATES_DIR, 'sms'), templateFile)) {
-      this.compiled.set(key, { text: Handlebars.compile(data.text, { noEscape: true, strict: true }), version });
+    for (const { handlebars, files } of readTemplateFiles(join(config.TEMPLATES_DIR, 'sms'), templateFile)) {
+      for (const { key, data, version } of files) this.compiled.set(key, { text: handlebars.compile(data.text, { noEscape: true, strict: true }), version });
     }
   }
 

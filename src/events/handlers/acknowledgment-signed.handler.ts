@@ -16,7 +16,8 @@ export class AcknowledgmentSignedHandler implements EventHandler<'acknowledgment
 
   async apply(tx: Tx, eventId: string, data: AcknowledgmentSigned, actor: string): Promise<Applied> {
     const kase = await this.open.lock(tx, data.invoiceExternalId);
-    const restart = await this.limitation.restart(tx, kase.id, new Date(data.signedAt), { cause: 'acknowledgment.signed', eventId }, actor);
+    const source = { cause: 'acknowledgment.signed', kind: 'event.received', key: { eventId } };
+    const restart = await this.limitation.restart(tx, kase.id, new Date(data.signedAt), 'acknowledgment', source, actor);
     await this.audit.record(tx, kase.id, [{ kind: 'event.received', actor, data: { eventId, type: 'acknowledgment.signed' } }, ...restart]);
     return { caseId: kase.id };
   }

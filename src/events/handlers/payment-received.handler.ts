@@ -3,9 +3,13 @@ import { AuditService } from '../../audit/audit.service';
 import { CaseRepository } from '../../cases/case.repository';
 import { CaseClosing } from '../../cases/case-closing.service';
 import { Commitments } from '../../cases/commitments.service';
+import { FeeAssessor } from '../../cases/fee-assessor.service';
+import { LimitationClock } from '../../cases/limitation-clock.service';
 import { PaymentRepository } from '../../cases/payment.repository';
 import { Clock } from '../../common/clock';
 import type { Tx } from '../../database/transactions';
+import { caseAccount } from '../../domain/account';
+import { localDate } from '../../domain/calendar';
 import type { PaymentReceived } from '../../domain/events';
 import { formatMinorUnits, toMinorUnits } from '../../domain/money';
 import type { QueueEffects } from '../../domain/step';
@@ -13,8 +17,10 @@ import type { TouchInput } from '../../domain/touch-kinds';
 import { type Applied, type EventHandler, EventRejected, OpenCases } from '../event-handler';
 
 /**
- * `payment.received` lowers the balance (once per payment id), keeps the promises and plan
- * instalments it pays, and resolves the case when it is paid in full.
+ * `payment.received` pays the account (once per payment id) in its allocation order, corrects a
+ * late fee assessed on a balance the payment lowered, restarts the limitation period as a part
+ * payment where the law says so, keeps the promises and plan instalments it pays, and resolves
+ * the case when nothing is owed.
  */
 @Injectable()
 export class PaymentReceivedHandler implements EventHandler<'payment.received'> {
@@ -26,6 +32,8 @@ export class PaymentReceivedHandler implements EventHandler<'payment.received'> 
     private readonly payments: PaymentRepository,
     private readonly commitments: Commitments,
     private readonly closing: CaseClosing,
+    private readonly fees: FeeAssessor,
+    private readonly limitation: LimitationClock,
   ) {}
 
   async apply(tx: Tx, eventId: string, data: PaymentReceived, actor: string, effects: QueueEffects): Promise<Applied> {
@@ -43,10 +51,15 @@ export class PaymentReceivedHandler implements EventHandler<'payment.received'> 
     });
     if (!recorded) return { caseId: kase.id, duplicate: true };
 
+    // The account with this payment in it: the one calculation (domain/account.ts) says what the
+    // payment paid, in the allocation order, and what is still owed.
+    const money = (await this.cases.money(tx, kase.id))!;
+    const account = caseAccount(money, now);
+    const allocation = account.payments.find((p) => p.id === recorded);
     const before = kase.balanceMinor;
-    const after = before > amount ? before - amount : 0n;
+    const after = account.principalOutstandingMinor;
     const counted = await this.cases.applyPayment(tx, kase.id, after, amount, now);
-    const money = (minor: bigint) => formatMinorUnits(minor, data.currency);
+    const figure = (minor: bigint) => formatMinorUnits(minor, data.currency);
     const touches: TouchInput[] = [
       { kind: 'event.received', actor, data: { eventId, type: 'payment.received' } },
       {
@@ -54,17 +67,28 @@ export class PaymentReceivedHandler implements EventHandler<'payment.received'> 
         actor,
         data: {
           paymentId: data.paymentId,
-          amount: money(amount),
+          amount: figure(amount),
           currency: data.currency,
           paidAt: data.paidAt,
-          balanceBefore: money(before),
-          balanceAfter: money(after),
-          ...(amount > before ? { overpaid: money(amount - before) } : {}),
+          balanceBefore: figure(before),
+          balanceAfter: figure(after),
+          allocationOrder: account.allocation,
+          ...(allocation
+            ? { toCosts: figure(allocation.toCostsMinor), toInterest: figure(allocation.toInterestMinor), toPrincipal: figure(allocation.toPrincipalMinor) }
+            : {}),
+          amountDue: figure(account.totalDueMinor),
+          ...(account.unappliedMinor > 0n ? { overpaid: figure(account.unappliedMinor) } : {}),
         },
       },
     ];
+    touches.push(...(await this.fees.adjust(tx, kase.id, money, data.paymentId, localDate(new Date(data.paidAt), money.timezone), actor)));
+    // A part payment acknowledges the debt where the law says so (PRC art. 195, BGB § 212, LA 1980 s.29).
+    if (account.totalDueMinor > 0n) {
+      const source = { cause: 'payment.received', kind: 'payment.applied', key: { paymentId: data.paymentId } };
+      touches.push(...(await this.limitation.restart(tx, kase.id, new Date(data.paidAt), 'part-payment', source, actor)));
+    }
     touches.push(...(await this.commitments.onPayment(tx, counted, actor, effects)));
-    if (after === 0n) {
+    if (account.totalDueMinor === 0n) {
       touches.push(...(await this.closing.close(tx, kase.id, 'resolved', 'case resolved: paid in full', actor, effects)));
       touches.push({ kind: 'case.resolved', actor, data: { reason: 'paid in full', paymentId: data.paymentId } });
     }

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { CaseRepository } from '../../cases/case.repository';
 import type { Tx } from '../../database/transactions';
-import { FeeAssessor } from '../../letters/fee-assessor.service';
+import { FeeAssessor } from '../../cases/fee-assessor.service';
 import type { RunnableStep } from '../../scheduling/step.repository';
 import type { Settled, StepAction } from '../step-action';
 import { StepSettlement } from '../step-settlement';
@@ -17,7 +17,7 @@ export class FeeAction implements StepAction<'fee'> {
 
   async act(tx: Tx, step: RunnableStep): Promise<Settled> {
     const terms = (await this.cases.lockTerms(tx, step.caseId))!;
-    const assessed = await this.fees.assess(tx, terms, step.id, step.requestedBy ?? 'system');
+    const assessed = await this.fees.assess(tx, terms.id, terms.money, step.id, step.requestedBy ?? 'system');
     if ('skipped' in assessed) return this.settlement.skip(tx, step, assessed.skipped);
     return this.settlement.done(tx, step, 'assessed', assessed.touches);
   }

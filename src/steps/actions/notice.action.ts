@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { AuditService } from '../../audit/audit.service';
+import { CaseStandings } from '../../cases/case-standings.service';
+import { messageDomain } from '../../channels/creditor';
 import { type ClaimedDispatch, DispatchRepository } from '../../channels/dispatch.repository';
 import { Mailer } from '../../channels/email/mailer.service';
 import { SmsSender } from '../../channels/sms/sms-sender';
@@ -46,11 +48,12 @@ export class NoticeAction implements StepAction<'notice'> {
     private readonly dispatches: DispatchRepository,
     private readonly steps: StepRepository,
     private readonly messages: NoticeMessages,
+    private readonly standings: CaseStandings,
     private readonly settlement: StepSettlement,
     private readonly mailer: Mailer,
     private readonly sms: SmsSender,
   ) {
-    this.messageDomain = /@([^>\s]+)/.exec(config.MAIL_FROM)?.[1] ?? 'dunning.local';
+    this.messageDomain = messageDomain(config);
   }
 
   async act(tx: Tx, step: RunnableStep, definition: NoticeStep): Promise<Settled> {
@@ -89,7 +92,7 @@ export class NoticeAction implements StepAction<'notice'> {
     );
     const decision = this.gate.decide(subject, contacts);
     if (!decision.allowed) throw new DeferAfterRollback(definition.channel, decision);
-    const message = this.messages.render(step, definition);
+    const message = this.messages.render(step, definition, (await this.standings.ofCase(tx, step.caseId))!);
     return { outcome: 'sent', afterCommit: async () => ({ outcome: 'sent', next: await this.send(step, definition, dispatch, message, recipient) }) };
   }
 

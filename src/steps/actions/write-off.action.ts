@@ -4,6 +4,7 @@ import { CaseRepository } from '../../cases/case.repository';
 import { CaseClosing } from '../../cases/case-closing.service';
 import { Clock } from '../../common/clock';
 import type { Tx } from '../../database/transactions';
+import { caseAccount } from '../../domain/account';
 import { formatMinorUnits } from '../../domain/money';
 import { noQueueEffects } from '../../domain/step';
 import { type RunnableStep, StepRepository } from '../../scheduling/step.repository';
@@ -26,13 +27,21 @@ export class WriteOffAction implements StepAction<'write-off'> {
     const effects = noQueueEffects();
     await this.steps.finish(tx, step.id, 'done', 'written off', this.clock.now());
     const closing = await this.closing.close(tx, step.caseId, 'written_off', 'case written off', actor, effects);
+    const account = caseAccount(terms.money, this.clock.now());
     const money = (minor: bigint) => formatMinorUnits(minor, terms.currency);
+    const fees = account.totalDueMinor - account.principalOutstandingMinor;
     await this.audit.record(tx, step.caseId, [
       ...closing,
       {
         kind: 'case.written_off',
         actor,
-        data: { stepId: step.id, balance: money(terms.balanceMinor), fees: money(terms.feesMinor), currency: terms.currency },
+        data: {
+          stepId: step.id,
+          balance: money(account.principalOutstandingMinor),
+          fees: money(fees),
+          totalDue: money(account.totalDueMinor),
+          currency: terms.currency,
+        },
       },
     ]);
     return { outcome: 'written-off', withdraw: effects.withdraw };

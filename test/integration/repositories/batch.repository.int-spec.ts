@@ -3,7 +3,9 @@ import { DataSource } from 'typeorm';
 import { BatchRepository, type ItemOutcome } from '../../../src/batches/batch.repository';
 import { type BatchRequest, batchRequest } from '../../../src/batches/batch.schemas';
 import { CaseRepository } from '../../../src/cases/case.repository';
+import { PaymentRepository } from '../../../src/cases/payment.repository';
 import type { Tx } from '../../../src/database/transactions';
+import { type AccountFigures, accountFigures, caseAccount } from '../../../src/domain/account';
 import { toMinorUnits } from '../../../src/domain/money';
 import { newCase } from '../../support/factories';
 import { type IntegrationContext, startIntegration } from '../../support/integration';
@@ -15,6 +17,7 @@ interface Item {
   status: string;
   outcome: string | null;
   error: string | null;
+  amounts: AccountFigures | null;
   processedAt: Date | null;
 }
 
@@ -109,9 +112,9 @@ describe('BatchRepository', () => {
       });
       const id = await create(request({ segment }));
       expect(await items(id)).toEqual([
-        { seq: 1, caseId: first, status: 'pending', outcome: null, error: null, processedAt: null },
-        { seq: 2, caseId: held, status: 'pending', outcome: null, error: null, processedAt: null },
-        { seq: 3, caseId: last, status: 'pending', outcome: null, error: null, processedAt: null },
+        { seq: 1, caseId: first, status: 'pending', outcome: null, error: null, amounts: null, processedAt: null },
+        { seq: 2, caseId: held, status: 'pending', outcome: null, error: null, amounts: null, processedAt: null },
+        { seq: 3, caseId: last, status: 'pending', outcome: null, error: null, amounts: null, processedAt: null },
       ]);
       expect(await sut.get(id)).toMatchObject({ status: 'queued', total: 3, pending: 3, finishedAt: null });
     });
@@ -266,7 +269,7 @@ describe('BatchRepository', () => {
     expect(await seqs({ status: 'pending', afterSeq: 1 })).toEqual([4]);
     expect(await seqs({ status: 'cancelled' })).toEqual([]);
     expect(await items(id, { status: 'failed' })).toEqual([
-      { seq: 3, caseId: cases[2], status: 'failed', outcome: 'error', error: 'no address', processedAt: later(7) },
+      { seq: 3, caseId: cases[2], status: 'failed', outcome: 'error', error: 'no address', amounts: null, processedAt: later(7) },
     ]);
     expect(await items(randomUUID())).toEqual([]);
   });
@@ -413,11 +416,44 @@ describe('BatchRepository', () => {
     );
     await ctx.tx((tx) => sut.recordOutcomes(tx, id, [{ seq: 2, caseId: b, status: 'skipped', outcome: 'on hold' }], later(10)));
     expect(await items(id)).toEqual([
-      { seq: 1, caseId: a, status: 'done', outcome: 'noticed', error: null, processedAt: later(9) },
-      { seq: 2, caseId: b, status: 'skipped', outcome: 'on hold', error: null, processedAt: later(10) },
-      { seq: 3, caseId: c, status: 'failed', outcome: 'error', error: 'smtp down', processedAt: later(9) },
+      { seq: 1, caseId: a, status: 'done', outcome: 'noticed', error: null, amounts: null, processedAt: later(9) },
+      { seq: 2, caseId: b, status: 'skipped', outcome: 'on hold', error: null, amounts: null, processedAt: later(10) },
+      { seq: 3, caseId: c, status: 'failed', outcome: 'error', error: 'smtp down', amounts: null, processedAt: later(9) },
     ]);
     expect(await sut.get(other)).toMatchObject({ pending: 3, done: 0 });
+  });
+
+  it('recordOutcomes keeps the account figures an item acted on, which items reads back as stored; an outcome without them keeps none', async () => {
+    const segment = ownSegment();
+    const [a, b] = [await open(segment, { invoice: { amountDue: '400.00', lateFeeRatePerDay: '0.0005', dueDate: '2026-02-01' } }), await open(segment)];
+    await ctx.tx((tx) =>
+      ctx
+        .get(PaymentRepository)
+        .insert(tx, { caseId: a, externalId: `PAY-${randomUUID()}`, amountMinor: 10_000n, currency: 'EUR', paidAt: '2026-02-20T10:00:00Z', at }),
+    );
+    const figures = accountFigures(caseAccount((await ctx.get(CaseRepository).money(undefined, a))!, at));
+    // The figures are worth keeping: a late fee over two balance periods and the payment that split them.
+    expect(figures.lateFee!.periods).toHaveLength(2);
+    expect(figures.payments).toHaveLength(1);
+    const id = await create(request({ segment }, { kind: 'letters', letterType: 'payment-demand' }));
+
+    await ctx.tx((tx) =>
+      sut.recordOutcomes(
+        tx,
+        id,
+        [
+          { seq: 1, caseId: a, status: 'done', outcome: 'L-2026-000001', amounts: figures },
+          { seq: 2, caseId: b, status: 'skipped', outcome: 'no address' },
+        ],
+        later(4),
+      ),
+    );
+
+    expect(await items(id)).toEqual([
+      { seq: 1, caseId: a, status: 'done', outcome: 'L-2026-000001', error: null, amounts: figures, processedAt: later(4) },
+      { seq: 2, caseId: b, status: 'skipped', outcome: 'no address', error: null, amounts: null, processedAt: later(4) },
+    ]);
+    expect((await items(id, { status: 'done' }))[0]!.amounts).toMatchObject({ currency: 'EUR', principal: '400.00', paid: '100.00' });
   });
 
   it('complete marks a running batch completed once no item is pending, and answers true only the first time', async () => {

@@ -3,9 +3,13 @@ import { DataSource } from 'typeorm';
 import { TouchRepository } from '../../../src/audit/touch.repository';
 import { CaseRepository, type NewCase as NewCaseRow } from '../../../src/cases/case.repository';
 import { DebtorRepository } from '../../../src/cases/debtor.repository';
+import { FeeRepository, type NewFeeAssessment } from '../../../src/cases/fee.repository';
 import { InvoiceRepository } from '../../../src/cases/invoice.repository';
+import { PaymentRepository } from '../../../src/cases/payment.repository';
+import type { Tx } from '../../../src/database/transactions';
 import { daysPastDue } from '../../../src/domain/ladder';
 import type { LetterFields, LetterType } from '../../../src/domain/letter-fields';
+import { newLetterFields } from '../../../src/letters/letter-fields.fixture';
 import { LetterRepository } from '../../../src/letters/letter.repository';
 import { PolicyRegistry } from '../../../src/policies/policy-registry.service';
 import { newCase } from '../../support/factories';
@@ -34,28 +38,32 @@ describe('CaseRepository', () => {
 
   const debtorRef = () => `DEB-${randomUUID().slice(0, 8)}`;
 
-  function letterFields(number: string, type: LetterType): LetterFields {
-    return {
-      type,
-      locale: 'en',
-      number,
-      date: '2026-03-10',
-      creditor: { name: 'Creditor', address: null, contactName: 'Team', contactPhone: null, contactEmail: null },
-      recipient: { role: 'debtor', name: 'Ana Debtor', address: null },
-      debtor: { name: 'Ana Debtor' },
-      contract: { ref: null, date: null },
-      invoice: { ref: 'INV', dueDate: '2026-03-01' },
-      currency: 'EUR',
-      principal: '1250.00',
-      outstanding: '1250.00',
-      fee: null,
-      totalDue: '1250.00',
-      deadline: '2026-03-17',
-      documents: [],
-      previousLetters: [],
-      noticesSent: 0,
-      guaranteeEndsOn: null,
-    };
+  const letterFields = (number: string, type: LetterType): LetterFields => newLetterFields({ type, number, date: '2026-03-10' });
+
+  /** A fixed charge (a broken-promise fee) as the commitments write it to the fee ledger. */
+  const charge = (caseId: string, amountMinor: bigint, when: Date): NewFeeAssessment => ({
+    id: randomUUID(),
+    caseId,
+    kind: 'broken-promise',
+    stepId: null,
+    at: when,
+    asOf: when.toISOString().slice(0, 10),
+    days: 0,
+    ratePerDay: '0',
+    baseMinor: 0n,
+    accruedMinor: amountMinor,
+    amountMinor,
+    capMinor: null,
+    actor: 'test',
+  });
+
+  /** A payment recorded for the case; answers its external id (the id the case's money names it by). */
+  async function pay(caseId: string, amountMinor: bigint, paidAt: string, tx?: Tx): Promise<string> {
+    const externalId = `PAY-${randomUUID()}`;
+    const payment = { caseId, externalId, amountMinor, currency: 'EUR', paidAt, at };
+    const id = tx ? await ctx.get(PaymentRepository).insert(tx, payment) : await ctx.tx((t) => ctx.get(PaymentRepository).insert(t, payment));
+    expect(id).toEqual(expect.any(String));
+    return externalId;
   }
 
   describe('locks', () => {
@@ -107,15 +115,23 @@ describe('CaseRepository', () => {
       expect(await ctx.tx((tx) => sut.lockOpenOfInvoice(tx, 'INV-nobody'))).toBeUndefined();
     });
 
-    it('lockTerms reads amounts, invoice, fee terms and debtor of a case under its lock', async () => {
+    it('lockTerms reads amounts, invoice, debtor and the money of a case under its lock', async () => {
       const address = { street: '1 Main St', city: 'Berlin', country: 'DE' };
       const { caseId, data } = await newCase(ctx, {
         segment: 'letters',
-        invoice: { amountDue: '400.00', contractRef: 'CTR-terms', contractDate: '2025-01-15', lateFeeRatePerDay: '0.0005', dueDate: '2026-03-01' },
+        invoice: {
+          amountDue: '400.00',
+          contractRef: 'CTR-terms',
+          contractDate: '2025-01-15',
+          lateFeeRatePerDay: '0.0005',
+          dueDate: '2026-03-01',
+          paymentAllocation: ['principal', 'interest', 'costs'],
+        },
         debtor: { name: 'Bo Terms', address, locale: 'zh-CN' },
       });
       await ctx.tx((tx) => sut.applyPayment(tx, caseId, 30_000n, 10_000n, at));
-      await ctx.tx((tx) => sut.addFees(tx, caseId, 1_500n, at));
+      const payment = await pay(caseId, 10_000n, '2026-03-09T12:00:00Z');
+      await ctx.tx((tx) => ctx.get(FeeRepository).insert(tx, charge(caseId, 1_500n, at)));
       const debtorId = await ctx.tx((tx) => ctx.get(DebtorRepository).idOf(tx, data.debtor.externalId));
       await ctx.tx(async (tx) => {
         expect(await sut.lockTerms(tx, caseId)).toEqual({
@@ -124,7 +140,6 @@ describe('CaseRepository', () => {
           currency: 'EUR',
           principalMinor: 40_000n,
           balanceMinor: 30_000n,
-          feesMinor: 1_500n,
           contractStatus: 'active',
           invoiceRef: data.invoice.externalId,
           contractRef: 'CTR-terms',
@@ -132,8 +147,18 @@ describe('CaseRepository', () => {
           dueDate: '2026-03-01',
           dueAt: new Date('2026-03-01T23:00:00Z'),
           timezone: 'Europe/Berlin',
-          invoiceRatePerDay: '0.00050000',
-          policyLateFee: { ratePerDay: '0.0004', capRatio: '0.2' },
+          jurisdiction: 'DE',
+          money: {
+            currency: 'EUR',
+            principalMinor: 40_000n,
+            dueAt: new Date('2026-03-01T23:00:00Z'),
+            timezone: 'Europe/Berlin',
+            invoiceRatePerDay: '0.00050000',
+            policyLateFee: { ratePerDay: '0.0004', capRatio: '0.2' },
+            allocation: { contract: ['principal', 'interest', 'costs'], policy: null, jurisdiction: 'DE' },
+            payments: [{ id: payment, paidAt: new Date('2026-03-09T12:00:00Z'), amountMinor: 10_000n }],
+            charges: [{ at, amountMinor: 1_500n }],
+          },
           debtor: { id: debtorId!, name: 'Bo Terms', email: data.debtor.email!, address, locale: 'zh-CN' },
         });
         expect(await lockedElsewhere([caseId])).toEqual([caseId]);
@@ -141,11 +166,17 @@ describe('CaseRepository', () => {
       });
     });
 
-    it('lockTerms gives null fee terms and contract details when neither invoice nor policy states them', async () => {
+    it('lockTerms gives null fee terms, allocation orders and contract details when neither invoice nor policy states them', async () => {
       const { caseId } = await newCase(ctx, { invoice: { contractRef: undefined } });
       await ctx.tx((tx) => sut.terminateContract(tx, caseId, at));
       const terms = (await ctx.tx((tx) => sut.lockTerms(tx, caseId)))!;
-      expect(terms).toMatchObject({ contractStatus: 'terminated', contractRef: null, contractDate: null, invoiceRatePerDay: null, policyLateFee: null });
+      expect(terms).toMatchObject({
+        contractStatus: 'terminated',
+        contractRef: null,
+        contractDate: null,
+        jurisdiction: null,
+        money: { invoiceRatePerDay: null, policyLateFee: null, allocation: { contract: null, policy: null, jurisdiction: null }, payments: [], charges: [] },
+      });
       expect(terms.debtor.address).toBeNull();
     });
 
@@ -242,7 +273,6 @@ describe('CaseRepository', () => {
         currency: 'EUR',
         principalMinor: 125_000n,
         balanceMinor: 125_000n,
-        feesMinor: 0n,
         contractStatus: 'active',
         contractTerminatedAt: null,
         limitationDate: '2029-03-01',
@@ -257,13 +287,29 @@ describe('CaseRepository', () => {
         timezone: 'Europe/Berlin',
         policyKey: 'quiet',
         policyVersion: 1,
+        money: {
+          currency: 'EUR',
+          principalMinor: 125_000n,
+          dueAt: new Date('2026-03-01T23:00:00Z'),
+          timezone: 'Europe/Berlin',
+          invoiceRatePerDay: null,
+          policyLateFee: null,
+          allocation: { contract: null, policy: null, jurisdiction: null },
+          payments: [],
+          charges: [],
+        },
       });
       expect(await sut.get(UNKNOWN)).toBeUndefined();
     });
 
     it('get gives a null due date and the invoice jurisdiction when the event gave an instant and a jurisdiction', async () => {
       const { caseId } = await newCase(ctx, { invoice: { dueDate: '2026-03-01T12:00:00Z', jurisdiction: 'FR' } });
-      expect(await sut.get(caseId)).toMatchObject({ dueDate: null, dueAt: new Date('2026-03-01T12:00:00Z'), jurisdiction: 'FR' });
+      expect(await sut.get(caseId)).toMatchObject({
+        dueDate: null,
+        dueAt: new Date('2026-03-01T12:00:00Z'),
+        jurisdiction: 'FR',
+        money: { dueAt: new Date('2026-03-01T12:00:00Z'), allocation: { jurisdiction: 'FR' } },
+      });
     });
 
     it('brokenPromiseRule reads what the case policy says a broken promise costs and leads to', async () => {
@@ -358,6 +404,7 @@ describe('CaseRepository', () => {
             contractDate: null,
             jurisdiction: null,
             limitationDate: '2029-02-01',
+            paymentAllocation: i === 0 ? null : (['interest', 'principal', 'costs'] as const),
           })),
           at,
         );
@@ -381,7 +428,6 @@ describe('CaseRepository', () => {
         currency: 'EUR',
         principalMinor: 5_000n,
         balanceMinor: 5_000n,
-        feesMinor: 0n,
         openedAt: later,
         closedAt: null,
         invoiceExternalId: invoiceRefs[0],
@@ -389,7 +435,19 @@ describe('CaseRepository', () => {
         timezone: 'Europe/Paris',
         policyKey: 'quiet',
       });
-      expect(await sut.get(jpy.id)).toMatchObject({ currency: 'JPY', principalMinor: 70_000n, balanceMinor: 70_000n, invoiceExternalId: invoiceRefs[1] });
+      expect((await sut.get(eur.id))!.money).toMatchObject({
+        currency: 'EUR',
+        principalMinor: 5_000n,
+        timezone: 'Europe/Paris',
+        allocation: { contract: null },
+      });
+      expect(await sut.get(jpy.id)).toMatchObject({
+        currency: 'JPY',
+        principalMinor: 70_000n,
+        balanceMinor: 70_000n,
+        invoiceExternalId: invoiceRefs[1],
+        money: { currency: 'JPY', principalMinor: 70_000n, allocation: { contract: ['interest', 'principal', 'costs'] } },
+      });
       expect(await ctx.get(TouchRepository).head(eur.id)).toEqual(eur.head);
       expect(await ctx.get(TouchRepository).head(jpy.id)).toEqual(jpy.head);
       expect(await ctx.tx((tx) => sut.openOfInvoice(tx, invoiceRefs[1]!))).toBe(jpy.id);
@@ -429,12 +487,59 @@ describe('CaseRepository', () => {
       await expect(ctx.tx((tx) => sut.applyPayment(tx, UNKNOWN, 0n, 1n, at))).rejects.toThrow(`case ${UNKNOWN} does not exist`);
     });
 
-    it('addFees adds a charge to the fees and answers the new total, leaving the balance alone', async () => {
+    it('money reads what the account is worked out from: principal, fee terms, allocation orders, payments by day paid and fixed charges', async () => {
+      const { caseId } = await newCase(ctx, {
+        segment: 'letters',
+        invoice: { amountDue: '800.00', dueDate: '2026-02-01', jurisdiction: 'CN', paymentAllocation: ['interest', 'principal', 'costs'] },
+        debtor: { timezone: 'Asia/Shanghai' },
+      });
+      const other = await newCase(ctx);
+      const late = await pay(caseId, 5_000n, '2026-03-08T10:00:00Z');
+      const early = await pay(caseId, 2_000n, '2026-03-02T10:00:00Z');
+      await pay(other.caseId, 7_000n, '2026-03-02T10:00:00Z');
+      const fees = ctx.get(FeeRepository);
+      await ctx.tx(async (tx) => {
+        await fees.insert(tx, charge(caseId, 1_500n, later));
+        await fees.insert(tx, charge(caseId, 700n, at));
+        // A late fee is interest, not a charge: the account works it out from the terms.
+        await fees.insert(tx, { ...charge(caseId, 450n, at), kind: 'late-fee', ratePerDay: '0.0004', days: 9, baseMinor: 80_000n });
+        await fees.insert(tx, charge(other.caseId, 9_900n, at));
+      });
+
+      const money = await sut.money(undefined, caseId);
+
+      expect(money).toEqual({
+        currency: 'EUR',
+        principalMinor: 80_000n,
+        dueAt: new Date('2026-02-01T16:00:00Z'),
+        timezone: 'Asia/Shanghai',
+        invoiceRatePerDay: null,
+        policyLateFee: { ratePerDay: '0.0004', capRatio: '0.2' },
+        allocation: { contract: ['interest', 'principal', 'costs'], policy: null, jurisdiction: 'CN' },
+        payments: [
+          { id: early, paidAt: new Date('2026-03-02T10:00:00Z'), amountMinor: 2_000n },
+          { id: late, paidAt: new Date('2026-03-08T10:00:00Z'), amountMinor: 5_000n },
+        ],
+        charges: [
+          { at, amountMinor: 700n },
+          { at: later, amountMinor: 1_500n },
+        ],
+      });
+      expect(await ctx.tx((tx) => sut.money(tx, caseId))).toEqual(money);
+      expect(await sut.money(undefined, UNKNOWN)).toBeUndefined();
+    });
+
+    it('money reads in the caller’s transaction: its uncommitted payments count there and nowhere else until it commits', async () => {
       const { caseId } = await newCase(ctx);
-      expect(await ctx.tx((tx) => sut.addFees(tx, caseId, 1_500n, at))).toBe(1_500n);
-      expect(await ctx.tx((tx) => sut.addFees(tx, caseId, 2_250n, later))).toBe(3_750n);
-      expect(await sut.get(caseId)).toMatchObject({ feesMinor: 3_750n, balanceMinor: 125_000n });
-      await expect(ctx.tx((tx) => sut.addFees(tx, UNKNOWN, 1n, at))).rejects.toThrow(`case ${UNKNOWN} does not exist`);
+      let paid = '';
+      await ctx.tx(async (tx) => {
+        paid = await pay(caseId, 12_500n, '2026-03-09T12:00:00Z', tx);
+        expect((await sut.money(tx, caseId))!.payments.map((p) => p.id)).toEqual([paid]);
+        expect((await sut.money(undefined, caseId))!.payments).toEqual([]);
+      });
+      expect((await sut.money(undefined, caseId))!.payments).toEqual([{ id: paid, paidAt: new Date('2026-03-09T12:00:00Z'), amountMinor: 12_500n }]);
+      // Payments move the account, not the stored principal or balance.
+      expect(await sut.get(caseId)).toMatchObject({ principalMinor: 125_000n, balanceMinor: 125_000n });
     });
 
     it('terminateContract marks the contract terminated at the given time and leaves the case open', async () => {

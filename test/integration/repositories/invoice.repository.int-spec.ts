@@ -36,6 +36,7 @@ describe('InvoiceRepository', () => {
     contractDate: null,
     jurisdiction: null,
     limitationDate: '2029-03-01',
+    paymentAllocation: null,
     ...given,
   });
 
@@ -85,6 +86,7 @@ describe('InvoiceRepository', () => {
         lateFeeRatePerDay: '0.0004',
         jurisdiction: 'DE',
         limitationDate: '2028-12-31',
+        paymentAllocation: ['principal', 'costs', 'interest'],
       });
 
       const ids = await ctx.tx((tx) => sut.upsertMany(tx, [again], at));
@@ -97,11 +99,14 @@ describe('InvoiceRepository', () => {
         dueDate: '2026-03-05',
         dueAt: new Date('2026-03-04T23:00:00Z'),
         contractDate: '2025-01-15',
-        invoiceRatePerDay: '0.00040000',
+        jurisdiction: 'DE',
+        money: { invoiceRatePerDay: '0.00040000', allocation: { contract: ['principal', 'costs', 'interest'], jurisdiction: 'DE' } },
       });
 
-      await ctx.tx((tx) => sut.upsertMany(tx, [{ ...again, id: randomUUID(), limitationDate: '2030-06-30' }], at));
+      // A report without an allocation order clears the one the contract stated before.
+      await ctx.tx((tx) => sut.upsertMany(tx, [{ ...again, id: randomUUID(), limitationDate: '2030-06-30', paymentAllocation: null }], at));
       expect(await limitationOf(caseId)).toMatchObject({ id: before.id, limitationDate: '2030-06-30' });
+      expect((await cases.money(undefined, caseId))!.allocation.contract).toBeNull();
     });
   });
 

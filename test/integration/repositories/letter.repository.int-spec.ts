@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { AuditService } from '../../../src/audit/audit.service';
 import { DispatchRepository } from '../../../src/channels/dispatch.repository';
-import type { LetterType } from '../../../src/domain/letter-fields';
+import type { LetterFields, LetterType } from '../../../src/domain/letter-fields';
 import { newLetterFields } from '../../../src/letters/letter-fields.fixture';
 import { LetterRequests } from '../../../src/letters/letter-requests.service';
 import { LetterRepository, type NewLetter } from '../../../src/letters/letter.repository';
@@ -162,9 +162,14 @@ describe('LetterRepository', () => {
     expect((await ctx.tx((tx) => sut.ofStep(tx, stepIds[0]!))).map((row) => row.id)).toEqual([letter.id]);
   });
 
-  it('forEmail reads the bytes, the delivery state and the debtor’s unsubscribe token', async () => {
-    const { letter, stepIds } = await issued();
+  it('forEmail reads the bytes, the delivery state, the routes the letter states and the debtor’s unsubscribe token', async () => {
+    const { letter, stepIds, data } = await issued();
     const row = (await sut.forEmail(letter.id))!;
+    const { fields } = (await sut.get(letter.id)) as unknown as { fields: LetterFields };
+    expect(row.payment).toEqual(fields.payment);
+    expect(row.payment?.reference).toBe(data.invoice.externalId);
+    expect(row.dispute).toEqual(fields.dispute);
+    expect(row.invoiceRef).toBe(data.invoice.externalId);
     const debtor = (await ctx.tx((tx) => ctx.get(StepRepository).lockForRun(tx, stepIds[0]!)))!.debtor;
     expect(row).toMatchObject({ id: letter.id, number: letter.number, emailStatus: 'pending', postStatus: 'queued', dispatchStatus: 'pending' });
     expect(Buffer.isBuffer(row.pdf)).toBe(true);
@@ -177,8 +182,8 @@ describe('LetterRepository', () => {
 
   it('forEmail gives a guarantor’s letter no unsubscribe token; a step’s guarantor letters come by number', async () => {
     const guarantors = [
-      { externalId: 'G-1', name: 'Gus Guarantor', email: 'gus@example.test' },
-      { externalId: 'G-2', name: 'Gia Guarantor', email: 'gia@example.test' },
+      { externalId: 'G-1', name: 'Gus Guarantor', email: 'gus@example.test', guaranteeType: 'general' as const },
+      { externalId: 'G-2', name: 'Gia Guarantor', email: 'gia@example.test', guaranteeType: 'joint' as const },
     ];
     const { stepId, letters } = await issued(letterStep('guarantor-notice', ['email']), { guarantors });
     expect(letters).toHaveLength(2);
@@ -190,6 +195,37 @@ describe('LetterRepository', () => {
       expect(row.unsubscribeToken).toBeNull();
       expect(sha256(row.pdf)).toBe(letter.sha256);
     }
+  });
+
+  it('forEmail reads how to pay and to dispute from the fields the letter stored, not from the settings of today', async () => {
+    const { caseId, stepIds } = await openCase();
+    const payment = {
+      payee: 'Stored Payee Ltd',
+      bank: 'Stored Bank',
+      account: 'DE89370400440532013000',
+      link: 'https://pay.example.test/INV-1',
+      reference: 'INV-1',
+    };
+    const dispute = { email: 'objections@example.test', phone: '+49 30 000000', url: 'https://example.test/dispute' };
+    const stored = await insert(newLetter(caseId, stepIds[0]!, { fields: newLetterFields({ payment, dispute }) }));
+    const bare = await insert(
+      newLetter(caseId, stepIds[0]!, {
+        fields: newLetterFields({
+          payment: { payee: 'Payee', bank: null, account: null, link: null, reference: 'INV-2' },
+          dispute: { email: null, phone: null, url: null },
+        }),
+      }),
+    );
+
+    expect(await sut.forEmail(stored.id)).toMatchObject({ id: stored.id, number: stored.number, payment, dispute });
+    expect(await sut.forEmail(bare.id)).toMatchObject({
+      payment: { payee: 'Payee', bank: null, account: null, link: null, reference: 'INV-2' },
+      dispute: { email: null, phone: null, url: null },
+    });
+    // A letter issued before letters stated the routes: none, with the case and invoice to work them out.
+    const { payment: _payment, dispute: _dispute, ...older } = newLetterFields();
+    const old = await insert(newLetter(caseId, stepIds[0]!, { fields: older as unknown as LetterFields }));
+    expect(await sut.forEmail(old.id)).toMatchObject({ payment: null, dispute: null, caseId, invoiceRef: expect.any(String) });
   });
 
   it('markEmailSent marks the email sent once, then answers false; a letter without email is never marked', async () => {
@@ -205,8 +241,8 @@ describe('LetterRepository', () => {
 
   it('failPendingEmails fails the step’s pending emails only and names those letters', async () => {
     const guarantors = [
-      { externalId: 'G-1', name: 'Gus Guarantor', email: 'gus@example.test' },
-      { externalId: 'G-2', name: 'Gia Guarantor', email: 'gia@example.test' },
+      { externalId: 'G-1', name: 'Gus Guarantor', email: 'gus@example.test', guaranteeType: 'general' as const },
+      { externalId: 'G-2', name: 'Gia Guarantor', email: 'gia@example.test', guaranteeType: 'joint' as const },
     ];
     const { stepId, letters } = await issued(letterStep('guarantor-notice', ['email']), { guarantors });
     const [sent, pending] = letters as [(typeof letters)[number], (typeof letters)[number]];
@@ -392,6 +428,7 @@ describe('LetterRepository', () => {
         sha256: letter.sha256,
         recipientRole: 'debtor',
         recipientId: letter.recipient.id,
+        emailStatus: 'pending',
         postStatus: 'queued',
         carrier: null,
         trackingNumber: null,

@@ -4,7 +4,6 @@ import { TouchRepository } from '../../../src/audit/touch.repository';
 import { CaseRepository } from '../../../src/cases/case.repository';
 import { DebtorRepository } from '../../../src/cases/debtor.repository';
 import type { PolicyStep } from '../../../src/domain/policy';
-import { SKIP_REASONS } from '../../../src/domain/statuses';
 import { type NewStep, type ScheduledStep, StepRepository } from '../../../src/scheduling/step.repository';
 import { newCase } from '../../support/factories';
 import { type IntegrationContext, startIntegration } from '../../support/integration';
@@ -69,7 +68,7 @@ describe('StepRepository', () => {
     return row.free;
   };
 
-  it('opening a case inserts its planned steps in ladder order, pending, and a step planned skipped carries its reason as outcome', async () => {
+  it('opening a case inserts its planned steps in ladder order, pending, moved to now when the case opens late', async () => {
     const quiet = await newCase(ctx);
     expect(await sut.ofCase(quiet.caseId)).toEqual([
       {
@@ -85,17 +84,18 @@ describe('StepRepository', () => {
       },
     ]);
 
-    // Both notices of `quick` are due when the case opens (due moment 2026-03-02 00:00 Berlin): only the later runs.
+    // Both notices of `quick` are due when the case opens (due moment 2026-03-02 00:00 Berlin). The ladder catches up from
+    // the first: it runs now and the second keeps its spacing from it (PT1H after PT2S).
     const quick = await newCase(ctx, { policy: 'quick', segment: undefined });
     const [first, second] = await sut.ofCase(quick.caseId);
     expect(first).toMatchObject({
       index: 0,
       definition: { action: 'notice', channel: 'email', template: 'reminder-friendly' },
-      dueAt: new Date('2026-03-01T23:00:02Z'),
-      status: 'skipped',
-      outcome: SKIP_REASONS.superseded,
+      dueAt: at,
+      status: 'pending',
+      outcome: null,
     });
-    expect(second).toMatchObject({ index: 1, dueAt: new Date('2026-03-02T00:00:00Z'), status: 'pending', outcome: null });
+    expect(second).toMatchObject({ index: 1, dueAt: new Date('2026-03-10T08:59:58Z'), status: 'pending', outcome: null });
   });
 
   it('insertMany writes the given steps of several cases as given, and a schedule lists them by index', async () => {

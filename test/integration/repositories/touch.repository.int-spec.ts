@@ -1,6 +1,7 @@
 import { AuditService } from '../../../src/audit/audit.service';
 import { TouchRepository } from '../../../src/audit/touch.repository';
 import { DispatchRepository } from '../../../src/channels/dispatch.repository';
+import { LEGAL_TOUCH_KINDS } from '../../../src/domain/legal-record';
 import { chainTouches, sealHash } from '../../../src/domain/touch-chain';
 import type { TouchInput } from '../../../src/domain/touch-kinds';
 import { StepRepository } from '../../../src/scheduling/step.repository';
@@ -103,6 +104,37 @@ describe('TouchRepository and AuditService', () => {
     const schedule = await ctx.get(StepRepository).ofCase(caseId);
     expect(schedule[0]).toMatchObject({ status: 'done', outcome: 'sent' });
     expect(await audit.verify()).toMatchObject({ ok: true });
+  });
+
+  it('legalTrail reads only the touches a legal record is made of, in seq order, in or out of a transaction', async () => {
+    const { caseId } = await newCase(ctx);
+    const other = await newCase(ctx);
+    await ctx.tx((tx) =>
+      audit.record(tx, caseId, [
+        note(1),
+        { kind: 'notice.sent', actor: 'test', channel: 'email', data: { dispatchId: 'd-1' } },
+        { kind: 'notice.failed', actor: 'test', channel: 'sms', data: { error: 'no number' } },
+        { kind: 'payment.applied', actor: 'test', data: { paymentId: 'PAY-1', amount: '100.00' } },
+        { kind: 'letter.delivered', actor: 'test', channel: 'post', data: { letterId: 'l-1' } },
+      ]),
+    );
+    await ctx.tx((tx) => audit.record(tx, other.caseId, [{ kind: 'notice.sent', actor: 'test', channel: 'email', data: { dispatchId: 'd-9' } }]));
+
+    const trail = await sut.legalTrail(undefined, caseId);
+
+    const everything = await sut.caseTrail(caseId, 0, 1000);
+    const legal = everything.filter((touch) => (LEGAL_TOUCH_KINDS as readonly string[]).includes(touch.kind));
+    expect(trail).toEqual(legal.map(({ seq, kind, at, channel, data }) => ({ seq, kind, at, channel, data })));
+    expect(trail.map((touch) => touch.kind)).toEqual(['event.received', 'case.opened', 'notice.sent', 'payment.applied', 'letter.delivered']);
+    expect(trail.length).toBeLessThan(everything.length);
+    expect(trail.slice(-3)).toEqual([
+      { seq: expect.any(Number), kind: 'notice.sent', at, channel: 'email', data: { dispatchId: 'd-1' } },
+      { seq: expect.any(Number), kind: 'payment.applied', at, channel: null, data: { paymentId: 'PAY-1', amount: '100.00' } },
+      { seq: expect.any(Number), kind: 'letter.delivered', at, channel: 'post', data: { letterId: 'l-1' } },
+    ]);
+    expect(await ctx.tx((tx) => sut.legalTrail(tx, caseId))).toEqual(trail);
+    expect((await sut.legalTrail(undefined, other.caseId)).at(-1)).toMatchObject({ kind: 'notice.sent', data: { dispatchId: 'd-9' } });
+    expect(await sut.legalTrail(undefined, '00000000-0000-0000-0000-000000000000')).toEqual([]);
   });
 
   it('exportPage reads a time window in order, after a keyset position, optionally of one case', async () => {

@@ -1,0 +1,225 @@
+import { type LegalTouch, legalRecord } from './legal-record';
+import { checkRequirements, requirementsOf } from './requirements';
+
+const at = (iso: string) => new Date(iso);
+const ZONE = 'Asia/Shanghai';
+
+/** A trail builder: touches in seq order, as the case's chain holds them. */
+function trail() {
+  const touches: LegalTouch[] = [];
+  const add = (kind: string, when: string, data: Record<string, unknown>, channel: string | null = null) => {
+    touches.push({ seq: touches.length + 1, kind, at: at(when), channel, data });
+    return api;
+  };
+  const debtorLetter = (type: string, id: string, number: string) => ({
+    letterId: id,
+    number,
+    type,
+    recipient: { role: 'debtor', id: 'd1', name: 'Zhang Wei' },
+  });
+  const api = {
+    touches,
+    opened: (guarantors: unknown[] = []) =>
+      add('case.opened', '2026-10-01T02:00:00Z', {
+        jurisdiction: 'CN',
+        limitationDate: '2029-09-30',
+        limitation: { startsOn: '2026-10-01', law: 'PRC Civil Code arts. 188, 195' },
+        guarantors,
+      }),
+    reminder: (when: string, channel: 'email' | 'sms', dispatchId: string) => add('notice.sent', when, { dispatchId, template: 'reminder-friendly' }, channel),
+    smsDelivered: (when: string, dispatchId: string) => add('notice.delivered', when, { dispatchId, status: 'delivered' }, 'sms'),
+    emailedLetter: (when: string, type: string, id: string, number: string) =>
+      add('letter.sent', when, { ...debtorLetter(type, id, number), delivery: 'accepted' }, 'email'),
+    postedLetter: (when: string, type: string, id: string, number: string, recipient = { role: 'debtor', id: 'd1' }) =>
+      add('letter.sent', when, { ...debtorLetter(type, id, number), recipient, delivery: 'queued' }, 'post'),
+    delivered: (when: string, id: string) => add('letter.delivered', when, { letterId: id, at: when }, 'post'),
+    returned: (when: string, id: string) => add('letter.returned', when, { letterId: id, at: when }, 'post'),
+    terminated: (when: string, letterId: string, number: string) => add('contract.terminated', when, { letterId, number }),
+    add,
+  };
+  return api;
+}
+
+describe('legal record', () => {
+  it('is an untouched contract with no demands, reminders or restarts when the case just opened', () => {
+    const record = legalRecord(trail().opened().touches, ZONE, '2026-10-01');
+    expect(record.contract).toEqual({ status: 'in-force', terminatedBy: null, declaredOn: null, effectiveOn: null });
+    expect(record.demands).toEqual({ sent: 0, delivered: 0, letters: [] });
+    expect(record.reminders).toMatchObject({ sent: 0, delivered: 0 });
+    expect(record.limitation).toEqual({
+      jurisdiction: 'CN',
+      law: 'PRC Civil Code arts. 188, 195',
+      startsOn: '2026-10-01',
+      expiresOn: '2029-09-30',
+      restarts: [],
+    });
+  });
+
+  it('counts reminders by channel and day, and SMS receipts as deliveries', () => {
+    const t = trail()
+      .opened()
+      .reminder('2026-10-02T01:00:00Z', 'email', 'x1')
+      .reminder('2026-10-06T17:00:00Z', 'sms', 'x2')
+      .smsDelivered('2026-10-06T17:01:00Z', 'x2');
+    const { reminders } = legalRecord(t.touches, ZONE, '2026-10-07');
+    expect(reminders.sent).toBe(2);
+    expect(reminders.delivered).toBe(1);
+    // 17:00 UTC is already the 7th in Shanghai: days are the debtor's.
+    expect(reminders.items.map((r) => [r.on, r.channel])).toEqual([
+      ['2026-10-02', 'email'],
+      ['2026-10-07', 'sms'],
+    ]);
+  });
+
+  it('counts a demand delivered when its email was accepted or its post delivered, not when it came back', () => {
+    const t = trail()
+      .opened()
+      .emailedLetter('2026-10-11T02:00:00Z', 'payment-demand', 'l1', 'L-2026-000001')
+      .postedLetter('2026-10-20T02:00:00Z', 'payment-demand', 'l2', 'L-2026-000002')
+      .returned('2026-10-25T02:00:00Z', 'l2')
+      .postedLetter('2026-10-26T02:00:00Z', 'payment-demand', 'l3', 'L-2026-000003')
+      .delivered('2026-10-28T03:00:00Z', 'l3');
+    const { demands } = legalRecord(t.touches, ZONE, '2026-10-30');
+    expect(demands.sent).toBe(3);
+    expect(demands.delivered).toBe(2);
+    expect(demands.letters.map((l) => [l.number, l.deliveredBy, l.deliveredOn, l.returned])).toEqual([
+      ['L-2026-000001', 'email', '2026-10-11', false],
+      ['L-2026-000002', null, null, true],
+      ['L-2026-000003', 'post', '2026-10-28', false],
+    ]);
+  });
+
+  it('puts a termination in effect when its letter reaches the debtor', () => {
+    const sent = trail()
+      .opened()
+      .postedLetter('2026-11-01T02:00:00Z', 'contract-termination', 'l9', 'L-2026-000009')
+      .terminated('2026-11-01T02:00:00Z', 'l9', 'L-2026-000009');
+    expect(legalRecord(sent.touches, ZONE, '2026-11-02').contract).toEqual({
+      status: 'termination-sent',
+      terminatedBy: { letterId: 'l9', number: 'L-2026-000009' },
+      declaredOn: '2026-11-01',
+      effectiveOn: null,
+    });
+    const delivered = sent.delivered('2026-11-03T05:00:00Z', 'l9');
+    expect(legalRecord(delivered.touches, ZONE, '2026-11-04').contract).toMatchObject({ status: 'terminated', effectiveOn: '2026-11-03' });
+  });
+
+  it('takes a terminate-contract step as effective on its own day', () => {
+    const t = trail().opened().add('contract.terminated', '2026-11-01T02:00:00Z', { stepId: 's1', effectiveDate: '2026-11-01' });
+    expect(legalRecord(t.touches, ZONE, '2026-11-02').contract).toEqual({
+      status: 'terminated',
+      terminatedBy: { stepId: 's1' },
+      declaredOn: '2026-11-01',
+      effectiveOn: '2026-11-01',
+    });
+  });
+
+  it('tracks each guarantee by its type: a notice preserves a joint one, only a suit a general one', () => {
+    const t = trail()
+      .opened([
+        { guarantorId: 'g1', externalId: 'G-1', guaranteeEndsOn: '2027-03-31', type: 'joint' },
+        { guarantorId: 'g2', externalId: 'G-2', guaranteeEndsOn: '2027-03-31', type: 'general' },
+        { guarantorId: 'g3', externalId: 'G-3', guaranteeEndsOn: '2026-10-20' },
+      ])
+      .postedLetter('2026-11-01T02:00:00Z', 'guarantor-notice', 'n1', 'L-2026-000011', { role: 'guarantor', id: 'g1' })
+      .delivered('2026-11-03T02:00:00Z', 'n1')
+      .postedLetter('2026-11-01T02:00:00Z', 'guarantor-notice', 'n2', 'L-2026-000012', { role: 'guarantor', id: 'g2' })
+      .delivered('2026-11-03T02:00:00Z', 'n2');
+    const before = legalRecord(t.touches, ZONE, '2026-11-05').guarantees;
+    expect(before.map((g) => [g.externalId, g.type, g.status, g.notifiedOn])).toEqual([
+      ['G-1', 'joint', 'claim-preserved', '2026-11-03'],
+      ['G-2', 'general', 'notified', '2026-11-03'],
+      // No type on the guarantor: general, as the law presumes; its period already ended.
+      ['G-3', 'general', 'lapsed', null],
+    ]);
+    t.add('work-item.completed', '2027-02-01T02:00:00Z', { workItemId: 'w1', kind: 'legal', outcome: 'filed' });
+    expect(legalRecord(t.touches, ZONE, '2027-06-01').guarantees.map((g) => [g.externalId, g.status, g.suedOn])).toEqual([
+      ['G-1', 'claim-preserved', '2027-02-01'],
+      ['G-2', 'claim-preserved', '2027-02-01'],
+      ['G-3', 'lapsed', '2027-02-01'],
+    ]);
+  });
+
+  it('lists each limitation restart with its cause and the touch that caused it', () => {
+    const t = trail()
+      .opened()
+      .add('payment.applied', '2027-01-05T02:00:00Z', { paymentId: 'PAY-1', amount: '100.00' })
+      .add('limitation.restarted', '2027-01-05T02:00:00Z', {
+        cause: 'part-payment',
+        restartedOn: '2027-01-05',
+        previousDate: '2029-09-30',
+        limitationDate: '2030-01-05',
+        source: { kind: 'payment.applied', key: { paymentId: 'PAY-1' } },
+      });
+    expect(legalRecord(t.touches, ZONE, '2027-01-06').limitation).toMatchObject({
+      expiresOn: '2030-01-05',
+      restarts: [
+        { on: '2027-01-05', cause: 'part-payment', previousDate: '2029-09-30', limitationDate: '2030-01-05', source: { kind: 'payment.applied', seq: 2 } },
+      ],
+    });
+  });
+});
+
+describe('step requirements', () => {
+  const termination = { at: 'P30D', action: 'letter' as const, letter: 'contract-termination' as const, deliver: ['email' as const] };
+
+  it('gives a termination a delivered demand, a cure period and a contract in force even when the policy names none', () => {
+    expect(requirementsOf(termination)).toEqual({ demandDelivered: 'P10D', contractInForce: true });
+    expect(requirementsOf({ ...termination, requires: { demandDelivered: 'P14D' } })).toEqual({ demandDelivered: 'P14D', contractInForce: true });
+    expect(requirementsOf({ at: 'P60D', action: 'terminate-contract' })).toEqual({ demandDelivered: 'P10D', contractInForce: true });
+    expect(requirementsOf({ at: 'P1D', action: 'letter', letter: 'guarantor-notice', deliver: ['post'] })).toEqual({ guaranteeInPeriod: true });
+    expect(requirementsOf({ at: 'P1D', action: 'notice', channel: 'email', template: 'x' })).toEqual({});
+  });
+
+  const check = (t: ReturnType<typeof trail>, now: string) =>
+    checkRequirements(requirementsOf(termination), legalRecord(t.touches, ZONE, now.slice(0, 10)), at(now), ZONE);
+
+  it('refuses a termination when no demand was ever sent', () => {
+    expect(check(trail().opened(), '2026-11-01T02:00:00Z')).toEqual({ kind: 'skip', reason: 'no payment demand has been delivered to the debtor' });
+  });
+
+  it('waits for the cure period after the demand reached the debtor, then allows the termination', () => {
+    const t = trail().opened().emailedLetter('2026-10-11T02:00:00Z', 'payment-demand', 'l1', 'L-2026-000001');
+    expect(check(t, '2026-10-15T02:00:00Z')).toEqual({
+      kind: 'wait',
+      until: at('2026-10-21T02:00:00Z'),
+      reason: 'the cure period after payment demand L-2026-000001 (delivered on 2026-10-11) runs until 2026-10-21T02:00:00.000Z',
+    });
+    expect(check(t, '2026-10-21T02:00:00Z')).toEqual({ kind: 'met' });
+  });
+
+  it('waits while a posted demand is on its way, and gives up when it came back', () => {
+    const t = trail().opened().postedLetter('2026-10-11T02:00:00Z', 'payment-demand', 'l1', 'L-2026-000001');
+    expect(check(t, '2026-10-15T02:00:00Z')).toMatchObject({
+      kind: 'wait',
+      until: at('2026-10-16T02:00:00Z'),
+      reason: 'payment demand L-2026-000001 is not yet delivered',
+    });
+    t.returned('2026-10-16T02:00:00Z', 'l1');
+    expect(check(t, '2026-10-17T02:00:00Z')).toEqual({ kind: 'skip', reason: 'no payment demand reached the debtor (L-2026-000001 returned)' });
+  });
+
+  it('looks again for the delivery after a short cure period rather than a day', () => {
+    const t = trail().opened().postedLetter('2026-10-11T02:00:00Z', 'payment-demand', 'l1', 'L-2026-000001');
+    const verdict = checkRequirements({ demandDelivered: 'PT2H' }, legalRecord(t.touches, ZONE, '2026-10-15'), at('2026-10-15T02:00:00Z'), ZONE);
+    expect(verdict).toMatchObject({ kind: 'wait', until: at('2026-10-15T04:00:00Z') });
+  });
+
+  it('never sends a second termination', () => {
+    const t = trail()
+      .opened()
+      .emailedLetter('2026-10-11T02:00:00Z', 'payment-demand', 'l1', 'L-2026-000001')
+      .emailedLetter('2026-10-25T02:00:00Z', 'contract-termination', 'l2', 'L-2026-000002')
+      .terminated('2026-10-25T02:00:00Z', 'l2', 'L-2026-000002');
+    expect(check(t, '2026-11-30T02:00:00Z')).toEqual({
+      kind: 'skip',
+      reason: 'the contract was terminated by letter L-2026-000002 with effect from 2026-10-25',
+    });
+  });
+
+  it('skips a guarantor notice when every guarantee has lapsed', () => {
+    const t = trail().opened([{ guarantorId: 'g1', externalId: 'G-1', guaranteeEndsOn: '2026-10-20', type: 'joint' }]);
+    const verdict = checkRequirements({ guaranteeInPeriod: true }, legalRecord(t.touches, ZONE, '2026-11-01'), at('2026-11-01T02:00:00Z'), ZONE);
+    expect(verdict).toEqual({ kind: 'skip', reason: 'every guarantee has lapsed (the last period ended on 2026-10-20)' });
+  });
+});

@@ -1,0 +1,256 @@
+import { localDate } from './calendar';
+import { type GuaranteeStatus, guaranteeStatus, type GuaranteeType } from './legal-clocks';
+import type { LetterType } from './letter-fields';
+import type { TouchKind } from './touch-kinds';
+
+/**
+ * A case's legal record: what its touches prove about the contract, the demands and reminders,
+ * the guarantees and the limitation period. Derived, never stored apart: the same touches give
+ * the same record, so the record cannot drift from the evidence. Pure.
+ */
+
+/** The touches the record is read from. */
+export const LEGAL_TOUCH_KINDS = [
+  'case.opened',
+  'event.received',
+  'payment.applied',
+  'promise.recorded',
+  'notice.sent',
+  'notice.delivered',
+  'letter.sent',
+  'letter.delivered',
+  'letter.returned',
+  'contract.terminated',
+  'limitation.restarted',
+  'work-item.completed',
+] as const satisfies readonly TouchKind[];
+
+export interface LegalTouch {
+  seq: number;
+  kind: string;
+  at: Date;
+  channel: string | null;
+  data: Record<string, unknown>;
+}
+
+export interface LetterRecord {
+  letterId: string;
+  number: string;
+  type: LetterType;
+  recipient: { role: 'debtor' | 'guarantor'; id: string };
+  /** When it first went out (its email was accepted, or it was queued for post). */
+  sentAt: Date;
+  sentOn: string;
+  channels: ('email' | 'post')[];
+  /**
+   * When it reached its recipient: the recipient's mail server accepted the email (a data message
+   * reaches its addressee when it enters their system, PRC Civil Code art. 137), or the carrier
+   * reported the post delivered.
+   */
+  deliveredAt: Date | null;
+  deliveredOn: string | null;
+  deliveredBy: 'email' | 'post' | null;
+  /** The post came back undelivered. */
+  returned: boolean;
+}
+
+export interface ReminderRecord {
+  at: Date;
+  on: string;
+  channel: 'email' | 'sms';
+  template: string;
+  dispatchId: string;
+  delivered: boolean;
+}
+
+export interface GuaranteeRecord {
+  guarantorId: string;
+  externalId: string;
+  type: GuaranteeType;
+  endsOn: string;
+  notifiedOn: string | null;
+  suedOn: string | null;
+  status: GuaranteeStatus;
+}
+
+export interface LimitationRestart {
+  on: string;
+  cause: string;
+  /** The law's reason the period restarts (acknowledgment, part-payment, demand-delivered, promise); null for a restart recorded before it was named. */
+  ground: string | null;
+  previousDate: string;
+  limitationDate: string;
+  /** The touch that interrupted the period (a delivery, a payment, a signed acknowledgment…). */
+  source: { kind: string; seq: number } | null;
+}
+
+export interface LegalRecord {
+  contract: {
+    status: 'in-force' | 'termination-sent' | 'terminated';
+    /** The termination: by a letter (effective when it reaches the debtor) or by a terminate-contract step. */
+    terminatedBy: { letterId: string; number: string } | { stepId: string | null } | null;
+    declaredOn: string | null;
+    effectiveOn: string | null;
+  };
+  demands: { sent: number; delivered: number; letters: LetterRecord[] };
+  reminders: { sent: number; delivered: number; items: ReminderRecord[] };
+  letters: LetterRecord[];
+  guarantees: GuaranteeRecord[];
+  limitation: {
+    jurisdiction: string | null;
+    law: string | null;
+    startsOn: string | null;
+    /** The period's last day as of the latest restart. */
+    expiresOn: string | null;
+    restarts: LimitationRestart[];
+  };
+}
+
+const str = (value: unknown): string | null => (typeof value === 'string' ? value : null);
+
+/** Letters that demand payment of the debtor: a delivered one is a 催告 (art. 563(1)(3)). */
+export const DEMAND_LETTERS: readonly LetterType[] = ['payment-demand'];
+
+/** Folds a case's touches (in seq order) into its legal record, as of `today` on the debtor's calendar. */
+export function legalRecord(touches: readonly LegalTouch[], timezone: string, today: string): LegalRecord {
+  const day = (at: Date) => localDate(at, timezone);
+  const letters = new Map<string, LetterRecord>();
+  const reminders = new Map<string, ReminderRecord>();
+  const guarantees: Omit<GuaranteeRecord, 'status'>[] = [];
+  const restarts: LimitationRestart[] = [];
+  const limitation: LegalRecord['limitation'] = { jurisdiction: null, law: null, startsOn: null, expiresOn: null, restarts };
+  let termination: { by: LegalRecord['contract']['terminatedBy']; on: string; effectiveOn: string | null; letterId: string | null } | null = null;
+  let suedOn: string | null = null;
+
+  const deliver = (letter: LetterRecord, at: Date, by: 'email' | 'post') => {
+    if (letter.deliveredAt) return;
+    Object.assign(letter, { deliveredAt: at, deliveredOn: day(at), deliveredBy: by });
+  };
+
+  for (const touch of touches) {
+    const data = touch.data;
+    switch (touch.kind) {
+      case 'case.opened': {
+        limitation.jurisdiction = str(data.jurisdiction);
+        limitation.expiresOn = str(data.limitationDate);
+        const terms = (data.limitation ?? {}) as { startsOn?: string; law?: string };
+        limitation.startsOn = terms.startsOn ?? null;
+        limitation.law = terms.law ?? null;
+        for (const g of (data.guarantors ?? []) as { guarantorId: string; externalId: string; guaranteeEndsOn: string; type?: GuaranteeType }[]) {
+          // Cases opened before guarantees had a type: the law presumes a general guarantee.
+          guarantees.push({
+            guarantorId: g.guarantorId,
+            externalId: g.externalId,
+            type: g.type ?? 'general',
+            endsOn: g.guaranteeEndsOn,
+            notifiedOn: null,
+            suedOn: null,
+          });
+        }
+        break;
+      }
+      case 'notice.sent': {
+        const dispatchId = str(data.dispatchId) ?? `seq-${touch.seq}`;
+        const channel = touch.channel === 'sms' ? 'sms' : 'email';
+        reminders.set(dispatchId, { at: touch.at, on: day(touch.at), channel, template: str(data.template) ?? '', dispatchId, delivered: false });
+        break;
+      }
+      case 'notice.delivered': {
+        const reminder = reminders.get(str(data.dispatchId) ?? '');
+        if (reminder && data.status === 'delivered') reminder.delivered = true;
+        break;
+      }
+      case 'letter.sent': {
+        const letterId = str(data.letterId);
+        if (!letterId) break;
+        const recipient = data.recipient as { role: 'debtor' | 'guarantor'; id: string };
+        const letter = letters.get(letterId) ?? {
+          letterId,
+          number: str(data.number) ?? '',
+          type: data.type as LetterType,
+          recipient: { role: recipient.role, id: recipient.id },
+          sentAt: touch.at,
+          sentOn: day(touch.at),
+          channels: [],
+          deliveredAt: null,
+          deliveredOn: null,
+          deliveredBy: null,
+          returned: false,
+        };
+        letters.set(letterId, letter);
+        const channel = touch.channel === 'post' ? 'post' : 'email';
+        if (!letter.channels.includes(channel)) letter.channels.push(channel);
+        if (channel === 'email') deliver(letter, touch.at, 'email');
+        break;
+      }
+      case 'letter.delivered':
+      case 'letter.returned': {
+        const letter = letters.get(str(data.letterId) ?? '');
+        if (!letter) break;
+        const at = str(data.at) ? new Date(data.at as string) : touch.at;
+        if (touch.kind === 'letter.returned') letter.returned = true;
+        else deliver(letter, at, 'post');
+        break;
+      }
+      case 'contract.terminated': {
+        if (termination) break;
+        const letterId = str(data.letterId);
+        termination = letterId
+          ? { by: { letterId, number: str(data.number) ?? '' }, on: day(touch.at), effectiveOn: null, letterId }
+          : { by: { stepId: str(data.stepId) }, on: day(touch.at), effectiveOn: str(data.effectiveDate) ?? day(touch.at), letterId: null };
+        break;
+      }
+      case 'limitation.restarted': {
+        limitation.expiresOn = str(data.limitationDate) ?? limitation.expiresOn;
+        const source = data.source as { kind: string; key: Record<string, unknown> } | undefined;
+        restarts.push({
+          on: str(data.restartedOn) ?? day(touch.at),
+          cause: str(data.cause) ?? 'unknown',
+          ground: str(data.ground),
+          previousDate: str(data.previousDate) ?? '',
+          limitationDate: str(data.limitationDate) ?? '',
+          source: source ? sourceOf(touches, touch.seq, source) : null,
+        });
+        break;
+      }
+      case 'work-item.completed': {
+        // A legal work item closed as filed: a suit or arbitration against the debtor.
+        if (data.kind === 'legal' && data.outcome === 'filed' && suedOn === null) suedOn = day(touch.at);
+        break;
+      }
+    }
+  }
+
+  const allLetters = [...letters.values()];
+  for (const g of guarantees) {
+    const notice = allLetters.find((l) => l.type === 'guarantor-notice' && l.recipient.id === g.guarantorId && l.deliveredOn !== null);
+    g.notifiedOn = notice?.deliveredOn ?? null;
+    g.suedOn = suedOn;
+  }
+  const terminated = termination;
+  if (terminated?.letterId) terminated.effectiveOn = letters.get(terminated.letterId)?.deliveredOn ?? null;
+  const demands = allLetters.filter((l) => DEMAND_LETTERS.includes(l.type) && l.recipient.role === 'debtor');
+  const reminderItems = [...reminders.values()];
+  return {
+    contract: {
+      status: !terminated ? 'in-force' : terminated.effectiveOn ? 'terminated' : 'termination-sent',
+      terminatedBy: terminated?.by ?? null,
+      declaredOn: terminated?.on ?? null,
+      effectiveOn: terminated?.effectiveOn ?? null,
+    },
+    demands: { sent: demands.length, delivered: demands.filter((l) => l.deliveredAt).length, letters: demands },
+    reminders: { sent: reminderItems.length, delivered: reminderItems.filter((r) => r.delivered).length, items: reminderItems },
+    letters: allLetters,
+    guarantees: guarantees.map((g) => ({ ...g, status: guaranteeStatus(g, today) })),
+    limitation,
+  };
+}
+
+/** The latest touch before `seq` of the source's kind whose data carries the source's key. */
+function sourceOf(touches: readonly LegalTouch[], seq: number, source: { kind: string; key: Record<string, unknown> }): { kind: string; seq: number } | null {
+  const match = touches
+    .filter((t) => t.seq < seq && t.kind === source.kind)
+    .reverse()
+    .find((t) => Object.entries(source.key).every(([field, value]) => t.data[field] === value));
+  return match ? { kind: match.kind, seq: match.seq } : null;
+}
