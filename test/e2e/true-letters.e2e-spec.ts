@@ -225,8 +225,9 @@ describe('true letters: the legal record, step requirements, period-exact fees, 
         [10, expected.principalOutstanding, expected.second.slice(-4)],
       ]);
       expect(detail.totalDue).toBe(expected.totalDue);
+      // What the payment paid, in the order set; what was owed right after it (the fee still accrues).
       const applied = (await http.touches(caseId)).find((t) => t.kind === 'payment.applied')!;
-      expect(applied.data).toMatchObject({ amount: '500.00', amountDue: expect.any(String) });
+      expect(applied.data).toMatchObject({ amount: '500.00', toCosts: '0.00', ...expected.applied, allocationOrder: paymentAllocation ?? ['costs', 'interest', 'principal'] });
 
       const issued = await sut.http
         .post(`/v1/cases/${caseId}/letters`)

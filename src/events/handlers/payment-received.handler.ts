@@ -55,7 +55,7 @@ export class PaymentReceivedHandler implements EventHandler<'payment.received'> 
     // payment paid, in the allocation order, and what is still owed.
     const money = (await this.cases.money(tx, kase.id))!;
     const account = caseAccount(money, now);
-    const allocation = account.payments.find((p) => p.id === recorded);
+    const allocation = account.payments.find((p) => p.id === data.paymentId);
     const before = kase.balanceMinor;
     const after = account.principalOutstandingMinor;
     const counted = await this.cases.applyPayment(tx, kase.id, after, amount, now);
