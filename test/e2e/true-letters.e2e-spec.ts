@@ -227,7 +227,12 @@ describe('true letters: the legal record, step requirements, period-exact fees, 
       expect(detail.totalDue).toBe(expected.totalDue);
       // What the payment paid, in the order set; what was owed right after it (the fee still accrues).
       const applied = (await http.touches(caseId)).find((t) => t.kind === 'payment.applied')!;
-      expect(applied.data).toMatchObject({ amount: '500.00', toCosts: '0.00', ...expected.applied, allocationOrder: paymentAllocation ?? ['costs', 'interest', 'principal'] });
+      expect(applied.data).toMatchObject({
+        amount: '500.00',
+        toCosts: '0.00',
+        ...expected.applied,
+        allocationOrder: paymentAllocation ?? ['costs', 'interest', 'principal'],
+      });
 
       const issued = await sut.http
         .post(`/v1/cases/${caseId}/letters`)
