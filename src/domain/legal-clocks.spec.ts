@@ -41,6 +41,12 @@ describe('limitation clock', () => {
     expect(restartLimitation(first.date, '2029-01-10', 'P3Y')).toEqual({ date: '2032-01-10', restarted: true });
   });
 
+  it('does not revive a period that has run out', () => {
+    expect(restartLimitation('2029-11-01', '2029-11-02', 'P3Y')).toEqual({ date: '2029-11-01', restarted: false });
+    // The last day itself still interrupts.
+    expect(restartLimitation('2029-11-01', '2029-11-01', 'P3Y')).toEqual({ date: '2032-11-01', restarted: true });
+  });
+
   it('is never shortened by a restart dated earlier', () => {
     expect(restartLimitation('2030-03-15', '2026-12-01', 'P3Y')).toEqual({ date: '2030-03-15', restarted: false });
   });

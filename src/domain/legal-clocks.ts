@@ -58,6 +58,9 @@ export function rollToWorkday(date: string, isWorkday: (date: string) => boolean
  * A restart never shortens the clock (a backdated acknowledgment).
  */
 export function restartLimitation(current: string, restartedOn: string, period: string): { date: string; restarted: boolean } {
+  // A period already run out is not revived (Limitation Act 1980 s.29(7); BGB § 212 and PRC art.
+  // 195 interrupt a running period): the debtor's defence stands, whatever happens later.
+  if (restartedOn > current) return { date: current, restarted: false };
   const candidate = addPeriod(restartedOn, period);
   return candidate > current ? { date: candidate, restarted: true } : { date: current, restarted: false };
 }
