@@ -132,7 +132,7 @@ export const CONFIG_DOCS = {
   },
   PAYMENT_LINK: {
     section: 'How to pay and how to dispute',
-    text: 'A payment page for each invoice: {invoice} becomes the invoice reference and {case} the case id. Without PAYMENT_ACCOUNT and PAYMENT_LINK, notices and letters ask the debtor to contact CREDITOR_CONTACT_NAME to pay, and the service warns at boot.',
+    text: 'A payment page for each invoice (https; http only for localhost): {invoice} becomes the invoice reference and {case} the case id. Without PAYMENT_ACCOUNT and PAYMENT_LINK, letters ask the debtor to contact CREDITOR_CONTACT_NAME for the bank details, emails and SMS to write to the dispute address, and the service warns at boot.',
     examples: ['https://pay.example.com/invoices/{invoice}'],
   },
   DISPUTE_EMAIL: {
@@ -153,7 +153,7 @@ export const CONFIG_DOCS = {
   SIGNING_P12_PASSPHRASE: { section: 'Signing letters', text: "The PKCS#12 file's passphrase. Goes with SIGNING_P12_FILE." },
   SEAL_IMAGE: {
     section: 'Signing letters',
-    text: "A PNG of the company seal (公章) or signature, printed in each letter's signature block. Unset: a seal drawn from CREDITOR_NAME.",
+    text: "A PNG or JPEG of the company seal (公章) or signature, printed in each letter's signature block. Unset: a plain badge saying the letter is signed electronically by CREDITOR_NAME (never a drawn look-alike of a seal).",
     examples: ['/etc/dunning/seal.png'],
   },
   LETTER_DEADLINE: {

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ConfigError, loadConfig } from './config.schema';
 
 /** Runs loadConfig and returns the ConfigError it throws (fails the test if it does not throw one). */
@@ -111,9 +114,29 @@ describe('loadConfig', () => {
       ['LOG_LEVEL', 'verbose'],
       ['WORKER_CONCURRENCY', '-1'],
       ['STEP_ATTEMPTS', 'many'],
+      ['PAYMENT_LINK', 'http://pay.example.com/{invoice}'],
+      ['PAYMENT_LINK', 'pay here'],
+      ['SIGNING_P12_FILE', '/nonexistent/creditor.p12'],
+      ['SEAL_IMAGE', '/nonexistent/seal.png'],
+      ['SEAL_IMAGE', 'package.json'],
     ])('%s=%s throws a ConfigError naming the variable', (name, value) => {
       const error = configError({ [name]: value });
       expect(error.message).toMatch(new RegExp(`^\\s*${name}: `, 'm'));
+    });
+
+    it('takes an https payment link, or http on this machine, and a PNG seal', () => {
+      expect(loadConfig({ PAYMENT_LINK: 'https://pay.example.com/i/{invoice}?case={case}' }).PAYMENT_LINK).toBe(
+        'https://pay.example.com/i/{invoice}?case={case}',
+      );
+      expect(loadConfig({ PAYMENT_LINK: 'http://localhost:8080/pay' }).PAYMENT_LINK).toBe('http://localhost:8080/pay');
+      const dir = mkdtempSync(join(tmpdir(), 'seal-'));
+      try {
+        const seal = join(dir, 'seal.png');
+        writeFileSync(seal, Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0]));
+        expect(loadConfig({ SEAL_IMAGE: seal }).SEAL_IMAGE).toBe(seal);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     });
 
     it('does not name variables that are fine', () => {

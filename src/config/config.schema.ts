@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Duration } from 'luxon';
 import { IANAZone } from 'luxon';
 import { z } from 'zod';
@@ -66,17 +67,38 @@ const url = (protocols: string[]) =>
     { message: `must be a URL with scheme ${protocols.join(' or ')}` },
   );
 
-/** A payment page URL template: {invoice} and {case} are replaced by the invoice's reference and the case id. */
+/**
+ * A payment page URL template: {invoice} and {case}, where given, become the invoice's reference
+ * and the case id. HTTPS, as debtors type card details there; plain HTTP only on this machine.
+ */
 const paymentLink = z.string().refine(
   (value) => {
     try {
-      return ['http:', 'https:'].includes(new URL(value.replace(/\{(invoice|case)\}/g, 'x')).protocol);
+      const url = new URL(value.replace(/\{(invoice|case)\}/g, 'x'));
+      return url.protocol === 'https:' || (url.protocol === 'http:' && ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname));
     } catch {
       return false;
     }
   },
-  { message: 'must be an http(s) URL, with {invoice} or {case} where the reference goes' },
+  { message: 'must be an https URL (http only for localhost); {invoice} and {case} in it become the invoice reference and the case id' },
 );
+
+/** A file the service reads at start: it must be there and readable, else the boot stops naming the setting. */
+const readableFile = (what: string, check?: (head: Buffer) => boolean) =>
+  z.string().refine(
+    (path) => {
+      try {
+        const head = readFileSync(path).subarray(0, 8);
+        return check ? check(head) : true;
+      } catch {
+        return false;
+      }
+    },
+    { message: `must be the path of a readable ${what}` },
+  );
+/** PNG or JPEG, the images PDF letters embed. */
+const isImage = (head: Buffer) =>
+  head.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])) || (head[0] === 0xff && head[1] === 0xd8);
 
 const apiKeys = z
   .string()
@@ -149,9 +171,9 @@ export const configSchema = z.object({
   DISPUTE_EMAIL: z.email('must be an email address').optional(),
   DISPUTE_PHONE: z.string().trim().min(1).optional(),
   DISPUTE_URL: url(['http', 'https']).optional(),
-  SIGNING_P12_FILE: z.string().min(1).optional(),
+  SIGNING_P12_FILE: readableFile('PKCS#12 (.p12) file').optional(),
   SIGNING_P12_PASSPHRASE: z.string().optional(),
-  SEAL_IMAGE: z.string().min(1).optional(),
+  SEAL_IMAGE: readableFile('PNG or JPEG image', isImage).optional(),
   LETTER_DEADLINE: calendarPeriod('P10D'),
   LIMITATION_PERIOD: calendarPeriod('P3Y'),
   LIMITATION_PERIODS: periodsByJurisdiction,

@@ -44,7 +44,13 @@ export class LetterSigner implements OnModuleInit {
   private async read(): Promise<SigningCredentials> {
     const { SIGNING_P12_FILE: file, SIGNING_P12_PASSPHRASE: passphrase } = this.config;
     if (file) {
-      const credentials = credentialsFromP12(readFileSync(file), passphrase ?? '');
+      let credentials: SigningCredentials;
+      try {
+        credentials = credentialsFromP12(readFileSync(file), passphrase ?? '');
+      } catch (error) {
+        // A wrong file or passphrase stops the boot, naming the setting (never the passphrase).
+        throw new Error(`SIGNING_P12_FILE: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+      }
       this.logger.log(`letters are signed with the certificate of ${credentials.commonName} from SIGNING_P12_FILE`);
       return credentials;
     }
