@@ -62,7 +62,7 @@ describe('LetterRenderer', () => {
     expect(text).toContain('1,250.00×17天×0.04%=8.50');
     expect(text).toContain('违约金增加¥0.50');
     expect(text).toContain('合计¥1,258.50（大写：人民币壹仟贰佰伍拾捌元伍角）');
-    expect(text).toContain('示例融资租赁有限公司（电子签章）');
+    expect(text).toContain('示例融资租赁有限公司已电子签名');
     expect(text).toContain('北京市朝阳区');
   });
 
@@ -112,6 +112,8 @@ describe('LetterRenderer', () => {
 
       expect(text).toContain(squeezed(sut.title(type, locale)));
       expect(rendered.templateKey).toBe(`letters/${type}/${locale}`);
+      // Every letter says how to pay and how to dispute.
+      for (const fact of [base.payment.account!, base.payment.reference, base.dispute.email!, base.dispute.phone!]) expect(text).toContain(squeezed(fact));
       if (type === 'contract-termination') expect(text).toContain('L-2026-000001');
       if (type === 'document-request') expect(text).toContain('身份证复印件');
       if (type === 'guarantor-notice') expect(text).toContain(squeezed(base.debtor.name));

@@ -18,8 +18,9 @@ const SIZES: Record<LetterLocale, { body: number; small: number; letterhead: num
   'zh-CN': { body: 11, small: 9, letterhead: 15, title: 16 },
 };
 const GREY = '#555555';
-const SEAL_RED = '#c8102e';
-const SEAL_RADIUS = 40;
+const MARK_BLUE = '#1f4e79';
+/** The generated signature badge (a seal image gets a square twice its height). */
+const MARK = { width: 230, height: 40 };
 
 interface AmountRow {
   label: string;
@@ -134,18 +135,25 @@ export class LetterRenderer {
     doc.fontSize(SIZE.body);
     const line = doc.currentLineHeight(true);
     const enclosureHeight = content.enclosures.length > 0 ? line * (content.enclosures.length + 2) : 0;
-    writer.keepTogether(line * 5 + SEAL_RADIUS + enclosureHeight);
+    writer.keepTogether(line * 4 + MARK.height + enclosureHeight);
     writer.write(content.closing, { size: SIZE.body });
     doc.moveDown(0.6);
-    const sealTop = doc.y;
+    const signatureTop = doc.y;
     writer.write(vars.creditor.name, { size: SIZE.body, bold: true, align });
-    writer.write(content.seal, { size: SIZE.small, align, color: GREY });
     writer.write(vars.date, { size: SIZE.body, align });
-    // A Chinese seal is stamped over the name and date (骑字盖章); an English letter has it beside them.
-    const sealX = align === 'right' ? left + width - SEAL_RADIUS - 10 : left + width * 0.62;
-    writer.seal(vars.creditor.name, this.sealImage, { x: sealX, y: sealTop + SEAL_RADIUS * 0.6 });
+    // A seal image is stamped over the name and date (骑字盖章) in Chinese and beside them in
+    // English; the generated badge sits beside them in both.
+    const sealBox = this.sealImage
+      ? {
+          x: align === 'right' ? left + width - MARK.height * 2 : left + width * 0.55,
+          y: signatureTop - MARK.height * 0.4,
+          width: MARK.height * 2,
+          height: MARK.height * 2,
+        }
+      : { x: align === 'right' ? left : left + width - MARK.width, y: signatureTop - 4, width: MARK.width, height: MARK.height };
+    const markBottom = writer.signatureMark(content.seal, this.sealImage, sealBox);
     doc.x = left;
-    doc.y = Math.max(doc.y, sealTop + SEAL_RADIUS * 1.6);
+    doc.y = Math.max(signatureTop + line * 2, markBottom) + 4;
 
     if (content.enclosures.length > 0) {
       doc.moveDown(1);
@@ -255,41 +263,29 @@ class LetterWriter {
   }
 
   /**
-   * The creditor's seal centred on `at`: the configured image, or a round red stamp drawn from
-   * the name (the name around the upper rim, a star in the middle), as a company seal looks.
+   * The signature mark in `box`: the creditor's own seal (SEAL_IMAGE), or else a plain badge
+   * saying the letter is signed electronically. The generated one is deliberately no look-alike of
+   * a company seal (公章): only the creditor may supply its seal's image.
    */
-  seal(name: string, image: Buffer | null, at: { x: number; y: number }): void {
-    const { doc } = this;
-    const r = SEAL_RADIUS;
-    doc.save();
+  signatureMark(caption: string, image: Buffer | null, box: { x: number; y: number; width: number; height: number }): number {
+    const { doc, size } = this;
     if (image) {
-      doc.image(image, at.x - r, at.y - r, { fit: [2 * r, 2 * r], align: 'center', valign: 'center' });
-      doc.restore();
-      return;
+      doc.image(image, box.x, box.y, { fit: [box.width, box.height], align: 'center', valign: 'center' });
+      return box.y + box.height;
     }
-    doc.opacity(0.85).lineWidth(2.2).strokeColor(SEAL_RED).fillColor(SEAL_RED);
-    doc.circle(at.x, at.y, r).stroke();
-    const star = Array.from({ length: 10 }, (_, i) => {
-      const radius = i % 2 === 0 ? r * 0.3 : r * 0.12;
-      const angle = (Math.PI / 5) * i - Math.PI / 2;
-      return [at.x + radius * Math.cos(angle), at.y + radius * Math.sin(angle)] as [number, number];
-    });
-    doc.polygon(...star).fill();
-    // The name runs around at most 270° of the rim, each character upright to the centre.
-    const chars = [...name];
-    const size = Math.min(r * 0.27, ((1.5 * Math.PI * r * 0.75) / chars.length) * 0.9);
-    const sweep = Math.min(270, ((chars.length * size * 1.1) / (r * 0.75)) * (180 / Math.PI));
-    doc.fontSize(size);
-    chars.forEach((char, i) => {
-      const angle = chars.length === 1 ? 0 : -sweep / 2 + (sweep * i) / (chars.length - 1);
-      const [run] = this.runs(char, true);
-      this.use(run!.name, run!.font);
-      doc.save();
-      doc.rotate(angle, { origin: [at.x, at.y] });
-      doc.text(char, at.x - doc.widthOfString(char) / 2, at.y - r + 4, { lineBreak: false });
-      doc.restore();
-    });
-    doc.restore();
+    // The text first, so the frame fits however the caption wraps.
+    const inner = { width: box.width - 12, align: 'center' as const };
+    this.write(caption, { size: size.small, bold: true, color: MARK_BLUE, ...inner }, { x: box.x + 6, y: box.y + 7 });
+    this.write('PAdES · SHA-256', { size: size.small, color: GREY, ...inner });
+    const bottom = doc.y + 5;
+    doc
+      .save()
+      .lineWidth(1)
+      .strokeColor(MARK_BLUE)
+      .roundedRect(box.x, box.y, box.width, bottom - box.y, 6)
+      .stroke()
+      .restore();
+    return bottom;
   }
 
   /** The enclosed statement of account, on a page of its own. */
