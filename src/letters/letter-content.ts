@@ -69,6 +69,8 @@ export interface LetterVariables {
   noticesSent: number;
   lastNoticeDate: string | null;
   guaranteeEndsOn: string | null;
+  /** The letter is dated within the guarantee period: only then may it say so. */
+  withinGuaranteePeriod: boolean;
   jointGuarantee: boolean;
   payment: LetterFields['payment'] & { byTransfer: boolean };
   dispute: LetterFields['dispute'];
@@ -146,6 +148,7 @@ export function letterVariables(fields: LetterFields, titles: Record<LetterType,
     noticesSent: fields.noticesSent,
     lastNoticeDate: fields.lastNoticeDate ? date(fields.lastNoticeDate) : null,
     guaranteeEndsOn: fields.guaranteeEndsOn ? date(fields.guaranteeEndsOn) : null,
+    withinGuaranteePeriod: fields.guaranteeEndsOn !== null && fields.date <= fields.guaranteeEndsOn,
     jointGuarantee: fields.guaranteeType === 'joint',
     payment: { ...fields.payment, byTransfer: fields.payment.account !== null },
     dispute: fields.dispute,
