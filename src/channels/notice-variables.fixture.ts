@@ -13,6 +13,7 @@ export const noticeVariables: NoticeVariables = {
   dueDate: '1 November 2026',
   remindersSent: 0,
   lastReminderDate: null,
+  demandsSent: 0,
   contractInForce: true,
   creditor: 'Example GmbH',
   payment: { payee: 'Example GmbH', bank: 'Berliner Bank', account: 'DE89 3704 0044 0532 0130 00', link: null, reference: 'INV-2026-0042' },

@@ -53,6 +53,7 @@ export class NoticeMessages {
       dueDate: dueDateText(step, locale),
       remindersSent: record.reminders.sent,
       lastReminderDate: lastReminder ? formatDate(lastReminder.on, locale) : null,
+      demandsSent: record.demands.sent,
       contractInForce: record.contract.status === 'in-force',
       creditor: this.config.CREDITOR_NAME,
       payment: paymentRoute(this.config, { ref: step.invoice.ref, caseId: step.caseId }),

@@ -147,6 +147,14 @@ describe('EmailTemplates', () => {
     expect(sut.render('reminder-firm', 'en', { ...variables, remindersSent: 1, lastReminderDate: '9 November 2026' }).text).toContain('1 reminder about it');
   });
 
+  it.each<Locale>(['en', 'zh-CN'])('promises a formal demand in %s only while none was sent', (locale) => {
+    const demand = locale === 'en' ? 'we will send a formal payment demand' : '我方将发出正式催款函';
+    expect(sut.render('reminder-firm', locale, variables).text).toContain(demand);
+    const after = sut.render('reminder-firm', locale, { ...variables, demandsSent: 1 }).text;
+    expect(after).not.toContain(demand);
+    expect(after).toContain(locale === 'en' ? 'We have already sent you a formal payment demand' : '我方已向您发出正式催款函');
+  });
+
   it.each<Locale>(['en', 'zh-CN'])('warns of termination in %s only while the contract is in force', (locale) => {
     const withContract = { ...variables, contractRef: 'CTR-77' };
     const termination = locale === 'en' ? /terminate/ : /解除合同/;

@@ -33,6 +33,8 @@ export interface NoticeVariables extends Routes {
   /** Reminders sent on the case before this one, and the day of the last. */
   remindersSent: number;
   lastReminderDate: string | null;
+  /** Payment demands (letters) already sent to the debtor: a reminder then does not promise one. */
+  demandsSent: number;
   /** False once the contract was terminated (or its termination sent): no message may threaten it then. */
   contractInForce: boolean;
   /** The debtor's opt-out link, which every message carries. */
