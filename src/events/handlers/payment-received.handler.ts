@@ -54,7 +54,9 @@ export class PaymentReceivedHandler implements EventHandler<'payment.received'> 
     // The account with this payment in it: the one calculation (domain/account.ts) says what the
     // payment paid, in the allocation order, and what is still owed.
     const money = (await this.cases.money(tx, kase.id))!;
-    const account = caseAccount(money, now);
+    // A payment dated a moment ahead (within the clock skew) may fall on the debtor's next day: count it.
+    const paidAt = new Date(data.paidAt);
+    const account = caseAccount(money, paidAt > now ? paidAt : now);
     const allocation = account.payments.find((p) => p.id === data.paymentId);
     const before = kase.balanceMinor;
     const after = account.principalOutstandingMinor;
@@ -81,11 +83,11 @@ export class PaymentReceivedHandler implements EventHandler<'payment.received'> 
         },
       },
     ];
-    touches.push(...(await this.fees.adjust(tx, kase.id, money, data.paymentId, localDate(new Date(data.paidAt), money.timezone), actor)));
+    touches.push(...(await this.fees.adjust(tx, kase.id, money, data.paymentId, localDate(paidAt, money.timezone), actor)));
     // A part payment acknowledges the debt where the law says so (PRC art. 195, BGB § 212, LA 1980 s.29).
     if (account.totalDueMinor > 0n) {
       const source = { cause: 'payment.received', kind: 'payment.applied', key: { paymentId: data.paymentId } };
-      touches.push(...(await this.limitation.restart(tx, kase.id, new Date(data.paidAt), 'part-payment', source, actor)));
+      touches.push(...(await this.limitation.restart(tx, kase.id, paidAt, 'part-payment', source, actor)));
     }
     touches.push(...(await this.commitments.onPayment(tx, counted, actor, effects)));
     if (account.totalDueMinor === 0n) {
