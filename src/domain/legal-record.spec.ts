@@ -104,6 +104,29 @@ describe('legal record', () => {
     expect(legalRecord(delivered.touches, ZONE, '2026-11-04').contract).toMatchObject({ status: 'terminated', effectiveOn: '2026-11-03' });
   });
 
+  it('puts the contract back in force when the termination can no longer reach the debtor', () => {
+    const posted = () =>
+      trail()
+        .opened()
+        .postedLetter('2026-11-01T02:00:00Z', 'contract-termination', 'l9', 'L-2026-000009')
+        .terminated('2026-11-01T02:00:00Z', 'l9', 'L-2026-000009');
+    expect(legalRecord(posted().returned('2026-11-05T02:00:00Z', 'l9').touches, ZONE, '2026-11-06').contract.status).toBe('in-force');
+    // Its email failed for good, but the post is still on its way.
+    const emailFailed = posted().add('letter.failed', '2026-11-01T03:00:00Z', { letters: [{ id: 'l9', number: 'L-2026-000009' }] }, 'email');
+    expect(legalRecord(emailFailed.touches, ZONE, '2026-11-02').contract.status).toBe('termination-sent');
+    // Email only, and the email failed: it never went out.
+    const emailOnly = trail()
+      .opened()
+      .terminated('2026-11-01T02:00:00Z', 'l8', 'L-2026-000008')
+      .add('letter.failed', '2026-11-01T03:00:00Z', { letters: [{ id: 'l8', number: 'L-2026-000008' }] }, 'email');
+    expect(legalRecord(emailOnly.touches, ZONE, '2026-11-02').contract).toEqual({
+      status: 'in-force',
+      terminatedBy: null,
+      declaredOn: null,
+      effectiveOn: null,
+    });
+  });
+
   it('takes a terminate-contract step as effective on its own day', () => {
     const t = trail().opened().add('contract.terminated', '2026-11-01T02:00:00Z', { stepId: 's1', effectiveDate: '2026-11-01' });
     expect(legalRecord(t.touches, ZONE, '2026-11-02').contract).toEqual({
@@ -203,6 +226,38 @@ describe('step requirements', () => {
     const t = trail().opened().postedLetter('2026-10-11T02:00:00Z', 'payment-demand', 'l1', 'L-2026-000001');
     const verdict = checkRequirements({ demandDelivered: 'PT2H' }, legalRecord(t.touches, ZONE, '2026-10-15'), at('2026-10-15T02:00:00Z'), ZONE);
     expect(verdict).toMatchObject({ kind: 'wait', until: at('2026-10-15T04:00:00Z') });
+  });
+
+  it('does not let the cure period end before the deadline the demand gave', () => {
+    // Emailed on 11 October with 14 days to pay: the debtor has all of 25 October (Shanghai).
+    const t = trail()
+      .opened()
+      .add(
+        'letter.sent',
+        '2026-10-11T02:00:00Z',
+        {
+          letterId: 'l1',
+          number: 'L-2026-000001',
+          type: 'payment-demand',
+          recipient: { role: 'debtor', id: 'd1' },
+          deadline: '2026-10-25',
+          delivery: 'accepted',
+        },
+        'email',
+      );
+    expect(check(t, '2026-10-21T02:00:00Z')).toMatchObject({ kind: 'wait', until: at('2026-10-25T16:00:00Z') });
+    expect(check(t, '2026-10-25T16:00:00Z')).toEqual({ kind: 'met' });
+  });
+
+  it('waits for a payment demand still to come rather than dropping the termination', () => {
+    const verdict = checkRequirements(
+      requirementsOf(termination),
+      legalRecord(trail().opened().touches, ZONE, '2026-11-01'),
+      at('2026-11-01T02:00:00Z'),
+      ZONE,
+      true,
+    );
+    expect(verdict).toEqual({ kind: 'wait', until: at('2026-11-02T02:00:00Z'), reason: 'the payment demand on this case has not gone out yet' });
   });
 
   it('never sends a second termination', () => {

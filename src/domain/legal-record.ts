@@ -20,6 +20,7 @@ export const LEGAL_TOUCH_KINDS = [
   'letter.sent',
   'letter.delivered',
   'letter.returned',
+  'letter.failed',
   'contract.terminated',
   'limitation.restarted',
   'work-item.completed',
@@ -52,6 +53,8 @@ export interface LetterRecord {
   deliveredBy: 'email' | 'post' | null;
   /** The post came back undelivered. */
   returned: boolean;
+  /** The day the letter gave its recipient to pay by (null for a letter recorded before letters kept it). */
+  deadline: string | null;
 }
 
 export interface ReminderRecord {
@@ -121,6 +124,8 @@ export function legalRecord(touches: readonly LegalTouch[], timezone: string, to
   const limitation: LegalRecord['limitation'] = { jurisdiction: null, law: null, startsOn: null, expiresOn: null, restarts };
   let termination: { by: LegalRecord['contract']['terminatedBy']; on: string; effectiveOn: string | null; letterId: string | null } | null = null;
   let suedOn: string | null = null;
+  // Letters whose email failed for good (the step gave up on them).
+  const failed = new Set<string>();
 
   const deliver = (letter: LetterRecord, at: Date, by: 'email' | 'post') => {
     if (letter.deliveredAt) return;
@@ -176,6 +181,7 @@ export function legalRecord(touches: readonly LegalTouch[], timezone: string, to
           deliveredOn: null,
           deliveredBy: null,
           returned: false,
+          deadline: str(data.deadline),
         };
         letters.set(letterId, letter);
         const channel = touch.channel === 'post' ? 'post' : 'email';
@@ -190,6 +196,10 @@ export function legalRecord(touches: readonly LegalTouch[], timezone: string, to
         const at = str(data.at) ? new Date(data.at as string) : touch.at;
         if (touch.kind === 'letter.returned') letter.returned = true;
         else deliver(letter, at, 'post');
+        break;
+      }
+      case 'letter.failed': {
+        for (const letter of (data.letters as { id?: string }[] | undefined) ?? []) if (letter.id) failed.add(letter.id);
         break;
       }
       case 'contract.terminated': {
@@ -223,12 +233,23 @@ export function legalRecord(touches: readonly LegalTouch[], timezone: string, to
 
   const allLetters = [...letters.values()];
   for (const g of guarantees) {
-    const notice = allLetters.find((l) => l.type === 'guarantor-notice' && l.recipient.id === g.guarantorId && l.deliveredOn !== null);
-    g.notifiedOn = notice?.deliveredOn ?? null;
+    // The earliest notice to reach the guarantor, whichever was sent first.
+    const delivered = allLetters
+      .filter((l) => l.type === 'guarantor-notice' && l.recipient.id === g.guarantorId && l.deliveredOn !== null)
+      .map((l) => l.deliveredOn!);
+    g.notifiedOn = delivered.length > 0 ? delivered.sort()[0]! : null;
     g.suedOn = suedOn;
   }
-  const terminated = termination;
-  if (terminated?.letterId) terminated.effectiveOn = letters.get(terminated.letterId)?.deliveredOn ?? null;
+  let terminated = termination;
+  if (terminated?.letterId) {
+    const letter = letters.get(terminated.letterId);
+    terminated.effectiveOn = letter?.deliveredOn ?? null;
+    // A termination that can no longer reach the debtor (its post came back, its email failed with
+    // no post on the way) never took effect: the contract is in force and may be terminated again.
+    const postPending = letter?.channels.includes('post') && !letter.returned;
+    const lost = letter?.returned === true || (failed.has(terminated.letterId) && !postPending);
+    if (!terminated.effectiveOn && lost) terminated = null;
+  }
   const demands = allLetters.filter((l) => DEMAND_LETTERS.includes(l.type) && l.recipient.role === 'debtor');
   const reminderItems = [...reminders.values()];
   return {

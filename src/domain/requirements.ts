@@ -1,4 +1,4 @@
-import { localDate } from './calendar';
+import { localDate, localDayEnd } from './calendar';
 import { addPeriod } from './legal-clocks';
 import type { LegalRecord, LetterRecord } from './legal-record';
 import { stepDueAt } from './ladder';
@@ -28,8 +28,12 @@ export const hasRequirements = (requirements: StepRequirements): boolean => Obje
 
 export type RequirementVerdict = { kind: 'met' } | { kind: 'skip'; reason: string } | { kind: 'wait'; until: Date; reason: string };
 
-/** Whether the record allows the step now; a verdict that is not `met` names the reason for the step's touch. */
-export function checkRequirements(requirements: StepRequirements, record: LegalRecord, now: Date, timezone: string): RequirementVerdict {
+/**
+ * Whether the record allows the step now; a verdict that is not `met` names the reason for the
+ * step's touch. `demandPlanned`: a payment demand is still to come on the case (its step has not
+ * finished), so a termination waits for it rather than being dropped.
+ */
+export function checkRequirements(requirements: StepRequirements, record: LegalRecord, now: Date, timezone: string, demandPlanned = false): RequirementVerdict {
   if (requirements.contractInForce) {
     const { contract } = record;
     if (contract.status !== 'in-force') {
@@ -44,18 +48,28 @@ export function checkRequirements(requirements: StepRequirements, record: LegalR
   if (requirements.guaranteeInPeriod && record.guarantees.length > 0 && record.guarantees.every((g) => g.status === 'lapsed')) {
     return { kind: 'skip', reason: `every guarantee has lapsed (the last period ended on ${[...record.guarantees].sort(byEnd).at(-1)!.endsOn})` };
   }
-  if (requirements.demandDelivered) return demandVerdict(requirements.demandDelivered, record.demands.letters, now, timezone);
+  if (requirements.demandDelivered) return demandVerdict(requirements.demandDelivered, record.demands.letters, now, timezone, demandPlanned);
   return { kind: 'met' };
 }
 
 const byEnd = (a: { endsOn: string }, b: { endsOn: string }) => (a.endsOn < b.endsOn ? -1 : 1);
 
-function demandVerdict(cure: string, demands: readonly LetterRecord[], now: Date, timezone: string): RequirementVerdict {
+/**
+ * The cure period runs from the demand's delivery, and never ends before the deadline the demand
+ * itself gave (the debtor has until the end of that day): a termination cannot cut short the
+ * time the creditor granted.
+ */
+function cureEnds(demand: LetterRecord, cure: string, timezone: string): Date {
+  const byPeriod = stepDueAt(demand.deliveredAt!, cure, timezone);
+  const byDeadline = demand.deadline ? localDayEnd(demand.deadline, timezone) : byPeriod;
+  return byDeadline > byPeriod ? byDeadline : byPeriod;
+}
+
+function demandVerdict(cure: string, demands: readonly LetterRecord[], now: Date, timezone: string, demandPlanned: boolean): RequirementVerdict {
+  const recheck = () => [stepDueAt(now, DELIVERY_RECHECK, timezone), stepDueAt(now, cure, timezone)].sort((a, b) => a.getTime() - b.getTime())[0]!;
   const delivered = demands.filter((d) => d.deliveredAt !== null);
   if (delivered.length > 0) {
-    const cured = delivered
-      .map((d) => ({ letter: d, from: stepDueAt(d.deliveredAt!, cure, timezone) }))
-      .sort((a, b) => a.from.getTime() - b.from.getTime())[0]!;
+    const cured = delivered.map((d) => ({ letter: d, from: cureEnds(d, cure, timezone) })).sort((a, b) => a.from.getTime() - b.from.getTime())[0]!;
     if (cured.from <= now) return { kind: 'met' };
     return {
       kind: 'wait',
@@ -65,10 +79,8 @@ function demandVerdict(cure: string, demands: readonly LetterRecord[], now: Date
   }
   const today = localDate(now, timezone);
   const pending = demands.find((d) => !d.returned && addPeriod(d.sentOn, DELIVERY_WAIT) >= today);
-  if (pending) {
-    const recheck = [stepDueAt(now, DELIVERY_RECHECK, timezone), stepDueAt(now, cure, timezone)].sort((a, b) => a.getTime() - b.getTime())[0]!;
-    return { kind: 'wait', until: recheck, reason: `payment demand ${pending.number} is not yet delivered` };
-  }
+  if (pending) return { kind: 'wait', until: recheck(), reason: `payment demand ${pending.number} is not yet delivered` };
+  if (demandPlanned) return { kind: 'wait', until: recheck(), reason: 'the payment demand on this case has not gone out yet' };
   if (demands.length > 0)
     return {
       kind: 'skip',

@@ -106,6 +106,15 @@ export class LetterRegister {
       const future = update.at ? futureInstant('body.at', update.at, now) : null;
       if (future) throw new ValidationFailed([future]);
       const at = update.at ? new Date(update.at) : now;
+      // A backdated report would shorten a cure period or date a notice before it existed.
+      if (at < letter.lastPostAt) {
+        throw new ValidationFailed([
+          {
+            field: 'body.at',
+            reason: `must not be before ${letter.lastPostAt.toISOString()}, when the letter was ${letter.postStatus === 'queued' ? 'issued' : 'posted'}`,
+          },
+        ]);
+      }
       await this.letters.track(tx, id, { status: update.status, carrier: update.carrier, trackingNumber: update.trackingNumber, at });
       const evidence = {
         letterId: id,

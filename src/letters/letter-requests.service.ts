@@ -52,6 +52,7 @@ export class LetterRequests {
     const requirements = requirementsOf(step);
     if (!hasRequirements(requirements)) return null;
     const { record } = await this.standings.of(tx, terms.id, terms.money);
+    // By hand nothing waits: a refusal tells the operator why, now.
     const verdict = checkRequirements(requirements, record, this.clock.now(), terms.timezone);
     return verdict.kind === 'met' ? null : `a ${step.letter} letter cannot be sent now: ${verdict.reason}`;
   }

@@ -50,12 +50,14 @@ export interface LetterState {
 }
 
 /**
- * How to pay and to dispute, as the letter states them: its covering email says the same. Null for
- * a letter issued before letters stated them; with the case and invoice to work them out afresh.
+ * What a letter's covering email and its `letter.sent` touch repeat from the letter: how to pay
+ * and to dispute, and its deadline. Null for a letter issued before letters stated them (the
+ * case and invoice let the routes be worked out afresh).
  */
-export interface LetterRoutes {
+export interface LetterCoverFacts {
   payment: LetterFields['payment'] | null;
   dispute: LetterFields['dispute'] | null;
+  deadline: string | null;
   caseId: string;
   invoiceRef: string;
 }
@@ -112,6 +114,8 @@ export interface TrackedLetter {
   carrier: string | null;
   trackingNumber: string | null;
   timezone: string;
+  /** The last moment the post's story has so far (posted, else issued): a later report cannot come before it. */
+  lastPostAt: Date;
 }
 
 const STATE_COLUMNS = `l.id, l.number, l.type, l.recipient_role AS "recipientRole", l.recipient_id AS "recipientId", l.recipient_name AS "recipientName",
@@ -177,10 +181,10 @@ export class LetterRepository extends SqlRepository {
   }
 
   /** A letter with its bytes, the routes it states and, for a debtor, their opt-out token: what its covering email needs. */
-  forEmail(id: string): Promise<(LetterState & LetterRoutes & { pdf: Buffer; unsubscribeToken: string | null }) | undefined> {
+  forEmail(id: string): Promise<(LetterState & LetterCoverFacts & { pdf: Buffer; unsubscribeToken: string | null }) | undefined> {
     return this.row(
       undefined,
-      `SELECT ${STATE_COLUMNS}, l.pdf, l.fields->'payment' AS payment, l.fields->'dispute' AS dispute, l.case_id AS "caseId", i.external_id AS "invoiceRef",
+      `SELECT ${STATE_COLUMNS}, l.pdf, l.fields->'payment' AS payment, l.fields->'dispute' AS dispute, l.fields->>'deadline' AS deadline, l.case_id AS "caseId", i.external_id AS "invoiceRef",
          d.unsubscribe_token AS "unsubscribeToken" ${WITH_DISPATCH}
          JOIN cases c ON c.id = l.case_id JOIN invoices i ON i.id = c.invoice_id
          LEFT JOIN debtors d ON d.id = l.recipient_id AND l.recipient_role = 'debtor' WHERE l.id = $1`,
@@ -196,22 +200,6 @@ export class LetterRepository extends SqlRepository {
   /** A failed letter step's emails still pending are failed; returns those letters. */
   failPendingEmails(tx: Tx, stepId: string): Promise<{ id: string; number: string }[]> {
     return this.changed(tx, `UPDATE letters SET email_status = 'failed' WHERE step_id = $1 AND email_status = 'pending' RETURNING id, number`, [stepId]);
-  }
-
-  /**
-   * What a new letter may say about the case's history: the letters that went out (sent by email,
-   * or queued, posted or delivered by post; a returned letter did not reach its recipient), dated
-   * on the debtor's calendar, and how many notices were sent.
-   */
-  async history(tx: Tx, caseId: string, timezone: string): Promise<{ letters: { number: string; type: LetterType; date: string }[]; notices: number }> {
-    const row = await this.row<{ letters: { number: string; type: LetterType; date: string }[] | null; notices: number }>(
-      tx,
-      `SELECT (SELECT json_agg(json_build_object('number', number, 'type', type, 'date', to_char(issued_at AT TIME ZONE $2, 'YYYY-MM-DD')) ORDER BY issued_at, number)
-                FROM letters WHERE case_id = $1 AND (email_status = 'sent' OR post_status IN ('queued', 'posted', 'delivered'))) AS letters,
-              (SELECT count(*)::int FROM touches WHERE case_id = $1 AND kind = 'notice.sent') AS notices`,
-      [caseId, timezone],
-    );
-    return { letters: row?.letters ?? [], notices: row?.notices ?? 0 };
   }
 
   /** Oldest first, so a print vendor works the queue in order. */
@@ -244,7 +232,8 @@ export class LetterRepository extends SqlRepository {
     return this.row(
       tx,
       `SELECT l.case_id AS "caseId", l.number, l.type, l.sha256, l.recipient_role AS "recipientRole", l.recipient_id AS "recipientId",
-         l.email_status AS "emailStatus", l.post_status AS "postStatus", l.carrier, l.tracking_number AS "trackingNumber", d.timezone
+         l.email_status AS "emailStatus", l.post_status AS "postStatus", l.carrier, l.tracking_number AS "trackingNumber", d.timezone,
+         COALESCE(l.posted_at, l.issued_at) AS "lastPostAt"
        FROM letters l JOIN cases c ON c.id = l.case_id JOIN debtors d ON d.id = c.debtor_id WHERE l.id = $1 FOR UPDATE OF l`,
       [id],
     );

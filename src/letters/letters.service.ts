@@ -25,7 +25,7 @@ import type { PolicyStep } from '../domain/policy';
 import type { TouchInput } from '../domain/touch-kinds';
 import { LetterRenderer } from './letter-pdf';
 import { LetterSigner } from './letter-signer.service';
-import { LetterRepository, type LetterRoutes, type LetterState } from './letter.repository';
+import { LetterRepository, type LetterCoverFacts, type LetterState } from './letter.repository';
 
 export type LetterStep = Extract<PolicyStep, { action: 'letter' }>;
 
@@ -174,6 +174,7 @@ export class LetterService {
         number: fields.number,
         type: step.letter,
         recipient: letter.recipient,
+        deadline: fields.deadline,
         sha256,
         templateKey: rendered.templateKey,
         templateVersion: rendered.templateVersion,
@@ -224,6 +225,7 @@ export class LetterService {
                 number: row.number,
                 type: row.type,
                 recipient: { role: row.recipientRole, id: row.recipientId, name: row.recipientName },
+                ...(row.deadline ? { deadline: row.deadline } : {}),
                 dispatchId: email.dispatchId,
                 messageId: email.messageId,
                 sha256: row.sha256,
@@ -353,7 +355,7 @@ export class LetterService {
     return rollToWorkday(nominal, (day) => this.holidays.isWorkday(jurisdiction, day));
   }
 
-  private coverEmail(row: LetterState & LetterRoutes & { pdf: Buffer; unsubscribeToken: string | null }, email: NonNullable<IssuedLetter['pendingEmail']>) {
+  private coverEmail(row: LetterState & LetterCoverFacts & { pdf: Buffer; unsubscribeToken: string | null }, email: NonNullable<IssuedLetter['pendingEmail']>) {
     const locale = row.locale as LetterLocale;
     const optOut = row.unsubscribeToken ? unsubscribeLink(this.config.PUBLIC_URL, row.unsubscribeToken) : null;
     const cover = this.emailTemplates.render('letter-cover', locale, {

@@ -223,6 +223,17 @@ export class StepRepository extends SqlRepository {
     ]);
   }
 
+  /** Whether a payment-demand letter step of the case, other than the given one, has yet to finish (waiting or running). */
+  async demandPlanned(tx: Tx, caseId: string, exceptStepId: string | null): Promise<boolean> {
+    const row = await this.row<{ planned: boolean }>(
+      tx,
+      `SELECT EXISTS (SELECT 1 FROM scheduled_steps WHERE case_id = $1 AND id IS DISTINCT FROM $2 AND status IN ('pending', 'deferred', 'running')
+         AND action = 'letter' AND definition->>'letter' = 'payment-demand') AS planned`,
+      [caseId, exceptStepId],
+    );
+    return row!.planned;
+  }
+
   /** The case's next waiting step other than the given one. */
   async nextWaiting(tx: Tx, caseId: string, exceptStepId: string): Promise<DueStep | undefined> {
     const row = await this.row<{ next: { id: string; dueAt: string } | null }>(tx, 'SELECT next_pending_step($1, $2) AS next', [caseId, exceptStepId]);

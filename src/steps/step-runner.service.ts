@@ -9,6 +9,7 @@ import { checkRequirements, hasRequirements, requirementsOf } from '../domain/re
 import type { StepOutcome } from '../domain/statuses';
 import { guardStep } from '../domain/step-guard';
 import type { StepRunFacts } from '../metrics/step-metrics';
+import { LetterRepository } from '../letters/letter.repository';
 import { type RunnableStep, StepRepository } from '../scheduling/step.repository';
 import { StepScheduler } from '../scheduling/step-scheduler.service';
 import { EscalateAction } from './actions/escalate.action';
@@ -40,6 +41,7 @@ export class StepRunner {
     private readonly settlement: StepSettlement,
     private readonly failures: StepFailures,
     private readonly standings: CaseStandings,
+    private readonly letters: LetterRepository,
     notice: NoticeAction,
     letter: LetterAction,
     fee: FeeAction,
@@ -110,12 +112,18 @@ export class StepRunner {
       });
   }
 
-  /** Acts unless the case's legal record fails the step's requirements: then it is skipped or waits, with the reason. */
+  /**
+   * Acts unless the case's legal record fails the step's requirements: then it is skipped or
+   * waits, with the reason. A letter step that already issued its letters (a retry, or a letter
+   * requested by hand) is past that check: its own termination must not stop its emails.
+   */
   private async actIfAllowed(tx: Tx, step: RunnableStep): Promise<Settled> {
     const requirements = requirementsOf(step.definition);
-    if (hasRequirements(requirements)) {
+    const issued = step.definition.action === 'letter' && (await this.letters.ofStep(tx, step.id)).length > 0;
+    if (hasRequirements(requirements) && !issued) {
       const { record } = (await this.standings.ofCase(tx, step.caseId))!;
-      const verdict = checkRequirements(requirements, record, this.clock.now(), step.debtor.timezone);
+      const planned = requirements.demandDelivered !== undefined && (await this.steps.demandPlanned(tx, step.caseId, step.id));
+      const verdict = checkRequirements(requirements, record, this.clock.now(), step.debtor.timezone, planned);
       if (verdict.kind === 'skip') return this.settlement.skip(tx, step, verdict.reason);
       if (verdict.kind === 'wait') return this.settlement.wait(tx, step, verdict.until, verdict.reason);
     }

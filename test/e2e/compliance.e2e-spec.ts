@@ -279,7 +279,19 @@ describe('the contact gate and the case lifecycle, with the real service', () =>
   it('the end of the ladder: a demand, a collector work item, the contract terminated once the demand reached the debtor, the balance written off', async () => {
     const event = overdueEvent({ segment: 'end-of-ladder' });
     const caseId = await open(event);
-    const trail = await trailWith(caseId, 'case.written_off');
+    // The termination waits for the demand's day to pay and its cure period, on the record.
+    const deferred = (await trailWith(caseId, 'step.deferred')).find((t) => t.kind === 'step.deferred')!;
+    expect(deferred.data).toMatchObject({ index: 2, reasons: [expect.stringMatching(/^the cure period after payment demand L-/)] });
+    // Six days on, the termination runs, and the write-off follows it.
+    const [, , terminate] = (await caseDetail(caseId)).schedule as { id: string }[];
+    const clock = FixedClock.install(sut.app, DateTime.now().plus({ days: 6 }).toJSDate());
+    let trail: Touch[];
+    try {
+      expect(await runStepAgain(sut.queue, terminate!.id)).toBe('terminated');
+      trail = await trailWith(caseId, 'case.written_off');
+    } finally {
+      clock.restore();
+    }
     const kinds = trail.map((t) => t.kind);
     expect(kinds.indexOf('escalation.created')).toBeLessThan(kinds.indexOf('contract.terminated'));
     expect(kinds.indexOf('contract.terminated')).toBeLessThan(kinds.indexOf('case.written_off'));

@@ -183,8 +183,10 @@ describe('letters: PDF by email and post, tracking, fees and legal clocks', () =
     expect(queued.recipient.address).toMatchObject({ postcode: 'EC1A 1BB' });
 
     const track = (body: object) => sut.http.post(`/v1/letters/${letterId}/tracking`).set(bearer('operator')).send(body);
-    // Delivered before posted is out of order.
+    // Delivered before posted is out of order; a report dated before the letter existed is refused.
     await track({ carrier: 'Royal Mail', trackingNumber: 'RM123456789GB', status: 'delivered' }).expect(409);
+    const backdated = await track({ carrier: 'Royal Mail', trackingNumber: 'RM123456789GB', status: 'posted', at: '2020-01-01T00:00:00Z' }).expect(400);
+    expect(backdated.body.details).toEqual([expect.objectContaining({ field: 'body.at', reason: expect.stringContaining('when the letter was issued') })]);
     const posted = await track({ carrier: 'Royal Mail', trackingNumber: 'RM123456789GB', status: 'posted' }).expect(200);
     expect(posted.body.deliveries.post).toMatchObject({ status: 'posted', carrier: 'Royal Mail', trackingNumber: 'RM123456789GB' });
     // The same report again changes nothing; another tracking number is refused.
@@ -311,17 +313,23 @@ describe('letters: PDF by email and post, tracking, fees and legal clocks', () =
       sut.http
         .post(`/v1/cases/${caseId}/letters`)
         .set(bearer('operator'))
-        .send({ type: 'contract-termination', deliver: ['post'] });
+        .send({ type: 'contract-termination', deliver: ['email', 'post'] });
     const early = await terminate().expect(409);
     expect(early.body.message).toMatch(/cure period after payment demand L-\d{4}-\d{6} \(delivered on \d{4}-\d{2}-\d{2}\) runs until/);
     // Ten days on (the default cure period), the termination may go.
+    // Its step is due then too, so the clock stays there until the email is out.
     const clock = FixedClock.install(sut.app, DateTime.now().plus({ days: 10, hours: 1 }).toJSDate());
     let sent;
+    let mail;
     try {
       sent = await terminate().expect(201);
+      const number = sent.body.letters[0].number as string;
+      // The termination it records does not stop its own step from emailing it.
+      mail = await waitFor('the termination by email', () => smtp.to(event.data.debtor.email).find((m) => m.subject.includes(number)));
     } finally {
       clock.restore();
     }
+    expect(mail.attachments).toHaveLength(1);
     const termination = await letter(sent.body.letters[0].id);
     expect(termination.fields.previousLetters).toEqual([expect.objectContaining({ number: (await letter(demandId)).number, type: 'payment-demand' })]);
     const detail = await caseDetail(caseId);

@@ -8,7 +8,8 @@ import { DateTime } from 'luxon';
 import { PDFParse } from 'pdf-parse';
 import { LegalClockCheck } from '../../src/letters/legal-clock-check.service';
 import { type ReceivedMail, SmtpSink } from '../support/smtp-sink';
-import { bearer, letterPdf, overdueEvent, paymentEvent, startTestApp, type TestApp } from '../support/test-app';
+import { FixedClock } from '../support/fixed-clock';
+import { bearer, letterPdf, overdueEvent, paymentEvent, runStepAgain, startTestApp, type TestApp } from '../support/test-app';
 import { waitFor } from '../support/wait-for';
 
 interface Touch {
@@ -139,46 +140,68 @@ describe('true letters: the legal record, step requirements, period-exact fees, 
         const held = await waitFor('the termination to wait or be skipped', async () =>
           (await http.touches(caseId)).find((t) => ['step.deferred', 'step.skipped'].includes(t.kind) && t.data.stepId === terminationStep.id),
         );
-        expect(JSON.stringify(held.data)).toMatch(/payment demand/);
+        // It waits (for the demand, its delivery or its cure period); it is never dropped.
+        expect(held.kind).toBe('step.deferred');
+        expect(JSON.stringify(held.data.reasons)).toMatch(/payment demand/);
       }
       const trail = await http.touches(caseId);
       expect(trail.filter((t) => t.kind === 'letter.sent').every((t) => t.data.type !== 'contract-termination')).toBe(true);
     });
   });
 
-  it('terminates only after a delivered demand and its cure period; then no letter warns of termination and none terminates again', async () => {
-    const http = api(sut);
-    const event = overdueEvent({ segment: 'true-letters' });
-    const caseId = await http.open(event);
+  const TERMINATION_WORDS = { en: /terminat/i, 'zh-CN': /解除|终止合同/ };
+  const DEMAND_TITLE = { en: 'Demand for Payment No. ', 'zh-CN': '《催款通知书》（编号：' };
 
-    const [demand, termination] = await lettersSent(sut, caseId, 2);
-    expect([demand!.data.type, termination!.data.type]).toEqual(['payment-demand', 'contract-termination']);
-    const trail = await waitFor('the final notice', async () => {
-      const all = await http.touches(caseId);
-      return all.some((t) => t.kind === 'notice.sent') ? all : null;
-    });
-    // The termination step waited for the cure period after the demand reached the debtor.
-    const waited = trail.find((t) => t.kind === 'step.deferred')!;
-    expect(JSON.stringify(waited.data.reasons)).toMatch(/cure period after payment demand L-\d{4}-\d{6}/);
-    const deliveredAt = new Date(demand!.at);
-    const terminatedAt = new Date(termination!.at);
-    expect(terminatedAt.getTime() - deliveredAt.getTime()).toBeGreaterThanOrEqual(4000);
-    // The second termination is skipped: the contract is no longer in force.
-    const skipped = trail.find((t) => t.kind === 'step.skipped')!;
-    expect(skipped.data).toMatchObject({ action: 'letter' });
-    expect(skipped.data.reason).toMatch(/^the contract (termination was sent|was terminated) by letter L-/);
-    expect(trail.filter((t) => t.kind === 'letter.sent' && t.data.type === 'contract-termination')).toHaveLength(1);
+  it.each(['en', 'zh-CN'] as const)(
+    'terminates only after a delivered demand and its cure period; then no letter warns of termination and none terminates again (%s)',
+    async (locale) => {
+      const http = api(sut);
+      const event = overdueEvent({ segment: 'true-letters', debtor: { locale } });
+      const caseId = await http.open(event);
 
-    // The termination cites the demand sent to this debtor; the final notice after it threatens no termination.
-    const terminationText = squash(await pdfText(await http.pdf(termination!.data.letterId as string)));
-    expect(terminationText).toContain(squash(`Demand for Payment No. ${demand!.data.number as string}`));
-    const finalNotice = smtp.to(event.data.debtor.email).find((mail) => mail.attachments.length === 0)!;
-    expect(finalNotice.text).not.toMatch(/terminat/i);
-    for (const fact of ROUTE_FACTS) expect(finalNotice.text).toContain(fact);
-    const detail = await http.detail(caseId);
-    expect(detail.legal.contract).toMatchObject({ status: 'terminated', terminatedBy: { number: termination!.data.number } });
-    expect(detail.legal.demands).toMatchObject({ sent: 1, delivered: 1 });
-  });
+      const [demand] = await lettersSent(sut, caseId, 1);
+      // The termination waits for the cure period after the demand reached the debtor, and for its day to pay.
+      const waited = await waitFor('the termination to wait', async () => (await http.touches(caseId)).find((t) => t.kind === 'step.deferred'));
+      expect(waited.data.index).toBe(1);
+      expect(JSON.stringify(waited.data.reasons)).toMatch(/cure period after payment demand L-\d{4}-\d{6}/);
+      const until = new Date(waited.data.until as string);
+      expect(until.getTime()).toBeGreaterThanOrEqual(new Date(demand!.at).getTime() + 4000);
+
+      // Four days on (past the cure and the P3D steps): the termination runs, and the ladder goes
+      // on from it in its order.
+      const [, firstTermination] = (await http.detail(caseId)).schedule as { id: string }[];
+      const clock = FixedClock.install(sut.app, DateTime.now().plus({ days: 4 }).toJSDate());
+      let sent: Touch[];
+      try {
+        expect(await runStepAgain(sut.queue, firstTermination!.id)).toBe('issued');
+        sent = await lettersSent(sut, caseId, 3);
+      } finally {
+        clock.restore();
+      }
+      const [, termination, later] = sent;
+      expect([demand!.data.type, termination!.data.type, later!.data.type]).toEqual(['payment-demand', 'contract-termination', 'payment-demand']);
+      expect(new Date(termination!.at).getTime()).toBeGreaterThanOrEqual(until.getTime());
+      const trail = await http.touches(caseId);
+      // The second termination is skipped: the contract is no longer in force.
+      const skipped = trail.find((t) => t.kind === 'step.skipped')!;
+      expect(skipped.data).toMatchObject({ action: 'letter', index: 2 });
+      expect(skipped.data.reason).toMatch(/^the contract (termination was sent|was terminated) by letter L-/);
+      expect(trail.filter((t) => t.kind === 'letter.sent' && t.data.type === 'contract-termination')).toHaveLength(1);
+
+      // The termination cites the demand sent to this debtor; nothing after it threatens termination.
+      const terminationText = squash(await pdfText(await http.pdf(termination!.data.letterId as string)));
+      expect(terminationText).toContain(squash(`${DEMAND_TITLE[locale]}${demand!.data.number as string}`));
+      const laterText = await pdfText(await http.pdf(later!.data.letterId as string));
+      expect(laterText).not.toMatch(TERMINATION_WORDS[locale]);
+      for (const fact of ROUTE_FACTS) expect(squash(laterText)).toContain(squash(fact));
+      const finalNotice = smtp.to(event.data.debtor.email).find((mail) => mail.attachments.length === 0)!;
+      expect(finalNotice.text).not.toMatch(TERMINATION_WORDS[locale]);
+      for (const fact of ROUTE_FACTS) expect(finalNotice.text).toContain(fact);
+      const detail = await http.detail(caseId);
+      expect(detail.legal.contract).toMatchObject({ status: 'terminated', terminatedBy: { number: termination!.data.number } });
+      expect(detail.legal.demands).toMatchObject({ sent: 2, delivered: 2 });
+    },
+  );
 
   describe('a part payment in the middle of the overdue period', () => {
     // 1,250.00 due 20 days ago at 0.04 % a day; 500.00 paid 10 days ago. The fee runs by balance
@@ -194,12 +217,26 @@ describe('true letters: the legal record, step requirements, period-exact fees, 
       [
         'costs, interest, principal',
         undefined,
-        { principalOutstanding: '755.00', accrued: '8.02', outstanding: '3.02', totalDue: '758.02', second: '755.00 × 10 days × 0.04 % = 3.02' },
+        {
+          applied: { toInterest: '5.00', toPrincipal: '495.00' },
+          principalOutstanding: '755.00',
+          accrued: '8.02',
+          outstanding: '3.02',
+          totalDue: '758.02',
+          second: '755.00 × 10 days × 0.04 % = 3.02',
+        },
       ],
       [
         'principal first',
         ['principal', 'interest', 'costs'],
-        { principalOutstanding: '750.00', accrued: '8.00', outstanding: '8.00', totalDue: '758.00', second: '750.00 × 10 days × 0.04 % = 3.00' },
+        {
+          applied: { toInterest: '0.00', toPrincipal: '500.00' },
+          principalOutstanding: '750.00',
+          accrued: '8.00',
+          outstanding: '8.00',
+          totalDue: '758.00',
+          second: '750.00 × 10 days × 0.04 % = 3.00',
+        },
       ],
     ])('states the period-exact fee the same in the PDF, the case API and a batch item (%s)', async (_order, paymentAllocation, expected) => {
       const http = api(sut);

@@ -1,6 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
-import { AuditService } from '../../../src/audit/audit.service';
 import { DispatchRepository } from '../../../src/channels/dispatch.repository';
 import type { LetterFields, LetterType } from '../../../src/domain/letter-fields';
 import { newLetterFields } from '../../../src/letters/letter-fields.fixture';
@@ -261,54 +260,6 @@ describe('LetterRepository', () => {
     expect((await sut.forEmail(other.letter.id))!.emailStatus).toBe('pending');
   });
 
-  it('history lists only the letters that went out, dated on the debtor’s calendar, and counts the notices sent', async () => {
-    const { caseId, stepIds } = await openCase();
-    expect(await ctx.tx((tx) => sut.history(tx, caseId, 'Europe/Berlin'))).toEqual({ letters: [], notices: 0 });
-    const stepId = stepIds[0]!;
-    const emailed = await insert(newLetter(caseId, stepId, { emailStatus: 'sent', at: new Date('2026-03-10T23:30:00Z') }));
-    const posted = await insert(
-      newLetter(caseId, stepId, {
-        type: 'document-request',
-        emailStatus: null,
-        postStatus: 'queued',
-        deliver: ['post'],
-        at: new Date('2026-03-12T10:00:00Z'),
-      }),
-    );
-    await insert(newLetter(caseId, stepId, { emailStatus: 'pending', at: new Date('2026-03-09T10:00:00Z') }));
-    await insert(newLetter(caseId, stepId, { emailStatus: 'failed', at: new Date('2026-03-09T11:00:00Z') }));
-    await insert(
-      newLetter(caseId, stepId, { emailStatus: 'skipped', postStatus: 'skipped', deliver: ['email', 'post'], at: new Date('2026-03-09T12:00:00Z') }),
-    );
-    await ctx.tx((tx) =>
-      ctx.get(AuditService).record(tx, caseId, [
-        { kind: 'notice.sent', actor: 'test', channel: 'email', data: { n: 1 } },
-        { kind: 'notice.failed', actor: 'test', channel: 'email', data: { n: 2 } },
-        { kind: 'notice.sent', actor: 'test', channel: 'sms', data: { n: 3 } },
-      ]),
-    );
-
-    expect(await ctx.tx((tx) => sut.history(tx, caseId, 'Europe/Berlin'))).toEqual({
-      letters: [
-        { number: emailed.number, type: 'payment-demand', date: '2026-03-11' },
-        { number: posted.number, type: 'document-request', date: '2026-03-12' },
-      ],
-      notices: 2,
-    });
-    const inUtc = await ctx.tx((tx) => sut.history(tx, caseId, 'UTC'));
-    expect(inUtc.letters.map((letter) => letter.date)).toEqual(['2026-03-10', '2026-03-12']);
-  });
-
-  it('history counts a letter whose post moved on to posted or delivered', async () => {
-    const { caseId, letter } = await issued(letterStep('payment-demand', ['post']));
-    await ctx.tx((tx) => sut.track(tx, letter.id, { status: 'posted', carrier: 'DHL', trackingNumber: 'RR1', at }));
-    expect((await ctx.tx((tx) => sut.history(tx, caseId, 'Europe/Berlin'))).letters).toEqual([
-      { number: letter.number, type: 'payment-demand', date: '2026-03-10' },
-    ]);
-    await ctx.tx((tx) => sut.track(tx, letter.id, { status: 'delivered', carrier: 'DHL', trackingNumber: 'RR1', at }));
-    expect((await ctx.tx((tx) => sut.history(tx, caseId, 'Europe/Berlin'))).letters.map((row) => row.number)).toEqual([letter.number]);
-  });
-
   describe('list', () => {
     let caseId: string;
     let demand: NewLetter;
@@ -433,6 +384,8 @@ describe('LetterRepository', () => {
         carrier: null,
         trackingNumber: null,
         timezone: 'Asia/Shanghai',
+        // Not yet posted: the moment it was issued.
+        lastPostAt: expect.any(Date),
       });
       expect(await lockedElsewhere(letter.id)).toBe(true);
     });
@@ -448,7 +401,7 @@ describe('LetterRepository', () => {
     const returnedAt = new Date('2026-03-20T15:00:00Z');
     await ctx.tx((tx) => sut.track(tx, delivered.letter.id, { status: 'posted', carrier: 'DHL', trackingNumber: 'RR100', at: postedAt }));
     const tracked = (await ctx.tx((tx) => sut.lockForTracking(tx, delivered.letter.id)))!;
-    expect(tracked).toMatchObject({ postStatus: 'posted', carrier: 'DHL', trackingNumber: 'RR100' });
+    expect(tracked).toMatchObject({ postStatus: 'posted', carrier: 'DHL', trackingNumber: 'RR100', lastPostAt: postedAt });
     await ctx.tx((tx) => sut.track(tx, delivered.letter.id, { status: 'delivered', carrier: 'DHL', trackingNumber: 'RR100', at: deliveredAt }));
     await ctx.tx((tx) => sut.track(tx, returned.letter.id, { status: 'posted', carrier: 'UPS', trackingNumber: 'RR200', at: postedAt }));
     await ctx.tx((tx) => sut.track(tx, returned.letter.id, { status: 'returned', carrier: 'UPS', trackingNumber: 'RR200', at: returnedAt }));

@@ -322,6 +322,24 @@ describe('StepRepository', () => {
     expect(await stepOf(caseId, running)).toMatchObject({ status: 'failed', attempts: 2, lastError: 'again' });
   });
 
+  it('demandPlanned sees a payment-demand step still to finish, other than the given one, and no other letter or settled step', async () => {
+    const { caseId } = await newCase(ctx);
+    const demand = { at: 'P10D', action: 'letter' as const, letter: 'payment-demand' as const, deliver: ['email' as const] };
+    const termination = { ...demand, letter: 'contract-termination' as const };
+    const [terminationId, doneId] = await addSteps(caseId, [
+      { step: termination, dueAt: later(at, MINUTE) },
+      { step: demand, dueAt: at },
+    ]);
+    await ctx.tx((tx) => sut.finish(tx, doneId!, 'done', 'issued', at));
+    expect(await ctx.tx((tx) => sut.demandPlanned(tx, caseId, terminationId!))).toBe(false);
+    const [waitingId] = await addSteps(caseId, [{ step: demand, dueAt: later(at, MINUTE) }], 10);
+    await ctx.tx((tx) => sut.defer(tx, waitingId!, later(at, 2 * MINUTE), at));
+    expect(await ctx.tx((tx) => sut.demandPlanned(tx, caseId, terminationId!))).toBe(true);
+    expect(await ctx.tx((tx) => sut.demandPlanned(tx, caseId, null))).toBe(true);
+    // The demand step itself does not count.
+    expect(await ctx.tx((tx) => sut.demandPlanned(tx, caseId, waitingId!))).toBe(false);
+  });
+
   it("nextWaiting names the case's earliest waiting step other than the given one, by due moment then index", async () => {
     const { caseId, stepIds } = await newCase(ctx);
     const ladder = stepIds[0]!;
