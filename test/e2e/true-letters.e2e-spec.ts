@@ -69,7 +69,7 @@ describe('true letters: the legal record, step requirements, period-exact fees, 
     const smtpUrl = await smtp.start();
     sut = await startTestApp('true_letters', 5, { SMTP_URL: smtpUrl, ...ROUTES });
     // The policies users get, as shipped.
-    shipped = await startTestApp('true_letters_shipped', 0, { SMTP_URL: smtpUrl, POLICIES_DIR: 'policies', ...ROUTES });
+    shipped = await startTestApp('true_letters_shipped', 15, { SMTP_URL: smtpUrl, POLICIES_DIR: 'policies', ...ROUTES });
   });
 
   afterAll(async () => {
