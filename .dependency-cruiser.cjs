@@ -31,7 +31,7 @@ module.exports = {
         pathNot: [
           '\\.repository\\.ts$',
           '^src/database/migrations/',
-          '^src/database/(data-source|database\\.module|migrate|preflight|sql-repository|transactions)\\.ts$',
+          '^src/database/(data-source|database\\.module|guarded-client|migrate|preflight|sql-repository|transactions)\\.ts$',
         ],
       },
       to: { path: '^node_modules/(typeorm|pg|@nestjs/typeorm)/' },

@@ -1,5 +1,6 @@
 import { DataSource } from 'typeorm';
 import type { AppConfig } from '../config/config.schema';
+import { GuardedClient } from './guarded-client';
 import { InitialSchema1763900000000 } from './migrations/1763900000000-initial-schema';
 import { LettersAndLegalClocks1764000000000 } from './migrations/1764000000000-letters-and-legal-clocks';
 import { ContactGateAndLifecycle1764100000000 } from './migrations/1764100000000-contact-gate-and-lifecycle';
@@ -28,7 +29,8 @@ export function dataSourceOptions(config: Pick<AppConfig, 'DATABASE_URL' | 'DATA
     migrations,
     migrationsTransactionMode: 'all' as const,
     synchronize: false,
-    extra: { max: config.DATABASE_POOL_SIZE, connectionTimeoutMillis: 10_000 },
+    // Every client of the pool gets an error listener at birth (guarded-client.ts).
+    extra: { max: config.DATABASE_POOL_SIZE, connectionTimeoutMillis: 10_000, Client: GuardedClient },
   };
 }
 

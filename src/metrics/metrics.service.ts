@@ -1,5 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { connectionErrors } from '../database/guarded-client';
 import { JobQueue } from '../jobs/job-queue.service';
 
 /**
@@ -37,6 +38,15 @@ export class MetricsService {
 
   constructor(jobs: JobQueue) {
     collectDefaultMetrics({ register: this.registry });
+    new Counter({
+      name: 'dunning_database_connection_errors_total',
+      help: 'PostgreSQL connections of this process that failed (a restart, a killed backend); the pool reconnects.',
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        this.inc(connectionErrors.count);
+      },
+    });
     const queues = jobs.all();
     this.scrapeGauge('dunning_jobs', 'Jobs per BullMQ queue and state, read at scrape time.', ['queue', 'state'], async () => {
       const read = await Promise.all(
