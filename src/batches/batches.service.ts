@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import canonicalize from 'canonicalize';
 import { Clock } from '../common/clock';
-import { decodeCursor, pageOf } from '../common/cursor';
+import { CURSOR, decodeCursor, pageOf } from '../common/cursor';
 import { DomainError, NotFound } from '../common/errors';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { Transactions } from '../database/transactions';
@@ -69,7 +69,7 @@ export class Batches implements OnModuleInit {
 
   async items(id: string, filter: { status?: string; cursor?: string; limit: number }) {
     await this.get(id);
-    const afterSeq = filter.cursor ? decodeCursor<[number]>(filter.cursor, 1)[0] : undefined;
+    const afterSeq = filter.cursor ? decodeCursor(filter.cursor, CURSOR.position)[0] : undefined;
     const rows = await this.batches.items(id, { status: filter.status, afterSeq, limit: filter.limit + 1 });
     const { page, nextCursor } = pageOf(rows, filter.limit, (last) => [last.seq]);
     return { items: page, nextCursor };

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { TouchRepository } from '../audit/touch.repository';
 import { Clock } from '../common/clock';
-import { decodeCursor, pageOf } from '../common/cursor';
+import { CURSOR, decodeCursor, pageOf } from '../common/cursor';
 import { NotFound } from '../common/errors';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { daysPastDue, type Stage, STAGE_DAYS, stageFor } from '../domain/ladder';
@@ -43,7 +43,7 @@ export class CaseQueries {
   ) {}
 
   async list(query: CaseQuery) {
-    const [openedAt, id] = query.cursor ? decodeCursor<[string, string]>(query.cursor, 2) : [];
+    const [openedAt, id] = query.cursor ? decodeCursor(query.cursor, CURSOR.instantAndId) : [];
     const stage = query.stage && STAGE_DAYS[query.stage];
     const rows = await this.cases.list({
       status: query.status,
@@ -100,7 +100,7 @@ export class CaseQueries {
 
   async touchesOf(caseId: string, cursor: string | undefined, limit: number) {
     if (!(await this.cases.exists(caseId))) throw new NotFound('case', caseId);
-    const afterSeq = cursor ? Number(decodeCursor<[number]>(cursor, 1)[0]) : 0;
+    const afterSeq = cursor ? decodeCursor(cursor, CURSOR.position)[0] : 0;
     const rows = await this.touches.caseTrail(caseId, afterSeq, limit + 1);
     const { page, nextCursor } = pageOf(rows, limit, (last) => [last.seq]);
     return { items: page, nextCursor };

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { Job } from 'bullmq';
-import { decodeCursor, encodeCursor } from '../common/cursor';
+import { CURSOR, decodeCursor, encodeCursor } from '../common/cursor';
 import { DomainError, NotFound } from '../common/errors';
 import { JobAudit, JobQueueName } from './job-audit.service';
 import { redactContacts } from './redact';
@@ -28,7 +28,7 @@ export class OperatorJobs {
 
   /** Newest first as BullMQ keeps them; the cursor is an offset, so jobs moving meanwhile may shift a page. */
   async list(query: { queue: JobQueueName; state: JobState; limit: number; cursor?: string }): Promise<{ items: JobItem[]; nextCursor: string | null }> {
-    const [offset] = query.cursor ? decodeCursor<[number]>(query.cursor, 1) : [0];
+    const [offset] = query.cursor ? decodeCursor(query.cursor, CURSOR.position) : [0];
     if (!Number.isInteger(offset) || offset < 0)
       throw new DomainError('validation', 'query.cursor: is not a cursor returned by this listing', [
         { field: 'query.cursor', reason: 'is not a cursor returned by this listing' },

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { decodeCursor, encodeCursor, pageOf } from '../common/cursor';
+import { CURSOR, decodeCursor, encodeCursor, pageOf } from '../common/cursor';
 import { formatMinorUnits } from '../domain/money';
 import { trimRate } from '../domain/late-fee';
 import { PlacementRepository, type PlacementRow } from './placement.repository';
@@ -90,7 +90,7 @@ export class Placements {
 
   /** A page plus one row (to tell whether another follows) when `lookAhead` is on. */
   private page(filter: PlacementQuery, lookAhead: boolean): Promise<PlacementRow[]> {
-    const [placedAt, id] = filter.cursor ? decodeCursor<[string, string]>(filter.cursor, 2) : [];
+    const [placedAt, id] = filter.cursor ? decodeCursor(filter.cursor, CURSOR.instantAndId) : [];
     return this.placements.list({
       agency: filter.agency,
       since: filter.since,

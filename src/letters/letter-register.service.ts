@@ -3,7 +3,7 @@ import { AuditService } from '../audit/audit.service';
 import { GuarantorRepository } from '../cases/guarantor.repository';
 import { LimitationClock } from '../cases/limitation-clock.service';
 import { Clock } from '../common/clock';
-import { decodeCursor, pageOf } from '../common/cursor';
+import { CURSOR, decodeCursor, pageOf } from '../common/cursor';
 import { DomainError, NotFound, ValidationFailed } from '../common/errors';
 import { Transactions, type Tx } from '../database/transactions';
 import { localDate } from '../domain/calendar';
@@ -48,7 +48,7 @@ export class LetterRegister {
 
   /** Oldest first, so a print vendor works the queue in order. */
   async list(query: LetterQuery) {
-    const [issuedAt, id] = query.cursor ? decodeCursor<[string, string]>(query.cursor, 2) : [];
+    const [issuedAt, id] = query.cursor ? decodeCursor(query.cursor, CURSOR.instantAndId) : [];
     const rows = await this.letters.list({
       caseId: query.caseId,
       type: query.type,

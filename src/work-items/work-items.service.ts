@@ -3,7 +3,7 @@ import { AuditService } from '../audit/audit.service';
 import { CaseRepository } from '../cases/case.repository';
 import { Commitments } from '../cases/commitments.service';
 import { Clock } from '../common/clock';
-import { decodeCursor, pageOf } from '../common/cursor';
+import { CURSOR, decodeCursor, pageOf } from '../common/cursor';
 import { DomainError, NotFound, ValidationFailed } from '../common/errors';
 import { Transactions, type Tx } from '../database/transactions';
 import { localDate } from '../domain/calendar';
@@ -55,7 +55,7 @@ export class WorkItems {
 
   /** Oldest first: the queue is worked in the order cases were escalated. */
   async list(query: WorkItemQuery) {
-    const [createdAt, id] = query.cursor ? decodeCursor<[string, string]>(query.cursor, 2) : [];
+    const [createdAt, id] = query.cursor ? decodeCursor(query.cursor, CURSOR.instantAndId) : [];
     const rows = await this.items.list({
       assignee: query.assignee,
       status: query.status,
