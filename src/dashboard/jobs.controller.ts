@@ -10,7 +10,31 @@ import { JOB_QUEUES } from './job-audit.service';
 import { JOB_STATES, JobItem, OperatorJobs } from './jobs.service';
 
 const queueName = z.enum(JOB_QUEUES, { error: `must be one of ${JOB_QUEUES.join(', ')}` });
-const jobId = z.string().min(1).max(200, 'must be at most 200 characters');
+/** The names of a queue's own Redis keys (prefix:queue:<name>): never a job, though they sit where jobs do. */
+const QUEUE_KEYS = new Set([
+  'wait',
+  'paused',
+  'meta',
+  'id',
+  'delayed',
+  'active',
+  'completed',
+  'failed',
+  'events',
+  'stalled',
+  'stalled-check',
+  'limiter',
+  'prioritized',
+  'marker',
+  'pc',
+  'repeat',
+  'de',
+  'metrics',
+]);
+const jobId = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,199}$/, 'must be a job id: up to 200 letters, digits, - and _')
+  .refine((id) => !QUEUE_KEYS.has(id), 'names one of the queue’s own keys, not a job');
 
 export const listQuery = z.strictObject({
   queue: queueName.default(QueueName.Steps),

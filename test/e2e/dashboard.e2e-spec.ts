@@ -258,6 +258,11 @@ describe('queue dashboard and operator jobs API', () => {
     it('answers 404 for an unknown job, 409 for a job that is not failed, 400 for an unknown queue', async () => {
       await sut.http.post(`/v1/jobs/${randomUUID()}/retry`).set(bearer('operator')).expect(404);
       await sut.http.post(`/v1/jobs/${randomUUID()}/retry?queue=webhooks`).set(bearer('operator')).expect(404);
+      // A queue's own key names are not jobs: a 400 naming the id, never a Redis WRONGTYPE.
+      for (const path of ['/v1/jobs/events/retry', '/v1/jobs/steps/meta/retry', '/v1/jobs/a%20b/retry']) {
+        const refused = await sut.http.post(path).set(bearer('admin')).expect(400);
+        expect(refused.body.message).toMatch(/^id: /);
+      }
       await sut.http.post(`/v1/jobs/webhooks/${randomUUID()}/retry`).set(bearer('operator')).expect(404);
       await sut.http.post(`/v1/jobs/letters/${randomUUID()}/retry`).set(bearer('operator')).expect(400);
       await sut.http.get('/v1/jobs?state=stuck').set(bearer('operator')).expect(400);
