@@ -20,6 +20,8 @@ RUN npm run build
 # --- runtime: production dependencies, compiled code, policies, templates, contact rules --
 FROM node:20-slim AS runtime
 ENV NODE_ENV=production
+# Listen on every interface inside the container; the port mapping decides who can reach it.
+ENV HOST=0.0.0.0
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN (npm ci --omit=dev --no-audit --no-fund \

@@ -6,6 +6,8 @@ import { AppModule } from './app.module';
 import type { AppConfig } from './config/config.schema';
 import { checkRedis, migrate } from './database/preflight';
 import { mountDocs } from './docs/openapi';
+import { ApiKeyRing } from './common/auth/api-keys';
+import { keyBeforeLargeBody, securityHeaders } from './common/security-headers';
 
 /** Checks PostgreSQL and Redis, migrates, and builds the app (not yet listening). */
 export async function createApp(config: AppConfig): Promise<INestApplication> {
@@ -13,6 +15,10 @@ export async function createApp(config: AppConfig): Promise<INestApplication> {
   await checkRedis(config.REDIS_URL);
   const app = await NestFactory.create<NestExpressApplication>(AppModule.register(config), { bufferLogs: true });
   app.useLogger(app.get(Logger));
+  app.disable('x-powered-by');
+  app.use(securityHeaders());
+  // A large body is parsed only for a caller with a key (the guard checks its role later).
+  app.use(keyBeforeLargeBody(app.get(ApiKeyRing)));
   // 1000 events of a few hundred bytes each fit well below this.
   app.useBodyParser('json', { limit: '4mb' });
   // OpenAPI at /docs, where the API is served.

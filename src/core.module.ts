@@ -5,7 +5,7 @@ import { ApiKeyGuard } from './common/auth/api-key.guard';
 import { ApiKeyRing } from './common/auth/api-keys';
 import { Clock, SystemClock } from './common/clock';
 import { HttpErrorFilter } from './common/http-exception.filter';
-import { genReqId, PERSONAL_KEYS, redactionPaths } from './common/logging';
+import { genReqId, loggedPath, PERSONAL_KEYS, redactionPaths } from './common/logging';
 import { RateLimitGuard, RequestLimiter } from './common/rate-limit.guard';
 import { APP_CONFIG, type AppConfig } from './config/app-config';
 import { DatabaseModule } from './database/database.module';
@@ -25,8 +25,8 @@ export class CoreModule {
             redact: { paths: ['req.headers.authorization', 'req.headers.cookie', ...redactionPaths(PERSONAL_KEYS)], censor: '[redacted]' },
             genReqId,
             serializers: {
-              // Query strings can carry debtor references: log the path only.
-              req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, path: req.url.split('?')[0] }),
+              // The path only, with tokens redacted (loggedPath).
+              req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, path: loggedPath(req.url) }),
             },
             autoLogging: { ignore: (req) => req.url?.startsWith('/health') ?? false },
             // Prometheus scrapes every few seconds: log only refused or failed scrapes.

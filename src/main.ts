@@ -13,7 +13,7 @@ async function main(): Promise<void> {
   if (!config.PAYMENT_ACCOUNT && !config.PAYMENT_LINK) {
     console.warn('PAYMENT_ACCOUNT and PAYMENT_LINK are unset: notices and letters can only ask debtors to contact you to pay. See docs/configuration.md.');
   }
-  await app.listen(config.PORT);
+  await app.listen(config.PORT, config.HOST);
 
   let stopping = false;
   const stop = async (signal: string) => {

@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import { PERSONAL_KEYS, redactionPaths, requestId } from './logging';
+import { loggedPath, PERSONAL_KEYS, redactionPaths, requestId } from './logging';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
@@ -54,5 +54,14 @@ describe('redactionPaths', () => {
       data: { recipient: '[redacted]', debtor: { name: '[redacted]', phone: '[redacted]', address: '[redacted]' } },
       mail: { to: '[redacted]', text: '[redacted]' },
     });
+  });
+});
+
+describe('loggedPath', () => {
+  it('drops the query string and redacts an unsubscribe token', () => {
+    expect(loggedPath('/v1/cases?debtor=CUST-42')).toBe('/v1/cases');
+    expect(loggedPath('/v1/unsubscribe/hMH-TZDe6QleeRRUAOXe8dXaYxlOsmm_')).toBe('/v1/unsubscribe/[redacted]');
+    expect(loggedPath('/v1/unsubscribe/abc?x=1')).toBe('/v1/unsubscribe/[redacted]');
+    expect(loggedPath('/v1/cases/123')).toBe('/v1/cases/123');
   });
 });

@@ -29,3 +29,11 @@ export function redactionPaths(keys: readonly string[], depth = 3): string[] {
   for (let level = 0; level <= depth; level++) for (const key of keys) paths.push(`${'*.'.repeat(level)}${key}`);
   return paths;
 }
+
+/** Paths that carry a credential: the debtor's unsubscribe token opens their opt-out. */
+const TOKEN_IN_PATH = /^(\/v1\/unsubscribe\/)[^/?]+/;
+
+/** A request path as logs show it: no query string (it can carry debtor references), no tokens. */
+export function loggedPath(url: string): string {
+  return url.split('?')[0]!.replace(TOKEN_IN_PATH, '$1[redacted]');
+}

@@ -34,6 +34,11 @@ export type Section = (typeof SECTIONS)[number];
 /** Every variable the service reads (the record is exhaustive over the schema). docs/configuration.md and .env.example are rendered from it. */
 export const CONFIG_DOCS = {
   PORT: { section: 'Process', text: 'HTTP port of the API (a worker process serves /health and /metrics on it).' },
+  HOST: {
+    section: 'Process',
+    text: 'The address the HTTP server listens on: this machine only by default; `0.0.0.0` (as the Docker image sets) for every interface, behind your proxy.',
+    examples: ['0.0.0.0'],
+  },
   APP_ROLE: {
     section: 'Process',
     text: 'Which parts run in this process: `all` the HTTP API, the job workers and the sweeps; `api` the HTTP API only (it still enqueues the jobs its requests make); `worker` the job workers and the sweeps, with /health and /metrics.',

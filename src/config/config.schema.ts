@@ -131,6 +131,10 @@ const apiKeys = z
 
 export const configSchema = z.object({
   PORT: z.coerce.number().int().min(1).max(65535).default(3000),
+  HOST: z
+    .string()
+    .regex(/^(\d{1,3}(\.\d{1,3}){3}|[0-9a-fA-F:]+|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?)$/, 'must be an IP address or a host name')
+    .default('127.0.0.1'),
   APP_ROLE: z.enum(['all', 'api', 'worker']).default('all'),
   DATABASE_URL: url(['postgres', 'postgresql']).default('postgres://postgres@127.0.0.1:5432/dunning'),
   DATABASE_POOL_SIZE: positiveInt(20),

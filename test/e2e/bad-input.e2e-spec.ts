@@ -92,3 +92,46 @@ describe('bad input gets a clear 4xx and changes nothing', () => {
     expect(cursor.body).toMatchObject({ error: 'Bad Request', message: expect.stringContaining('query.cursor') });
   });
 });
+
+describe('headers and the body limit before authentication', () => {
+  let sut: TestApp;
+
+  beforeAll(async () => {
+    sut = await startTestApp('headers', 3);
+  });
+
+  afterAll(async () => {
+    await sut?.close();
+  });
+
+  it('sends no framework banner, no sniffing, and no caching of API reads', async () => {
+    const response = await sut.http.get('/v1/cases?limit=1').set(bearer('finance')).expect(200);
+    expect(response.headers['x-powered-by']).toBeUndefined();
+    expect(response.headers['x-content-type-options']).toBe('nosniff');
+    expect(response.headers['cache-control']).toBe('no-store');
+  });
+
+  it('keeps the HTML pages from being framed and their links from leaking the address', async () => {
+    const page = await sut.http.get('/v1/unsubscribe/not-a-token');
+    expect(page.headers['content-security-policy']).toContain("frame-ancestors 'none'");
+    expect(page.headers['referrer-policy']).toBe('no-referrer');
+    expect(page.headers['x-frame-options']).toBe('SAMEORIGIN');
+    const docs = await sut.http.get('/docs');
+    expect(docs.headers['content-security-policy']).toContain("frame-ancestors 'none'");
+  });
+
+  it('refuses a large body from a caller without a key before parsing it, and parses it for one with a key', async () => {
+    const big = JSON.stringify({ events: Array.from({ length: 400 }, () => overdueEvent()) });
+    expect(big.length).toBeGreaterThan(64 * 1024);
+    const anonymous = await sut.http.post('/v1/events').set('Content-Type', 'application/json').send(big).expect(401);
+    expect(anonymous.body.message).toContain('an API key is required');
+    const forged = await sut.http.post('/v1/events').set({ Authorization: 'Bearer not-a-key', 'Content-Type': 'application/json' }).send(big);
+    expect(forged.status).toBe(401);
+    const keyed = await sut.http
+      .post('/v1/events')
+      .set({ ...bearer('ingest'), 'Content-Type': 'application/json' })
+      .send(big);
+    expect(keyed.status).toBe(202);
+    expect(keyed.body.results).toHaveLength(400);
+  });
+});

@@ -1,0 +1,55 @@
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import helmet from 'helmet';
+import type { ApiKeyRing } from './auth/api-keys';
+
+/**
+ * Headers on every response (helmet): no MIME sniffing, no framing (the unsubscribe page, /docs
+ * and /admin/queues), a content policy for those HTML pages (their own scripts and styles, which
+ * Swagger UI and the queue dashboard write inline), no referrer leaving a page that carries a
+ * token. API reads are personal data: `Cache-Control: no-store` unless a route says otherwise.
+ */
+export function securityHeaders(): RequestHandler[] {
+  return [
+    helmet({
+      contentSecurityPolicy: {
+        useDefaults: false,
+        directives: {
+          defaultSrc: ["'self'"],
+          scriptSrc: ["'self'", "'unsafe-inline'"],
+          styleSrc: ["'self'", "'unsafe-inline'"],
+          imgSrc: ["'self'", 'data:'],
+          fontSrc: ["'self'", 'data:'],
+          connectSrc: ["'self'"],
+          frameAncestors: ["'none'"],
+          formAction: ["'self'"],
+          baseUri: ["'self'"],
+          objectSrc: ["'none'"],
+        },
+      },
+      referrerPolicy: { policy: 'no-referrer' },
+      crossOriginEmbedderPolicy: false,
+    }),
+    (req: Request, res: Response, next: NextFunction) => {
+      if (req.path.startsWith('/v1/')) res.setHeader('Cache-Control', 'no-store');
+      next();
+    },
+  ];
+}
+
+/** Bodies above this are parsed only for a caller presenting a known API key. */
+export const ANONYMOUS_BODY_LIMIT = 64 * 1024;
+
+/**
+ * Refuses, before parsing, a large body from a caller without a known key: an anonymous client
+ * cannot make the server parse megabytes. Smaller bodies go on to the guard as before.
+ */
+export function keyBeforeLargeBody(keys: ApiKeyRing): RequestHandler {
+  return (req: Request, res: Response, next: NextFunction) => {
+    const length = Number(req.headers['content-length'] ?? 0);
+    const chunked = req.headers['transfer-encoding'] !== undefined;
+    if (length <= ANONYMOUS_BODY_LIMIT && !chunked) return next();
+    const secret = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
+    if (secret && keys.find(secret)) return next();
+    res.status(401).json({ statusCode: 401, error: 'Unauthorized', message: 'an API key is required: Authorization: Bearer <key>' });
+  };
+}
