@@ -23,7 +23,7 @@ describe('the database connection pool', () => {
     const db = ctx.get(DataSource);
     // Several connections, idle in the pool.
     await Promise.all(Array.from({ length: 4 }, () => db.query('SELECT pg_sleep(0.05)')));
-    const [{ name }] = (await db.query('SELECT current_database() AS name')) as { name: string }[];
+    const name = (await db.query<{ name: string }[]>('SELECT current_database() AS name'))[0]!.name;
     const before = connectionErrors.count;
 
     const killed = await admin.query('SELECT count(*)::int AS n FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1) k', [name]);
