@@ -28,7 +28,7 @@ const TOO_LARGE: ErrorBody = { statusCode: 413, error: 'Payload Too Large', mess
 /** Socket errors and PostgreSQL's connection-exception class (08…) and shutdown codes (57P0…). */
 const DEPENDENCY_DOWN = /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH|08...|57P0.)$/;
 
-function isDependencyDown(exception: unknown): boolean {
+export function isDependencyDown(exception: unknown): boolean {
   const { code, message } = (exception ?? {}) as { code?: unknown; message?: unknown };
   return (
     (typeof code === 'string' && DEPENDENCY_DOWN.test(code)) ||

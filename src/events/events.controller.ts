@@ -26,6 +26,10 @@ export const eventsResponse = z.object({
       status: z.enum(['accepted', 'duplicate', 'rejected']),
       caseId: z.uuid().optional(),
       error: z.string().optional().meta({ description: 'Why it was rejected: each field and reason' }),
+      code: z
+        .literal('internal')
+        .optional()
+        .meta({ description: 'The service failed on this event alone (logged, nothing changed); sending it again may succeed' }),
     }),
   ),
 });
@@ -75,6 +79,8 @@ export class EventsController {
     if (!checked.ok) throw new ValidationFailed(checked.details);
     const results = await this.events.ingest([body], actor);
     const [result] = results;
+    // A lone event the service failed on is the service's error (logged), not the client's.
+    if (result?.code === 'internal') throw new Error(`event ${result.id} failed: ${result.error}`);
     if (result?.status === 'rejected') throw new DomainError('unprocessable', result.error!);
     return { results };
   }

@@ -3,6 +3,7 @@ import { CaseRepository } from '../cases/case.repository';
 import { CaseOpening } from '../cases/case-opening.service';
 import { Clock } from '../common/clock';
 import { mapWithConcurrency } from '../common/concurrency';
+import { isDependencyDown } from '../common/http-exception.filter';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { Locks } from '../database/locks.repository';
 import { Transactions, type Tx } from '../database/transactions';
@@ -26,6 +27,8 @@ export interface EventResult {
   status: 'accepted' | 'duplicate' | 'rejected';
   caseId?: string;
   error?: string;
+  /** `internal`: the service failed on this event (logged); sending it again may succeed. */
+  code?: 'internal';
 }
 
 type Overdue = Extract<DunningEvent, { type: 'invoice.overdue' }>;
@@ -194,7 +197,16 @@ export class EventsService {
       return result;
     } catch (error) {
       if (error instanceof EventRejected) return { id: event.id, status: 'rejected', error: error.message };
-      throw error;
+      // An outage fails the whole request (503, retry it); anything else fails this event alone,
+      // rolled back, while the others keep their results.
+      if (isDependencyDown(error)) throw error;
+      this.logger.error(`event ${event.id} (${event.type}) failed and was rolled back: ${(error as Error).message}`, (error as Error).stack);
+      return {
+        id: event.id,
+        status: 'rejected',
+        code: 'internal',
+        error: 'internal: the service could not apply this event and changed nothing; it is logged, and sending it again may succeed',
+      };
     }
   }
 

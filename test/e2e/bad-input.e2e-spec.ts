@@ -91,6 +91,40 @@ describe('bad input gets a clear 4xx and changes nothing', () => {
     const cursor = await sut.http.get('/v1/cases?cursor=bm90LWEtY3Vyc29y').set(bearer('finance')).expect(400);
     expect(cursor.body).toMatchObject({ error: 'Bad Request', message: expect.stringContaining('query.cursor') });
   });
+
+  it('a failure the service did not foresee on one event of a batch rolls back that event alone, answered as rejected', async () => {
+    // An injected fault: the database refuses this one invoice, as a broken stored value might.
+    await sut.db.query(`CREATE FUNCTION refuse_boom() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN IF NEW.external_id = 'INV-BOOM' THEN RAISE EXCEPTION 'injected fault'; END IF; RETURN NEW; END $$`);
+    await sut.db.query('CREATE TRIGGER refuse_boom BEFORE INSERT ON invoices FOR EACH ROW EXECUTE FUNCTION refuse_boom()');
+    try {
+      const before = await rowCounts();
+      const good = overdueEvent();
+      const boom = overdueEvent({ invoice: { externalId: 'INV-BOOM' } });
+      const response = await sut.http
+        .post('/v1/events')
+        .set(bearer('ingest'))
+        .send({ events: [good, boom] })
+        .expect(202);
+      expect(response.body.results).toEqual([
+        expect.objectContaining({ id: good.id, status: 'accepted' }),
+        { id: boom.id, status: 'rejected', code: 'internal', error: expect.stringMatching(/^internal: .*changed nothing/) },
+      ]);
+      // The good event's case and nothing of the failed one.
+      const after = await rowCounts();
+      expect(Number(after.cases) - Number(before.cases)).toBe(1);
+      expect(Number(after.invoices) - Number(before.invoices)).toBe(1);
+      expect(Number(after.events) - Number(before.events)).toBe(1);
+      // Alone, it is the service's error, not a 4xx blaming the client.
+      await sut.http
+        .post('/v1/events')
+        .set(bearer('ingest'))
+        .send(overdueEvent({ invoice: { externalId: 'INV-BOOM' } }))
+        .expect(500);
+    } finally {
+      await sut.db.query('DROP TRIGGER refuse_boom ON invoices; DROP FUNCTION refuse_boom()');
+    }
+  });
 });
 
 describe('headers and the body limit before authentication', () => {
