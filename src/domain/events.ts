@@ -1,4 +1,4 @@
-import { DateTime } from 'luxon';
+import { DateTime, Duration } from 'luxon';
 import { z } from 'zod';
 import { DECIMAL_PATTERN, isCurrency, toMinorUnits } from './money';
 import { isTimeZone } from './time-zones';
@@ -20,7 +20,20 @@ export type EventType = (typeof EVENT_TYPES)[number];
 
 export const MAX_EVENTS_PER_REQUEST = 1000;
 
-const text = (max = 200) => z.string().trim().min(1, 'must not be empty').max(max, `must be at most ${max} characters`);
+/** Text PostgreSQL can store: no NUL, no lone UTF-16 surrogate (neither is a character). */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const storable = (value: string) => !value.includes('\u0000') && !LONE_SURROGATE.test(value);
+const STORABLE = 'must not contain NUL or unpaired surrogate characters';
+const text = (max = 200) => z.string().trim().min(1, 'must not be empty').max(max, `must be at most ${max} characters`).refine(storable, STORABLE);
+const addressLine = z.string().max(300).refine(storable, STORABLE);
+const addressSchema = z.record(z.string().max(50).refine(storable, STORABLE), addressLine);
+
+/** Years a date or instant in an event may fall in: beyond them it is a typing error, and PostgreSQL or luxon would choke. */
+export const SANE_YEARS = { from: 1900, to: 2200 } as const;
+const saneYear = (value: string) => /^\d{4}-/.test(value) && Number(value.slice(0, 4)) >= SANE_YEARS.from && Number(value.slice(0, 4)) <= SANE_YEARS.to;
+const SANE_YEARS_MESSAGE = `must fall in the years ${SANE_YEARS.from} to ${SANE_YEARS.to}`;
+/** The largest amount a bigint column holds, in minor units. */
+const MAX_MINOR = 9_223_372_036_854_775_807n;
 const externalId = text(200);
 // The descriptions and examples (`meta`) are for the OpenAPI document; they change no validation.
 const currency = z.string().refine(isCurrency, 'must be an ISO 4217 currency code such as EUR').meta({ description: 'ISO 4217 currency code', example: 'EUR' });
@@ -35,11 +48,13 @@ const instant = z
     const parsed = DateTime.fromISO(value, { setZone: true });
     return parsed.isValid && /T\d{2}:\d{2}/.test(value) && /(Z|[+-]\d{2}:?\d{2})$/.test(value);
   }, 'must be an ISO-8601 instant with a time zone offset, such as 2026-11-01T00:00:00Z')
+  .refine(saneYear, SANE_YEARS_MESSAGE)
   .meta({ description: 'ISO-8601 instant with an offset', example: '2026-11-01T00:00:00Z' });
 
 const calendarDate = z
   .string()
   .refine((value) => /^\d{4}-\d{2}-\d{2}$/.test(value) && DateTime.fromISO(value).isValid, 'must be a real calendar date (YYYY-MM-DD)')
+  .refine(saneYear, SANE_YEARS_MESSAGE)
   .meta({ description: 'Calendar date (YYYY-MM-DD)', example: '2026-10-31' });
 
 const calendarDateOrInstant = z
@@ -48,6 +63,7 @@ const calendarDateOrInstant = z
     if (/^\d{4}-\d{2}-\d{2}$/.test(value)) return DateTime.fromISO(value).isValid;
     return DateTime.fromISO(value, { setZone: true }).isValid && /(Z|[+-]\d{2}:?\d{2})$/.test(value);
   }, 'must be a real calendar date (YYYY-MM-DD) or an ISO-8601 instant with an offset')
+  .refine(saneYear, SANE_YEARS_MESSAGE)
   .meta({ description: 'Calendar date (YYYY-MM-DD) or ISO-8601 instant with an offset', example: '2026-10-31' });
 
 /** Checks that an amount has no more decimals than its currency allows and is above zero. */
@@ -56,6 +72,7 @@ function checkAmount(ctx: z.RefinementCtx, value: string, code: string, path: (s
   const minor = toMinorUnits(value, code);
   if (minor === null) ctx.addIssue({ code: 'custom', path, message: `has more decimals than ${code} allows` });
   else if (minor <= 0n) ctx.addIssue({ code: 'custom', path, message: 'must be greater than zero' });
+  else if (minor > MAX_MINOR) ctx.addIssue({ code: 'custom', path, message: `is more than the service can hold in ${code}` });
 }
 
 export const debtorSchema = z.strictObject({
@@ -66,7 +83,7 @@ export const debtorSchema = z.strictObject({
     .string()
     .regex(/^\+?[0-9 ()-]{5,20}$/, 'must be a phone number such as +4915112345678')
     .optional(),
-  address: z.record(z.string(), z.string().max(300)).optional(),
+  address: addressSchema.optional(),
   locale: z
     .string()
     .regex(/^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$/, 'must be a BCP-47 language tag such as en or zh-CN')
@@ -99,9 +116,13 @@ export const invoiceOverdueData = z
           externalId,
           name: text(300),
           email: z.email('must be an email address').optional(),
-          address: z.record(z.string(), z.string().max(300)).optional(),
+          address: addressSchema.optional(),
           /** The agreed guarantee period, if not GUARANTEE_PERIOD after the due date. */
-          guaranteePeriod: z.string().refine(isCalendarPeriod, 'must be an ISO-8601 calendar period such as P6M').optional(),
+          guaranteePeriod: z
+            .string()
+            .refine(isCalendarPeriod, 'must be an ISO-8601 calendar period such as P6M')
+            .refine((period) => Duration.fromISO(period).as('years') <= 100, 'must be at most 100 years')
+            .optional(),
           /** 一般保证 (general) unless the contract states 连带责任保证 (joint liability), as PRC Civil Code art. 686(2) presumes. */
           guaranteeType: z.enum(GUARANTEE_TYPES, { error: `must be one of ${GUARANTEE_TYPES.join(', ')}` }).default('general'),
         }),

@@ -43,6 +43,31 @@ function expectRejected(raw: unknown, field: string): Rejected {
 }
 
 describe('validateEvent', () => {
+  describe('what the database could not store', () => {
+    it.each([
+      ['NUL in a name', { debtor: { name: 'Ada\u0000' } }, 'data.debtor.name'],
+      ['a lone surrogate in an external id', { debtor: { externalId: 'D-\uD800' } }, 'data.debtor.externalId'],
+      ['a lone trailing surrogate in an address line', { debtor: { address: { line1: '\uDC00 Road' } } }, 'data.debtor.address.line1'],
+      ['an amount beyond a bigint of minor units', { invoice: { amountDue: '9999999999999999.999', currency: 'KWD' } }, 'data.invoice.amountDue'],
+      ['a due date in the year 9999', { invoice: { dueDate: '9999-12-31' } }, 'data.invoice.dueDate'],
+      ['a due date in the year 0', { invoice: { dueDate: '0000-01-01T00:00:00Z' } }, 'data.invoice.dueDate'],
+      ['a contract date in 1899', { invoice: { contractDate: '1899-12-31' } }, 'data.invoice.contractDate'],
+    ])('refuses %s, naming the field', (_what, overrides, field) => {
+      expectRejected(overdue(overrides), field);
+    });
+
+    it('keeps a real character outside the basic plane (a surrogate pair)', () => {
+      expect(validateEvent(overdue({ debtor: { name: '𠀀 Debtor' } }), NOW).ok).toBe(true);
+    });
+
+    it('refuses a guarantee period of a million years', () => {
+      expectRejected(
+        overdue({ data: { guarantors: [{ externalId: 'G-1', name: 'Gus', guaranteePeriod: 'P1000000Y' }] } }),
+        'data.guarantors[0].guaranteePeriod',
+      );
+    });
+  });
+
   describe('invoice.overdue', () => {
     it('accepts a valid event and returns it parsed', () => {
       const raw = overdue();
