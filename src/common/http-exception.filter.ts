@@ -24,6 +24,20 @@ const MALFORMED_JSON: ErrorBody = {
   details: [{ field: 'body', reason: 'malformed JSON' }],
 };
 const TOO_LARGE: ErrorBody = { statusCode: 413, error: 'Payload Too Large', message: 'body: request body too large' };
+const BAD_PATH: ErrorBody = {
+  statusCode: 400,
+  error: 'Bad Request',
+  message: 'path: a parameter is not valid percent-encoding',
+  details: [{ field: 'path', reason: 'a parameter is not valid percent-encoding' }],
+};
+/** A body the parser could not read (its encoding, charset or compression), said without the library's message. */
+function unreadableBody(statusCode: number, type: string | undefined): ErrorBody {
+  const reason =
+    type === 'encoding.unsupported' || type === 'charset.unsupported'
+      ? 'uses an encoding the service does not read'
+      : 'could not be read (is its compression intact?)';
+  return { statusCode, error: STATUS_CODES[statusCode] ?? 'Error', message: `body: ${reason}`, details: [{ field: 'body', reason }] };
+}
 
 /** Socket errors and PostgreSQL's connection-exception class (08…) and shutdown codes (57P0…). */
 const DEPENDENCY_DOWN = /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH|08...|57P0.)$/;
@@ -72,6 +86,10 @@ export function toErrorBody(exception: unknown): ErrorBody {
     const parserType = (exception as unknown as { type?: string }).type ?? (cause as { type?: string } | undefined)?.type;
     if (statusCode === 400 && (parserType === 'entity.parse.failed' || /JSON/.test(exception.message))) return MALFORMED_JSON;
     if (statusCode === 413) return TOO_LARGE;
+    // Express's and body-parser's own words name no field and quote library internals (zlib).
+    if (statusCode === 400 && /^Failed to decode param/.test(exception.message)) return BAD_PATH;
+    const zlibCode = (cause as { code?: unknown } | undefined)?.code;
+    if (parserType || (typeof zlibCode === 'string' && zlibCode.startsWith('Z_'))) return unreadableBody(statusCode, parserType);
     const payload = exception.getResponse();
     // Terminus answers 503 with each check's state: keep it, it is what an operator needs.
     if (typeof payload === 'object' && payload !== null && 'details' in payload) {
@@ -81,9 +99,12 @@ export function toErrorBody(exception: unknown): ErrorBody {
     const message = typeof payload === 'string' ? payload : Array.isArray(detail) ? detail.join('; ') : typeof detail === 'string' ? detail : exception.message;
     return { statusCode, error: STATUS_CODES[statusCode] ?? 'Error', message };
   }
-  const parser = exception as { type?: string; status?: number };
+  const parser = exception as { type?: string; status?: number; code?: string; message?: string };
   if (parser?.type === 'entity.parse.failed') return MALFORMED_JSON;
   if (parser?.type === 'entity.too.large') return TOO_LARGE;
+  if (parser?.status === 400 && /^Failed to decode param/.test(parser.message ?? '')) return BAD_PATH;
+  const clientFault = typeof parser?.status === 'number' && parser.status >= 400 && parser.status < 500;
+  if (clientFault && (parser.type || parser.code?.startsWith('Z_'))) return unreadableBody(parser.status!, parser.type);
   if (isDependencyDown(exception)) {
     return { statusCode: 503, error: 'Service Unavailable', message: 'a dependency (PostgreSQL or Redis) is unavailable; retry later' };
   }

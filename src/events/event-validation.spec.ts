@@ -183,6 +183,12 @@ describe('validateEvent', () => {
       expect(result.id).toBe('evt-0001');
     });
 
+    it('quotes only the start of a huge unknown type', () => {
+      const result = expectRejected({ ...overdue(), type: 'x'.repeat(1_000_000) }, 'type');
+      expect(result.error.length).toBeLessThan(400);
+      expect(result.error).toContain(`"${'x'.repeat(60)}…"`);
+    });
+
     it('rejects a missing occurredAt and one without an offset, naming occurredAt', () => {
       const { occurredAt: _omitted, ...withoutOccurredAt } = overdue();
       expectRejected(withoutOccurredAt, 'occurredAt');

@@ -13,7 +13,9 @@ export function validateEvent(raw: unknown, now: Date): Validated {
   if (!envelope.success) return rejected(rawId, describeIssues(envelope.error.issues));
   const { type } = envelope.data;
   if (!isEventType(type)) {
-    return rejected(rawId, [{ field: 'type', reason: `unknown event type "${type}" (expected one of ${EVENT_TYPES.join(', ')})` }]);
+    // Quoted back only in part: an error must stay small whatever was sent.
+    const shown = type.length > 60 ? `${type.slice(0, 60)}…` : type;
+    return rejected(rawId, [{ field: 'type', reason: `unknown event type "${shown}" (expected one of ${EVENT_TYPES.join(', ')})` }]);
   }
   const data = dataSchemas[type].safeParse(envelope.data.data);
   if (!data.success) return rejected(rawId, describeIssues(data.error.issues, 'data'));

@@ -92,6 +92,25 @@ describe('bad input gets a clear 4xx and changes nothing', () => {
     expect(cursor.body).toMatchObject({ error: 'Bad Request', message: expect.stringContaining('query.cursor') });
   });
 
+  it('a path that is not valid percent-encoding and a corrupt compressed body are 400s that name the part, in the service’s own words', async () => {
+    const path = await sut.http.get('/v1/cases/%ZZ').set(bearer('finance')).expect(400);
+    expect(path.body).toEqual({
+      statusCode: 400,
+      error: 'Bad Request',
+      message: 'path: a parameter is not valid percent-encoding',
+      details: [{ field: 'path', reason: 'a parameter is not valid percent-encoding' }],
+    });
+    const before = await rowCounts();
+    const corrupt = await sut.http
+      .post('/v1/events')
+      .set({ ...bearer('ingest'), 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' })
+      .send(Buffer.from('this is not gzip at all'));
+    expect(corrupt.status).toBe(400);
+    expect(corrupt.body.message).toMatch(/^body: /);
+    expect(JSON.stringify(corrupt.body)).not.toMatch(/header check|zlib|Z_/);
+    expect(await rowCounts()).toEqual(before);
+  });
+
   it('a failure the service did not foresee on one event of a batch rolls back that event alone, answered as rejected', async () => {
     // An injected fault: the database refuses this one invoice, as a broken stored value might.
     await sut.db.query(`CREATE FUNCTION refuse_boom() RETURNS trigger LANGUAGE plpgsql AS $$
