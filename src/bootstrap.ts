@@ -4,7 +4,8 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import type { AppConfig } from './config/config.schema';
-import { checkRedis, migrate } from './database/preflight';
+import { checkRedis, databaseTimeZones, migrate } from './database/preflight';
+import { useDatabaseZones } from './domain/time-zones';
 import { mountDocs } from './docs/openapi';
 import { ApiKeyRing } from './common/auth/api-keys';
 import { keyBeforeLargeBody, securityHeaders } from './common/security-headers';
@@ -12,6 +13,7 @@ import { keyBeforeLargeBody, securityHeaders } from './common/security-headers';
 /** Checks PostgreSQL and Redis, migrates, and builds the app (not yet listening). */
 export async function createApp(config: AppConfig): Promise<INestApplication> {
   await migrate(config);
+  useDatabaseZones(await databaseTimeZones(config.DATABASE_URL));
   await checkRedis(config.REDIS_URL);
   const app = await NestFactory.create<NestExpressApplication>(AppModule.register(config), { bufferLogs: true });
   app.useLogger(app.get(Logger));

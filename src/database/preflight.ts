@@ -57,6 +57,17 @@ export async function migrate(config: Pick<AppConfig, 'DATABASE_URL' | 'DATABASE
   }
 }
 
+/** The time zone names PostgreSQL knows (`pg_timezone_names`). */
+export async function databaseTimeZones(databaseUrl: string): Promise<string[]> {
+  const client = new Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    return (await client.query<{ name: string }>('SELECT name FROM pg_timezone_names')).rows.map((row) => row.name);
+  } finally {
+    await client.end();
+  }
+}
+
 export async function checkRedis(redisUrl: string): Promise<void> {
   const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 5000 });
   redis.on('error', () => undefined);

@@ -88,7 +88,7 @@ export const debtorSchema = z.strictObject({
     .string()
     .regex(/^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$/, 'must be a BCP-47 language tag such as en or zh-CN')
     .optional(),
-  timezone: z.string().refine(isTimeZone, 'must be an IANA time zone such as Europe/Berlin').optional(),
+  timezone: z.string().refine(isTimeZone, 'must be an IANA time zone that PostgreSQL knows, such as Europe/Berlin').optional(),
 });
 
 export const invoiceOverdueData = z

@@ -111,6 +111,14 @@ describe('bad input gets a clear 4xx and changes nothing', () => {
     expect(await rowCounts()).toEqual(before);
   });
 
+  it('a time zone PostgreSQL does not know is refused at the door, so it can never break a read', async () => {
+    const before = await rowCounts();
+    const refused = await post(overdueEvent({ debtor: { timezone: 'US/Pacific-New' } })).expect(400);
+    expect(refused.body.message).toContain('data.debtor.timezone: must be an IANA time zone that PostgreSQL knows');
+    expect(await rowCounts()).toEqual(before);
+    await sut.http.get('/v1/cases?stage=early&limit=5').set(bearer('finance')).expect(200);
+  });
+
   it('a failure the service did not foresee on one event of a batch rolls back that event alone, answered as rejected', async () => {
     // An injected fault: the database refuses this one invoice, as a broken stored value might.
     await sut.db.query(`CREATE FUNCTION refuse_boom() RETURNS trigger LANGUAGE plpgsql AS $$
