@@ -13,7 +13,26 @@ export function describeIssues(issues: z.core.$ZodIssue[], prefix = ''): { field
   });
 }
 
+/**
+ * The path of a `__proto__` key in parsed JSON, if any. JSON.parse makes it an own key, which
+ * validation would drop silently where every unknown field is said to be refused.
+ */
+export function protoKey(value: unknown, prefix = '', depth = 0): string | null {
+  if (typeof value !== 'object' || value === null || depth > 32) return null;
+  for (const key of Object.keys(value)) {
+    const path = Array.isArray(value) ? `${prefix}[${key}]` : [prefix, key].filter(Boolean).join('.');
+    if (key === '__proto__') return path;
+    const inner = protoKey((value as Record<string, unknown>)[key], path, depth + 1);
+    if (inner) return inner;
+  }
+  return null;
+}
+
+export const PROTO_REASON = 'is not a field (a __proto__ key is refused)';
+
 export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, prefix = ''): z.output<S> {
+  const proto = protoKey(value, prefix);
+  if (proto) throw new ValidationFailed([{ field: proto, reason: PROTO_REASON }]);
   const result = schema.safeParse(value);
   if (!result.success) throw new ValidationFailed(describeIssues(result.error.issues, prefix));
   return result.data;

@@ -183,6 +183,12 @@ describe('validateEvent', () => {
       expect(result.id).toBe('evt-0001');
     });
 
+    it('refuses a __proto__ key, which parsing would otherwise drop in silence', () => {
+      const raw = JSON.parse(JSON.stringify(overdue()).replace('"debtor":{', '"debtor":{"__proto__":{"admin":true},')) as unknown;
+      const result = expectRejected(raw, 'data.debtor.__proto__');
+      expect(result.error).toContain('a __proto__ key is refused');
+    });
+
     it('quotes only the start of a huge unknown type', () => {
       const result = expectRejected({ ...overdue(), type: 'x'.repeat(1_000_000) }, 'type');
       expect(result.error.length).toBeLessThan(400);

@@ -1,4 +1,4 @@
-import { describeIssues } from '../common/zod-validation';
+import { describeIssues, PROTO_REASON, protoKey } from '../common/zod-validation';
 import { type DunningEvent, dataSchemas, envelopeSchema, EVENT_TYPES, type EventType, futureInstants } from '../domain/events';
 
 type Detail = { field: string; reason: string };
@@ -9,6 +9,8 @@ const isEventType = (type: string): type is EventType => (EVENT_TYPES as readonl
 /** Validates one event as of `now`; the error names every bad field ("data.invoice.currency: …"). */
 export function validateEvent(raw: unknown, now: Date): Validated {
   const rawId = typeof (raw as { id?: unknown })?.id === 'string' ? (raw as { id: string }).id : null;
+  const proto = protoKey(raw);
+  if (proto) return rejected(rawId, [{ field: proto, reason: PROTO_REASON }]);
   const envelope = envelopeSchema.safeParse(raw);
   if (!envelope.success) return rejected(rawId, describeIssues(envelope.error.issues));
   const { type } = envelope.data;

@@ -111,6 +111,20 @@ describe('bad input gets a clear 4xx and changes nothing', () => {
     expect(await rowCounts()).toEqual(before);
   });
 
+  it('a __proto__ key is refused, not dropped, in events and in other bodies', async () => {
+    const before = await rowCounts();
+    const event = JSON.stringify(overdueEvent()).replace('"data":{', '"data":{"__proto__":{"polluted":true},');
+    const refused = await post(event).expect(400);
+    expect(refused.body.message).toContain('data.__proto__: is not a field');
+    const batch = await sut.http
+      .post('/v1/batches')
+      .set({ ...bearer('finance'), 'Content-Type': 'application/json', 'Idempotency-Key': 'proto-1' })
+      .send('{"__proto__":{"x":1},"kind":"dunning-run","asOf":"2026-12-01"}')
+      .expect(400);
+    expect(batch.body.message).toContain('__proto__: is not a field');
+    expect(await rowCounts()).toEqual(before);
+  });
+
   it('a time zone PostgreSQL does not know is refused at the door, so it can never break a read', async () => {
     const before = await rowCounts();
     const refused = await post(overdueEvent({ debtor: { timezone: 'US/Pacific-New' } })).expect(400);
