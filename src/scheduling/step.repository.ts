@@ -216,11 +216,18 @@ export class StepRepository extends SqlRepository {
   }
 
   /** Notes a failed run's error; a run whose claim rolled back left no attempt behind, so it is counted here. */
-  async noteFailure(tx: Tx, stepId: string, error: string): Promise<void> {
-    await this.run(tx, `UPDATE scheduled_steps SET last_error = $2, attempts = attempts + CASE WHEN status = 'running' THEN 0 ELSE 1 END WHERE id = $1`, [
-      stepId,
-      error,
-    ]);
+  /**
+   * A failed attempt: the error kept, an attempt counted unless the run already counted it. With
+   * `retrying` a running step goes back to pending, so the row agrees with the retry waiting in
+   * Redis, and the reconciler re-adds that retry within RECONCILE_EVERY if Redis loses it.
+   */
+  async noteFailure(tx: Tx, stepId: string, error: string, retrying = false): Promise<void> {
+    await this.run(
+      tx,
+      `UPDATE scheduled_steps SET last_error = $2, attempts = attempts + CASE WHEN status = 'running' THEN 0 ELSE 1 END,
+         status = CASE WHEN $3 AND status = 'running' THEN 'pending' ELSE status END WHERE id = $1`,
+      [stepId, error, retrying],
+    );
   }
 
   /** Whether a payment-demand letter step of the case, other than the given one, has yet to finish (waiting or running). */

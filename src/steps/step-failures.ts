@@ -38,7 +38,7 @@ export class StepFailures {
         const step = await this.steps.lockForFailure(tx, stepId);
         if (!step || isSettled(step.status)) return;
         const dispatch = await this.dispatches.noteFailure(tx, stepId, message, finalAttempt);
-        await this.steps.noteFailure(tx, stepId, message);
+        await this.steps.noteFailure(tx, stepId, message, !finalAttempt);
         if (!finalAttempt) return;
         await this.steps.finish(tx, stepId, 'failed', dispatch ? 'send failed' : 'run failed', this.clock.now());
         if (step.action === 'notice') {

@@ -322,6 +322,16 @@ describe('StepRepository', () => {
     expect(await stepOf(caseId, running)).toMatchObject({ status: 'failed', attempts: 2, lastError: 'again' });
   });
 
+  it('noteFailure with a retry to come puts a running step back to pending, so the reconciler can find it', async () => {
+    const { caseId } = await newCase(ctx);
+    const [running] = (await addSteps(caseId, [{ dueAt: at }], 10)) as [string];
+    await ctx.tx((tx) => sut.markRunning(tx, running, at));
+    await ctx.tx((tx) => sut.noteFailure(tx, running, 'smtp 451', true));
+    expect(await stepOf(caseId, running)).toMatchObject({ status: 'pending', attempts: 1, lastError: 'smtp 451' });
+    const due = await ctx.tx((tx) => sut.dueWithin(tx, later(at, MINUTE), { id: '00000000-0000-0000-0000-000000000000', dueAt: new Date(0) }, at, 500));
+    expect(due.map((step) => step.id)).toContain(running);
+  });
+
   it('demandPlanned sees a payment-demand step still to finish, other than the given one, and no other letter or settled step', async () => {
     const { caseId } = await newCase(ctx);
     const demand = { at: 'P10D', action: 'letter' as const, letter: 'payment-demand' as const, deliver: ['email' as const] };
