@@ -1,6 +1,7 @@
 import { DateTime, Duration } from 'luxon';
 import { z } from 'zod';
 import { DECIMAL_PATTERN, isCurrency, toMinorUnits } from './money';
+import { isStorable, UNSTORABLE_REASON } from './text';
 import { isTimeZone } from './time-zones';
 import { RATE_PATTERN } from './late-fee';
 import { GUARANTEE_TYPES, isCalendarPeriod } from './legal-clocks';
@@ -20,13 +21,9 @@ export type EventType = (typeof EVENT_TYPES)[number];
 
 export const MAX_EVENTS_PER_REQUEST = 1000;
 
-/** Text PostgreSQL can store: no NUL, no lone UTF-16 surrogate (neither is a character). */
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-const storable = (value: string) => !value.includes('\u0000') && !LONE_SURROGATE.test(value);
-const STORABLE = 'must not contain NUL or unpaired surrogate characters';
-const text = (max = 200) => z.string().trim().min(1, 'must not be empty').max(max, `must be at most ${max} characters`).refine(storable, STORABLE);
-const addressLine = z.string().max(300).refine(storable, STORABLE);
-const addressSchema = z.record(z.string().max(50).refine(storable, STORABLE), addressLine);
+const text = (max = 200) => z.string().trim().min(1, 'must not be empty').max(max, `must be at most ${max} characters`).refine(isStorable, UNSTORABLE_REASON);
+const addressLine = z.string().max(300).refine(isStorable, UNSTORABLE_REASON);
+const addressSchema = z.record(z.string().max(50).refine(isStorable, UNSTORABLE_REASON), addressLine);
 
 /** Years a date or instant in an event may fall in: beyond them it is a typing error, and PostgreSQL or luxon would choke. */
 export const SANE_YEARS = { from: 1900, to: 2200 } as const;

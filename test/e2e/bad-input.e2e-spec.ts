@@ -125,6 +125,12 @@ describe('bad input gets a clear 4xx and changes nothing', () => {
     expect(await rowCounts()).toEqual(before);
   });
 
+  it('a NUL in a query or a body outside events is a 400 naming the field, never a database error', async () => {
+    const query = await sut.http.get('/v1/cases?segment=a%00b').set(bearer('finance')).expect(400);
+    expect(query.body.message).toContain('must not contain NUL or unpaired surrogate characters');
+    expect(query.body.details).toEqual([expect.objectContaining({ field: expect.stringContaining('segment') })]);
+  });
+
   it('a time zone PostgreSQL does not know is refused at the door, so it can never break a read', async () => {
     const before = await rowCounts();
     const refused = await post(overdueEvent({ debtor: { timezone: 'US/Pacific-New' } })).expect(400);
