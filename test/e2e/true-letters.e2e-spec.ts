@@ -9,7 +9,7 @@ import { PDFParse } from 'pdf-parse';
 import { LegalClockCheck } from '../../src/letters/legal-clock-check.service';
 import { type ReceivedMail, SmtpSink } from '../support/smtp-sink';
 import { FixedClock } from '../support/fixed-clock';
-import { bearer, letterPdf, overdueEvent, paymentEvent, runStepAgain, startTestApp, type TestApp } from '../support/test-app';
+import { bearer, clearRedis, letterPdf, overdueEvent, paymentEvent, runStepAgain, SHARED_REDIS_DB, startTestApp, type TestApp } from '../support/test-app';
 import { waitFor } from '../support/wait-for';
 
 interface Touch {
@@ -67,14 +67,23 @@ describe('true letters: the legal record, step requirements, period-exact fees, 
 
   beforeAll(async () => {
     const smtpUrl = await smtp.start();
-    sut = await startTestApp('true_letters', 5, { SMTP_URL: smtpUrl, ...ROUTES });
+    // Every Redis database of its own is taken: these two share database 0 by their queue prefixes.
+    const prefix = `e2e-true-letters-${randomUUID().slice(0, 8)}`;
+    sut = await startTestApp('true_letters', SHARED_REDIS_DB, { SMTP_URL: smtpUrl, QUEUE_PREFIX: prefix, ...ROUTES });
     // The policies users get, as shipped.
-    shipped = await startTestApp('true_letters_shipped', 15, { SMTP_URL: smtpUrl, POLICIES_DIR: 'policies', ...ROUTES });
+    shipped = await startTestApp('true_letters_shipped', SHARED_REDIS_DB, {
+      SMTP_URL: smtpUrl,
+      QUEUE_PREFIX: `${prefix}-shipped`,
+      POLICIES_DIR: 'policies',
+      ...ROUTES,
+    });
   });
 
   afterAll(async () => {
     await sut?.close();
     await shipped?.close();
+    // Database 0 is shared: leave none of this suite's keys behind.
+    for (const app of [sut, shipped]) if (app) await clearRedis(app.config);
     await smtp.stop();
   });
 

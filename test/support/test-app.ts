@@ -40,16 +40,36 @@ export function testEnv(suite: string, redisDb: number, extra: Record<string, st
   };
 }
 
-/** Drops the suite's database and Redis db so every run starts empty. */
+/** The Redis database that suites share by queue prefix (the integration suites' too): never flushed. */
+export const SHARED_REDIS_DB = 0;
+
+/**
+ * Drops the suite's database and empties its Redis: the whole db, or in the shared one only the
+ * keys under the suite's queue prefix.
+ */
 export async function resetStores(config: AppConfig): Promise<void> {
   const name = new URL(config.DATABASE_URL).pathname.slice(1);
   const admin = new Client({ connectionString: 'postgres://postgres@127.0.0.1:5432/postgres' });
   await admin.connect();
   await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
   await admin.end();
+  await clearRedis(config);
+}
+
+/** Empties the suite's Redis: the whole db, or in the shared one only its queue prefix's keys. */
+export async function clearRedis(config: AppConfig): Promise<void> {
   const redis = new Redis(config.REDIS_URL);
-  await redis.flushdb();
-  redis.disconnect();
+  try {
+    if (new URL(config.REDIS_URL).pathname !== `/${SHARED_REDIS_DB}`) {
+      await redis.flushdb();
+      return;
+    }
+    for await (const keys of redis.scanStream({ match: `${config.QUEUE_PREFIX}:*`, count: 500 }) as AsyncIterable<string[]>) {
+      if (keys.length > 0) await redis.unlink(...keys);
+    }
+  } finally {
+    redis.disconnect();
+  }
 }
 
 export interface TestApp {
