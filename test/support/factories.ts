@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { NewFeeAssessment } from '../../src/cases/fee.repository';
 import { CaseOpening } from '../../src/cases/case-opening.service';
 import type { InvoiceOverdue } from '../../src/domain/events';
 import { noQueueEffects, type QueueEffects } from '../../src/domain/step';
@@ -36,4 +37,24 @@ export async function newCase(ctx: IntegrationContext, overrides: Overrides = {}
   const [caseId] = await ctx.tx((tx) => ctx.get(CaseOpening).open(tx, [{ eventId: `evt-${randomUUID()}`, data }], 'test', effects));
   const steps = await ctx.get(StepRepository).ofCase(caseId!);
   return { caseId: caseId!, data, stepIds: steps.map((step) => step.id), effects };
+}
+
+/** A fixed charge (a broken-promise fee) as the commitments write it to the fee ledger. */
+export function chargeRow(caseId: string, amountMinor: bigint, at: Date, more: Partial<NewFeeAssessment> = {}): NewFeeAssessment {
+  return {
+    id: randomUUID(),
+    caseId,
+    kind: 'broken-promise',
+    stepId: null,
+    at,
+    asOf: at.toISOString().slice(0, 10),
+    days: 0,
+    ratePerDay: '0',
+    baseMinor: 0n,
+    accruedMinor: amountMinor,
+    amountMinor,
+    capMinor: null,
+    actor: 'test',
+    ...more,
+  };
 }

@@ -3,7 +3,7 @@ import { DataSource } from 'typeorm';
 import { TouchRepository } from '../../../src/audit/touch.repository';
 import { CaseRepository, type NewCase as NewCaseRow } from '../../../src/cases/case.repository';
 import { DebtorRepository } from '../../../src/cases/debtor.repository';
-import { FeeRepository, type NewFeeAssessment } from '../../../src/cases/fee.repository';
+import { FeeRepository } from '../../../src/cases/fee.repository';
 import { InvoiceRepository } from '../../../src/cases/invoice.repository';
 import { PaymentRepository } from '../../../src/cases/payment.repository';
 import type { Tx } from '../../../src/database/transactions';
@@ -12,7 +12,7 @@ import type { LetterFields, LetterType } from '../../../src/domain/letter-fields
 import { newLetterFields } from '../../../src/letters/letter-fields.fixture';
 import { LetterRepository } from '../../../src/letters/letter.repository';
 import { PolicyRegistry } from '../../../src/policies/policy-registry.service';
-import { newCase } from '../../support/factories';
+import { chargeRow, newCase } from '../../support/factories';
 import { type IntegrationContext, startIntegration } from '../../support/integration';
 
 const UNKNOWN = '00000000-0000-0000-0000-000000000000';
@@ -40,22 +40,7 @@ describe('CaseRepository', () => {
 
   const letterFields = (number: string, type: LetterType): LetterFields => newLetterFields({ type, number, date: '2026-03-10' });
 
-  /** A fixed charge (a broken-promise fee) as the commitments write it to the fee ledger. */
-  const charge = (caseId: string, amountMinor: bigint, when: Date): NewFeeAssessment => ({
-    id: randomUUID(),
-    caseId,
-    kind: 'broken-promise',
-    stepId: null,
-    at: when,
-    asOf: when.toISOString().slice(0, 10),
-    days: 0,
-    ratePerDay: '0',
-    baseMinor: 0n,
-    accruedMinor: amountMinor,
-    amountMinor,
-    capMinor: null,
-    actor: 'test',
-  });
+  const charge = (caseId: string, amountMinor: bigint, when: Date) => chargeRow(caseId, amountMinor, when);
 
   /** A payment recorded for the case; answers its external id (the id the case's money names it by). */
   async function pay(caseId: string, amountMinor: bigint, paidAt: string, tx?: Tx): Promise<string> {

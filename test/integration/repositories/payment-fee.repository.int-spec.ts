@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { type NewFeeAssessment, FeeRepository } from '../../../src/cases/fee.repository';
 import { PaymentRepository } from '../../../src/cases/payment.repository';
-import { newCase } from '../../support/factories';
+import { chargeRow, newCase } from '../../support/factories';
 import { type IntegrationContext, startIntegration } from '../../support/integration';
 
 describe('PaymentRepository and FeeRepository', () => {
@@ -63,16 +63,7 @@ describe('PaymentRepository and FeeRepository', () => {
 
     const insert = (fee: NewFeeAssessment) => ctx.tx((tx) => fees.insert(tx, fee));
     const charge = (caseId: string, amountMinor: bigint, more: Partial<NewFeeAssessment> = {}) =>
-      lateFee(caseId, null, {
-        kind: 'broken-promise',
-        days: 0,
-        ratePerDay: '0',
-        baseMinor: 0n,
-        accruedMinor: amountMinor,
-        amountMinor,
-        capMinor: null,
-        ...more,
-      });
+      chargeRow(caseId, amountMinor, at, { asOf: '2026-03-10', actor: 'system', ...more });
     const adjustment = (caseId: string, amountMinor: bigint, more: Partial<NewFeeAssessment> = {}) =>
       lateFee(caseId, null, { kind: 'late-fee-adjustment', amountMinor, ...more });
     const assessed = (caseId: string) => ctx.tx((tx) => fees.lateFeeAssessed(tx, caseId));
