@@ -2,7 +2,7 @@
  * Nest 12 ships as ES modules, which Jest on Node 20 can only load in its ESM mode
  * (`--experimental-vm-modules`, set in package.json); ts-jest transpiles to ESM and
  * `npm test` type-checks once with `tsc -p tsconfig.test.json`.
- * Three tiers: unit specs next to the code (pure, no I/O); integration specs (repositories and
+ * Tiers: unit specs next to the code (pure, no I/O); integration specs (repositories and
  * use cases against the real PostgreSQL and Redis, no HTTP) and e2e specs (the app over HTTP with
  * a real SMTP server) under test/.
  */
@@ -22,5 +22,9 @@ module.exports = {
     { ...common, displayName: 'unit', roots: ['<rootDir>/src'], testMatch: ['**/*.spec.ts'] },
     { ...common, displayName: 'integration', roots: ['<rootDir>/test/integration'], testMatch: ['**/*.int-spec.ts'] },
     { ...common, displayName: 'e2e', roots: ['<rootDir>/test/e2e'], testMatch: ['**/*.e2e-spec.ts'] },
+    // Hostile requests generated from the served OpenAPI document (fast-check, fixed seed in CI).
+    { ...common, displayName: 'fuzz', roots: ['<rootDir>/test/fuzz'], testMatch: ['**/*.fuzz-spec.ts'] },
+    // API and worker processes against a PostgreSQL, a Redis and an SMTP server the suite can break.
+    { ...common, displayName: 'faults', roots: ['<rootDir>/test/faults'], testMatch: ['**/*.fault-spec.ts'], testTimeout: 600000 },
   ],
 };
