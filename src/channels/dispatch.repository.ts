@@ -8,7 +8,10 @@ import type { DispatchStatus } from '../domain/statuses';
 /** A dispatch as the sender needs it: a rerun finds the row of the first run, maybe already sent. */
 export interface ClaimedDispatch {
   id: string;
+  /** After the claim: `sent` when an earlier run sent and recorded it, else `sending`. */
   status: DispatchStatus;
+  /** Before the claim: null on the first run; `sending` when a crash interrupted the last send. */
+  previous: DispatchStatus | null;
   messageId: string;
 }
 
@@ -62,20 +65,32 @@ export class DispatchRepository extends SqlRepository {
    * `historySince` for the gate's caps. The caller holds the debtor's contact lock.
    */
   async claimNotice(tx: Tx, dispatch: NewDispatch & { debtorId: string }, historySince: Date): Promise<{ dispatch: ClaimedDispatch; contacts: PastContact[] }> {
-    const row = await this.row<{ id: string; status: DispatchStatus; message_id: string; contacts: { at: string; channel: PastContact['channel'] }[] }>(
+    const row = await this.row<{
+      id: string;
+      status: DispatchStatus;
+      previous: DispatchStatus | null;
+      message_id: string;
+      contacts: { at: string; channel: PastContact['channel'] }[];
+    }>(
       tx,
       `WITH running AS (
          UPDATE scheduled_steps SET status = 'running', attempts = attempts + 1, started_at = $8, updated_at = $8 WHERE id = $3
+       ), previous AS (
+         SELECT status FROM dispatches WHERE dedupe_key = $6
        ), dispatch AS (
          INSERT INTO dispatches (id, case_id, step_id, channel, recipient, dedupe_key, status, message_id, attempts, created_at, debtor_id)
-         VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, 1, $8, $9)
-         ON CONFLICT (dedupe_key) DO UPDATE SET attempts = dispatches.attempts + 1
+         VALUES ($1, $2, $3, $4, $5, $6, 'sending', $7, 1, $8, $9)
+         ON CONFLICT (dedupe_key) DO UPDATE SET attempts = dispatches.attempts + 1,
+           status = CASE WHEN dispatches.status = 'sent' THEN 'sent' ELSE 'sending' END
          RETURNING id, status, message_id
        )
-       SELECT dispatch.*, (${CONTACT_HISTORY('$9', '$10', '$3')}) AS contacts FROM dispatch`,
+       SELECT dispatch.*, (SELECT status FROM previous) AS previous, (${CONTACT_HISTORY('$9', '$10', '$3')}) AS contacts FROM dispatch`,
       [...dispatchRow(dispatch), historySince],
     );
-    return { dispatch: { id: row!.id, status: row!.status, messageId: row!.message_id }, contacts: toContacts(row!.contacts) };
+    return {
+      dispatch: { id: row!.id, status: row!.status, previous: row!.previous, messageId: row!.message_id },
+      contacts: toContacts(row!.contacts),
+    };
   }
 
   /** The debtor's contacts since `since`, other than the asking step's; the caller holds the debtor's contact lock. */
@@ -98,18 +113,34 @@ export class DispatchRepository extends SqlRepository {
     );
   }
 
-  /** Counts a send attempt. */
-  async countAttempt(id: string): Promise<void> {
-    await this.run(undefined, 'UPDATE dispatches SET attempts = attempts + 1 WHERE id = $1', [id]);
+  /**
+   * A letter's email is about to go out: counts the attempt and marks it `sending`. Returns the
+   * status before, `sending` when a crash interrupted the last send.
+   */
+  async startSend(id: string): Promise<DispatchStatus | undefined> {
+    const [row] = await this.changed<{ previous: DispatchStatus }>(
+      undefined,
+      `UPDATE dispatches d SET attempts = d.attempts + 1, status = 'sending' FROM (SELECT id, status FROM dispatches WHERE id = $1 FOR UPDATE) before
+       WHERE d.id = before.id AND d.status <> 'sent' RETURNING before.status AS previous`,
+      [id],
+    );
+    return row?.previous;
   }
 
-  /** The provider accepted the message. */
-  async markSent(tx: Tx, id: string, at: Date, providerMessageId: string | null = null): Promise<void> {
-    await this.run(
+  /** The provider accepted the message; false when the dispatch was already marked sent (a recording that committed unseen). */
+  async markSent(tx: Tx, id: string, at: Date, providerMessageId: string | null = null): Promise<boolean> {
+    const rows = await this.changed<{ id: string }>(
       tx,
-      `UPDATE dispatches SET status = 'sent', sent_at = COALESCE(sent_at, $2), last_error = NULL, provider_message_id = COALESCE($3, provider_message_id) WHERE id = $1`,
+      `UPDATE dispatches SET status = 'sent', sent_at = COALESCE(sent_at, $2), last_error = NULL, provider_message_id = COALESCE($3, provider_message_id)
+       WHERE id = $1 AND status <> 'sent' RETURNING id`,
       [id, at, providerMessageId],
     );
+    return rows.length > 0;
+  }
+
+  /** A send a crash interrupted, left for an operator: it may have gone out. */
+  async markInDoubt(tx: Tx, id: string): Promise<void> {
+    await this.run(tx, `UPDATE dispatches SET status = 'in_doubt' WHERE id = $1`, [id]);
   }
 
   /**
@@ -119,7 +150,7 @@ export class DispatchRepository extends SqlRepository {
   async noteFailure(tx: Tx, stepId: string, error: string, final: boolean): Promise<{ id: string; attempts: number } | undefined> {
     const [row] = await this.changed<{ id: string; attempts: number }>(
       tx,
-      `UPDATE dispatches SET status = $3, last_error = $2 WHERE step_id = $1 AND status <> 'sent' RETURNING id, attempts`,
+      `UPDATE dispatches SET status = $3, last_error = $2 WHERE step_id = $1 AND status NOT IN ('sent', 'in_doubt') RETURNING id, attempts`,
       [stepId, error, final ? 'failed' : 'pending'],
     );
     return row;

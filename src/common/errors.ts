@@ -22,3 +22,15 @@ export class NotFound extends DomainError {
     super('not_found', `${what} ${id} not found`);
   }
 }
+
+/** Socket errors and PostgreSQL's connection-exception class (08…) and shutdown codes (57P0…). */
+const DEPENDENCY_DOWN = /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH|08...|57P0.)$/;
+
+/** The error says PostgreSQL or Redis did not answer (down, restarting, connection lost), not that it refused the work. */
+export function isDependencyDown(exception: unknown): boolean {
+  const { code, message } = (exception ?? {}) as { code?: unknown; message?: unknown };
+  return (
+    (typeof code === 'string' && DEPENDENCY_DOWN.test(code)) ||
+    (typeof message === 'string' && /timeout exceeded when trying to connect|Connection terminated/.test(message))
+  );
+}

@@ -1,7 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import { STATUS_CODES } from 'node:http';
 import type { Response } from 'express';
-import { DomainError, DomainErrorCode } from './errors';
+import { DomainError, DomainErrorCode, isDependencyDown } from './errors';
 
 const statusByCode = {
   validation: HttpStatus.BAD_REQUEST,
@@ -37,17 +37,6 @@ function unreadableBody(statusCode: number, type: string | undefined): ErrorBody
       ? 'uses an encoding the service does not read'
       : 'could not be read (is its compression intact?)';
   return { statusCode, error: STATUS_CODES[statusCode] ?? 'Error', message: `body: ${reason}`, details: [{ field: 'body', reason }] };
-}
-
-/** Socket errors and PostgreSQL's connection-exception class (08…) and shutdown codes (57P0…). */
-const DEPENDENCY_DOWN = /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH|08...|57P0.)$/;
-
-export function isDependencyDown(exception: unknown): boolean {
-  const { code, message } = (exception ?? {}) as { code?: unknown; message?: unknown };
-  return (
-    (typeof code === 'string' && DEPENDENCY_DOWN.test(code)) ||
-    (typeof message === 'string' && /timeout exceeded when trying to connect|Connection terminated/.test(message))
-  );
 }
 
 /** One error shape for every route: {statusCode, error, message, details?}. */

@@ -106,6 +106,10 @@ export const CONFIG_DOCS = {
   SEAL_EVERY: { section: 'Scheduling', text: 'How often the audit seal hashes the heads of every case chain that moved. Worker processes only.' },
   STEP_ATTEMPTS: { section: 'Step jobs', text: 'Attempts per job before it fails for good (a step then records notice.failed or letter.failed).' },
   STEP_BACKOFF: { section: 'Step jobs', text: 'First retry delay; it doubles on each further retry (30 s, 1 min, 2 min, 4 min, 8 min with the defaults).' },
+  OUTCOME_PATIENCE: {
+    section: 'Step jobs',
+    text: 'How long a worker keeps an outcome it could not record (a message the mail server accepted while PostgreSQL was away) and retries recording it, before the job fails and its retry treats the send as in doubt.',
+  },
   WORKER_CONCURRENCY: { section: 'Step jobs', text: 'Step jobs run at once per worker process.' },
   CREDITOR_NAME: {
     section: 'Letters: the letterhead',

@@ -156,6 +156,7 @@ export const configSchema = z.object({
   SEAL_EVERY: isoDuration('PT5M'),
   STEP_ATTEMPTS: positiveInt(6),
   STEP_BACKOFF: isoDuration('PT30S'),
+  OUTCOME_PATIENCE: isoDuration('PT15M'),
   WORKER_CONCURRENCY: positiveInt(16),
   DEFAULT_TIMEZONE: z
     .string()

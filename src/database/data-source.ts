@@ -9,6 +9,7 @@ import { Batches1764300000000 } from './migrations/1764300000000-batches';
 import { AuditExport1764400000000 } from './migrations/1764400000000-audit-export';
 import { SharedSqlFunctions1764500000000 } from './migrations/1764500000000-shared-sql-functions';
 import { TrueLetters1764600000000 } from './migrations/1764600000000-true-letters';
+import { SendsInDoubt1764700000000 } from './migrations/1764700000000-sends-in-doubt';
 
 export const migrations = [
   InitialSchema1763900000000,
@@ -19,6 +20,7 @@ export const migrations = [
   AuditExport1764400000000,
   SharedSqlFunctions1764500000000,
   TrueLetters1764600000000,
+  SendsInDoubt1764700000000,
 ];
 
 export function dataSourceOptions(config: Pick<AppConfig, 'DATABASE_URL' | 'DATABASE_POOL_SIZE'>) {

@@ -3,17 +3,18 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import type { AppConfig } from '../config/config.schema';
 import { dataSourceOptions } from './data-source';
 import { Locks } from './locks.repository';
+import { OutcomeKeeper } from './outcome-keeper';
 import { Transactions } from './transactions';
 
-/** The PostgreSQL connection pool (migrations run before the app boots), transactions and advisory locks. */
+/** The PostgreSQL connection pool (migrations run before the app boots), transactions, advisory locks, and the keeper of outcomes across an outage. */
 @Module({})
 export class DatabaseModule {
   static register(config: AppConfig): DynamicModule {
     return {
       module: DatabaseModule,
       imports: [TypeOrmModule.forRoot({ ...dataSourceOptions(config), migrationsRun: false })],
-      providers: [Transactions, Locks],
-      exports: [Transactions, Locks],
+      providers: [Transactions, Locks, { provide: OutcomeKeeper, useValue: new OutcomeKeeper(config) }],
+      exports: [Transactions, Locks, OutcomeKeeper],
     };
   }
 }

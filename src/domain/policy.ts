@@ -8,6 +8,14 @@ import { isCalendarPeriod } from './legal-clocks';
 export const CATCH_UP_RULES = ['from-first', 'latest'] as const;
 export type CatchUp = (typeof CATCH_UP_RULES)[number];
 
+/**
+ * A send a crash interrupted may or may not have gone out: `hold` records it for an operator
+ * (retrying the step's job sends it), `resend` sends it again at once with the same Message-ID,
+ * so that mail systems can drop the copy.
+ */
+export const IN_DOUBT_RULES = ['hold', 'resend'] as const;
+export type InDoubtRule = (typeof IN_DOUBT_RULES)[number];
+
 export const calendarPeriod = z.string().refine(isCalendarPeriod, 'must be an ISO-8601 calendar period such as P10D');
 
 const offset = z.string().refine((value) => Duration.fromISO(value).isValid, {
@@ -42,6 +50,8 @@ const noticeStep = z.strictObject({
   action: z.literal('notice'),
   channel: z.enum(['email', 'sms']),
   template: z.string().regex(/^[a-z0-9-]+$/, 'must be a template name in kebab-case'),
+  /** What a run does with this notice's send when a crash interrupted it; `hold` when unset. */
+  inDoubt: z.enum(IN_DOUBT_RULES).optional(),
 });
 export const letterDelivery = z
   .array(z.enum(['email', 'post']))
@@ -59,6 +69,8 @@ const letterStep = z.strictObject({
   deadline: calendarPeriod.optional(),
   /** Document request: what to supply. */
   documents: letterDocuments.optional(),
+  /** What a run does with a letter's email when a crash interrupted its send; `hold` when unset. */
+  inDoubt: z.enum(IN_DOUBT_RULES).optional(),
 });
 const escalateStep = z.strictObject({
   at: offset,

@@ -22,7 +22,18 @@ export const isSettled = (status: StepStatus): status is SettledStepStatus => (S
 
 /** How a step run ended, as the job's result and the metrics' `outcome` label. */
 export type StepOutcome =
-  'sent' | 'issued' | 'assessed' | 'escalated' | 'terminated' | 'written-off' | 'skipped' | 'cancelled' | 'held' | 'missing' | `already-${SettledStepStatus}`;
+  | 'sent'
+  | 'in-doubt'
+  | 'issued'
+  | 'assessed'
+  | 'escalated'
+  | 'terminated'
+  | 'written-off'
+  | 'skipped'
+  | 'cancelled'
+  | 'held'
+  | 'missing'
+  | `already-${SettledStepStatus}`;
 
 /** Why a step was skipped, as the step's outcome and the `step.skipped` touch say it. */
 export const SKIP_REASONS = {
@@ -38,5 +49,9 @@ export const SKIP_REASONS = {
 } as const;
 export type SkipReason = (typeof SKIP_REASONS)[keyof typeof SKIP_REASONS] | `no letter issued: ${string}`;
 
-/** A dispatch (one outgoing message) before and after its send. */
-export type DispatchStatus = 'pending' | 'sent' | 'failed';
+/**
+ * A dispatch (one outgoing message) before and after its send. `sending` is written before the
+ * message goes out; found by a later run, the send was interrupted (a crash) and may have gone:
+ * `in_doubt` until an operator retries it.
+ */
+export type DispatchStatus = 'pending' | 'sending' | 'sent' | 'in_doubt' | 'failed';

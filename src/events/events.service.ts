@@ -3,7 +3,7 @@ import { CaseRepository } from '../cases/case.repository';
 import { CaseOpening } from '../cases/case-opening.service';
 import { Clock } from '../common/clock';
 import { mapWithConcurrency } from '../common/concurrency';
-import { isDependencyDown } from '../common/http-exception.filter';
+import { isDependencyDown } from '../common/errors';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { Locks } from '../database/locks.repository';
 import { Transactions, type Tx } from '../database/transactions';

@@ -14,6 +14,7 @@ import { unsubscribeHeaders, unsubscribeLink } from '../channels/unsubscribe-lin
 import { Clock } from '../common/clock';
 import { Holidays } from '../compliance/holidays.service';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
+import { OutcomeKeeper } from '../database/outcome-keeper';
 import { Transactions, type Tx } from '../database/transactions';
 import { accountFigures } from '../domain/account';
 import { localDate } from '../domain/calendar';
@@ -21,13 +22,31 @@ import { JURISDICTIONS } from '../domain/jurisdictions';
 import { addPeriod, type GuaranteeType, rollToWorkday } from '../domain/legal-clocks';
 import type { LegalRecord } from '../domain/legal-record';
 import { type LetterFields, type LetterLocale, type LetterType, LETTERS_CLAIMING_PAYMENT } from '../domain/letter-fields';
-import type { PolicyStep } from '../domain/policy';
+import type { InDoubtRule, PolicyStep } from '../domain/policy';
 import type { TouchInput } from '../domain/touch-kinds';
 import { LetterRenderer } from './letter-pdf';
 import { LetterSigner } from './letter-signer.service';
 import { LetterRepository, type LetterCoverFacts, type LetterState } from './letter.repository';
 
 export type LetterStep = Extract<PolicyStep, { action: 'letter' }>;
+
+/** A letter's email a crash interrupted, held for an operator: retrying the step sends it with the same Message-ID. */
+export class LetterInDoubt extends Error {
+  constructor(number: string, messageId: string) {
+    super(
+      `letter ${number} in doubt: the send of its email ${messageId} was interrupted and may have gone out; check the mail server's log, and retry this job to send it again with the same Message-ID`,
+    );
+  }
+}
+
+/** Which letter, to whom, on the step's trail. */
+const letterEvidence = (issued: Issued, row: LetterState) => ({
+  stepId: issued.stepId,
+  letterId: row.id,
+  number: row.number,
+  type: row.type,
+  recipient: { role: row.recipientRole, id: row.recipientId, name: row.recipientName },
+});
 
 interface Recipient {
   role: 'debtor' | 'guarantor';
@@ -86,6 +105,7 @@ export class LetterService {
     private readonly dispatches: DispatchRepository,
     private readonly guarantors: GuarantorRepository,
     private readonly contracts: Contracts,
+    private readonly keeper: OutcomeKeeper,
   ) {
     this.messageDomain = messageDomain(config);
   }
@@ -190,59 +210,82 @@ export class LetterService {
 
   /**
    * Sends each letter still waiting for its email (PDF attached) and records `letter.sent` after
-   * each accepted send, so a retry sends only what has not gone out.
+   * each accepted send, so a retry sends only what has not gone out. An email whose last send a
+   * crash interrupted is in doubt: recorded as `letter.in_doubt`, then held (LetterInDoubt is
+   * thrown) or, where `inDoubt` says so, sent again with the same Message-ID.
    */
-  async deliverEmails(issued: Issued): Promise<void> {
+  async deliverEmails(issued: Issued, inDoubt: InDoubtRule = 'hold'): Promise<void> {
     for (const letter of issued.letters) {
       const email = letter.pendingEmail;
       if (!email) continue;
       const row = (await this.letters.forEmail(letter.id))!;
+      let resent = row.dispatchStatus === 'in_doubt';
       if (row.dispatchStatus !== 'sent') {
-        await this.dispatches.countAttempt(email.dispatchId);
+        const previous = await this.dispatches.startSend(email.dispatchId);
+        if (previous === 'sending') {
+          await this.recordInDoubt(issued, row, email, inDoubt);
+          if (inDoubt === 'hold') throw new LetterInDoubt(row.number, email.messageId);
+          resent = true;
+        }
         const cover = this.coverEmail(row, email);
         await this.mailer.send({
           ...cover,
           headers: { ...cover.headers, 'X-Dunning-Case': issued.caseId, 'X-Dunning-Dispatch': email.dispatchId, 'X-Dunning-Letter': row.number },
         });
       }
-      await this.transactions.run(async (tx) => {
-        const head = await this.audit.lockHead(tx, issued.caseId);
-        const marked = await this.letters.markEmailSent(tx, letter.id);
-        const sentAt = this.clock.now();
-        await this.dispatches.markSent(tx, email.dispatchId, sentAt);
-        if (!marked) return;
-        await this.audit.record(
-          tx,
-          issued.caseId,
-          [
-            {
-              kind: 'letter.sent',
-              actor: 'system',
-              channel: 'email',
-              data: {
-                stepId: issued.stepId,
-                letterId: row.id,
-                number: row.number,
-                type: row.type,
-                recipient: { role: row.recipientRole, id: row.recipientId, name: row.recipientName },
-                ...(row.deadline ? { deadline: row.deadline } : {}),
-                dispatchId: email.dispatchId,
-                messageId: email.messageId,
-                sha256: row.sha256,
-                templateKey: row.templateKey,
-                templateVersion: row.templateVersion,
-                locale: row.locale,
-                delivery: 'accepted',
+      // The email is out: its record must not be lost to a database restart (a retry would send again).
+      await this.keeper.keep(`letter ${row.number}: the email's record`, () =>
+        this.transactions.run(async (tx) => {
+          const head = await this.audit.lockHead(tx, issued.caseId);
+          const marked = await this.letters.markEmailSent(tx, letter.id);
+          const sentAt = this.clock.now();
+          await this.dispatches.markSent(tx, email.dispatchId, sentAt);
+          if (!marked) return;
+          await this.audit.record(
+            tx,
+            issued.caseId,
+            [
+              {
+                kind: 'letter.sent',
+                actor: 'system',
+                channel: 'email',
+                data: {
+                  ...letterEvidence(issued, row),
+                  ...(row.deadline ? { deadline: row.deadline } : {}),
+                  dispatchId: email.dispatchId,
+                  messageId: email.messageId,
+                  sha256: row.sha256,
+                  templateKey: row.templateKey,
+                  templateVersion: row.templateVersion,
+                  locale: row.locale,
+                  delivery: 'accepted',
+                  ...(resent ? { inDoubtResend: true } : {}),
+                },
               },
-            },
-            ...(await this.reached(tx, issued, row, sentAt)),
-          ],
-          head,
-        );
-      });
+              ...(await this.reached(tx, issued, row, sentAt)),
+            ],
+            head,
+          );
+        }),
+      );
       letter.email = 'sent';
       delete letter.pendingEmail;
     }
+  }
+
+  /** The letter's email may have gone out before a crash: says so on the case's trail, and holds the dispatch for an operator unless it is resent. */
+  private async recordInDoubt(issued: Issued, row: LetterState, email: NonNullable<IssuedLetter['pendingEmail']>, rule: InDoubtRule): Promise<void> {
+    await this.transactions.run(async (tx) => {
+      if (rule === 'hold') await this.dispatches.markInDoubt(tx, email.dispatchId);
+      await this.audit.record(tx, issued.caseId, [
+        {
+          kind: 'letter.in_doubt',
+          actor: 'system',
+          channel: 'email',
+          data: { ...letterEvidence(issued, row), dispatchId: email.dispatchId, messageId: email.messageId, resolution: rule === 'resend' ? 'resent' : 'held' },
+        },
+      ]);
+    });
   }
 
   /**

@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import { connectionErrors } from '../database/guarded-client';
+import { outcomesAwaiting } from '../database/outcome-keeper';
 import { JobQueue } from '../jobs/job-queue.service';
 
 /**
@@ -45,6 +46,14 @@ export class MetricsService {
       collect() {
         this.reset();
         this.inc(connectionErrors.count);
+      },
+    });
+    new Gauge({
+      name: 'dunning_outcomes_awaiting_database',
+      help: 'Send outcomes this process holds because PostgreSQL does not answer; recorded when it does (OUTCOME_PATIENCE).',
+      registers: [this.registry],
+      collect() {
+        this.set(outcomesAwaiting.count);
       },
     });
     const queues = jobs.all();

@@ -10,6 +10,7 @@ describe('measureRun', () => {
       step: { action: 'notice', outcome: 'sent' },
       lateSeconds: 2.5,
       notices: [{ channel: 'sms', result: 'sent' }],
+      inDoubt: null,
       letters: [],
     });
   });
@@ -23,6 +24,7 @@ describe('measureRun', () => {
       step: { action: 'notice', outcome: 'deferred' },
       lateSeconds: null,
       notices: [],
+      inDoubt: null,
       letters: [],
     });
   });
@@ -37,9 +39,18 @@ describe('measureRun', () => {
       step: { action: 'notice', outcome: 'failed' },
       lateSeconds: null,
       notices: [],
+      inDoubt: null,
       letters: [],
     });
     expect(measureRun(facts, { failed: true, forGood: true }).notices).toEqual([{ channel: 'email', result: 'failed' }]);
+  });
+
+  it('counts a send found in doubt by what the policy did: held is no failed notice, resent is a sent one', () => {
+    const facts = { action: 'notice', channel: 'email' as const, dueAt: due, startedAt: at(1) };
+    const held = measureRun({ ...facts, inDoubt: 'hold' }, { failed: true, forGood: true });
+    expect(held).toMatchObject({ notices: [], inDoubt: { channel: 'email', resolution: 'held' } });
+    const resent = measureRun({ ...facts, inDoubt: 'resend' }, { outcome: 'sent' });
+    expect(resent).toMatchObject({ notices: [{ channel: 'email', result: 'sent' }], inDoubt: { channel: 'email', resolution: 'resent' } });
   });
 
   it('labels a run that never read its step as action "unknown"', () => {
@@ -47,6 +58,7 @@ describe('measureRun', () => {
       step: { action: 'unknown', outcome: 'failed' },
       lateSeconds: null,
       notices: [],
+      inDoubt: null,
       letters: [],
     });
     expect(measureRun({}, { outcome: 'missing' }).step).toEqual({ action: 'unknown', outcome: 'missing' });

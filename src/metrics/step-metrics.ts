@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Counter, Histogram } from 'prom-client';
+import type { InDoubtRule } from '../domain/policy';
 import { MetricsService } from './metrics.service';
 
 /**
@@ -15,6 +16,8 @@ export interface StepRunFacts {
   dueAt?: Date;
   /** When the claim started, by the app's clock. */
   startedAt?: Date;
+  /** A notice whose last send a crash interrupted, and what the policy did with it. */
+  inDoubt?: InDoubtRule;
   /** A letter step's letters; their email status is updated as they go out. */
   letters?: readonly { email: string | null; post: string | null }[];
 }
@@ -27,6 +30,8 @@ export interface RunMeasures {
   /** Claim start minus due_at in seconds, for the run that settles the step; null otherwise. */
   lateSeconds: number | null;
   notices: { channel: string; result: 'sent' | 'failed' }[];
+  /** A send found interrupted: `held` for an operator, or `resent` with the same Message-ID. */
+  inDoubt: { channel: string; resolution: 'held' | 'resent' } | null;
   letters: { delivery: 'email' | 'post'; result: 'sent' | 'queued' | 'failed' }[];
 }
 
@@ -37,13 +42,17 @@ const SETTLING = new Set(['sent', 'issued', 'assessed', 'escalated', 'terminated
 export function measureRun(facts: StepRunFacts, end: RunEnd): RunMeasures {
   const action = facts.action ?? 'unknown';
   const outcome = 'outcome' in end ? end.outcome : 'deferred' in end ? 'deferred' : 'failed';
-  const measures: RunMeasures = { step: { action, outcome }, lateSeconds: null, notices: [], letters: [] };
+  const measures: RunMeasures = { step: { action, outcome }, lateSeconds: null, notices: [], inDoubt: null, letters: [] };
   if (SETTLING.has(outcome) && facts.dueAt && facts.startedAt) {
     // Jobs may fire up to a second early (the runner's tolerance): that is on time, not negative lateness.
     measures.lateSeconds = Math.max(0, (facts.startedAt.getTime() - facts.dueAt.getTime()) / 1000);
   }
   const failedForGood = 'failed' in end && end.forGood;
-  if (action === 'notice' && facts.channel && (outcome === 'sent' || failedForGood)) {
+  if (action === 'notice' && facts.channel && facts.inDoubt) {
+    measures.inDoubt = { channel: facts.channel, resolution: facts.inDoubt === 'hold' ? 'held' : 'resent' };
+  }
+  // A send held in doubt did not fail: it waits for an operator.
+  if (action === 'notice' && facts.channel && (outcome === 'sent' || (failedForGood && facts.inDoubt !== 'hold'))) {
     measures.notices.push({ channel: facts.channel, result: outcome === 'sent' ? 'sent' : 'failed' });
   }
   if (action === 'letter' && facts.letters && (outcome === 'issued' || failedForGood)) {
@@ -70,6 +79,7 @@ export const LATENESS_BUCKETS = [0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600, 21600, 
 export class StepMetrics {
   private readonly steps: Counter<'action' | 'outcome'>;
   private readonly notices: Counter<'channel' | 'result'>;
+  private readonly inDoubt: Counter<'channel' | 'resolution'>;
   private readonly letters: Counter<'delivery' | 'result'>;
   private readonly lateness: Histogram;
 
@@ -87,6 +97,12 @@ export class StepMetrics {
       labelNames: ['channel', 'result'],
       registers,
     });
+    this.inDoubt = new Counter({
+      name: 'dunning_notices_in_doubt_total',
+      help: 'Notices whose last send a crash interrupted (it may have gone out): held for an operator, or resent with the same Message-ID, by channel.',
+      labelNames: ['channel', 'resolution'],
+      registers,
+    });
     this.letters = new Counter({
       name: 'dunning_letters_total',
       help: 'Letters by delivery: emailed (sent, or failed for good) and queued for post.',
@@ -100,7 +116,10 @@ export class StepMetrics {
       registers,
     });
     // Zero series from the start, so rate() and alerts see the notice series before the first send.
-    for (const channel of ['email', 'sms']) for (const result of ['sent', 'failed']) this.notices.inc({ channel, result }, 0);
+    for (const channel of ['email', 'sms']) {
+      for (const result of ['sent', 'failed']) this.notices.inc({ channel, result }, 0);
+      for (const resolution of ['held', 'resent']) this.inDoubt.inc({ channel, resolution }, 0);
+    }
   }
 
   stepRun(action: string, outcome: string, lateSeconds: number | null): void {
@@ -128,6 +147,7 @@ export class StepMetrics {
       if (notice.result === 'sent') this.noticeSent(notice.channel);
       else this.noticeFailed(notice.channel);
     }
+    if (measures.inDoubt) this.inDoubt.inc(measures.inDoubt);
     for (const letter of measures.letters) this.letter(letter.delivery, letter.result);
   }
 }

@@ -9,7 +9,7 @@ import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { localDate } from '../domain/calendar';
 import { formatDate, formatMoney } from '../domain/formats';
 import { formatMinorUnits } from '../domain/money';
-import type { PolicyStep } from '../domain/policy';
+import type { InDoubtRule, PolicyStep } from '../domain/policy';
 import type { TouchInput } from '../domain/touch-kinds';
 import type { ClaimedDispatch } from '../channels/dispatch.repository';
 import type { RunnableStep } from '../scheduling/step.repository';
@@ -92,6 +92,24 @@ export class NoticeMessages {
         currency,
         contentHash,
         delivery: 'accepted',
+        // A send after one a crash interrupted: the receiver may hold a copy with this Message-ID.
+        ...(dispatch.previous === 'sending' || dispatch.previous === 'in_doubt' ? { inDoubtResend: true } : {}),
+      },
+    };
+  }
+
+  /** The last send of this notice was interrupted by a crash and may have gone out; `resolution` says what the run does. */
+  inDoubtTouch(step: RunnableStep, { channel }: NoticeStep, dispatch: ClaimedDispatch, rule: InDoubtRule): TouchInput {
+    return {
+      kind: 'notice.in_doubt',
+      actor: 'system',
+      channel,
+      data: {
+        stepId: step.id,
+        index: step.index,
+        dispatchId: dispatch.id,
+        ...(channel === 'email' ? { messageId: dispatch.messageId } : { reference: dispatch.id }),
+        resolution: rule === 'resend' ? 'resent' : 'held',
       },
     };
   }

@@ -1,6 +1,7 @@
 import type { IssuedLetter } from '../letters/letters.service';
 import type { Tx } from '../database/transactions';
-import type { PolicyStep } from '../domain/policy';
+import { UnrecoverableError } from 'bullmq';
+import type { InDoubtRule, PolicyStep } from '../domain/policy';
 import type { StepOutcome } from '../domain/statuses';
 import type { DueStep } from '../domain/step';
 import type { RunnableStep } from '../scheduling/step.repository';
@@ -19,9 +20,14 @@ export interface Settled {
   withdraw?: string[];
   /** The letters a letter step issued, for the run's metrics; their email status moves as they go out. */
   letters?: readonly IssuedLetter[];
+  /** A send found interrupted by a crash, and what the policy did with it (for the metrics). */
+  inDoubt?: InDoubtRule;
   /** Work after the commit (the send, the letters' emails, a webhook): it may settle the outcome and the next step. */
   afterCommit?: () => Promise<{ outcome?: StepOutcome; next?: DueStep }>;
 }
+
+/** A failure the claim already recorded on the step and the case's trail: the job fails for good, visibly, with nothing more to note. */
+export class RecordedFailure extends UnrecoverableError {}
 
 export type ActionName = PolicyStep['action'];
 

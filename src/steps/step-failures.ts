@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { AuditService } from '../audit/audit.service';
 import { DispatchRepository } from '../channels/dispatch.repository';
 import { Clock } from '../common/clock';
+import { OutcomeKeeper } from '../database/outcome-keeper';
 import { Transactions } from '../database/transactions';
 import { UndrawableText } from '../domain/letter-fields';
 import { isSettled } from '../domain/statuses';
@@ -20,6 +21,7 @@ export class StepFailures {
     private readonly steps: StepRepository,
     private readonly dispatches: DispatchRepository,
     private readonly letters: LetterRepository,
+    private readonly keeper: OutcomeKeeper,
   ) {}
 
   /**
@@ -34,35 +36,38 @@ export class StepFailures {
     const logged = message.replace(/[^\s<>@]+@[^\s<>@]+/g, '[address]');
     this.logger.warn(`step ${stepId}: run failed${finalAttempt ? ' (final attempt)' : ', will retry'}: ${logged}`);
     try {
-      await this.transactions.run(async (tx) => {
-        const step = await this.steps.lockForFailure(tx, stepId);
-        if (!step || isSettled(step.status)) return;
-        const dispatch = await this.dispatches.noteFailure(tx, stepId, message, finalAttempt);
-        await this.steps.noteFailure(tx, stepId, message, !finalAttempt);
-        if (!finalAttempt) return;
-        await this.steps.finish(tx, stepId, 'failed', dispatch ? 'send failed' : 'run failed', this.clock.now());
-        if (step.action === 'notice') {
-          await this.audit.record(tx, step.caseId, [
-            {
-              kind: 'notice.failed',
-              actor: 'system',
-              channel: step.channel,
-              data: { stepId, index: step.index, dispatchId: dispatch?.id ?? null, attempts: dispatch?.attempts ?? null, error: message },
-            },
-          ]);
-        } else if (step.action === 'letter') {
-          const letters = await this.letters.failPendingEmails(tx, stepId);
-          const undrawable = error instanceof UndrawableText ? { undrawable: error.characters } : {};
-          await this.audit.record(tx, step.caseId, [
-            {
-              kind: 'letter.failed',
-              actor: 'system',
-              channel: dispatch ? 'email' : null,
-              data: { stepId, index: step.index, letters, error: message, ...undrawable },
-            },
-          ]);
-        }
-      });
+      // The failure is an outcome too: noted before the job may retry, across a database restart.
+      await this.keeper.keep(`step ${stepId}: the failure's record`, () =>
+        this.transactions.run(async (tx) => {
+          const step = await this.steps.lockForFailure(tx, stepId);
+          if (!step || isSettled(step.status)) return;
+          const dispatch = await this.dispatches.noteFailure(tx, stepId, message, finalAttempt);
+          await this.steps.noteFailure(tx, stepId, message, !finalAttempt);
+          if (!finalAttempt) return;
+          await this.steps.finish(tx, stepId, 'failed', dispatch ? 'send failed' : 'run failed', this.clock.now());
+          if (step.action === 'notice') {
+            await this.audit.record(tx, step.caseId, [
+              {
+                kind: 'notice.failed',
+                actor: 'system',
+                channel: step.channel,
+                data: { stepId, index: step.index, dispatchId: dispatch?.id ?? null, attempts: dispatch?.attempts ?? null, error: message },
+              },
+            ]);
+          } else if (step.action === 'letter') {
+            const letters = await this.letters.failPendingEmails(tx, stepId);
+            const undrawable = error instanceof UndrawableText ? { undrawable: error.characters } : {};
+            await this.audit.record(tx, step.caseId, [
+              {
+                kind: 'letter.failed',
+                actor: 'system',
+                channel: dispatch ? 'email' : null,
+                data: { stepId, index: step.index, letters, error: message, ...undrawable },
+              },
+            ]);
+          }
+        }),
+      );
     } catch (recordError) {
       this.logger.error(`step ${stepId}: could not record the failure: ${(recordError as Error).message}`);
     }

@@ -18,7 +18,7 @@ import { LetterAction } from './actions/letter.action';
 import { DeferAfterRollback, NoticeAction } from './actions/notice.action';
 import { TerminateContractAction } from './actions/terminate-contract.action';
 import { WriteOffAction } from './actions/write-off.action';
-import type { NotYetDue, Settled, StepAction, StepActionMap } from './step-action';
+import { type NotYetDue, RecordedFailure, type Settled, type StepAction, type StepActionMap } from './step-action';
 import { StepFailures } from './step-failures';
 import { StepSettlement } from './step-settlement';
 
@@ -61,12 +61,14 @@ export class StepRunner {
     try {
       const settled = await this.claim(stepId, facts);
       if (settled.letters) facts.letters = settled.letters;
+      if (settled.inDoubt) facts.inDoubt = settled.inDoubt;
       const after = await settled.afterCommit?.();
       const next = after?.next ?? settled.next;
       if (next) await this.scheduler.enqueue([next]);
       if (settled.withdraw) await this.scheduler.withdraw(settled.withdraw);
       return after?.outcome ?? settled.outcome;
     } catch (error) {
+      if (error instanceof RecordedFailure) throw error;
       // A letter the fonts cannot draw, or a message the provider refuses for good (a 4xx), fails
       // the same way on every attempt: fail it now, visibly.
       const undrawable = error instanceof UndrawableText;

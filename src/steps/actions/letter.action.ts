@@ -5,9 +5,10 @@ import { Clock } from '../../common/clock';
 import { ContactGate } from '../../compliance/contact-gate.service';
 import { Transactions, type Tx } from '../../database/transactions';
 import { SKIP_REASONS } from '../../domain/statuses';
-import { type Issued, LetterService, type LetterStep } from '../../letters/letters.service';
+import type { InDoubtRule } from '../../domain/policy';
+import { type Issued, LetterInDoubt, LetterService, type LetterStep } from '../../letters/letters.service';
 import { type RunnableStep, StepRepository } from '../../scheduling/step.repository';
-import type { Settled, StepAction } from '../step-action';
+import { RecordedFailure, type Settled, type StepAction } from '../step-action';
 import { StepSettlement } from '../step-settlement';
 
 /**
@@ -44,12 +45,19 @@ export class LetterAction implements StepAction<'letter'> {
     const terms = (await this.cases.lockTerms(tx, step.caseId))!;
     const issued = await this.letters.issue(tx, terms, step.id, { ...definition, deliver }, step.requestedBy ?? 'system');
     if (issued.letters.length === 0) return this.settlement.skip(tx, step, `no letter issued: ${issued.skipped.join('; ')}`);
-    return { outcome: 'issued', letters: issued.letters, afterCommit: async () => ({ next: await this.deliver(issued) }) };
+    return { outcome: 'issued', letters: issued.letters, afterCommit: async () => ({ next: await this.deliver(issued, definition.inDoubt) }) };
   }
 
   /** Sends the letters' emails, then marks the step done; returns the case's next step. */
-  private async deliver(issued: Issued) {
-    await this.letters.deliverEmails(issued);
+  private async deliver(issued: Issued, inDoubt: InDoubtRule | undefined) {
+    try {
+      await this.letters.deliverEmails(issued, inDoubt);
+    } catch (error) {
+      if (!(error instanceof LetterInDoubt)) throw error;
+      // Recorded on the trail: the step fails for good, visibly, until an operator retries it.
+      await this.transactions.run((tx) => this.steps.finish(tx, issued.stepId, 'failed', 'in doubt', this.clock.now()));
+      throw new RecordedFailure(error.message);
+    }
     const outcome = issued.skipped.length > 0 ? `issued; ${issued.skipped.join('; ')}` : 'issued';
     return this.transactions.run(async (tx) => {
       await this.steps.finishLetters(tx, issued.stepId, outcome, this.clock.now());

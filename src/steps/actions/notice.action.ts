@@ -10,6 +10,7 @@ import { unsubscribeHeaders, unsubscribeLink } from '../../channels/unsubscribe-
 import { Clock } from '../../common/clock';
 import { ContactGate, type GateSubject } from '../../compliance/contact-gate.service';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config';
+import { OutcomeKeeper } from '../../database/outcome-keeper';
 import { Transactions, type Tx } from '../../database/transactions';
 import type { GateDecision } from '../../domain/contact-gate';
 import { SKIP_REASONS } from '../../domain/statuses';
@@ -17,7 +18,7 @@ import type { DueStep } from '../../domain/step';
 import { contactRefusal } from '../../domain/step-guard';
 import { type RunnableStep, StepRepository } from '../../scheduling/step.repository';
 import { type NoticeMessage, NoticeMessages, type NoticeStep } from '../notice-messages';
-import type { Settled, StepAction } from '../step-action';
+import { RecordedFailure, type Settled, type StepAction } from '../step-action';
 import { StepSettlement } from '../step-settlement';
 
 /** A cap blocked a claim already written: thrown to roll the claim back, then the step is deferred afresh. */
@@ -52,6 +53,7 @@ export class NoticeAction implements StepAction<'notice'> {
     private readonly settlement: StepSettlement,
     private readonly mailer: Mailer,
     private readonly sms: SmsSender,
+    private readonly keeper: OutcomeKeeper,
   ) {
     this.messageDomain = messageDomain(config);
   }
@@ -92,8 +94,31 @@ export class NoticeAction implements StepAction<'notice'> {
     );
     const decision = this.gate.decide(subject, contacts);
     if (!decision.allowed) throw new DeferAfterRollback(definition.channel, decision);
+    const inDoubt = dispatch.previous === 'sending' ? (definition.inDoubt ?? 'hold') : undefined;
+    if (inDoubt) {
+      await this.audit.record(tx, step.caseId, [this.messages.inDoubtTouch(step, definition, dispatch, inDoubt)]);
+      if (inDoubt === 'hold') return this.holdInDoubt(tx, step, dispatch);
+    }
     const message = this.messages.render(step, definition, (await this.standings.ofCase(tx, step.caseId))!);
-    return { outcome: 'sent', afterCommit: async () => ({ outcome: 'sent', next: await this.send(step, definition, dispatch, message, recipient) }) };
+    return {
+      outcome: 'sent',
+      inDoubt,
+      afterCommit: async () => ({ outcome: 'sent', next: await this.send(step, definition, dispatch, message, recipient) }),
+    };
+  }
+
+  /**
+   * The last send was interrupted between its claim and its outcome (a crash): it may have gone
+   * out. The step fails for good with the reason, for an operator to check the mail server's log;
+   * retrying its job sends it again, with the same Message-ID.
+   */
+  private async holdInDoubt(tx: Tx, step: RunnableStep, dispatch: ClaimedDispatch): Promise<Settled> {
+    await this.dispatches.markInDoubt(tx, dispatch.id);
+    await this.steps.finish(tx, step.id, 'failed', 'in doubt', this.clock.now());
+    const failure = new RecordedFailure(
+      `notice in doubt: the send of ${dispatch.messageId} was interrupted and may have gone out; check the mail server's log, and retry this job to send it again with the same Message-ID`,
+    );
+    return { outcome: 'in-doubt', inDoubt: 'hold', afterCommit: () => Promise.reject(failure) };
   }
 
   /** Sends unless an earlier run already did, then records the send; returns the case's next step. */
@@ -119,16 +144,21 @@ export class NoticeAction implements StepAction<'notice'> {
     }
     const touch = this.messages.sentTouch(step, definition, dispatch, notice);
     const sent = { dispatchId: dispatch.id, stepId: step.id, at: this.clock.now(), providerMessageId };
-    // One statement when the case's audit head is still the one read at claim time (the usual
-    // case); otherwise the same under the case lock.
-    const swapped = await this.audit.recordIfHeadUnchanged(step.caseId, step.case.head, [touch], sent);
-    if (swapped) return swapped.next;
-    return this.transactions.run(async (tx) => {
-      const head = await this.audit.lockHead(tx, step.caseId);
-      await this.dispatches.markSent(tx, dispatch.id, sent.at, providerMessageId);
-      await this.steps.finish(tx, step.id, 'done', 'sent', sent.at);
-      await this.audit.record(tx, step.caseId, [touch], head);
-      return this.steps.nextWaiting(tx, step.caseId, step.id);
+    // The message is out: its record must not be lost to a database restart (a retry would send again).
+    return this.keeper.keep(`step ${step.id}: the send's record`, async () => {
+      // One statement when the case's audit head is still the one read at claim time (the usual
+      // case); otherwise the same under the case lock.
+      const swapped = await this.audit.recordIfHeadUnchanged(step.caseId, step.case.head, [touch], sent);
+      if (swapped) return swapped.next;
+      return this.transactions.run(async (tx) => {
+        const head = await this.audit.lockHead(tx, step.caseId);
+        // Already marked: an earlier try committed, and only its answer was lost.
+        if (await this.dispatches.markSent(tx, dispatch.id, sent.at, providerMessageId)) {
+          await this.steps.finish(tx, step.id, 'done', 'sent', sent.at);
+          await this.audit.record(tx, step.caseId, [touch], head);
+        }
+        return this.steps.nextWaiting(tx, step.caseId, step.id);
+      });
     });
   }
 }

@@ -100,13 +100,13 @@ describe('DispatchRepository', () => {
 
   const stepOf = async (caseId: string, stepId: string) => (await steps.ofCase(caseId)).find((step) => step.id === stepId)!;
 
-  it('claimNotice marks the step running (an attempt) and writes one pending dispatch under the notice dedupe key', async () => {
+  it('claimNotice marks the step running (an attempt) and writes one dispatch, sending, under the notice dedupe key', async () => {
     const { caseId, stepIds, data } = await newCase(ctx, { policy: 'quick', segment: undefined });
     const stepId = stepIds[1]!;
     const recipient = data.debtor.email!.toUpperCase();
     const claimed = await claim(stepId, recipient);
 
-    expect(claimed.dispatch).toEqual({ id: claimed.newId, status: 'pending', messageId: `<${claimed.newId}@test>` });
+    expect(claimed.dispatch).toEqual({ id: claimed.newId, status: 'sending', previous: null, messageId: `<${claimed.newId}@test>` });
     expect(claimed.contacts).toEqual([]);
     expect(await stepOf(caseId, stepId)).toMatchObject({ status: 'running', attempts: 1 });
     expect(await dispatchRow(claimed.newId)).toEqual({
@@ -115,7 +115,7 @@ describe('DispatchRepository', () => {
       channel: 'email',
       recipient,
       dedupeKey: dispatchKey(stepId, { kind: 'notice', channel: 'email', recipient }),
-      status: 'pending',
+      status: 'sending',
       messageId: `<${claimed.newId}@test>`,
       attempts: 1,
       lastError: null,
@@ -135,14 +135,25 @@ describe('DispatchRepository', () => {
     const first = await claim(stepId, 'Rerun@Example.test');
     const second = await claim(stepId, 'rerun@example.TEST', { at: later(at, MINUTE) });
 
-    expect(second.dispatch).toEqual(first.dispatch);
+    // The first claim's send never recorded an outcome (a crash): the second claim says so.
+    expect(second.dispatch).toEqual({ ...first.dispatch, previous: 'sending' });
     expect(await dispatchRow(second.newId)).toBeUndefined();
-    expect(await dispatchRow(first.newId)).toMatchObject({ attempts: 2, status: 'pending', recipient: 'Rerun@Example.test', createdAt: at });
+    expect(await dispatchRow(first.newId)).toMatchObject({ attempts: 2, status: 'sending', recipient: 'Rerun@Example.test', createdAt: at });
     expect(await stepOf(caseId, stepId)).toMatchObject({ status: 'running', attempts: 2 });
 
-    await ctx.tx((tx) => sut.markSent(tx, first.newId, later(at, MINUTE)));
-    expect((await claim(stepId, 'rerun@example.test')).dispatch).toEqual({ ...first.dispatch, status: 'sent' });
-    expect(await dispatchRow(first.newId)).toMatchObject({ attempts: 3 });
+    // A failure noted for the retry is no doubt: the next claim finds it pending.
+    await ctx.tx((tx) => sut.noteFailure(tx, stepId, '451 try later', false));
+    expect((await claim(stepId, 'rerun@example.test')).dispatch).toEqual({ ...first.dispatch, previous: 'pending' });
+
+    // Held in doubt for an operator; a failure noted after leaves it so, and the operator's retry claims it again.
+    await ctx.tx((tx) => sut.markInDoubt(tx, first.newId));
+    await ctx.tx((tx) => sut.noteFailure(tx, stepId, 'late failure', true));
+    expect(await dispatchRow(first.newId)).toMatchObject({ status: 'in_doubt' });
+    expect((await claim(stepId, 'rerun@example.test')).dispatch).toEqual({ ...first.dispatch, previous: 'in_doubt' });
+
+    expect(await ctx.tx((tx) => sut.markSent(tx, first.newId, later(at, MINUTE)))).toBe(true);
+    expect((await claim(stepId, 'rerun@example.test')).dispatch).toEqual({ ...first.dispatch, status: 'sent', previous: 'sent' });
+    expect(await dispatchRow(first.newId)).toMatchObject({ attempts: 5, status: 'sent' });
 
     // Another recipient is another message.
     const other = await claim(stepId, 'someone-else@example.test');
@@ -262,7 +273,7 @@ describe('DispatchRepository', () => {
     expect(await stepOf(caseId, letter)).toMatchObject({ status: 'pending', attempts: 0 });
   });
 
-  it('countAttempt counts one send attempt on the dispatch each time', async () => {
+  it("startSend counts a letter email's attempt and marks it sending, saying what it was before; a sent one is left alone", async () => {
     const { caseId } = await newCase(ctx);
     const letter = await addLetter(caseId);
     const id = randomUUID();
@@ -279,28 +290,29 @@ describe('DispatchRepository', () => {
         at,
       }),
     );
-    await sut.countAttempt(id);
-    expect(await dispatchRow(id)).toMatchObject({ attempts: 1, status: 'pending' });
-    await sut.countAttempt(id);
-    await sut.countAttempt(NO_ID);
-    expect(await dispatchRow(id)).toMatchObject({ attempts: 2, status: 'pending' });
+    expect(await sut.startSend(id)).toBe('pending');
+    expect(await dispatchRow(id)).toMatchObject({ attempts: 1, status: 'sending' });
+    // No outcome came back (a crash): the next start says so.
+    expect(await sut.startSend(id)).toBe('sending');
+    expect(await sut.startSend(NO_ID)).toBeUndefined();
+    expect(await dispatchRow(id)).toMatchObject({ attempts: 2, status: 'sending' });
+    await ctx.tx((tx) => sut.markSent(tx, id, at));
+    expect(await sut.startSend(id)).toBeUndefined();
+    expect(await dispatchRow(id)).toMatchObject({ attempts: 2, status: 'sent' });
   });
 
-  it('markSent marks a dispatch sent and clears its error, keeping the first sent_at, and a provider message id unless none is given', async () => {
+  it('markSent marks a dispatch sent and clears its error, once: marking it again changes nothing and says so', async () => {
     const { stepIds } = await newCase(ctx, { policy: 'quick', segment: undefined });
     const stepId = stepIds[1]!;
     const { dispatch } = await claim(stepId, 'ana@example.test');
     await ctx.tx((tx) => sut.noteFailure(tx, stepId, 'smtp timeout', false));
     expect(await dispatchRow(dispatch.id)).toMatchObject({ status: 'pending', lastError: 'smtp timeout' });
 
-    await ctx.tx((tx) => sut.markSent(tx, dispatch.id, later(at, MINUTE), 'provider-1'));
+    expect(await ctx.tx((tx) => sut.markSent(tx, dispatch.id, later(at, MINUTE), 'provider-1'))).toBe(true);
     expect(await dispatchRow(dispatch.id)).toMatchObject({ status: 'sent', sentAt: later(at, MINUTE), lastError: null, providerMessageId: 'provider-1' });
 
-    await ctx.tx((tx) => sut.markSent(tx, dispatch.id, later(at, 2 * MINUTE)));
+    expect(await ctx.tx((tx) => sut.markSent(tx, dispatch.id, later(at, 2 * MINUTE), 'provider-2'))).toBe(false);
     expect(await dispatchRow(dispatch.id)).toMatchObject({ status: 'sent', sentAt: later(at, MINUTE), providerMessageId: 'provider-1' });
-
-    await ctx.tx((tx) => sut.markSent(tx, dispatch.id, later(at, 3 * MINUTE), 'provider-2'));
-    expect(await dispatchRow(dispatch.id)).toMatchObject({ status: 'sent', sentAt: later(at, MINUTE), providerMessageId: 'provider-2' });
   });
 
   it("noteFailure notes the error on the step's unsent dispatch, failed when final and pending for a retry; a sent dispatch stays as it is", async () => {
