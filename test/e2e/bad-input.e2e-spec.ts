@@ -82,6 +82,14 @@ describe('bad input gets a clear 4xx and changes nothing', () => {
     expect(ready.body.info).toMatchObject({ postgres: { status: 'up' }, redis: { status: 'up' } });
   });
 
+  it('an unknown unsubscribe link is a 404 in the JSON error body, not labelled as the HTML page', async () => {
+    for (const method of ['get', 'post'] as const) {
+      const response = await sut.http[method]('/v1/unsubscribe/not-a-token').expect(404);
+      expect(response.headers['content-type']).toMatch(/^application\/json/);
+      expect(response.body).toEqual({ statusCode: 404, error: 'Not Found', message: 'unknown unsubscribe link' });
+    }
+  });
+
   it('a malformed case id is 400 and an unknown one 404', async () => {
     const bad = await sut.http.get('/v1/cases/not-a-uuid').set(bearer('finance')).expect(400);
     expect(bad.body.message).toContain('id');

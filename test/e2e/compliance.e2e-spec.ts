@@ -193,10 +193,10 @@ describe('the contact gate and the case lifecycle, with the real service', () =>
     const mail = await waitFor('the notice', () => smtp.to(event.data.debtor.email)[0]);
     const link = /https?:\/\/\S+\/v1\/unsubscribe\/[\w-]+/.exec(mail.text)![0];
     const path = new URL(link).pathname;
-    const page = await sut.http.get(path).expect(200);
+    const page = await sut.http.get(path).expect(200).expect('Content-Type', 'text/html; charset=utf-8');
     expect(page.text).toContain('<form method="post">');
     expect((await caseDetail(caseId)).holds).toEqual([]);
-    await sut.http.post(path).type('form').send('List-Unsubscribe=One-Click').expect(200);
+    await sut.http.post(path).type('form').send('List-Unsubscribe=One-Click').expect(200).expect('Content-Type', 'text/html; charset=utf-8');
     expect((await caseDetail(caseId)).holds).toEqual([expect.objectContaining({ kind: 'cease-contact', placedBy: 'debtor (unsubscribe link)' })]);
     await sut.http.post('/v1/unsubscribe/not-a-token').expect(404);
   });
