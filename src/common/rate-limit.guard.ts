@@ -6,6 +6,7 @@ import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limite
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { ApiKeyRing } from './auth/api-keys';
 import { basicKey } from './auth/basic-auth';
+import { watchRedisErrors } from './connection-errors';
 
 export const UNLIMITED = 'dunning:unlimited';
 /** Routes that are never limited (health probes). */
@@ -38,7 +39,7 @@ export class RequestLimiter implements OnModuleDestroy {
     private readonly keys: ApiKeyRing,
   ) {
     this.redis = new Redis(config.REDIS_URL, { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2000 });
-    this.redis.on('error', () => undefined);
+    watchRedisErrors(this.redis, 'the rate limiter', this.logger);
     const duration = Math.max(1, Math.round(config.RATE_LIMIT_WINDOW / 1000));
     this.limiter = new RateLimiterRedis({
       storeClient: this.redis,

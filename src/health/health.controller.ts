@@ -1,8 +1,9 @@
-import { Controller, Get, Inject, OnModuleDestroy } from '@nestjs/common';
+import { Controller, Get, Inject, Logger, OnModuleDestroy } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, HealthIndicatorService, TypeOrmHealthIndicator } from '@nestjs/terminus';
 import { Redis } from 'ioredis';
 import { Public } from '../common/auth/roles.decorator';
+import { watchRedisErrors } from '../common/connection-errors';
 import { Unlimited } from '../common/rate-limit.guard';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { ApiErrors } from '../docs/decorators';
@@ -13,6 +14,7 @@ import { ApiErrors } from '../docs/decorators';
 // Probes must never be turned away by the rate limit.
 @Unlimited()
 export class HealthController implements OnModuleDestroy {
+  private readonly logger = new Logger(HealthController.name);
   /** Its own client that fails fast, unlike the queue's, which waits for Redis to return. */
   private readonly redis: Redis;
 
@@ -23,7 +25,7 @@ export class HealthController implements OnModuleDestroy {
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     this.redis = new Redis(config.REDIS_URL, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2000 });
-    this.redis.on('error', () => undefined);
+    watchRedisErrors(this.redis, 'the readiness check', this.logger);
   }
 
   onModuleDestroy(): void {

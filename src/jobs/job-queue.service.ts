@@ -1,6 +1,7 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Queue } from 'bullmq';
+import { watchRedisErrors } from '../common/connection-errors';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { type JobData, JobName, QueueName } from './job-names';
 import { JOBS } from './job-options';
@@ -33,6 +34,7 @@ export class JobQueue {
       [QueueName.Webhooks, webhooks],
       [QueueName.Batches, batches],
     ]);
+    for (const [name, queue] of this.queues) watchRedisErrors(queue, `${name} queue`, this.logger);
   }
 
   /** Adds the jobs, returning how many were added; never throws (see the class comment). */

@@ -2,6 +2,7 @@ import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBoo
 import { DiscoveryService, MetadataScanner } from '@nestjs/core';
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import { PinoLogger } from 'nestjs-pino';
+import { watchRedisErrors } from '../common/connection-errors';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { bindHandlers, type Handler, type JobContext, OnJob, OnSweep } from './job-handlers';
 import { type JobData, JobName, QueueName, SweepName } from './job-names';
@@ -39,8 +40,7 @@ export class JobWorkers implements OnApplicationBootstrap, BeforeApplicationShut
         ...workerOptions(this.config),
         concurrency: QUEUE_CONCURRENCY[queue](this.config),
       });
-      // Without a listener an 'error' event (a lost connection) would end the process.
-      worker.on('error', (error) => this.logger.warn(`${queue} worker: ${error.message}`));
+      watchRedisErrors(worker, `${queue} worker`, this.logger);
       this.workers.set(queue, worker);
     }
     for (const [name, sweep] of sweeps) this.every(name, sweep as () => Promise<number>);

@@ -1,5 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { redisConnectionErrors } from '../common/connection-errors';
 import { connectionErrors } from '../database/guarded-client';
 import { outcomesAwaiting } from '../database/outcome-keeper';
 import { JobQueue } from '../jobs/job-queue.service';
@@ -46,6 +47,15 @@ export class MetricsService {
       collect() {
         this.reset();
         this.inc(connectionErrors.count);
+      },
+    });
+    new Counter({
+      name: 'dunning_redis_connection_errors_total',
+      help: 'Redis connection errors seen by this process (queues, workers, rate limiter, readiness); each client reconnects.',
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        this.inc(redisConnectionErrors.count);
       },
     });
     new Gauge({
