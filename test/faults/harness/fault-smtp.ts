@@ -37,8 +37,9 @@ export class FaultSmtp {
   private generation = 0;
   private readonly sockets = new Set<Socket>();
   private readonly closedSessions = new Set<string>();
+  private readonly openSessions = new Map<string, SMTPServerSession>();
   private holding = false;
-  private held: (() => void)[] = [];
+  private held: { session: SMTPServerSession; answer: () => void }[] = [];
 
   constructor(readonly port: number) {}
 
@@ -49,6 +50,16 @@ export class FaultSmtp {
   /** Messages waiting for their answer while held. */
   get heldCount(): number {
     return this.held.length;
+  }
+
+  /** Held messages that came over connections from these client ports (one process's, say). */
+  heldFrom(clientPorts: Set<number>): number {
+    return this.held.filter(({ session }) => clientPorts.has(session.remotePort)).length;
+  }
+
+  /** Whether every connection this server saw from these client ports has closed. */
+  closedFrom(clientPorts: Set<number>): boolean {
+    return [...this.openSessions.values()].every((session) => !clientPorts.has(session.remotePort));
   }
 
   async start(): Promise<void> {
@@ -64,12 +75,18 @@ export class FaultSmtp {
         disabledCommands: ['STARTTLS'],
         logger: false,
         closeTimeout: 100,
-        onConnect: (_session, callback) => {
-          if (this.mode !== 'temp-failing') return callback();
+        onConnect: (session, callback) => {
+          if (this.mode !== 'temp-failing') {
+            this.openSessions.set(session.id, session);
+            return callback();
+          }
           this.refusals++;
           callback(Object.assign(new Error('Service not available, closing transmission channel (fault suite)'), { responseCode: 421 }));
         },
-        onClose: (session) => this.closedSessions.add(session.id),
+        onClose: (session) => {
+          this.closedSessions.add(session.id);
+          this.openSessions.delete(session.id);
+        },
         onData: (stream, session, callback) => this.onData(generation, stream, session, callback),
       });
       server.on('error', () => undefined);
@@ -94,6 +111,7 @@ export class FaultSmtp {
     const server = this.server;
     this.server = undefined;
     this.held = [];
+    this.openSessions.clear();
     const closed = new Promise<void>((resolve) => (server ? server.server.close(() => resolve()) : resolve()));
     for (const socket of this.sockets) socket.destroy();
     await closed;
@@ -114,7 +132,7 @@ export class FaultSmtp {
     this.holding = false;
     const held = this.held;
     this.held = [];
-    held.forEach((answer) => answer());
+    held.forEach(({ answer }) => answer());
   }
 
   async stop(): Promise<void> {
@@ -135,7 +153,7 @@ export class FaultSmtp {
           this.accepted.push({ ...headersOf(raw), at: Date.now(), clientGone: this.closedSessions.has(session.id) });
           callback();
         };
-        if (this.holding) this.held.push(accept);
+        if (this.holding) this.held.push({ session, answer: accept });
         else accept();
       })
       .catch((error: Error) => callback(error));

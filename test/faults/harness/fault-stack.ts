@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { snapshotBuild } from './build-snapshot';
 import { onCleanup } from './cleanup';
 import { FaultSmtp } from './fault-smtp';
 import { freePort } from './ports';
@@ -16,6 +17,8 @@ export class FaultStack {
   private forgetDir?: () => void;
 
   private constructor(
+    /** The snapshot of dist/main.js every process of the suite runs. */
+    readonly main: string,
     readonly dir: string,
     readonly pg: PostgresCluster,
     readonly redis: RedisServer,
@@ -23,8 +26,9 @@ export class FaultStack {
   ) {}
 
   static async start(): Promise<FaultStack> {
+    const main = await snapshotBuild();
     const dir = mkdtempSync(join(tmpdir(), 'dunning-faults-'));
-    const stack = new FaultStack(dir, new PostgresCluster(await freePort()), new RedisServer(await freePort(), dir), new FaultSmtp(await freePort()));
+    const stack = new FaultStack(main, dir, new PostgresCluster(await freePort()), new RedisServer(await freePort(), dir), new FaultSmtp(await freePort()));
     stack.forgetDir = onCleanup(`temp dir ${dir}`, () => {
       if (process.env.FAULT_KEEP_LOGS) console.log(`fault suite logs kept in ${dir}`);
       else rmSync(dir, { recursive: true, force: true });

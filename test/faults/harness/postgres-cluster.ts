@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { chownSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -48,10 +48,31 @@ export class PostgresCluster {
     await this.ready();
   }
 
-  /** `pg_ctl restart -m fast`: every connection is dropped (57P01), the server comes back on the same port. */
-  async restart(): Promise<void> {
-    asPostgres('pg_ctl', ['-D', this.data, '-l', this.log, '-m', 'fast', '-w', '-t', '60', 'restart']);
+  /**
+   * `pg_ctl restart -m fast`: every connection is dropped (57P01), the server comes back on the
+   * same port. `whileDown` runs as soon as the server refuses connections (or, should the
+   * restart be too quick to see, right after it); returns whether it ran while the server was down.
+   */
+  async restart(whileDown: () => void = () => undefined): Promise<boolean> {
+    const pgCtl = spawn('runuser', ['-u', 'postgres', '--', join(BIN, 'pg_ctl'), '-D', this.data, '-l', this.log, '-m', 'fast', '-w', '-t', '60', 'restart'], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    pgCtl.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    let finished = false;
+    const done = new Promise<number | null>((resolve) => pgCtl.once('exit', (code) => resolve(code))).finally(() => (finished = true));
+    let sawDown = false;
+    while (!finished && !sawDown) {
+      sawDown = !(await this.query('postgres', 'SELECT 1').then(
+        () => true,
+        () => false,
+      ));
+    }
+    whileDown();
+    const code = await done;
+    if (code !== 0) throw new Error(`pg_ctl restart failed (${code}): ${stderr}`);
     await this.ready();
+    return sawDown;
   }
 
   async query<R extends Record<string, unknown>>(database: string, sql: string, params: unknown[] = []): Promise<R[]> {

@@ -13,6 +13,9 @@ export interface FaultSize {
   workers: number;
 }
 
+/** Per scenario: boot, cases, the fault, the drain and the judgement (Jest's project-level testTimeout is not applied). */
+export const SCENARIO_TIMEOUT_MS = process.env.FAULT_SIZE === 'full' ? 1_800_000 : 600_000;
+
 export const SIZE: FaultSize = process.env.FAULT_SIZE === 'full' ? { label: 'full', cases: 3000, workers: 3 } : { label: 'ci', cases: 90, workers: 2 };
 
 /** The ladder of test/faults/fixtures/policies/fault-notices.yaml: three email notices per case. */
@@ -42,6 +45,20 @@ export type DuplicatePolicy =
    */
   | 'same-message-id-and-in-doubt-touch';
 
+/** A scenario: its name (and database), what duplicates it tolerates, and its ladder. */
+export interface ScenarioSpec {
+  name: string;
+  duplicates: DuplicatePolicy;
+  /**
+   * What the ladder's steps do with a send in doubt: `hold` (the default: the step fails for an
+   * operator) or `resend` (fault-notices-resend.yaml: sent again at once, same Message-ID).
+   */
+  inDoubt?: 'hold' | 'resend';
+}
+
+/** The segment that picks each ladder (test/faults/fixtures/policies). */
+const SEGMENT = { hold: undefined, resend: 'faults-resend-in-doubt' } as const;
+
 /** What a fault sees of the scenario while it runs. */
 export interface FaultContext {
   stack: FaultStack;
@@ -54,6 +71,8 @@ export interface FaultContext {
   untilDelivered(fraction: number): Promise<void>;
   /** A line for the scenario's report (what the fault did). */
   note(line: string): void;
+  /** Something the fault itself found wrong (a process that would not stop): reported with the rest. */
+  violation(line: string): void;
 }
 
 export interface ScenarioResult {
@@ -93,12 +112,8 @@ interface Pair {
  * drain time, and the judgement: lost, duplicates, in-doubt touches, crashes, the audit chain.
  * Everything is measured before anything is judged, so a failing scenario reports all it saw.
  */
-export async function runScenario(
-  stack: FaultStack,
-  name: string,
-  duplicates: DuplicatePolicy,
-  fault: (ctx: FaultContext) => Promise<void>,
-): Promise<ScenarioResult> {
+export async function runScenario(stack: FaultStack, spec: ScenarioSpec, fault: (ctx: FaultContext) => Promise<void>): Promise<ScenarioResult> {
+  const { name, duplicates } = spec;
   const database = `faults_${name.replace(/\W/g, '_')}`;
   const logDir = join(stack.dir, name);
   mkdirSync(logDir, { recursive: true });
@@ -126,12 +141,13 @@ export async function runScenario(
     PAYMENT_ACCOUNT: 'DE89370400440532013000',
     OUTBOX_DIR: join(logDir, 'outbox'),
   };
-  const fleet = new ServiceFleet(env, logDir);
+  const fleet = new ServiceFleet(stack.main, env, logDir);
   const notes: string[] = [];
+  const violations: string[] = [];
   try {
     await fleet.start(SIZE.workers);
     const api = `http://127.0.0.1:${fleet.api.port}`;
-    const caseIds = await openCases(api, name, SIZE.cases);
+    const caseIds = await openCases(api, name, SIZE.cases, SEGMENT[spec.inDoubt ?? 'hold']);
     const cases = new Set(caseIds);
     const expected = caseIds.length * NOTICES_PER_CASE;
     const ours = () => stack.smtp.accepted.filter((mail) => cases.has(mail.caseId));
@@ -146,6 +162,7 @@ export async function runScenario(
       untilDelivered: (fraction) =>
         until(`${Math.round(fraction * 100)} % of ${expected} notices (at ${delivered()})`, () => delivered() >= fraction * expected, 120_000 + expected * 50),
       note: (line) => notes.push(line),
+      violation: (line) => violations.push(line),
     };
     await fault(ctx);
     const faultEnd = Date.now();
@@ -156,10 +173,9 @@ export async function runScenario(
     await poll(() => delivered() >= expected, deadline + OVERTIME_MS);
     const drainedInTime = delivered() >= expected && Date.now() <= deadline;
     // Then quiet: every step settled and no job left that could send once more.
-    const settled = await poll(() => quiescent(stack, database, caseIds.length), Date.now() + 90_000);
+    const settled = await poll(() => quiescent(stack, database), Date.now() + 90_000);
 
-    const steps = await dispatchSteps(stack, database);
-    const judged = judge(ours(), steps, caseIds);
+    const judged = judge(ours(), await dispatchSteps(stack, database), caseIds);
     const inDoubt = await stack.pg.query<{ case_id: string; data: { messageId?: string } }>(
       database,
       `SELECT case_id, data FROM touches WHERE kind = 'notice.in_doubt'`,
@@ -170,15 +186,13 @@ export async function runScenario(
     const lastFirst = judged.firstAcceptedAt.length === expected ? Math.max(...judged.firstAcceptedAt) : null;
     const drainSeconds = lastFirst === null ? null : Math.max(0, (lastFirst - faultEnd) / 1000);
 
-    const violations: string[] = [];
     if (judged.lost.length > 0) violations.push(`${judged.lost.length} notices lost, e.g. ${describeLost(judged.lost.slice(0, 5))}`);
     if (!drainedInTime && judged.lost.length === 0)
       violations.push(`delivered ${drainSeconds?.toFixed(1)} s after the fault ended, past the deadline of ${((deadline - faultEnd) / 1000).toFixed(1)} s`);
     if (crashed.length > 0)
       violations.push(...crashed.map((p) => `${p.name} exited unasked (code ${p.exit?.code}, signal ${p.exit?.signal}): ${lastLines(p.output(), 5)}`));
     if (!audit.ok) violations.push(`the audit chain does not verify: ${JSON.stringify(audit.report)}`);
-    if (settled !== true)
-      violations.push(`the service did not settle within 90 s of the last notice: ${JSON.stringify(await quiescent(stack, database, caseIds.length))}`);
+    if (settled !== true) violations.push(`the service did not settle within 90 s of the last notice: ${JSON.stringify(await quiescent(stack, database))}`);
     if (judged.unknown > 0) violations.push(`${judged.unknown} accepted messages name a dispatch the database does not hold`);
     if (duplicates === 'none' && judged.duplicates > 0)
       violations.push(
@@ -190,6 +204,11 @@ export async function runScenario(
       const missing = judged.duplicated.length - withTouch;
       if (missing > 0) violations.push(`${missing} of ${judged.duplicated.length} duplicated notices have no notice.in_doubt touch naming their Message-ID`);
     }
+
+    const steps = await stepStatuses(stack, database);
+    const sends = await stack.pg.query<{ status: string; n: string }>(database, `SELECT status, count(*) AS n FROM dispatches GROUP BY status ORDER BY status`);
+    notes.push(`steps: ${describeCounts(steps)}; dispatches: ${describeCounts(Object.fromEntries(sends.map((row) => [row.status, Number(row.n)])))}`);
+    if (violations.length > 0) notes.push(...(await failureEvidence(stack, database)));
 
     const summary =
       `[faults ${SIZE.label}] ${name}: expected ${expected}, delivered ${judged.delivered}, lost ${judged.lost.length}, ` +
@@ -223,7 +242,7 @@ export async function runScenario(
 }
 
 /** Opens `count` cases over the batch events route, each with its own debtor and email address. */
-async function openCases(api: string, scenario: string, count: number): Promise<string[]> {
+async function openCases(api: string, scenario: string, count: number, segment: string | undefined): Promise<string[]> {
   const run = randomBytes(4).toString('hex');
   const now = new Date().toISOString();
   const events = Array.from({ length: count }, (_, i) => ({
@@ -233,6 +252,7 @@ async function openCases(api: string, scenario: string, count: number): Promise<
     data: {
       invoice: { externalId: `INV-${run}-${i}`, currency: 'EUR', amountDue: '120.00', dueDate: now },
       debtor: { externalId: `DEB-${run}-${i}`, name: `Debtor ${i}`, email: `debtor-${run}-${i}@example.test`, locale: 'en', timezone: 'UTC' },
+      ...(segment ? { segment } : {}),
     },
   }));
   const caseIds: string[] = [];
@@ -344,16 +364,29 @@ async function verifyAudit(api: string): Promise<{ ok: boolean; report: unknown 
   return { ok: response.ok && report.ok === true, report };
 }
 
-/** True once every step of the scenario is settled and the steps queue holds no job that could still send. */
-async function quiescent(stack: FaultStack, database: string, cases: number): Promise<true | Record<string, number>> {
-  const rows = await stack.pg.query<{ status: string; n: string }>(database, `SELECT status, count(*) AS n FROM scheduled_steps GROUP BY status`);
-  const steps = Object.fromEntries(rows.map((row) => [`steps ${row.status}`, Number(row.n)]));
+/** The scenario's steps by status. */
+async function stepStatuses(stack: FaultStack, database: string): Promise<Record<string, number>> {
+  const rows = await stack.pg.query<{ status: string; n: string }>(
+    database,
+    `SELECT status, count(*) AS n FROM scheduled_steps GROUP BY status ORDER BY status`,
+  );
+  return Object.fromEntries(rows.map((row) => [row.status, Number(row.n)]));
+}
+
+/**
+ * True once no step of the scenario waits or runs (each is done, or failed for an operator) and
+ * the steps queue holds no job that could still send; else what is still moving.
+ */
+async function quiescent(stack: FaultStack, database: string): Promise<true | Record<string, number>> {
+  const statuses = await stepStatuses(stack, database);
+  const moving = (statuses.pending ?? 0) + (statuses.deferred ?? 0) + (statuses.running ?? 0);
+  const steps = Object.fromEntries(Object.entries(statuses).map(([status, n]) => [`steps ${status}`, n]));
   const queue = new Queue('steps', { connection: { url: stack.redis.url, maxRetriesPerRequest: 1, enableOfflineQueue: false }, prefix: 'bull' });
   queue.on('error', () => undefined);
   try {
     const jobs = await queue.getJobCounts('active', 'waiting', 'delayed', 'prioritized');
     const busy = Object.values(jobs).reduce((sum, n) => sum + n, 0);
-    if (steps['steps done'] === cases * NOTICES_PER_CASE && busy === 0) return true;
+    if (moving === 0 && busy === 0) return true;
     return { ...steps, ...Object.fromEntries(Object.entries(jobs).map(([state, n]) => [`jobs ${state}`, n])) };
   } finally {
     await queue.close();
@@ -376,6 +409,31 @@ async function poll<T>(probe: () => T | Promise<T>, deadline: number): Promise<T
 
 async function until(what: string, probe: () => boolean, timeoutMs: number): Promise<void> {
   if ((await poll(probe, Date.now() + timeoutMs)) !== true) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+function describeCounts(counts: Record<string, number>): string {
+  return (
+    Object.entries(counts)
+      .map(([key, n]) => `${key} ${n}`)
+      .join(', ') || 'none'
+  );
+}
+
+/** For a failing scenario: why steps failed and what the in-doubt touches say, from the database. */
+async function failureEvidence(stack: FaultStack, database: string): Promise<string[]> {
+  const failed = await stack.pg.query<{ outcome: string; error: string; n: string }>(
+    database,
+    `SELECT coalesce(outcome, '') AS outcome, coalesce(regexp_replace(last_error, '[0-9a-f-]{36}', '<id>', 'g'), '') AS error, count(*) AS n
+     FROM scheduled_steps WHERE status = 'failed' GROUP BY 1, 2 ORDER BY 3 DESC LIMIT 5`,
+  );
+  const inDoubt = await stack.pg.query<{ resolution: string; n: string }>(
+    database,
+    `SELECT coalesce(data->>'resolution', '') AS resolution, count(*) AS n FROM touches WHERE kind = 'notice.in_doubt' GROUP BY 1`,
+  );
+  return [
+    ...failed.map((row) => `failed steps: ${row.n} × outcome "${row.outcome}", last error "${row.error.slice(0, 300)}"`),
+    ...inDoubt.map((row) => `notice.in_doubt touches: ${row.n} × resolution ${row.resolution}`),
+  ];
 }
 
 function describeLost(pairs: Pair[]): string {

@@ -1,7 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { createWriteStream, readdirSync, readFileSync, readlinkSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
-import { MAIN } from '../../support/service-process';
 import { waitFor } from '../../support/wait-for';
 import { onCleanup } from './cleanup';
 import { freePort } from './ports';
@@ -16,7 +15,7 @@ export interface ProcessExit {
   expected: boolean;
 }
 
-/** One `node dist/main.js` of the fleet, with its log in the scenario's dir. */
+/** One `node dist/main.js` of the fleet (from the suite's snapshot of dist/), with its log in the scenario's dir. */
 export class ServiceProcess {
   readonly exited: Promise<ProcessExit>;
   exit?: ProcessExit;
@@ -30,11 +29,12 @@ export class ServiceProcess {
     readonly name: string,
     readonly role: Role,
     readonly port: number,
+    main: string,
     env: Record<string, string>,
     logDir: string,
   ) {
     this.log = createWriteStream(join(logDir, `${name}.log`));
-    this.child = spawn(process.execPath, [MAIN], {
+    this.child = spawn(process.execPath, [main], {
       env: { PATH: process.env.PATH ?? '', ...env, APP_ROLE: role, PORT: String(port) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -81,6 +81,32 @@ export class ServiceProcess {
     );
   }
 
+  /**
+   * The local ports of this process's TCP connections to `port` on this host (from /proc), so
+   * that a server in the suite can tell this process's connections from the others'.
+   */
+  connectionsTo(port: number): Set<number> {
+    const inodes = new Set<string>();
+    for (const fd of readdirSync(`/proc/${this.pid}/fd`)) {
+      try {
+        const socket = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${this.pid}/fd/${fd}`));
+        if (socket) inodes.add(socket[1]!);
+      } catch {
+        // the descriptor closed meanwhile
+      }
+    }
+    const ports = new Set<number>();
+    for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+      for (const line of readFileSync(table, 'utf8').split('\n').slice(1)) {
+        const fields = line.trim().split(/\s+/);
+        const [local, remote, inode] = [fields[1], fields[2], fields[9]];
+        if (!local || !remote || !inode || !inodes.has(inode)) continue;
+        if (parseInt(remote.split(':')[1]!, 16) === port) ports.add(parseInt(local.split(':')[1]!, 16));
+      }
+    }
+    return ports;
+  }
+
   /** Sends a signal as the fault under test: the exit that follows is expected, not a crash. */
   signal(signal: NodeJS.Signals): void {
     this.expectExit = true;
@@ -94,6 +120,8 @@ export class ServiceFleet {
   private count = 0;
 
   constructor(
+    /** The built service's entry point: a snapshot of dist/main.js. */
+    private readonly main: string,
     private readonly env: Record<string, string>,
     private readonly logDir: string,
   ) {}
@@ -136,7 +164,7 @@ export class ServiceFleet {
 
   private async spawn(role: Role): Promise<ServiceProcess> {
     const name = `${role}-${++this.count}`;
-    const service = new ServiceProcess(name, role, await freePort(), this.env, this.logDir);
+    const service = new ServiceProcess(name, role, await freePort(), this.main, this.env, this.logDir);
     this.processes.push(service);
     return service;
   }
