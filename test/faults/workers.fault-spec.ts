@@ -1,38 +1,15 @@
 import { waitFor } from '../support/wait-for';
-import { type FaultContext, SMTP_POOL_SIZE } from './harness/scenario';
 import { faultSuite } from './harness/suite';
-
-/**
- * Holds the SMTP answers until every worker has a message in flight (more held than all but one
- * worker's pool could carry), so that the stopped worker is surely mid-send.
- */
-async function everyWorkerMidSend(ctx: FaultContext): Promise<void> {
-  await ctx.untilDelivered(0.25);
-  ctx.stack.smtp.hold();
-  const needed = (ctx.fleet.workers.length - 1) * SMTP_POOL_SIZE + 1;
-  await waitFor(`${needed} sends held at the SMTP server`, () => ctx.stack.smtp.heldCount >= needed, 60_000, 20);
-}
+import { everyWorkerMidSend, killWorkerMidSend } from './harness/worker-faults';
 
 describe('a worker process stopped while its notices are in flight', () => {
   const { scenario } = faultSuite();
 
   scenario(
-    'SIGKILL: nothing is lost; a resend carries the first Message-ID and a notice.in_doubt touch',
+    'SIGKILL (inDoubt: resend): nothing is lost; a resend carries the first Message-ID and a notice.in_doubt touch',
     { name: 'worker-sigkill', duplicates: 'same-message-id-and-in-doubt-touch', inDoubt: 'resend' },
     async (ctx) => {
-      await everyWorkerMidSend(ctx);
-      const victim = ctx.fleet.workers[0]!;
-      const victimPorts = victim.connectionsTo(ctx.stack.smtp.port);
-      const held = ctx.stack.smtp.heldCount;
-      const heldFromVictim = ctx.stack.smtp.heldFrom(victimPorts);
-      victim.signal('SIGKILL');
-      await victim.exited;
-      await waitFor("the killed worker's SMTP connections to close", () => ctx.stack.smtp.closedFrom(victimPorts), 30_000, 20);
-      // The whole message had arrived: the mail server accepts it, the killed worker never hears so.
-      ctx.stack.smtp.release();
-      ctx.note(`killed ${victim.name} with ${held} sends held at the SMTP server, ${heldFromVictim} of them its own`);
-      if (heldFromVictim === 0) ctx.violation(`the kill hit no send of ${victim.name} in flight: the scenario tested nothing`);
-      await ctx.fleet.addWorker();
+      await killWorkerMidSend(ctx);
     },
   );
 

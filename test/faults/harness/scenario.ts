@@ -73,7 +73,13 @@ export interface FaultContext {
   note(line: string): void;
   /** Something the fault itself found wrong (a process that would not stop): reported with the rest. */
   violation(line: string): void;
+  /** Calls the API process with the key of a role; answers the status and the parsed body. */
+  api(role: Role, method: 'GET' | 'POST', path: string): Promise<{ status: number; body: unknown }>;
+  /** Resolves once no step waits or runs and no job could still send (failed jobs aside). */
+  untilSettled(): Promise<void>;
 }
+
+export type Role = keyof typeof SECRETS;
 
 export interface ScenarioResult {
   name: string;
@@ -163,6 +169,15 @@ export async function runScenario(stack: FaultStack, spec: ScenarioSpec, fault: 
         until(`${Math.round(fraction * 100)} % of ${expected} notices (at ${delivered()})`, () => delivered() >= fraction * expected, 120_000 + expected * 50),
       note: (line) => notes.push(line),
       violation: (line) => violations.push(line),
+      api: async (role, method, path) => {
+        const response = await fetch(`${api}${path}`, { method, headers: { Authorization: `Bearer ${SECRETS[role]}` } });
+        const text = await response.text();
+        return { status: response.status, body: text ? (JSON.parse(text) as unknown) : null };
+      },
+      untilSettled: async () => {
+        if ((await poll(() => quiescent(stack, database), Date.now() + 180_000)) !== true)
+          throw new Error('timed out after 180 s waiting for the service to settle');
+      },
     };
     await fault(ctx);
     const faultEnd = Date.now();
@@ -208,6 +223,14 @@ export async function runScenario(stack: FaultStack, spec: ScenarioSpec, fault: 
     const steps = await stepStatuses(stack, database);
     const sends = await stack.pg.query<{ status: string; n: string }>(database, `SELECT status, count(*) AS n FROM dispatches GROUP BY status ORDER BY status`);
     notes.push(`steps: ${describeCounts(steps)}; dispatches: ${describeCounts(Object.fromEntries(sends.map((row) => [row.status, Number(row.n)])))}`);
+    if (inDoubt.length > 0) {
+      const [span] = await stack.pg.query<{ first: Date; last: Date }>(
+        database,
+        `SELECT min(at) AS first, max(at) AS last FROM touches WHERE kind = 'notice.in_doubt'`,
+      );
+      const after = (at: Date) => ((at.getTime() - faultEnd) / 1000).toFixed(1);
+      notes.push(`notice.in_doubt touches recorded ${after(span!.first)} to ${after(span!.last)} s after the fault ended`);
+    }
     if (violations.length > 0) notes.push(...(await failureEvidence(stack, database)));
 
     const summary =
@@ -444,7 +467,7 @@ function lastLines(text: string, n: number): string {
   return text.trim().split('\n').slice(-n).join(' | ');
 }
 
-/** For a failing scenario: each process's warnings and errors, counted by message (ids and numbers masked). */
+/** For a failing scenario: each process's warnings and errors after its boot, counted by message (ids and numbers masked). */
 function evidence(fleet: ServiceFleet): string {
   const lines: string[] = ['  evidence (service log lines at warn and above, by message):'];
   for (const service of fleet.processes) {
@@ -453,8 +476,8 @@ function evidence(fleet: ServiceFleet): string {
       if (!line.trim()) continue;
       let message = line;
       try {
-        const entry = JSON.parse(line) as { level?: number; msg?: string; err?: { message?: string } };
-        if ((entry.level ?? 50) < 40) continue;
+        const entry = JSON.parse(line) as { level?: number; time?: number; msg?: string; err?: { message?: string } };
+        if ((entry.level ?? 50) < 40 || (entry.time ?? Infinity) < (service.readyAt ?? 0)) continue;
         message = `${entry.msg ?? ''}${entry.err?.message ? ` (${entry.err.message})` : ''}`;
       } catch {
         // not JSON: a console line, kept as it is

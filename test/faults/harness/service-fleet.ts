@@ -19,6 +19,8 @@ export interface ProcessExit {
 export class ServiceProcess {
   readonly exited: Promise<ProcessExit>;
   exit?: ProcessExit;
+  /** Date.now() when /health/ready first answered 200. */
+  readyAt?: number;
   private readonly child: ChildProcess;
   private readonly log: WriteStream;
   private tail = '';
@@ -79,6 +81,7 @@ export class ServiceProcess {
       timeoutMs,
       100,
     );
+    this.readyAt = Date.now();
   }
 
   /**
