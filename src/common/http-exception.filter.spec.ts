@@ -1,4 +1,4 @@
-import { ServiceUnavailableException } from '@nestjs/common';
+import { NotFoundException, ServiceUnavailableException } from '@nestjs/common';
 import { NotFound, ValidationFailed } from './errors';
 import { toErrorBody } from './http-exception.filter';
 
@@ -15,6 +15,14 @@ describe('toErrorBody', () => {
 
   it('answers 404 for an unknown reference', () => {
     expect(toErrorBody(new NotFound('case', 'x'))).toMatchObject({ statusCode: 404, error: 'Not Found', message: 'case x not found' });
+  });
+
+  it('names the method and the path of a route not served, without the query and cut short', () => {
+    const url = `/v1/cases/${'a'.repeat(5000)}?${'p=1&'.repeat(2000)}`;
+    const sut = toErrorBody(new NotFoundException(`Cannot PATCH ${url}`));
+    expect(sut).toEqual({ statusCode: 404, error: 'Not Found', message: `Cannot PATCH /v1/cases/${'a'.repeat(190)}…` });
+    expect(toErrorBody(new NotFoundException('Cannot GET /v1/nothing?x=1')).message).toBe('Cannot GET /v1/nothing');
+    expect(toErrorBody(new NotFoundException('unknown unsubscribe link')).message).toBe('unknown unsubscribe link');
   });
 
   it.each([

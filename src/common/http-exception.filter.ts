@@ -39,6 +39,17 @@ function unreadableBody(statusCode: number, type: string | undefined): ErrorBody
   return { statusCode, error: STATUS_CODES[statusCode] ?? 'Error', message: `body: ${reason}`, details: [{ field: 'body', reason }] };
 }
 
+/**
+ * Nest answers a route it does not serve with "Cannot <METHOD> <url>", the query included: an
+ * error must stay small whatever was sent, so it names the method and the path, cut short.
+ */
+function unservedRoute(message: string): string {
+  const route = /^Cannot ([A-Z]+) ([^?#]*)/.exec(message);
+  if (!route) return message;
+  const path = route[2]!.length > 200 ? `${route[2]!.slice(0, 200)}…` : route[2]!;
+  return `Cannot ${route[1]} ${path}`;
+}
+
 /** One error shape for every route: {statusCode, error, message, details?}. */
 @Catch()
 export class HttpErrorFilter implements ExceptionFilter {
@@ -86,7 +97,7 @@ export function toErrorBody(exception: unknown): ErrorBody {
     }
     const detail = (payload as { message?: unknown }).message;
     const message = typeof payload === 'string' ? payload : Array.isArray(detail) ? detail.join('; ') : typeof detail === 'string' ? detail : exception.message;
-    return { statusCode, error: STATUS_CODES[statusCode] ?? 'Error', message };
+    return { statusCode, error: STATUS_CODES[statusCode] ?? 'Error', message: statusCode === 404 ? unservedRoute(message) : message };
   }
   const parser = exception as { type?: string; status?: number; code?: string; message?: string };
   if (parser?.type === 'entity.parse.failed') return MALFORMED_JSON;
