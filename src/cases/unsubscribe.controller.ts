@@ -10,6 +10,13 @@ const page = (title: string, body: string) =>
   `<body style="font-family:sans-serif;max-width:36em;margin:3em auto;line-height:1.5"><h1 style="font-size:1.3em">${title}</h1>${body}</body></html>`;
 
 /**
+ * The shape of the tokens the service issues (base64url, or hex from before): anything else, a NUL
+ * or an unpaired surrogate among them, is an unknown link without asking the database, which
+ * would refuse such text with an error.
+ */
+const TOKEN = /^[A-Za-z0-9_-]{1,128}$/;
+
+/**
  * The pages are HTML, set once the link is known: a header set before the handler (`@Header`)
  * would also label its 404, which is the JSON error body, as HTML.
  */
@@ -38,7 +45,7 @@ export class UnsubscribeController {
   })
   @ApiOkResponse({ description: 'The confirmation page', content: { 'text/html': { schema: { type: 'string' } } } })
   async confirm(@Param('token') token: string, @Res({ passthrough: true }) res: Response): Promise<string> {
-    if (!(await this.unsubscribes.exists(token))) throw new NotFoundException('unknown unsubscribe link');
+    if (!TOKEN.test(token) || !(await this.unsubscribes.exists(token))) throw new NotFoundException('unknown unsubscribe link');
     return html(
       res,
       page(
@@ -60,7 +67,7 @@ export class UnsubscribeController {
   @ApiOkResponse({ description: 'A confirmation page', content: { 'text/html': { schema: { type: 'string' } } } })
   @HttpCode(200)
   async unsubscribe(@Param('token') token: string, @Res({ passthrough: true }) res: Response): Promise<string> {
-    if (!(await this.unsubscribes.unsubscribe(token))) throw new NotFoundException('unknown unsubscribe link');
+    if (!TOKEN.test(token) || !(await this.unsubscribes.unsubscribe(token))) throw new NotFoundException('unknown unsubscribe link');
     return html(res, page('Done / 已完成', '<p>You will receive no more reminder emails or text messages. 您将不再收到提醒邮件或短信。</p>'));
   }
 }

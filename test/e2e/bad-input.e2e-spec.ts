@@ -90,6 +90,20 @@ describe('bad input gets a clear 4xx and changes nothing', () => {
     }
   });
 
+  it('an unsubscribe link with a NUL or other characters no token has is unknown, not a database error', async () => {
+    for (const token of ['a%00b', 'a%0A%E2%80%AE%00', '%F0%9F%98%80', 'x'.repeat(129)]) {
+      for (const method of ['get', 'post'] as const) {
+        const response = await sut.http[method](`/v1/unsubscribe/${token}`);
+        expect({ token, method, status: response.status, body: response.body }).toEqual({
+          token,
+          method,
+          status: 404,
+          body: { statusCode: 404, error: 'Not Found', message: 'unknown unsubscribe link' },
+        });
+      }
+    }
+  });
+
   it('a malformed case id is 400 and an unknown one 404', async () => {
     const bad = await sut.http.get('/v1/cases/not-a-uuid').set(bearer('finance')).expect(400);
     expect(bad.body.message).toContain('id');
