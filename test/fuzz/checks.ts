@@ -150,6 +150,44 @@ function accessProblems(request: FuzzRequest, res: Received): string[] {
   return [];
 }
 
+/** The events a POST /v1/events body carried: its `events`, or itself; null when it is not JSON. */
+export function eventsSent(sent: SentRequest): unknown[] | null {
+  try {
+    const body: unknown = JSON.parse(sent.bodyText);
+    const events = asRecord(body)?.events;
+    return Array.isArray(events) ? events : [body];
+  } catch {
+    return null;
+  }
+}
+
+/** Event results: one per event, in order; a rejected one says why in words naming the field, and none is the service's own failure. */
+function eventResultProblems(request: FuzzRequest, sent: SentRequest, res: Received): string[] {
+  if (request.op.key !== 'POST /v1/events' || request.method !== 'POST' || res.status !== 202) return [];
+  const results = asRecord(res.json)?.results;
+  if (!Array.isArray(results)) return ['a 202 from /v1/events without results'];
+  const events = eventsSent(sent);
+  const problems: string[] = [];
+  if (events && events.length !== results.length) problems.push(`${events.length} events answered with ${results.length} results`);
+  const envelope = request.op.body ? topLevelProperties(request.op.body.schema) : [];
+  results.forEach((raw, i) => {
+    const result = asRecord(raw);
+    if (!result || !['accepted', 'duplicate', 'rejected'].includes(String(result.status))) {
+      problems.push(`result ${i} is not {id, status}: ${JSON.stringify(raw)?.slice(0, 200)}`);
+      return;
+    }
+    if (result.status !== 'rejected') return;
+    if (result.code === 'internal') problems.push(`event ${i} failed inside the service: ${String(result.error).slice(0, 300)}`);
+    const error = typeof result.error === 'string' ? result.error : '';
+    if (error.length > 2000) problems.push(`event ${i} was rejected with an error of ${error.length} characters`);
+    const field = /^([^\s:]+): /.exec(error)?.[1] ?? '';
+    const own = Object.keys(asRecord(events?.[i]) ?? {});
+    if (!startsWithName(field, [...envelope, ...own, 'body']))
+      problems.push(`event ${i} was rejected naming no field of it: ${JSON.stringify(error.slice(0, 300))}`);
+  });
+  return problems;
+}
+
 /** Every rule for one answer; the row-count rule is the harness's (it needs the database). */
 export function responseProblems(request: FuzzRequest, sent: SentRequest, res: Received): string[] {
   const problems: string[] = [];
@@ -160,5 +198,6 @@ export function responseProblems(request: FuzzRequest, sent: SentRequest, res: R
     problems.push('a 2xx JSON answer does not parse');
   }
   problems.push(...accessProblems(request, res));
+  problems.push(...eventResultProblems(request, sent, res));
   return problems;
 }

@@ -74,7 +74,7 @@ function pathParamValue(op: Operation, param: Parameter): fc.Arbitrary<{ value: 
 function queryValue(param: Parameter): fc.Arbitrary<unknown> {
   const options: fc.WeightedArbitrary<unknown>[] = [
     { weight: 4, arbitrary: wellShaped(param.schema, param.name, ['query']) },
-    { weight: 2, arbitrary: mutated(wellShaped(param.schema, param.name, ['query'])) },
+    { weight: 2, arbitrary: mutated(wellShaped(param.schema, param.name, ['query']), param.name) },
   ];
   if (param.name === 'cursor') {
     options.push({ weight: 3, arbitrary: fc.nat().map((i) => new Pooled('cursor', i, 'WzBd')) }, { weight: 3, arbitrary: forgedCursor });
