@@ -27,6 +27,8 @@ export const SMTP_POOL_SIZE = 5;
  * rate the fleet reaches here without faults (about 40 notices/s on this 2-core machine).
  */
 const DRAIN_MS_PER_NOTICE = 100;
+/** How long the service may take to settle (no step waiting or running, no job left) once every notice is in. */
+const SETTLE_MS = 90_000;
 /** Past the deadline the suite keeps watching this long, to tell "late" from "lost" in the report. */
 const OVERTIME_MS = 60_000;
 
@@ -175,11 +177,17 @@ export async function runScenario(stack: FaultStack, spec: ScenarioSpec, fault: 
         return { status: response.status, body: text ? (JSON.parse(text) as unknown) : null };
       },
       untilSettled: async () => {
-        if ((await poll(() => quiescent(stack, database), Date.now() + 180_000)) !== true)
-          throw new Error('timed out after 180 s waiting for the service to settle');
+        const timeoutMs = SETTLE_MS + expected * DRAIN_MS_PER_NOTICE;
+        const last = await poll(() => quiescent(stack, database), Date.now() + timeoutMs);
+        if (last !== true) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for the service to settle: ${JSON.stringify(last)}`);
       },
     };
-    await fault(ctx);
+    try {
+      await fault(ctx);
+    } catch (error) {
+      // Judge what happened anyway: the counts say more than the fault's own timeout.
+      violations.push(`the fault did not complete: ${(error as Error).message}`);
+    }
     const faultEnd = Date.now();
     const remaining = expected - delivered();
     const deadline = faultEnd + 10 * RECONCILE_EVERY_MS + remaining * DRAIN_MS_PER_NOTICE;
@@ -188,7 +196,7 @@ export async function runScenario(stack: FaultStack, spec: ScenarioSpec, fault: 
     await poll(() => delivered() >= expected, deadline + OVERTIME_MS);
     const drainedInTime = delivered() >= expected && Date.now() <= deadline;
     // Then quiet: every step settled and no job left that could send once more.
-    const settled = await poll(() => quiescent(stack, database), Date.now() + 90_000);
+    const settled = await poll(() => quiescent(stack, database), Date.now() + SETTLE_MS);
 
     const judged = judge(ours(), await dispatchSteps(stack, database), caseIds);
     const inDoubt = await stack.pg.query<{ case_id: string; data: { messageId?: string } }>(
@@ -207,7 +215,8 @@ export async function runScenario(stack: FaultStack, spec: ScenarioSpec, fault: 
     if (crashed.length > 0)
       violations.push(...crashed.map((p) => `${p.name} exited unasked (code ${p.exit?.code}, signal ${p.exit?.signal}): ${lastLines(p.output(), 5)}`));
     if (!audit.ok) violations.push(`the audit chain does not verify: ${JSON.stringify(audit.report)}`);
-    if (settled !== true) violations.push(`the service did not settle within 90 s of the last notice: ${JSON.stringify(await quiescent(stack, database))}`);
+    if (settled !== true)
+      violations.push(`the service did not settle within ${SETTLE_MS / 1000} s of the last notice: ${JSON.stringify(await quiescent(stack, database))}`);
     if (judged.unknown > 0) violations.push(`${judged.unknown} accepted messages name a dispatch the database does not hold`);
     if (duplicates === 'none' && judged.duplicates > 0)
       violations.push(
