@@ -11,13 +11,24 @@ import { currencyExponent } from './money';
 
 const INTL_LOCALE: Record<LetterLocale, string> = { en: 'en-GB', 'zh-CN': 'zh-CN' };
 
+/** Building a DateTimeFormat costs a few hundred µs (more than the rest of a notice's template); one per locale serves every date. */
+const dateFormats = new Map<LetterLocale, Intl.DateTimeFormat>();
+function dateFormat(locale: LetterLocale): Intl.DateTimeFormat {
+  let format = dateFormats.get(locale);
+  if (!format) {
+    // A calendar date, not an instant: formatted in UTC so the host's zone cannot shift the day.
+    format = new Intl.DateTimeFormat(INTL_LOCALE[locale], { dateStyle: 'long', timeZone: 'UTC' });
+    dateFormats.set(locale, format);
+  }
+  return format;
+}
+
 /** "2026-11-23" → "23 November 2026" (en) or "2026年11月23日" (zh-CN). */
 export function formatDate(isoDate: string, locale: LetterLocale): string {
   const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(isoDate);
   if (!match) throw new RangeError(`"${isoDate}" is not a YYYY-MM-DD date`);
-  // A calendar date, not an instant: format it in UTC so the host's zone cannot shift the day.
   const day = new Date(Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3])));
-  return new Intl.DateTimeFormat(INTL_LOCALE[locale], { dateStyle: 'long', timeZone: 'UTC' }).format(day);
+  return dateFormat(locale).format(day);
 }
 
 /** Building a NumberFormat is costly; a handful of locale × currency × digits cover every message. */
