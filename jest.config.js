@@ -25,6 +25,6 @@ module.exports = {
     // Hostile requests generated from the served OpenAPI document (fast-check, fixed seed in CI).
     { ...common, displayName: 'fuzz', roots: ['<rootDir>/test/fuzz'], testMatch: ['**/*.fuzz-spec.ts'] },
     // API and worker processes against a PostgreSQL, a Redis and an SMTP server the suite can break.
-    { ...common, displayName: 'faults', roots: ['<rootDir>/test/faults'], testMatch: ['**/*.fault-spec.ts'], testTimeout: 600000 },
+    { ...common, displayName: 'faults', roots: ['<rootDir>/test/faults'], testMatch: ['**/*.fault-spec.ts'] },
   ],
 };

@@ -110,6 +110,10 @@ export const CONFIG_DOCS = {
     section: 'Step jobs',
     text: 'How long a worker keeps an outcome it could not record (a message the mail server accepted while PostgreSQL was away) and retries recording it, before the job fails and its retry treats the send as in doubt.',
   },
+  STALLED_AFTER: {
+    section: 'Step jobs',
+    text: 'How long the running jobs of a worker that died (killed, crashed, cut off) stay taken before another worker runs them again; each worker checks as often. Shorter brings them back sooner, but a worker stalled that long by load (its event loop blocked) would lose its jobs to another, which finds their sends in doubt.',
+  },
   WORKER_CONCURRENCY: { section: 'Step jobs', text: 'Step jobs run at once per worker process.' },
   CREDITOR_NAME: {
     section: 'Letters: the letterhead',

@@ -157,6 +157,7 @@ export const configSchema = z.object({
   STEP_ATTEMPTS: positiveInt(6),
   STEP_BACKOFF: isoDuration('PT30S'),
   OUTCOME_PATIENCE: isoDuration('PT15M'),
+  STALLED_AFTER: isoDuration('PT30S'),
   WORKER_CONCURRENCY: positiveInt(16),
   DEFAULT_TIMEZONE: z
     .string()

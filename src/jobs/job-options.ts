@@ -47,7 +47,10 @@ export const producerOptions = (config: Pick<AppConfig, 'REDIS_URL' | 'QUEUE_PRE
   connection: { url: config.REDIS_URL, enableOfflineQueue: false },
   prefix: config.QUEUE_PREFIX,
 });
-export const workerOptions = (config: Pick<AppConfig, 'REDIS_URL' | 'QUEUE_PREFIX'>) => ({
+export const workerOptions = (config: Pick<AppConfig, 'REDIS_URL' | 'QUEUE_PREFIX' | 'STALLED_AFTER'>) => ({
   connection: { url: config.REDIS_URL, maxRetriesPerRequest: null },
   prefix: config.QUEUE_PREFIX,
+  // A dead worker's jobs go back to the queue once their lock lapses, found by the next check.
+  lockDuration: config.STALLED_AFTER,
+  stalledInterval: config.STALLED_AFTER,
 });

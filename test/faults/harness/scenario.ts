@@ -141,6 +141,8 @@ export async function runScenario(stack: FaultStack, spec: ScenarioSpec, fault: 
     TEMPLATES_DIR: 'templates',
     COMPLIANCE_FILE: 'test/fixtures/compliance-open.yaml',
     RECONCILE_EVERY: `PT${RECONCILE_EVERY_MS / 1000}S`,
+    // A killed worker's jobs come back within two of these: inside the deadline of a few RECONCILE_EVERY.
+    STALLED_AFTER: 'PT5S',
     // Enough attempts to outlast every fault here: 0.5 s doubling gives a minute of retries.
     STEP_ATTEMPTS: '8',
     STEP_BACKOFF: 'PT0.5S',
