@@ -62,6 +62,34 @@ describe('bad input gets a clear 4xx and changes nothing', () => {
     expect(await rowCounts()).toEqual(before);
   });
 
+  it('a promise the case cannot take names the field, or the invoice when the case itself refuses it', async () => {
+    const event = overdueEvent({ segment: 'quiet', invoice: { amountDue: '300.00' } });
+    const caseId = (await post(event).expect(202)).body.results[0].caseId as string;
+    const day = (n: number) => new Date(Date.now() + n * 86_400_000).toISOString().slice(0, 10);
+    const instalments = [
+      { dueDate: day(7), amount: '100.00' },
+      { dueDate: day(37), amount: '200.00' },
+    ];
+    await sut.http.post(`/v1/cases/${caseId}/plans`).set(bearer('operator')).send({ instalments }).expect(201);
+    const promise = (amount: string) => ({
+      id: `ptp-${Math.random().toString(36).slice(2, 10)}`,
+      type: 'promise.made',
+      occurredAt: new Date().toISOString(),
+      data: { invoiceExternalId: event.data.invoice.externalId, amount, dueDate: day(3) },
+    });
+    const before = await rowCounts();
+    const tooMuch = await post(promise('900.00')).expect(422);
+    expect(tooMuch.body.message).toBe('data.amount: 900.00 is more than the balance 300.00');
+    const planned = await post(promise('50.00')).expect(422);
+    expect(planned.body.message).toBe(`data.invoiceExternalId: case ${caseId} has an active payment plan; a promise would not change it`);
+    const inBatch = await post({ events: [promise('50.00')] }).expect(202);
+    expect(inBatch.body.results[0]).toMatchObject({
+      status: 'rejected',
+      error: expect.stringMatching(/^data\.invoiceExternalId: case .* has an active payment plan/),
+    });
+    expect(await rowCounts()).toEqual(before);
+  });
+
   it('an unknown policy is rejected and writes nothing', async () => {
     const before = await rowCounts();
     const response = await post(overdueEvent({ policy: 'no-such-policy' })).expect(422);

@@ -7,6 +7,16 @@ import type { PromiseMade } from '../../domain/events';
 import type { QueueEffects } from '../../domain/step';
 import { type Applied, type EventHandler, EventRejected, OpenCases } from '../event-handler';
 
+/**
+ * Why the case cannot take the promise, as the event says it: the commitment names its fields
+ * (`amount: …`, `dueDate: …`), which sit under `data` here; a refusal that names none (an active
+ * payment plan) is about the case the invoice leads to.
+ */
+function rejection(error: DomainError): string {
+  const named = error.details.some((detail) => error.message.startsWith(`${detail.field}: `));
+  return named ? `data.${error.message}` : `data.invoiceExternalId: ${error.message}`;
+}
+
 /** `promise.made`: a promise to pay (from the debtor's channel or an agent's system) pauses the ladder until its date plus grace. */
 @Injectable()
 export class PromiseMadeHandler implements EventHandler<'promise.made'> {
@@ -24,7 +34,7 @@ export class PromiseMadeHandler implements EventHandler<'promise.made'> {
       const { touches } = await this.commitments.promise(tx, kase, data.amount, data.dueDate, actor, `event ${eventId}`, effects);
       await this.audit.record(tx, kase.id, [{ kind: 'event.received', actor, data: { eventId, type: 'promise.made' } }, ...touches]);
     } catch (error) {
-      if (error instanceof DomainError) throw new EventRejected(`data.${error.message}`);
+      if (error instanceof DomainError) throw new EventRejected(rejection(error));
       throw error;
     }
     return { caseId: kase.id };
