@@ -15,9 +15,11 @@ import { seed } from './seed';
  * field where a field is at fault) and must have written nothing; afterwards the app is ready.
  *
  * FUZZ_SIZE=full runs 10,000 requests instead of 1,000; FUZZ_SEED=<n> or FUZZ_SEED=random picks
- * the seed (fixed otherwise); FUZZ_PATH replays the shrunk counterexample a failure printed;
- * FUZZ_RUNS=<n> sets the number of requests, for a quick look; FUZZ_COLLECT=1 lists every kind of
- * failure instead of stopping at (and shrinking) the first; FUZZ_LOG=1 prints every request.
+ * the seed (fixed otherwise), and the same seed sends the same requests again. FUZZ_PATH (printed
+ * with a failure) goes straight to the shrunk counterexample; ids it drew from answers earlier in
+ * the run then resolve against what the seeding alone handed out. FUZZ_RUNS=<n> sets the number
+ * of requests, for a quick look; FUZZ_COLLECT=1 lists every kind of failure instead of stopping at
+ * (and shrinking) the first; FUZZ_LOG=1 prints every request (FUZZ_LOG=full with whole bodies).
  */
 
 const FULL = process.env.FUZZ_SIZE === 'full';
@@ -59,6 +61,21 @@ function describe_(app: FuzzApp, sent: SentRequest, res: Received | null, proble
   return lines.join('\n');
 }
 
+/** What was sent and how it was answered: the statuses overall, the operations no request got through, the known issues met. */
+function summary(sentCount: number, statuses: Map<string, Map<number, number>>, ops: Operation[]): string {
+  const overall = new Map<number, number>();
+  for (const bucket of statuses.values()) for (const [status, n] of bucket) overall.set(status, (overall.get(status) ?? 0) + n);
+  const byStatus = [...overall].sort(([a], [b]) => a - b).map(([status, n]) => `${status}: ${n}`);
+  const neverThrough = ops.filter((op) => ![...(statuses.get(op.key)?.keys() ?? [])].some((status) => status < 300)).map((op) => op.key);
+  const known = [...knownIssueHits].map(([why, n]) => `\n  ${n}× ${why}`);
+  return [
+    `fuzz: ${sentCount} requests sent (shrinking included); answers ${byStatus.join(', ')}`,
+    `operations no request got a 2xx from: ${neverThrough.join(', ') || 'none'}`,
+    ...(known.length ? [`known issues excused:${known.join('')}`] : []),
+    ...(LOG ? [...statuses].map(([key, bucket]) => `  ${key}: ${[...bucket].map(([status, n]) => `${status}×${n}`).join(' ')}`) : []),
+  ].join('\n');
+}
+
 function changed(before: Record<string, number>, after: Record<string, number>): string[] {
   return Object.keys({ ...before, ...after })
     .filter((key) => before[key] !== after[key])
@@ -93,7 +110,7 @@ describe('the API under generated requests (fast-check, from the served OpenAPI 
     `keeps every rule for ${RUNS} generated requests (seed ${SEED})`,
     async () => {
       console.log(`fuzz: ${RUNS} requests, seed ${SEED} (replay: FUZZ_SEED=${SEED}${FULL ? ' FUZZ_SIZE=full' : ''})`);
-      const statuses = new Map<string, number>();
+      const statuses = new Map<string, Map<number, number>>();
       const collected = new Map<string, { count: number; example: string }>();
       let sentCount = 0;
 
@@ -107,14 +124,22 @@ describe('the API under generated requests (fast-check, from the served OpenAPI 
         try {
           res = await app.send(sent);
         } catch (error) {
-          throw new Error(describe_(app, sent, null, [`no answer: ${(error as Error).message}`]), { cause: error });
+          // Whether the connection or the request is at fault: the same bytes once more, on a new connection.
+          const again = await app.sendOnNewConnection(sent).then(
+            (r) => `${r.status} ${clip(r.text, 300)}`,
+            (e: Error) => `no answer either: ${e.message}`,
+          );
+          throw new Error(describe_(app, sent, null, [`no answer: ${(error as Error).message} (the same request on a new connection: ${again})`]), {
+            cause: error,
+          });
         }
         if (LOG)
           process.stdout.write(
             `fuzz #${sentCount} ${sent.method} ${clip(sent.path, 300)} ${clip(sent.bodyText, LOG_BODY)} → ${res.status} ${clip(res.text, 200)}\n`,
           );
         const problems = responseProblems(request, sent, res);
-        // A 202 in which every event was rejected or a duplicate changed nothing either.
+        // A 202 in which every event was rejected or a duplicate changed nothing either, but for the
+        // claim of each duplicate's own event id (a payment whose paymentId is known is a duplicate).
         const results = (res.json as { results?: { status?: unknown }[] } | undefined)?.results;
         const nothingTaken =
           request.op.key === 'POST /v1/events' &&
@@ -122,13 +147,17 @@ describe('the API under generated requests (fast-check, from the served OpenAPI 
           Array.isArray(results) &&
           results.every((r) => r?.status === 'rejected' || r?.status === 'duplicate');
         if ((res.status >= 400 && res.status < 500) || nothingTaken) {
-          const rows = changed(rowsBefore, await app.rowCounts());
+          const after = await app.rowCounts();
+          const claims = nothingTaken ? results.filter((r) => r?.status === 'duplicate').length : 0;
+          if (claims > 0 && after.processed_events! - rowsBefore.processed_events! <= claims) after.processed_events = rowsBefore.processed_events!;
+          const rows = changed(rowsBefore, after);
           if (rows.length > 0) problems.push(`a ${res.status} changed row counts: ${rows.join(', ')}`);
           const jobs = changed(jobsBefore, await app.jobCounts());
           if (jobs.length > 0) problems.push(`a ${res.status} changed the queues: ${jobs.join(', ')} (delayed now: ${await app.delayedJobs()})`);
         }
-        const bucket = `${request.op.key} → ${res.status}`;
-        statuses.set(bucket, (statuses.get(bucket) ?? 0) + 1);
+        const bucket = statuses.get(request.op.key) ?? new Map<number, number>();
+        bucket.set(res.status, (bucket.get(res.status) ?? 0) + 1);
+        statuses.set(request.op.key, bucket);
         harvest(app, request, sent, res);
         if (problems.length === 0) return;
         if (!COLLECT) throw new Error(describe_(app, sent, res, problems));
@@ -141,11 +170,7 @@ describe('the API under generated requests (fast-check, from the served OpenAPI 
       });
 
       const details = await fc.check(property, { seed: SEED, numRuns: RUNS, path: REPLAY_PATH });
-      const byStatus = [...statuses].sort(([a], [b]) => a.localeCompare(b)).map(([bucket, n]) => `  ${bucket}: ${n}`);
-      const known = [...knownIssueHits].map(([why, n]) => `  ${n}× ${why}`);
-      console.log(
-        `fuzz: ${sentCount} requests sent (shrinking included)\n${byStatus.join('\n')}${known.length ? `\nknown issues excused:\n${known.join('\n')}` : ''}`,
-      );
+      console.log(summary(sentCount, statuses, ops));
       const failures = [...collected].map(([kind, { count, example }]) => `### ${kind} (${count}×)\n${example}`);
       if (details.failed) {
         const error = details.errorInstance instanceof Error ? details.errorInstance.message : String(details.errorInstance);
@@ -156,7 +181,7 @@ describe('the API under generated requests (fast-check, from the served OpenAPI 
         );
       }
       if (failures.length > 0) throw new Error(failures.join('\n\n'));
-      expect(details.numRuns).toBe(RUNS);
+      if (!REPLAY_PATH) expect(details.numRuns).toBe(RUNS);
     },
     Math.max(15 * 60_000, RUNS * 1_000),
   );

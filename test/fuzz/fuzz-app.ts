@@ -13,6 +13,9 @@ import { type Received, send } from './http-client';
 import type { Role, SentRequest } from './requests';
 import { POOLS, type PoolName, type ResolveContext } from './values';
 
+/** An idle kept-alive connection is reused within this, well inside the server's keepAliveTimeout (5 s). */
+const REUSE_WITHIN_MS = 1_000;
+
 /** BullMQ scores a delayed job by its due time × 0x1000; a job due within this is waited for. */
 const SOON_MS = 30_000;
 
@@ -77,8 +80,29 @@ export class FuzzApp {
     return KEYS;
   }
 
-  send(sent: SentRequest): Promise<Received> {
-    return send(this.port, this.agent, sent);
+  private lastAnswerAt = 0;
+
+  /**
+   * Sends on the kept-alive connection, as clients do. Node's server closes an idle connection
+   * after 5 s (keepAliveTimeout) and a client reusing it just then gets a reset the server never
+   * saw (building a 10 MB body to compress takes that long): after a pause the connection is new.
+   */
+  async send(sent: SentRequest): Promise<Received> {
+    if (Date.now() - this.lastAnswerAt > REUSE_WITHIN_MS) for (const sockets of Object.values(this.agent.freeSockets)) sockets?.forEach((s) => s.destroy());
+    try {
+      return await send(this.port, this.agent, sent);
+    } finally {
+      this.lastAnswerAt = Date.now();
+    }
+  }
+
+  async sendOnNewConnection(sent: SentRequest): Promise<Received> {
+    const agent = new Agent({ keepAlive: false });
+    try {
+      return await send(this.port, agent, sent);
+    } finally {
+      agent.destroy();
+    }
   }
 
   /** The row count of every table, in one statement. */

@@ -122,6 +122,19 @@ function byName(name: string, parents: string[], schema: JsonSchema): fc.Arbitra
   }
 }
 
+/** Two to six instalments a month apart, from next week, adding up to `totalCents`. */
+function instalmentsOf(totalCents: number): fc.Arbitrary<unknown> {
+  return fc.array(fc.integer({ min: 1, max: 100 }), { minLength: 2, maxLength: 6 }).map((weights) => {
+    const sum = weights.reduce((a, b) => a + b, 0);
+    let left = totalCents;
+    return weights.map((weight, i) => {
+      const cents = i === weights.length - 1 ? left : Math.max(1, Math.floor((totalCents * weight) / sum));
+      left -= cents;
+      return { dueDate: new Instant((7 + 30 * i) * DAY, 'date'), amount: (cents / 100).toFixed(2) };
+    });
+  });
+}
+
 function compiles(pattern: string): RegExp | null {
   try {
     return new RegExp(pattern);
@@ -161,6 +174,8 @@ export function wellShaped(schema: JsonSchema, name = '', parents: string[] = []
       const maxLength = Math.min(schema.maxItems ?? minLength + 3, minLength + 3);
       const item = wellShaped(schema.items ?? {}, name, parents);
       if (name === 'paymentAllocation') return fc.shuffledSubarray(['costs', 'interest', 'principal'], { minLength: 3, maxLength: 3 });
+      // A plan must add up to the balance: the seeded cases owe 1250.00, split in monthly instalments.
+      if (name === 'instalments') return instalmentsOf(125_000);
       // Unique where the service wants them so (guarantors by externalId): Fresh tokens are unique by construction.
       return fc.array(item, { minLength, maxLength });
     }
