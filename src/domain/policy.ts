@@ -50,7 +50,7 @@ const noticeStep = z.strictObject({
   action: z.literal('notice'),
   channel: z.enum(['email', 'sms']),
   template: z.string().regex(/^[a-z0-9-]+$/, 'must be a template name in kebab-case'),
-  /** What a run does with this notice's send when a crash interrupted it; `hold` when unset. */
+  /** What a run does with this notice's send when a crash interrupted it; unset: `hold` for email, `resend` for SMS (the provider drops a repeated reference). */
   inDoubt: z.enum(IN_DOUBT_RULES).optional(),
 });
 export const letterDelivery = z

@@ -53,4 +53,6 @@ export const workerOptions = (config: Pick<AppConfig, 'REDIS_URL' | 'QUEUE_PREFI
   // A dead worker's jobs go back to the queue once their lock lapses, found by the next check.
   lockDuration: config.STALLED_AFTER,
   stalledInterval: config.STALLED_AFTER,
+  // BullMQ fails a job that stalls more often than this, recording nothing on its step.
+  maxStalledCount: 3,
 });

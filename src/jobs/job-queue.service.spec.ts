@@ -1,12 +1,13 @@
+import { EventEmitter } from 'node:events';
 import { Logger } from '@nestjs/common';
 import type { Queue } from 'bullmq';
 import { loadConfig } from '../config/config.schema';
 import { JobName } from './job-names';
 import { JobQueue } from './job-queue.service';
 
-/** A queue that records what it was given, or refuses once when `refuse` is set. */
+/** A queue that records what it was given, or refuses once when `refuse` is set; it emits errors as a BullMQ queue does. */
 function fakeQueue(name: string) {
-  return {
+  return Object.assign(new EventEmitter(), {
     name,
     added: [] as unknown[][],
     refuse: false,
@@ -18,7 +19,7 @@ function fakeQueue(name: string) {
       this.added.push(jobs);
       return [];
     },
-  };
+  });
 }
 
 describe('JobQueue', () => {
@@ -68,5 +69,9 @@ describe('JobQueue', () => {
   it('adds nothing for no jobs', async () => {
     expect(await sut.add(JobName.RunStep, [], 'the reconciler')).toBe(0);
     expect(steps.added).toEqual([]);
+  });
+
+  it("takes a queue's connection errors, which would otherwise end the process", () => {
+    expect(() => steps.emit('error', new Error('connect ECONNREFUSED 127.0.0.1:6379'))).not.toThrow();
   });
 });

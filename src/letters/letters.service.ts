@@ -10,6 +10,7 @@ import { creditorOf, disputeRoute, messageDomain, paymentRoute } from '../channe
 import { DispatchRepository } from '../channels/dispatch.repository';
 import { EmailTemplates, pickLocale } from '../channels/email/email-templates';
 import { Mailer } from '../channels/email/mailer.service';
+import { recordSent } from '../channels/sent-but-unrecorded';
 import { unsubscribeHeaders, unsubscribeLink } from '../channels/unsubscribe-link';
 import { Clock } from '../common/clock';
 import { Holidays } from '../compliance/holidays.service';
@@ -30,11 +31,12 @@ import { LetterRepository, type LetterCoverFacts, type LetterState } from './let
 
 export type LetterStep = Extract<PolicyStep, { action: 'letter' }>;
 
-/** A letter's email a crash interrupted, held for an operator: retrying the step sends it with the same Message-ID. */
+/** Letters' emails a crash interrupted, held for an operator with their step failed: retrying the job sends them with the same Message-ID. */
 export class LetterInDoubt extends Error {
-  constructor(number: string, messageId: string) {
+  /** `letters`: each held letter's number and Message-ID. */
+  constructor(letters: readonly string[]) {
     super(
-      `letter ${number} in doubt: the send of its email ${messageId} was interrupted and may have gone out; check the mail server's log, and retry this job to send it again with the same Message-ID`,
+      `letter ${letters.join(', ')} in doubt: the send of its email was interrupted and may have gone out; check the mail server's log for the Message-ID, and retry this job to send it again with the same Message-ID`,
     );
   }
 }
@@ -214,7 +216,8 @@ export class LetterService {
    * crash interrupted is in doubt: recorded as `letter.in_doubt`, then held (LetterInDoubt is
    * thrown) or, where `inDoubt` says so, sent again with the same Message-ID.
    */
-  async deliverEmails(issued: Issued, inDoubt: InDoubtRule = 'hold'): Promise<void> {
+  async deliverEmails(issued: Issued, inDoubt: InDoubtRule, holdStep: (tx: Tx) => Promise<void>): Promise<void> {
+    const held: string[] = [];
     for (const letter of issued.letters) {
       const email = letter.pendingEmail;
       if (!email) continue;
@@ -223,8 +226,12 @@ export class LetterService {
       if (row.dispatchStatus !== 'sent') {
         const previous = await this.dispatches.startSend(email.dispatchId);
         if (previous === 'sending') {
-          await this.recordInDoubt(issued, row, email, inDoubt);
-          if (inDoubt === 'hold') throw new LetterInDoubt(row.number, email.messageId);
+          await this.recordInDoubt(issued, row, email, inDoubt, holdStep);
+          // The other letters still go out: one recipient's doubt must not cost another their notice.
+          if (inDoubt === 'hold') {
+            held.push(`${row.number} (${email.messageId})`);
+            continue;
+          }
           resent = true;
         }
         const cover = this.coverEmail(row, email);
@@ -234,49 +241,62 @@ export class LetterService {
         });
       }
       // The email is out: its record must not be lost to a database restart (a retry would send again).
-      await this.keeper.keep(`letter ${row.number}: the email's record`, () =>
-        this.transactions.run(async (tx) => {
-          const head = await this.audit.lockHead(tx, issued.caseId);
-          const marked = await this.letters.markEmailSent(tx, letter.id);
-          const sentAt = this.clock.now();
-          await this.dispatches.markSent(tx, email.dispatchId, sentAt);
-          if (!marked) return;
-          await this.audit.record(
-            tx,
-            issued.caseId,
-            [
-              {
-                kind: 'letter.sent',
-                actor: 'system',
-                channel: 'email',
-                data: {
-                  ...letterEvidence(issued, row),
-                  ...(row.deadline ? { deadline: row.deadline } : {}),
-                  dispatchId: email.dispatchId,
-                  messageId: email.messageId,
-                  sha256: row.sha256,
-                  templateKey: row.templateKey,
-                  templateVersion: row.templateVersion,
-                  locale: row.locale,
-                  delivery: 'accepted',
-                  ...(resent ? { inDoubtResend: true } : {}),
+      await recordSent({ id: email.dispatchId, messageId: email.messageId }, () =>
+        this.keeper.keep(`letter ${row.number}: the email's record`, () =>
+          this.transactions.run(async (tx) => {
+            const head = await this.audit.lockHead(tx, issued.caseId);
+            const marked = await this.letters.markEmailSent(tx, letter.id);
+            const sentAt = this.clock.now();
+            await this.dispatches.markSent(tx, email.dispatchId, sentAt);
+            if (!marked) return;
+            await this.audit.record(
+              tx,
+              issued.caseId,
+              [
+                {
+                  kind: 'letter.sent',
+                  actor: 'system',
+                  channel: 'email',
+                  data: {
+                    ...letterEvidence(issued, row),
+                    ...(row.deadline ? { deadline: row.deadline } : {}),
+                    dispatchId: email.dispatchId,
+                    messageId: email.messageId,
+                    sha256: row.sha256,
+                    templateKey: row.templateKey,
+                    templateVersion: row.templateVersion,
+                    locale: row.locale,
+                    delivery: 'accepted',
+                    ...(resent ? { inDoubtResend: true } : {}),
+                  },
                 },
-              },
-              ...(await this.reached(tx, issued, row, sentAt)),
-            ],
-            head,
-          );
-        }),
+                ...(await this.reached(tx, issued, row, sentAt)),
+              ],
+              head,
+            );
+          }),
+        ),
       );
       letter.email = 'sent';
       delete letter.pendingEmail;
     }
+    if (held.length > 0) throw new LetterInDoubt(held);
   }
 
   /** The letter's email may have gone out before a crash: says so on the case's trail, and holds the dispatch for an operator unless it is resent. */
-  private async recordInDoubt(issued: Issued, row: LetterState, email: NonNullable<IssuedLetter['pendingEmail']>, rule: InDoubtRule): Promise<void> {
+  private async recordInDoubt(
+    issued: Issued,
+    row: LetterState,
+    email: NonNullable<IssuedLetter['pendingEmail']>,
+    rule: InDoubtRule,
+    holdStep: (tx: Tx) => Promise<void>,
+  ): Promise<void> {
     await this.transactions.run(async (tx) => {
-      if (rule === 'hold') await this.dispatches.markInDoubt(tx, email.dispatchId);
+      // Held in the same transaction as the record, so no rerun can find it in doubt and not held.
+      if (rule === 'hold') {
+        await this.dispatches.markInDoubt(tx, email.dispatchId);
+        await holdStep(tx);
+      }
       await this.audit.record(tx, issued.caseId, [
         {
           kind: 'letter.in_doubt',

@@ -1,13 +1,16 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { AuditService } from '../audit/audit.service';
 import { DispatchRepository } from '../channels/dispatch.repository';
+import { SentButUnrecorded } from '../channels/sent-but-unrecorded';
 import { Clock } from '../common/clock';
 import { OutcomeKeeper } from '../database/outcome-keeper';
-import { Transactions } from '../database/transactions';
+import { Transactions, type Tx } from '../database/transactions';
 import { UndrawableText } from '../domain/letter-fields';
 import { isSettled } from '../domain/statuses';
 import { LetterRepository } from '../letters/letter.repository';
 import { StepRepository } from '../scheduling/step.repository';
+
+type FailingStep = NonNullable<Awaited<ReturnType<StepRepository['lockForFailure']>>>;
 
 /** How a failed step run is recorded: on the step and its dispatch, and for good on the case's trail. */
 @Injectable()
@@ -40,7 +43,9 @@ export class StepFailures {
       await this.keeper.keep(`step ${stepId}: the failure's record`, () =>
         this.transactions.run(async (tx) => {
           const step = await this.steps.lockForFailure(tx, stepId);
-          if (!step || isSettled(step.status)) return;
+          // `failed`: a final failure already recorded (a retry of a recording whose answer was lost).
+          if (!step || isSettled(step.status) || step.status === 'failed') return;
+          if (error instanceof SentButUnrecorded) return this.noteUnrecorded(tx, step, error, message, finalAttempt);
           const dispatch = await this.dispatches.noteFailure(tx, stepId, message, finalAttempt);
           await this.steps.noteFailure(tx, stepId, message, !finalAttempt);
           if (!finalAttempt) return;
@@ -71,5 +76,25 @@ export class StepFailures {
     } catch (recordError) {
       this.logger.error(`step ${stepId}: could not record the failure: ${(recordError as Error).message}`);
     }
+  }
+
+  /**
+   * The message went out but its record did not: the dispatch stays `sending`, so that the retry
+   * finds the send in doubt instead of sending it as new; after the last attempt it is held in
+   * doubt for an operator.
+   */
+  private async noteUnrecorded(tx: Tx, step: FailingStep, error: SentButUnrecorded, message: string, finalAttempt: boolean): Promise<void> {
+    await this.steps.noteFailure(tx, step.id, message, !finalAttempt);
+    if (!finalAttempt) return;
+    await this.dispatches.markInDoubt(tx, error.dispatchId);
+    await this.steps.finish(tx, step.id, 'failed', 'in doubt', this.clock.now());
+    await this.audit.record(tx, step.caseId, [
+      {
+        kind: step.action === 'letter' ? 'letter.in_doubt' : 'notice.in_doubt',
+        actor: 'system',
+        channel: step.action === 'letter' ? 'email' : step.channel,
+        data: { stepId: step.id, index: step.index, dispatchId: error.dispatchId, messageId: error.messageId, resolution: 'held', error: message },
+      },
+    ]);
   }
 }

@@ -17,7 +17,9 @@ export class SendsInDoubt1764700000000 implements MigrationInterface {
 
   async down(runner: QueryRunner): Promise<void> {
     await runner.query(`
-      UPDATE dispatches SET status = 'pending' WHERE status IN ('sending', 'in_doubt');
+      -- A send held in doubt must not go out again unasked: failed, it waits for an operator's retry.
+      UPDATE dispatches SET status = 'failed' WHERE status = 'in_doubt';
+      UPDATE dispatches SET status = 'pending' WHERE status = 'sending';
       ALTER TABLE dispatches DROP CONSTRAINT dispatches_status_check;
       ALTER TABLE dispatches ADD CONSTRAINT dispatches_status_check CHECK (status IN ('pending', 'sent', 'failed'));
     `);

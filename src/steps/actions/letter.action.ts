@@ -51,12 +51,10 @@ export class LetterAction implements StepAction<'letter'> {
   /** Sends the letters' emails, then marks the step done; returns the case's next step. */
   private async deliver(issued: Issued, inDoubt: InDoubtRule | undefined) {
     try {
-      await this.letters.deliverEmails(issued, inDoubt);
+      await this.letters.deliverEmails(issued, inDoubt ?? 'hold', (tx) => this.steps.finish(tx, issued.stepId, 'failed', 'in doubt', this.clock.now()));
     } catch (error) {
-      if (!(error instanceof LetterInDoubt)) throw error;
-      // Recorded on the trail: the step fails for good, visibly, until an operator retries it.
-      await this.transactions.run((tx) => this.steps.finish(tx, issued.stepId, 'failed', 'in doubt', this.clock.now()));
-      throw new RecordedFailure(error.message);
+      // Recorded on the trail with the step failed: the job fails for good, visibly, until an operator retries it.
+      throw error instanceof LetterInDoubt ? new RecordedFailure(error.message) : error;
     }
     const outcome = issued.skipped.length > 0 ? `issued; ${issued.skipped.join('; ')}` : 'issued';
     return this.transactions.run(async (tx) => {

@@ -4,6 +4,7 @@ import { AuditService } from '../../audit/audit.service';
 import { CaseStandings } from '../../cases/case-standings.service';
 import { messageDomain } from '../../channels/creditor';
 import { type ClaimedDispatch, DispatchRepository } from '../../channels/dispatch.repository';
+import { recordSent } from '../../channels/sent-but-unrecorded';
 import { Mailer } from '../../channels/email/mailer.service';
 import { SmsSender } from '../../channels/sms/sms-sender';
 import { unsubscribeHeaders, unsubscribeLink } from '../../channels/unsubscribe-link';
@@ -94,10 +95,11 @@ export class NoticeAction implements StepAction<'notice'> {
     );
     const decision = this.gate.decide(subject, contacts);
     if (!decision.allowed) throw new DeferAfterRollback(definition.channel, decision);
-    const inDoubt = dispatch.previous === 'sending' ? (definition.inDoubt ?? 'hold') : undefined;
+    // An SMS provider drops a resend with the same reference (the dispatch id): only email waits for an operator by default.
+    const inDoubt = dispatch.previous === 'sending' ? (definition.inDoubt ?? (definition.channel === 'sms' ? 'resend' : 'hold')) : undefined;
     if (inDoubt) {
       await this.audit.record(tx, step.caseId, [this.messages.inDoubtTouch(step, definition, dispatch, inDoubt)]);
-      if (inDoubt === 'hold') return this.holdInDoubt(tx, step, dispatch);
+      if (inDoubt === 'hold') return this.holdInDoubt(tx, step, definition, dispatch);
     }
     const message = this.messages.render(step, definition, (await this.standings.ofCase(tx, step.caseId))!);
     return {
@@ -112,11 +114,13 @@ export class NoticeAction implements StepAction<'notice'> {
    * out. The step fails for good with the reason, for an operator to check the mail server's log;
    * retrying its job sends it again, with the same Message-ID.
    */
-  private async holdInDoubt(tx: Tx, step: RunnableStep, dispatch: ClaimedDispatch): Promise<Settled> {
+  private async holdInDoubt(tx: Tx, step: RunnableStep, definition: NoticeStep, dispatch: ClaimedDispatch): Promise<Settled> {
     await this.dispatches.markInDoubt(tx, dispatch.id);
     await this.steps.finish(tx, step.id, 'failed', 'in doubt', this.clock.now());
     const failure = new RecordedFailure(
-      `notice in doubt: the send of ${dispatch.messageId} was interrupted and may have gone out; check the mail server's log, and retry this job to send it again with the same Message-ID`,
+      definition.channel === 'email'
+        ? `notice in doubt: the send of ${dispatch.messageId} was interrupted and may have gone out; check the mail server's log, and retry this job to send it again with the same Message-ID`
+        : `notice in doubt: the SMS with reference ${dispatch.id} was interrupted and may have gone out; check the SMS provider's records, and retry this job to send it again with the same reference`,
     );
     return { outcome: 'in-doubt', inDoubt: 'hold', afterCommit: () => Promise.reject(failure) };
   }
@@ -145,20 +149,22 @@ export class NoticeAction implements StepAction<'notice'> {
     const touch = this.messages.sentTouch(step, definition, dispatch, notice);
     const sent = { dispatchId: dispatch.id, stepId: step.id, at: this.clock.now(), providerMessageId };
     // The message is out: its record must not be lost to a database restart (a retry would send again).
-    return this.keeper.keep(`step ${step.id}: the send's record`, async () => {
-      // One statement when the case's audit head is still the one read at claim time (the usual
-      // case); otherwise the same under the case lock.
-      const swapped = await this.audit.recordIfHeadUnchanged(step.caseId, step.case.head, [touch], sent);
-      if (swapped) return swapped.next;
-      return this.transactions.run(async (tx) => {
-        const head = await this.audit.lockHead(tx, step.caseId);
-        // Already marked: an earlier try committed, and only its answer was lost.
-        if (await this.dispatches.markSent(tx, dispatch.id, sent.at, providerMessageId)) {
-          await this.steps.finish(tx, step.id, 'done', 'sent', sent.at);
-          await this.audit.record(tx, step.caseId, [touch], head);
-        }
-        return this.steps.nextWaiting(tx, step.caseId, step.id);
-      });
-    });
+    return recordSent(dispatch, () =>
+      this.keeper.keep(`step ${step.id}: the send's record`, async () => {
+        // One statement when the case's audit head is still the one read at claim time (the usual
+        // case); otherwise the same under the case lock.
+        const swapped = await this.audit.recordIfHeadUnchanged(step.caseId, step.case.head, [touch], sent);
+        if (swapped) return swapped.next;
+        return this.transactions.run(async (tx) => {
+          const head = await this.audit.lockHead(tx, step.caseId);
+          // Already marked: an earlier try committed, and only its answer was lost.
+          if (await this.dispatches.markSent(tx, dispatch.id, sent.at, providerMessageId)) {
+            await this.steps.finish(tx, step.id, 'done', 'sent', sent.at);
+            await this.audit.record(tx, step.caseId, [touch], head);
+          }
+          return this.steps.nextWaiting(tx, step.caseId, step.id);
+        });
+      }),
+    );
   }
 }
