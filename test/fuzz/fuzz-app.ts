@@ -20,6 +20,21 @@ const REUSE_WITHIN_MS = 1_000;
 const SOON_MS = 30_000;
 
 /**
+ * The keys an interrupted earlier run left under its own prefix. Two runs cannot overlap (each
+ * drops and re-creates the one database dunning_test_fuzz), so every `fuzz-*` prefix is stale here.
+ */
+async function dropStalePrefixes(): Promise<void> {
+  const redis = new Redis(`redis://127.0.0.1:6379/${SHARED_REDIS_DB}`);
+  try {
+    for await (const keys of redis.scanStream({ match: 'fuzz-*:*', count: 500 }) as AsyncIterable<string[]>) {
+      if (keys.length > 0) await redis.unlink(...keys);
+    }
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/**
  * The app under fuzz: the real Nest app listening on a port of 127.0.0.1, its own PostgreSQL
  * database, a key prefix of its own in the shared Redis database, and the SMTP sink for its mail.
  *
@@ -52,6 +67,7 @@ export class FuzzApp {
     const smtp = new SmtpSink();
     const smtpUrl = await smtp.start();
     const runTag = randomBytes(4).toString('hex');
+    await dropStalePrefixes();
     const sut = await startTestApp('fuzz', SHARED_REDIS_DB, {
       QUEUE_PREFIX: `fuzz-${runTag}`,
       SMTP_URL: smtpUrl,
