@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { MAIN } from '../../support/service-process';
 import { waitFor } from '../../support/wait-for';
@@ -23,6 +23,8 @@ function newest(dir: string): number {
 export async function snapshotBuild(): Promise<string> {
   const source = join(MAIN, '..');
   await waitFor(`a complete build in ${source}/ (run npx nest build)`, () => existsSync(MAIN) && Date.now() - newest(source) > 3_000, 120_000, 500);
+  // `var/` is git-ignored: a fresh clone has none yet.
+  mkdirSync('var', { recursive: true });
   const root = mkdtempSync(join('var', 'faults-dist-'));
   onCleanup(`build snapshot ${root}`, () => rmSync(root, { recursive: true, force: true }));
   const copy = join(root, 'dist');
