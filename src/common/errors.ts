@@ -9,6 +9,17 @@ export class DomainError extends Error {
   ) {
     super(message);
   }
+
+  /** The message leads with the field it is about ("amount: …"). */
+  get namesField(): boolean {
+    return this.details.some((detail) => this.message.startsWith(`${detail.field}: `));
+  }
+
+  /** The same refusal about part of a larger input: its fields named under `prefix` ("body.promise"). */
+  within(prefix: string): DomainError {
+    const details = this.details.map((detail) => ({ field: `${prefix}.${detail.field}`, reason: detail.reason }));
+    return new DomainError(this.code, this.namesField ? `${prefix}.${this.message}` : this.message, details);
+  }
 }
 
 export class ValidationFailed extends DomainError {

@@ -73,7 +73,12 @@ export class LetterRequests {
     await this.audit.record(tx, caseId, [{ kind: 'step.scheduled', actor, data: { stepId, index, ...step, dueAt: now.toISOString(), requestedBy: actor } }]);
     try {
       const result = await this.letters.issue(tx, terms, stepId, step, actor);
-      if (result.letters.length === 0) throw new DomainError('unprocessable', `no letter can be sent: ${result.skipped.join('; ')}`);
+      if (result.letters.length === 0) {
+        // A guarantor notice lacks its recipients; any other letter a way to reach the debtor.
+        const field = step.letter === 'guarantor-notice' ? 'body.type' : 'body.deliver';
+        const reason = `no letter can be sent: ${result.skipped.join('; ')}`;
+        throw new DomainError('unprocessable', `${field}: ${reason}`, [{ field, reason }]);
+      }
       return result;
     } catch (error) {
       if (!(error instanceof UndrawableText)) throw error;

@@ -126,7 +126,10 @@ export class WorkItems {
       await this.audit.record(tx, item.caseId, [{ kind: 'work-item.completed', actor, data }]);
       const kase = promise ? await this.cases.lockCommitted(tx, item.caseId) : undefined;
       if (promise && kase && isOpen(kase.status)) {
-        const taken = await this.commitments.promise(tx, kase, promise.amount, promise.dueDate, actor, `work item ${id}`, effects);
+        // The commitment names its own fields (amount, dueDate); here they sit under body.promise.
+        const taken = await this.commitments.promise(tx, kase, promise.amount, promise.dueDate, actor, `work item ${id}`, effects).catch((error: unknown) => {
+          throw error instanceof DomainError ? error.within('body.promise') : error;
+        });
         await this.audit.record(tx, item.caseId, taken.touches);
       }
       return this.get(id, tx);

@@ -297,6 +297,13 @@ describe('escalations: agency placements with a signed webhook, the collectors w
         .send({ outcome: 'promised', promise: { amount: '10.001', dueDate: DateTime.utc().plus({ days: 3 }).toISODate() } })
         .expect(400);
       expect(badAmount.body.details).toEqual([{ field: 'body.promise.amount', reason: expect.stringContaining('EUR') }]);
+      const tooMuch = await sut.http
+        .post(`/v1/work-items/${item.id}/outcome`)
+        .set(bearer('operator'))
+        .send({ outcome: 'promised', promise: { amount: '99999999.00', dueDate: DateTime.utc().plus({ days: 3 }).toISODate() } })
+        .expect(422);
+      expect(tooMuch.body.details).toEqual([{ field: 'body.promise.amount', reason: 'must not exceed the balance' }]);
+      expect(tooMuch.body.message).toMatch(/^body\.promise\.amount: 99999999\.00 is more than the balance/);
       await sut.http.post(`/v1/work-items/${item.id}/outcome`).set(bearer('operator')).send({ outcome: 'refused', assignee: 'bob' }).expect(409);
 
       const dueDate = DateTime.now().setZone('Europe/Berlin').plus({ days: 3 }).toISODate();

@@ -288,6 +288,15 @@ describe('letters: PDF by email and post, tracking, fees and legal clocks', () =
     await sut.http.post(`/v1/cases/${caseId}/letters`).set(bearer('operator')).send({ type: 'final-warning' }).expect(400);
   });
 
+  it('refuses a letter no recipient can get, naming the field at fault, and changes nothing', async () => {
+    const caseId = await open(overdueSeventeenDays({}, { segment: 'quiet' }));
+    const before = await touches(caseId);
+    const noGuarantor = await sut.http.post(`/v1/cases/${caseId}/letters`).set(bearer('operator')).send({ type: 'guarantor-notice' }).expect(422);
+    expect(noGuarantor.body.details).toEqual([{ field: 'body.type', reason: expect.stringMatching(/^no letter can be sent: .*guarantor/) }]);
+    expect(noGuarantor.body.message).toMatch(/^body\.type: no letter can be sent/);
+    expect(await touches(caseId)).toHaveLength(before.length);
+  });
+
   it('a letter step for an undrawable name fails at once, visibly, without retries', async () => {
     const event = overdueSeventeenDays({ name: '𠀀 Debtor' });
     const caseId = await open(event);

@@ -13,8 +13,7 @@ import { type Applied, type EventHandler, EventRejected, OpenCases } from '../ev
  * payment plan) is about the case the invoice leads to.
  */
 function rejection(error: DomainError): string {
-  const named = error.details.some((detail) => error.message.startsWith(`${detail.field}: `));
-  return named ? `data.${error.message}` : `data.invoiceExternalId: ${error.message}`;
+  return error.namesField ? error.within('data').message : `data.invoiceExternalId: ${error.message}`;
 }
 
 /** `promise.made`: a promise to pay (from the debtor's channel or an agent's system) pauses the ladder until its date plus grace. */
