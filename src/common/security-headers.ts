@@ -48,8 +48,8 @@ export function keyBeforeLargeBody(keys: ApiKeyRing): RequestHandler {
     const length = Number(req.headers['content-length'] ?? 0);
     const chunked = req.headers['transfer-encoding'] !== undefined;
     if (length <= ANONYMOUS_BODY_LIMIT && !chunked) return next();
-    const secret = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
-    if (secret && keys.find(secret)) return next();
-    res.status(401).json({ statusCode: 401, error: 'Unauthorized', message: 'an API key is required: Authorization: Bearer <key>' });
+    const key = keys.bearer(req.headers.authorization);
+    if (!('refusal' in key)) return next();
+    res.status(401).json({ statusCode: 401, error: 'Unauthorized', message: key.refusal });
   };
 }

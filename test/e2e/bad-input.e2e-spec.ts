@@ -258,6 +258,10 @@ describe('headers and the body limit before authentication', () => {
     expect(anonymous.body.message).toContain('an API key is required');
     const forged = await sut.http.post('/v1/events').set({ Authorization: 'Bearer not-a-key', 'Content-Type': 'application/json' }).send(big);
     expect(forged.status).toBe(401);
+    expect(forged.body.message).toMatch(/^unknown API key/);
+    // The guard says the same for a small body: a missing key and a wrong one are told apart.
+    expect((await sut.http.get('/v1/cases').set({ Authorization: 'Bearer not-a-key' }).expect(401)).body.message).toMatch(/^unknown API key/);
+    expect((await sut.http.get('/v1/cases').expect(401)).body.message).toMatch(/^an API key is required/);
     const keyed = await sut.http
       .post('/v1/events')
       .set({ ...bearer('ingest'), 'Content-Type': 'application/json' })

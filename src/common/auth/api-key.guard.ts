@@ -19,9 +19,8 @@ export class ApiKeyGuard implements CanActivate {
     const access = routeAccess(this.reflector, [context.getHandler(), context.getClass()]);
     if (access.public) return true;
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
-    const secret = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')?.[1];
-    const key = secret ? this.keys.find(secret) : undefined;
-    if (!key) throw new UnauthorizedException('an API key is required: Authorization: Bearer <key>');
+    const key = this.keys.bearer(request.headers.authorization);
+    if ('refusal' in key) throw new UnauthorizedException(key.refusal);
     const allowed = access.roles;
     if (key.role !== 'admin' && !allowed.includes(key.role)) {
       throw new ForbiddenException(`role "${key.role}" may not use this route (allowed: ${['admin', ...allowed].join(', ')})`);

@@ -18,6 +18,13 @@ export class ApiKeyRing {
     return found;
   }
 
+  /** The key an `Authorization: Bearer <secret>` header carries, or the words of the 401 when it carries none. */
+  bearer(authorization: string | undefined): ApiKey | { refusal: string } {
+    const secret = /^Bearer\s+(\S+)$/i.exec(authorization ?? '')?.[1];
+    if (!secret) return { refusal: 'an API key is required: Authorization: Bearer <key>' };
+    return this.find(secret) ?? { refusal: "unknown API key: the Bearer key matches none of this service's keys" };
+  }
+
   get size(): number {
     return this.keys.length;
   }
