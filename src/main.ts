@@ -1,9 +1,17 @@
 import 'reflect-metadata';
+import type { Server } from 'node:http';
 import { ConfigError, loadConfig } from './config/config.schema';
 import { loadDotEnv } from './config/dotenv';
 import { createApp } from './bootstrap';
 import { DependencyUnavailable } from './database/preflight';
 import { PolicyFileError } from './policies/policy-files';
+
+/** Another process holds the port: one line for the operator, not Node's stack. */
+class PortInUse extends Error {
+  constructor(port: number, host: string) {
+    super(`PORT ${port} on ${host} is in use by another process: stop it, or set PORT to a free port`);
+  }
+}
 
 async function main(): Promise<void> {
   loadDotEnv();
@@ -13,7 +21,13 @@ async function main(): Promise<void> {
   if (!config.PAYMENT_ACCOUNT && !config.PAYMENT_LINK) {
     console.warn('PAYMENT_ACCOUNT and PAYMENT_LINK are unset: notices and letters can only ask debtors to contact you to pay. See docs/configuration.md.');
   }
-  await app.listen(config.PORT, config.HOST);
+  // Listened to here rather than by app.listen, which logs a failure of its own before ours.
+  await app.init();
+  await new Promise<void>((resolve, reject) => {
+    const server = app.getHttpServer() as Server;
+    server.once('error', (error: NodeJS.ErrnoException) => reject(error.code === 'EADDRINUSE' ? new PortInUse(config.PORT, config.HOST) : error));
+    server.listen(config.PORT, config.HOST, resolve);
+  });
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -29,7 +43,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  const known = error instanceof ConfigError || error instanceof DependencyUnavailable || error instanceof PolicyFileError;
+  const known = error instanceof ConfigError || error instanceof DependencyUnavailable || error instanceof PolicyFileError || error instanceof PortInUse;
   console.error(known ? error.message : error);
   process.exit(1);
 });

@@ -1,4 +1,5 @@
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config/config.schema';
@@ -80,6 +81,20 @@ describe('the service process', () => {
     expect(code).toBe(1);
     expect(output).toContain('PostgreSQL is not reachable at 127.0.0.1:1');
     expect(output).toContain('docker compose up -d postgres redis');
+  });
+
+  it('a port in use stops the boot with one line naming the port and the variable', async () => {
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    const port = (holder.address() as AddressInfo).port;
+    try {
+      const { code, output } = await startService({ ...testEnv('process', 5), PORT: String(port), HOST: '127.0.0.1' }).exited;
+      expect(code).toBe(1);
+      expect(output).toContain(`PORT ${port} on 127.0.0.1 is in use by another process`);
+      expect(output).not.toMatch(/EADDRINUSE|\n\s+at /);
+    } finally {
+      holder.close();
+    }
   });
 
   it('an unreachable Redis is named with its address', async () => {
