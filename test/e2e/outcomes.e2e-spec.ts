@@ -159,3 +159,49 @@ describe('a send a crash interrupted (in doubt)', () => {
     expect(sent).toEqual([expect.objectContaining({ data: expect.objectContaining({ messageId: first!.messageId, inDoubtResend: true }) })]);
   });
 });
+
+describe('a send whose record fails on its last attempt', () => {
+  const smtp = new SmtpSink();
+  let sut: TestApp;
+
+  beforeAll(async () => {
+    const smtpUrl = await smtp.start();
+    sut = await startTestApp('outcome_last_attempt', SHARED_REDIS_DB, {
+      SMTP_URL: smtpUrl,
+      QUEUE_PREFIX: `test-last-attempt-${randomBytes(4).toString('hex')}`,
+      OUTCOME_PATIENCE: 'PT0.001S',
+      STEP_ATTEMPTS: '1',
+    });
+    await refuseAsRestarting(sut, 'lose_sent', 'touches', `NEW.kind = 'notice.sent'`, 1);
+  });
+
+  afterAll(async () => {
+    await sut?.close();
+    await smtp.stop();
+  });
+
+  it('is held in doubt, not failed: the message went out, so nothing says it did not', async () => {
+    const kase = await openCase(sut, 'at-once');
+    await waitFor('the job to fail for good', async () => {
+      const job = await Job.fromId(sut.queue, kase.stepId);
+      return job && (await job.getState()) === 'failed' ? job : null;
+    });
+    const [sent] = smtp.to(kase.email);
+    expect(smtp.to(kase.email)).toHaveLength(1);
+    expect((await kase.detail()).schedule[0]).toMatchObject({ status: 'failed', outcome: 'in doubt' });
+    const notices = (await kase.touches()).filter((touch) => touch.kind.startsWith('notice.'));
+    expect(notices).toEqual([
+      expect.objectContaining({
+        kind: 'notice.in_doubt',
+        data: expect.objectContaining({
+          stepId: kase.stepId,
+          messageId: sent!.messageId,
+          resolution: 'held',
+          error: expect.stringContaining('sent, but not recorded'),
+        }),
+      }),
+    ]);
+    const [dispatch] = await sut.db.query('SELECT status FROM dispatches WHERE step_id = $1', [kase.stepId]);
+    expect(dispatch).toEqual({ status: 'in_doubt' });
+  });
+});
