@@ -40,24 +40,16 @@ export class MetricsService {
 
   constructor(jobs: JobQueue) {
     collectDefaultMetrics({ register: this.registry });
-    new Counter({
-      name: 'dunning_database_connection_errors_total',
-      help: 'PostgreSQL connections of this process that failed (a restart, a killed backend); the pool reconnects.',
-      registers: [this.registry],
-      collect() {
-        this.reset();
-        this.inc(connectionErrors.count);
-      },
-    });
-    new Counter({
-      name: 'dunning_redis_connection_errors_total',
-      help: 'Redis connection errors seen by this process (queues, workers, rate limiter, readiness); each client reconnects.',
-      registers: [this.registry],
-      collect() {
-        this.reset();
-        this.inc(redisConnectionErrors.count);
-      },
-    });
+    this.processCount(
+      'dunning_database_connection_errors_total',
+      'PostgreSQL connections of this process that failed (a restart, a killed backend); the pool reconnects.',
+      connectionErrors,
+    );
+    this.processCount(
+      'dunning_redis_connection_errors_total',
+      'Redis connection errors seen by this process (queues, workers, rate limiter, readiness); each client reconnects.',
+      redisConnectionErrors,
+    );
     new Gauge({
       name: 'dunning_outcomes_awaiting_database',
       help: 'Send outcomes this process holds because PostgreSQL does not answer; recorded when it does (OUTCOME_PATIENCE).',
@@ -75,6 +67,19 @@ export class MetricsService {
         }),
       );
       return read.flatMap(({ queue, states }) => JOB_STATES.map((state) => ({ labels: { queue, state }, value: states[state] })));
+    });
+  }
+
+  /** A counter read at scrape time from a count the process keeps outside Nest (a connection's error listener). */
+  private processCount(name: string, help: string, source: { count: number }): void {
+    new Counter({
+      name,
+      help,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        this.inc(source.count);
+      },
     });
   }
 

@@ -28,6 +28,13 @@ async function refuseAsRestarting(sut: TestApp, name: string, table: string, whe
   return async () => Number((await sut.db.query(`SELECT last_value FROM ${name}_count`))[0].last_value);
 }
 
+/** The step's job once it has failed for good. */
+const failedJob = (sut: TestApp, stepId: string) =>
+  waitFor('the job to fail for good', async () => {
+    const job = await Job.fromId(sut.queue, stepId);
+    return job && (await job.getState()) === 'failed' ? job : null;
+  });
+
 async function openCase(sut: TestApp, segment: string) {
   const event = overdueEvent({ segment });
   const response = await sut.http.post('/v1/events').set(bearer('ingest')).send(event).expect(202);
@@ -96,10 +103,7 @@ describe('a send a crash interrupted (in doubt)', () => {
 
   it("is held for an operator by default: no second send, a failed job saying why; the operator's retry sends it with the same Message-ID", async () => {
     const kase = await openCase(sut, 'at-once');
-    const failed = await waitFor('the job to fail for good', async () => {
-      const job = await Job.fromId(sut.queue, kase.stepId);
-      return job && (await job.getState()) === 'failed' ? job : null;
-    });
+    const failed = await failedJob(sut, kase.stepId);
     expect(failed.failedReason).toMatch(/^notice in doubt: the send of <.+> was interrupted and may have gone out/);
     const [first] = smtp.to(kase.email);
     expect(smtp.to(kase.email)).toHaveLength(1);
@@ -139,10 +143,7 @@ describe('a send a crash interrupted (in doubt)', () => {
   it("holds a letter's email the same way, and the operator's retry sends the same signed letter with the same Message-ID", async () => {
     await refuseAsRestarting(sut, 'lose_letter', 'touches', `NEW.kind = 'letter.sent'`, 1);
     const kase = await openCase(sut, 'letter-at-once');
-    const failed = await waitFor('the letter job to fail for good', async () => {
-      const job = await Job.fromId(sut.queue, kase.stepId);
-      return job && (await job.getState()) === 'failed' ? job : null;
-    });
+    const failed = await failedJob(sut, kase.stepId);
     const [first] = smtp.to(kase.email);
     expect(smtp.to(kase.email)).toHaveLength(1);
     expect(failed.failedReason).toMatch(/^letter \S+ \(<.+>\) in doubt: the send of its email was interrupted/);
@@ -182,10 +183,7 @@ describe('a send whose record fails on its last attempt', () => {
 
   it('is held in doubt, not failed: the message went out, so nothing says it did not', async () => {
     const kase = await openCase(sut, 'at-once');
-    await waitFor('the job to fail for good', async () => {
-      const job = await Job.fromId(sut.queue, kase.stepId);
-      return job && (await job.getState()) === 'failed' ? job : null;
-    });
+    await failedJob(sut, kase.stepId);
     const [sent] = smtp.to(kase.email);
     expect(smtp.to(kase.email)).toHaveLength(1);
     expect((await kase.detail()).schedule[0]).toMatchObject({ status: 'failed', outcome: 'in doubt' });
