@@ -8,7 +8,7 @@ import { Clock } from '../../src/common/clock';
 import { type AppConfig, loadConfig } from '../../src/config/config.schema';
 import { migrate } from '../../src/database/preflight';
 import { Transactions, type Tx } from '../../src/database/transactions';
-import { testEnv } from './test-app';
+import { testDatabase, testEnv } from './test-app';
 
 /**
  * The stores of one integration suite: its own database (dropped, then migrated) and its own
@@ -20,7 +20,7 @@ export async function integrationStores(suite: string, extra: Record<string, str
   const config = loadConfig(testEnv(`int_${suite}`, 0, { QUEUE_PREFIX: prefix, ...extra }));
   const admin = new Client({ connectionString: 'postgres://postgres@127.0.0.1:5432/postgres' });
   await admin.connect();
-  await admin.query(`DROP DATABASE IF EXISTS "dunning_test_int_${suite}" WITH (FORCE)`);
+  await admin.query(`DROP DATABASE IF EXISTS "${testDatabase(`int_${suite}`)}" WITH (FORCE)`);
   await admin.end();
   await migrate(config);
   return {

@@ -23,9 +23,12 @@ export const TEST_API_KEYS = Object.entries(KEYS)
   .map(([role, secret]) => `${role}-key:${role}:${secret}`)
   .join(',');
 
+/** `TEST_DB_TAG` keeps a second checkout's databases apart from this one's when both run tests. */
+export const testDatabase = (suite: string) => `dunning_test_${suite}${process.env.TEST_DB_TAG ? `_${process.env.TEST_DB_TAG}` : ''}`;
+
 export function testEnv(suite: string, redisDb: number, extra: Record<string, string> = {}): Record<string, string> {
   return {
-    DATABASE_URL: `postgres://postgres@127.0.0.1:5432/dunning_test_${suite}`,
+    DATABASE_URL: `postgres://postgres@127.0.0.1:5432/${testDatabase(suite)}`,
     REDIS_URL: `redis://127.0.0.1:6379/${redisDb}`,
     API_KEYS: TEST_API_KEYS,
     POLICIES_DIR: 'test/fixtures/policies',
