@@ -7,7 +7,7 @@ import { Redis } from 'ioredis';
 import { Client } from 'pg';
 import { QueueName } from '../../src/jobs/job-names';
 import { SmtpSink } from '../support/smtp-sink';
-import { clearRedis, KEYS, SHARED_REDIS_DB, startTestApp, type TestApp } from '../support/test-app';
+import { clearRedis, KEYS, SHARED_REDIS_DB, startTestApp, type TestApp, testRedisUrl } from '../support/test-app';
 import { waitFor } from '../support/wait-for';
 import { type Received, send } from './http-client';
 import type { Role, SentRequest } from './requests';
@@ -24,7 +24,7 @@ const SOON_MS = 30_000;
  * drops and re-creates the one database dunning_test_fuzz), so every `fuzz-*` prefix is stale here.
  */
 async function dropStalePrefixes(): Promise<void> {
-  const redis = new Redis(`redis://127.0.0.1:6379/${SHARED_REDIS_DB}`);
+  const redis = new Redis(testRedisUrl(SHARED_REDIS_DB));
   try {
     for await (const keys of redis.scanStream({ match: 'fuzz-*:*', count: 500 }) as AsyncIterable<string[]>) {
       if (keys.length > 0) await redis.unlink(...keys);

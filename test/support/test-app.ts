@@ -23,13 +23,17 @@ export const TEST_API_KEYS = Object.entries(KEYS)
   .map(([role, secret]) => `${role}-key:${role}:${secret}`)
   .join(',');
 
-/** `TEST_DB_TAG` keeps a second checkout's databases apart from this one's when both run tests. */
+/**
+ * `TEST_DB_TAG` and `TEST_REDIS_PORT` keep a second checkout's stores apart from this one's when
+ * both run tests: a tag on each database name, and a redis-server of its own.
+ */
 export const testDatabase = (suite: string) => `dunning_test_${suite}${process.env.TEST_DB_TAG ? `_${process.env.TEST_DB_TAG}` : ''}`;
+export const testRedisUrl = (db: number) => `redis://127.0.0.1:${process.env.TEST_REDIS_PORT ?? '6379'}/${db}`;
 
 export function testEnv(suite: string, redisDb: number, extra: Record<string, string> = {}): Record<string, string> {
   return {
     DATABASE_URL: `postgres://postgres@127.0.0.1:5432/${testDatabase(suite)}`,
-    REDIS_URL: `redis://127.0.0.1:6379/${redisDb}`,
+    REDIS_URL: testRedisUrl(redisDb),
     API_KEYS: TEST_API_KEYS,
     POLICIES_DIR: 'test/fixtures/policies',
     TEMPLATES_DIR: 'templates',
