@@ -4,7 +4,7 @@
  * `npm test` type-checks once with `tsc -p tsconfig.test.json`.
  * Tiers: unit specs next to the code (pure, no I/O); integration specs (repositories and
  * use cases against the real PostgreSQL and Redis, no HTTP) and e2e specs (the app over HTTP with
- * a real SMTP server) under test/.
+ * a real SMTP server, on Redis, and some again on the PostgreSQL queue backend) under test/.
  */
 const transform = { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.test.json', useESM: true }] };
 const common = { testEnvironment: 'node', extensionsToTreatAsEsm: ['.ts'], transform };
@@ -22,6 +22,15 @@ module.exports = {
     { ...common, displayName: 'unit', roots: ['<rootDir>/src'], testMatch: ['**/*.spec.ts'] },
     { ...common, displayName: 'integration', roots: ['<rootDir>/test/integration'], testMatch: ['**/*.int-spec.ts'] },
     { ...common, displayName: 'e2e', roots: ['<rootDir>/test/e2e'], testMatch: ['**/*.e2e-spec.ts'] },
+    // The step flow, the contact gate, letters, batches, the dashboard, rate limits and metrics once
+    // more with every queue on PostgreSQL and no Redis (test/support/test-app.ts reads the global).
+    {
+      ...common,
+      displayName: 'e2e-postgres',
+      roots: ['<rootDir>/test/e2e'],
+      testMatch: ['**/{dunning-flow,compliance,letters,batches,dashboard,rate-limit,metrics}.e2e-spec.ts'],
+      globals: { queueBackend: 'postgres' },
+    },
     // Hostile requests generated from the served OpenAPI document (fast-check, fixed seed in CI).
     { ...common, displayName: 'fuzz', roots: ['<rootDir>/test/fuzz'], testMatch: ['**/*.fuzz-spec.ts'] },
     // API and worker processes against a PostgreSQL, a Redis and an SMTP server the suite can break.

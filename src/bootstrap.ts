@@ -4,17 +4,18 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import type { AppConfig } from './config/config.schema';
-import { checkRedis, databaseTimeZones, migrate } from './database/preflight';
+import { databaseTimeZones, migrate } from './database/preflight';
 import { useDatabaseZones } from './domain/time-zones';
 import { mountDocs } from './docs/openapi';
 import { ApiKeyRing } from './common/auth/api-keys';
 import { keyBeforeLargeBody, securityHeaders } from './common/security-headers';
+import { prepareQueues } from './jobs/queue-backend';
 
-/** Checks PostgreSQL and Redis, migrates, and builds the app (not yet listening). */
+/** Checks PostgreSQL and the queues' store, migrates both, and builds the app (not yet listening). */
 export async function createApp(config: AppConfig): Promise<INestApplication> {
   await migrate(config);
   useDatabaseZones(await databaseTimeZones(config.DATABASE_URL));
-  await checkRedis(config.REDIS_URL);
+  await prepareQueues(config);
   const app = await NestFactory.create<NestExpressApplication>(AppModule.register(config), { bufferLogs: true });
   app.useLogger(app.get(Logger));
   app.disable('x-powered-by');

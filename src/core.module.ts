@@ -6,7 +6,7 @@ import { ApiKeyRing } from './common/auth/api-keys';
 import { Clock, SystemClock } from './common/clock';
 import { HttpErrorFilter } from './common/http-exception.filter';
 import { genReqId, loggedPath, PERSONAL_KEYS, redactionPaths } from './common/logging';
-import { RateLimitGuard, RequestLimiter } from './common/rate-limit.guard';
+import { RateLimitGuard, RequestLimiter } from './rate-limit/rate-limit.guard';
 import { APP_CONFIG, type AppConfig } from './config/app-config';
 import { DatabaseModule } from './database/database.module';
 

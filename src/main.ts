@@ -3,6 +3,7 @@ import type { Server } from 'node:http';
 import { ConfigError, loadConfig } from './config/config.schema';
 import { loadDotEnv } from './config/dotenv';
 import { createApp } from './bootstrap';
+import { type EmbeddedPostgres, startEmbeddedPostgres } from './database/embedded-postgres';
 import { DependencyUnavailable } from './database/preflight';
 import { PolicyFileError } from './policies/policy-files';
 
@@ -13,9 +14,13 @@ class PortInUse extends Error {
   }
 }
 
+/** Started when DATABASE_URL is unset; stopped after the service. */
+let embedded: EmbeddedPostgres | undefined;
+
 async function main(): Promise<void> {
   loadDotEnv();
   const config = loadConfig(process.env);
+  if (config.embeddedPostgres) embedded = await startEmbeddedPostgres(config, (line) => console.log(line));
   const app = await createApp(config);
   if (config.API_KEYS.length === 0) console.warn('API_KEYS is empty: every route but /health answers 401. See .env.example.');
   if (!config.PAYMENT_ACCOUNT && !config.PAYMENT_LINK) {
@@ -36,14 +41,16 @@ async function main(): Promise<void> {
     console.log(`${signal}: finishing running jobs, then closing`);
     // app.close() stops HTTP, lets workers finish their jobs, then closes connections.
     await app.close();
+    await embedded?.stop();
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
 }
 
-main().catch((error: unknown) => {
+main().catch(async (error: unknown) => {
   const known = error instanceof ConfigError || error instanceof DependencyUnavailable || error instanceof PolicyFileError || error instanceof PortInUse;
   console.error(known ? error.message : error);
+  await embedded?.stop().catch(() => undefined);
   process.exit(1);
 });

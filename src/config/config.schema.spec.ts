@@ -35,9 +35,7 @@ describe('loadConfig', () => {
 
     it('has the documented defaults for the rest', () => {
       expect(sut).toMatchObject({
-        DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/dunning',
         DATABASE_POOL_SIZE: 20,
-        REDIS_URL: 'redis://127.0.0.1:6379',
         SMTP_POOL_SIZE: 5,
         POLICIES_DIR: './policies',
         TEMPLATES_DIR: './templates',
@@ -49,6 +47,30 @@ describe('loadConfig', () => {
         API_KEYS: [],
       });
       expect(sut.SMTP_URL).toBeUndefined();
+    });
+
+    it('without DATABASE_URL uses the embedded PostgreSQL, and without REDIS_URL keeps the queues in PostgreSQL', () => {
+      expect(sut).toMatchObject({ DATABASE_URL: 'postgres://postgres@127.0.0.1:5433/dunning', embeddedPostgres: true, QUEUE_BACKEND: 'postgres' });
+      expect(sut.REDIS_URL).toBeUndefined();
+      expect(loadConfig({ EMBEDDED_POSTGRES_PORT: '6543' }).DATABASE_URL).toBe('postgres://postgres@127.0.0.1:6543/dunning');
+    });
+
+    it('with the URLs set uses those servers, and the queues run on Redis', () => {
+      const config = loadConfig({ DATABASE_URL: 'postgres://u@db:5432/x', REDIS_URL: 'redis://cache:6379' });
+      expect(config).toMatchObject({
+        DATABASE_URL: 'postgres://u@db:5432/x',
+        embeddedPostgres: false,
+        QUEUE_BACKEND: 'redis',
+        REDIS_URL: 'redis://cache:6379',
+      });
+    });
+
+    it('QUEUE_BACKEND=postgres keeps the queues in PostgreSQL even with REDIS_URL set', () => {
+      expect(loadConfig({ REDIS_URL: 'redis://cache:6379', QUEUE_BACKEND: 'postgres' }).QUEUE_BACKEND).toBe('postgres');
+    });
+
+    it('QUEUE_BACKEND=redis without REDIS_URL stops the boot naming REDIS_URL', () => {
+      expect(() => loadConfig({ QUEUE_BACKEND: 'redis' })).toThrow(/REDIS_URL: is required when QUEUE_BACKEND is redis/);
     });
 
     it('treats empty and undefined variables as unset', () => {

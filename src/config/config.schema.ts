@@ -136,9 +136,12 @@ export const configSchema = z.object({
     .regex(/^(\d{1,3}(\.\d{1,3}){3}|[0-9a-fA-F:]+|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?)$/, 'must be an IP address or a host name')
     .default('127.0.0.1'),
   APP_ROLE: z.enum(['all', 'api', 'worker']).default('all'),
-  DATABASE_URL: url(['postgres', 'postgresql']).default('postgres://postgres@127.0.0.1:5432/dunning'),
+  DATABASE_URL: url(['postgres', 'postgresql']).optional(),
   DATABASE_POOL_SIZE: positiveInt(20),
-  REDIS_URL: url(['redis', 'rediss']).default('redis://127.0.0.1:6379'),
+  EMBEDDED_POSTGRES_DIR: z.string().min(1).default('./var/postgres'),
+  EMBEDDED_POSTGRES_PORT: z.coerce.number().int().min(1).max(65535).default(5433),
+  REDIS_URL: url(['redis', 'rediss']).optional(),
+  QUEUE_BACKEND: z.enum(['redis', 'postgres']).optional(),
   QUEUE_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9_.{}-]{1,64}$/, 'must be 1 to 64 letters, digits or _ . - { }')
@@ -205,11 +208,32 @@ export const configSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
-export type AppConfig = z.output<typeof configSchema>;
+type Settings = z.output<typeof configSchema>;
+
+/**
+ * The settings, with the stores resolved: without DATABASE_URL the service runs its own embedded
+ * PostgreSQL (`embeddedPostgres`), and the queues run on Redis only when REDIS_URL is set.
+ */
+export type AppConfig = Omit<Settings, 'DATABASE_URL' | 'QUEUE_BACKEND' | 'REDIS_URL'> & {
+  DATABASE_URL: string;
+  embeddedPostgres: boolean;
+} & ({ QUEUE_BACKEND: 'redis'; REDIS_URL: string } | { QUEUE_BACKEND: 'postgres'; REDIS_URL?: string });
+
+function resolveStores(settings: Settings): AppConfig {
+  const stores = {
+    ...settings,
+    DATABASE_URL: settings.DATABASE_URL ?? `postgres://postgres@127.0.0.1:${settings.EMBEDDED_POSTGRES_PORT}/dunning`,
+    embeddedPostgres: settings.DATABASE_URL === undefined,
+  };
+  const { REDIS_URL } = settings;
+  // checkTogether has refused QUEUE_BACKEND=redis without REDIS_URL.
+  return REDIS_URL && settings.QUEUE_BACKEND !== 'postgres' ? { ...stores, QUEUE_BACKEND: 'redis', REDIS_URL } : { ...stores, QUEUE_BACKEND: 'postgres' };
+}
 
 /** Settings that only make sense together. */
-function checkTogether(config: AppConfig): string[] {
+function checkTogether(config: Settings): string[] {
   const problems: string[] = [];
+  if (config.QUEUE_BACKEND === 'redis' && !config.REDIS_URL) problems.push('  REDIS_URL: is required when QUEUE_BACKEND is redis');
   if (config.SIGNING_P12_PASSPHRASE !== undefined && !config.SIGNING_P12_FILE) problems.push('  SIGNING_P12_PASSPHRASE: is set but SIGNING_P12_FILE is not');
   if (config.PAYMENT_BANK && !config.PAYMENT_ACCOUNT) problems.push('  PAYMENT_BANK: needs PAYMENT_ACCOUNT, the account at that bank');
   return problems;
@@ -223,5 +247,5 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
   const result = configSchema.safeParse(cleaned);
   const lines = result.success ? checkTogether(result.data) : result.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
   if (!result.success || lines.length > 0) throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
-  return result.data;
+  return resolveStores(result.data);
 }

@@ -10,7 +10,7 @@ import { AuditModule } from '../audit/audit.module';
 import { EscalationsModule } from '../escalations/escalations.module';
 import { JobsModule } from '../jobs/jobs.module';
 import { SchedulingModule } from '../scheduling/scheduling.module';
-import { limitRequests, RequestLimiter } from '../common/rate-limit.guard';
+import { limitRequests, RequestLimiter } from '../rate-limit/rate-limit.guard';
 import { dashboardAuth } from './basic-auth';
 import { BoardAudit, READ_ONLY_HOOKS } from './board-audit';
 import { JobAudit } from './job-audit.service';

@@ -1,3 +1,4 @@
+import { Pool } from 'pg';
 import { DataSource } from 'typeorm';
 import type { AppConfig } from '../config/config.schema';
 import { GuardedClient } from './guarded-client';
@@ -10,6 +11,7 @@ import { AuditExport1764400000000 } from './migrations/1764400000000-audit-expor
 import { SharedSqlFunctions1764500000000 } from './migrations/1764500000000-shared-sql-functions';
 import { TrueLetters1764600000000 } from './migrations/1764600000000-true-letters';
 import { SendsInDoubt1764700000000 } from './migrations/1764700000000-sends-in-doubt';
+import { RateLimitCounters1764800000000 } from './migrations/1764800000000-rate-limit-counters';
 
 export const migrations = [
   InitialSchema1763900000000,
@@ -21,6 +23,7 @@ export const migrations = [
   SharedSqlFunctions1764500000000,
   TrueLetters1764600000000,
   SendsInDoubt1764700000000,
+  RateLimitCounters1764800000000,
 ];
 
 export function dataSourceOptions(config: Pick<AppConfig, 'DATABASE_URL' | 'DATABASE_POOL_SIZE'>) {
@@ -38,4 +41,12 @@ export function dataSourceOptions(config: Pick<AppConfig, 'DATABASE_URL' | 'DATA
 
 export function createDataSource(config: Pick<AppConfig, 'DATABASE_URL' | 'DATABASE_POOL_SIZE'>): DataSource {
   return new DataSource(dataSourceOptions(config));
+}
+
+/** A small pool of its own for a library that takes a pg Pool (the rate limiter's store), its clients guarded like TypeORM's. */
+export function sidePool(config: Pick<AppConfig, 'DATABASE_URL'>, name: string, max: number): Pool {
+  const pool = new Pool({ connectionString: config.DATABASE_URL, max, connectionTimeoutMillis: 2000, application_name: name, Client: GuardedClient });
+  // An idle client's error reaches the pool too; GuardedClient has counted and logged it.
+  pool.on('error', () => undefined);
+  return pool;
 }

@@ -1,10 +1,14 @@
+import { runMigrations } from 'bullmq';
 import { Redis } from 'ioredis';
 import { Client } from 'pg';
 import type { AppConfig } from '../config/config.schema';
 import { createDataSource } from './data-source';
 import { AdvisoryLock } from './locks.repository';
 
-const HOW_TO_START = 'Start one with `docker compose up -d postgres redis`, or point the variable at a running server.';
+const HOW_TO_START = {
+  postgres: 'Start one with `docker compose up -d postgres`, point DATABASE_URL at a running server, or leave it unset to use the embedded one.',
+  redis: 'Start one with `docker compose up -d redis`, point REDIS_URL at a running server, or leave it unset to keep the queues in PostgreSQL.',
+};
 
 export class DependencyUnavailable extends Error {}
 
@@ -23,7 +27,9 @@ export async function ensureDatabase(databaseUrl: string): Promise<void> {
   try {
     await client.connect();
   } catch (error) {
-    throw new DependencyUnavailable(`PostgreSQL is not reachable at ${where(databaseUrl)} (DATABASE_URL): ${(error as Error).message}. ${HOW_TO_START}`);
+    throw new DependencyUnavailable(
+      `PostgreSQL is not reachable at ${where(databaseUrl)} (DATABASE_URL): ${(error as Error).message}. ${HOW_TO_START.postgres}`,
+    );
   }
   try {
     const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
@@ -79,8 +85,19 @@ export async function checkRedis(redisUrl: string): Promise<void> {
       console.warn(`Redis at ${where(redisUrl)} runs maxmemory-policy=${policy[1]}; use noeviction.`);
     }
   } catch (error) {
-    throw new DependencyUnavailable(`Redis is not reachable at ${where(redisUrl)} (REDIS_URL): ${(error as Error).message}. ${HOW_TO_START}`);
+    throw new DependencyUnavailable(`Redis is not reachable at ${where(redisUrl)} (REDIS_URL): ${(error as Error).message}. ${HOW_TO_START.redis}`);
   } finally {
     redis.disconnect();
+  }
+}
+
+/** BullMQ's tables in their schema, for queues on PostgreSQL: idempotent, and serialised by BullMQ's own advisory lock. */
+export async function migrateQueueSchema(databaseUrl: string, schema: string): Promise<void> {
+  const client = new Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    await runMigrations(client, schema);
+  } finally {
+    await client.end();
   }
 }

@@ -6,7 +6,7 @@ import type { OpenAPIObject, OperationObject, ResponsesObject, SchemaObject } fr
 import { z } from 'zod';
 import { routeAccess, type RouteAccess } from '../common/auth/roles.decorator';
 import { ApiKeyRing } from '../common/auth/api-keys';
-import { limitRequests, RequestLimiter, UNLIMITED } from '../common/rate-limit.guard';
+import { limitRequests, RequestLimiter, UNLIMITED } from '../rate-limit/rate-limit.guard';
 import { docsAuth } from './docs-auth';
 import { ERROR_BODY, ERROR_DESCRIPTIONS } from './decorators';
 

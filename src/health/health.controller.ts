@@ -4,7 +4,7 @@ import { HealthCheck, HealthCheckService, HealthIndicatorService, TypeOrmHealthI
 import { Redis } from 'ioredis';
 import { Public } from '../common/auth/roles.decorator';
 import { watchRedisErrors } from '../common/connection-errors';
-import { Unlimited } from '../common/rate-limit.guard';
+import { Unlimited } from '../rate-limit/rate-limit.guard';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { ApiErrors } from '../docs/decorators';
 
@@ -15,8 +15,8 @@ import { ApiErrors } from '../docs/decorators';
 @Unlimited()
 export class HealthController implements OnModuleDestroy {
   private readonly logger = new Logger(HealthController.name);
-  /** Its own client that fails fast, unlike the queue's, which waits for Redis to return. */
-  private readonly redis: Redis;
+  /** Its own client that fails fast, unlike the queue's, which waits for Redis to return; none when the queues live in PostgreSQL. */
+  private readonly redis?: Redis;
 
   constructor(
     private readonly health: HealthCheckService,
@@ -24,12 +24,13 @@ export class HealthController implements OnModuleDestroy {
     private readonly indicators: HealthIndicatorService,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
+    if (config.QUEUE_BACKEND !== 'redis') return;
     this.redis = new Redis(config.REDIS_URL, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2000 });
     watchRedisErrors(this.redis, 'the readiness check', this.logger);
   }
 
   onModuleDestroy(): void {
-    this.redis.disconnect();
+    this.redis?.disconnect();
   }
 
   @Get('live')
@@ -39,25 +40,33 @@ export class HealthController implements OnModuleDestroy {
     return { status: 'ok' };
   }
 
-  /** Ready when PostgreSQL and Redis answer. */
+  /** Ready when PostgreSQL answers, and Redis when the queues live there. */
   @Get('ready')
-  @ApiOperation({ summary: 'Readiness', description: 'Ready when PostgreSQL and Redis answer. Served by every APP_ROLE, never rate-limited.' })
+  @ApiOperation({
+    summary: 'Readiness',
+    description: 'Ready when PostgreSQL answers, and Redis when the queues run on it (`redis` in the checks). Served by every APP_ROLE, never rate-limited.',
+  })
   @ApiOkResponse({ description: 'Every check is up: `{status: "ok", info, error, details}`' })
   @ApiErrors([503, 'A check is down: `details` holds the state of each check'])
   @HealthCheck()
   ready() {
+    const { redis } = this;
     return this.health.check([
       () => this.database.pingCheck('postgres', { timeout: 2000 }),
-      async () => {
-        const redis = this.indicators.check('redis');
-        try {
-          if (this.redis.status === 'wait') await this.redis.connect();
-          await this.redis.ping();
-          return redis.up();
-        } catch (error) {
-          return redis.down({ message: (error as Error).message });
-        }
-      },
+      ...(redis
+        ? [
+            async () => {
+              const check = this.indicators.check('redis');
+              try {
+                if (redis.status === 'wait') await redis.connect();
+                await redis.ping();
+                return check.up();
+              } catch (error) {
+                return check.down({ message: (error as Error).message });
+              }
+            },
+          ]
+        : []),
     ]);
   }
 }

@@ -38,19 +38,8 @@ export const SWEEPS = {
   [SweepName.Seal]: { every: (config: AppConfig) => config.SEAL_EVERY, atBoot: false },
 } as const satisfies Record<SweepName, { every: (config: AppConfig) => number; atBoot: boolean }>;
 
-/**
- * Redis connections and key prefix. Producers fail fast (BullMQ's documented pattern): while Redis is away an
- * add is refused at once instead of holding an HTTP request, and the row waits for its sweep.
- * Workers wait for Redis to come back, as BullMQ requires of their blocking connections.
- */
-export const producerOptions = (config: Pick<AppConfig, 'REDIS_URL' | 'QUEUE_PREFIX'>) => ({
-  connection: { url: config.REDIS_URL, enableOfflineQueue: false },
-  prefix: config.QUEUE_PREFIX,
-});
-export const workerOptions = (config: Pick<AppConfig, 'REDIS_URL' | 'QUEUE_PREFIX' | 'STALLED_AFTER'>) => ({
-  connection: { url: config.REDIS_URL, maxRetriesPerRequest: null },
-  prefix: config.QUEUE_PREFIX,
-  // A dead worker's jobs go back to the queue once their lock lapses, found by the next check.
+/** How a worker notices a dead one: its jobs go back to the queue once their lock lapses, found by the next check. */
+export const stallOptions = (config: Pick<AppConfig, 'STALLED_AFTER'>) => ({
   lockDuration: config.STALLED_AFTER,
   stalledInterval: config.STALLED_AFTER,
   // BullMQ fails a job that stalls more often than this, recording nothing on its step.

@@ -1,9 +1,8 @@
 import { EventEmitter } from 'node:events';
 import { Logger } from '@nestjs/common';
-import type { Queue } from 'bullmq';
 import { loadConfig } from '../config/config.schema';
-import { JobName } from './job-names';
-import { JobQueue } from './job-queue.service';
+import { JobName, QueueName } from './job-names';
+import { JobQueue, type Queues } from './job-queue.service';
 
 /** A queue that records what it was given, or refuses once when `refuse` is set; it emits errors as a BullMQ queue does. */
 function fakeQueue(name: string) {
@@ -28,7 +27,12 @@ describe('JobQueue', () => {
   const steps = fakeQueue('steps');
   const webhooks = fakeQueue('webhooks');
   const batches = fakeQueue('batches');
-  const sut = new JobQueue(loadConfig({ STEP_ATTEMPTS: '4' }), steps as unknown as Queue, webhooks as unknown as Queue, batches as unknown as Queue);
+  const queues = new Map([
+    [QueueName.Steps, steps],
+    [QueueName.Webhooks, webhooks],
+    [QueueName.Batches, batches],
+  ]) as unknown as Queues;
+  const sut = new JobQueue(loadConfig({ STEP_ATTEMPTS: '4' }), queues);
   beforeEach(() => [steps, webhooks, batches].forEach((queue) => (queue.added = [])));
 
   it("adds each job to its name's queue, the row id as the job id, with retries kept for operators", async () => {

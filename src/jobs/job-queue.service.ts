@@ -1,10 +1,13 @@
-import { InjectQueue } from '@nestjs/bullmq';
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import type { Queue } from 'bullmq';
 import { watchRedisErrors } from '../common/connection-errors';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { type JobData, JobName, QueueName } from './job-names';
 import { JOBS } from './job-options';
+
+/** Injection token for each queue's producer, opened on the configured backend (queue-backend.ts). */
+export const QUEUES = Symbol('QUEUES');
+export type Queues = ReadonlyMap<QueueName, Queue>;
 
 /** One job to add: its id is the row's (adding an id that still has a job is a no-op). */
 export interface NewJob<N extends JobName> {
@@ -19,22 +22,18 @@ export interface NewJob<N extends JobName> {
  * so a refused add (Redis away) loses nothing: the sweep named in `recovery` adds it later.
  */
 @Injectable()
-export class JobQueue {
+export class JobQueue implements OnApplicationShutdown {
   private readonly logger = new Logger(JobQueue.name);
-  private readonly queues: ReadonlyMap<QueueName, Queue>;
-
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    @InjectQueue(QueueName.Steps) steps: Queue,
-    @InjectQueue(QueueName.Webhooks) webhooks: Queue,
-    @InjectQueue(QueueName.Batches) batches: Queue,
+    @Inject(QUEUES) private readonly queues: Queues,
   ) {
-    this.queues = new Map([
-      [QueueName.Steps, steps],
-      [QueueName.Webhooks, webhooks],
-      [QueueName.Batches, batches],
-    ]);
     for (const [name, queue] of this.queues) watchRedisErrors(queue, `${name} queue`, this.logger);
+  }
+
+  /** After the workers have stopped (their shutdown comes first). */
+  async onApplicationShutdown(): Promise<void> {
+    await Promise.all(this.all().map((queue) => queue.close()));
   }
 
   /** Adds the jobs, returning how many were added; never throws (see the class comment). */

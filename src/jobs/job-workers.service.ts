@@ -1,12 +1,13 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner } from '@nestjs/core';
-import { type Job, UnrecoverableError, Worker } from 'bullmq';
+import { type Job, UnrecoverableError, type Worker } from 'bullmq';
 import { PinoLogger } from 'nestjs-pino';
 import { watchRedisErrors } from '../common/connection-errors';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { bindHandlers, type Handler, type JobContext, OnJob, OnSweep } from './job-handlers';
 import { type JobData, JobName, QueueName, SweepName } from './job-names';
-import { JOBS, QUEUE_CONCURRENCY, SWEEPS, workerOptions } from './job-options';
+import { JOBS, QUEUE_CONCURRENCY, stallOptions, SWEEPS } from './job-options';
+import { openWorker } from './queue-backend';
 
 const JOB_NAMES = Object.values(JobName);
 const SWEEP_NAMES = Object.values(SweepName);
@@ -36,8 +37,8 @@ export class JobWorkers implements OnApplicationBootstrap, BeforeApplicationShut
     this.handlers = bindHandlers('job', JOB_NAMES, this.find(OnJob));
     const sweeps = bindHandlers('sweep', SWEEP_NAMES, this.find(OnSweep));
     for (const queue of Object.values(QueueName)) {
-      const worker = new Worker(queue, (job: Job, token?: string) => this.process(queue, job, token), {
-        ...workerOptions(this.config),
+      const worker = openWorker(queue, (job: Job, token?: string) => this.process(queue, job, token), this.config, {
+        ...stallOptions(this.config),
         concurrency: QUEUE_CONCURRENCY[queue](this.config),
       });
       watchRedisErrors(worker, `${queue} worker`, this.logger);

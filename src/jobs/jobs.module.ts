@@ -1,19 +1,22 @@
-import { BullModule } from '@nestjs/bullmq';
 import { Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { QueueName } from './job-names';
-import { producerOptions } from './job-options';
-import { JobQueue } from './job-queue.service';
+import { JobQueue, QUEUES } from './job-queue.service';
+import { openQueue } from './queue-backend';
 import { JobWorkers } from './job-workers.service';
 
 /** The queues and the one way to add jobs: every role. */
 @Module({
-  imports: Object.values(QueueName).map((name) =>
-    BullModule.registerQueueAsync({ name, inject: [APP_CONFIG], useFactory: (config: AppConfig) => producerOptions(config) }),
-  ),
-  providers: [JobQueue],
-  exports: [JobQueue, BullModule],
+  providers: [
+    {
+      provide: QUEUES,
+      inject: [APP_CONFIG],
+      useFactory: (config: AppConfig) => new Map(Object.values(QueueName).map((name) => [name, openQueue(name, config)])),
+    },
+    JobQueue,
+  ],
+  exports: [JobQueue],
 })
 export class JobsModule {}
 

@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { getQueueToken } from '@nestjs/bullmq';
-import type { Queue } from 'bullmq';
 import { type Browser, chromium } from 'playwright-core';
 import request from 'supertest';
 import { JobName, QueueName } from '../../src/jobs/job-names';
+import { JobQueue } from '../../src/jobs/job-queue.service';
 import { SmtpSink } from '../support/smtp-sink';
 import { bearer, KEYS, overdueEvent, startTestApp, type TestApp } from '../support/test-app';
 import { waitFor } from '../support/wait-for';
@@ -278,7 +277,7 @@ describe('queue dashboard and operator jobs API', () => {
       expect(held).not.toHaveProperty('caseId');
       await sut.queue.remove(id);
 
-      const webhooks = sut.app.get<Queue>(getQueueToken(QueueName.Webhooks));
+      const webhooks = sut.app.get(JobQueue).queue(QueueName.Webhooks);
       expect((await sut.http.get('/v1/jobs?queue=webhooks&state=failed').set(bearer('operator')).expect(200)).body).toEqual({ items: [], nextCursor: null });
       expect(await webhooks.getJobCounts('failed')).toEqual({ failed: 0 });
     });

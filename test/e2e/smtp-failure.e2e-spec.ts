@@ -1,7 +1,6 @@
 import { Job } from 'bullmq';
-import { Redis } from 'ioredis';
 import { SmtpSink } from '../support/smtp-sink';
-import { bearer, overdueEvent, startTestApp, type TestApp } from '../support/test-app';
+import { bearer, overdueEvent, startTestApp, suiteRedis, type TestApp } from '../support/test-app';
 import { waitFor } from '../support/wait-for';
 
 describe('an SMTP server that refuses mail', () => {
@@ -83,7 +82,7 @@ describe('a retry lost with Redis', () => {
       lastError: expect.stringContaining('451'),
     });
     smtp.refusing = false;
-    const redis = new Redis(sut.config.REDIS_URL);
+    const redis = suiteRedis(sut.config);
     try {
       await redis.flushdb();
     } finally {

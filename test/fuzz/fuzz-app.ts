@@ -1,13 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { Agent } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { getQueueToken } from '@nestjs/bullmq';
 import type { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { Client } from 'pg';
 import { QueueName } from '../../src/jobs/job-names';
+import { JobQueue } from '../../src/jobs/job-queue.service';
 import { SmtpSink } from '../support/smtp-sink';
-import { clearRedis, KEYS, SHARED_REDIS_DB, startTestApp, type TestApp, testRedisUrl } from '../support/test-app';
+import { clearRedis, KEYS, SHARED_REDIS_DB, startTestApp, suiteRedis, type TestApp, testRedisUrl } from '../support/test-app';
 import { waitFor } from '../support/wait-for';
 import { type Received, send } from './http-client';
 import type { Role, SentRequest } from './requests';
@@ -88,8 +88,8 @@ export class FuzzApp {
     ).rows;
     if (tables.length < 10) throw new Error(`expected the migrated schema, found tables ${tables.map((t) => t.name).join(', ')}`);
     const countSql = `SELECT ${tables.map(({ name }) => `(SELECT count(*) FROM "${name}")::int AS "${name}"`).join(', ')}`;
-    const queues = Object.values(QueueName).map((name) => sut.app.get<Queue>(getQueueToken(name)));
-    return new FuzzApp(sut, smtp, port, pg, countSql, queues, new Redis(sut.config.REDIS_URL), runTag);
+    const queues = Object.values(QueueName).map((name) => sut.app.get(JobQueue).queue(name));
+    return new FuzzApp(sut, smtp, port, pg, countSql, queues, suiteRedis(sut.config), runTag);
   }
 
   secrets(): Record<Role, string> {

@@ -1,14 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import type { INestApplicationContext, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { Redis } from 'ioredis';
 import { Client } from 'pg';
 import { AppModule } from '../../src/app.module';
 import { Clock } from '../../src/common/clock';
 import { type AppConfig, loadConfig } from '../../src/config/config.schema';
 import { migrate } from '../../src/database/preflight';
 import { Transactions, type Tx } from '../../src/database/transactions';
-import { testDatabase, testEnv } from './test-app';
+import { suiteRedis, testDatabase, testEnv } from './test-app';
 
 /**
  * The stores of one integration suite: its own database (dropped, then migrated) and its own
@@ -26,7 +25,7 @@ export async function integrationStores(suite: string, extra: Record<string, str
   return {
     config,
     async cleanUp() {
-      const redis = new Redis(config.REDIS_URL);
+      const redis = suiteRedis(config);
       try {
         for await (const keys of redis.scanStream({ match: `${prefix}:*`, count: 500 }) as AsyncIterable<string[]>) {
           if (keys.length > 0) await redis.unlink(...keys);

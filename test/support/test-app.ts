@@ -1,5 +1,4 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { getQueueToken } from '@nestjs/bullmq';
 import type { INestApplication } from '@nestjs/common';
 import { Job, type Queue } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -9,6 +8,7 @@ import { DataSource } from 'typeorm';
 import { createApp } from '../../src/bootstrap';
 import { type AppConfig, loadConfig } from '../../src/config/config.schema';
 import { JobName, QueueName } from '../../src/jobs/job-names';
+import { JobQueue } from '../../src/jobs/job-queue.service';
 import { waitFor } from './wait-for';
 
 export const KEYS = {
@@ -30,10 +30,14 @@ export const TEST_API_KEYS = Object.entries(KEYS)
 export const testDatabase = (suite: string) => `dunning_test_${suite}${process.env.TEST_DB_TAG ? `_${process.env.TEST_DB_TAG}` : ''}`;
 export const testRedisUrl = (db: number) => `redis://127.0.0.1:${process.env.TEST_REDIS_PORT ?? '6379'}/${db}`;
 
+/** The e2e-postgres project runs suites with every queue on PostgreSQL and no Redis (jest.config.js). */
+export const queuesOnPostgres = (globalThis as { queueBackend?: string }).queueBackend === 'postgres';
+
 export function testEnv(suite: string, redisDb: number, extra: Record<string, string> = {}): Record<string, string> {
   return {
-    DATABASE_URL: `postgres://postgres@127.0.0.1:5432/${testDatabase(suite)}`,
-    REDIS_URL: testRedisUrl(redisDb),
+    ...(queuesOnPostgres
+      ? { DATABASE_URL: `postgres://postgres@127.0.0.1:5432/${testDatabase(`${suite}_pgq`)}`, QUEUE_BACKEND: 'postgres' }
+      : { DATABASE_URL: `postgres://postgres@127.0.0.1:5432/${testDatabase(suite)}`, REDIS_URL: testRedisUrl(redisDb) }),
     API_KEYS: TEST_API_KEYS,
     POLICIES_DIR: 'test/fixtures/policies',
     TEMPLATES_DIR: 'templates',
@@ -65,6 +69,8 @@ export async function resetStores(config: AppConfig): Promise<void> {
 
 /** Empties the suite's Redis: the whole db, or in the shared one only its queue prefix's keys. */
 export async function clearRedis(config: AppConfig): Promise<void> {
+  // On PostgreSQL the jobs went with the dropped database.
+  if (config.QUEUE_BACKEND !== 'redis') return;
   const redis = new Redis(config.REDIS_URL);
   try {
     if (new URL(config.REDIS_URL).pathname !== `/${SHARED_REDIS_DB}`) {
@@ -98,9 +104,31 @@ export async function startTestApp(suite: string, redisDb: number, extra: Record
     config,
     http: request(app.getHttpServer()),
     db: app.get(DataSource),
-    queue: app.get<Queue>(getQueueToken(QueueName.Steps)),
+    queue: app.get(JobQueue).queue(QueueName.Steps),
     close: () => app.close(),
   };
+}
+
+/** The suite's Redis, for suites that act on it directly: they run on the Redis backend only. */
+export function suiteRedis(config: AppConfig): Redis {
+  if (config.QUEUE_BACKEND !== 'redis') throw new Error('this suite acts on Redis and runs on the Redis backend only');
+  return new Redis(config.REDIS_URL);
+}
+
+/** Loses every job of the suite's queues, as a flushed Redis or a restored database would. */
+export async function loseAllJobs(sut: TestApp): Promise<void> {
+  if (sut.config.QUEUE_BACKEND === 'redis') {
+    const redis = new Redis(sut.config.REDIS_URL);
+    await redis.flushdb();
+    redis.disconnect();
+    return;
+  }
+  await Promise.all(
+    sut.app
+      .get(JobQueue)
+      .all()
+      .map((queue) => queue.obliterate({ force: true })),
+  );
 }
 
 export const bearer = (role: keyof typeof KEYS) => ({ Authorization: `Bearer ${KEYS[role]}` });

@@ -2,11 +2,12 @@ import { CanActivate, ExecutionContext, HttpException, HttpStatus, Inject, Injec
 import { Reflector } from '@nestjs/core';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { Redis } from 'ioredis';
-import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import { RateLimiterMemory, RateLimiterPostgres, RateLimiterRedis, RateLimiterRes, type RateLimiterStoreAbstract } from 'rate-limiter-flexible';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
-import { ApiKeyRing } from './auth/api-keys';
-import { basicKey } from './auth/basic-auth';
-import { watchRedisErrors } from './connection-errors';
+import { ApiKeyRing } from '../common/auth/api-keys';
+import { basicKey } from '../common/auth/basic-auth';
+import { sidePool } from '../database/data-source';
+import { watchRedisErrors } from '../common/connection-errors';
 
 export const UNLIMITED = 'dunning:unlimited';
 /** Routes that are never limited (health probes). */
@@ -25,33 +26,44 @@ export class RateLimited extends HttpException {
 
 /**
  * RATE_LIMIT requests per RATE_LIMIT_WINDOW per API key (per client address without a known
- * key), counted in Redis so every API process shares the allowance. If Redis is unreachable, a
- * per-process counter stands in rather than refusing all.
+ * key), counted where the queues live (Redis, or PostgreSQL's rate_limit_counters) so every API
+ * process shares the allowance. If that store is unreachable, a per-process counter stands in
+ * rather than refusing all.
  */
 @Injectable()
 export class RequestLimiter implements OnModuleDestroy {
   private readonly logger = new Logger(RequestLimiter.name);
-  private readonly redis: Redis;
-  private readonly limiter: RateLimiterRedis;
+  private readonly store: { close(): Promise<void> | void };
+  private readonly limiter: RateLimiterStoreAbstract;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly keys: ApiKeyRing,
   ) {
-    this.redis = new Redis(config.REDIS_URL, { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2000 });
-    watchRedisErrors(this.redis, 'the rate limiter', this.logger);
     const duration = Math.max(1, Math.round(config.RATE_LIMIT_WINDOW / 1000));
-    this.limiter = new RateLimiterRedis({
-      storeClient: this.redis,
-      keyPrefix: 'dunning:rate',
-      points: config.RATE_LIMIT,
-      duration,
-      insuranceLimiter: new RateLimiterMemory({ points: config.RATE_LIMIT, duration }),
-    });
+    const common = { points: config.RATE_LIMIT, duration, insuranceLimiter: new RateLimiterMemory({ points: config.RATE_LIMIT, duration }) };
+    if (config.QUEUE_BACKEND === 'redis') {
+      const redis = new Redis(config.REDIS_URL, { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2000 });
+      watchRedisErrors(redis, 'the rate limiter', this.logger);
+      this.store = { close: () => redis.disconnect() };
+      this.limiter = new RateLimiterRedis({ ...common, storeClient: redis, keyPrefix: 'dunning:rate' });
+    } else {
+      const pool = sidePool(config, 'dunning rate limit', 2);
+      this.store = { close: () => pool.end() };
+      // The table comes with the migrations, so the store must not create it.
+      this.limiter = new RateLimiterPostgres({
+        ...common,
+        storeClient: pool,
+        storeType: 'pool',
+        tableName: 'rate_limit_counters',
+        tableCreated: true,
+        keyPrefix: 'dunning:rate',
+      });
+    }
   }
 
-  onModuleDestroy(): void {
-    this.redis.disconnect();
+  async onModuleDestroy(): Promise<void> {
+    await this.store.close();
   }
 
   /** Counts the request and sets the RateLimit headers; throws RateLimited (with Retry-After set) over the limit. */
