@@ -8,6 +8,7 @@ import { databaseTimeZones, migrate } from './database/preflight';
 import { useDatabaseZones } from './domain/time-zones';
 import { mountDocs } from './docs/openapi';
 import { ApiKeyRing } from './common/auth/api-keys';
+import { quietFramework } from './common/logging';
 import { keyBeforeLargeBody, securityHeaders } from './common/security-headers';
 import { prepareQueues } from './jobs/queue-backend';
 
@@ -17,7 +18,7 @@ export async function createApp(config: AppConfig): Promise<INestApplication> {
   useDatabaseZones(await databaseTimeZones(config.DATABASE_URL));
   await prepareQueues(config);
   const app = await NestFactory.create<NestExpressApplication>(AppModule.register(config), { bufferLogs: true });
-  app.useLogger(app.get(Logger));
+  app.useLogger(quietFramework(app.get(Logger)));
   app.disable('x-powered-by');
   app.use(securityHeaders());
   // A large body is parsed only for a caller with a key (the guard checks its role later).

@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import { loggedPath, PERSONAL_KEYS, redactionPaths, requestId } from './logging';
+import { loggedPath, PERSONAL_KEYS, quietFramework, redactionPaths, requestId } from './logging';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
@@ -63,5 +63,35 @@ describe('loggedPath', () => {
     expect(loggedPath('/v1/unsubscribe/hMH-TZDe6QleeRRUAOXe8dXaYxlOsmm_')).toBe('/v1/unsubscribe/[redacted]');
     expect(loggedPath('/v1/unsubscribe/abc?x=1')).toBe('/v1/unsubscribe/[redacted]');
     expect(loggedPath('/v1/cases/123')).toBe('/v1/cases/123');
+  });
+});
+
+describe('quietFramework', () => {
+  const calls: [string, unknown[]][] = [];
+  const record =
+    (level: string) =>
+    (...args: unknown[]) =>
+      void calls.push([level, args]);
+  const sut = quietFramework({ log: record('log'), error: record('error'), warn: record('warn'), debug: record('debug') });
+  beforeEach(() => (calls.length = 0));
+
+  it.each(['InstanceLoader', 'RoutesResolver', 'RouterExplorer'])("logs Nest's %s lines at debug", (context) => {
+    sut.log('Mapped {/v1/cases, GET} route', context);
+    expect(calls).toEqual([['debug', ['Mapped {/v1/cases, GET} route', context]]]);
+  });
+
+  it("keeps the service's own lines, and Nest's start line, at info", () => {
+    sut.log('Nest application successfully started', 'NestApplication');
+    sut.log('reconcile: 3', 'JobWorkers');
+    expect(calls.map(([level]) => level)).toEqual(['log', 'log']);
+  });
+
+  it('passes warnings and errors through', () => {
+    sut.warn('careful', 'Holidays');
+    sut.error('broken', 'stack', 'ExceptionsHandler');
+    expect(calls).toEqual([
+      ['warn', ['careful', 'Holidays']],
+      ['error', ['broken', 'stack', 'ExceptionsHandler']],
+    ]);
   });
 });

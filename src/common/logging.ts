@@ -1,5 +1,24 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { LoggerService } from '@nestjs/common';
+
+/** Nest's boot lines, one per module and per route (about a hundred): kept at debug so the service's own stay visible. */
+const FRAMEWORK_CHATTER = new Set(['InstanceLoader', 'RoutesResolver', 'RouterExplorer']);
+
+/** The app's logger, with Nest's boot chatter moved from info to debug. */
+export function quietFramework(logger: LoggerService & { debug(message: unknown, ...params: unknown[]): void }): LoggerService {
+  return {
+    log: (message: unknown, ...params: unknown[]) => {
+      const context = params.at(-1);
+      return typeof context === 'string' && FRAMEWORK_CHATTER.has(context) ? logger.debug(message, ...params) : logger.log(message, ...params);
+    },
+    error: (message: unknown, ...params: unknown[]) => logger.error(message, ...params),
+    warn: (message: unknown, ...params: unknown[]) => logger.warn(message, ...params),
+    debug: (message: unknown, ...params: unknown[]) => logger.debug(message, ...params),
+    verbose: (message: unknown, ...params: unknown[]) => logger.verbose?.(message, ...params),
+    fatal: (message: unknown, ...params: unknown[]) => logger.fatal?.(message, ...params),
+  };
+}
 
 /** A caller's request id is kept when it is a plain token (a UUID, a trace id); anything else is replaced. */
 const SANE_REQUEST_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;

@@ -69,6 +69,22 @@ describe('the service process', () => {
     expect((await service.exited).code).toBe(0);
   });
 
+  it("boots with Nest's module and route lines at debug, not info", async () => {
+    const boot = async (level: string) => {
+      const service = startService({ ...testEnv('process', 5), PORT: '39519', LOG_LEVEL: level });
+      try {
+        await waitFor('the service to be ready', async () => (await fetch('http://127.0.0.1:39519/health/ready')).ok, 30_000, 200);
+      } finally {
+        service.child.kill('SIGTERM');
+      }
+      return (await service.exited).output;
+    };
+    const info = await boot('info');
+    expect(info).toContain('Nest application successfully started');
+    expect(info).not.toMatch(/"context":"(RouterExplorer|RoutesResolver|InstanceLoader)"/);
+    expect(await boot('debug')).toMatch(/"level":20,[^\n]*"context":"RouterExplorer","msg":"Mapped \{\/v1\/cases, GET\} route"/);
+  });
+
   it('a bad configuration value stops the boot with a message naming the variable', async () => {
     const { code, output } = await startService({ ...testEnv('process', 5), PORT: 'eighty', RECONCILE_EVERY: 'often' }).exited;
     expect(code).toBe(1);
@@ -80,7 +96,7 @@ describe('the service process', () => {
     const { code, output } = await startService({ ...testEnv('process', 5), DATABASE_URL: 'postgres://postgres@127.0.0.1:1/dunning' }).exited;
     expect(code).toBe(1);
     expect(output).toContain('PostgreSQL is not reachable at 127.0.0.1:1');
-    expect(output).toContain('docker compose up -d postgres redis');
+    expect(output).toContain('docker compose up -d postgres');
   });
 
   it('a port in use stops the boot with one line naming the port and the variable', async () => {
@@ -97,10 +113,11 @@ describe('the service process', () => {
     }
   });
 
-  it('an unreachable Redis is named with its address', async () => {
+  it('an unreachable Redis is named with its address and the way to run without it', async () => {
     const { code, output } = await startService({ ...testEnv('process', 5), REDIS_URL: 'redis://127.0.0.1:1' }).exited;
     expect(code).toBe(1);
     expect(output).toContain('Redis is not reachable at 127.0.0.1:1');
+    expect(output).toContain('leave it unset to keep the queues in PostgreSQL');
   });
 
   it('a bad policy file stops the boot naming the file and the field', async () => {
