@@ -8,15 +8,26 @@ const FRAMEWORK_CHATTER = new Set(['InstanceLoader', 'RoutesResolver', 'RouterEx
 /** The app's logger, with Nest's boot chatter moved from info to debug. */
 export function quietFramework(logger: LoggerService & { debug(message: unknown, ...params: unknown[]): void }): LoggerService {
   return {
-    log: (message: unknown, ...params: unknown[]) => {
+    log(message: unknown, ...params: unknown[]) {
       const context = params.at(-1);
-      return typeof context === 'string' && FRAMEWORK_CHATTER.has(context) ? logger.debug(message, ...params) : logger.log(message, ...params);
+      if (typeof context === 'string' && FRAMEWORK_CHATTER.has(context)) logger.debug(message, ...params);
+      else logger.log(message, ...params);
     },
-    error: (message: unknown, ...params: unknown[]) => logger.error(message, ...params),
-    warn: (message: unknown, ...params: unknown[]) => logger.warn(message, ...params),
-    debug: (message: unknown, ...params: unknown[]) => logger.debug(message, ...params),
-    verbose: (message: unknown, ...params: unknown[]) => logger.verbose?.(message, ...params),
-    fatal: (message: unknown, ...params: unknown[]) => logger.fatal?.(message, ...params),
+    error(message: unknown, ...params: unknown[]) {
+      logger.error(message, ...params);
+    },
+    warn(message: unknown, ...params: unknown[]) {
+      logger.warn(message, ...params);
+    },
+    debug(message: unknown, ...params: unknown[]) {
+      logger.debug(message, ...params);
+    },
+    verbose(message: unknown, ...params: unknown[]) {
+      logger.verbose?.(message, ...params);
+    },
+    fatal(message: unknown, ...params: unknown[]) {
+      logger.fatal?.(message, ...params);
+    },
   };
 }
 
