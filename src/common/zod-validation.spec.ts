@@ -48,7 +48,7 @@ describe('parseOrThrow', () => {
   it(`lists at most ${MAX_LISTED_PROBLEMS} problems and counts the others in a last entry`, () => {
     const error = failure(schema, { reason: 'ok', documents: Array.from({ length: 5000 }, (_, i) => i) }, 'body');
     expect(error.details).toHaveLength(MAX_LISTED_PROBLEMS);
-    expect(error.details[0]).toEqual({ field: 'body.documents[0]', reason: expect.stringContaining('expected string') });
+    expect(error.details[0]).toEqual({ field: 'body.documents[0]', reason: 'must be text, not a number' });
     expect(error.details[MAX_LISTED_PROBLEMS - 1]).toEqual({ field: 'body', reason: `and ${5000 - MAX_LISTED_PROBLEMS + 1} more problems` });
     expect(JSON.stringify(error.details).length).toBeLessThan(4096);
   });

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import '../domain/zod-words';
 import { isStorable, UNSTORABLE_REASON } from '../domain/text';
 import { ValidationFailed } from './errors';
 

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Duration } from 'luxon';
 import { IANAZone } from 'luxon';
 import { z } from 'zod';
+import '../domain/zod-words';
 import { isCalendarPeriod } from '../domain/legal-clocks';
 
 export const ROLES = ['ingest', 'finance', 'operator', 'auditor', 'admin'] as const;
