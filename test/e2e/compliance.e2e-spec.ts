@@ -4,7 +4,7 @@ import { Commitments } from '../../src/cases/commitments.service';
 import { FixedClock } from '../support/fixed-clock';
 import { SmsStub } from '../support/sms-stub';
 import { SmtpSink } from '../support/smtp-sink';
-import { bearer, invoiceEvent, overdueEvent, runStepAgain, startTestApp, type TestApp } from '../support/test-app';
+import { bearer, failedJob, invoiceEvent, overdueEvent, runStepAgain, startTestApp, type TestApp } from '../support/test-app';
 import { waitFor } from '../support/wait-for';
 
 interface Touch {
@@ -249,9 +249,8 @@ describe('the contact gate and the case lifecycle, with the real service', () =>
     });
     const step = (await caseDetail(caseId)).schedule[0];
     expect(step).toMatchObject({ status: 'failed' });
-    const job = await sut.queue.getJob(step.id);
-    expect(await job!.getState()).toBe('failed');
-    expect(job!.attemptsMade).toBe(1);
+    const job = await failedJob(sut, step.id);
+    expect(job.attemptsMade).toBe(1);
     expect(sms.to(phone)).toHaveLength(0);
   });
 

@@ -4,7 +4,7 @@ import { PDFParse } from 'pdf-parse';
 import { LegalClockCheck } from '../../src/letters/legal-clock-check.service';
 import { FixedClock } from '../support/fixed-clock';
 import { type ReceivedMail, SmtpSink } from '../support/smtp-sink';
-import { bearer, letterPdf, overdueEvent, startTestApp, type TestApp } from '../support/test-app';
+import { bearer, failedJob, letterPdf, overdueEvent, startTestApp, type TestApp } from '../support/test-app';
 import { waitFor } from '../support/wait-for';
 
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
@@ -308,9 +308,8 @@ describe('letters: PDF by email and post, tracking, fees and legal clocks', () =
     expect(failed.data.undrawable).toEqual(expect.arrayContaining([expect.objectContaining({ field: 'recipient.name', codePoint: 'U+20000' })]));
     const step = (await caseDetail(caseId)).schedule[1];
     expect(step).toMatchObject({ action: 'letter', status: 'failed', outcome: 'run failed', attempts: 1 });
-    const job = await sut.queue.getJob(step.id);
-    expect(await job!.getState()).toBe('failed');
-    expect(job!.attemptsMade).toBe(1);
+    const job = await failedJob(sut, step.id);
+    expect(job.attemptsMade).toBe(1);
     expect(smtp.to(event.data.debtor.email)).toHaveLength(0);
   });
 

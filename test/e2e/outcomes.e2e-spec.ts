@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { Job } from 'bullmq';
 import { SmtpSink } from '../support/smtp-sink';
-import { bearer, overdueEvent, SHARED_REDIS_DB, startTestApp, type TestApp } from '../support/test-app';
+import { bearer, failedJob, overdueEvent, SHARED_REDIS_DB, startTestApp, type TestApp } from '../support/test-app';
 import { waitFor } from '../support/wait-for';
 
 interface Touch {
@@ -27,13 +26,6 @@ async function refuseAsRestarting(sut: TestApp, name: string, table: string, whe
   await sut.db.query(`CREATE TRIGGER ${name} BEFORE INSERT ON ${table} FOR EACH ROW WHEN (${when}) EXECUTE FUNCTION ${name}()`);
   return async () => Number((await sut.db.query(`SELECT last_value FROM ${name}_count`))[0].last_value);
 }
-
-/** The step's job once it has failed for good. */
-const failedJob = (sut: TestApp, stepId: string) =>
-  waitFor('the job to fail for good', async () => {
-    const job = await Job.fromId(sut.queue, stepId);
-    return job && (await job.getState()) === 'failed' ? job : null;
-  });
 
 async function openCase(sut: TestApp, segment: string) {
   const event = overdueEvent({ segment });

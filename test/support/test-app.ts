@@ -176,6 +176,13 @@ export function invoiceEvent(type: 'dispute.opened' | 'dispute.resolved' | 'invo
   return { id: `${type}-${randomUUID().slice(0, 8)}`, type, occurredAt: new Date().toISOString(), data: { invoiceExternalId, reason } };
 }
 
+/** The step's job once it has failed for good (the queue records it after the step's row). */
+export const failedJob = (sut: TestApp, stepId: string) =>
+  waitFor('the job to fail for good', async () => {
+    const job = await Job.fromId(sut.queue, stepId);
+    return job && (await job.getState()) === 'failed' ? job : null;
+  });
+
 /** Runs a step's job once more, as a duplicate or stale job would, and returns its outcome. */
 export async function runStepAgain(queue: Queue, stepId: string): Promise<unknown> {
   const job = await queue.add(JobName.RunStep, { stepId }, { jobId: `again-${randomUUID()}`, attempts: 1 });
