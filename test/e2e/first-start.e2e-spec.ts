@@ -31,12 +31,13 @@ describe('the first start, without PostgreSQL or Redis to point at', () => {
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  const bareEnv = (port: number, databasePort: number) => ({
+  // Each test its own data folder: a server left running on one is used again, by design.
+  const bareEnv = (test: string, port: number, databasePort: number) => ({
     PORT: String(port),
     API_KEYS: TEST_API_KEYS,
-    EMBEDDED_POSTGRES_DIR: join(dir, 'postgres'),
+    EMBEDDED_POSTGRES_DIR: join(dir, test, 'postgres'),
     EMBEDDED_POSTGRES_PORT: String(databasePort),
-    OUTBOX_DIR: join(dir, 'outbox'),
+    OUTBOX_DIR: join(dir, test, 'outbox'),
     // The README's policies; the gate fully open so that the email goes at any hour of the test.
     COMPLIANCE_FILE: 'test/fixtures/compliance-open.yaml',
     LOG_LEVEL: 'warn',
@@ -44,7 +45,7 @@ describe('the first start, without PostgreSQL or Redis to point at', () => {
 
   it("runs the README's first case on an embedded PostgreSQL with the queues in it, and stops both on SIGTERM", async () => {
     const [port, databasePort] = [await freePort(), await freePort()];
-    const service = startService(bareEnv(port, databasePort));
+    const service = startService(bareEnv('readme', port, databasePort));
     const api = (path: string, init: RequestInit = {}) =>
       fetch(`http://127.0.0.1:${port}${path}`, {
         ...init,
@@ -52,7 +53,7 @@ describe('the first start, without PostgreSQL or Redis to point at', () => {
       });
     try {
       await waitFor('the service to be ready', async () => (await fetch(`http://127.0.0.1:${port}/health/ready`).catch(() => null))?.ok === true, 60_000, 200);
-      expect(service.output()).toContain(`runs an embedded PostgreSQL on 127.0.0.1:${databasePort} with its data in ${join(dir, 'postgres')}`);
+      expect(service.output()).toContain(`runs an embedded PostgreSQL on 127.0.0.1:${databasePort} with its data in ${join(dir, 'readme', 'postgres')}`);
 
       const due = new Date(Date.now() - 25 * 3600e3).toISOString();
       const overdue = {
@@ -70,7 +71,7 @@ describe('the first start, without PostgreSQL or Redis to point at', () => {
       expect(results[0]).toMatchObject({ status: 'accepted' });
       const caseId = results[0]!.caseId;
 
-      const outbox = join(dir, 'outbox');
+      const outbox = join(dir, 'readme', 'outbox');
       const eml = await waitFor('the notice in the outbox', () => (existsSync(outbox) ? readdirSync(outbox).find((name) => name.endsWith('.eml')) : undefined));
       const message = readFileSync(join(outbox, eml), 'utf8');
       expect(message).toContain('To: ana@example.com');
@@ -102,7 +103,9 @@ describe('the first start, without PostgreSQL or Redis to point at', () => {
       const probe = new Client({ host: '127.0.0.1', port: databasePort, user: 'postgres', database: 'postgres', connectionTimeoutMillis: 2000 });
       await expect(probe.connect()).rejects.toThrow(/ECONNREFUSED/);
     } catch (error) {
-      service.child.kill('SIGKILL');
+      // SIGTERM, so that the service stops its PostgreSQL too.
+      service.child.kill('SIGTERM');
+      await service.exited;
       throw new Error(`${(error as Error).message}\n${service.output()}`, { cause: error });
     }
   });
@@ -112,7 +115,7 @@ describe('the first start, without PostgreSQL or Redis to point at', () => {
     await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
     const taken = (holder.address() as AddressInfo).port;
     try {
-      const { code, output } = await startService(bareEnv(await freePort(), taken)).exited;
+      const { code, output } = await startService(bareEnv('port-taken', await freePort(), taken)).exited;
       expect(code).toBe(1);
       expect(output.trim().split('\n')).toEqual([
         `EMBEDDED_POSTGRES_PORT ${taken} on 127.0.0.1 is in use by another process: stop it, set EMBEDDED_POSTGRES_PORT to a free port, or set DATABASE_URL to a running PostgreSQL`,

@@ -1,9 +1,8 @@
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { createTransport, Transporter } from 'nodemailer';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config';
 import { mailSender } from '../creditor';
+import { writeOutboxFile } from '../outbox-file';
 
 export interface OutgoingEmail {
   to: string;
@@ -60,10 +59,9 @@ export class Mailer implements OnApplicationShutdown {
       attachments: email.attachments,
     });
     if (this.outboxDir) {
-      await mkdir(this.outboxDir, { recursive: true });
-      const file = join(this.outboxDir, `${email.messageId.replace(/[<>@]/g, '_')}.eml`);
-      await writeFile(file, info.message as Buffer);
-      this.logger.log(`notice ${email.messageId} written to ${file}`);
+      // Whole or not at all, as an SMS file: a mail pickup reading the folder never sees half a message.
+      const { file, fresh } = await writeOutboxFile(this.outboxDir, `${email.messageId.replace(/[<>@]/g, '_')}.eml`, info.message as Buffer);
+      this.logger.log(`notice ${email.messageId} ${fresh ? 'written to' : 'already in'} ${file}`);
       return { messageId: email.messageId, receipt: `outbox:${file}` };
     }
     return { messageId: email.messageId, receipt: String(info.response ?? 'accepted') };

@@ -1,9 +1,8 @@
-import { randomUUID } from 'node:crypto';
-import { link, mkdir, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Logger, type FactoryProvider } from '@nestjs/common';
 import { UnrecoverableError } from 'bullmq';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config';
+import { writeOutboxFile } from '../outbox-file';
 
 export interface OutgoingSms {
   /** E.164 phone number. Personal data: never logged, never put in an error message. */
@@ -116,22 +115,9 @@ export class OutboxSmsSender extends SmsSender {
 
   async send(message: OutgoingSms): Promise<SentSms> {
     checkReference(message.reference);
-    await mkdir(this.dir, { recursive: true });
-    const file = join(this.dir, `${message.reference}.json`);
-    // Written aside, then linked into place: link never overwrites and is atomic, so a reader
-    // (or a crash) never sees half a message, and a rerun leaves the first file alone.
-    const partial = join(this.dir, `.${message.reference}.${randomUUID()}.partial`);
-    await writeFile(partial, `${JSON.stringify({ reference: message.reference, to: message.to, text: message.text }, null, 2)}\n`);
-    let how = 'written to';
-    try {
-      await link(partial, file);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      how = 'already in';
-    } finally {
-      await unlink(partial).catch(() => undefined);
-    }
-    this.logger.log(`sms ${message.reference} ${how} ${file}`);
+    const content = `${JSON.stringify({ reference: message.reference, to: message.to, text: message.text }, null, 2)}\n`;
+    const { file, fresh } = await writeOutboxFile(this.dir, `${message.reference}.json`, content);
+    this.logger.log(`sms ${message.reference} ${fresh ? 'written to' : 'already in'} ${file}`);
     return { providerMessageId: null, receipt: `outbox:${file}` };
   }
 }
