@@ -4,35 +4,30 @@
 # Configuration comes from environment variables only (see .env.example); .env is not copied.
 
 # --- build: all dependencies, compile TypeScript to dist/ ---------------------------------
-FROM node:20-slim AS build
+# Node 24, an LTS line (engines in package.json: 22.12 or later).
+FROM node:24-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-# `npm ci` installs exactly the lock file. If npm finds the lock out of step with
-# package.json it refuses; then fall back to `npm install` (same versions where the lock has
-# them) and say so, rather than leave the image unbuildable.
-RUN npm ci --no-audit --no-fund \
-    || { echo "npm ci refused package-lock.json; falling back to npm install" >&2; \
-         npm install --no-audit --no-fund; }
+# Exactly the lock file: a lock out of step with package.json fails the build.
+RUN npm ci --no-audit --no-fund
 COPY nest-cli.json tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build
 
 # --- runtime: production dependencies, compiled code, policies, templates, contact rules --
-FROM node:20-slim AS runtime
+FROM node:24-slim AS runtime
 ENV NODE_ENV=production
 # Listen on every interface inside the container; the port mapping decides who can reach it.
 ENV HOST=0.0.0.0
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN (npm ci --omit=dev --no-audit --no-fund \
-     || { echo "npm ci refused package-lock.json; falling back to npm install" >&2; \
-          npm install --omit=dev --no-audit --no-fund; }) \
-    && npm cache clean --force
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
 COPY policies ./policies
 COPY templates ./templates
 COPY compliance.yaml ./compliance.yaml
-# The outbox (.eml files when SMTP_URL is unset) is the only place the service writes.
+# The service writes only under var/: the outbox (.eml files when SMTP_URL is unset), and the
+# embedded PostgreSQL's data when DATABASE_URL is unset (compose sets it).
 RUN mkdir -p /app/var/outbox && chown -R node:node /app/var
 USER node
 EXPOSE 3000
