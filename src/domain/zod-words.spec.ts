@@ -13,6 +13,7 @@ describe('zod messages in words', () => {
     ['a missing text', z.object({ name: z.string() }), {}, 'is required: text'],
     ['a number for text', z.string(), 5, 'must be text, not a number'],
     ['text for a number', z.number(), '5', 'must be a number, not text'],
+    ['text coerced to a number', z.coerce.number(), 'eighty', 'must be a number'],
     ['null for an object', z.object({}), null, 'must be an object, not null'],
     ['an object for a list', z.array(z.string()), {}, 'must be a list, not an object'],
     ['a short text', z.string().min(3), 'ab', 'must have at least 3 characters'],

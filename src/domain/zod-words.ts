@@ -11,7 +11,6 @@ const KINDS: Record<string, string> = {
   array: 'a list',
   date: 'a date',
   null: 'null',
-  nan: 'not a number',
   undefined: 'nothing',
 };
 
@@ -30,7 +29,6 @@ const UNITS: Record<string, string> = { string: 'characters', array: 'items', se
 function kindOf(input: unknown): string {
   if (input === null) return 'null';
   if (Array.isArray(input)) return 'a list';
-  if (typeof input === 'number') return Number.isNaN(input) ? 'not a number' : 'a number';
   return KINDS[typeof input] ?? typeof input;
 }
 
@@ -52,7 +50,9 @@ export function inWords(issue: z.core.$ZodRawIssue): string | undefined {
   switch (issue.code) {
     case 'invalid_type': {
       const expected = KINDS[issue.expected] ?? issue.expected;
-      return issue.input === undefined ? `is required: ${expected}` : `must be ${expected}, not ${kindOf(issue.input)}`;
+      if (issue.input === undefined) return `is required: ${expected}`;
+      // A coerced value that is not a number reaches zod as NaN, its text already lost.
+      return Number.isNaN(issue.input) ? `must be ${expected}` : `must be ${expected}, not ${kindOf(issue.input)}`;
     }
     case 'too_small':
       return bound('min', issue, issue.minimum);
