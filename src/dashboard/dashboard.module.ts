@@ -29,8 +29,11 @@ function board(queues: readonly Queue[], options: { readOnly: boolean; title: st
     serverAdapter: adapter,
     options: { uiConfig: { boardTitle: options.title }, handlerHooks: options.hooks },
   });
-  // getRouter() is typed `any` by bull-board; it is the Express app the adapter built.
-  return adapter.getRouter() as RequestHandler;
+  // getRouter() is typed `any` by bull-board; it is the Express app the adapter built, which
+  // would announce itself in X-Powered-By as the service's own app does not.
+  const app = adapter.getRouter() as RequestHandler & { disable(setting: string): unknown };
+  app.disable('x-powered-by');
+  return app;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { bearer, overdueEvent, startTestApp, type TestApp } from '../support/test-app';
+import { bearer, KEYS, overdueEvent, startTestApp, type TestApp } from '../support/test-app';
 
 describe('bad input gets a clear 4xx and changes nothing', () => {
   let sut: TestApp;
@@ -238,6 +238,9 @@ describe('headers and the body limit before authentication', () => {
   it('sends no framework banner, no sniffing, and no caching of API reads', async () => {
     const response = await sut.http.get('/v1/cases?limit=1').set(bearer('finance')).expect(200);
     expect(response.headers['x-powered-by']).toBeUndefined();
+    // The dashboard is an Express app of its own, mounted in the service's.
+    const board = await sut.http.get('/admin/queues/api/queues').auth('admin-key', KEYS.admin).expect(200);
+    expect(board.headers['x-powered-by']).toBeUndefined();
     expect(response.headers['x-content-type-options']).toBe('nosniff');
     expect(response.headers['cache-control']).toBe('no-store');
   });
