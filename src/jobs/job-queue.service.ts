@@ -4,6 +4,7 @@ import { watchRedisErrors } from '../common/connection-errors';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { type JobData, JobName, QueueName } from './job-names';
 import { JOBS } from './job-options';
+import { queueErrorCounter } from './queue-backend';
 
 /** Injection token for each queue's producer, opened on the configured backend (queue-backend.ts). */
 export const QUEUES = Symbol('QUEUES');
@@ -28,7 +29,7 @@ export class JobQueue implements OnApplicationShutdown {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(QUEUES) private readonly queues: Queues,
   ) {
-    for (const [name, queue] of this.queues) watchRedisErrors(queue, `${name} queue`, this.logger);
+    for (const [name, queue] of this.queues) watchRedisErrors(queue, `${name} queue`, this.logger, queueErrorCounter(config));
   }
 
   /** After the workers have stopped (their shutdown comes first). */

@@ -7,7 +7,7 @@ import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { bindHandlers, type Handler, type JobContext, OnJob, OnSweep } from './job-handlers';
 import { type JobData, JobName, QueueName, SweepName } from './job-names';
 import { JOBS, QUEUE_CONCURRENCY, stallOptions, SWEEPS } from './job-options';
-import { openWorker } from './queue-backend';
+import { openWorker, queueErrorCounter } from './queue-backend';
 
 const JOB_NAMES = Object.values(JobName);
 const SWEEP_NAMES = Object.values(SweepName);
@@ -41,7 +41,7 @@ export class JobWorkers implements OnApplicationBootstrap, BeforeApplicationShut
         ...stallOptions(this.config),
         concurrency: QUEUE_CONCURRENCY[queue](this.config),
       });
-      watchRedisErrors(worker, `${queue} worker`, this.logger);
+      watchRedisErrors(worker, `${queue} worker`, this.logger, queueErrorCounter(this.config));
       this.workers.set(queue, worker);
     }
     for (const [name, sweep] of sweeps) this.every(name, sweep as () => Promise<number>);

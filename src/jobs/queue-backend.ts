@@ -1,5 +1,7 @@
 import { createPostgresBackend, type Processor, Queue, Worker, type WorkerOptions } from 'bullmq';
+import { redisConnectionErrors } from '../common/connection-errors';
 import type { AppConfig } from '../config/config.schema';
+import { connectionErrors } from '../database/guarded-client';
 import { checkRedis, migrateQueueSchema } from '../database/preflight';
 
 /** BullMQ's own schema in the service's database when the queues run on PostgreSQL. */
@@ -27,6 +29,9 @@ function connection(config: AppConfig, role: 'producer' | 'worker', connections:
 
 // BullMQ's classes are typed by backend; the service uses the one API they share, typed as the default's.
 const backend = (config: AppConfig) => (config.QUEUE_BACKEND === 'postgres' ? (createPostgresBackend as never) : undefined);
+
+/** Where a queue's connection errors are counted: with Redis's, or with the database's when the queues live there. */
+export const queueErrorCounter = (config: AppConfig) => (config.QUEUE_BACKEND === 'redis' ? redisConnectionErrors : connectionErrors);
 
 /** A producer for one queue, on the configured backend. */
 export function openQueue(name: string, config: AppConfig): Queue {
