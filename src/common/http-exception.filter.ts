@@ -30,6 +30,9 @@ const BAD_PATH: ErrorBody = {
   message: 'path: a parameter is not valid percent-encoding',
   details: [{ field: 'path', reason: 'a parameter is not valid percent-encoding' }],
 };
+/** The codes zlib gives a body it could not decompress: gzip and deflate's, zstd's (Node 23.8 and later) and brotli's. */
+const isDecompressionFault = (code: unknown) => typeof code === 'string' && /^(Z_|ZSTD_error|ERR__ERROR_|ERR_BROTLI)/.test(code);
+
 /** A body the parser could not read (its encoding, charset or compression), said without the library's message. */
 function unreadableBody(statusCode: number, type: string | undefined): ErrorBody {
   const reason =
@@ -89,7 +92,7 @@ export function toErrorBody(exception: unknown): ErrorBody {
     // Express's and body-parser's own words name no field and quote library internals (zlib).
     if (statusCode === 400 && /^Failed to decode param/.test(exception.message)) return BAD_PATH;
     const zlibCode = (cause as { code?: unknown } | undefined)?.code;
-    if (parserType || (typeof zlibCode === 'string' && zlibCode.startsWith('Z_'))) return unreadableBody(statusCode, parserType);
+    if (parserType || isDecompressionFault(zlibCode)) return unreadableBody(statusCode, parserType);
     const payload = exception.getResponse();
     // Terminus answers 503 with each check's state: keep it, it is what an operator needs.
     if (typeof payload === 'object' && payload !== null && 'details' in payload) {
@@ -104,7 +107,7 @@ export function toErrorBody(exception: unknown): ErrorBody {
   if (parser?.type === 'entity.too.large') return TOO_LARGE;
   if (parser?.status === 400 && /^Failed to decode param/.test(parser.message ?? '')) return BAD_PATH;
   const clientFault = typeof parser?.status === 'number' && parser.status >= 400 && parser.status < 500;
-  if (clientFault && (parser.type || parser.code?.startsWith('Z_'))) return unreadableBody(parser.status!, parser.type);
+  if (clientFault && (parser.type || isDecompressionFault(parser.code))) return unreadableBody(parser.status!, parser.type);
   if (isDependencyDown(exception)) {
     return { statusCode: 503, error: 'Service Unavailable', message: 'a dependency (PostgreSQL or Redis) is unavailable; retry later' };
   }
