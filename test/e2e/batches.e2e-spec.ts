@@ -195,5 +195,6 @@ describe('a batch whose worker is killed mid-way', () => {
       await worker.exited;
       await sut.close();
     }
-  });
+    // Two process boots and 120 signed letters: longer than Jest's default, within the waits' deadlines.
+  }, 240_000);
 });
