@@ -79,7 +79,8 @@ function howMeasured(result: BenchResult): string[] {
     '',
     `- **Ingest, end to end, batches, peak RSS in one process**: the application (APP_ROLE=all, \`createApp\`) runs inside the bench ` +
       `process with the SMTP sink. Ingest is ${result.events} overdue events posted over HTTP, ${result.batch} per request, 4 requests in flight, ` +
-      'timed from the first post to the last 202; end to end runs to the last message the sink received; the RSS is sampled every 200 ms.',
+      'timed from the first post to the last 202; end to end runs to the last message the sink received; the RSS is sampled every 200 ms ' +
+      'from the start to the end of the batches.',
     `- **Ratio**: the full path (validation, case, steps, dispatch ledger, touches, template, SMTP) against the slower bare part ` +
       `(an empty BullMQ job or a bare pooled SMTP send of the same size, whichever is slower): ` +
       `${result.ratio} means the service delivers ${(result.ratio * 100).toFixed(1)}% of that floor's throughput.`,

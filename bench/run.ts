@@ -112,6 +112,8 @@ async function main(): Promise<void> {
     console.log(`batch dry run: ${dryRun.total} cases at ${dryRun.perSecond.toFixed(0)}/s`);
     const realRun = await timeBatch(baseUrl, financeKey, 'bench-batch-real', false);
     console.log(`batch real run: ${realRun.total} cases at ${realRun.perSecond.toFixed(0)}/s`);
+    // The app's own load (ingest, end to end, batches), without the horizon phase's bulk planning.
+    const inProcessPeakRss = rss.stop();
     const reconciler = app.get(Reconciler);
     const horizon = await horizonMemory(
       { baseUrl, apiKey, databaseUrl: DATABASE_URL, redisUrl: REDIS_URL, reconcile: () => reconciler.reconcile() },
@@ -135,7 +137,6 @@ async function main(): Promise<void> {
       leadMs: 5000,
       concurrency: WORKER_CONCURRENCY,
     });
-    const inProcessPeakRss = rss.stop();
 
     const roles = await splitRoles(settings, {
       databaseUrl: rolesDatabaseUrl(DATABASE_URL),
