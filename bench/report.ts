@@ -87,8 +87,9 @@ function howMeasured(result: BenchResult): string[] {
     `- **Horizon**: in the same in-process application, cases opened over HTTP with a policy of ten daily notices (P1D…P10D, all beyond ` +
       `SCHEDULE_HORIZON), their steps copied by SQL to ${result.horizonSteps} pending rows, then a reconciler pass; Redis \`used_memory\` ` +
       'before and after, divided by the steps. The jobs count is what the steps queue holds afterwards, drained beforehand.',
-    '- **Split roles (peak RSS per role, lateness)**: one `APP_ROLE=api` and one `APP_ROLE=worker` process of `node dist/main.js` on a fresh ' +
-      'database, driven by the bench process (HTTP client and SMTP sink). RSS after boot is VmRSS once /health/ready answers; the peak is ' +
+    '- **Split roles (peak RSS per role, lateness)**: one `APP_ROLE=api` and one `APP_ROLE=worker` process of `node dist/main.js` with the ' +
+      "production image's NODE_ENV and NODE_OPTIONS (Dockerfile), on a fresh database, driven by the bench process (HTTP client and SMTP sink). " +
+      'RSS after boot is VmRSS once /health/ready answers; the peak is ' +
       `VmHWM from /proc, read before SIGTERM, after the same ${result.events} events were ingested and sent and the lateness load ran.`,
     `- **Step lateness**: ${result.lateSteps} cases posted to the API process ahead of time, each with one email notice whose due instants ` +
       'are spread evenly over 10 s; per step, when the worker claimed its dispatch (dispatches.created_at) minus its planned due instant. ' +
