@@ -12,8 +12,6 @@ const DRAIN_MS = 5 * 60_000;
 
 export interface HorizonMemory {
   steps: number;
-  /** Of them, planned by cases opened through the HTTP API; the rest are copies inserted by SQL. */
-  plannedViaApi: number;
   /** Jobs the steps queue holds afterwards, having been drained before (zero when the horizon holds). */
   jobsAdded: number;
   redisBytesPerStep: number;
@@ -32,9 +30,9 @@ async function queuedJobs(queue: Queue): Promise<number> {
 
 /**
  * Redis memory per step planned beyond SCHEDULE_HORIZON. Cases are opened over HTTP with the
- * bench-horizon policy (case opening plans and enqueues their steps), their steps are copied by SQL
- * (later days, same definitions) up to `steps`, and a reconciler pass runs over them all, as the
- * worker does at boot and every RECONCILE_EVERY. Redis `used_memory` is read before and after,
+ * bench-horizon policy (case opening plans their steps and enqueues those inside the horizon:
+ * none), their steps are copied by SQL (later days, same definitions) up to `steps`, and a
+ * reconciler pass runs over them all, as the worker does at boot and every RECONCILE_EVERY. Redis `used_memory` is read before and after,
  * with the steps queue drained of the earlier phases' jobs first.
  */
 export async function horizonMemory(
@@ -47,8 +45,8 @@ export async function horizonMemory(
   }: { baseUrl: string; apiKey: string; databaseUrl: string; redisUrl: string; reconcile: () => Promise<number> },
   { run, steps, cases }: { run: string; steps: number; cases: number },
 ): Promise<HorizonMemory> {
-  const copies = Math.ceil(steps / (cases * STEPS_PER_CASE)) - 1;
-  if (copies < 0 || cases * STEPS_PER_CASE * (copies + 1) !== steps) throw new Error(`${steps} steps is not a multiple of ${cases * STEPS_PER_CASE}`);
+  const copies = steps / (cases * STEPS_PER_CASE) - 1;
+  if (!Number.isInteger(copies) || copies < 0) throw new Error(`${steps} steps is not a multiple of ${cases * STEPS_PER_CASE}`);
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
   const queue = new Queue(QueueName.Steps, { connection: { url: redisUrl, maxRetriesPerRequest: null } });
   const client = new Client({ connectionString: databaseUrl });
@@ -77,7 +75,6 @@ export async function horizonMemory(
     const after = await usedMemory(redis);
     return {
       steps,
-      plannedViaApi: cases * STEPS_PER_CASE,
       jobsAdded: await queuedJobs(queue),
       redisBytesPerStep: (after - before) / steps,
     };
