@@ -15,6 +15,21 @@ export interface BenchResult {
   batchRealRunCases: number;
   batchRealRunCasesPerSecond: number;
   peakRssMb: number;
+  lateSteps: number;
+  stepLatenessP50Ms: number;
+  stepLatenessP99Ms: number;
+  stepLatenessMaxMs: number;
+  bareTimerLatenessP99Ms: number;
+  horizonSteps: number;
+  horizonJobsAdded: number;
+  redisBytesPerHorizonStep: number;
+  apiBootRssMb: number;
+  apiPeakRssMb: number;
+  workerBootRssMb: number;
+  workerPeakRssMb: number;
+  splitNoticesPerSecond: number;
+  loadAverageAtStart: number;
+  loadAverageAtEnd: number;
   node: string;
   cpus: number;
 }
@@ -23,7 +38,7 @@ const LABELS: Record<keyof BenchResult, string> = {
   at: 'Run at',
   events: 'Events',
   batch: 'Events per request',
-  eventsPerSecond: 'Ingest (events/s, HTTP)',
+  eventsPerSecond: 'Ingest (events/s over HTTP)',
   noticesPerSecond: 'End to end (notices/s, first post to last message)',
   rawQueueJobsPerSecond: 'Bare BullMQ no-op jobs/s',
   rawSmtpPerSecond: 'Bare nodemailer pooled sends/s',
@@ -32,7 +47,22 @@ const LABELS: Record<keyof BenchResult, string> = {
   batchDryRunCasesPerSecond: 'Batch dry run (cases/s, request to completed)',
   batchRealRunCases: 'Batch real run: cases',
   batchRealRunCasesPerSecond: 'Batch real run (cases/s, request to completed)',
-  peakRssMb: 'Peak RSS (MB)',
+  peakRssMb: 'Peak RSS, API + workers + bench driver in one process (MB)',
+  lateSteps: 'Lateness: steps (due over 10 s)',
+  stepLatenessP50Ms: 'Step lateness p50 (ms)',
+  stepLatenessP99Ms: 'Step lateness p99 (ms; goal ≤ 150)',
+  stepLatenessMaxMs: 'Step lateness max (ms)',
+  bareTimerLatenessP99Ms: 'Bare BullMQ delayed-job lateness p99 (ms)',
+  horizonSteps: 'Horizon: steps planned beyond it',
+  horizonJobsAdded: 'Horizon: jobs those steps put in Redis',
+  redisBytesPerHorizonStep: 'Redis bytes per step beyond the horizon (goal ≤ 100)',
+  apiBootRssMb: 'APP_ROLE=api RSS after boot (MB)',
+  apiPeakRssMb: 'APP_ROLE=api peak RSS (MB; goal ≤ 300)',
+  workerBootRssMb: 'APP_ROLE=worker RSS after boot (MB)',
+  workerPeakRssMb: 'APP_ROLE=worker peak RSS (MB; goal ≤ 300)',
+  splitNoticesPerSecond: 'Split roles: end to end (notices/s)',
+  loadAverageAtStart: 'Load average (1 min) at start',
+  loadAverageAtEnd: 'Load average (1 min) at end',
   node: 'Node',
   cpus: 'CPUs',
 };
@@ -42,18 +72,34 @@ export function markdownTable(result: BenchResult): string {
   return ['| Figure | Value |', '| --- | --- |', ...rows].join('\n');
 }
 
-export async function writeResults(dir: string, result: BenchResult): Promise<string> {
-  const table = markdownTable(result);
-  const markdown = [
-    '# Benchmark: overdue events to sent notices',
+/** How each group of figures is measured, and in which process layout. */
+function howMeasured(result: BenchResult): string[] {
+  return [
+    '## How they are measured',
     '',
-    table,
-    '',
-    `The ratio is the full path (validation, case, steps, dispatch ledger, touches, template, SMTP) against the slower bare part ` +
+    `- **Ingest, end to end, batches, peak RSS in one process**: the application (APP_ROLE=all, \`createApp\`) runs inside the bench ` +
+      `process with the SMTP sink. Ingest is ${result.events} overdue events posted over HTTP, ${result.batch} per request, 4 requests in flight, ` +
+      'timed from the first post to the last 202; end to end runs to the last message the sink received; the RSS is sampled every 200 ms ' +
+      'from the start to the end of the batches.',
+    `- **Ratio**: the full path (validation, case, steps, dispatch ledger, touches, template, SMTP) against the slower bare part ` +
       `(an empty BullMQ job or a bare pooled SMTP send of the same size, whichever is slower): ` +
       `${result.ratio} means the service delivers ${(result.ratio * 100).toFixed(1)}% of that floor's throughput.`,
-    '',
-  ].join('\n');
+    `- **Horizon**: in the same in-process application, cases opened over HTTP with a policy of ten daily notices (P1D…P10D, all beyond ` +
+      `SCHEDULE_HORIZON), their steps copied by SQL to ${result.horizonSteps} pending rows, then a reconciler pass; Redis \`used_memory\` ` +
+      'before and after, divided by the steps. The jobs count is what the steps queue holds afterwards, drained beforehand.',
+    '- **Split roles (peak RSS per role, lateness)**: one `APP_ROLE=api` and one `APP_ROLE=worker` process of `node dist/main.js` with the ' +
+      "production image's NODE_ENV and NODE_OPTIONS (Dockerfile), on a fresh database, driven by the bench process (HTTP client and SMTP sink). " +
+      'RSS after boot is VmRSS once /health/ready answers; the peak is ' +
+      `VmHWM from /proc, read before SIGTERM, after the same ${result.events} events were ingested and sent and the lateness load ran.`,
+    `- **Step lateness**: ${result.lateSteps} cases posted to the API process ahead of time, each with one email notice whose due instants ` +
+      'are spread evenly over 10 s; per step, when the worker claimed its dispatch (dispatches.created_at) minus its planned due instant. ' +
+      'The bare BullMQ figure is the timer alone: as many no-op delayed jobs over the same 10 s, on the same Redis, at the same worker concurrency.',
+  ];
+}
+
+export async function writeResults(dir: string, result: BenchResult): Promise<string> {
+  const table = markdownTable(result);
+  const markdown = ['# Benchmark: overdue events to sent notices', '', table, '', ...howMeasured(result), ''].join('\n');
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, 'latest.json'), `${JSON.stringify(result, null, 2)}\n`);
   await writeFile(join(dir, 'latest.md'), markdown);

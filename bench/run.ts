@@ -1,25 +1,38 @@
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { INestApplication } from '@nestjs/common';
 import { createApp } from '../src/bootstrap';
 import { loadConfig } from '../src/config/config.schema';
+import { Reconciler } from '../src/scheduling/reconciler.service';
+import { horizonMemory } from './horizon-memory';
+import { bareTimerLateness } from './lateness';
+import { splitRoles } from './process-memory';
 import { rawQueueJobsPerSecond, rawSmtpPerSecond } from './raw';
 import { type BenchResult, writeResults } from './report';
 import { diagnose, dropDatabase, flushRedis, postEvents, timeBatch, writeBenchPolicy } from './service';
 import { SmtpSink } from './smtp-sink';
 import { freePort, round, RssSampler, seconds, waitFor } from './util';
 
-const DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/dunning_bench';
-const REDIS_URL = 'redis://127.0.0.1:6379/15';
+// Overridable so that two checkouts bench side by side without dropping each other's stores.
+const DATABASE_URL = process.env.BENCH_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/dunning_bench';
+const REDIS_URL = process.env.BENCH_REDIS_URL || 'redis://127.0.0.1:6379/15';
 const ROOT = resolve(__dirname, '..', '..');
 const NOTICE_WAIT_MS = 10 * 60_000;
 const POSTS_IN_FLIGHT = 4;
 const WORKER_CONCURRENCY = 32;
 const SMTP_POOL_SIZE = 5;
+const LATE_WINDOW_MS = 10_000;
+
+/** The split-roles phase's own database beside the bench's, so its processes start from nothing. */
+function rolesDatabaseUrl(databaseUrl: string): string {
+  const url = new URL(databaseUrl);
+  url.pathname = `${url.pathname}_roles`;
+  return url.toString();
+}
 
 function positiveIntEnv(name: string, fallback: number): number {
   const raw = process.env[name];
@@ -34,6 +47,9 @@ async function main(): Promise<void> {
   const batch = positiveIntEnv('BENCH_BATCH', 500);
   const batchCases = positiveIntEnv('BENCH_BATCH_CASES', 100_000);
   const realBatchCases = positiveIntEnv('BENCH_BATCH_REAL_CASES', 10_000);
+  const lateSteps = positiveIntEnv('BENCH_LATE_STEPS', 10_000);
+  const horizonSteps = positiveIntEnv('BENCH_HORIZON_STEPS', 1_000_000);
+  const loadAtStart = loadavg()[0]!;
   const run = randomBytes(4).toString('hex');
   const rss = new RssSampler(200);
   let app: INestApplication | undefined;
@@ -46,7 +62,8 @@ async function main(): Promise<void> {
     const apiKey = randomBytes(16).toString('hex');
     const financeKey = randomBytes(16).toString('hex');
     const httpPort = await freePort();
-    const config = loadConfig({
+    // The split-roles phase starts its processes with the same settings.
+    const settings: Record<string, string> = {
       PORT: String(httpPort),
       DATABASE_URL,
       DATABASE_POOL_SIZE: '20',
@@ -60,8 +77,8 @@ async function main(): Promise<void> {
       COMPLIANCE_FILE: join(ROOT, 'test/fixtures/compliance-open.yaml'),
       WORKER_CONCURRENCY: String(WORKER_CONCURRENCY),
       LOG_LEVEL: 'warn',
-    });
-    app = await createApp(config);
+    };
+    app = await createApp(loadConfig(settings));
     await app.listen(httpPort, '127.0.0.1');
     console.log(`bench ${run}: ${events} events in batches of ${batch}, API on :${httpPort}, SMTP sink on :${smtpPort}`);
 
@@ -95,6 +112,14 @@ async function main(): Promise<void> {
     console.log(`batch dry run: ${dryRun.total} cases at ${dryRun.perSecond.toFixed(0)}/s`);
     const realRun = await timeBatch(baseUrl, financeKey, 'bench-batch-real', false);
     console.log(`batch real run: ${realRun.total} cases at ${realRun.perSecond.toFixed(0)}/s`);
+    // The app's own load (ingest, end to end, batches), without the horizon phase's bulk planning.
+    const inProcessPeakRss = rss.stop();
+    const reconciler = app.get(Reconciler);
+    const horizon = await horizonMemory(
+      { baseUrl, apiKey, databaseUrl: DATABASE_URL, redisUrl: REDIS_URL, reconcile: () => reconciler.reconcile() },
+      { run: `${run}h`, steps: horizonSteps, cases: horizonSteps / 100 },
+    );
+    console.log(`horizon: ${horizon.steps} steps, ${horizon.jobsAdded} jobs, ${horizon.redisBytesPerStep.toFixed(2)} Redis bytes per step`);
     await app.close();
     app = undefined;
 
@@ -106,6 +131,23 @@ async function main(): Promise<void> {
       maxConnections: SMTP_POOL_SIZE,
     });
     console.log(`bare SMTP messages: ${Math.round(rawSmtp.averageBytes)} bytes each on average`);
+    const bareTimer = await bareTimerLateness(REDIS_URL, `bench-late-${run}`, {
+      count: lateSteps,
+      windowMs: LATE_WINDOW_MS,
+      leadMs: 5000,
+      concurrency: WORKER_CONCURRENCY,
+    });
+
+    const roles = await splitRoles(settings, {
+      databaseUrl: rolesDatabaseUrl(DATABASE_URL),
+      sink,
+      apiKey,
+      run: `${run}s`,
+      events,
+      batch,
+      lateSteps,
+      lateWindowMs: LATE_WINDOW_MS,
+    });
 
     const result: BenchResult = {
       at: new Date().toISOString(),
@@ -120,7 +162,22 @@ async function main(): Promise<void> {
       batchDryRunCasesPerSecond: round(dryRun.perSecond, 1),
       batchRealRunCases: realRun.total,
       batchRealRunCasesPerSecond: round(realRun.perSecond, 1),
-      peakRssMb: round(rss.stop() / 2 ** 20, 1),
+      peakRssMb: round(inProcessPeakRss / 2 ** 20, 1),
+      lateSteps,
+      stepLatenessP50Ms: roles.lateness.p50Ms,
+      stepLatenessP99Ms: roles.lateness.p99Ms,
+      stepLatenessMaxMs: roles.lateness.maxMs,
+      bareTimerLatenessP99Ms: bareTimer.p99Ms,
+      horizonSteps: horizon.steps,
+      horizonJobsAdded: horizon.jobsAdded,
+      redisBytesPerHorizonStep: round(horizon.redisBytesPerStep, 2),
+      apiBootRssMb: roles.apiBootRssMb,
+      apiPeakRssMb: roles.apiPeakRssMb,
+      workerBootRssMb: roles.workerBootRssMb,
+      workerPeakRssMb: roles.workerPeakRssMb,
+      splitNoticesPerSecond: roles.noticesPerSecond,
+      loadAverageAtStart: round(loadAtStart, 2),
+      loadAverageAtEnd: round(loadavg()[0]!, 2),
       node: process.version,
       cpus: availableParallelism(),
     };

@@ -32,6 +32,10 @@ export async function flushRedis(redisUrl: string): Promise<void> {
   }
 }
 
+/** The bench-late policy's one step, from the invoice's due instant; its due times are what lateness is measured from. */
+export const LATE_STEP_OFFSET = 'PT10M';
+export const LATE_STEP_OFFSET_MS = 10 * 60_000;
+
 /** A temporary POLICIES_DIR with one default policy: a single email notice as soon as the case opens. */
 export async function writeBenchPolicy(): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'dunning-bench-policies-'));
@@ -51,33 +55,52 @@ export async function writeBenchPolicy(): Promise<string> {
     join(dir, 'bench-batch.yaml'),
     'key: bench-batch\nmatch: {segment: [bench-batch, bench-batch-real]}\nsteps:\n  - {at: P2D, action: notice, channel: email, template: reminder-firm}\n',
   );
+  // Lateness: one notice at a fixed offset from each invoice's due instant, which the bench spreads.
+  await writeFile(
+    join(dir, 'bench-late.yaml'),
+    `key: bench-late\nmatch: {segment: [bench-late]}\nsteps:\n  - {at: ${LATE_STEP_OFFSET}, action: notice, channel: email, template: reminder-friendly}\n`,
+  );
+  // The horizon: ten notices a day apart, every one of them beyond SCHEDULE_HORIZON (PT6H).
+  const daily = Array.from({ length: 10 }, (_, day) => `  - {at: P${day + 1}D, action: notice, channel: email, template: reminder-friendly}`);
+  await writeFile(join(dir, 'bench-horizon.yaml'), ['key: bench-horizon', 'match: {segment: [bench-horizon]}', 'steps:', ...daily, ''].join('\n'));
   return dir;
 }
 
-function overdueEvent(run: string, i: number, segment?: string) {
+function overdueEvent(run: string, i: number, segment?: string, dueAt?: Date) {
   const now = new Date().toISOString();
+  const dueDate = dueAt?.toISOString() ?? now;
   return {
     id: `bench-${run}-${i}`,
     type: 'invoice.overdue',
     occurredAt: now,
     data: {
-      invoice: { externalId: `BINV-${run}-${i}`, currency: 'EUR', amountDue: '125.50', dueDate: now },
+      invoice: { externalId: `BINV-${run}-${i}`, currency: 'EUR', amountDue: '125.50', dueDate },
       debtor: { externalId: `BD-${run}-${i}`, name: `Debtor ${i}`, email: `debtor${i}@example.test`, locale: 'en', timezone: 'Europe/Berlin' },
       ...(segment ? { segment } : {}),
     },
   };
 }
 
-/** Posts `count` events in batches through real HTTP; throws on any non-202 or any result that is not `accepted`. */
+/**
+ * Posts `count` events in batches through real HTTP; throws on any non-202 or any result that is not `accepted`.
+ * Each invoice falls due now, or at `dueAt(i)`.
+ */
 export async function postEvents(
   baseUrl: string,
   apiKey: string,
-  { run, count, batch, inFlight, segment }: { run: string; count: number; batch: number; inFlight: number; segment?: string },
+  {
+    run,
+    count,
+    batch,
+    inFlight,
+    segment,
+    dueAt,
+  }: { run: string; count: number; batch: number; inFlight: number; segment?: string; dueAt?: (i: number) => Date },
 ): Promise<void> {
   const batches = Math.ceil(count / batch);
   await forEachLimited(batches, inFlight, async (b) => {
     const from = b * batch;
-    const events = Array.from({ length: Math.min(batch, count - from) }, (_, k) => overdueEvent(run, from + k, segment));
+    const events = Array.from({ length: Math.min(batch, count - from) }, (_, k) => overdueEvent(run, from + k, segment, dueAt?.(from + k)));
     const response = await fetch(`${baseUrl}/v1/events`, {
       method: 'POST',
       headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },

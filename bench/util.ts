@@ -84,3 +84,9 @@ export const round = (value: number, decimals: number): number => {
 };
 
 export const seconds = (fromMs: number, toMs: number): number => (toMs - fromMs) / 1000;
+
+/** The nearest-rank percentile (0 < p ≤ 100) of values sorted ascending. */
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) throw new Error('percentile of no values');
+  return sorted[Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length))) - 1]!;
+}

@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import Holidays, { type HolidaysTypes } from 'date-holidays';
+import type { default as Holidays, HolidaysTypes } from 'date-holidays';
 import { DateTime } from 'luxon';
 import { z } from 'zod';
 import type { HolidayCalendar } from './contact-gate';
@@ -31,6 +31,12 @@ const chineseDaysSchema = z.object({
 const projectRequire = createRequire(join(process.cwd(), 'package.json'));
 const chineseDays = chineseDaysSchema.parse(projectRequire('chinese-days/dist/chinese-days.json'));
 const chineseDaysYears = new Set(Object.keys(chineseDays.holidays).map((date) => Number(date.slice(0, 4))));
+/**
+ * date-holidays' rules for every country (some 20 MB once loaded) load with the first country the
+ * overrides and chinese-days do not answer for: many processes never ask. chinese-days' table is
+ * small and read at once, for the coverage warning at boot.
+ */
+let DateHolidays: typeof Holidays | undefined;
 
 /** The years chinese-days has official schedules for (1.5.7: 2004–2026; each November adds the next). */
 export function chineseDaysCoverage(): { first: number; last: number } {
@@ -94,7 +100,8 @@ export class PublicHolidays implements HolidayCalendar {
   private instance(country: string): Holidays {
     let holidays = this.countries.get(country);
     if (!holidays) {
-      holidays = new Holidays(country);
+      DateHolidays ??= projectRequire('date-holidays') as typeof Holidays;
+      holidays = new DateHolidays(country);
       this.countries.set(country, holidays);
     }
     return holidays;

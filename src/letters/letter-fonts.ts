@@ -22,7 +22,9 @@ export interface FontkitFont {
  * ESM (Jest), where neither `require` nor `import.meta` exists in both.
  */
 const projectRequire = createRequire(join(process.cwd(), 'package.json'));
-const fontkit = projectRequire('fontkit') as { create(data: Uint8Array): FontkitFont };
+type Fontkit = { create(data: Uint8Array): FontkitFont };
+/** fontkit loads with the first font opened: a process that never renders a letter never needs it. */
+let fontkit: Fontkit | undefined;
 
 const MAIN_FONT = 'noto-sans-sc-chinese-simplified-400-normal.woff';
 const BOLD_FONT = 'noto-sans-sc-chinese-simplified-700-normal.woff';
@@ -69,6 +71,7 @@ function woffToSfnt(woff: Buffer, file: string): Buffer {
 }
 
 function openFont(data: Buffer, file: string): FontkitFont {
+  fontkit ??= projectRequire('fontkit') as Fontkit;
   const font = fontkit.create(woffToSfnt(data, file));
   try {
     font.hasGlyphForCodePoint(0x20); // parses the cmap now, so a broken file is named here
@@ -82,22 +85,37 @@ function openFont(data: Buffer, file: string): FontkitFont {
 export type FontName = string;
 
 /**
- * The letter fonts, opened once per process and shared by every document (pdfkit subsets per
- * document). The index of fallback subsets is built on the first character the main font lacks.
+ * The letter fonts, opened once per process on first use and shared by every document (pdfkit
+ * subsets per document): some 40 MB that an API process or a worker sending only notices never
+ * needs. The index of fallback subsets is built on the first character the main font lacks.
  */
 export class LetterFonts {
-  readonly regular: FontkitFont;
-  readonly bold: FontkitFont;
+  private main: { regular: FontkitFont; bold: FontkitFont } | undefined;
   private fallbackIndex: Promise<ReadonlyMap<number, string>> | null = null;
   private loadedIndex: ReadonlyMap<number, string> = new Map();
   private readonly fallbacks = new Map<string, FontkitFont>();
 
+  /** Checks that the files are there, so a broken install still stops the boot; opens nothing yet. */
   constructor(private readonly dir: string) {
     for (const file of [MAIN_FONT, BOLD_FONT]) {
       if (!existsSync(join(dir, file))) throw new Error(`letter font ${join(dir, file)} is missing; reinstall @fontsource/noto-sans-sc`);
     }
-    this.regular = openFont(readFileSync(join(dir, MAIN_FONT)), MAIN_FONT);
-    this.bold = openFont(readFileSync(join(dir, BOLD_FONT)), BOLD_FONT);
+  }
+
+  get regular(): FontkitFont {
+    return this.opened().regular;
+  }
+
+  get bold(): FontkitFont {
+    return this.opened().bold;
+  }
+
+  private opened(): { regular: FontkitFont; bold: FontkitFont } {
+    this.main ??= {
+      regular: openFont(readFileSync(join(this.dir, MAIN_FONT)), MAIN_FONT),
+      bold: openFont(readFileSync(join(this.dir, BOLD_FONT)), BOLD_FONT),
+    };
+    return this.main;
   }
 
   /** The characters of `text` no font can draw; opens the fallback fonts the others need. */

@@ -4,7 +4,6 @@
  */
 import { readFileSync } from 'node:fs';
 import { Inject, Injectable } from '@nestjs/common';
-import PDFDocument from 'pdfkit';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { LETTER_TYPES, type LetterFields, type LetterLocale, type LetterType, type RenderedLetter, UndrawableText } from '../domain/letter-fields';
 import { type LetterVariables, letterVariables } from './letter-content';
@@ -21,6 +20,10 @@ const GREY = '#555555';
 const MARK_BLUE = '#1f4e79';
 /** The generated signature badge (a seal image gets a square twice its height). */
 const MARK = { width: 230, height: 40 };
+
+/** pdfkit (with fontkit under it) loads with the first letter: most processes never render one. */
+const loadPdfkit = () => import('pdfkit');
+let pdfkit: ReturnType<typeof loadPdfkit> | undefined;
 
 interface AmountRow {
   label: string;
@@ -81,6 +84,7 @@ export class LetterRenderer {
     }
 
     const SIZE = SIZES[fields.locale];
+    const { default: PDFDocument } = await (pdfkit ??= loadPdfkit());
     const doc = new PDFDocument({
       size: 'A4',
       margins: { top: A4.top, bottom: A4.bottom, left: A4.margin, right: A4.margin },

@@ -19,14 +19,18 @@ export class StepScheduler {
     return new Date(this.clock.now().getTime() + this.config.SCHEDULE_HORIZON);
   }
 
+  /** Whether a step due at `at` may wait in Redis now; a later one waits as its row, for the reconciler. */
+  withinHorizon(at: Date): boolean {
+    return at <= this.horizon();
+  }
+
   /**
    * Enqueues the steps due within the horizon. Adding an id that already has a job is a no-op.
    * Never throws: the rows are committed, so a Redis outage only delays them until the reconciler.
    */
   enqueue(steps: readonly DueStep[]): Promise<number> {
     const now = this.clock.now().getTime();
-    const horizon = this.horizon();
-    const due = steps.filter((step) => step.dueAt <= horizon);
+    const due = steps.filter((step) => this.withinHorizon(step.dueAt));
     return this.jobs.add(
       JobName.RunStep,
       due.map((step) => ({ id: step.id, data: { stepId: step.id }, delay: Math.max(0, step.dueAt.getTime() - now) })),
