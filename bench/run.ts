@@ -13,8 +13,9 @@ import { diagnose, dropDatabase, flushRedis, postEvents, timeBatch, writeBenchPo
 import { SmtpSink } from './smtp-sink';
 import { freePort, round, RssSampler, seconds, waitFor } from './util';
 
-const DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/dunning_bench';
-const REDIS_URL = 'redis://127.0.0.1:6379/15';
+// Overridable so that two checkouts bench side by side without dropping each other's stores.
+const DATABASE_URL = process.env.BENCH_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/dunning_bench';
+const REDIS_URL = process.env.BENCH_REDIS_URL || 'redis://127.0.0.1:6379/15';
 const ROOT = resolve(__dirname, '..', '..');
 const NOTICE_WAIT_MS = 10 * 60_000;
 const POSTS_IN_FLIGHT = 4;
