@@ -15,6 +15,8 @@ export interface BenchResult {
   batchRealRunCases: number;
   batchRealRunCasesPerSecond: number;
   peakRssMb: number;
+  /** Which processes ran the service and the bench's own parts. */
+  layout: string;
   node: string;
   cpus: number;
 }
@@ -32,7 +34,8 @@ const LABELS: Record<keyof BenchResult, string> = {
   batchDryRunCasesPerSecond: 'Batch dry run (cases/s, request to completed)',
   batchRealRunCases: 'Batch real run: cases',
   batchRealRunCasesPerSecond: 'Batch real run (cases/s, request to completed)',
-  peakRssMb: 'Peak RSS (MB)',
+  peakRssMb: 'Peak RSS (MB, all processes)',
+  layout: 'Process layout',
   node: 'Node',
   cpus: 'CPUs',
 };

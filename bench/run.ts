@@ -1,17 +1,14 @@
-import 'reflect-metadata';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import type { INestApplication } from '@nestjs/common';
-import { createApp } from '../src/bootstrap';
-import { loadConfig } from '../src/config/config.schema';
 import { rawQueueJobsPerSecond, rawSmtpPerSecond } from './raw';
 import { type BenchResult, writeResults } from './report';
 import { diagnose, dropDatabase, flushRedis, postEvents, timeBatch, writeBenchPolicy } from './service';
 import { SmtpSink } from './smtp-sink';
-import { freePort, round, RssSampler, seconds, waitFor } from './util';
+import { freePort, round, RssSampler, seconds, treeRss, waitFor } from './util';
 
 // Overridable so that two checkouts bench side by side without dropping each other's stores.
 const DATABASE_URL = process.env.BENCH_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/dunning_bench';
@@ -21,23 +18,57 @@ const NOTICE_WAIT_MS = 10 * 60_000;
 const POSTS_IN_FLIGHT = 4;
 const WORKER_CONCURRENCY = 32;
 const SMTP_POOL_SIZE = 5;
+/** The service as operators run it, compiled with the bench from the same sources. */
+const MAIN = resolve(__dirname, '..', 'src', 'main.js');
+const READY_WAIT_MS = 60_000;
 
-function positiveIntEnv(name: string, fallback: number): number {
+/** SIGTERM, then its exit: it finishes its running jobs and stops its worker processes first. */
+async function stopService(service: { child: ChildProcess; exited: Promise<number | null> }): Promise<void> {
+  service.child.kill('SIGTERM');
+  const code = await service.exited;
+  if (code !== 0) console.warn(`the service exited with ${code}`);
+}
+
+function intEnv(name: string, fallback: number, min = 1): number {
   const raw = process.env[name];
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value <= 0) throw new Error(`${name} must be a positive integer, got "${raw}"`);
+  if (!Number.isInteger(value) || value < min) throw new Error(`${name} must be an integer of at least ${min}, got "${raw}"`);
   return value;
 }
 
+/** Starts `node main.js` with the environment and waits until it and its worker processes are ready; it exits on SIGTERM. */
+async function startService(env: Record<string, string>, ports: number[]): Promise<{ child: ChildProcess; exited: Promise<number | null> }> {
+  const child = spawn(process.execPath, [MAIN], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'inherit', 'inherit'] });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const ready = (port: number) =>
+    fetch(`http://127.0.0.1:${port}/health/ready`).then(
+      (response) => response.ok,
+      () => false,
+    );
+  const deadline = performance.now() + READY_WAIT_MS;
+  for (;;) {
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`the service exited during its boot (${child.exitCode ?? child.signalCode})`);
+    if ((await Promise.all(ports.map(ready))).every(Boolean)) return { child, exited };
+    if (performance.now() > deadline) throw new Error(`the service was not ready within ${READY_WAIT_MS / 1000} s`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
 async function main(): Promise<void> {
-  const events = positiveIntEnv('BENCH_EVENTS', 20_000);
-  const batch = positiveIntEnv('BENCH_BATCH', 500);
-  const batchCases = positiveIntEnv('BENCH_BATCH_CASES', 100_000);
-  const realBatchCases = positiveIntEnv('BENCH_BATCH_REAL_CASES', 10_000);
+  const events = intEnv('BENCH_EVENTS', 20_000);
+  const batch = intEnv('BENCH_BATCH', 500);
+  const batchCases = intEnv('BENCH_BATCH_CASES', 100_000);
+  const realBatchCases = intEnv('BENCH_BATCH_REAL_CASES', 10_000);
+  // One process per core: the service process (API and a worker) and a worker process beside it.
+  const workerProcesses = intEnv('BENCH_WORKER_PROCESSES', availableParallelism() - 1, 0);
+  const layout =
+    `1 service process (API + worker)` +
+    (workerProcesses ? ` + ${workerProcesses} worker process${workerProcesses > 1 ? 'es' : ''} (WORKER_PROCESSES=${workerProcesses})` : '') +
+    ', and the bench process (HTTP client, SMTP sink)';
   const run = randomBytes(4).toString('hex');
-  const rss = new RssSampler(200);
-  let app: INestApplication | undefined;
+  let service: Awaited<ReturnType<typeof startService>> | undefined;
+  const rss = new RssSampler(200, () => (service ? treeRss(service.child.pid!) : 0));
   let policiesDir: string | undefined;
   const { sink, port: smtpPort } = await SmtpSink.start();
   try {
@@ -47,8 +78,11 @@ async function main(): Promise<void> {
     const apiKey = randomBytes(16).toString('hex');
     const financeKey = randomBytes(16).toString('hex');
     const httpPort = await freePort();
-    const config = loadConfig({
+    const env = {
       PORT: String(httpPort),
+      HOST: '127.0.0.1',
+      APP_ROLE: 'all',
+      WORKER_PROCESSES: String(workerProcesses),
       DATABASE_URL,
       DATABASE_POOL_SIZE: '20',
       REDIS_URL,
@@ -61,10 +95,10 @@ async function main(): Promise<void> {
       COMPLIANCE_FILE: join(ROOT, 'test/fixtures/compliance-open.yaml'),
       WORKER_CONCURRENCY: String(WORKER_CONCURRENCY),
       LOG_LEVEL: 'warn',
-    });
-    app = await createApp(config);
-    await app.listen(httpPort, '127.0.0.1');
-    console.log(`bench ${run}: ${events} events in batches of ${batch}, API on :${httpPort}, SMTP sink on :${smtpPort}`);
+    };
+    const workerPorts = Array.from({ length: workerProcesses }, (_, n) => httpPort + n + 1);
+    service = await startService(env, [httpPort, ...workerPorts]);
+    console.log(`bench ${run}: ${events} events in batches of ${batch}, ${layout}; API on :${httpPort}, SMTP sink on :${smtpPort}`);
 
     // Service: both clocks start at the first post; the worker sends while ingest is still running.
     const startedAt = performance.now();
@@ -96,8 +130,8 @@ async function main(): Promise<void> {
     console.log(`batch dry run: ${dryRun.total} cases at ${dryRun.perSecond.toFixed(0)}/s`);
     const realRun = await timeBatch(baseUrl, financeKey, 'bench-batch-real', false);
     console.log(`batch real run: ${realRun.total} cases at ${realRun.perSecond.toFixed(0)}/s`);
-    await app.close();
-    app = undefined;
+    await stopService(service);
+    service = undefined;
 
     // Bare parts, one after the other, on the same Redis database and SMTP sink.
     const rawQueue = await rawQueueJobsPerSecond(REDIS_URL, `bench-noop-${run}`, events, WORKER_CONCURRENCY);
@@ -122,14 +156,15 @@ async function main(): Promise<void> {
       batchRealRunCases: realRun.total,
       batchRealRunCasesPerSecond: round(realRun.perSecond, 1),
       peakRssMb: round(rss.stop() / 2 ** 20, 1),
+      layout,
       node: process.version,
       cpus: availableParallelism(),
     };
     console.log(`\n${await writeResults(join(ROOT, 'bench', 'results'), result)}\n`);
   } finally {
     rss.stop();
-    // On failure the app may still hold workers and pools; close it before the sink it sends to.
-    await app?.close().catch((error: unknown) => console.error('closing the app:', error));
+    // On failure the service may still run its workers; stop it before the sink it sends to.
+    if (service) await stopService(service);
     await sink.close();
     if (policiesDir) await rm(policiesDir, { recursive: true, force: true });
   }
