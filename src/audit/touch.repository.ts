@@ -172,8 +172,10 @@ export class TouchRepository extends SqlRepository {
   private readonly legalTrails = new Gather<string, LegalTouch[]>(async (tx, caseIds) => {
     const rows = await this.rows<LegalTouch & { n: string }>(
       tx,
-      `SELECT want.n, t.seq, t.kind, t.at, t.channel, t.data FROM unnest($1::uuid[]) WITH ORDINALITY AS want(id, n)
-       JOIN touches t ON t.case_id = want.id WHERE t.kind = ANY($2::text[]) ORDER BY want.n, t.seq`,
+      // LATERAL: one index lookup per case, whatever the planner guesses of a case's touches (a join read them all).
+      `SELECT want.n, t.* FROM unnest($1::uuid[]) WITH ORDINALITY AS want(id, n) CROSS JOIN LATERAL (
+         SELECT seq, kind, at, channel, data FROM touches WHERE case_id = want.id AND kind = ANY($2::text[]) ORDER BY seq
+       ) t ORDER BY want.n, t.seq`,
       [caseIds, LEGAL_TOUCH_KINDS],
     );
     const trails = caseIds.map((): LegalTouch[] => []);
