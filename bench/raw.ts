@@ -1,19 +1,19 @@
 import { performance } from 'node:perf_hooks';
-import { Queue, Worker } from 'bullmq';
 import { createTransport } from 'nodemailer';
+import type { AppConfig } from '../src/config/config.schema';
+import { openQueue, openWorker } from '../src/jobs/queue-backend';
 import type { SmtpSink } from './smtp-sink';
 import { forEachLimited, seconds, waitFor } from './util';
 
 const QUEUE_CHUNK = 1000;
 const WAIT_MS = 10 * 60_000;
 
-/** Bare BullMQ: no-op jobs through one Queue and one Worker, the floor under the step queue. */
-export async function rawQueueJobsPerSecond(redisUrl: string, queueName: string, count: number, concurrency: number): Promise<number> {
-  const connection = { url: redisUrl, maxRetriesPerRequest: null };
-  const queue = new Queue(queueName, { connection });
+/** Bare BullMQ: no-op jobs through one Queue and one Worker, on the service's backend (Redis or PostgreSQL), the floor under the step queue. */
+export async function rawQueueJobsPerSecond(config: AppConfig, queueName: string, count: number, concurrency: number): Promise<number> {
+  const queue = openQueue(queueName, config);
   let completed = 0;
   let lastAt = 0;
-  const worker = new Worker(queueName, async () => undefined, { connection, concurrency });
+  const worker = openWorker(queueName, () => Promise.resolve(undefined), config, { concurrency });
   worker.on('completed', () => {
     completed++;
     lastAt = performance.now();

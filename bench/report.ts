@@ -15,6 +15,11 @@ export interface BenchResult {
   batchRealRunCases: number;
   batchRealRunCasesPerSecond: number;
   peakRssMb: number;
+  postgresNoticesPerSecond: number;
+  rawPostgresQueueJobsPerSecond: number;
+  postgresRatio: number;
+  /** Which processes ran the service and the bench's own parts. */
+  layout: string;
   lateSteps: number;
   stepLatenessP50Ms: number;
   stepLatenessP99Ms: number;
@@ -47,7 +52,11 @@ const LABELS: Record<keyof BenchResult, string> = {
   batchDryRunCasesPerSecond: 'Batch dry run (cases/s, request to completed)',
   batchRealRunCases: 'Batch real run: cases',
   batchRealRunCasesPerSecond: 'Batch real run (cases/s, request to completed)',
-  peakRssMb: 'Peak RSS, API + workers + bench driver in one process (MB)',
+  postgresNoticesPerSecond: 'PostgreSQL queues: end to end (notices/s, no Redis)',
+  rawPostgresQueueJobsPerSecond: 'PostgreSQL queues: bare BullMQ no-op jobs/s',
+  postgresRatio: 'PostgreSQL queues: ratio (notices/s ÷ slower bare part)',
+  peakRssMb: 'Peak RSS of the service, all its processes (MB)',
+  layout: 'Process layout',
   lateSteps: 'Lateness: steps (due over 10 s)',
   stepLatenessP50Ms: 'Step lateness p50 (ms)',
   stepLatenessP99Ms: 'Step lateness p99 (ms; goal ≤ 150)',
@@ -77,14 +86,16 @@ function howMeasured(result: BenchResult): string[] {
   return [
     '## How they are measured',
     '',
-    `- **Ingest, end to end, batches, peak RSS in one process**: the application (APP_ROLE=all, \`createApp\`) runs inside the bench ` +
-      `process with the SMTP sink. Ingest is ${result.events} overdue events posted over HTTP, ${result.batch} per request, 4 requests in flight, ` +
-      'timed from the first post to the last 202; end to end runs to the last message the sink received; the RSS is sampled every 200 ms ' +
-      'from the start to the end of the batches.',
+    `- **Ingest, end to end, batches, peak RSS of the service**: ${result.layout}; the service's processes run \`node main.js\` with the ` +
+      `production image's NODE_ENV and NODE_OPTIONS. Ingest is ${result.events} overdue events posted over HTTP, ${result.batch} per request, ` +
+      '4 requests in flight, timed from the first post to the last 202; end to end runs to the last message the sink received; the RSS ' +
+      "of the service's processes together is sampled every 200 ms from the start to the end of the batches.",
     `- **Ratio**: the full path (validation, case, steps, dispatch ledger, touches, template, SMTP) against the slower bare part ` +
       `(an empty BullMQ job or a bare pooled SMTP send of the same size, whichever is slower): ` +
       `${result.ratio} means the service delivers ${(result.ratio * 100).toFixed(1)}% of that floor's throughput.`,
-    `- **Horizon**: in the same in-process application, cases opened over HTTP with a policy of ten daily notices (P1D…P10D, all beyond ` +
+    `- **PostgreSQL queues**: the same events and layout again with \`QUEUE_BACKEND=postgres\` on a database of their own (no Redis), ` +
+      'against bare BullMQ no-op jobs on its PostgreSQL backend and the same bare SMTP sends.',
+    `- **Horizon**: in an application inside the bench process (APP_ROLE=all, \`createApp\`), on the same stores, cases opened over HTTP with a policy of ten daily notices (P1D…P10D, all beyond ` +
       `SCHEDULE_HORIZON), their steps copied by SQL to ${result.horizonSteps} pending rows, then a reconciler pass; Redis \`used_memory\` ` +
       'before and after, divided by the steps. The jobs count is what the steps queue holds afterwards, drained beforehand.',
     '- **Split roles (peak RSS per role, lateness)**: one `APP_ROLE=api` and one `APP_ROLE=worker` process of `node dist/main.js` with the ' +

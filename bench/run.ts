@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { availableParallelism, loadavg } from 'node:os';
@@ -10,12 +11,12 @@ import { loadConfig } from '../src/config/config.schema';
 import { Reconciler } from '../src/scheduling/reconciler.service';
 import { horizonMemory } from './horizon-memory';
 import { bareTimerLateness } from './lateness';
-import { splitRoles } from './process-memory';
+import { imageNodeOptions, splitRoles } from './process-memory';
 import { rawQueueJobsPerSecond, rawSmtpPerSecond } from './raw';
 import { type BenchResult, writeResults } from './report';
 import { diagnose, dropDatabase, flushRedis, postEvents, timeBatch, writeBenchPolicy } from './service';
 import { SmtpSink } from './smtp-sink';
-import { freePort, round, RssSampler, seconds, waitFor } from './util';
+import { freePort, round, RssSampler, seconds, treeRss, waitFor } from './util';
 
 // Overridable so that two checkouts bench side by side without dropping each other's stores.
 const DATABASE_URL = process.env.BENCH_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/dunning_bench';
@@ -34,25 +35,87 @@ function rolesDatabaseUrl(databaseUrl: string): string {
   return url.toString();
 }
 
-function positiveIntEnv(name: string, fallback: number): number {
+/** The service as operators run it, compiled with the bench from the same sources. */
+const MAIN = resolve(__dirname, '..', 'src', 'main.js');
+const READY_WAIT_MS = 60_000;
+
+/** SIGTERM, then its exit: it finishes its running jobs and stops its worker processes first. */
+async function stopService(service: { child: ChildProcess; exited: Promise<number | null> }): Promise<void> {
+  service.child.kill('SIGTERM');
+  const code = await service.exited;
+  if (code !== 0) console.warn(`the service exited with ${code}`);
+}
+
+function intEnv(name: string, fallback: number, min = 1): number {
   const raw = process.env[name];
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value <= 0) throw new Error(`${name} must be a positive integer, got "${raw}"`);
+  if (!Number.isInteger(value) || value < min) throw new Error(`${name} must be an integer of at least ${min}, got "${raw}"`);
   return value;
 }
 
+/** Starts `node main.js` with the environment and waits until it and its worker processes are ready; it exits on SIGTERM. */
+async function startService(env: Record<string, string>, ports: number[]): Promise<{ child: ChildProcess; exited: Promise<number | null> }> {
+  const child = spawn(process.execPath, [MAIN], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'inherit', 'inherit'] });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const ready = (port: number) =>
+    fetch(`http://127.0.0.1:${port}/health/ready`).then(
+      (response) => response.ok,
+      () => false,
+    );
+  const deadline = performance.now() + READY_WAIT_MS;
+  for (;;) {
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`the service exited during its boot (${child.exitCode ?? child.signalCode})`);
+    if ((await Promise.all(ports.map(ready))).every(Boolean)) return { child, exited };
+    if (performance.now() > deadline) throw new Error(`the service was not ready within ${READY_WAIT_MS / 1000} s`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+/** Events posted over HTTP while the worker sends; both clocks start at the first post. */
+async function noticePhase(
+  sink: SmtpSink,
+  target: { baseUrl: string; apiKey: string; run: string; events: number; batch: number; databaseUrl: string; redisUrl: string },
+): Promise<{ eventsPerSecond: number; noticesPerSecond: number; noticeBytes: number }> {
+  const { baseUrl, apiKey, run, events, batch } = target;
+  const before = sink.received;
+  const startedAt = performance.now();
+  await postEvents(baseUrl, apiKey, { run, count: events, batch, inFlight: POSTS_IN_FLIGHT });
+  const postedAt = performance.now();
+  console.log(`ingested in ${seconds(startedAt, postedAt).toFixed(1)} s; ${sink.received - before} notices already received`);
+  try {
+    await waitFor('notices received by the SMTP sink', () => sink.received - before >= events, {
+      timeoutMs: NOTICE_WAIT_MS,
+      intervalMs: 100,
+      progress: () => `${sink.received - before}/${events}`,
+    });
+  } catch (error) {
+    throw new Error(`${(error as Error).message}\n  ${await diagnose(target.databaseUrl, target.redisUrl)}`, { cause: error });
+  }
+  if (sink.received - before > events) console.warn(`the sink received ${sink.received - before} notices for ${events} events (duplicates?)`);
+  const noticesPerSecond = events / seconds(startedAt, sink.lastAt);
+  console.log(`notices done in ${seconds(startedAt, sink.lastAt).toFixed(1)} s (${Math.round(sink.averageBytes())} bytes each on average)`);
+  return { eventsPerSecond: events / seconds(startedAt, postedAt), noticesPerSecond, noticeBytes: sink.averageBytes() };
+}
+
 async function main(): Promise<void> {
-  const events = positiveIntEnv('BENCH_EVENTS', 20_000);
-  const batch = positiveIntEnv('BENCH_BATCH', 500);
-  const batchCases = positiveIntEnv('BENCH_BATCH_CASES', 100_000);
-  const realBatchCases = positiveIntEnv('BENCH_BATCH_REAL_CASES', 10_000);
-  const lateSteps = positiveIntEnv('BENCH_LATE_STEPS', 10_000);
-  const horizonSteps = positiveIntEnv('BENCH_HORIZON_STEPS', 1_000_000);
+  const events = intEnv('BENCH_EVENTS', 20_000);
+  const batch = intEnv('BENCH_BATCH', 500);
+  const batchCases = intEnv('BENCH_BATCH_CASES', 100_000);
+  const realBatchCases = intEnv('BENCH_BATCH_REAL_CASES', 10_000);
+  const lateSteps = intEnv('BENCH_LATE_STEPS', 10_000);
+  const horizonSteps = intEnv('BENCH_HORIZON_STEPS', 1_000_000);
   const loadAtStart = loadavg()[0]!;
+  // One process per core: the service process (API and a worker) and a worker process beside it.
+  const workerProcesses = intEnv('BENCH_WORKER_PROCESSES', availableParallelism() - 1, 0);
+  const layout =
+    `1 service process (API + worker)` +
+    (workerProcesses ? ` + ${workerProcesses} worker process${workerProcesses > 1 ? 'es' : ''} (WORKER_PROCESSES=${workerProcesses})` : '') +
+    ', and the bench process (HTTP client, SMTP sink)';
   const run = randomBytes(4).toString('hex');
-  const rss = new RssSampler(200);
+  let service: Awaited<ReturnType<typeof startService>> | undefined;
   let app: INestApplication | undefined;
+  const rss = new RssSampler(200, () => (service ? treeRss(service.child.pid!) : 0));
   let policiesDir: string | undefined;
   const { sink, port: smtpPort } = await SmtpSink.start();
   try {
@@ -62,9 +125,14 @@ async function main(): Promise<void> {
     const apiKey = randomBytes(16).toString('hex');
     const financeKey = randomBytes(16).toString('hex');
     const httpPort = await freePort();
-    // The split-roles phase starts its processes with the same settings.
-    const settings: Record<string, string> = {
+    // As the image runs it (NODE_ENV, the heap limit); the split-roles phase starts its processes with the same settings.
+    const env: Record<string, string> = {
+      NODE_ENV: 'production',
+      NODE_OPTIONS: await imageNodeOptions(join(ROOT, 'Dockerfile')),
       PORT: String(httpPort),
+      HOST: '127.0.0.1',
+      APP_ROLE: 'all',
+      WORKER_PROCESSES: String(workerProcesses),
       DATABASE_URL,
       DATABASE_POOL_SIZE: '20',
       REDIS_URL,
@@ -78,42 +146,36 @@ async function main(): Promise<void> {
       WORKER_CONCURRENCY: String(WORKER_CONCURRENCY),
       LOG_LEVEL: 'warn',
     };
-    app = await createApp(loadConfig(settings));
-    await app.listen(httpPort, '127.0.0.1');
-    console.log(`bench ${run}: ${events} events in batches of ${batch}, API on :${httpPort}, SMTP sink on :${smtpPort}`);
+    const workerPorts = Array.from({ length: workerProcesses }, (_, n) => httpPort + n + 1);
+    service = await startService(env, [httpPort, ...workerPorts]);
+    console.log(`bench ${run}: ${events} events in batches of ${batch}, ${layout}; API on :${httpPort}, SMTP sink on :${smtpPort}`);
 
-    // Service: both clocks start at the first post; the worker sends while ingest is still running.
-    const startedAt = performance.now();
-    await postEvents(`http://127.0.0.1:${httpPort}`, apiKey, { run, count: events, batch, inFlight: POSTS_IN_FLIGHT });
-    const postedAt = performance.now();
-    console.log(`ingested in ${seconds(startedAt, postedAt).toFixed(1)} s; ${sink.received} notices already received`);
-    try {
-      await waitFor('notices received by the SMTP sink', () => sink.received >= events, {
-        timeoutMs: NOTICE_WAIT_MS,
-        intervalMs: 100,
-        progress: () => `${sink.received}/${events}`,
-      });
-    } catch (error) {
-      throw new Error(`${(error as Error).message}\n  ${await diagnose(DATABASE_URL, REDIS_URL)}`, { cause: error });
-    }
-    if (sink.received > events) console.warn(`the sink received ${sink.received} notices for ${events} events (duplicates?)`);
-    const eventsPerSecond = events / seconds(startedAt, postedAt);
-    const noticesPerSecond = events / seconds(startedAt, sink.lastAt);
-    const noticeBytes = sink.averageBytes();
-    console.log(
-      `notices done in ${seconds(startedAt, sink.lastAt).toFixed(1)} s (${Math.round(noticeBytes)} bytes each on average); ` +
-        `peak RSS so far ${Math.round(rss.peakMb())} MB`,
-    );
-    // Batches: a dry run over many cases, then a real run (each case's next step advanced to now).
     const baseUrl = `http://127.0.0.1:${httpPort}`;
+    const { eventsPerSecond, noticesPerSecond, noticeBytes } = await noticePhase(sink, {
+      baseUrl,
+      apiKey,
+      run,
+      events,
+      batch,
+      databaseUrl: DATABASE_URL,
+      redisUrl: REDIS_URL,
+    });
+    console.log(`peak RSS so far ${Math.round(rss.peakMb())} MB`);
+    // Batches: a dry run over many cases, then a real run (each case's next step advanced to now).
     await postEvents(baseUrl, apiKey, { run: `${run}d`, count: batchCases, batch: 1000, inFlight: POSTS_IN_FLIGHT, segment: 'bench-batch' });
     await postEvents(baseUrl, apiKey, { run: `${run}r`, count: realBatchCases, batch: 1000, inFlight: POSTS_IN_FLIGHT, segment: 'bench-batch-real' });
     const dryRun = await timeBatch(baseUrl, financeKey, 'bench-batch', true);
     console.log(`batch dry run: ${dryRun.total} cases at ${dryRun.perSecond.toFixed(0)}/s`);
     const realRun = await timeBatch(baseUrl, financeKey, 'bench-batch-real', false);
     console.log(`batch real run: ${realRun.total} cases at ${realRun.perSecond.toFixed(0)}/s`);
-    // The app's own load (ingest, end to end, batches), without the horizon phase's bulk planning.
-    const inProcessPeakRss = rss.stop();
+    // The service's own load (ingest, end to end, batches), without the horizon phase's bulk planning.
+    const peakRss = rss.stop();
+    await stopService(service);
+    service = undefined;
+
+    // The horizon in an application inside the bench, whose reconciler pass it runs itself.
+    app = await createApp(loadConfig({ ...env, WORKER_PROCESSES: '0' }));
+    await app.listen(httpPort, '127.0.0.1');
     const reconciler = app.get(Reconciler);
     const horizon = await horizonMemory(
       { baseUrl, apiKey, databaseUrl: DATABASE_URL, redisUrl: REDIS_URL, reconcile: () => reconciler.reconcile() },
@@ -123,8 +185,17 @@ async function main(): Promise<void> {
     await app.close();
     app = undefined;
 
-    // Bare parts, one after the other, on the same Redis database and SMTP sink.
-    const rawQueue = await rawQueueJobsPerSecond(REDIS_URL, `bench-noop-${run}`, events, WORKER_CONCURRENCY);
+    // The same notices with every queue on PostgreSQL (no Redis), in the same layout, on a database of their own.
+    const postgresEnv = { ...env, DATABASE_URL: `${DATABASE_URL}_pgq`, QUEUE_BACKEND: 'postgres' };
+    await dropDatabase(postgresEnv.DATABASE_URL);
+    service = await startService(postgresEnv, [httpPort, ...workerPorts]);
+    const onPostgres = await noticePhase(sink, { baseUrl, apiKey, run: `${run}q`, events, batch, databaseUrl: postgresEnv.DATABASE_URL, redisUrl: REDIS_URL });
+    await stopService(service);
+    service = undefined;
+
+    // Bare parts, one after the other, on the same stores and SMTP sink.
+    const rawQueue = await rawQueueJobsPerSecond(loadConfig(env), `bench-noop-${run}`, events, WORKER_CONCURRENCY);
+    const rawPostgresQueue = await rawQueueJobsPerSecond(loadConfig(postgresEnv), `bench-noop-${run}`, events, WORKER_CONCURRENCY);
     const rawSmtp = await rawSmtpPerSecond(sink, smtpPort, Math.min(events, 20_000), {
       targetBytes: noticeBytes,
       inFlight: WORKER_CONCURRENCY,
@@ -138,16 +209,10 @@ async function main(): Promise<void> {
       concurrency: WORKER_CONCURRENCY,
     });
 
-    const roles = await splitRoles(settings, {
-      databaseUrl: rolesDatabaseUrl(DATABASE_URL),
-      sink,
-      apiKey,
-      run: `${run}s`,
-      events,
-      batch,
-      lateSteps,
-      lateWindowMs: LATE_WINDOW_MS,
-    });
+    const roles = await splitRoles(
+      { ...env, WORKER_PROCESSES: '0' },
+      { databaseUrl: rolesDatabaseUrl(DATABASE_URL), sink, apiKey, run: `${run}s`, events, batch, lateSteps, lateWindowMs: LATE_WINDOW_MS },
+    );
 
     const result: BenchResult = {
       at: new Date().toISOString(),
@@ -162,7 +227,11 @@ async function main(): Promise<void> {
       batchDryRunCasesPerSecond: round(dryRun.perSecond, 1),
       batchRealRunCases: realRun.total,
       batchRealRunCasesPerSecond: round(realRun.perSecond, 1),
-      peakRssMb: round(inProcessPeakRss / 2 ** 20, 1),
+      postgresNoticesPerSecond: round(onPostgres.noticesPerSecond, 1),
+      rawPostgresQueueJobsPerSecond: round(rawPostgresQueue, 1),
+      postgresRatio: round(onPostgres.noticesPerSecond / Math.min(rawPostgresQueue, rawSmtp.perSecond), 3),
+      peakRssMb: round(peakRss / 2 ** 20, 1),
+      layout,
       lateSteps,
       stepLatenessP50Ms: roles.lateness.p50Ms,
       stepLatenessP99Ms: roles.lateness.p99Ms,
@@ -184,7 +253,8 @@ async function main(): Promise<void> {
     console.log(`\n${await writeResults(join(ROOT, 'bench', 'results'), result)}\n`);
   } finally {
     rss.stop();
-    // On failure the app may still hold workers and pools; close it before the sink it sends to.
+    // On failure the service or the app may still run workers; stop them before the sink they send to.
+    if (service) await stopService(service);
     await app?.close().catch((error: unknown) => console.error('closing the app:', error));
     await sink.close();
     if (policiesDir) await rm(policiesDir, { recursive: true, force: true });

@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { performance } from 'node:perf_hooks';
 
@@ -51,18 +52,47 @@ export async function forEachLimited(count: number, limit: number, work: (index:
   await Promise.all(lanes);
 }
 
-/** Samples process RSS on an unref'd timer, so it never keeps the process alive. */
+/** The resident memory of a process and of its child processes, in bytes (Linux /proc); 0 for a process that is gone. */
+export function treeRss(pid: number): number {
+  const children = readdirSync('/proc').filter((entry) => /^\d+$/.test(entry) && parentOf(Number(entry)) === pid);
+  return residentBytes(pid) + children.reduce((sum, child) => sum + residentBytes(Number(child)), 0);
+}
+
+function parentOf(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    return undefined;
+  }
+}
+
+function residentBytes(pid: number): number {
+  try {
+    return Number(readFileSync(`/proc/${pid}/statm`, 'utf8').split(' ')[1]) * PAGE_BYTES;
+  } catch {
+    return 0;
+  }
+}
+
+const PAGE_BYTES = 4096;
+
+/** Samples the RSS of this process plus `others()` (the service's processes) on an unref'd timer, so it never keeps the process alive. */
 export class RssSampler {
-  private peak = process.memoryUsage().rss;
+  private peak = 0;
   private readonly timer: NodeJS.Timeout;
 
-  constructor(intervalMs = 200) {
+  constructor(
+    intervalMs = 200,
+    private readonly others: () => number = () => 0,
+  ) {
+    this.sample();
     this.timer = setInterval(() => this.sample(), intervalMs);
     this.timer.unref();
   }
 
   sample(): void {
-    this.peak = Math.max(this.peak, process.memoryUsage().rss);
+    this.peak = Math.max(this.peak, process.memoryUsage().rss + this.others());
   }
 
   /** The highest RSS seen so far, in MB. */

@@ -6,6 +6,7 @@ import { createApp } from './bootstrap';
 import { type EmbeddedPostgres, startEmbeddedPostgres } from './database/embedded-postgres';
 import { DependencyUnavailable } from './database/preflight';
 import { PolicyFileError } from './policies/policy-files';
+import { stopWithParent, WorkerProcesses } from './worker-processes';
 
 /** Another process holds the port: one line for the operator, not Node's stack. */
 class PortInUse extends Error {
@@ -35,17 +36,27 @@ async function main(): Promise<void> {
   });
 
   let stopping = false;
-  const stop = async (signal: string) => {
+  const stop = async (reason: string, code = 0) => {
     if (stopping) return;
     stopping = true;
-    console.log(`${signal}: finishing running jobs, then closing`);
+    console.log(`${reason}: finishing running jobs, then closing`);
     // app.close() stops HTTP, lets workers finish their jobs, then closes connections.
-    await app.close();
+    await Promise.all([app.close(), workers?.stop()]);
+    // The embedded PostgreSQL last: the workers' last writes go to it.
     await embedded?.stop();
-    process.exit(0);
+    process.exit(code);
   };
+  const workers =
+    config.WORKER_PROCESSES > 0
+      ? new WorkerProcesses(config, (message) => {
+          console.error(message);
+          void stop('a worker process is gone', 1);
+        })
+      : undefined;
+  if (workers) console.log(`started ${workers.pids.length} worker processes: pids ${workers.pids.join(', ')}`);
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
+  stopWithParent(() => void stop('the process that started this worker is gone'));
 }
 
 main().catch(async (error: unknown) => {

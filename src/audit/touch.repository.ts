@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { Gather } from '../database/gather';
 import { SqlRepository } from '../database/sql-repository';
 import type { Tx } from '../database/transactions';
 import { LEGAL_TOUCH_KINDS, type LegalTouch } from '../domain/legal-record';
@@ -25,6 +26,15 @@ export interface NoticeSent {
   stepId: string;
   at: Date;
   providerMessageId: string | null;
+}
+
+/** One sent notice's record: its touches onto the head read at claim time. */
+interface HeadSwap {
+  caseId: string;
+  expected: ChainHead;
+  rows: readonly ChainedRow[];
+  head: ChainHead;
+  sent: NoticeSent;
 }
 
 const TOUCH_COLUMNS = `id, case_id AS "caseId", seq, kind, at, actor, channel, data, prev_hash AS "prevHash", hash`;
@@ -100,41 +110,78 @@ export class TouchRepository extends SqlRepository {
    * The step worker's one statement after a send: when the case's head is still `expected` (read
    * at claim time), appends the rows, moves the head, marks the dispatch sent and its step done,
    * and returns the case's next waiting step. Null when another writer moved the head: nothing
-   * was written, and the caller records under the case lock instead.
+   * was written, and the caller records under the case lock instead. Concurrent calls are
+   * gathered into one statement in which each case's swap succeeds or fails on its own.
    */
-  async appendIfHeadUnchanged(
+  appendIfHeadUnchanged(
     caseId: string,
     expected: ChainHead,
     rows: readonly ChainedRow[],
     head: ChainHead,
     sent: NoticeSent,
   ): Promise<{ next: DueStep | undefined } | null> {
-    const swapped = await this.row<{ next: { id: string; dueAt: string } | null }>(
-      undefined,
-      `WITH head AS (
-         UPDATE cases SET touch_seq = $11, touch_hash = $12 WHERE id = $10 AND touch_seq = $13 AND touch_hash = $14 RETURNING id
-       ), appended AS (
-         ${INSERT_TOUCHES} WHERE EXISTS (SELECT 1 FROM head)
-       ), sent AS (
-         UPDATE dispatches SET status = 'sent', sent_at = COALESCE(sent_at, $17), last_error = NULL, provider_message_id = COALESCE($18, provider_message_id)
-         WHERE id = $15 AND EXISTS (SELECT 1 FROM head)
-       ), done AS (
-         UPDATE scheduled_steps SET status = 'done', outcome = 'sent', finished_at = $17, updated_at = $17 WHERE id = $16 AND EXISTS (SELECT 1 FROM head)
-       )
-       SELECT next_pending_step($10, $16) AS next FROM head`,
-      [...touchColumns(rows), caseId, head.seq, head.hash, expected.seq, expected.hash, sent.dispatchId, sent.stepId, sent.at, sent.providerMessageId],
-    );
-    if (!swapped) return null;
-    return { next: swapped.next ? { id: swapped.next.id, dueAt: new Date(swapped.next.dueAt) } : undefined };
+    return this.swaps.call(undefined, { caseId, expected, rows, head, sent });
   }
 
-  /** The touches a case's legal record is read from, in seq order. */
+  private readonly swaps = new Gather<HeadSwap, { next: DueStep | undefined } | null>(
+    async (tx, swaps) => {
+      const swapped = await this.rows<{ n: string; next: { id: string; dueAt: string } | null }>(
+        tx,
+        `WITH swap AS (
+         SELECT * FROM unnest($10::uuid[], $11::int[], $12::text[], $13::int[], $14::text[], $15::uuid[], $16::uuid[], $17::timestamptz[], $18::text[])
+           WITH ORDINALITY AS swap(case_id, seq, hash, expected_seq, expected_hash, dispatch_id, step_id, at, provider_message_id, n)
+       ), head AS (
+         UPDATE cases c SET touch_seq = swap.seq, touch_hash = swap.hash FROM swap
+         WHERE c.id = swap.case_id AND c.touch_seq = swap.expected_seq AND c.touch_hash = swap.expected_hash RETURNING c.id
+       ), appended AS (
+         ${INSERT_TOUCHES} AS touch(case_id) WHERE touch.case_id IN (SELECT id FROM head)
+       ), sent AS (
+         UPDATE dispatches d SET status = 'sent', sent_at = COALESCE(d.sent_at, swap.at), last_error = NULL,
+           provider_message_id = COALESCE(swap.provider_message_id, d.provider_message_id)
+         FROM swap WHERE d.id = swap.dispatch_id AND swap.case_id IN (SELECT id FROM head)
+       ), done AS (
+         UPDATE scheduled_steps s SET status = 'done', outcome = 'sent', finished_at = swap.at, updated_at = swap.at
+         FROM swap WHERE s.id = swap.step_id AND swap.case_id IN (SELECT id FROM head)
+       )
+       SELECT swap.n, next_pending_step(swap.case_id, swap.step_id) AS next FROM swap WHERE swap.case_id IN (SELECT id FROM head)`,
+        [
+          ...touchColumns(swaps.flatMap((swap) => swap.rows)),
+          swaps.map((swap) => swap.caseId),
+          swaps.map((swap) => swap.head.seq),
+          swaps.map((swap) => swap.head.hash),
+          swaps.map((swap) => swap.expected.seq),
+          swaps.map((swap) => swap.expected.hash),
+          swaps.map((swap) => swap.sent.dispatchId),
+          swaps.map((swap) => swap.sent.stepId),
+          swaps.map((swap) => swap.sent.at),
+          swaps.map((swap) => swap.sent.providerMessageId),
+        ],
+      );
+      const outcomes = swaps.map((): { next: DueStep | undefined } | null => null);
+      for (const { n, next } of swapped) outcomes[Number(n) - 1] = { next: next ? { id: next.id, dueAt: new Date(next.dueAt) } : undefined };
+      return outcomes;
+    },
+    (swap) => swap.caseId,
+  );
+
+  /** The touches a case's legal record is read from, in seq order; concurrent reads are gathered. */
   legalTrail(tx: Tx | undefined, caseId: string): Promise<LegalTouch[]> {
-    return this.rows(tx, 'SELECT seq, kind, at, channel, data FROM touches WHERE case_id = $1 AND kind = ANY($2::text[]) ORDER BY seq', [
-      caseId,
-      LEGAL_TOUCH_KINDS,
-    ]);
+    return this.legalTrails.call(tx, caseId);
   }
+
+  private readonly legalTrails = new Gather<string, LegalTouch[]>(async (tx, caseIds) => {
+    const rows = await this.rows<LegalTouch & { n: string }>(
+      tx,
+      // LATERAL: one index lookup per case, whatever the planner guesses of a case's touches (a join read them all).
+      `SELECT want.n, t.* FROM unnest($1::uuid[]) WITH ORDINALITY AS want(id, n) CROSS JOIN LATERAL (
+         SELECT seq, kind, at, channel, data FROM touches WHERE case_id = want.id AND kind = ANY($2::text[]) ORDER BY seq
+       ) t ORDER BY want.n, t.seq`,
+      [caseIds, LEGAL_TOUCH_KINDS],
+    );
+    const trails = caseIds.map((): LegalTouch[] => []);
+    for (const { n, ...touch } of rows) trails[Number(n) - 1]!.push(touch);
+    return trails;
+  }, String);
 
   /** A case's touches after `afterSeq`, oldest first. */
   caseTrail(caseId: string, afterSeq: number, limit: number): Promise<StoredTouch[]> {

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { Gather } from '../database/gather';
 import { Conditions } from '../database/sql';
 import { SqlRepository } from '../database/sql-repository';
 import type { Tx } from '../database/transactions';
@@ -293,16 +294,22 @@ export class CaseRepository extends SqlRepository {
     };
   }
 
-  /** The case's money, read in the caller's transaction (which holds the case lock when it acts on it). */
-  async money(tx: Tx | undefined, id: string): Promise<CaseMoney | undefined> {
-    const row = await this.row<MoneyRow>(
-      tx,
-      `SELECT ${MONEY_COLUMNS} FROM cases c JOIN invoices i ON i.id = c.invoice_id JOIN debtors d ON d.id = c.debtor_id
-         JOIN policy_versions p ON p.id = c.policy_version_id WHERE c.id = $1`,
-      [id],
-    );
-    return row && toMoney(row);
+  /** The case's money, read in the caller's transaction (which holds the case lock when it acts on it); concurrent reads are gathered. */
+  money(tx: Tx | undefined, id: string): Promise<CaseMoney | undefined> {
+    return this.moneys.call(tx, id);
   }
+
+  private readonly moneys = new Gather<string, CaseMoney | undefined>(async (tx, ids) => {
+    const rows = await this.rows<MoneyRow & { n: string }>(
+      tx,
+      `SELECT want.n, ${MONEY_COLUMNS} FROM unnest($1::uuid[]) WITH ORDINALITY AS want(id, n) JOIN cases c ON c.id = want.id
+         JOIN invoices i ON i.id = c.invoice_id JOIN debtors d ON d.id = c.debtor_id JOIN policy_versions p ON p.id = c.policy_version_id`,
+      [ids],
+    );
+    const moneys: (CaseMoney | undefined)[] = ids.map(() => undefined);
+    for (const row of rows) moneys[Number(row.n) - 1] = toMoney(row);
+    return moneys;
+  }, String);
 
   /** Locks a debtor's open cases, in id order (the order every writer of several cases keeps). */
   async lockOpenOfDebtor(tx: Tx, debtorId: string): Promise<LockedCase[]> {

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { Gather } from '../database/gather';
 import { SqlRepository } from '../database/sql-repository';
 import type { Tx } from '../database/transactions';
 import type { PastContact } from '../domain/contact-gate';
@@ -50,6 +51,9 @@ const dispatchRow = (dispatch: NewDispatch): unknown[] => [
   dispatch.debtorId,
 ];
 
+/** Rows of parameters as one array per column, for unnest. */
+const columnsOf = (rows: readonly unknown[][]): unknown[][] => rows[0]!.map((_, column) => rows.map((row) => row[column]));
+
 const toContacts = (contacts: { at: string; channel: PastContact['channel'] }[]): PastContact[] =>
   contacts.map((contact) => ({ at: new Date(contact.at), channel: contact.channel }));
 
@@ -62,36 +66,54 @@ export class DispatchRepository extends SqlRepository {
   /**
    * The notice claim, in one statement: marks the step running (an attempt), writes its dispatch
    * row (or finds the one an earlier run wrote), and reads the debtor's contact history since
-   * `historySince` for the gate's caps. The caller holds the debtor's contact lock.
+   * `historySince` for the gate's caps. The caller holds the debtor's contact lock. Concurrent
+   * claims in one transaction are gathered into one statement, one debtor's in separate rounds so
+   * that each sees the dispatches claimed before it.
    */
-  async claimNotice(tx: Tx, dispatch: NewDispatch & { debtorId: string }, historySince: Date): Promise<{ dispatch: ClaimedDispatch; contacts: PastContact[] }> {
-    const row = await this.row<{
-      id: string;
-      status: DispatchStatus;
-      previous: DispatchStatus | null;
-      message_id: string;
-      contacts: { at: string; channel: PastContact['channel'] }[];
-    }>(
-      tx,
-      `WITH running AS (
-         UPDATE scheduled_steps SET status = 'running', attempts = attempts + 1, started_at = $8, updated_at = $8 WHERE id = $3
-       ), previous AS (
-         SELECT status FROM dispatches WHERE dedupe_key = $6
-       ), dispatch AS (
-         INSERT INTO dispatches (id, case_id, step_id, channel, recipient, dedupe_key, status, message_id, attempts, created_at, debtor_id)
-         VALUES ($1, $2, $3, $4, $5, $6, 'sending', $7, 1, $8, $9)
-         ON CONFLICT (dedupe_key) DO UPDATE SET attempts = dispatches.attempts + 1,
-           status = CASE WHEN dispatches.status = 'sent' THEN 'sent' ELSE 'sending' END
-         RETURNING id, status, message_id
-       )
-       SELECT dispatch.*, (SELECT status FROM previous) AS previous, (${CONTACT_HISTORY('$9', '$10', '$3')}) AS contacts FROM dispatch`,
-      [...dispatchRow(dispatch), historySince],
-    );
-    return {
-      dispatch: { id: row!.id, status: row!.status, previous: row!.previous, messageId: row!.message_id },
-      contacts: toContacts(row!.contacts),
-    };
+  claimNotice(tx: Tx, dispatch: NewDispatch & { debtorId: string }, historySince: Date): Promise<{ dispatch: ClaimedDispatch; contacts: PastContact[] }> {
+    return this.claims.call(tx, { dispatch, historySince });
   }
+
+  private readonly claims = new Gather<
+    { dispatch: NewDispatch & { debtorId: string }; historySince: Date },
+    { dispatch: ClaimedDispatch; contacts: PastContact[] }
+  >(
+    async (tx, claims) => {
+      const rows = await this.rows<{
+        id: string;
+        status: DispatchStatus;
+        previous: DispatchStatus | null;
+        message_id: string;
+        contacts: { at: string; channel: PastContact['channel'] }[];
+      }>(
+        tx,
+        `WITH claim AS (
+           SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[], $8::timestamptz[], $9::uuid[], $10::timestamptz[])
+             WITH ORDINALITY AS claim(id, case_id, step_id, channel, recipient, dedupe_key, message_id, at, debtor_id, since, n)
+         ), running AS (
+           UPDATE scheduled_steps s SET status = 'running', attempts = s.attempts + 1, started_at = claim.at, updated_at = claim.at FROM claim WHERE s.id = claim.step_id
+         ), previous AS (
+           SELECT d.dedupe_key, d.status FROM dispatches d JOIN claim ON claim.dedupe_key = d.dedupe_key
+         ), dispatch AS (
+           INSERT INTO dispatches (id, case_id, step_id, channel, recipient, dedupe_key, status, message_id, attempts, created_at, debtor_id)
+           SELECT id, case_id, step_id, channel, recipient, dedupe_key, 'sending', message_id, 1, at, debtor_id FROM claim
+           ON CONFLICT (dedupe_key) DO UPDATE SET attempts = dispatches.attempts + 1,
+             status = CASE WHEN dispatches.status = 'sent' THEN 'sent' ELSE 'sending' END
+           RETURNING id, status, message_id, dedupe_key
+         )
+         SELECT dispatch.id, dispatch.status, dispatch.message_id, previous.status AS previous,
+           (${CONTACT_HISTORY('claim.debtor_id', 'claim.since', 'claim.step_id')}) AS contacts
+         FROM claim JOIN dispatch ON dispatch.dedupe_key = claim.dedupe_key LEFT JOIN previous ON previous.dedupe_key = claim.dedupe_key
+         ORDER BY claim.n`,
+        [...columnsOf(claims.map((claim) => dispatchRow(claim.dispatch))), claims.map((claim) => claim.historySince)],
+      );
+      return rows.map((row) => ({
+        dispatch: { id: row.id, status: row.status, previous: row.previous, messageId: row.message_id },
+        contacts: toContacts(row.contacts),
+      }));
+    },
+    (claim) => claim.dispatch.debtorId,
+  );
 
   /** The debtor's contacts since `since`, other than the asking step's; the caller holds the debtor's contact lock. */
   async contactHistory(tx: Tx, debtorId: string, since: Date, stepId: string): Promise<PastContact[]> {

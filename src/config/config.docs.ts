@@ -43,6 +43,11 @@ export const CONFIG_DOCS = {
     section: 'Process',
     text: 'Which parts run in this process: `all` the HTTP API, the job workers and the sweeps; `api` the HTTP API only (it still enqueues the jobs its requests make); `worker` the job workers and the sweeps, with /health and /metrics.',
   },
+  WORKER_PROCESSES: {
+    section: 'Process',
+    text: 'Worker processes this process starts beside itself, each running the job workers and the sweeps (`APP_ROLE=worker`, WORKER_CONCURRENCY jobs each) with the same settings, on a core of its own; the one started n-th serves its /health and /metrics on PORT+n. Stopping this process stops them; one that dies stops this process too, for its supervisor to restart them all. 0: this process alone.',
+    examples: ['1'],
+  },
   LOG_LEVEL: { section: 'Process', text: 'Level of the JSON (pino) logs. Personal data is redacted at every level.' },
   DATABASE_URL: {
     section: 'PostgreSQL: the source of truth',

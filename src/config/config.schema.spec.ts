@@ -41,6 +41,7 @@ describe('loadConfig', () => {
         TEMPLATES_DIR: './templates',
         STEP_ATTEMPTS: 6,
         WORKER_CONCURRENCY: 16,
+        WORKER_PROCESSES: 0,
         DEFAULT_TIMEZONE: 'UTC',
         DEFAULT_LOCALE: 'en',
         LOG_LEVEL: 'info',
@@ -99,6 +100,7 @@ describe('loadConfig', () => {
         DEFAULT_TIMEZONE: 'Asia/Shanghai',
         DEFAULT_LOCALE: 'zh-CN',
         WORKER_CONCURRENCY: '4',
+        WORKER_PROCESSES: '3',
       });
       expect(sut).toMatchObject({
         PORT: 8080,
@@ -111,6 +113,7 @@ describe('loadConfig', () => {
         DEFAULT_TIMEZONE: 'Asia/Shanghai',
         DEFAULT_LOCALE: 'zh-CN',
         WORKER_CONCURRENCY: 4,
+        WORKER_PROCESSES: 3,
       });
     });
   });
@@ -135,6 +138,9 @@ describe('loadConfig', () => {
       ['DEFAULT_LOCALE', 'de'],
       ['LOG_LEVEL', 'verbose'],
       ['WORKER_CONCURRENCY', '-1'],
+      ['WORKER_PROCESSES', '-1'],
+      ['WORKER_PROCESSES', 'two'],
+      ['WORKER_PROCESSES', '65'],
       ['STEP_ATTEMPTS', 'many'],
       ['PAYMENT_LINK', 'http://pay.example.com/{invoice}'],
       ['PAYMENT_LINK', 'pay here'],
@@ -144,6 +150,11 @@ describe('loadConfig', () => {
     ])('%s=%s throws a ConfigError naming the variable', (name, value) => {
       const error = configError({ [name]: value });
       expect(error.message).toMatch(new RegExp(`^\\s*${name}: `, 'm'));
+    });
+
+    it('refuses worker processes whose ports (PORT+1 to PORT+n) would pass 65535', () => {
+      expect(configError({ PORT: '65534', WORKER_PROCESSES: '2' }).message).toContain("WORKER_PROCESSES: its processes' ports PORT+1 to PORT+2 go past 65535");
+      expect(loadConfig({ PORT: '65533', WORKER_PROCESSES: '2' }).WORKER_PROCESSES).toBe(2);
     });
 
     it('takes an https payment link, or http on this machine, and a PNG seal', () => {

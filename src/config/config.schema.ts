@@ -137,6 +137,7 @@ export const configSchema = z.object({
     .regex(/^(\d{1,3}(\.\d{1,3}){3}|[0-9a-fA-F:]+|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?)$/, 'must be an IP address or a host name')
     .default('127.0.0.1'),
   APP_ROLE: z.enum(['all', 'api', 'worker']).default('all'),
+  WORKER_PROCESSES: z.coerce.number().int().min(0).max(64).default(0),
   DATABASE_URL: url(['postgres', 'postgresql']).optional(),
   DATABASE_POOL_SIZE: positiveInt(20),
   EMBEDDED_POSTGRES_DIR: z.string().min(1).default('./var/postgres'),
@@ -237,6 +238,8 @@ function checkTogether(config: Settings): string[] {
   if (config.QUEUE_BACKEND === 'redis' && !config.REDIS_URL) problems.push('  REDIS_URL: is required when QUEUE_BACKEND is redis');
   if (config.SIGNING_P12_PASSPHRASE !== undefined && !config.SIGNING_P12_FILE) problems.push('  SIGNING_P12_PASSPHRASE: is set but SIGNING_P12_FILE is not');
   if (config.PAYMENT_BANK && !config.PAYMENT_ACCOUNT) problems.push('  PAYMENT_BANK: needs PAYMENT_ACCOUNT, the account at that bank');
+  if (config.PORT + config.WORKER_PROCESSES > 65535)
+    problems.push(`  WORKER_PROCESSES: its processes' ports PORT+1 to PORT+${config.WORKER_PROCESSES} go past 65535`);
   return problems;
 }
 

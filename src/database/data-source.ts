@@ -34,8 +34,10 @@ export function dataSourceOptions(config: Pick<AppConfig, 'DATABASE_URL' | 'DATA
     migrations,
     migrationsTransactionMode: 'all' as const,
     synchronize: false,
-    // Every client of the pool gets an error listener at birth (guarded-client.ts).
-    extra: { max: config.DATABASE_POOL_SIZE, connectionTimeoutMillis: 10_000, Client: GuardedClient },
+    // Every client of the pool gets an error listener at birth (guarded-client.ts). No JIT: the
+    // statements are short, and a gathered one (database/gather.ts) can be estimated costly enough
+    // to spend more compiling (10 ms and more) than running.
+    extra: { max: config.DATABASE_POOL_SIZE, connectionTimeoutMillis: 10_000, Client: GuardedClient, options: '-c jit=off' },
   };
 }
 

@@ -17,8 +17,9 @@ export enum AdvisoryLock {
  *
  * 1. the event lanes (the invoice or the debtor an event is about), in key order (`lanes`);
  * 2. case rows, in id order: a case row is the writer lock of its audit chain;
- * 3. the debtor's contact lock (`contact:<debtor id>`), which the step claim takes with the
- *    step and case rows, so that the contact gate's caps count every dispatch before them;
+ * 3. the debtor's contact lock (`contact:<debtor id>`), which the step claim takes right after
+ *    the step and case rows (several, in debtor id order), so that the contact gate's caps count
+ *    every dispatch before them;
  * 4. the case's own rows: steps, dispatches, letters, holds, promises, work items, placements;
  * 5. the debtor row (its flags), after the debtor's cases.
  */

@@ -1,3 +1,4 @@
+import { AsyncResource } from 'node:async_hooks';
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 
@@ -14,13 +15,74 @@ export const managerOf = (tx: Tx): EntityManager => tx as unknown as EntityManag
 
 const asTx = (manager: EntityManager): Tx => manager as unknown as Tx;
 
+/**
+ * Shared transactions at once: while one runs, new works gather into the next, so the busier the
+ * workers, the fewer round trips per step (one at a time measured best: docs/benchmark.md).
+ */
+const TOGETHER_AT_ONCE = 1;
+
+interface GatheredWork {
+  work: (tx: Tx) => Promise<unknown>;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
 /** Runs work in one PostgreSQL transaction: committed when it resolves, rolled back when it throws. */
 @Injectable()
 export class Transactions {
+  private readonly gathering: GatheredWork[] = [];
+  private starting = false;
+  /** Shared transactions running: while TOGETHER_AT_ONCE run, works wait and gather into the next one. */
+  private together = 0;
+
   constructor(private readonly dataSource: DataSource) {}
 
   run<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
     return this.dataSource.transaction((manager) => work(asTx(manager)));
+  }
+
+  /**
+   * Group commit: runs work in one transaction with the works handed in during the same turn of
+   * the event loop, so they share its BEGIN and COMMIT and their repositories can gather their
+   * statements (see Gather). Committed when every work resolves. When any of them throws, or the
+   * commit fails, each work runs again in a transaction of its own: a failure stays its own
+   * work's, and the others still commit. So a work must leave nothing but its writes in `tx`
+   * behind before it resolves.
+   */
+  runGathered<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      // Each work runs in its caller's async context (log bindings), not the first caller's.
+      this.gathering.push({ work: AsyncResource.bind(work), resolve: resolve as (value: unknown) => void, reject });
+      this.startGathered();
+    });
+  }
+
+  /** Starts the works gathered so far after this turn, unless enough shared transactions run: then when one ends. */
+  private startGathered(): void {
+    if (this.starting || this.gathering.length === 0 || this.together >= TOGETHER_AT_ONCE) return;
+    this.starting = true;
+    setImmediate(() => {
+      this.starting = false;
+      const works = this.gathering.splice(0);
+      this.together++;
+      void this.runTogether(works).finally(() => {
+        this.together--;
+        this.startGathered();
+      });
+    });
+  }
+
+  private async runTogether(works: GatheredWork[]): Promise<void> {
+    if (works.length > 1) {
+      const values = await this.run(async (tx) => {
+        const settled = await Promise.allSettled(works.map(({ work }) => work(tx)));
+        const failed = settled.find((outcome) => outcome.status === 'rejected');
+        if (failed) throw failed.reason;
+        return settled.map((outcome) => (outcome as PromiseFulfilledResult<unknown>).value);
+      }).catch(() => undefined);
+      if (values) return works.forEach(({ resolve }, i) => resolve(values[i]));
+    }
+    await Promise.all(works.map(({ work, resolve, reject }) => this.run(work).then(resolve, reject)));
   }
 
   /** Runs work in a savepoint of `tx`: when it throws, its writes are undone and the error rethrown; the transaction goes on. */

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { Gather } from '../database/gather';
 import { SqlRepository } from '../database/sql-repository';
 import type { Tx } from '../database/transactions';
 import type { PolicyStep } from '../domain/policy';
@@ -89,6 +90,31 @@ interface RunnableRow {
 
 const WAITING = `('pending', 'deferred')`;
 
+const toRunnable = (row: RunnableRow): RunnableStep => ({
+  id: row.id,
+  caseId: row.case_id,
+  index: row.step_index,
+  status: row.status,
+  dueAt: row.due_at,
+  definition: row.definition,
+  requestedBy: row.requested_by,
+  case: { status: row.case_status, currency: row.currency, balanceMinor: BigInt(row.balance_minor), head: { seq: row.touch_seq, hash: row.touch_hash } },
+  debtor: {
+    id: row.debtor_id,
+    name: row.debtor_name,
+    email: row.email,
+    phone: row.phone,
+    locale: row.locale,
+    timezone: row.timezone,
+    country: row.country,
+    unsubscribeToken: row.unsubscribe_token,
+    ceaseContact: row.cease_contact,
+    deceased: row.deceased,
+    bankrupt: row.bankrupt,
+  },
+  invoice: { ref: row.invoice_ref, contractRef: row.contract_ref, dueDate: row.due_date, dueAt: row.invoice_due_at },
+});
+
 const asDueStep = (row: { id: string; due_at: Date }): DueStep => ({ id: row.id, dueAt: row.due_at });
 
 /** The planned steps of every case (`scheduled_steps`): the truth that queue jobs only project. */
@@ -135,48 +161,36 @@ export class StepRepository extends SqlRepository {
   }
 
   /**
-   * Locks the step and its case and reads what running it needs. The debtor's contact lock is
-   * taken in the same statement, before the contact history can be read (see database/locks.ts).
+   * Locks the step and its case and reads what running it needs, then takes the debtor's contact
+   * lock, before the contact history can be read (see database/locks.ts). Concurrent calls in one
+   * transaction are gathered into one statement (Transactions.runGathered).
    */
-  async lockForRun(tx: Tx, stepId: string): Promise<RunnableStep | undefined> {
-    const row = await this.row<RunnableRow>(
-      tx,
-      `SELECT pg_advisory_xact_lock(hashtextextended('contact:' || c.debtor_id, 0))::text AS contact_lock,
-         s.id, s.case_id, s.step_index, s.status, s.due_at, s.definition, s.requested_by,
-         c.status AS case_status, trim(c.currency) AS currency, c.balance_minor, c.touch_seq, c.touch_hash, c.debtor_id,
-         d.name AS debtor_name, d.email, d.phone, d.locale, d.timezone, d.unsubscribe_token, d.cease_contact, d.deceased, d.bankrupt,
-         CASE WHEN upper(trim(d.address->>'country')) ~ '^[A-Z]{2}$' THEN upper(trim(d.address->>'country')) END AS country,
-         i.external_id AS invoice_ref, i.contract_ref, to_char(i.due_date, 'YYYY-MM-DD') AS due_date, i.due_at AS invoice_due_at
-       FROM scheduled_steps s JOIN cases c ON c.id = s.case_id JOIN debtors d ON d.id = c.debtor_id JOIN invoices i ON i.id = c.invoice_id
-       WHERE s.id = $1 FOR UPDATE OF s, c`,
-      [stepId],
-    );
-    if (!row) return undefined;
-    return {
-      id: row.id,
-      caseId: row.case_id,
-      index: row.step_index,
-      status: row.status,
-      dueAt: row.due_at,
-      definition: row.definition,
-      requestedBy: row.requested_by,
-      case: { status: row.case_status, currency: row.currency, balanceMinor: BigInt(row.balance_minor), head: { seq: row.touch_seq, hash: row.touch_hash } },
-      debtor: {
-        id: row.debtor_id,
-        name: row.debtor_name,
-        email: row.email,
-        phone: row.phone,
-        locale: row.locale,
-        timezone: row.timezone,
-        country: row.country,
-        unsubscribeToken: row.unsubscribe_token,
-        ceaseContact: row.cease_contact,
-        deceased: row.deceased,
-        bankrupt: row.bankrupt,
-      },
-      invoice: { ref: row.invoice_ref, contractRef: row.contract_ref, dueDate: row.due_date, dueAt: row.invoice_due_at },
-    };
+  lockForRun(tx: Tx, stepId: string): Promise<RunnableStep | undefined> {
+    return this.runnable.call(tx, stepId);
   }
+
+  /** Every lock in the documented order: step and case rows by case id, then the debtors' contact locks by debtor id. */
+  private readonly runnable = new Gather<string, RunnableStep | undefined>(async (tx, stepIds) => {
+    const rows = await this.rows<RunnableRow>(
+      tx,
+      `WITH locked AS (
+         SELECT s.id, s.case_id, s.step_index, s.status, s.due_at, s.definition, s.requested_by,
+           c.status AS case_status, trim(c.currency) AS currency, c.balance_minor, c.touch_seq, c.touch_hash, c.debtor_id,
+           d.name AS debtor_name, d.email, d.phone, d.locale, d.timezone, d.unsubscribe_token, d.cease_contact, d.deceased, d.bankrupt,
+           CASE WHEN upper(trim(d.address->>'country')) ~ '^[A-Z]{2}$' THEN upper(trim(d.address->>'country')) END AS country,
+           i.external_id AS invoice_ref, i.contract_ref, to_char(i.due_date, 'YYYY-MM-DD') AS due_date, i.due_at AS invoice_due_at
+         FROM scheduled_steps s JOIN cases c ON c.id = s.case_id JOIN debtors d ON d.id = c.debtor_id JOIN invoices i ON i.id = c.invoice_id
+         WHERE s.id = ANY($1::uuid[]) ORDER BY c.id, s.id FOR UPDATE OF s, c
+       ), contact_locks AS (
+         SELECT count(pg_advisory_xact_lock(hashtextextended('contact:' || debtor_id, 0))) FROM (SELECT DISTINCT debtor_id FROM locked ORDER BY debtor_id) debtor
+       )
+       SELECT locked.* FROM locked, contact_locks`,
+      [stepIds],
+    );
+    const byId = new Map(rows.map((row) => [row.id, toRunnable(row)]));
+    // PostgreSQL answers ids in lower case.
+    return stepIds.map((id) => byId.get(id.toLowerCase()));
+  }, String);
 
   /** Locks the step and its case to record a failed run. */
   lockForFailure(

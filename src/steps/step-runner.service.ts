@@ -77,10 +77,13 @@ export class StepRunner {
     }
   }
 
-  /** Locks the step and its case, guards, and acts; a contact cap found by the claim rolls it back and defers the step. */
+  /**
+   * Locks the step and its case, guards, and acts; a contact cap found by the claim rolls it back
+   * and defers the step. Claims of steps run at the same moment share one transaction.
+   */
   private claim(stepId: string, facts: StepRunFacts): Promise<Settled> {
     return this.transactions
-      .run(async (tx): Promise<Settled> => {
+      .runGathered(async (tx): Promise<Settled> => {
         const step = await this.steps.lockForRun(tx, stepId);
         if (step) {
           facts.action = step.definition.action;

@@ -237,6 +237,27 @@ describe('the contact gate and the case lifecycle, with the real service', () =>
     expect((await touches(caseId)).filter((t) => t.kind === 'notice.delivered')).toHaveLength(1);
   });
 
+  it("a debtor's notices on several cases, due at the same moment, keep to the daily email cap together", async () => {
+    const zone = zoneWhereLocalHourIs(9, 19);
+    const debtor = { externalId: `DEB-${randomUUID()}`, email: `capped-${randomUUID().slice(0, 8)}@example.test`, timezone: zone };
+    // One request, so that the three first steps fall due together and their claims meet.
+    const events = [1, 2, 3].map(() => overdueEvent({ debtor, segment: 'at-once' }));
+    const response = await post({ events }).expect(202);
+    const caseIds = (response.body.results as { caseId: string }[]).map((result) => result.caseId);
+    const settled = await waitFor('every first step sent or deferred', async () => {
+      const firsts = await Promise.all(caseIds.map(async (caseId) => (await caseDetail(caseId)).schedule[0] as { status: string }));
+      return firsts.every((step) => step.status === 'done' || step.status === 'deferred') ? firsts : null;
+    });
+
+    expect(settled.map((step) => step.status).sort()).toEqual(['deferred', 'deferred', 'done']);
+    expect(smtp.to(debtor.email)).toHaveLength(1);
+    for (const caseId of caseIds) {
+      const trail = await touches(caseId);
+      const deferred = trail.filter((t) => t.kind === 'step.deferred');
+      expect(deferred.map((t) => t.data.reasons)).toEqual(trail.some((t) => t.kind === 'notice.sent') ? [] : [['cap']]);
+    }
+  });
+
   it('an SMS the provider refuses for good (400) fails the step at once, recorded, without retries', async () => {
     const zone = zoneWhereLocalHourIs(9, 19);
     const phone = `+4916${Math.floor(Math.random() * 1e9)}`;

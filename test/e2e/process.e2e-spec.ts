@@ -85,6 +85,67 @@ describe('the service process', () => {
     expect(await boot('debug')).toMatch(/"level":20,[^\n]*"context":"RouterExplorer","msg":"Mapped \{\/v1\/cases, GET\} route"/);
   });
 
+  describe('with WORKER_PROCESSES', () => {
+    const alive = (pid: number) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    const start = async (port: number, extra: Record<string, string> = {}) => {
+      const env = { ...testEnv('process', 5), PORT: String(port), WORKER_PROCESSES: '2', ...extra };
+      await resetStores(loadConfig(env));
+      const service = startService(env);
+      const started = await waitFor('the worker processes to start', () => /started 2 worker processes: pids (\d+), (\d+)/.exec(service.output()), 30_000, 100);
+      const pids = [Number(started[1]), Number(started[2])];
+      for (const n of [1, 2])
+        await waitFor(`worker process ${n} to be ready`, async () => (await fetch(`http://127.0.0.1:${port + n}/health/ready`)).ok, 30_000, 200);
+      return { service, pids };
+    };
+
+    it('worker processes take the steps an API process plans; SIGTERM stops them all, then the API, with exit 0', async () => {
+      const smtp = new SmtpSink();
+      const { service, pids } = await start(39520, { APP_ROLE: 'api', SMTP_URL: await smtp.start() });
+      try {
+        const event = overdueEvent({ segment: 'at-once' });
+        const posted = await fetch('http://127.0.0.1:39520/v1/events', {
+          method: 'POST',
+          headers: { ...bearer('ingest'), 'Content-Type': 'application/json' },
+          body: JSON.stringify(event),
+        });
+        expect(posted.status).toBe(202);
+        await waitFor('the notice sent by a worker process', () => smtp.to(event.data.debtor.email).length === 1);
+        expect((await fetch('http://127.0.0.1:39521/v1/cases')).status).toBe(404);
+
+        service.child.kill('SIGTERM');
+        expect((await service.exited).code).toBe(0);
+        expect(pids.map(alive)).toEqual([false, false]);
+      } catch (error) {
+        service.child.kill('SIGKILL');
+        throw new Error(`${(error as Error).message}\n${service.output()}`, { cause: error });
+      } finally {
+        await smtp.stop();
+      }
+    });
+
+    it('a worker process that dies stops the main process and the other worker, for the supervisor to restart them', async () => {
+      const { service, pids } = await start(39524);
+      process.kill(pids[0]!, 'SIGKILL');
+      const { code, output } = await service.exited;
+      expect(code).toBe(1);
+      expect(output).toContain(`worker process 1 (pid ${pids[0]}) exited (SIGKILL); stopping`);
+      expect(pids.map(alive)).toEqual([false, false]);
+    });
+    it('worker processes stop by themselves when the main process is killed', async () => {
+      const { service, pids } = await start(39527);
+      service.child.kill('SIGKILL');
+      await service.exited;
+      await waitFor('both worker processes to stop', () => pids.every((pid) => !alive(pid)), 30_000, 100);
+    });
+  });
+
   it('a bad configuration value stops the boot with a message naming the variable', async () => {
     const { code, output } = await startService({ ...testEnv('process', 5), PORT: 'eighty', RECONCILE_EVERY: 'often' }).exited;
     expect(code).toBe(1);

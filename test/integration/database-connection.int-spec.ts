@@ -34,4 +34,9 @@ describe('the database connection pool', () => {
     expect(await waitFor('a query on a fresh connection', () => db.query('SELECT 1 AS ok').catch(() => null))).toEqual([{ ok: 1 }]);
     expect(await ctx.get(MetricsService).scrape()).toMatch(/^dunning_database_connection_errors_total [1-9]\d*$/m);
   });
+
+  it('runs without JIT: a gathered statement must not spend longer compiling than running', async () => {
+    const db = ctx.get(DataSource);
+    expect(await Promise.all(Array.from({ length: 3 }, () => db.query('SHOW jit')))).toEqual([[{ jit: 'off' }], [{ jit: 'off' }], [{ jit: 'off' }]]);
+  });
 });

@@ -512,6 +512,10 @@ describe('CaseRepository', () => {
       });
       expect(await ctx.tx((tx) => sut.money(tx, caseId))).toEqual(money);
       expect(await sut.money(undefined, UNKNOWN)).toBeUndefined();
+      // Reads made together are one statement, each answered with its own case's money.
+      const together = await ctx.tx((tx) => Promise.all([caseId, UNKNOWN, other.caseId].map((id) => sut.money(tx, id))));
+      expect(together).toEqual([money, undefined, await sut.money(undefined, other.caseId)]);
+      expect(together[2]!.charges).toEqual([{ at, amountMinor: 9_900n }]);
     });
 
     it('money reads in the caller’s transaction: its uncommitted payments count there and nowhere else until it commits', async () => {

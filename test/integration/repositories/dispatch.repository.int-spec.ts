@@ -189,6 +189,47 @@ describe('DispatchRepository', () => {
     expect((await claim(s3, 'ana@example.test', { at: t4, since: t1 })).contacts).toEqual([{ at: t2, channel: 'sms' }]);
   });
 
+  it("claims made together in one transaction each get their own dispatch; a debtor's second claim counts the first", async () => {
+    const debtor = { externalId: `DEB-${randomUUID()}` };
+    const a = await newCase(ctx, { debtor });
+    const b = await newCase(ctx, { debtor });
+    const stranger = await newCase(ctx);
+    const [a1, b1, c1] = [await addNotice(a.caseId), await addNotice(b.caseId), await addNotice(stranger.caseId)];
+    const claimed = await ctx.tx(async (tx) => {
+      const locked = await Promise.all([a1, b1, c1].map((id) => steps.lockForRun(tx, id)));
+      return Promise.all(
+        locked.map((step, i) => {
+          const id = randomUUID();
+          const recipient = `r${i}@example.test`;
+          return sut.claimNotice(
+            tx,
+            {
+              id,
+              caseId: step!.caseId,
+              stepId: step!.id,
+              channel: 'email',
+              recipient,
+              purpose: { kind: 'notice', channel: 'email', recipient },
+              messageId: `<${id}@test>`,
+              debtorId: step!.debtor.id,
+              at: later(at, i * MINUTE),
+            },
+            new Date(0),
+          );
+        }),
+      );
+    });
+
+    expect(claimed.map((claim) => claim.dispatch.status)).toEqual(['sending', 'sending', 'sending']);
+    expect(new Set(claimed.map((claim) => claim.dispatch.id)).size).toBe(3);
+    // a1 and c1 went in one statement; b1, of a1's debtor, in the next, which sees a1's dispatch.
+    expect(claimed.map((claim) => claim.contacts)).toEqual([[], [{ at, channel: 'email' }], []]);
+    for (const [i, stepId] of [a1, b1, c1].entries()) {
+      expect(await dispatchRow(claimed[i]!.dispatch.id)).toMatchObject({ stepId, status: 'sending', recipient: `r${i}@example.test` });
+      expect(await stepOf([a, b, stranger][i]!.caseId, stepId)).toMatchObject({ status: 'running', attempts: 1 });
+    }
+  });
+
   it("contactHistory reads the debtor's emails and SMS since the given time, other than the step's own, not failed, and not a guarantor's", async () => {
     const debtor = { externalId: `DEB-${randomUUID()}`, phone: '+4915112345678' };
     const { caseId } = await newCase(ctx, { debtor });

@@ -245,6 +245,23 @@ describe('StepRepository', () => {
     expect(await rowFree('cases', caseId)).toBe(true);
   });
 
+  it('lockForRun calls made together in one transaction lock every step, case and debtor at once, each answered with its own step', async () => {
+    const [a, b] = [await newCase(ctx), await newCase(ctx)];
+    const ids = [a.stepIds[0]!, NO_ID, b.stepIds[0]!];
+    await ctx.tx(async (tx) => {
+      const [first, missing, second] = await Promise.all(ids.map((id) => sut.lockForRun(tx, id)));
+      expect([first!.caseId, missing, second!.caseId]).toEqual([a.caseId, undefined, b.caseId]);
+      for (const { caseId, step } of [
+        { caseId: a.caseId, step: first! },
+        { caseId: b.caseId, step: second! },
+      ]) {
+        expect(await rowFree('scheduled_steps', step.id)).toBe(false);
+        expect(await rowFree('cases', caseId)).toBe(false);
+        expect(await contactLockFree(step.debtor.id)).toBe(false);
+      }
+    });
+  });
+
   it("lockForFailure reads the step's case, index, status, action and channel; undefined for an unknown step", async () => {
     const { caseId, stepIds } = await newCase(ctx);
     const [sms] = await addSteps(caseId, [{ dueAt: at, step: smsNotice }]);

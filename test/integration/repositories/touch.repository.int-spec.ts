@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { AuditService } from '../../../src/audit/audit.service';
 import { TouchRepository } from '../../../src/audit/touch.repository';
 import { DispatchRepository } from '../../../src/channels/dispatch.repository';
@@ -69,11 +70,11 @@ describe('TouchRepository and AuditService', () => {
     expect((await audit.verify()).ok).toBe(true);
   });
 
-  it('appendIfHeadUnchanged records a sent notice, marks its dispatch sent and step done, and names the next step; a moved head writes nothing', async () => {
+  /** A case of the quick policy whose first notice is claimed as the notice action claims it: what its send's record needs. */
+  const claimedNotice = async () => {
     const { caseId, stepIds } = await ctx.tx(async () => newCase(ctx, { policy: 'quick', segment: undefined }));
     const [first, second] = stepIds as [string, string];
-    const dispatchId = '11111111-1111-4111-8111-111111111111';
-    const head = (await sut.head(caseId))!;
+    const dispatchId = randomUUID();
     await ctx.tx(async (tx) => {
       const step = (await ctx.get(StepRepository).lockForRun(tx, first))!;
       await ctx.get(DispatchRepository).claimNotice(
@@ -92,7 +93,11 @@ describe('TouchRepository and AuditService', () => {
         new Date(0),
       );
     });
-    const sent = { dispatchId, stepId: first, at, providerMessageId: null };
+    return { caseId, second, head: (await sut.head(caseId))!, sent: { dispatchId, stepId: first, at, providerMessageId: null } };
+  };
+
+  it('appendIfHeadUnchanged records a sent notice, marks its dispatch sent and step done, and names the next step; a moved head writes nothing', async () => {
+    const { caseId, second, head, sent } = await claimedNotice();
     const stale = chainTouches(caseId, { seq: head.seq - 1, hash: 'stale' }, [note(4)], at);
     expect(await sut.appendIfHeadUnchanged(caseId, { seq: head.seq - 1, hash: 'stale' }, stale.rows, stale.head, sent)).toBeNull();
     expect(await sut.head(caseId)).toEqual(head);
@@ -103,6 +108,26 @@ describe('TouchRepository and AuditService', () => {
     expect(await sut.head(caseId)).toEqual(chained.head);
     const schedule = await ctx.get(StepRepository).ofCase(caseId);
     expect(schedule[0]).toMatchObject({ status: 'done', outcome: 'sent' });
+    expect(await audit.verify()).toMatchObject({ ok: true });
+  });
+
+  it('appendIfHeadUnchanged calls made together swap each case on its own: a moved head fails only its own case', async () => {
+    const [a, b] = [await claimedNotice(), await claimedNotice()];
+    const stale = { seq: b.head.seq - 1, hash: 'stale' };
+    const chainedA = chainTouches(a.caseId, a.head, [note(6)], at);
+    const chainedB = chainTouches(b.caseId, stale, [note(7)], at);
+
+    const [swappedA, swappedB] = await Promise.all([
+      sut.appendIfHeadUnchanged(a.caseId, a.head, chainedA.rows, chainedA.head, a.sent),
+      sut.appendIfHeadUnchanged(b.caseId, stale, chainedB.rows, chainedB.head, b.sent),
+    ]);
+
+    expect(swappedA?.next?.id).toBe(a.second);
+    expect(swappedB).toBeNull();
+    expect(await sut.head(a.caseId)).toEqual(chainedA.head);
+    expect(await sut.head(b.caseId)).toEqual(b.head);
+    expect((await ctx.get(StepRepository).ofCase(a.caseId))[0]).toMatchObject({ status: 'done', outcome: 'sent' });
+    expect((await ctx.get(StepRepository).ofCase(b.caseId))[0]).toMatchObject({ status: 'running' });
     expect(await audit.verify()).toMatchObject({ ok: true });
   });
 
@@ -135,6 +160,9 @@ describe('TouchRepository and AuditService', () => {
     expect(await ctx.tx((tx) => sut.legalTrail(tx, caseId))).toEqual(trail);
     expect((await sut.legalTrail(undefined, other.caseId)).at(-1)).toMatchObject({ kind: 'notice.sent', data: { dispatchId: 'd-9' } });
     expect(await sut.legalTrail(undefined, '00000000-0000-0000-0000-000000000000')).toEqual([]);
+    // Reads made together are one statement, each answered with its own case's trail, whatever the case of the id.
+    const together = await Promise.all([caseId.toUpperCase(), '00000000-0000-0000-0000-000000000000', other.caseId].map((id) => sut.legalTrail(undefined, id)));
+    expect(together).toEqual([trail, [], await sut.legalTrail(undefined, other.caseId)]);
   });
 
   it('exportPage reads a time window in order, after a keyset position, optionally of one case', async () => {
