@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { DataSource } from 'typeorm';
-import { Transactions, type Tx } from './transactions';
+import { RunAlone, Transactions, type Tx } from './transactions';
 
 /** A data source whose transactions are only counted: each gets a manager of its own; a failed work rolls it back. */
 function countingDataSource() {
@@ -48,6 +48,25 @@ describe('Transactions.runGathered', () => {
     expect(runs.sort()).toEqual(['a', 'a', 'bad', 'bad', 'c', 'c']);
     // The shared one rolled back; of the three alone, the failed one did too.
     expect(transactions.map((transaction) => transaction.committed)).toEqual([false, true, false, true]);
+  });
+
+  it('tells each work whether it shares, and a work that must run alone (RunAlone) makes every work run alone', async () => {
+    const { transactions, sut } = countingDataSource();
+    const told: string[] = [];
+    const work = (value: string) => async (_tx: Tx, shared: boolean) => {
+      told.push(`${value}:${shared ? 'shared' : 'alone'}`);
+      if (value === 'letter' && shared) throw new RunAlone();
+      return value;
+    };
+    await expect(Promise.all([sut.runGathered(work('notice')), sut.runGathered(work('letter'))])).resolves.toEqual(['notice', 'letter']);
+    expect(told.sort()).toEqual(['letter:alone', 'letter:shared', 'notice:alone', 'notice:shared']);
+    expect(transactions.map((transaction) => transaction.committed)).toEqual([false, true, true]);
+  });
+
+  it('runs a work handed in alone in a transaction of its own, told so', async () => {
+    const { transactions, sut } = countingDataSource();
+    await expect(sut.runGathered(async (_tx, shared) => shared)).resolves.toBe(false);
+    expect(transactions).toEqual([{ committed: true }]);
   });
 
   it('gathers the works handed in while a shared transaction runs into the next one', async () => {

@@ -21,8 +21,21 @@ const asTx = (manager: EntityManager): Tx => manager as unknown as Tx;
  */
 const TOGETHER_AT_ONCE = 1;
 
-interface GatheredWork {
-  work: (tx: Tx) => Promise<unknown>;
+/** A work gathered into a shared transaction: `shared` is false when it runs in a transaction of its own. */
+export type GatheredWork<T> = (tx: Tx, shared: boolean) => Promise<T>;
+
+/**
+ * Thrown by a work that must not share its transaction (its writes need locks the others would
+ * hold for it): the shared attempt is given up and every work runs alone.
+ */
+export class RunAlone extends Error {
+  constructor() {
+    super('this work runs in a transaction of its own');
+  }
+}
+
+interface Gathered {
+  work: GatheredWork<unknown>;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
 }
@@ -30,7 +43,7 @@ interface GatheredWork {
 /** Runs work in one PostgreSQL transaction: committed when it resolves, rolled back when it throws. */
 @Injectable()
 export class Transactions {
-  private readonly gathering: GatheredWork[] = [];
+  private readonly gathering: Gathered[] = [];
   private starting = false;
   /** Shared transactions running: while TOGETHER_AT_ONCE run, works wait and gather into the next one. */
   private together = 0;
@@ -47,9 +60,9 @@ export class Transactions {
    * statements (see Gather). Committed when every work resolves. When any of them throws, or the
    * commit fails, each work runs again in a transaction of its own: a failure stays its own
    * work's, and the others still commit. So a work must leave nothing but its writes in `tx`
-   * behind before it resolves.
+   * behind before it resolves. A work that must not share (RunAlone) is told by `shared`.
    */
-  runGathered<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
+  runGathered<T>(work: GatheredWork<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       // Each work runs in its caller's async context (log bindings), not the first caller's.
       this.gathering.push({ work: AsyncResource.bind(work), resolve: resolve as (value: unknown) => void, reject });
@@ -72,17 +85,17 @@ export class Transactions {
     });
   }
 
-  private async runTogether(works: GatheredWork[]): Promise<void> {
+  private async runTogether(works: Gathered[]): Promise<void> {
     if (works.length > 1) {
       const values = await this.run(async (tx) => {
-        const settled = await Promise.allSettled(works.map(({ work }) => work(tx)));
+        const settled = await Promise.allSettled(works.map(({ work }) => work(tx, true)));
         const failed = settled.find((outcome) => outcome.status === 'rejected');
         if (failed) throw failed.reason;
         return settled.map((outcome) => (outcome as PromiseFulfilledResult<unknown>).value);
       }).catch(() => undefined);
       if (values) return works.forEach(({ resolve }, i) => resolve(values[i]));
     }
-    await Promise.all(works.map(({ work, resolve, reject }) => this.run(work).then(resolve, reject)));
+    await Promise.all(works.map(({ work, resolve, reject }) => this.run((tx) => work(tx, false)).then(resolve, reject)));
   }
 
   /** Runs work in a savepoint of `tx`: when it throws, its writes are undone and the error rethrown; the transaction goes on. */

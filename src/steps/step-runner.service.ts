@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { UnrecoverableError } from 'bullmq';
 import { CaseStandings } from '../cases/case-standings.service';
 import { Clock } from '../common/clock';
-import { Transactions, type Tx } from '../database/transactions';
+import { RunAlone, Transactions, type Tx } from '../database/transactions';
 import { UndrawableText } from '../domain/letter-fields';
 import type { PolicyStep } from '../domain/policy';
 import { checkRequirements, hasRequirements, requirementsOf } from '../domain/requirements';
@@ -79,11 +79,11 @@ export class StepRunner {
 
   /**
    * Locks the step and its case, guards, and acts; a contact cap found by the claim rolls it back
-   * and defers the step. Claims of steps run at the same moment share one transaction.
+   * and defers the step. Claims of notices run at the same moment share one transaction.
    */
   private claim(stepId: string, facts: StepRunFacts): Promise<Settled> {
     return this.transactions
-      .runGathered(async (tx): Promise<Settled> => {
+      .runGathered(async (tx, shared): Promise<Settled> => {
         const step = await this.steps.lockForRun(tx, stepId);
         if (step) {
           facts.action = step.definition.action;
@@ -104,6 +104,10 @@ export class StepRunner {
           case 'early':
             return { outcome: { notBefore: verdict.notBefore } };
           case 'act':
+            // The debtor's contact lock belongs to the transaction, so works sharing one would not
+            // wait for each other: only notices, whose claims are gathered per debtor, may share.
+            // A letter reads the contact history long before it writes its email's dispatch.
+            if (shared && step!.definition.action !== 'notice') throw new RunAlone();
             return this.actIfAllowed(tx, step!);
         }
       })

@@ -258,6 +258,22 @@ describe('the contact gate and the case lifecycle, with the real service', () =>
     }
   });
 
+  it("a debtor's notice and emailed letter, due at the same moment, keep to the daily email cap together", async () => {
+    const zone = zoneWhereLocalHourIs(9, 19);
+    const debtor = { externalId: `DEB-${randomUUID()}`, email: `capped-${randomUUID().slice(0, 8)}@example.test`, timezone: zone };
+    // One request, so that both first steps fall due together and their claims meet.
+    const events = ['at-once', 'letter-at-once'].map((segment) => overdueEvent({ debtor, segment }));
+    const response = await post({ events }).expect(202);
+    const caseIds = (response.body.results as { caseId: string }[]).map((result) => result.caseId);
+    const settled = await waitFor('both first steps sent or deferred', async () => {
+      const firsts = await Promise.all(caseIds.map(async (caseId) => (await caseDetail(caseId)).schedule[0] as { status: string }));
+      return firsts.every((step) => step.status === 'done' || step.status === 'deferred') ? firsts : null;
+    });
+
+    expect(settled.map((step) => step.status).sort()).toEqual(['deferred', 'done']);
+    expect(smtp.to(debtor.email)).toHaveLength(1);
+  });
+
   it('an SMS the provider refuses for good (400) fails the step at once, recorded, without retries', async () => {
     const zone = zoneWhereLocalHourIs(9, 19);
     const phone = `+4916${Math.floor(Math.random() * 1e9)}`;
