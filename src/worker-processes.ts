@@ -9,9 +9,14 @@ export function workerProcessEnv(env: NodeJS.ProcessEnv, config: Pick<AppConfig,
   return { ...env, APP_ROLE: 'worker', WORKER_PROCESSES: '0', PORT: String(config.PORT + n), [PARENT]: String(process.pid) };
 }
 
-/** In a worker process: calls `stop` once the process that started it is gone, even killed (its IPC channel closes). */
-export function stopWithParent(stop: () => void): void {
-  if (process.env[PARENT] && process.send) process.once('disconnect', stop);
+/**
+ * In a worker process: calls `stop` once the process that started it is gone, even killed (its
+ * IPC channel closes); at once when it went while this one was still booting.
+ */
+export function stopWithParent(stop: () => void, self: Pick<NodeJS.Process, 'env' | 'send' | 'connected' | 'once'> = process): void {
+  if (!self.env[PARENT] || !self.send) return;
+  if (self.connected) self.once('disconnect', stop);
+  else stop();
 }
 
 /**
@@ -28,6 +33,10 @@ export class WorkerProcesses {
     for (let n = 1; n <= config.WORKER_PROCESSES; n++) {
       const child = fork(process.argv[1]!, process.argv.slice(2), { env: workerProcessEnv(process.env, config, n), stdio: 'inherit' });
       this.children.push(child);
+      // A fork that cannot start is lost like one that exits, not an uncaught error.
+      child.once('error', (error) => {
+        if (!this.stopping) onLost(`worker process ${n} could not start: ${error.message}; stopping`);
+      });
       this.exits.push(
         new Promise((resolve) =>
           child.once('exit', (code, signal) => {

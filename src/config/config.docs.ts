@@ -45,7 +45,7 @@ export const CONFIG_DOCS = {
   },
   WORKER_PROCESSES: {
     section: 'Process',
-    text: 'Worker processes this process starts beside itself, each running the job workers and the sweeps (`APP_ROLE=worker`, WORKER_CONCURRENCY jobs each) with the same settings, on a core of its own; the one started n-th serves its /health and /metrics on PORT+n. Stopping this process stops them; one that dies stops this process too, for its supervisor to restart them all. 0: this process alone.',
+    text: 'Worker processes this process starts beside itself, each running the job workers and the sweeps (`APP_ROLE=worker`, WORKER_CONCURRENCY jobs each) with the same settings, on a core of its own; the one started n-th serves its /health and /metrics on PORT+n. Stopping this process stops them; one that dies stops this process too, for its supervisor to restart them all. Each opens its own DATABASE_POOL_SIZE connections (and, with the queues on PostgreSQL, their pools too): keep max_connections of PostgreSQL above that. 0: this process alone.',
     examples: ['1'],
   },
   LOG_LEVEL: { section: 'Process', text: 'Level of the JSON (pino) logs. Personal data is redacted at every level.' },
