@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { DateTime } from 'luxon';
 import { QueueName } from '../../src/jobs/job-names';
 import { JobWorkers } from '../../src/jobs/job-workers.service';
-import { MAIN, startService } from '../support/service-process';
+import { freePort, MAIN, startService } from '../support/service-process';
 import { SmtpSink } from '../support/smtp-sink';
 import { bearer, overdueEvent, startTestApp, type TestApp, testEnv } from '../support/test-app';
 import { waitFor } from '../support/wait-for';
@@ -152,7 +152,8 @@ describe('a batch whose worker is killed mid-way', () => {
       RECONCILE_EVERY: 'PT1S',
       OUTBOX_DIR: mkdtempSync(join(tmpdir(), 'batchkill-outbox-')),
     };
-    let worker = startService({ ...workerEnv, PORT: '39521' });
+    // Ports the OS hands out: this suite runs on both backends, beside the process suite.
+    let worker = startService({ ...workerEnv, PORT: String(await freePort()) });
     try {
       const events = Array.from({ length: 120 }, () =>
         overdueEvent({ segment: 'batch-kill', invoice: { dueDate: DateTime.now().setZone('Europe/Berlin').toISODate() } }),
@@ -180,7 +181,7 @@ describe('a batch whose worker is killed mid-way', () => {
       const doneAtKill = (await progress()).done;
       expect(doneAtKill).toBeLessThan(120);
 
-      worker = startService({ ...workerEnv, PORT: '39522' });
+      worker = startService({ ...workerEnv, PORT: String(await freePort()) });
       await waitFor('the batch to complete on the new worker', async () => (await progress()).status === 'completed', 90_000, 200);
       expect(await progress()).toMatchObject({ total: 120, done: 120, failed: 0, pending: 0 });
       const perCase = await sut.db.query(

@@ -3,18 +3,9 @@ import { createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
-import { MAIN, startService } from '../support/service-process';
+import { freePort, MAIN, startService } from '../support/service-process';
 import { KEYS, TEST_API_KEYS } from '../support/test-app';
 import { waitFor } from '../support/wait-for';
-
-/** A port nothing listens on now (the OS picks it). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /**
  * A machine with only Node: no DATABASE_URL and no REDIS_URL. The service starts its embedded

@@ -107,17 +107,17 @@ describe('the service process', () => {
 
     it('worker processes take the steps an API process plans; SIGTERM stops them all, then the API, with exit 0', async () => {
       const smtp = new SmtpSink();
-      const { service, pids } = await start(39520, { APP_ROLE: 'api', SMTP_URL: await smtp.start() });
+      const { service, pids } = await start(39540, { APP_ROLE: 'api', SMTP_URL: await smtp.start() });
       try {
         const event = overdueEvent({ segment: 'at-once' });
-        const posted = await fetch('http://127.0.0.1:39520/v1/events', {
+        const posted = await fetch('http://127.0.0.1:39540/v1/events', {
           method: 'POST',
           headers: { ...bearer('ingest'), 'Content-Type': 'application/json' },
           body: JSON.stringify(event),
         });
         expect(posted.status).toBe(202);
         await waitFor('the notice sent by a worker process', () => smtp.to(event.data.debtor.email).length === 1);
-        expect((await fetch('http://127.0.0.1:39521/v1/cases')).status).toBe(404);
+        expect((await fetch('http://127.0.0.1:39541/v1/cases')).status).toBe(404);
 
         service.child.kill('SIGTERM');
         expect((await service.exited).code).toBe(0);
@@ -131,7 +131,7 @@ describe('the service process', () => {
     });
 
     it('a worker process that dies stops the main process and the other worker, for the supervisor to restart them', async () => {
-      const { service, pids } = await start(39524);
+      const { service, pids } = await start(39544);
       process.kill(pids[0]!, 'SIGKILL');
       const { code, output } = await service.exited;
       expect(code).toBe(1);
@@ -139,7 +139,7 @@ describe('the service process', () => {
       expect(pids.map(alive)).toEqual([false, false]);
     });
     it('worker processes stop by themselves when the main process is killed', async () => {
-      const { service, pids } = await start(39527);
+      const { service, pids } = await start(39547);
       service.child.kill('SIGKILL');
       await service.exited;
       await waitFor('both worker processes to stop', () => pids.every((pid) => !alive(pid)), 30_000, 100);

@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { type AddressInfo, createServer } from 'node:net';
 
 export const MAIN = 'dist/main.js';
 
@@ -15,4 +16,13 @@ export function startService(env: Record<string, string>): { child: ChildProcess
   child.stderr.on('data', (chunk) => (output += chunk));
   const exited = new Promise<Exit>((resolve) => child.on('exit', (code) => resolve({ code, output })));
   return { child, exited, output: () => output };
+}
+
+/** A port nothing listens on now (the OS picks it), for a service process of a suite that runs beside others. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
 }
