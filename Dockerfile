@@ -22,8 +22,10 @@ ENV HOST=0.0.0.0
 # A heap limit of several GB (V8's default on a large host) lets the heap grow to four times its
 # live size between full collections; at 512 MB V8 collects at about 1.4 times, so an API or a
 # worker process peaks near 200 MB of RSS rather than 400 (docs/benchmark.md). The live heap
-# stays near 100 MB under the bench's load: the limit leaves it five times that.
-ENV NODE_OPTIONS=--max-old-space-size=512
+# stays near 100 MB under the bench's load: the limit leaves it five times that. Node 22 and
+# later also give the young generation far more room by default (about 100 MB more RSS per
+# process on Node 24 under the bench's load); 16 MB semi-spaces keep it at Node 20's size.
+ENV NODE_OPTIONS="--max-old-space-size=512 --max-semi-space-size=16"
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force

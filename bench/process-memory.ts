@@ -39,7 +39,8 @@ export interface RoleProcess {
 export async function imageNodeOptions(dockerfile: string): Promise<string> {
   const match = /^ENV NODE_OPTIONS=(.+)$/m.exec(await readFile(dockerfile, 'utf8'));
   if (!match) throw new Error(`${dockerfile} sets no NODE_OPTIONS`);
-  return match[1]!.trim();
+  // Docker's ENV quotes a value with spaces; the quotes are not part of it.
+  return match[1]!.trim().replace(/^"(.*)"$/, '$1');
 }
 
 /** Starts the built service with `env` (APP_ROLE and PORT included) and waits until it is ready. */
