@@ -12,6 +12,7 @@ import { SharedSqlFunctions1764500000000 } from './migrations/1764500000000-shar
 import { TrueLetters1764600000000 } from './migrations/1764600000000-true-letters';
 import { SendsInDoubt1764700000000 } from './migrations/1764700000000-sends-in-doubt';
 import { RateLimitCounters1764800000000 } from './migrations/1764800000000-rate-limit-counters';
+import { NextStepByCase1764900000000 } from './migrations/1764900000000-next-step-by-case';
 
 export const migrations = [
   InitialSchema1763900000000,
@@ -24,6 +25,7 @@ export const migrations = [
   TrueLetters1764600000000,
   SendsInDoubt1764700000000,
   RateLimitCounters1764800000000,
+  NextStepByCase1764900000000,
 ];
 
 export function dataSourceOptions(config: Pick<AppConfig, 'DATABASE_URL' | 'DATABASE_POOL_SIZE'>) {

@@ -397,6 +397,24 @@ describe('StepRepository', () => {
     expect(await next(ladder)).toBeUndefined();
   });
 
+  it("nextWaiting reads the case's own steps, not the index of every waiting step, even on a generic plan", async () => {
+    const { caseId, stepIds } = await newCase(ctx);
+    // Another case's thousands of waiting steps: what a scan of scheduled_steps_due walks through.
+    const other = (await newCase(ctx)).caseId;
+    await ctx.get(DataSource).query(
+      `INSERT INTO scheduled_steps (id, case_id, step_index, action, definition, due_at, status, updated_at)
+       SELECT gen_random_uuid(), $1, 100 + n, 'notice', '{}', $2, 'pending', $2 FROM generate_series(1, 5000) AS n`,
+      [other, at],
+    );
+    const [row] = await ctx.get(DataSource).transaction(async (manager) => {
+      // PL/pgSQL's cached plan after a few calls: the statistics no longer pick the plan per case.
+      await manager.query('SET LOCAL plan_cache_mode = force_generic_plan');
+      for (let n = 0; n < 3; n += 1) await manager.query('SELECT next_pending_step($1, $2)', [caseId, stepIds[0]]);
+      return manager.query(`SELECT pg_stat_get_xact_numscans('scheduled_steps_due'::regclass)::int AS scans`);
+    });
+    expect(row).toEqual({ scans: 0 });
+  });
+
   it("waitingIds lists a case's pending and deferred steps only", async () => {
     const { caseId, stepIds } = await newCase(ctx);
     const [deferred, running, done, skipped, failed, cancelled] = (await addSteps(caseId, [
