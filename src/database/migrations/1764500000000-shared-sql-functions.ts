@@ -1,5 +1,15 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
+/** next_pending_step as this migration made it (1764900000000 replaces it, and restores it on down). */
+export const NEXT_PENDING_STEP_FIRST_BODY = `
+      LANGUAGE plpgsql STABLE AS $$
+      BEGIN
+        RETURN (SELECT json_build_object('id', n.id, 'dueAt', n.due_at) FROM scheduled_steps n
+                WHERE n.case_id = for_case AND n.status IN ('pending', 'deferred') AND n.id <> except_step
+                ORDER BY n.due_at, n.step_index LIMIT 1);
+      END
+      $$`;
+
 /**
  * Expressions that several repositories' statements share, as SQL functions rather than SQL text
  * passed between modules. The calendar ones are plain SQL expressions, so PostgreSQL inlines
@@ -28,15 +38,7 @@ export class SharedSqlFunctions1764500000000 implements MigrationInterface {
         SELECT day - (at AT TIME ZONE zone)::date
       $$`);
     // The case's next waiting step other than the given one, as {id, dueAt}; null when none waits.
-    await runner.query(`
-      CREATE FUNCTION next_pending_step(for_case uuid, except_step uuid) RETURNS json
-      LANGUAGE plpgsql STABLE AS $$
-      BEGIN
-        RETURN (SELECT json_build_object('id', n.id, 'dueAt', n.due_at) FROM scheduled_steps n
-                WHERE n.case_id = for_case AND n.status IN ('pending', 'deferred') AND n.id <> except_step
-                ORDER BY n.due_at, n.step_index LIMIT 1);
-      END
-      $$`);
+    await runner.query(`CREATE FUNCTION next_pending_step(for_case uuid, except_step uuid) RETURNS json ${NEXT_PENDING_STEP_FIRST_BODY}`);
   }
 
   async down(runner: QueryRunner): Promise<void> {

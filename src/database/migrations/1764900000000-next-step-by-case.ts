@@ -1,4 +1,5 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
+import { NEXT_PENDING_STEP_FIRST_BODY } from './1764500000000-shared-sql-functions';
 
 /**
  * next_pending_step read the case's steps through a bitmap AND with scheduled_steps_due, the
@@ -23,14 +24,6 @@ export class NextStepByCase1764900000000 implements MigrationInterface {
   }
 
   async down(runner: QueryRunner): Promise<void> {
-    await runner.query(`
-      CREATE OR REPLACE FUNCTION next_pending_step(for_case uuid, except_step uuid) RETURNS json
-      LANGUAGE plpgsql STABLE AS $$
-      BEGIN
-        RETURN (SELECT json_build_object('id', n.id, 'dueAt', n.due_at) FROM scheduled_steps n
-                WHERE n.case_id = for_case AND n.status IN ('pending', 'deferred') AND n.id <> except_step
-                ORDER BY n.due_at, n.step_index LIMIT 1);
-      END
-      $$`);
+    await runner.query(`CREATE OR REPLACE FUNCTION next_pending_step(for_case uuid, except_step uuid) RETURNS json ${NEXT_PENDING_STEP_FIRST_BODY}`);
   }
 }
