@@ -9,6 +9,8 @@ import { SmtpSink } from '../support/smtp-sink';
 import { bearer, overdueEvent, resetStores, testEnv } from '../support/test-app';
 import { waitFor } from '../support/wait-for';
 
+// Fixed ports below Linux's ephemeral range (32768 and up), so no outgoing connection of another
+// suite can hold one; the worker processes listen on PORT + 1 and PORT + 2.
 describe('the service process', () => {
   beforeAll(() => {
     if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: npm test builds it first (nest build)`);
@@ -18,15 +20,15 @@ describe('the service process', () => {
     const smtp = new SmtpSink();
     let release!: () => void;
     smtp.gate = new Promise((resolve) => (release = resolve));
-    const env = { ...testEnv('process', 5), PORT: '39517', SMTP_URL: await smtp.start() };
+    const env = { ...testEnv('process', 5), PORT: '29517', SMTP_URL: await smtp.start() };
     const config = loadConfig(env);
     await resetStores(config);
     const service = startService(env);
     const db = new Client({ connectionString: config.DATABASE_URL });
     try {
-      await waitFor('the service to be ready', async () => (await fetch('http://127.0.0.1:39517/health/ready')).ok, 30_000, 200);
+      await waitFor('the service to be ready', async () => (await fetch('http://127.0.0.1:29517/health/ready')).ok, 30_000, 200);
       const event = overdueEvent({ segment: 'at-once' });
-      const posted = await fetch('http://127.0.0.1:39517/v1/events', {
+      const posted = await fetch('http://127.0.0.1:29517/v1/events', {
         method: 'POST',
         headers: { ...bearer('ingest'), 'Content-Type': 'application/json' },
         body: JSON.stringify(event),
@@ -58,11 +60,11 @@ describe('the service process', () => {
   });
 
   it('a worker process serves health but not the API', async () => {
-    const env = { ...testEnv('process', 5), PORT: '39518', APP_ROLE: 'worker' };
+    const env = { ...testEnv('process', 5), PORT: '29518', APP_ROLE: 'worker' };
     const service = startService(env);
     try {
-      await waitFor('the worker to be ready', async () => (await fetch('http://127.0.0.1:39518/health/ready')).ok, 30_000, 200);
-      expect((await fetch('http://127.0.0.1:39518/v1/cases')).status).toBe(404);
+      await waitFor('the worker to be ready', async () => (await fetch('http://127.0.0.1:29518/health/ready')).ok, 30_000, 200);
+      expect((await fetch('http://127.0.0.1:29518/v1/cases')).status).toBe(404);
     } finally {
       service.child.kill('SIGTERM');
     }
@@ -71,9 +73,9 @@ describe('the service process', () => {
 
   it("boots with Nest's module and route lines at debug, not info", async () => {
     const boot = async (level: string) => {
-      const service = startService({ ...testEnv('process', 5), PORT: '39519', LOG_LEVEL: level });
+      const service = startService({ ...testEnv('process', 5), PORT: '29519', LOG_LEVEL: level });
       try {
-        await waitFor('the service to be ready', async () => (await fetch('http://127.0.0.1:39519/health/ready')).ok, 30_000, 200);
+        await waitFor('the service to be ready', async () => (await fetch('http://127.0.0.1:29519/health/ready')).ok, 30_000, 200);
       } finally {
         service.child.kill('SIGTERM');
       }
@@ -100,24 +102,29 @@ describe('the service process', () => {
       const service = startService(env);
       const started = await waitFor('the worker processes to start', () => /started 2 worker processes: pids (\d+), (\d+)/.exec(service.output()), 30_000, 100);
       const pids = [Number(started[1]), Number(started[2])];
-      for (const n of [1, 2])
-        await waitFor(`worker process ${n} to be ready`, async () => (await fetch(`http://127.0.0.1:${port + n}/health/ready`)).ok, 30_000, 200);
+      try {
+        for (const n of [1, 2])
+          await waitFor(`worker process ${n} to be ready`, async () => (await fetch(`http://127.0.0.1:${port + n}/health/ready`)).ok, 30_000, 200);
+      } catch (error) {
+        service.child.kill('SIGKILL');
+        throw new Error(`${(error as Error).message}\n${service.output()}`, { cause: error });
+      }
       return { service, pids };
     };
 
     it('worker processes take the steps an API process plans; SIGTERM stops them all, then the API, with exit 0', async () => {
       const smtp = new SmtpSink();
-      const { service, pids } = await start(39540, { APP_ROLE: 'api', SMTP_URL: await smtp.start() });
+      const { service, pids } = await start(29540, { APP_ROLE: 'api', SMTP_URL: await smtp.start() });
       try {
         const event = overdueEvent({ segment: 'at-once' });
-        const posted = await fetch('http://127.0.0.1:39540/v1/events', {
+        const posted = await fetch('http://127.0.0.1:29540/v1/events', {
           method: 'POST',
           headers: { ...bearer('ingest'), 'Content-Type': 'application/json' },
           body: JSON.stringify(event),
         });
         expect(posted.status).toBe(202);
         await waitFor('the notice sent by a worker process', () => smtp.to(event.data.debtor.email).length === 1);
-        expect((await fetch('http://127.0.0.1:39541/v1/cases')).status).toBe(404);
+        expect((await fetch('http://127.0.0.1:29541/v1/cases')).status).toBe(404);
 
         service.child.kill('SIGTERM');
         expect((await service.exited).code).toBe(0);
@@ -131,7 +138,7 @@ describe('the service process', () => {
     });
 
     it('a worker process that dies stops the main process and the other worker, for the supervisor to restart them', async () => {
-      const { service, pids } = await start(39544);
+      const { service, pids } = await start(29544);
       process.kill(pids[0]!, 'SIGKILL');
       const { code, output } = await service.exited;
       expect(code).toBe(1);
@@ -139,7 +146,7 @@ describe('the service process', () => {
       expect(pids.map(alive)).toEqual([false, false]);
     });
     it('worker processes stop by themselves when the main process is killed', async () => {
-      const { service, pids } = await start(39547);
+      const { service, pids } = await start(29547);
       service.child.kill('SIGKILL');
       await service.exited;
       await waitFor('both worker processes to stop', () => pids.every((pid) => !alive(pid)), 30_000, 100);
