@@ -211,7 +211,7 @@ describe('loadConfig', () => {
     });
 
     it('accepts every role', () => {
-      const roles = ['ingest', 'finance', 'operator', 'auditor', 'admin'];
+      const roles = ['ingest', 'finance', 'operator', 'collector', 'qa', 'auditor', 'admin'];
       const sut = loadConfig({ API_KEYS: roles.map((role) => `k-${role}:${role}:${SECRET_A}-${role}`).join(',') });
       expect(sut.API_KEYS.map((key) => key.role)).toEqual(roles);
     });

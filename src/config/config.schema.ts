@@ -5,7 +5,7 @@ import { z } from 'zod';
 import '../domain/zod-words';
 import { isCalendarPeriod } from '../domain/legal-clocks';
 
-export const ROLES = ['ingest', 'finance', 'operator', 'auditor', 'admin'] as const;
+export const ROLES = ['ingest', 'finance', 'operator', 'collector', 'qa', 'auditor', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
 
 export interface ApiKey {

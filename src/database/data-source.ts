@@ -13,6 +13,7 @@ import { TrueLetters1764600000000 } from './migrations/1764600000000-true-letter
 import { SendsInDoubt1764700000000 } from './migrations/1764700000000-sends-in-doubt';
 import { RateLimitCounters1764800000000 } from './migrations/1764800000000-rate-limit-counters';
 import { NextStepByCase1764900000000 } from './migrations/1764900000000-next-step-by-case';
+import { QualityInspection1765000000000 } from './migrations/1765000000000-quality-inspection';
 
 export const migrations = [
   InitialSchema1763900000000,
@@ -26,6 +27,7 @@ export const migrations = [
   SendsInDoubt1764700000000,
   RateLimitCounters1764800000000,
   NextStepByCase1764900000000,
+  QualityInspection1765000000000,
 ];
 
 export function dataSourceOptions(config: Pick<AppConfig, 'DATABASE_URL' | 'DATABASE_POOL_SIZE'>) {

@@ -44,6 +44,11 @@ export const TOUCH_KINDS = [
   'batch.included',
   'job.promoted',
   'job.removed',
+  'contact.recorded',
+  'qa.scored',
+  'qa.finding.reviewed',
+  'qa.finding.appealed',
+  'experiment.assigned',
 ] as const;
 
 export type TouchKind = (typeof TOUCH_KINDS)[number];

@@ -1,12 +1,12 @@
 import { brotliCompressSync, constants, deflateSync, gzipSync } from 'node:zlib';
 import fc from 'fast-check';
+import { ROLES, type Role } from '../../src/config/config.schema';
 import { forgedCursor, hostileJobId, hostilePathSegment, hostileString, malformedJson } from './hostile';
 import type { Operation, Parameter } from './openapi-model';
 import { mutated, wellShaped } from './schema-arbitrary';
 import { Fresh, percentEncode, Pooled, type PoolName, POOLS, type ResolveContext, resolveText, serialize } from './values';
 
-export const ROLES = ['ingest', 'finance', 'operator', 'auditor', 'admin'] as const;
-export type Role = (typeof ROLES)[number];
+export type { Role };
 
 export type Auth = { kind: 'none' } | { kind: 'role'; role: Role } | { kind: 'forged'; header: string };
 

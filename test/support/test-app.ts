@@ -15,6 +15,8 @@ export const KEYS = {
   ingest: `ingest-${randomBytes(12).toString('hex')}`,
   finance: `finance-${randomBytes(12).toString('hex')}`,
   operator: `operator-${randomBytes(12).toString('hex')}`,
+  collector: `collector-${randomBytes(12).toString('hex')}`,
+  qa: `qa-${randomBytes(12).toString('hex')}`,
   auditor: `auditor-${randomBytes(12).toString('hex')}`,
   admin: `admin-${randomBytes(12).toString('hex')}`,
 };
