@@ -6,7 +6,7 @@ import type { Operation, Parameter } from './openapi-model';
 import { mutated, wellShaped } from './schema-arbitrary';
 import { Fresh, percentEncode, Pooled, type PoolName, POOLS, type ResolveContext, resolveText, serialize } from './values';
 
-export type { Role };
+export { ROLES, type Role };
 
 export type Auth = { kind: 'none' } | { kind: 'role'; role: Role } | { kind: 'forged'; header: string };
 
