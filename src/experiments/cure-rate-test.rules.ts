@@ -58,7 +58,7 @@ const points = (difference: number) => `${difference >= 0 ? '+' : '−'}${Math.a
  * cases, or fewer than five cured or five uncured cases (the test's normal approximation).
  */
 export function verdict(champion: Sample, challenger: Sample, test: ProportionTest, minSample: number): { outcome: VerdictOutcome; text: string } {
-  const small = (Object.entries({ champion, challenger }) as [string, Sample][]).filter(([, arm]) => arm.cases < minSample);
+  const small = Object.entries<Sample>({ champion, challenger }).filter(([, arm]) => arm.cases < minSample);
   if (small.length > 0) {
     const counts = small.map(([name, arm]) => `the ${name} has ${arm.cases}`).join(' and ');
     return { outcome: 'insufficient-sample', text: `Too early to call: ${counts} cases; each arm needs at least ${minSample}.` };
@@ -73,7 +73,10 @@ export function verdict(champion: Sample, challenger: Sample, test: ProportionTe
   const rates = `challenger ${percent(challenger.cured / challenger.cases)} against champion ${percent(champion.cured / champion.cases)}`;
   const p = `p = ${test.pValue < 0.0001 ? '< 0.0001' : test.pValue.toFixed(4)}`;
   if (test.pValue >= ALPHA) {
-    return { outcome: 'no-difference', text: `No clear difference in cure rate (${rates}, ${points(test.difference)}, ${p}): keep the experiment running or stop it.` };
+    return {
+      outcome: 'no-difference',
+      text: `No clear difference in cure rate (${rates}, ${points(test.difference)}, ${p}): keep the experiment running or stop it.`,
+    };
   }
   const better = test.difference > 0 ? 'challenger' : 'champion';
   return {
