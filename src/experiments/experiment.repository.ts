@@ -94,12 +94,17 @@ export class ExperimentRepository extends SqlRepository {
   }
 
   /**
-   * The experiments that shape a new case's policy: the running ones, share-locked so that a stop
-   * or promotion waits for the openings that assign to them, and the promoted ones in the order
-   * they were promoted.
+   * The experiments that shape a new case's policy: the promoted ones in the order they were
+   * promoted, then the running ones, share-locked so that a stop or promotion waits for the
+   * openings that assign to them (a promoted row never changes again: it is not locked).
    */
   inForce(tx: Tx): Promise<Experiment[]> {
-    return this.rows(tx, `SELECT ${COLUMNS} FROM experiments WHERE status IN ('running', 'promoted') ORDER BY ended_at NULLS LAST, started_at, id FOR SHARE`);
+    return this.rows(
+      tx,
+      `WITH running AS (SELECT ${COLUMNS} FROM experiments WHERE status = 'running' FOR SHARE)
+       SELECT * FROM running UNION ALL SELECT ${COLUMNS} FROM experiments WHERE status = 'promoted'
+       ORDER BY "endedAt" NULLS LAST, "startedAt", id`,
+    );
   }
 
   /** Ends a running experiment. */

@@ -131,6 +131,8 @@ describe('champion/challenger experiments', () => {
     sut = await openTestApp(sut.config);
 
     expect(await arms(sut)).toEqual(before);
+    // The arms' touches (their buckets are fractions) verify like every other.
+    expect((await sut.http.get('/v1/audit/verify').set(bearer('auditor')).expect(200)).body).toMatchObject({ ok: true });
     const armOfDebtor = new Map([...opened].map(([debtor, { caseId }]) => [debtor, before.get(caseId)!]));
     const sample = [...armOfDebtor].filter(([, arm]) => arm === 'challenger').slice(0, 20);
     sample.push(...[...armOfDebtor].filter(([, arm]) => arm === 'champion').slice(0, 20));

@@ -157,6 +157,11 @@ describe('ExperimentRepository', () => {
       expect(x!.policy.key).toBe(x!.arm!.arm === 'challenger' ? 'quiet-challenger' : 'batch-ladder');
       expect((await assign('batch-run', `D-${i}`))[0]!.arm!.arm).toBe(x!.arm!.arm);
     }
+    // An opening share-locks the running experiment: a stop or promotion waits for it to commit.
+    await ctx.tx(async (tx) => {
+      await sut.inForce(tx);
+      await expect(ctx.get(DataSource).query('SELECT id FROM experiments WHERE id = $1 FOR UPDATE NOWAIT', [row.id])).rejects.toThrow(/could not obtain lock/);
+    });
     // Another segment of the champion, and an event naming its policy, are left out.
     expect(await assign('batch-dry', 'D-0')).toEqual([{ policy: expect.objectContaining({ key: 'batch-ladder' }), arm: null }]);
     expect(await assign('batch-run', 'D-0', 'batch-ladder')).toEqual([{ policy: expect.objectContaining({ key: 'batch-ladder' }), arm: null }]);
