@@ -8,6 +8,7 @@ import { CoreModule } from './core.module';
 import { DashboardModule } from './dashboard/dashboard.module';
 import { EscalationsApiModule, EscalationsWorkerModule } from './escalations/escalations.module';
 import { EventsModule } from './events/events.module';
+import { ExperimentsApiModule } from './experiments/experiments.module';
 import { HealthModule } from './health/health.module';
 import { JobWorkersModule } from './jobs/jobs.module';
 import { LettersApiModule, LettersModule } from './letters/letters.module';
@@ -43,6 +44,7 @@ export class AppModule {
               SmsApiModule,
               BatchesApiModule,
               AuditApiModule,
+              ExperimentsApiModule,
               DashboardModule,
             ]
           : []),

@@ -15,7 +15,7 @@ import { EMPTY_CHAIN } from '../domain/touch-chain';
 import type { TouchInput } from '../domain/touch-kinds';
 import { AuditService } from '../audit/audit.service';
 import { ContactGate } from '../compliance/contact-gate.service';
-import { PolicyRegistry } from '../policies/policy-registry.service';
+import { type ArmAssignment, PolicyAssignment } from '../experiments/policy-assignment.service';
 import { StepRepository } from '../scheduling/step.repository';
 import { CaseRepository } from './case.repository';
 import { DebtorRepository } from './debtor.repository';
@@ -45,7 +45,7 @@ export class CaseOpening {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly clock: Clock,
     private readonly audit: AuditService,
-    private readonly policies: PolicyRegistry,
+    private readonly policies: PolicyAssignment,
     private readonly gate: ContactGate,
     private readonly limitation: LimitationClock,
     private readonly cases: CaseRepository,
@@ -72,11 +72,21 @@ export class CaseOpening {
       debtorRows.map((row) => row.id),
     );
 
-    const opened = items.map(({ eventId, data }) => {
+    const segments = items.map(({ data }) => {
+      const debtor = debtorByExternalId.get(data.debtor.externalId)!;
+      return data.segment ?? deriveSegment(debtor.wilful, repeat.has(debtor.id));
+    });
+    // The policy files' choice, or the one a promotion or a running experiment puts in its place.
+    const assigned = await this.policies.assign(
+      tx,
+      items.map(({ data }, i) => ({ debtorExternalId: data.debtor.externalId, segment: segments[i]!, policyKey: data.policy })),
+    );
+
+    const opened = items.map(({ eventId, data }, i) => {
       const debtor = debtorByExternalId.get(data.debtor.externalId)!;
       const dueAt = resolveDueAt(data.invoice.dueDate, debtor.timezone);
-      const segment = data.segment ?? deriveSegment(debtor.wilful, repeat.has(debtor.id));
-      const policy = this.policies.choose(data.policy, segment);
+      const segment = segments[i]!;
+      const { policy, arm } = assigned[i]!;
       const caseId = randomUUID();
       const planned: Planned[] = this.intoContactWindows(
         planLadder(policy.definition.steps, dueAt, debtor.timezone, now, policy.definition.catchUp),
@@ -86,8 +96,8 @@ export class CaseOpening {
       ).map((entry) => ({ ...entry, id: randomUUID() }));
       const amountDue = toMinorUnits(data.invoice.amountDue, data.invoice.currency)!;
       const terms = this.legalTerms(data, dueAt, debtor.timezone);
-      const chained = this.audit.chain(caseId, EMPTY_CHAIN, openingTouches(eventId, data, segment, policy, amountDue, dueAt, terms, planned, actor));
-      return { data, debtor, dueAt, segment, policy, caseId, planned, amountDue, terms, chained, invoiceId: randomUUID() };
+      const chained = this.audit.chain(caseId, EMPTY_CHAIN, openingTouches(eventId, data, segment, policy, arm, amountDue, dueAt, terms, planned, actor));
+      return { data, debtor, dueAt, segment, policy, arm, caseId, planned, amountDue, terms, chained, invoiceId: randomUUID() };
     });
 
     // An invoice seen before keeps its row id; the upsert tells which.
@@ -131,6 +141,11 @@ export class CaseOpening {
     await this.guarantors.insertMany(
       tx,
       opened.flatMap((o) => o.terms.guarantors.map((g) => ({ ...g, caseId: o.caseId }))),
+      now,
+    );
+    await this.policies.record(
+      tx,
+      opened.flatMap((o) => (o.arm ? [{ caseId: o.caseId, arm: o.arm }] : [])),
       now,
     );
     await this.audit.appendToNewCases(
@@ -190,6 +205,7 @@ function openingTouches(
   data: InvoiceOverdue,
   segment: string,
   policy: PolicyVersion,
+  arm: ArmAssignment | null,
   amountDue: bigint,
   dueAt: Date,
   terms: LegalTerms,
@@ -217,6 +233,24 @@ function openingTouches(
         guarantors: terms.guarantors.map((g) => ({ guarantorId: g.id, externalId: g.externalId, guaranteeEndsOn: g.guaranteeEndsOn, type: g.type })),
       },
     },
+    ...(arm
+      ? [
+          {
+            kind: 'experiment.assigned' as const,
+            actor: 'system',
+            data: {
+              experimentId: arm.experiment.id,
+              experiment: arm.experiment.name,
+              arm: arm.arm,
+              bucket: arm.bucket,
+              champion: arm.experiment.champion,
+              challenger: arm.experiment.challenger,
+              challengerShare: arm.experiment.challengerShare,
+              policy: policy.key,
+            },
+          },
+        ]
+      : []),
     ...planned.map((p): TouchInput => ({
       kind: p.status === 'pending' ? 'step.scheduled' : 'step.skipped',
       actor: 'system',

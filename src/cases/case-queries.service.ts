@@ -10,6 +10,7 @@ import { accountFigures, caseAccount } from '../domain/account';
 import { type GuaranteeStatus, isExpiring } from '../domain/legal-clocks';
 import type { LegalRecord } from '../domain/legal-record';
 import { formatMinorUnits } from '../domain/money';
+import { ExperimentRepository } from '../experiments/experiment.repository';
 import { StepRepository } from '../scheduling/step.repository';
 import { CaseRepository, type CaseRecord } from './case.repository';
 import { CaseStandings } from './case-standings.service';
@@ -40,6 +41,7 @@ export class CaseQueries {
     private readonly fees: FeeRepository,
     private readonly touches: TouchRepository,
     private readonly standings: CaseStandings,
+    private readonly experiments: ExperimentRepository,
   ) {}
 
   async list(query: CaseQuery) {
@@ -60,18 +62,20 @@ export class CaseQueries {
   async detail(id: string) {
     const kase = await this.cases.get(id);
     if (!kase) throw new NotFound('case', id);
-    const [holds, schedule, guarantors, letters, fees, standing] = await Promise.all([
+    const [holds, schedule, guarantors, letters, fees, standing, arm] = await Promise.all([
       this.holds.ofCase(id),
       this.steps.ofCase(id),
       this.guarantors.recordsOfCase(id),
       this.cases.letters(id),
       this.fees.ofCase(id),
       this.standings.of(undefined, id, kase.money),
+      this.experiments.armOfCase(id),
     ]);
     const money = (minor: bigint) => formatMinorUnits(minor, kase.currency);
     const guarantees = new Map(standing.record.guarantees.map((g) => [g.guarantorId, g]));
     return {
       ...this.present(kase, standing.account),
+      experiment: arm ? { id: arm.experimentId, name: arm.name, arm: arm.arm } : null,
       holds,
       guarantors: guarantors.map((g) => {
         const guarantee = guarantees.get(g.id);

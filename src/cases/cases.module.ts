@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { AuditModule } from '../audit/audit.module';
 import { ComplianceModule } from '../compliance/compliance.module';
 import { EscalationsModule } from '../escalations/escalations.module';
+import { ExperimentsModule } from '../experiments/experiments.module';
 import { PoliciesModule } from '../policies/policies.module';
 import { SchedulingModule } from '../scheduling/scheduling.module';
 import { CaseRepository } from './case.repository';
@@ -41,7 +42,7 @@ const SERVICES = [CaseOpening, CaseClosing, CaseHolds, CaseStandings, Commitment
 
 /** Case state and its changes: events, operator commands, the step worker and the periodic checks all use them. */
 @Module({
-  imports: [AuditModule, SchedulingModule, EscalationsModule, PoliciesModule, ComplianceModule],
+  imports: [AuditModule, SchedulingModule, EscalationsModule, PoliciesModule, ComplianceModule, ExperimentsModule],
   providers: [...REPOSITORIES, ...SERVICES],
   exports: [...REPOSITORIES, ...SERVICES],
 })
@@ -49,7 +50,7 @@ export class CasesModule {}
 
 /** The case routes and the debtor's opt-out page: API role only. */
 @Module({
-  imports: [CasesModule, AuditModule, SchedulingModule],
+  imports: [CasesModule, AuditModule, SchedulingModule, ExperimentsModule],
   providers: [CaseQueries, CaseCommands, Unsubscribes],
   controllers: [CasesController, UnsubscribeController],
 })

@@ -99,6 +99,11 @@ export interface TestApp {
 export async function startTestApp(suite: string, redisDb: number, extra: Record<string, string> = {}): Promise<TestApp> {
   const config = loadConfig(testEnv(suite, redisDb, extra));
   await resetStores(config);
+  return openTestApp(config);
+}
+
+/** A new app on the stores as they are: after an earlier app's `close`, what a restart finds. */
+export async function openTestApp(config: AppConfig): Promise<TestApp> {
   const app = await createApp(config);
   await app.init();
   return {

@@ -1,0 +1,185 @@
+import { Injectable } from '@nestjs/common';
+import { SqlRepository } from '../database/sql-repository';
+import type { Tx } from '../database/transactions';
+import type { Arm, ExperimentAction, ExperimentStatus } from './experiment.rules';
+
+export interface Experiment {
+  id: string;
+  name: string;
+  champion: string;
+  challenger: string;
+  challengerShare: number;
+  segment: string | null;
+  minSample: number;
+  status: ExperimentStatus;
+  startedAt: Date;
+  startedBy: string;
+  endedAt: Date | null;
+}
+
+export interface ExperimentActionRecord {
+  action: ExperimentAction;
+  actor: string;
+  at: Date;
+  note: string | null;
+}
+
+export interface NewCaseArm {
+  caseId: string;
+  experimentId: string;
+  arm: Arm;
+  bucket: number;
+}
+
+/** An arm's figures for the report; counts as numbers, money as minor units per currency. */
+export interface ArmFigures {
+  arm: Arm;
+  cases: number;
+  cured: number;
+  contacts: number;
+  qaFindings: number;
+  recovered: { currency: string; amountMinor: bigint }[];
+}
+
+const COLUMNS = `id, name, champion, challenger, challenger_share AS "challengerShare", segment, min_sample AS "minSample",
+  status, started_at AS "startedAt", started_by AS "startedBy", ended_at AS "endedAt"`;
+
+/** Experiments, their admin actions, and the arm each case was given. */
+@Injectable()
+export class ExperimentRepository extends SqlRepository {
+  async insert(tx: Tx, experiment: Experiment): Promise<void> {
+    await this.run(
+      tx,
+      `INSERT INTO experiments (id, name, champion, challenger, challenger_share, segment, min_sample, status, started_at, started_by, ended_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+      [
+        experiment.id,
+        experiment.name,
+        experiment.champion,
+        experiment.challenger,
+        experiment.challengerShare,
+        experiment.segment,
+        experiment.minSample,
+        experiment.status,
+        experiment.startedAt,
+        experiment.startedBy,
+        experiment.endedAt,
+      ],
+    );
+  }
+
+  get(tx: Tx | undefined, id: string): Promise<Experiment | undefined> {
+    return this.row(tx, `SELECT ${COLUMNS} FROM experiments WHERE id = $1`, [id]);
+  }
+
+  /** Locks the experiment against a concurrent stop or promotion (and waits for the openings assigning to it). */
+  lock(tx: Tx, id: string): Promise<Experiment | undefined> {
+    return this.row(tx, `SELECT ${COLUMNS} FROM experiments WHERE id = $1 FOR UPDATE`, [id]);
+  }
+
+  /** Newest first. */
+  list(filter: { before?: { startedAt: string; id: string }; limit: number }): Promise<Experiment[]> {
+    const before = filter.before ? [filter.before.startedAt, filter.before.id] : [null, null];
+    return this.rows(
+      undefined,
+      `SELECT ${COLUMNS} FROM experiments
+       WHERE $1::timestamptz IS NULL OR (started_at, id) < ($1::timestamptz, $2::uuid)
+       ORDER BY started_at DESC, id DESC LIMIT $3`,
+      [...before, filter.limit],
+    );
+  }
+
+  runningOf(tx: Tx, champion: string): Promise<Experiment | undefined> {
+    return this.row(tx, `SELECT ${COLUMNS} FROM experiments WHERE champion = $1 AND status = 'running'`, [champion]);
+  }
+
+  /**
+   * The experiments that shape a new case's policy: the promoted ones in the order they were
+   * promoted, then the running ones, share-locked so that a stop or promotion waits for the
+   * openings that assign to them (a promoted row never changes again: it is not locked).
+   */
+  inForce(tx: Tx): Promise<Experiment[]> {
+    return this.rows(
+      tx,
+      `WITH running AS (SELECT ${COLUMNS} FROM experiments WHERE status = 'running' FOR SHARE)
+       SELECT * FROM running UNION ALL SELECT ${COLUMNS} FROM experiments WHERE status = 'promoted'
+       ORDER BY "endedAt" NULLS LAST, "startedAt", id`,
+    );
+  }
+
+  /** Ends a running experiment. */
+  async end(tx: Tx, id: string, status: Exclude<ExperimentStatus, 'running'>, at: Date): Promise<void> {
+    await this.run(tx, `UPDATE experiments SET status = $2, ended_at = $3 WHERE id = $1 AND status = 'running'`, [id, status, at]);
+  }
+
+  async appendAction(tx: Tx, experimentId: string, action: ExperimentActionRecord): Promise<void> {
+    await this.run(tx, 'INSERT INTO experiment_actions (experiment_id, action, actor, at, note) VALUES ($1, $2, $3, $4, $5)', [
+      experimentId,
+      action.action,
+      action.actor,
+      action.at,
+      action.note,
+    ]);
+  }
+
+  /** Oldest first. */
+  actions(tx: Tx | undefined, experimentId: string): Promise<ExperimentActionRecord[]> {
+    return this.rows(tx, 'SELECT action, actor, at, note FROM experiment_actions WHERE experiment_id = $1 ORDER BY id', [experimentId]);
+  }
+
+  async insertArms(tx: Tx, arms: readonly NewCaseArm[], at: Date): Promise<void> {
+    if (arms.length === 0) return;
+    await this.run(
+      tx,
+      `INSERT INTO case_arms (case_id, experiment_id, arm, bucket, assigned_at)
+       SELECT case_id, experiment_id, arm, bucket, $5 FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::float8[]) AS a(case_id, experiment_id, arm, bucket)`,
+      [arms.map((a) => a.caseId), arms.map((a) => a.experimentId), arms.map((a) => a.arm), arms.map((a) => a.bucket), at],
+    );
+  }
+
+  /** The case's experiment and arm, if it was opened in one. */
+  armOfCase(caseId: string): Promise<{ experimentId: string; name: string; arm: Arm } | undefined> {
+    return this.row(
+      undefined,
+      `SELECT a.experiment_id AS "experimentId", e.name, a.arm FROM case_arms a JOIN experiments e ON e.id = a.experiment_id WHERE a.case_id = $1`,
+      [caseId],
+    );
+  }
+
+  /**
+   * Each arm's cases, cured (paid in full: resolved) cases, contacts (touches of `contactKinds`),
+   * QA findings, and the payments received on its cases per currency.
+   */
+  async figures(experimentId: string, contactKinds: readonly string[]): Promise<ArmFigures[]> {
+    const [counts, recovered] = await Promise.all([
+      this.rows<{ arm: Arm; cases: string; cured: string; contacts: string; qaFindings: string }>(
+        undefined,
+        `SELECT a.arm, count(*) AS cases, count(*) FILTER (WHERE c.status = 'resolved') AS cured,
+           COALESCE(sum(t.contacts), 0) AS contacts, COALESCE(sum(f.findings), 0) AS "qaFindings"
+         FROM case_arms a
+         JOIN cases c ON c.id = a.case_id
+         CROSS JOIN LATERAL (SELECT count(*) AS contacts FROM touches WHERE case_id = a.case_id AND kind = ANY($2::text[])) t
+         CROSS JOIN LATERAL (SELECT count(*) AS findings FROM qa_findings WHERE case_id = a.case_id) f
+         WHERE a.experiment_id = $1
+         GROUP BY a.arm`,
+        [experimentId, [...contactKinds]],
+      ),
+      this.rows<{ arm: Arm; currency: string; amountMinor: string }>(
+        undefined,
+        `SELECT a.arm, p.currency, sum(p.amount_minor)::text AS "amountMinor"
+         FROM case_arms a JOIN payments p ON p.case_id = a.case_id
+         WHERE a.experiment_id = $1
+         GROUP BY a.arm, p.currency ORDER BY p.currency`,
+        [experimentId],
+      ),
+    ]);
+    return counts.map((row) => ({
+      arm: row.arm,
+      cases: Number(row.cases),
+      cured: Number(row.cured),
+      contacts: Number(row.contacts),
+      qaFindings: Number(row.qaFindings),
+      recovered: recovered.filter((r) => r.arm === row.arm).map((r) => ({ currency: r.currency, amountMinor: BigInt(r.amountMinor) })),
+    }));
+  }
+}

@@ -1,0 +1,169 @@
+import { randomUUID } from 'node:crypto';
+import { DataSource } from 'typeorm';
+import { AuditService } from '../../../src/audit/audit.service';
+import { type Experiment, ExperimentRepository } from '../../../src/experiments/experiment.repository';
+import { CONTACT_KINDS } from '../../../src/experiments/experiment.rules';
+import { PolicyAssignment } from '../../../src/experiments/policy-assignment.service';
+import { newCase } from '../../support/factories';
+import { type IntegrationContext, startIntegration } from '../../support/integration';
+
+describe('ExperimentRepository', () => {
+  let ctx: IntegrationContext;
+  let sut: ExperimentRepository;
+  const at = new Date('2026-03-10T08:00:00Z');
+  const minutes = (n: number) => new Date(at.getTime() + n * 60_000);
+
+  beforeAll(async () => {
+    ctx = await startIntegration('experiment_repo');
+    sut = ctx.get(ExperimentRepository);
+    ctx.setNow(at);
+  });
+  afterAll(() => ctx.close());
+
+  const experiment = (overrides: Partial<Experiment> = {}): Experiment => ({
+    id: randomUUID(),
+    name: 'trial',
+    champion: 'quiet',
+    challenger: 'quiet-challenger',
+    challengerShare: 0.5,
+    segment: null,
+    minSample: 100,
+    status: 'running',
+    startedAt: at,
+    startedBy: 'admin',
+    endedAt: null,
+    ...overrides,
+  });
+
+  it('stores, reads, lists newest first and ends experiments; one running per champion', async () => {
+    const first = experiment({ champion: 'quick', startedAt: minutes(1) });
+    const second = experiment({ champion: 'at-once', startedAt: minutes(2), segment: 'vip' });
+    await ctx.tx(async (tx) => {
+      await sut.insert(tx, first);
+      await sut.insert(tx, second);
+    });
+    expect(await sut.get(undefined, second.id)).toEqual(second);
+    expect(await ctx.tx((tx) => sut.runningOf(tx, 'quick'))).toEqual(first);
+    await expect(ctx.tx((tx) => sut.insert(tx, experiment({ champion: 'quick' })))).rejects.toThrow(/experiments_one_running_per_champion/);
+
+    const page = await sut.list({ limit: 1 });
+    expect(page.map((e) => e.id)).toEqual([second.id]);
+    expect((await sut.list({ before: { startedAt: second.startedAt.toISOString(), id: second.id }, limit: 5 })).map((e) => e.id)).toContain(first.id);
+
+    await ctx.tx(async (tx) => {
+      expect((await sut.lock(tx, first.id))!.status).toBe('running');
+      await sut.end(tx, first.id, 'promoted', minutes(3));
+      // An experiment already ended is left as it is.
+      await sut.end(tx, first.id, 'stopped', minutes(4));
+    });
+    expect(await sut.get(undefined, first.id)).toMatchObject({ status: 'promoted', endedAt: minutes(3) });
+    expect(await ctx.tx((tx) => sut.runningOf(tx, 'quick'))).toBeUndefined();
+    const inForce = await ctx.tx((tx) => sut.inForce(tx));
+    expect(inForce.map((e) => [e.id, e.status])).toEqual(
+      expect.arrayContaining([
+        [first.id, 'promoted'],
+        [second.id, 'running'],
+      ]),
+    );
+    // Running ones after the promoted, in the order they were promoted.
+    expect(inForce.findIndex((e) => e.id === second.id)).toBeGreaterThan(inForce.findIndex((e) => e.id === first.id));
+    await ctx.tx((tx) => sut.end(tx, second.id, 'stopped', minutes(5)));
+  });
+
+  it('keeps the record of actions append-only, oldest first', async () => {
+    const row = experiment();
+    await ctx.tx(async (tx) => {
+      await sut.insert(tx, row);
+      await sut.appendAction(tx, row.id, { action: 'started', actor: 'admin', at, note: null });
+      await sut.appendAction(tx, row.id, { action: 'stopped', actor: 'admin', at: minutes(1), note: 'done' });
+      await sut.end(tx, row.id, 'stopped', minutes(1));
+    });
+    expect(await sut.actions(undefined, row.id)).toEqual([
+      { action: 'started', actor: 'admin', at, note: null },
+      { action: 'stopped', actor: 'admin', at: minutes(1), note: 'done' },
+    ]);
+    await expect(ctx.get(DataSource).query('DELETE FROM experiment_actions')).rejects.toThrow(/append-only/);
+  });
+
+  it("stores each case's arm once, and sums each arm's cases, cures, contacts, findings and payments", async () => {
+    // Not on the factory's policy (quiet), so the opening gives its cases no arm of this experiment.
+    const row = experiment({ champion: 'letters' });
+    await ctx.tx((tx) => sut.insert(tx, row));
+    const [a, b, c] = [await newCase(ctx), await newCase(ctx), await newCase(ctx, { invoice: { currency: 'JPY', amountDue: '5000' } })];
+    await ctx.tx((tx) =>
+      sut.insertArms(
+        tx,
+        [
+          { caseId: a.caseId, experimentId: row.id, arm: 'champion', bucket: 0.7 },
+          { caseId: b.caseId, experimentId: row.id, arm: 'challenger', bucket: 0.1 },
+          { caseId: c.caseId, experimentId: row.id, arm: 'challenger', bucket: 0.2 },
+        ],
+        at,
+      ),
+    );
+    await ctx.tx((tx) => sut.insertArms(tx, [], at));
+    await expect(ctx.tx((tx) => sut.insertArms(tx, [{ caseId: a.caseId, experimentId: row.id, arm: 'challenger', bucket: 0.1 }], at))).rejects.toThrow(
+      /case_arms_pkey/,
+    );
+    expect(await sut.armOfCase(b.caseId)).toEqual({ experimentId: row.id, name: 'trial', arm: 'challenger' });
+    expect(await sut.armOfCase(randomUUID())).toBeUndefined();
+
+    const db = ctx.get(DataSource);
+    await ctx.tx((tx) =>
+      ctx.get(AuditService).record(tx, b.caseId, [
+        { kind: 'contact.recorded', actor: 'collector', data: {} },
+        { kind: 'notice.sent', actor: 'system', data: {} },
+        { kind: 'hold.placed', actor: 'operator', data: {} },
+      ]),
+    );
+    await db.query(
+      `INSERT INTO qa_findings (case_id, touch_id, rule_id, autofail, detail, created_at)
+       SELECT case_id, id, 'hours', false, 'late', now() FROM touches WHERE case_id = $1 AND kind IN ('contact.recorded', 'notice.sent')`,
+      [b.caseId],
+    );
+    await db.query(
+      `INSERT INTO payments (id, case_id, external_id, amount_minor, currency, paid_at, recorded_at) VALUES
+       (gen_random_uuid(), $1, 'p1', 125000, 'EUR', now(), now()), (gen_random_uuid(), $2, 'p2', 5000, 'JPY', now(), now()),
+       (gen_random_uuid(), $2, 'p3', 1, 'JPY', now(), now())`,
+      [b.caseId, c.caseId],
+    );
+    await db.query(`UPDATE cases SET status = 'resolved' WHERE id = ANY($1)`, [[b.caseId, c.caseId]]);
+
+    const figures = await sut.figures(row.id, CONTACT_KINDS);
+    expect(figures.sort((x, y) => x.arm.localeCompare(y.arm))).toEqual([
+      {
+        arm: 'challenger',
+        cases: 2,
+        cured: 2,
+        contacts: 2,
+        qaFindings: 2,
+        recovered: [
+          { currency: 'EUR', amountMinor: 125000n },
+          { currency: 'JPY', amountMinor: 5001n },
+        ],
+      },
+      { arm: 'champion', cases: 1, cured: 0, contacts: 0, qaFindings: 0, recovered: [] },
+    ]);
+  });
+
+  it('assigns the same debtor to the same arm, and only the cases of its segment', async () => {
+    const row = experiment({ champion: 'batch-ladder', segment: 'batch-run', challengerShare: 0.5 });
+    await ctx.tx((tx) => sut.insert(tx, row));
+    const assign = (segment: string, debtorExternalId: string, policyKey?: string) =>
+      ctx.tx((tx) => ctx.get(PolicyAssignment).assign(tx, [{ debtorExternalId, segment, policyKey }]));
+    const arms = await Promise.all(Array.from({ length: 8 }, (_, i) => assign('batch-run', `D-${i}`)));
+    expect(new Set(arms.map(([x]) => x!.arm!.arm))).toEqual(new Set(['champion', 'challenger']));
+    for (const [i, [x]] of arms.entries()) {
+      expect(x!.policy.key).toBe(x!.arm!.arm === 'challenger' ? 'quiet-challenger' : 'batch-ladder');
+      expect((await assign('batch-run', `D-${i}`))[0]!.arm!.arm).toBe(x!.arm!.arm);
+    }
+    // An opening share-locks the running experiment: a stop or promotion waits for it to commit.
+    await ctx.tx(async (tx) => {
+      await sut.inForce(tx);
+      await expect(ctx.get(DataSource).query('SELECT id FROM experiments WHERE id = $1 FOR UPDATE NOWAIT', [row.id])).rejects.toThrow(/could not obtain lock/);
+    });
+    // Another segment of the champion, and an event naming its policy, are left out.
+    expect(await assign('batch-dry', 'D-0')).toEqual([{ policy: expect.objectContaining({ key: 'batch-ladder' }), arm: null }]);
+    expect(await assign('batch-run', 'D-0', 'batch-ladder')).toEqual([{ policy: expect.objectContaining({ key: 'batch-ladder' }), arm: null }]);
+  });
+});
