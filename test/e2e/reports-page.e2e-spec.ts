@@ -169,6 +169,20 @@ describe('reports page', () => {
       expect(twice.body.message).toMatch(/^query\.month: /);
     });
 
+    it.each([
+      ['an empty month', 'month='],
+      ['a month list', 'month[]=2026-10'],
+      ['a month object', 'month[a]=1'],
+      ['a NUL', 'month=%00'],
+      ['a __proto__ key', '__proto__=1'],
+      ['a 5000-character month', `month=${'9'.repeat(5000)}`],
+      ['broken percent-encoding', 'month=%E0%A4%A'],
+    ])('answers %s with a 400 in the error shape, never a 500', async (_label, query) => {
+      const page = await sut.http.get(`/reports?${query}`).set(basic('finance')).expect(400);
+      expect(page.body).toMatchObject({ statusCode: 400, error: 'Bad Request', message: expect.stringMatching(/^query/) });
+      expect(page.body.message.length).toBeLessThan(600);
+    });
+
     it('answers 503 in the error shape when the figures cannot be gathered', async () => {
       source.failure = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
       const page = await sut.http.get('/reports').set(basic('finance')).expect(503);
