@@ -71,7 +71,7 @@ export class ReportsPageHandler {
   };
 
   private async page(req: Request, res: Response): Promise<void> {
-    const { month } = parseOrThrow(pageQuery, { ...req.query }, 'query');
+    const { month } = parseOrThrow(pageQuery, req.query, 'query');
     const data = await this.source.pageData();
     const html = reportsPageHtml({ route: REPORTS_PAGE_ROUTE, generatedAt: this.clock.now(), ...reportCharts(data, month) });
     // Figures per collector: not for shared caches.

@@ -30,14 +30,14 @@ export function embeddedJson(value: unknown): string {
 }
 
 function table({ caption, head, numeric, rows }: ChartTable): string {
-  const cell = (tag: 'th' | 'td', text: string, column: number) => `<${tag}${numeric[column] ? ' class="number"' : ''}>${escape(text)}</${tag}>`;
+  const align = (column: number) => (numeric[column] ? ' class="number"' : '');
   const body =
     rows.length === 0
       ? `<tr><td colspan="${head.length}">No rows yet.</td></tr>`
-      : rows.map((row) => `<tr>${row.map((text, column) => cell('td', text, column)).join('')}</tr>`).join('\n');
+      : rows.map((row) => `<tr>${row.map((text, column) => `<td${align(column)}>${escape(text)}</td>`).join('')}</tr>`).join('\n');
   return `<div class="table-wrap" tabindex="0" role="region" aria-label="${escape(caption)}"><table>
 <caption>${escape(caption)}</caption>
-<thead><tr>${head.map((text, column) => `<th scope="col"${numeric[column] ? ' class="number"' : ''}>${escape(text)}</th>`).join('')}</tr></thead>
+<thead><tr>${head.map((text, column) => `<th scope="col"${align(column)}>${escape(text)}</th>`).join('')}</tr></thead>
 <tbody>
 ${body}
 </tbody>

@@ -261,6 +261,19 @@ describe('reports page', () => {
       await context.close();
     });
 
+    it("shows a chart's tooltip on hover, styled under the content policy", async () => {
+      const { context, page, errors } = await open({ width: 1280, height: 900 });
+      await chart(page, 'cure-curve');
+      const box = (await page.locator('#cure-curve-chart').boundingBox())!;
+      await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+      // ECharts writes the tooltip as markup with inline styles beside its canvas.
+      const tooltip = page.locator('#cure-curve-chart > div').filter({ hasText: 'consumer-default' });
+      await tooltip.waitFor();
+      expect(await tooltip.textContent()).toContain('commercial-firm');
+      expect(errors).toEqual([]);
+      await context.close();
+    });
+
     it('switches the heatmap to the month picked', async () => {
       const { context, page } = await open({ width: 1280, height: 900 });
       await page.getByLabel('Month').selectOption('2026-09');
