@@ -13,6 +13,8 @@ import { HealthModule } from './health/health.module';
 import { JobWorkersModule } from './jobs/jobs.module';
 import { LettersApiModule, LettersModule } from './letters/letters.module';
 import { MetricsModule } from './metrics/metrics.module';
+import { ReportsPageModule } from './reports-page/reports-page.module';
+import { NO_FIGURES_YET } from './reports-page/reports-page-source';
 import { StepsModule } from './steps/steps.module';
 import { WorkItemsModule } from './work-items/work-items.module';
 
@@ -46,6 +48,8 @@ export class AppModule {
               AuditApiModule,
               ExperimentsApiModule,
               DashboardModule,
+              // The page's figures: NO_FIGURES_YET until the reports service is bound here.
+              ReportsPageModule.forSource({ useValue: NO_FIGURES_YET }),
             ]
           : []),
         ...(worker ? [JobWorkersModule, StepsModule, EscalationsWorkerModule, BatchesWorkerModule] : []),

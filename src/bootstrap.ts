@@ -1,4 +1,4 @@
-import { type INestApplication } from '@nestjs/common';
+import { type DynamicModule, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Logger } from 'nestjs-pino';
@@ -12,12 +12,17 @@ import { quietFramework } from './common/logging';
 import { keyBeforeLargeBody, securityHeaders } from './common/security-headers';
 import { prepareQueues } from './jobs/queue-backend';
 
+/** Builds the Nest app from its root module; tests build it through a testing module to override providers. */
+export type AppFactory = (root: DynamicModule, options: { bufferLogs: boolean }) => Promise<NestExpressApplication>;
+
+const nestFactory: AppFactory = (root, options) => NestFactory.create<NestExpressApplication>(root, options);
+
 /** Checks PostgreSQL and the queues' store, migrates both, and builds the app (not yet listening). */
-export async function createApp(config: AppConfig): Promise<INestApplication> {
+export async function createApp(config: AppConfig, factory: AppFactory = nestFactory): Promise<INestApplication> {
   await migrate(config);
   useDatabaseZones(await databaseTimeZones(config.DATABASE_URL));
   await prepareQueues(config);
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.register(config), { bufferLogs: true });
+  const app = await factory(AppModule.register(config), { bufferLogs: true });
   app.useLogger(quietFramework(app.get(Logger)));
   app.disable('x-powered-by');
   app.use(securityHeaders());

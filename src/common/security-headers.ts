@@ -3,29 +3,32 @@ import helmet from 'helmet';
 import type { ApiKeyRing } from './auth/api-keys';
 
 /**
- * Headers on every response (helmet): no MIME sniffing, no framing (the unsubscribe page, /docs
- * and /admin/queues), a content policy for those HTML pages (their own scripts and styles, which
- * Swagger UI and the queue dashboard write inline), no referrer leaving a page that carries a
- * token. API reads are personal data: `Cache-Control: no-store` unless a route says otherwise.
+ * The content policy of the HTML pages: their own scripts and styles only, which Swagger UI and
+ * the queue dashboard write inline. A page that needs no inline script tightens it (see
+ * ReportsPageModule).
+ */
+export const PAGE_POLICY_DIRECTIVES = {
+  defaultSrc: ["'self'"],
+  scriptSrc: ["'self'", "'unsafe-inline'"],
+  styleSrc: ["'self'", "'unsafe-inline'"],
+  imgSrc: ["'self'", 'data:'],
+  fontSrc: ["'self'", 'data:'],
+  connectSrc: ["'self'"],
+  frameAncestors: ["'none'"],
+  formAction: ["'self'"],
+  baseUri: ["'self'"],
+  objectSrc: ["'none'"],
+};
+
+/**
+ * Headers on every response (helmet): no MIME sniffing, no framing (the unsubscribe page, /docs,
+ * /admin/queues and /reports), the pages' content policy, no referrer leaving a page that carries
+ * a token. API reads are personal data: `Cache-Control: no-store` unless a route says otherwise.
  */
 export function securityHeaders(): RequestHandler[] {
   return [
     helmet({
-      contentSecurityPolicy: {
-        useDefaults: false,
-        directives: {
-          defaultSrc: ["'self'"],
-          scriptSrc: ["'self'", "'unsafe-inline'"],
-          styleSrc: ["'self'", "'unsafe-inline'"],
-          imgSrc: ["'self'", 'data:'],
-          fontSrc: ["'self'", 'data:'],
-          connectSrc: ["'self'"],
-          frameAncestors: ["'none'"],
-          formAction: ["'self'"],
-          baseUri: ["'self'"],
-          objectSrc: ["'none'"],
-        },
-      },
+      contentSecurityPolicy: { useDefaults: false, directives: PAGE_POLICY_DIRECTIVES },
       referrerPolicy: { policy: 'no-referrer' },
       crossOriginEmbedderPolicy: false,
     }),

@@ -1,38 +1,6 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { ApiKeyRing } from '../common/auth/api-keys';
-import type { ApiKey } from '../config/config.schema';
-import { basicKey } from '../common/auth/basic-auth';
 import { dashboardAuth } from './basic-auth';
-
-const operator: ApiKey = { name: 'ops-desk', role: 'operator', secret: 'operator-secret-0123456789' };
-const admin: ApiKey = { name: 'root', role: 'admin', secret: 'admin:secret:with:colons' };
-const auditor: ApiKey = { name: 'audit', role: 'auditor', secret: 'auditor-secret-0123456789' };
-const finance: ApiKey = { name: 'books', role: 'finance', secret: 'finance-secret-0123456789' };
-const keys = new ApiKeyRing([operator, admin, auditor, finance]);
-
-const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
-
-describe('basicKey', () => {
-  it('finds the key whose name and secret are given', () => {
-    expect(basicKey(keys, basic('ops-desk', operator.secret))).toEqual(operator);
-    expect(basicKey(keys, basic('root', admin.secret))).toEqual(admin);
-    expect(basicKey(keys, `basic   ${Buffer.from(`audit:${auditor.secret}`).toString('base64')}`)).toEqual(auditor);
-  });
-
-  it.each([
-    ['no header', undefined],
-    ['an empty header', ''],
-    ['a bearer token', `Bearer ${operator.secret}`],
-    ['a wrong secret', basic('ops-desk', `${operator.secret}x`)],
-    ["another key's name", basic('audit', operator.secret)],
-    ['no name', basic('', operator.secret)],
-    ['no colon', `Basic ${Buffer.from(operator.secret).toString('base64')}`],
-    ['a name as the secret', basic('ops-desk', 'ops-desk')],
-    ['not base64', 'Basic !!!'],
-  ])('finds nothing for %s', (_label, header) => {
-    expect(basicKey(keys, header)).toBeUndefined();
-  });
-});
+import { admin, auditor, basic, finance, keys, operator } from '../common/auth/api-keys.fixture';
 
 describe('dashboardAuth', () => {
   function run(method: string, authorization?: string) {

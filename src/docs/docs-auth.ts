@@ -1,6 +1,6 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { ApiKeyRing } from '../common/auth/api-keys';
-import { BASIC_REALM, basicKey } from '../common/auth/basic-auth';
+import { basicKey, refusePage } from '../common/auth/basic-auth';
 
 /**
  * The docs are served by Express routes, which Nest's ApiKeyGuard never sees: this is their whole
@@ -12,13 +12,7 @@ export function docsAuth(keys: ApiKeyRing): RequestHandler {
     const bearer = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
     const key = bearer ? keys.find(bearer) : basicKey(keys, req.headers.authorization);
     if (!key) {
-      res.setHeader('WWW-Authenticate', BASIC_REALM);
-      res.setHeader('Cache-Control', 'no-store');
-      res.status(401).json({
-        statusCode: 401,
-        error: 'Unauthorized',
-        message: 'the API docs need an API key: Authorization: Bearer <key>, or HTTP Basic with the key name and secret',
-      });
+      refusePage(res, 401, 'the API docs need an API key: Authorization: Bearer <key>, or HTTP Basic with the key name and secret');
       // Answered: the docs must not be served after a refusal.
       return;
     }

@@ -1,11 +1,13 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { INestApplication } from '@nestjs/common';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { Test, type TestingModuleBuilder } from '@nestjs/testing';
 import { Job, type Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { Client } from 'pg';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
-import { createApp } from '../../src/bootstrap';
+import { type AppFactory, createApp } from '../../src/bootstrap';
 import { type AppConfig, loadConfig } from '../../src/config/config.schema';
 import { JobName, QueueName } from '../../src/jobs/job-names';
 import { JobQueue } from '../../src/jobs/job-queue.service';
@@ -96,15 +98,26 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-export async function startTestApp(suite: string, redisDb: number, extra: Record<string, string> = {}): Promise<TestApp> {
+/** The app built through a testing module whose providers `override` replaces (e.g. a fixture for a data source). */
+const overriding =
+  (override: (builder: TestingModuleBuilder) => TestingModuleBuilder): AppFactory =>
+  async (root, options) =>
+    (await override(Test.createTestingModule({ imports: [root] })).compile()).createNestApplication<NestExpressApplication>(options);
+
+export async function startTestApp(
+  suite: string,
+  redisDb: number,
+  extra: Record<string, string> = {},
+  override?: (builder: TestingModuleBuilder) => TestingModuleBuilder,
+): Promise<TestApp> {
   const config = loadConfig(testEnv(suite, redisDb, extra));
   await resetStores(config);
-  return openTestApp(config);
+  return openTestApp(config, override);
 }
 
 /** A new app on the stores as they are: after an earlier app's `close`, what a restart finds. */
-export async function openTestApp(config: AppConfig): Promise<TestApp> {
-  const app = await createApp(config);
+export async function openTestApp(config: AppConfig, override?: (builder: TestingModuleBuilder) => TestingModuleBuilder): Promise<TestApp> {
+  const app = await createApp(config, override && overriding(override));
   await app.init();
   return {
     app,

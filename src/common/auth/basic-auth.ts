@@ -1,7 +1,8 @@
-import type { ApiKey } from '../../config/config.schema';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { ApiKey, Role } from '../../config/config.schema';
 import type { ApiKeyRing } from './api-keys';
 
-/** The challenge of every page that takes HTTP Basic (the queue dashboard, the API docs). */
+/** The challenge of every page that takes HTTP Basic (the queue dashboard, the reports page, the API docs). */
 export const BASIC_REALM = 'Basic realm="dunning"';
 
 /**
@@ -17,4 +18,37 @@ export function basicKey(keys: ApiKeyRing, authorization: string | undefined): A
   // Secrets may contain ':' (see ApiKeyRing's tests); names may not (API_KEYS is name:role:secret).
   const key = keys.find(decoded.slice(colon + 1));
   return key && key.name === decoded.slice(0, colon) ? key : undefined;
+}
+
+const REASONS = { 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed' } as const;
+
+/** A page's refusal in the API's error shape; a 401 carries the Basic challenge. The caller returns after it. */
+export function refusePage(res: Response, status: keyof typeof REASONS, message: string): void {
+  if (status === 401) res.setHeader('WWW-Authenticate', BASIC_REALM);
+  res.setHeader('Cache-Control', 'no-store');
+  res.status(status).json({ statusCode: status, error: REASONS[status], message });
+}
+
+/** What runs once a page has admitted a key; by default the page itself. */
+export type Admitted = (key: ApiKey, req: Request, res: Response, next: NextFunction) => void;
+
+/**
+ * HTTP Basic (a key's name and secret) in front of a page a browser opens: Nest's global
+ * ApiKeyGuard does not run for middleware routes, so this is the page's whole protection. No
+ * valid credentials is a 401 with the challenge, a role outside `roles` a 403; an admitted key
+ * goes on to `admitted`. Every refusal returns: the page must not run after it.
+ */
+export function basicAuthPage(keys: ApiKeyRing, page: string, roles: readonly Role[], admitted: Admitted = (_key, _req, _res, next) => next()): RequestHandler {
+  return (req: Request, res: Response, next: NextFunction): void => {
+    const key = basicKey(keys, req.headers.authorization);
+    if (!key) {
+      refusePage(res, 401, `${page} needs HTTP Basic credentials: an API key name and its secret`);
+      return;
+    }
+    if (!roles.includes(key.role)) {
+      refusePage(res, 403, `role "${key.role}" may not use ${page} (allowed: ${roles.join(', ')})`);
+      return;
+    }
+    admitted(key, req, res, next);
+  };
 }

@@ -1,0 +1,14 @@
+import type { ReportsPageData } from '../reports/report-rows';
+
+/**
+ * Where the reports page gets its figures, gathered once per page load. The page does not compute
+ * them: the app binds this to the reports service (ReportsPageModule.forSource).
+ */
+export abstract class ReportsPageSource {
+  abstract pageData(): Promise<ReportsPageData>;
+}
+
+/** A source without figures: every chart says "no data yet". Bound until the reports service is. */
+export const NO_FIGURES_YET: ReportsPageSource = {
+  pageData: () => Promise.resolve({ cureCurve: [], rollRates: [], funnel: [], qaScoresByCollector: [], findingsByRule: [] }),
+};
