@@ -12,6 +12,7 @@ import { HealthModule } from './health/health.module';
 import { JobWorkersModule } from './jobs/jobs.module';
 import { LettersApiModule, LettersModule } from './letters/letters.module';
 import { MetricsModule } from './metrics/metrics.module';
+import { ReportsApiModule } from './reports/reports.module';
 import { StepsModule } from './steps/steps.module';
 import { WorkItemsModule } from './work-items/work-items.module';
 
@@ -43,6 +44,7 @@ export class AppModule {
               SmsApiModule,
               BatchesApiModule,
               AuditApiModule,
+              ReportsApiModule,
               DashboardModule,
             ]
           : []),
