@@ -1,7 +1,16 @@
 import { amountAtRate } from '../domain/late-fee';
 import { formatMinorUnits } from '../domain/money';
 import type { TouchKind } from '../domain/touch-kinds';
-import { type CureCurvePoint, FUNNEL_STAGES, type FunnelStage, type FindingsByRuleRow, type QaScoreRow, type RollRateCell } from './report-rows';
+import {
+  type CommissionRow,
+  type CureCurvePoint,
+  FUNNEL_STAGES,
+  type FunnelStage,
+  type FindingsByRuleRow,
+  type KpiRow,
+  type QaScoreRow,
+  type RollRateCell,
+} from './report-rows';
 
 /**
  * The reports' figures, computed from the counts the repository aggregates in SQL: rates,
@@ -82,7 +91,7 @@ export const DEFINITIONS = {
   recovered: 'The sum of the payments (payment.applied) on the cases, per currency, in minor-unit exact decimals.',
   contactsPerCure: 'contacts ÷ cured cases.',
   commission:
-    "Agency commission: the payments dated in [from, to] on a case at or after its placement, times the placement's commission rate (AGENCY_COMMISSION_RATE when placed), summed per agency, currency and rate and rounded half up to the minor unit.",
+    "Agency commission: the payments dated in [from, to] on a case at or after its placement, times the placement's commission rate (AGENCY_COMMISSION_RATE when placed), summed per agency, currency and rate and rounded half up to the minor unit; placements counts the agency's placements made by the end of the period.",
   rollRate:
     'Of the open cases in fromBucket at the end of month (UTC), the share in toBucket at the end of the next month; cured and closed are cases that left the buckets by payment or otherwise. Months whose next month has not ended are left out.',
   cureCurve: 'Per policy and day d since opening: of the cohort cases opened at least d days ago, the share cured within d days of opening.',
@@ -117,30 +126,6 @@ export interface KpiCounts {
   promisesBroken: number;
   cured: number;
   recoveredMinor: bigint;
-}
-
-export interface Amount {
-  currency: string;
-  amount: string;
-}
-
-export interface KpiRow {
-  key: string;
-  cases: number;
-  attempts: number;
-  contacts: number;
-  contactRate: number | null;
-  rightPartyContacts: number;
-  rightPartyContactRate: number | null;
-  promisedCases: number;
-  promiseRate: number | null;
-  promisesKept: number;
-  promisesBroken: number;
-  keptPromiseRate: number | null;
-  cured: number;
-  cureRate: number | null;
-  recovered: Amount[];
-  contactsPerCure: number | null;
 }
 
 const byKey = <T>(rows: readonly T[], key: (row: T) => string): Map<string, T[]> => {
@@ -196,14 +181,6 @@ export interface RecoveredAtRate {
   rate: string;
   placements: number;
   recoveredMinor: bigint;
-}
-
-export interface CommissionRow {
-  agency: string;
-  currency: string;
-  placements: number;
-  recovered: string;
-  commission: string;
 }
 
 /** Commission per agency and currency: Σ over its rates of round_half_up(recovered × rate). */

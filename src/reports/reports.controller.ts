@@ -7,7 +7,8 @@ import { Roles } from '../common/auth/roles.decorator';
 import { spreadsheetSafe, streamDownload } from '../common/download';
 import { parseOrThrow } from '../common/zod-validation';
 import { ApiErrors, ApiZodQuery } from '../docs/decorators';
-import { type Amount, KPI_DIMENSIONS, QA_DIMENSIONS } from './report.rules';
+import type { Amount } from './report-rows';
+import { KPI_DIMENSIONS, QA_DIMENSIONS } from './report.rules';
 import { CURE_CURVE_DAYS, MAX_CURE_CURVE_DAYS, type Report, Reports } from './reports.service';
 
 const date = z.iso.date('must be a date (YYYY-MM-DD)').refine((value) => value >= '1970-01-01', 'must be on or after 1970-01-01');

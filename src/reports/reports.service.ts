@@ -1,11 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { Clock } from '../common/clock';
 import { ValidationFailed } from '../common/errors';
-import type { CureCurvePoint, FindingsByRuleRow, FunnelStage, QaScoreRow, ReportsPageData, RollRateCell } from './report-rows';
+import type { CommissionRow, CureCurvePoint, FindingsByRuleRow, FunnelStage, KpiRow, QaScoreRow, ReportsPageData, RollRateCell } from './report-rows';
 import { type Window, ReportRepository } from './report.repository';
 import {
   bucketLabel,
-  type CommissionRow,
   commissionRows,
   cureCurve,
   definitionsOf,
@@ -13,7 +12,6 @@ import {
   funnel,
   type KpiDimension,
   kpiRows,
-  type KpiRow,
   type QaDimension,
   qaScoreRows,
   rollMonths,

@@ -34,7 +34,8 @@ interface Opened {
 describe('reports', () => {
   let sut: TestApp;
   let clock: { restore(): void } | undefined;
-  const cases: Record<'A' | 'B' | 'C' | 'D' | 'E' | 'F', Opened> = {} as never;
+  // Filled in order by beforeAll.
+  const cases = {} as Record<'A' | 'B' | 'C' | 'D' | 'E' | 'F', Opened>;
 
   let current = new Date(0);
   const moveTo = (iso: string) => {
