@@ -14,7 +14,8 @@ import { JobWorkersModule } from './jobs/jobs.module';
 import { LettersApiModule, LettersModule } from './letters/letters.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { ReportsPageModule } from './reports-page/reports-page.module';
-import { NO_FIGURES_YET } from './reports-page/reports-page-source';
+import { ReportsApiModule, ReportsModule } from './reports/reports.module';
+import { Reports } from './reports/reports.service';
 import { StepsModule } from './steps/steps.module';
 import { WorkItemsModule } from './work-items/work-items.module';
 
@@ -47,9 +48,9 @@ export class AppModule {
               BatchesApiModule,
               AuditApiModule,
               ExperimentsApiModule,
+              ReportsApiModule,
               DashboardModule,
-              // The page's figures: NO_FIGURES_YET until the reports service is bound here.
-              ReportsPageModule.forSource({ useValue: NO_FIGURES_YET }),
+              ReportsPageModule.forSource({ imports: [ReportsModule], useExisting: Reports }),
             ]
           : []),
         ...(worker ? [JobWorkersModule, StepsModule, EscalationsWorkerModule, BatchesWorkerModule] : []),

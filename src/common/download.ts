@@ -13,7 +13,7 @@ export interface Download<T> {
  * failing query still answers with an error body; a failure later cuts the response, so the
  * client sees a broken download rather than a short file that looks complete.
  */
-export async function streamDownload<T>(res: Response, pages: AsyncIterator<T[]>, file: Download<T>): Promise<void> {
+export async function streamDownload<T>(res: Response, pages: AsyncIterator<T[]> | Iterator<T[]>, file: Download<T>): Promise<void> {
   let next = await pages.next();
   res.status(200).type(file.type).set('Content-Disposition', `attachment; filename="${file.filename}"`).set('Cache-Control', 'private, no-store');
   if (file.head) res.write(file.head);

@@ -46,6 +46,12 @@ export function periodFee(baseMinor: bigint, days: number, rate: bigint): bigint
   return roundHalfUp(baseMinor * BigInt(Math.max(days, 0)) * rate);
 }
 
+/** base × rate (an agency's commission on what it recovered), exact, rounded once half up to the minor unit. */
+export function amountAtRate(baseMinor: bigint, rate: string): bigint {
+  if (baseMinor < 0n) throw new RangeError('a rate applies to a non-negative amount');
+  return roundHalfUp(baseMinor * checkedRate(rate));
+}
+
 /** The cap as a fraction of the principal, in minor units, rounded down: never more than the stated fraction. */
 export function feeCap(principalMinor: bigint, ratio: string): bigint {
   const match = /^(\d+)(?:\.(\d{1,8}))?$/.exec(ratio);

@@ -7,8 +7,3 @@ import type { ReportsPageData } from '../reports/report-rows';
 export abstract class ReportsPageSource {
   abstract pageData(): Promise<ReportsPageData>;
 }
-
-/** A source without figures: every chart says "no data yet". Bound until the reports service is. */
-export const NO_FIGURES_YET: ReportsPageSource = {
-  pageData: () => Promise.resolve({ cureCurve: [], rollRates: [], funnel: [], qaScoresByCollector: [], findingsByRule: [] }),
-};

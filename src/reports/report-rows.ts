@@ -58,3 +58,38 @@ export interface ReportsPageData {
   qaScoresByCollector: QaScoreRow[];
   findingsByRule: FindingsByRuleRow[];
 }
+
+/** An amount in one currency, as the API speaks money. */
+export interface Amount {
+  currency: string;
+  amount: string;
+}
+
+/** The collection KPIs of one key of a split (`by`): counts, rates, and money per currency. */
+export interface KpiRow {
+  key: string;
+  cases: number;
+  attempts: number;
+  contacts: number;
+  contactRate: number | null;
+  rightPartyContacts: number;
+  rightPartyContactRate: number | null;
+  promisedCases: number;
+  promiseRate: number | null;
+  promisesKept: number;
+  promisesBroken: number;
+  keptPromiseRate: number | null;
+  cured: number;
+  cureRate: number | null;
+  recovered: Amount[];
+  contactsPerCure: number | null;
+}
+
+/** What one agency recovered in one currency and the commission it earned on it. */
+export interface CommissionRow {
+  agency: string;
+  currency: string;
+  placements: number;
+  recovered: string;
+  commission: string;
+}
