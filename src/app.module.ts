@@ -12,6 +12,7 @@ import { HealthModule } from './health/health.module';
 import { JobWorkersModule } from './jobs/jobs.module';
 import { LettersApiModule, LettersModule } from './letters/letters.module';
 import { MetricsModule } from './metrics/metrics.module';
+import { QualityApiModule, QualityModule, QualityWorkerModule } from './quality/quality.module';
 import { StepsModule } from './steps/steps.module';
 import { WorkItemsModule } from './work-items/work-items.module';
 
@@ -33,6 +34,7 @@ export class AppModule {
         // The legal-clock check and the stalled-batch sweep are theirs; the worker role runs them.
         LettersModule,
         BatchesModule,
+        QualityModule,
         ...(api
           ? [
               EventsModule,
@@ -40,13 +42,14 @@ export class AppModule {
               LettersApiModule,
               EscalationsApiModule,
               WorkItemsModule,
+              QualityApiModule,
               SmsApiModule,
               BatchesApiModule,
               AuditApiModule,
               DashboardModule,
             ]
           : []),
-        ...(worker ? [JobWorkersModule, StepsModule, EscalationsWorkerModule, BatchesWorkerModule] : []),
+        ...(worker ? [JobWorkersModule, StepsModule, EscalationsWorkerModule, BatchesWorkerModule, QualityWorkerModule] : []),
       ],
     };
   }

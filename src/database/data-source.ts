@@ -14,6 +14,7 @@ import { SendsInDoubt1764700000000 } from './migrations/1764700000000-sends-in-d
 import { RateLimitCounters1764800000000 } from './migrations/1764800000000-rate-limit-counters';
 import { NextStepByCase1764900000000 } from './migrations/1764900000000-next-step-by-case';
 import { QualityInspection1765000000000 } from './migrations/1765000000000-quality-inspection';
+import { QaScoring1765050000000 } from './migrations/1765050000000-qa-scoring';
 
 export const migrations = [
   InitialSchema1763900000000,
@@ -28,6 +29,7 @@ export const migrations = [
   RateLimitCounters1764800000000,
   NextStepByCase1764900000000,
   QualityInspection1765000000000,
+  QaScoring1765050000000,
 ];
 
 export function dataSourceOptions(config: Pick<AppConfig, 'DATABASE_URL' | 'DATABASE_POOL_SIZE'>) {

@@ -9,6 +9,7 @@ export enum AdvisoryLock {
   Seal = 727003,
   Reconcile = 727004,
   LegalClocks = 727005,
+  QaScoring = 727006,
 }
 
 /**
