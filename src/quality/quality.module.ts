@@ -1,10 +1,11 @@
 import { Module } from '@nestjs/common';
 import { AuditModule } from '../audit/audit.module';
 import { ChannelsModule } from '../channels/channels.module';
+import { LettersModule } from '../letters/letters.module';
 import { ComplianceModule } from '../compliance/compliance.module';
+import { ContactContents } from './contact-content';
 import { Contacts } from './contacts.service';
 import { Findings } from './findings.service';
-import { NoticeContents } from './notice-content';
 import { ContactsController, FindingsController } from './quality.controller';
 import { QualityRepository } from './quality.repository';
 import { QaRubric } from './rubric.service';
@@ -19,5 +20,5 @@ export class QualityModule {}
 export class QualityApiModule {}
 
 /** The scoring sweep: worker role only. */
-@Module({ imports: [QualityModule, AuditModule, ChannelsModule, ComplianceModule], providers: [NoticeContents, QaScoring] })
+@Module({ imports: [QualityModule, AuditModule, ChannelsModule, ComplianceModule, LettersModule], providers: [ContactContents, QaScoring] })
 export class QualityWorkerModule {}

@@ -13,7 +13,7 @@ import { type ContactRecord, followUpDue, type Inspection, scoreTouch } from '..
 import type { TouchInput } from '../domain/touch-kinds';
 import { OnSweep } from '../jobs/job-handlers';
 import { SweepName } from '../jobs/job-names';
-import { NoticeContents } from './notice-content';
+import { ContactContents } from './contact-content';
 import { type Candidate, type NewFinding, QualityRepository } from './quality.repository';
 import { QaRubric } from './rubric.service';
 import { nextState } from './watermark';
@@ -36,7 +36,7 @@ export class QaScoring {
     private readonly audit: AuditService,
     private readonly gate: ContactGate,
     private readonly holidays: Holidays,
-    private readonly contents: NoticeContents,
+    private readonly contents: ContactContents,
     private readonly rubric: QaRubric,
     private readonly clock: Clock,
   ) {}
@@ -93,7 +93,8 @@ export class QaScoring {
       this.quality.trails(tx, [...new Set(touches.map((touch) => touch.caseId))]),
       this.quality.debtorContacts(tx, [...new Set(touches.map((touch) => touch.debtorId))], new Date(earliest - HISTORY_LOOKBACK_MS)),
     ]);
-    const cards = touches.map((touch) => ({ touch, card: scoreTouch(this.rubric.rubric, this.inspection(touch, trails, contacts, now)) }));
+    const cards = [];
+    for (const touch of touches) cards.push({ touch, card: scoreTouch(this.rubric.rubric, await this.inspection(touch, trails, contacts, now)) });
     const fresh = await this.quality.markScored(
       tx,
       cards.map(({ touch, card }) => ({ touchId: touch.id, caseId: touch.caseId, score: card.score, autofailed: card.autofailed })),
@@ -138,7 +139,12 @@ export class QaScoring {
     return fresh.size;
   }
 
-  private inspection(touch: Candidate, trails: Map<string, Inspection['trail']>, contacts: Map<string, Inspection['contacts']>, now: Date): Inspection {
+  private async inspection(
+    touch: Candidate,
+    trails: Map<string, Inspection['trail']>,
+    contacts: Map<string, Inspection['contacts']>,
+    now: Date,
+  ): Promise<Inspection> {
     const debtor = { timezone: touch.timezone, country: touch.country };
     const base = {
       touch: { id: touch.id, kind: touch.kind, at: touch.at, channel: touch.channel, data: touch.data },
@@ -149,7 +155,8 @@ export class QaScoring {
       contacts: contacts.get(touch.debtorId) ?? [],
       now,
     };
-    if (touch.kind === 'notice.sent') return { ...base, ...this.contents.of(touch) };
+    if (touch.kind === 'notice.sent') return { ...base, ...this.contents.ofNotice(touch) };
+    if (touch.kind === 'letter.sent') return { ...base, ...(await this.contents.ofLetter(touch)) };
     if (touch.kind === 'contact.recorded') {
       const contact = touch.data as unknown as ContactRecord;
       return { ...base, content: [contact.notes, contact.transcript ?? ''].join('\n'), facts: {} };

@@ -2,6 +2,7 @@ import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DateTime } from 'luxon';
+import type { FindingView } from '../../src/quality/quality.repository';
 import { QaScoring } from '../../src/quality/scoring.service';
 import { FixedClock } from '../support/fixed-clock';
 import { SmtpSink } from '../support/smtp-sink';
@@ -16,19 +17,7 @@ interface Touch {
   data: Record<string, unknown>;
 }
 
-interface Finding {
-  id: string;
-  caseId: string;
-  touchId: string;
-  touchKind: string;
-  collector: string;
-  ruleId: string;
-  autofail: boolean;
-  detail: string;
-  status: string;
-  reviewer: string | null;
-  reviewNote: string | null;
-}
+type Finding = Omit<FindingView, 'createdAt' | 'reviewedAt'>;
 
 /** Far from UTC, so a wrong zone shows: the debtor's wall clock decides the contact hours. */
 const ZONE = 'Asia/Shanghai';
@@ -177,6 +166,14 @@ describe('quality inspection: contacts recorded by people, scored with the servi
     expect(finding).toMatchObject({ ruleId: 'opt-out', touchKind: 'notice.sent', autofail: false, detail: 'missing: opt-out' });
 
     expect((await scoreOf(shipped, shippedNotice.id)).data).toMatchObject({ template: 'reminder-friendly', score: 100, failed: [] });
+  });
+
+  it('a payment demand is scored from its own text: it states the creditor, the amount, how to pay and how to dispute', async () => {
+    const caseId = await openCase('letter-at-once');
+    const letter = await waitFor('the letter', async () => (await touches(caseId)).find((touch) => touch.kind === 'letter.sent'));
+    const score = await scoreOf(caseId, letter.id);
+    expect(score.data).toMatchObject({ touchKind: 'letter.sent', template: 'payment-demand', failed: [], autofailed: false, score: 100 });
+    expect(score.data.passed).toEqual(expect.arrayContaining(['disclosures', 'forbidden-wording']));
   });
 
   it('a promise not followed up by its date is a process finding; one followed up on its date is not', async () => {

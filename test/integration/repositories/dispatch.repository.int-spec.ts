@@ -278,16 +278,14 @@ describe('DispatchRepository', () => {
     const second = await newCase(ctx, { debtor });
     const recorded = (caseId: string, channel: string, direction: string, startedAt: Date) =>
       ctx.tx((tx) =>
-        ctx
-          .get(AuditService)
-          .record(tx, caseId, [
-            {
-              kind: 'contact.recorded',
-              actor: 'collector-key',
-              channel,
-              data: { contactId: randomUUID(), channel, direction, party: 'debtor', startedAt: startedAt.toISOString() },
-            },
-          ]),
+        ctx.get(AuditService).record(tx, caseId, [
+          {
+            kind: 'contact.recorded',
+            actor: 'collector-key',
+            channel,
+            data: { contactId: randomUUID(), channel, direction, party: 'debtor', startedAt: startedAt.toISOString() },
+          },
+        ]),
       );
     await recorded(first.caseId, 'call', 'outbound', later(at, MINUTE));
     await recorded(second.caseId, 'visit', 'outbound', later(at, 2 * MINUTE));
