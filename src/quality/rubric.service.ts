@@ -1,16 +1,23 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { Duration } from 'luxon';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import type { Rubric } from '../domain/quality';
 import { loadRubric } from './rubric-file';
 
-/** The rubric of QA_FILE, read once at boot: a bad file stops the process, named. */
+/** The rubric of QA_FILE, read once at boot (when the modules start, like the policy files): a bad file stops the process, named. */
 @Injectable()
-export class QaRubric {
-  readonly rubric: Rubric;
+export class QaRubric implements OnModuleInit {
+  private loaded?: Rubric;
 
-  constructor(@Inject(APP_CONFIG) config: AppConfig) {
-    this.rubric = loadRubric(config.QA_FILE);
+  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
+
+  onModuleInit(): void {
+    this.loaded = loadRubric(this.config.QA_FILE);
+  }
+
+  get rubric(): Rubric {
+    if (!this.loaded) throw new Error('the QA rubric is read when the modules start');
+    return this.loaded;
   }
 
   /** The longest follow-up period of the promise rules, or null when no rule judges promises. */

@@ -33,11 +33,12 @@ describe('quality inspection: contacts recorded by people, scored with the servi
     cpSync('test/fixtures/quality/templates', join(stage, 'templates'), { recursive: true });
     cpSync('test/fixtures/policies', join(stage, 'policies'), { recursive: true });
     cpSync('test/fixtures/quality/policies', join(stage, 'policies'), { recursive: true });
-    sut = await startTestApp('quality', 5, {
+    sut = await startTestApp('quality', 15, {
       SMTP_URL: await smtp.start(),
       TEMPLATES_DIR: join(stage, 'templates'),
       POLICIES_DIR: join(stage, 'policies'),
       COMPLIANCE_FILE: 'test/fixtures/quality/compliance.yaml',
+      QA_SCORING: 'on',
     });
   });
 
@@ -291,6 +292,20 @@ describe('quality inspection: contacts recorded by people, scored with the servi
     expect(new Set([first.items[0].ruleId, second.items[0].ruleId])).toEqual(new Set(['contact-hours', 'record-complete']));
     await sut.http.get('/v1/qa/findings').set(bearer('collector')).expect(403);
     await sut.http.post(`/v1/qa/findings/${first.items[0].id}/review`).set(bearer('auditor')).send({ decision: 'confirm', note: 'n' }).expect(403);
+  });
+
+  it('with QA_SCORING off the sweep scores nothing; on again, it catches up', async () => {
+    const caseId = await openCase();
+    const late = await record(caseId, contact({ startedAt: yesterdayAt(23, 30) }));
+    const config = sut.app.get(QaScoring)['config'];
+    config.QA_SCORING = 'off';
+    try {
+      expect(await sut.app.get(QaScoring).sweep()).toBe(0);
+      expect((await touches(caseId)).some((touch) => touch.kind === 'qa.scored')).toBe(false);
+    } finally {
+      config.QA_SCORING = 'on';
+    }
+    expect((await scoreOf(caseId, late.id)).data).toMatchObject({ failed: ['contact-hours'] });
   });
 
   it('refuses bad contacts naming the field, and changes nothing', async () => {
