@@ -9,7 +9,7 @@ import { AdvisoryLock, Locks } from '../database/locks.repository';
 import { Transactions, type Tx } from '../database/transactions';
 import { localDate } from '../domain/calendar';
 import { HISTORY_LOOKBACK_MS } from '../domain/contact-gate';
-import { type ContactRecord, followUpDue, type Inspection, scoreTouch } from '../domain/quality';
+import { type ContactRecord, followUpDue, type Inspection, type Scorecard, scoreTouch } from '../domain/quality';
 import type { TouchInput } from '../domain/touch-kinds';
 import { OnSweep } from '../jobs/job-handlers';
 import { SweepName } from '../jobs/job-names';
@@ -95,15 +95,9 @@ export class QaScoring {
     ]);
     const cards = [];
     for (const touch of touches) cards.push({ touch, card: scoreTouch(this.rubric.rubric, await this.inspection(touch, trails, contacts, now)) });
-    const fresh = await this.quality.markScored(
-      tx,
-      cards.map(({ touch, card }) => ({ touchId: touch.id, caseId: touch.caseId, score: card.score, autofailed: card.autofailed })),
-      now,
-    );
     const findings: NewFinding[] = [];
     const byCase = new Map<string, TouchInput[]>();
     for (const { touch, card } of cards) {
-      if (!fresh.has(touch.id)) continue;
       findings.push(
         ...card.findings.map((finding) => ({
           caseId: touch.caseId,
@@ -113,29 +107,22 @@ export class QaScoring {
           detail: finding.detail,
         })),
       );
-      const scoredTouch: TouchInput = {
-        kind: 'qa.scored',
-        actor: 'system',
-        data: {
-          touchId: touch.id,
-          touchKind: touch.kind,
-          collector: touch.actor,
-          agency: (touch.data as Partial<ContactRecord>).agency ?? null,
-          template: typeof touch.data.template === 'string' ? touch.data.template : typeof touch.data.type === 'string' ? touch.data.type : null,
-          policy: touch.policy,
-          score: card.score,
-          passed: card.passed,
-          failed: card.failed,
-          autofailed: card.autofailed,
-        },
-      };
-      byCase.set(touch.caseId, [...(byCase.get(touch.caseId) ?? []), scoredTouch]);
+      byCase.set(touch.caseId, [...(byCase.get(touch.caseId) ?? []), scoredTouch(touch, card)]);
     }
-    await this.quality.insertFindings(tx, findings, now);
+    // The case rows first (recordMany locks them in id order), as every writer takes its locks.
     await this.audit.recordMany(
       tx,
       [...byCase].map(([caseId, scoredTouches]) => ({ caseId, touches: scoredTouches })),
     );
+    const fresh = await this.quality.markScored(
+      tx,
+      cards.map(({ touch, card }) => ({ touchId: touch.id, caseId: touch.caseId, score: card.score, autofailed: card.autofailed })),
+      now,
+    );
+    // The sweep's lock makes this one scorer; should a touch be scored already, nothing of the batch is kept.
+    if (fresh.size !== cards.length)
+      throw new Error(`quality scoring: ${cards.length - fresh.size} of the batch's touches were scored meanwhile; the batch is rolled back`);
+    await this.quality.insertFindings(tx, findings, now);
     return fresh.size;
   }
 
@@ -163,6 +150,27 @@ export class QaScoring {
     }
     return { ...base, content: null, facts: {} };
   }
+}
+
+/** The `qa.scored` touch of a scored touch, on its case (the contract the reports read). */
+function scoredTouch(touch: Candidate, card: Scorecard): TouchInput {
+  return {
+    kind: 'qa.scored',
+    actor: 'system',
+    data: {
+      touchId: touch.id,
+      touchKind: touch.kind,
+      collector: touch.actor,
+      agency: (touch.data as Partial<ContactRecord>).agency ?? null,
+      // A notice's template, a letter's type.
+      template: typeof touch.data.template === 'string' ? touch.data.template : typeof touch.data.type === 'string' ? touch.data.type : null,
+      policy: touch.policy,
+      score: card.score,
+      passed: card.passed,
+      failed: card.failed,
+      autofailed: card.autofailed,
+    },
+  };
 }
 
 /** When a touch's contact happened: a person's from the record, the service's when it was recorded. */

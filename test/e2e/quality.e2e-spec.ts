@@ -2,7 +2,7 @@ import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DateTime } from 'luxon';
-import type { FindingView } from '../../src/quality/quality.repository';
+import { type FindingView, QualityRepository } from '../../src/quality/quality.repository';
 import { QaScoring } from '../../src/quality/scoring.service';
 import { FixedClock } from '../support/fixed-clock';
 import { SmtpSink } from '../support/smtp-sink';
@@ -306,6 +306,37 @@ describe('quality inspection: contacts recorded by people, scored with the servi
       config.QA_SCORING = 'on';
     }
     expect((await scoreOf(caseId, late.id)).data).toMatchObject({ failed: ['contact-hours'] });
+  });
+
+  it('a batch that fails halfway keeps nothing, and the next round scores each touch once', async () => {
+    const caseId = await openCase();
+    const repository = sut.app.get(QualityRepository);
+    const insertFindings = Object.getOwnPropertyDescriptor(repository, 'insertFindings');
+    // The last write of the batch fails, as a lost connection would (before the contact, so no round scores it first).
+    repository.insertFindings = () => Promise.reject(new Error('connection lost'));
+    let late: Touch;
+    try {
+      late = await record(caseId, contact({ startedAt: yesterdayAt(21, 45) }));
+      await waitFor('a round to fail', () =>
+        sut.app
+          .get(QaScoring)
+          .sweep()
+          .then(
+            () => false,
+            () => true,
+          ),
+      );
+    } finally {
+      if (insertFindings) Object.defineProperty(repository, 'insertFindings', insertFindings);
+      else delete (repository as { insertFindings?: unknown }).insertFindings;
+    }
+    expect((await touches(caseId)).some((touch) => touch.kind === 'qa.scored')).toBe(false);
+    expect(await findings(`caseId=${caseId}`)).toEqual([]);
+
+    await scoreOf(caseId, late.id);
+    await sut.app.get(QaScoring).sweep();
+    expect((await touches(caseId)).filter((touch) => touch.kind === 'qa.scored' && touch.data.touchId === late.id)).toHaveLength(1);
+    expect((await findings(`caseId=${caseId}`)).map((finding) => finding.ruleId)).toEqual(['contact-hours']);
   });
 
   it('refuses bad contacts naming the field, and changes nothing', async () => {
