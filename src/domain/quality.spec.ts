@@ -88,7 +88,7 @@ describe('contact-hours', () => {
 
 describe('contact-caps', () => {
   const check: Check = { kind: 'contact-caps', callsPerDay: 2 };
-  const call = (iso: string, touchId: string | null = null) => ({ touchId, at: new Date(iso), channel: 'call' as const });
+  const call = (iso: string, ref = `d-${iso}`) => ({ ref, at: new Date(iso), channel: 'call' as const });
 
   it('counts calls and visits of the last 24 h against callsPerDay, and every contact against the week', () => {
     const two = [call('2026-03-09T20:00:00Z'), call('2026-03-10T01:00:00Z')];
@@ -99,13 +99,18 @@ describe('contact-caps', () => {
     ).toMatchObject({
       passed: true,
     });
-    const week = Array.from({ length: 7 }, (_, day) => ({ touchId: null, at: new Date(Date.UTC(2026, 2, 4 + day, 1)), channel: 'email' as const }));
+    const week = Array.from({ length: 7 }, (_, day) => ({ ref: `d${day}`, at: new Date(Date.UTC(2026, 2, 4 + day, 1)), channel: 'email' as const }));
     expect(runCheck(check, inspect({ contacts: week }))).toEqual({ passed: false, detail: '7 contacts in the 7 days before (cap 7)' });
   });
 
-  it("holds a notice to its channel's daily cap", () => {
-    const sms = notice('x', { touch: { id: '1', kind: 'notice.sent', at: new Date('2026-03-10T03:00:00Z'), channel: 'email', data: {} } });
-    expect(runCheck(check, { ...sms, contacts: [{ touchId: null, at: new Date('2026-03-10T01:00:00Z'), channel: 'email' }] })).toMatchObject({ passed: false });
+  it("holds a notice to its channel's daily cap, not counting its own dispatch", () => {
+    const sent = notice('x', { touch: { id: '1', kind: 'notice.sent', at: new Date('2026-03-10T03:00:00Z'), channel: 'email', data: { dispatchId: 'own' } } });
+    const ownDispatch = { ref: 'own', at: new Date('2026-03-10T02:59:59Z'), channel: 'email' as const };
+    expect(runCheck(check, { ...sent, contacts: [ownDispatch] })).toMatchObject({ passed: true });
+    expect(runCheck(check, { ...sent, contacts: [ownDispatch, { ref: 'earlier', at: new Date('2026-03-10T01:00:00Z'), channel: 'email' }] })).toEqual({
+      passed: false,
+      detail: '1 email message in the 24 h before (cap 1)',
+    });
   });
 });
 

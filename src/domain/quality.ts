@@ -84,9 +84,9 @@ export interface TrailTouch {
   at: Date;
   data: Record<string, unknown>;
 }
-/** One of the debtor's contacts, automated or people's, outbound; `kind` says which channel family. */
+/** One of the debtor's outbound contacts: a message sent (`ref` its dispatch id) or a contact people recorded (`ref` its touch id). */
 export interface DebtorContact {
-  touchId: string | null;
+  ref: string;
   at: Date;
   channel: 'email' | 'sms' | 'call' | 'visit' | 'chat' | 'letter';
 }
@@ -230,7 +230,10 @@ function contactCaps(callsPerDay: number, inspection: Inspection): Verdict {
   if (contact?.direction === 'inbound') return null;
   const channel = contact?.channel ?? inspection.touch.channel;
   const at = contactAt(inspection).getTime();
-  const earlier = inspection.contacts.filter((other) => other.touchId !== inspection.touch.id && other.at.getTime() <= at);
+  // Not the contact itself: a person's by its touch, a notice by its dispatch.
+  const { dispatchId } = inspection.touch.data;
+  const own = new Set([inspection.touch.id, typeof dispatchId === 'string' ? dispatchId : '']);
+  const earlier = inspection.contacts.filter((other) => !own.has(other.ref) && other.at.getTime() <= at);
   const within = (ms: number, same?: (other: DebtorContact) => boolean) =>
     earlier.filter((other) => at - other.at.getTime() < ms && (!same || same(other))).length;
   const breaches: string[] = [];
@@ -239,7 +242,7 @@ function contactCaps(callsPerDay: number, inspection: Inspection): Verdict {
   if (channel === 'email' || channel === 'sms') {
     const cap = channel === 'email' ? inspection.gate.caps.emailPerDay : inspection.gate.caps.smsPerDay;
     const day = within(DAY_MS, (other) => other.channel === channel);
-    if (day >= cap) breaches.push(`${day} ${channel} contacts in the 24 h before (cap ${cap})`);
+    if (day >= cap) breaches.push(`${day} ${channel === 'email' ? 'email' : 'SMS'} ${day === 1 ? 'message' : 'messages'} in the 24 h before (cap ${cap})`);
   }
   if (channel === 'call' || channel === 'visit') {
     const day = within(DAY_MS, (other) => PERSONAL_CHANNELS.has(other.channel));

@@ -143,9 +143,9 @@ export class QualityRepository extends SqlRepository {
 
   /** Each debtor's outbound contacts since `since`: the service's sent messages and people's recorded contacts, on every case. */
   async debtorContacts(tx: Tx, debtorIds: readonly string[], since: Date): Promise<Map<string, DebtorContact[]>> {
-    const rows = await this.rows<{ debtorId: string; touchId: string | null; at: Date; channel: DebtorContact['channel'] }>(
+    const rows = await this.rows<{ debtorId: string; ref: string; at: Date; channel: DebtorContact['channel'] }>(
       tx,
-      `SELECT x.debtor_id AS "debtorId", NULL AS "touchId", x.created_at AS at, x.channel FROM dispatches x
+      `SELECT x.debtor_id AS "debtorId", x.id::text AS ref, x.created_at AS at, x.channel FROM dispatches x
        WHERE x.debtor_id = ANY($1::uuid[]) AND x.created_at > $2 AND x.status <> 'failed' AND x.channel IN ('email', 'sms')
        UNION ALL
        SELECT c.debtor_id, t.id::text, (t.data->>'startedAt')::timestamptz, t.data->>'channel' FROM touches t JOIN cases c ON c.id = t.case_id

@@ -154,7 +154,7 @@ describe('QualityRepository', () => {
 
     const debtorId: string = (await ctx.get(DataSource).query('SELECT debtor_id FROM cases WHERE id = $1', [first.caseId]))[0].debtor_id;
     const contacts = await ctx.tx((tx) => sut.debtorContacts(tx, [debtorId], new Date('2026-03-01T00:00:00Z')));
-    expect(contacts.get(debtorId)!.map((entry) => [entry.touchId, entry.channel, entry.at.toISOString()])).toEqual(
+    expect(contacts.get(debtorId)!.map((entry) => [entry.ref, entry.channel, entry.at.toISOString()])).toEqual(
       expect.arrayContaining([
         [outbound, 'call', '2026-03-10T07:00:00.000Z'],
         [other, 'visit', '2026-03-10T07:30:00.000Z'],
