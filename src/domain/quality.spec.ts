@@ -201,6 +201,10 @@ describe('promise-follow-up', () => {
     expect(runCheck(check, promise([trail('60', 'contact.recorded', { startedAt: '2026-03-06T02:00:00Z' })]))).toMatchObject({ passed: true });
     expect(runCheck(check, promise([trail('60', 'promise.kept', { promiseId: 'p1' })]))).toEqual({ passed: true, detail: 'the promise was kept' });
     expect(runCheck(check, promise([trail('60', 'promise.recorded', { promiseId: 'p2', replaces: 'p1' })]))).toMatchObject({ passed: true });
+    expect(runCheck(check, promise([trail('60', 'case.cancelled', {}, '2026-03-04T00:00:00Z')]))).toEqual({
+      passed: true,
+      detail: 'the case closed (case.cancelled) before the follow-up was due',
+    });
   });
 });
 

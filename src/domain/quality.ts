@@ -311,6 +311,9 @@ export function followUpDue(dueDate: string, timezone: string, within: string, n
 const followUpEnd = (dueDate: string, timezone: string, within: string): Date =>
   DateTime.fromJSDate(localDayEnd(dueDate, timezone), { zone: timezone }).plus(Duration.fromISO(within)).toJSDate();
 
+/** Touches that close a case: a promise on it needs no follow-up after them. */
+export const CLOSING_KINDS: readonly string[] = ['case.resolved', 'case.cancelled', 'case.written_off'];
+
 function promiseFollowUp(within: string, inspection: Inspection): Verdict {
   if (inspection.touch.kind !== 'promise.recorded') return null;
   const promiseId = String(inspection.touch.data.promiseId);
@@ -322,6 +325,9 @@ function promiseFollowUp(within: string, inspection: Inspection): Verdict {
   if (later.some((touch) => touch.kind === 'promise.kept' && touch.data.promiseId === promiseId)) return pass('the promise was kept');
   // A newer promise replaces this one; its own follow-up is judged then.
   if (later.some((touch) => touch.kind === 'promise.recorded' && touch.data.replaces === promiseId)) return pass('replaced by a newer promise');
+  // Nothing is left to follow up on a case that closed before the follow-up was due.
+  const closed = later.find((touch) => CLOSING_KINDS.includes(touch.kind) && touch.at.getTime() < until.getTime());
+  if (closed) return pass(`the case closed (${closed.kind}) before the follow-up was due`);
   const followedUp = later.some((touch) => {
     if (touch.kind !== 'contact.recorded') return false;
     const started = new Date(String(touch.data.startedAt)).getTime();

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { SqlRepository } from '../database/sql-repository';
 import type { Tx } from '../database/transactions';
-import { CONTACT_KINDS, type DebtorContact, type ScoredKind, type TrailTouch } from '../domain/quality';
+import { CLOSING_KINDS, CONTACT_KINDS, type DebtorContact, type ScoredKind, type TrailTouch } from '../domain/quality';
 
 export const FINDING_STATUSES = ['open', 'appealed', 'confirmed', 'overturned'] as const;
 export type FindingStatus = (typeof FINDING_STATUSES)[number];
@@ -57,7 +57,7 @@ export interface FindingView {
 }
 
 /** The case's touches the process rules read. */
-const TRAIL_KINDS = ['contact.recorded', 'hold.placed', 'hold.released', 'promise.recorded', 'promise.kept'];
+const TRAIL_KINDS = ['contact.recorded', 'hold.placed', 'hold.released', 'promise.recorded', 'promise.kept', ...CLOSING_KINDS];
 
 const CANDIDATE_COLUMNS = `t.id::text AS id, t.case_id AS "caseId", t.kind, t.at, t.actor, t.channel, t.data,
   c.debtor_id AS "debtorId", d.name AS "debtorName", d.timezone, d.unsubscribe_token AS "unsubscribeToken",
