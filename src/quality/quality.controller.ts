@@ -18,6 +18,7 @@ const name = z.string().trim().min(1, 'must not be empty').max(200, 'must be at 
 
 export const contactBody = z
   .strictObject({
+    contactId: z.uuid('must be a UUID').optional(),
     channel: oneOf(CONTACT_CHANNELS),
     direction: oneOf(CONTACT_DIRECTIONS),
     party: oneOf(CONTACT_PARTIES),
@@ -60,12 +61,12 @@ export class ContactsController {
   @ApiOperation({
     summary: 'Record a contact',
     description:
-      'A call, visit, chat, email or letter by a person, after it happened: a `contact.recorded` touch. The rules (hours, caps, holds, parties, wording, records) are checked afterwards by quality scoring: a breach is a finding, never a refusal.',
+      'A call, visit, chat, email or letter by a person, after it happened: a `contact.recorded` touch. The rules (hours, caps, holds, parties, wording, records) are checked afterwards by quality scoring: a breach is a finding, never a refusal. With a `contactId` of your own, the same report again changes nothing.',
   })
   @ApiZodParam('id', caseId)
   @ApiZodBody(contactBody)
   @ApiCreatedResponse({ description: 'The contact recorded' })
-  @ApiErrors(400, [404, 'No such case'])
+  @ApiErrors(400, [404, 'No such case'], [409, 'The contactId is already recorded on the case with other details'])
   record(@Param('id') id: string, @Body() body: unknown, @Actor() actor: string) {
     const report = parseOrThrow(contactBody, body ?? {}, 'body');
     return this.contacts.record(parseOrThrow(caseId, id, 'id'), report, actor);

@@ -246,6 +246,11 @@ export class QualityRepository extends SqlRepository {
     return (await this.row(undefined, 'SELECT 1 FROM cases WHERE id = $1', [caseId])) !== undefined;
   }
 
+  /** A contact recorded on the case under `contactId`, if any. */
+  async contact(tx: Tx, caseId: string, contactId: string): Promise<{ actor: string; data: Record<string, unknown> } | undefined> {
+    return this.row(tx, `SELECT actor, data FROM touches WHERE case_id = $1 AND kind = 'contact.recorded' AND data->>'contactId' = $2`, [caseId, contactId]);
+  }
+
   /** The case's recorded contacts, oldest first. */
   async contacts(caseId: string): Promise<{ id: string; at: Date; actor: string; data: Record<string, unknown> }[]> {
     return this.rows(undefined, `SELECT id::text AS id, at, actor, data FROM touches WHERE case_id = $1 AND kind = 'contact.recorded' ORDER BY id LIMIT 1000`, [

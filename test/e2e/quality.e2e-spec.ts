@@ -339,6 +339,23 @@ describe('quality inspection: contacts recorded by people, scored with the servi
     expect((await findings(`caseId=${caseId}`)).map((finding) => finding.ruleId)).toEqual(['contact-hours']);
   });
 
+  it('a contact posted again with its contactId is recorded once; other details under that id are a conflict', async () => {
+    const caseId = await openCase();
+    const contactId = '0b7b1d0e-2f5c-4c33-9a53-6e0f4d1c2a77';
+    const body = contact({ contactId });
+    const first = await sut.http.post(`/v1/cases/${caseId}/contacts`).set(bearer('collector')).send(body).expect(201);
+    const again = await sut.http.post(`/v1/cases/${caseId}/contacts`).set(bearer('collector')).send(body).expect(201);
+    expect(again.body).toEqual(first.body);
+    expect(first.body).toMatchObject({ contactId, caseId, collector: 'collector-key' });
+    const conflict = await sut.http
+      .post(`/v1/cases/${caseId}/contacts`)
+      .set(bearer('collector'))
+      .send({ ...body, notes: 'Something else entirely.' })
+      .expect(409);
+    expect(conflict.body.details).toEqual([expect.objectContaining({ field: 'body.contactId' })]);
+    expect((await touches(caseId)).filter((touch) => touch.kind === 'contact.recorded')).toHaveLength(1);
+  });
+
   it('refuses bad contacts naming the field, and changes nothing', async () => {
     const caseId = await openCase();
     const post = (body: unknown) =>

@@ -162,6 +162,12 @@ describe('QualityRepository', () => {
     );
     expect(contacts.get(debtorId)).toHaveLength(2);
     expect((await sut.contacts(first.caseId)).map((row) => row.id)).toEqual([outbound]);
+    const data = contact();
+    await recordContact(first.caseId, data);
+    await ctx.tx(async (tx) => {
+      expect(await sut.contact(tx, first.caseId, data.contactId)).toEqual({ actor: 'collector-key', data: { ...data } });
+      expect(await sut.contact(tx, second.caseId, data.contactId)).toBeUndefined();
+    });
   });
 
   it('keeps findings: one per touch and rule, listed by filter with a keyset, reviewed and appealed', async () => {
