@@ -33,6 +33,7 @@ COPY --from=build /app/dist ./dist
 COPY policies ./policies
 COPY templates ./templates
 COPY compliance.yaml ./compliance.yaml
+COPY qa.yaml ./qa.yaml
 # The service writes only under var/: the outbox (.eml files when SMTP_URL is unset), and the
 # embedded PostgreSQL's data when DATABASE_URL is unset (compose sets it).
 RUN mkdir -p /app/var/outbox && chown -R node:node /app/var
