@@ -109,16 +109,30 @@ export class QualityRepository extends SqlRepository {
     return { ...row!, touches: (row!.touches ?? []).map(withDate), xid: own!.xid };
   }
 
-  /** Unscored promises due on or before `dueBy`, earliest first (the caller decides which are due on the debtor's calendar). */
-  async promiseCandidates(tx: Tx, dueBy: string, limit: number): Promise<Candidate[]> {
+  /**
+   * Unscored promises due after `after` (every promise due by then is judged) and on or before
+   * `dueBy`, earliest first (the caller decides which are due on the debtor's calendar).
+   */
+  async promiseCandidates(tx: Tx, after: string | null, dueBy: string, limit: number): Promise<Candidate[]> {
     const rows = await this.rows<Candidate>(
       tx,
       `SELECT ${CANDIDATE_COLUMNS} FROM touches t ${CANDIDATE_JOINS}
-       WHERE t.kind = 'promise.recorded' AND t.data->>'dueDate' <= $1 AND NOT EXISTS (SELECT 1 FROM qa_scores s WHERE s.touch_id = t.id)
-       ORDER BY t.data->>'dueDate', t.id LIMIT $2`,
-      [dueBy, limit],
+       WHERE t.kind = 'promise.recorded' AND t.data->>'dueDate' > COALESCE($1, '') AND t.data->>'dueDate' <= $2
+         AND NOT EXISTS (SELECT 1 FROM qa_scores s WHERE s.touch_id = t.id)
+       ORDER BY t.data->>'dueDate', t.id LIMIT $3`,
+      [after, dueBy, limit],
     );
     return rows.map(withDate);
+  }
+
+  /** The day up to which every promise is judged, or null before the first round. */
+  async promisesThrough(tx: Tx): Promise<string | null> {
+    const row = await this.row<{ through: string | null }>(tx, `SELECT to_char(promises_through, 'YYYY-MM-DD') AS through FROM qa_scoring_state`);
+    return row!.through;
+  }
+
+  async savePromisesThrough(tx: Tx, day: string): Promise<void> {
+    await this.run(tx, 'UPDATE qa_scoring_state SET promises_through = GREATEST(promises_through, $1::date)', [day]);
   }
 
   async saveState(tx: Tx, state: ScoringState): Promise<void> {

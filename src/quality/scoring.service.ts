@@ -7,7 +7,6 @@ import { Holidays } from '../compliance/holidays.service';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { AdvisoryLock, Locks } from '../database/locks.repository';
 import { Transactions, type Tx } from '../database/transactions';
-import { localDate } from '../domain/calendar';
 import { HISTORY_LOOKBACK_MS } from '../domain/contact-gate';
 import { type ContactRecord, followUpDue, type Inspection, type Scorecard, scoreTouch } from '../domain/quality';
 import type { TouchInput } from '../domain/touch-kinds';
@@ -70,17 +69,24 @@ export class QaScoring {
     return { scored, more: full };
   }
 
-  /** Promises whose follow-up is due; those due earliest first, so the ones not yet due never crowd them out. */
+  /**
+   * Promises whose follow-up is due; those due earliest first, so the ones not yet due never crowd
+   * them out. A promise is never recorded for a past day, so once a round has seen every promise
+   * up to a day by which all are surely due, no later round needs to look at them again.
+   */
   private async promiseBatch(tx: Tx): Promise<number> {
     const within = this.rubric.promiseWithin();
     if (within === null) return 0;
     if (!(await this.locks.tryTake(tx, AdvisoryLock.QaScoring))) return 0;
     const now = this.clock.now();
     // A superset of the due ones (no zone is ahead of UTC by a day): the debtor's calendar decides.
-    const dueBy = localDate(DateTime.fromJSDate(now).minus(Duration.fromISO(within)).toJSDate(), 'UTC');
-    const candidates = await this.quality.promiseCandidates(tx, dueBy, this.config.QA_SCORING_BATCH);
+    const dueBy = DateTime.fromJSDate(now, { zone: 'UTC' }).minus(Duration.fromISO(within)).startOf('day');
+    const limit = this.config.QA_SCORING_BATCH;
+    const candidates = await this.quality.promiseCandidates(tx, await this.quality.promisesThrough(tx), dueBy.toISODate()!, limit);
     const due = candidates.filter((touch) => followUpDue(String(touch.data.dueDate), touch.timezone, within, now));
     await this.score(tx, due);
+    // Two days before dueBy every promise is due in any zone (UTC-12 ends its day 12 h after UTC).
+    if (candidates.length < limit) await this.quality.savePromisesThrough(tx, dueBy.minus({ days: 2 }).toISODate()!);
     return due.length;
   }
 

@@ -3,7 +3,8 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
 /**
  * The scoring sweep's own state: which touches are scored (so none is scored twice), and how far
  * every touch is known scored (the watermark), with the sequence value and snapshot horizon that
- * let it move past touches of transactions still open when they were read; and an index for the
+ * let it move past touches of transactions still open when they were read; the day up to which
+ * every promise is judged (a promise is never recorded for a past day); and an index for the
  * contact gate, which counts people's recorded contacts toward the caps.
  */
 export class QaScoring1765050000000 implements MigrationInterface {
@@ -22,11 +23,12 @@ export class QaScoring1765050000000 implements MigrationInterface {
         id boolean PRIMARY KEY DEFAULT true CHECK (id),
         watermark bigint NOT NULL DEFAULT 0,
         pending_limit bigint NOT NULL DEFAULT 0,
-        pending_xid xid8
+        pending_xid xid8,
+        promises_through date
       );
       INSERT INTO qa_scoring_state DEFAULT VALUES;
       CREATE INDEX touches_contacts ON touches (id) WHERE kind IN ('contact.recorded', 'notice.sent', 'letter.sent');
-      CREATE INDEX touches_promises ON touches (id) WHERE kind = 'promise.recorded';
+      CREATE INDEX touches_promises ON touches ((data->>'dueDate'), id) WHERE kind = 'promise.recorded';
       -- The contact gate counts people's recorded contacts toward a debtor's caps.
       CREATE INDEX touches_recorded_contacts ON touches (case_id) WHERE kind = 'contact.recorded';
     `);

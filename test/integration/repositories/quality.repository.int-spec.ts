@@ -132,12 +132,23 @@ describe('QualityRepository', () => {
     await record('2026-03-05');
     await record('2026-03-01');
     await record('2026-03-09');
-    const due = await ctx.tx((tx) => sut.promiseCandidates(tx, '2026-03-06', 10));
+    const due = await ctx.tx((tx) => sut.promiseCandidates(tx, null, '2026-03-06', 10));
     const mine = due.filter((touch) => touch.caseId === caseId);
     expect(mine.map((touch) => touch.data.dueDate)).toEqual(['2026-03-01', '2026-03-05']);
     await ctx.tx((tx) => sut.markScored(tx, [{ touchId: mine[0]!.id, caseId, score: 100, autofailed: false }], at));
-    const again = (await ctx.tx((tx) => sut.promiseCandidates(tx, '2026-03-06', 10))).filter((touch) => touch.caseId === caseId);
+    const again = (await ctx.tx((tx) => sut.promiseCandidates(tx, null, '2026-03-06', 10))).filter((touch) => touch.caseId === caseId);
     expect(again.map((touch) => touch.data.dueDate)).toEqual(['2026-03-05']);
+    // Promises due by a day already judged are not read again.
+    expect((await ctx.tx((tx) => sut.promiseCandidates(tx, '2026-03-05', '2026-03-10', 10))).filter((touch) => touch.caseId === caseId)).toEqual([
+      expect.objectContaining({ data: expect.objectContaining({ dueDate: '2026-03-09' }) }),
+    ]);
+  });
+
+  it('keeps the day up to which promises are judged, never moving it back', async () => {
+    expect(await ctx.tx((tx) => sut.promisesThrough(tx))).toBeNull();
+    await ctx.tx((tx) => sut.savePromisesThrough(tx, '2026-03-04'));
+    await ctx.tx((tx) => sut.savePromisesThrough(tx, '2026-03-01'));
+    expect(await ctx.tx((tx) => sut.promisesThrough(tx))).toBe('2026-03-04');
   });
 
   it("reads a case's trail of contacts, holds and promises, and a debtor's outbound contacts on every case", async () => {
