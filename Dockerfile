@@ -33,6 +33,7 @@ COPY --from=build /app/dist ./dist
 COPY policies ./policies
 COPY templates ./templates
 COPY compliance.yaml ./compliance.yaml
+COPY qa.yaml ./qa.yaml
 # The reports page's own script and style (ECharts comes with node_modules).
 COPY public ./public
 # The service writes only under var/: the outbox (.eml files when SMTP_URL is unset), and the

@@ -13,6 +13,7 @@ import { HealthModule } from './health/health.module';
 import { JobWorkersModule } from './jobs/jobs.module';
 import { LettersApiModule, LettersModule } from './letters/letters.module';
 import { MetricsModule } from './metrics/metrics.module';
+import { QualityApiModule, QualityModule, QualityWorkerModule } from './quality/quality.module';
 import { ReportsPageModule } from './reports-page/reports-page.module';
 import { ReportsApiModule, ReportsModule } from './reports/reports.module';
 import { Reports } from './reports/reports.service';
@@ -37,6 +38,7 @@ export class AppModule {
         // The legal-clock check and the stalled-batch sweep are theirs; the worker role runs them.
         LettersModule,
         BatchesModule,
+        QualityModule,
         ...(api
           ? [
               EventsModule,
@@ -44,6 +46,7 @@ export class AppModule {
               LettersApiModule,
               EscalationsApiModule,
               WorkItemsModule,
+              QualityApiModule,
               SmsApiModule,
               BatchesApiModule,
               AuditApiModule,
@@ -53,7 +56,7 @@ export class AppModule {
               ReportsPageModule.forSource({ imports: [ReportsModule], useExisting: Reports }),
             ]
           : []),
-        ...(worker ? [JobWorkersModule, StepsModule, EscalationsWorkerModule, BatchesWorkerModule] : []),
+        ...(worker ? [JobWorkersModule, StepsModule, EscalationsWorkerModule, BatchesWorkerModule, QualityWorkerModule] : []),
       ],
     };
   }

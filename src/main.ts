@@ -6,6 +6,7 @@ import { createApp } from './bootstrap';
 import { type EmbeddedPostgres, startEmbeddedPostgres } from './database/embedded-postgres';
 import { DependencyUnavailable } from './database/preflight';
 import { PolicyFileError } from './policies/policy-files';
+import { RubricFileError } from './quality/rubric-file';
 import { stopWithParent, WorkerProcesses } from './worker-processes';
 
 /** Another process holds the port: one line for the operator, not Node's stack. */
@@ -60,7 +61,12 @@ async function main(): Promise<void> {
 }
 
 main().catch(async (error: unknown) => {
-  const known = error instanceof ConfigError || error instanceof DependencyUnavailable || error instanceof PolicyFileError || error instanceof PortInUse;
+  const known =
+    error instanceof ConfigError ||
+    error instanceof DependencyUnavailable ||
+    error instanceof PolicyFileError ||
+    error instanceof RubricFileError ||
+    error instanceof PortInUse;
   console.error(known ? error.message : error);
   await embedded?.stop().catch(() => undefined);
   process.exit(1);

@@ -32,11 +32,17 @@ export interface NewDispatch {
 /**
  * A debtor's recent contacts as a JSON array of {at, channel}, with parameters: the emails and SMS
  * dispatched to the debtor since the lookback, not failed, and not the asking step's own (a
- * retried send is not a second contact).
+ * retried send is not a second contact); and the outbound calls, visits, chats and emails people
+ * recorded on the debtor's cases since then (a posted letter is not counted, as the service's are not).
  */
 const CONTACT_HISTORY = (debtor: string, since: string, step: string) =>
-  `SELECT COALESCE(json_agg(json_build_object('at', x.created_at, 'channel', x.channel)), '[]'::json) FROM dispatches x
-   WHERE x.debtor_id = ${debtor} AND x.created_at > ${since} AND x.status <> 'failed' AND x.channel IN ('email', 'sms') AND x.step_id <> ${step}`;
+  `SELECT COALESCE(json_agg(json_build_object('at', h.at, 'channel', h.channel)), '[]'::json) FROM (
+     SELECT x.created_at AS at, x.channel FROM dispatches x
+     WHERE x.debtor_id = ${debtor} AND x.created_at > ${since} AND x.status <> 'failed' AND x.channel IN ('email', 'sms') AND x.step_id <> ${step}
+     UNION ALL
+     SELECT (t.data->>'startedAt')::timestamptz, t.data->>'channel' FROM cases c JOIN touches t ON t.case_id = c.id AND t.kind = 'contact.recorded'
+     WHERE c.debtor_id = ${debtor} AND t.data->>'direction' = 'outbound' AND t.data->>'channel' <> 'letter' AND (t.data->>'startedAt')::timestamptz > ${since}
+   ) h`;
 
 /** The parameters $1–$9 of a dispatch insert, in column order. */
 const dispatchRow = (dispatch: NewDispatch): unknown[] => [

@@ -6,6 +6,7 @@ import {
   type ContactChannel,
   type GateConfig,
   type GateDecision,
+  type GateRules,
   HISTORY_LOOKBACK_MS,
   type PastContact,
   resolveRules,
@@ -58,6 +59,11 @@ export class ContactGate {
   plannedMoment(at: Date, subject: Pick<GateSubject, 'timezone' | 'country' | 'channel'>): Date {
     const decision = checkContact({ at, ...subject }, [], resolveRules(this.rules, subject.country), this.holidays);
     return decision.allowed ? at : decision.notBefore;
+  }
+
+  /** The rules for a debtor's country, for checks made after the fact (quality inspection). */
+  rulesFor(country: string | null): GateRules {
+    return resolveRules(this.rules, country);
   }
 
   /** The oldest contact the caps can still count. */

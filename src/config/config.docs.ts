@@ -27,6 +27,7 @@ export const SECTIONS = [
   'Promises to pay and payment plans',
   'SMS',
   'Agency placements',
+  'Quality inspection',
   'Finance batches',
 ] as const;
 export type Section = (typeof SECTIONS)[number];
@@ -239,6 +240,16 @@ export const CONFIG_DOCS = {
     text: "The webhook's HMAC key, at least 16 characters; required when AGENCY_WEBHOOK_URL is set.",
     examples: ['change-me-to-a-long-random-secret'],
   },
+  QA_FILE: {
+    section: 'Quality inspection',
+    text: 'The quality rubric (rules with id, legal basis, weight, autofail, touch kinds and a check), read at boot; a bad file stops the service naming the file, the rule and the field. See docs/quality.md.',
+  },
+  QA_SCORING: {
+    section: 'Quality inspection',
+    text: "on: worker processes score every contact (people's and the service's own) against the rubric in the background; off: nothing is scored.",
+  },
+  QA_SCORING_EVERY: { section: 'Quality inspection', text: 'How often worker processes score the contacts recorded since the last round (also once at boot).' },
+  QA_SCORING_BATCH: { section: 'Quality inspection', text: 'Touches scored per transaction; a round scores batches until it has caught up.' },
   BATCH_CHUNK: { section: 'Finance batches', text: 'Items a dunning-run batch driver takes per transaction (letter batches take 20).' },
   BATCH_STALL_AFTER: {
     section: 'Finance batches',

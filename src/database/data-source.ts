@@ -14,6 +14,7 @@ import { SendsInDoubt1764700000000 } from './migrations/1764700000000-sends-in-d
 import { RateLimitCounters1764800000000 } from './migrations/1764800000000-rate-limit-counters';
 import { NextStepByCase1764900000000 } from './migrations/1764900000000-next-step-by-case';
 import { QualityInspection1765000000000 } from './migrations/1765000000000-quality-inspection';
+import { QaScoring1765050000000 } from './migrations/1765050000000-qa-scoring';
 import { ReportIndexes1765100000000 } from './migrations/1765100000000-report-indexes';
 import { Experiments1765200000000 } from './migrations/1765200000000-experiments';
 
@@ -30,6 +31,7 @@ export const migrations = [
   RateLimitCounters1764800000000,
   NextStepByCase1764900000000,
   QualityInspection1765000000000,
+  QaScoring1765050000000,
   ReportIndexes1765100000000,
   Experiments1765200000000,
 ];

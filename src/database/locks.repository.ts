@@ -10,6 +10,7 @@ export enum AdvisoryLock {
   Reconcile = 727004,
   LegalClocks = 727005,
   Experiments = 727006,
+  QaScoring = 727007,
 }
 
 /**

@@ -277,6 +277,13 @@ describe('frequency caps over rolling windows', () => {
       expect(decision.notBefore).toEqual(at('2026-06-10T15:00:00Z'));
     });
 
+    it("counts people's recorded calls toward the week, not toward a channel's day", () => {
+      const calls: PastContact[] = [{ at: at('2026-06-09T10:00:00Z'), channel: 'call' }];
+      const decision = blocked(checkContact(berlin('2026-06-10T08:00:00Z'), [...week.slice(1), ...calls], DEFAULT_RULES, NO_HOLIDAYS));
+      expect(decision.blocks).toEqual([{ reason: 'cap', detail: '7 contacts in the last 7 days (cap 7)' }]);
+      expect(checkContact(berlin('2026-06-10T08:00:00Z'), [...calls, ...calls, ...calls], DEFAULT_RULES, NO_HOLIDAYS)).toEqual({ allowed: true });
+    });
+
     it('no longer counts a contact exactly 7 days old', () => {
       const boundary = [...week.slice(1), ...contacts('email', '2026-06-03T08:00:00Z')];
       expect(checkContact(berlin('2026-06-10T08:00:00Z'), boundary, DEFAULT_RULES, NO_HOLIDAYS)).toEqual({ allowed: true });

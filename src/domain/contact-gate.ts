@@ -21,12 +21,14 @@ export type ContactDays = 'all-but-holidays' | 'workdays' | 'every-day';
 export interface GateRules {
   windows: Record<ContactChannel, ContactWindow>;
   contactDays: ContactDays;
-  /** Rolling 24 h, 24 h and 7 × 24 h; contacts = email + sms. */
+  /** Rolling 24 h, 24 h and 7 × 24 h; contacts = email + sms, and the calls, visits, chats and emails people recorded. */
   caps: { emailPerDay: number; smsPerDay: number; contactsPerWeek: number };
 }
+/** A contact a person made and recorded (POST /v1/cases/:id/contacts): it counts toward the weekly cap. */
+export type PersonalChannel = 'call' | 'visit' | 'chat';
 export interface PastContact {
   at: Date;
-  channel: ContactChannel;
+  channel: ContactChannel | PersonalChannel;
 }
 export interface ContactRequest {
   at: Date;

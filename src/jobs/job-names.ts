@@ -27,4 +27,5 @@ export enum SweepName {
   AgencyWebhooks = 'agency webhooks',
   Reconcile = 'reconcile',
   Seal = 'seal',
+  QaScoring = 'quality scoring',
 }

@@ -36,6 +36,7 @@ export const SWEEPS = {
   [SweepName.AgencyWebhooks]: { every: (config: AppConfig) => config.RECONCILE_EVERY, atBoot: true },
   [SweepName.Reconcile]: { every: (config: AppConfig) => config.RECONCILE_EVERY, atBoot: true },
   [SweepName.Seal]: { every: (config: AppConfig) => config.SEAL_EVERY, atBoot: false },
+  [SweepName.QaScoring]: { every: (config: AppConfig) => config.QA_SCORING_EVERY, atBoot: true },
 } as const satisfies Record<SweepName, { every: (config: AppConfig) => number; atBoot: boolean }>;
 
 /** How a worker notices a dead one: its jobs go back to the queue once their lock lapses, found by the next check. */

@@ -48,10 +48,35 @@ export class LetterRenderer {
     return this.templates.letter(type, locale).title;
   }
 
-  async render(fields: LetterFields, issuedAt: Date): Promise<RenderedLetter> {
-    const undrawable = await findUndrawable(fields);
-    if (undrawable.length > 0) throw new UndrawableText(undrawable);
+  /** The version of the letter template loaded now (a letter's own is on its row). */
+  version(type: LetterType, locale: LetterLocale): string {
+    return this.templates.letter(type, locale).version;
+  }
 
+  /** What a letter says, as plain text in reading order, and the total it asks for (for quality inspection); the PDF draws the same parts. */
+  text(fields: LetterFields): { text: string; totalDue: string } {
+    const { letter, vars, content } = this.compose(fields);
+    const rows = [...content.amounts, content.total].map((row) => `${row.label} ${row.amount}`);
+    const text = [
+      vars.creditor.name,
+      ...vars.creditor.addressLines,
+      content.contact,
+      content.reference,
+      content.dated,
+      letter.title,
+      content.salutation,
+      ...content.body,
+      content.amountsHeading,
+      ...rows,
+      ...content.conclusion,
+      content.closing,
+      content.seal,
+    ].join('\n');
+    return { text, totalDue: vars.totalDue };
+  }
+
+  /** The letter's parts from its template and fields, before layout. */
+  private compose(fields: LetterFields) {
     const letter = this.templates.letter(fields.type, fields.locale);
     const layout = this.templates.layout(fields.locale);
     const titles = Object.fromEntries(LETTER_TYPES.map((type) => [type, this.title(type, fields.locale)])) as Record<LetterType, string>;
@@ -73,6 +98,14 @@ export class LetterRenderer {
       enclosuresLabel: layout.enclosures(vars),
       statement,
     };
+    return { letter, layout, vars, content };
+  }
+
+  async render(fields: LetterFields, issuedAt: Date): Promise<RenderedLetter> {
+    const undrawable = await findUndrawable(fields);
+    if (undrawable.length > 0) throw new UndrawableText(undrawable);
+
+    const { letter, layout, vars, content } = this.compose(fields);
     // The fields passed the check above, so a character still missing comes from a template.
     // (JSON is just a quick way to get every string at once; its punctuation is all drawable.)
     const templateText = JSON.stringify(content) + letter.title;

@@ -19,7 +19,7 @@ import { LetterService } from './letters.service';
 @Module({
   imports: [AuditModule, CasesModule, ChannelsModule, ComplianceModule, EscalationsModule, SchedulingModule],
   providers: [LetterRepository, SigningKeyRepository, LetterRenderer, LetterSigner, LetterService, LetterRequests, LegalClockCheck],
-  exports: [LetterRepository, LetterService, LetterRequests],
+  exports: [LetterRepository, LetterRenderer, LetterService, LetterRequests],
 })
 export class LettersModule {}
 

@@ -199,4 +199,17 @@ describe('the service process', () => {
     expect(output).toContain('broken.yaml');
     expect(output).toContain('steps[0].at');
   });
+
+  it('a bad quality rubric stops the boot naming the file, the rule and the field', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'rubric-')), 'qa.yaml');
+    writeFileSync(
+      file,
+      'rules:\n  - {id: hours, description: d, legalBasis: l, weight: 20, autofail: true, touchKinds: [contact.recorded], check: {kind: contact-caps, callsPerDay: 0}}\n',
+    );
+    const { code, output } = await startService({ ...testEnv('process', 5), QA_FILE: file }).exited;
+    expect(code).toBe(1);
+    expect(output).toContain(`${file}: rule hours: rules[0].check.callsPerDay: must be a positive integer`);
+    // The message alone, as for a bad policy file: no stack trace.
+    expect(output).not.toContain('at loadRubric');
+  });
 });

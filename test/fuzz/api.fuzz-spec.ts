@@ -5,7 +5,8 @@ import { FuzzApp } from './fuzz-app';
 import { harvest } from './harvest';
 import type { Received } from './http-client';
 import { type OpenApiDocument, type Operation, operationsOf } from './openapi-model';
-import { anyRequest, type FuzzRequest, resolveRequest, ROLES, type SentRequest } from './requests';
+import { ROLES } from '../../src/config/config.schema';
+import { anyRequest, type FuzzRequest, resolveRequest, type SentRequest } from './requests';
 import { seed } from './seed';
 
 /**

@@ -49,6 +49,8 @@ export function testEnv(suite: string, redisDb: number, extra: Record<string, st
     // Suites poll the API while they wait; the rate-limit suite sets its own.
     RATE_LIMIT: '1000000',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'error',
+    // Suites not about quality inspection must not see qa.scored touches arrive on the sweep's timer.
+    QA_SCORING: 'off',
     STEP_BACKOFF: 'PT0.2S',
     STEP_ATTEMPTS: '3',
     ...extra,

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
+import { AuditService } from '../../../src/audit/audit.service';
 import { DispatchRepository } from '../../../src/channels/dispatch.repository';
 import { dispatchKey } from '../../../src/domain/dispatch-key';
 import type { PolicyStep } from '../../../src/domain/policy';
@@ -269,6 +270,33 @@ describe('DispatchRepository', () => {
     ]);
     expect(await history(later(at, 2 * MINUTE), letter)).toEqual([]);
     expect(await ctx.tx((tx) => sut.contactHistory(tx, NO_ID, new Date(0), NO_ID))).toEqual([]);
+  });
+
+  it("contactHistory counts the outbound calls, visits, chats and emails people recorded on any of the debtor's cases, by when they started", async () => {
+    const debtor = { externalId: `DEB-${randomUUID()}` };
+    const first = await newCase(ctx, { debtor });
+    const second = await newCase(ctx, { debtor });
+    const recorded = (caseId: string, channel: string, direction: string, startedAt: Date) =>
+      ctx.tx((tx) =>
+        ctx.get(AuditService).record(tx, caseId, [
+          {
+            kind: 'contact.recorded',
+            actor: 'collector-key',
+            channel,
+            data: { contactId: randomUUID(), channel, direction, party: 'debtor', startedAt: startedAt.toISOString() },
+          },
+        ]),
+      );
+    await recorded(first.caseId, 'call', 'outbound', later(at, MINUTE));
+    await recorded(second.caseId, 'visit', 'outbound', later(at, 2 * MINUTE));
+    await recorded(second.caseId, 'call', 'inbound', later(at, 3 * MINUTE));
+    await recorded(second.caseId, 'letter', 'outbound', later(at, 4 * MINUTE));
+    await recorded(first.caseId, 'call', 'outbound', later(at, -MINUTE));
+    const debtorId: string = (await ctx.get(DataSource).query('SELECT debtor_id FROM cases WHERE id = $1', [first.caseId]))[0].debtor_id;
+    expect(byAt(await ctx.tx((tx) => sut.contactHistory(tx, debtorId, at, NO_ID)))).toEqual([
+      { at: later(at, MINUTE), channel: 'call' },
+      { at: later(at, 2 * MINUTE), channel: 'visit' },
+    ]);
   });
 
   it("insert writes a letter's email dispatch, pending with no attempt yet, once per letter recipient", async () => {
