@@ -4,9 +4,10 @@ import { join } from 'node:path';
 import { DateTime } from 'luxon';
 import { type FindingView, QualityRepository } from '../../src/quality/quality.repository';
 import { QaScoring } from '../../src/quality/scoring.service';
+import type { FindingsByRuleRow } from '../../src/reports/report-rows';
 import { FixedClock } from '../support/fixed-clock';
 import { SmtpSink } from '../support/smtp-sink';
-import { bearer, overdueEvent, startTestApp, type TestApp } from '../support/test-app';
+import { bearer, KEYS, overdueEvent, startTestApp, type TestApp } from '../support/test-app';
 import { waitFor } from '../support/wait-for';
 
 interface Touch {
@@ -217,6 +218,12 @@ describe('quality inspection: contacts recorded by people, scored with the servi
     await scoreOf(caseId, late.id);
     const [finding] = await findings(`caseId=${caseId}&status=open`);
     expect(finding).toMatchObject({ ruleId: 'contact-hours', status: 'open' });
+    // Calibration: the share of the rule's reviewed findings that reviewers confirmed.
+    const calibration = async () =>
+      ((await sut.http.get('/v1/reports/qa-findings').set(bearer('qa')).expect(200)).body.rows as FindingsByRuleRow[]).find(
+        (row) => row.ruleId === 'contact-hours',
+      )!;
+    const before = await calibration();
 
     const reviewed = await sut.http
       .post(`/v1/qa/findings/${finding!.id}/review`)
@@ -243,6 +250,11 @@ describe('quality inspection: contacts recorded by people, scored with the servi
         }),
       }),
     ]);
+
+    const after = await calibration();
+    expect(after).toMatchObject({ findings: before.findings, open: before.open - 1, overturned: before.overturned + 1 });
+    expect(after.confirmedShare).toBe(before.confirmed / (before.confirmed + before.overturned + 1));
+    expect(after.confirmedShare).not.toBe(before.confirmedShare);
 
     const again = await sut.http.post(`/v1/qa/findings/${finding!.id}/review`).set(bearer('qa')).send({ decision: 'confirm', note: 'second look' }).expect(409);
     expect(again.body.message).toContain('already overturned');
@@ -373,5 +385,16 @@ describe('quality inspection: contacts recorded by people, scored with the servi
     await sut.http.post(`/v1/cases/${caseId}/contacts`).set(bearer('auditor')).send(contact()).expect(403);
     expect((await touches(caseId)).some((touch) => touch.kind === 'contact.recorded')).toBe(false);
     expect((await sut.http.get(`/v1/cases/${caseId}/contacts`).set(bearer('qa')).expect(200)).body.items).toEqual([]);
+  });
+
+  it("the reports page draws these figures: the collectors' QA scores and the findings by rule", async () => {
+    const caseId = await openCase();
+    const late = await record(caseId, contact({ startedAt: yesterdayAt(6, 15) }));
+    await scoreOf(caseId, late.id);
+    const auditor = `Basic ${Buffer.from(`auditor-key:${KEYS.auditor}`).toString('base64')}`;
+    const page = (await sut.http.get('/reports').set('Authorization', auditor).expect(200)).text;
+    const embedded = /<script type="application\/json" id="[^"]+">(.*?)<\/script>/s.exec(page)![1]!;
+    expect(embedded).toContain('collector-key');
+    expect(embedded).toContain('contact-hours');
   });
 });
