@@ -14,6 +14,10 @@ export interface BenchResult {
   batchDryRunCasesPerSecond: number;
   batchRealRunCases: number;
   batchRealRunCasesPerSecond: number;
+  /** The quality sweep over the end-to-end notices (QA_SCORING on, as by default). */
+  qaScoredTouches: number;
+  qaScoringPerSecond: number;
+  qaScoringLagMs: number;
   peakRssMb: number;
   postgresNoticesPerSecond: number;
   rawPostgresQueueJobsPerSecond: number;
@@ -52,6 +56,9 @@ const LABELS: Record<keyof BenchResult, string> = {
   batchDryRunCasesPerSecond: 'Batch dry run (cases/s, request to completed)',
   batchRealRunCases: 'Batch real run: cases',
   batchRealRunCasesPerSecond: 'Batch real run (cases/s, request to completed)',
+  qaScoredTouches: 'Quality sweep: notices scored',
+  qaScoringPerSecond: 'Quality sweep: touches scored/s (first to last score)',
+  qaScoringLagMs: 'Quality sweep: last score after the last notice (ms)',
   postgresNoticesPerSecond: 'PostgreSQL queues: end to end (notices/s, no Redis)',
   rawPostgresQueueJobsPerSecond: 'PostgreSQL queues: bare BullMQ no-op jobs/s',
   postgresRatio: 'PostgreSQL queues: ratio (notices/s ÷ slower bare part)',
@@ -93,6 +100,9 @@ function howMeasured(result: BenchResult): string[] {
     `- **Ratio**: the full path (validation, case, steps, dispatch ledger, touches, template, SMTP) against the slower bare part ` +
       `(an empty BullMQ job or a bare pooled SMTP send of the same size, whichever is slower): ` +
       `${result.ratio} means the service delivers ${(result.ratio * 100).toFixed(1)}% of that floor's throughput.`,
+    '- **Quality sweep**: QA scoring stays on (its default) through the end-to-end phase, so the figures above include it; once the ' +
+      'notices are in, the bench waits until every `notice.sent` touch has its `qa_scores` row, and reports the rate of the scoring ' +
+      'rounds and how long after the last notice the last score came (a round starts every QA_SCORING_EVERY).',
     `- **PostgreSQL queues**: the same events and layout again with \`QUEUE_BACKEND=postgres\` on a database of their own (no Redis), ` +
       'against bare BullMQ no-op jobs on its PostgreSQL backend and the same bare SMTP sends.',
     `- **Horizon**: in an application inside the bench process (APP_ROLE=all, \`createApp\`), on the same stores, cases opened over HTTP with a policy of ten daily notices (P1D…P10D, all beyond ` +

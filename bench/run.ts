@@ -14,7 +14,7 @@ import { bareTimerLateness } from './lateness';
 import { imageNodeOptions, splitRoles } from './process-memory';
 import { rawQueueJobsPerSecond, rawSmtpPerSecond } from './raw';
 import { type BenchResult, writeResults } from './report';
-import { diagnose, dropDatabase, flushRedis, postEvents, timeBatch, writeBenchPolicy } from './service';
+import { diagnose, dropDatabase, flushRedis, postEvents, qaScoringCatchUp, timeBatch, writeBenchPolicy } from './service';
 import { SmtpSink } from './smtp-sink';
 import { freePort, round, RssSampler, seconds, treeRss, waitFor } from './util';
 
@@ -161,6 +161,11 @@ async function main(): Promise<void> {
       redisUrl: REDIS_URL,
     });
     console.log(`peak RSS so far ${Math.round(rss.peakMb())} MB`);
+    // Scoring runs in the worker processes beside the sends (QA_SCORING on, its default round).
+    const scoring = await qaScoringCatchUp(DATABASE_URL, new Date(Date.now() - (performance.now() - sink.lastAt)));
+    console.log(
+      `quality sweep: ${scoring.scored} notices scored at ${scoring.perSecond.toFixed(0)}/s, the last ${(scoring.lagMs / 1000).toFixed(1)} s after the last notice`,
+    );
     // Batches: a dry run over many cases, then a real run (each case's next step advanced to now).
     await postEvents(baseUrl, apiKey, { run: `${run}d`, count: batchCases, batch: 1000, inFlight: POSTS_IN_FLIGHT, segment: 'bench-batch' });
     await postEvents(baseUrl, apiKey, { run: `${run}r`, count: realBatchCases, batch: 1000, inFlight: POSTS_IN_FLIGHT, segment: 'bench-batch-real' });
@@ -230,6 +235,9 @@ async function main(): Promise<void> {
       postgresNoticesPerSecond: round(onPostgres.noticesPerSecond, 1),
       rawPostgresQueueJobsPerSecond: round(rawPostgresQueue, 1),
       postgresRatio: round(onPostgres.noticesPerSecond / Math.min(rawPostgresQueue, rawSmtp.perSecond), 3),
+      qaScoredTouches: scoring.scored,
+      qaScoringPerSecond: round(scoring.perSecond, 1),
+      qaScoringLagMs: Math.round(scoring.lagMs),
       peakRssMb: round(peakRss / 2 ** 20, 1),
       layout,
       lateSteps,

@@ -173,3 +173,34 @@ export async function timeBatch(baseUrl: string, apiKey: string, segment: string
   }
   return { total, perSecond: total / ((performance.now() - started) / 1000) };
 }
+
+/**
+ * How the quality sweep kept up with the notices just sent: waits until every notice's touch is
+ * scored, then reads the rate of the scoring rounds (scores ÷ first-to-last `scored_at`) and how long
+ * after the last notice the last score came.
+ */
+export async function qaScoringCatchUp(databaseUrl: string, noticesDoneAt: Date): Promise<{ scored: number; perSecond: number; lagMs: number }> {
+  const client = new Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const read = async () =>
+      (
+        await client.query<{ sent: number; scored: number; first: Date | null; last: Date | null }>(
+          `SELECT (SELECT count(*)::int FROM touches WHERE kind = 'notice.sent') AS sent,
+                  count(*)::int AS scored, min(scored_at) AS first, max(scored_at) AS last
+             FROM qa_scores`,
+        )
+      ).rows[0]!;
+    const deadline = performance.now() + 10 * 60_000;
+    let done = await read();
+    while (done.scored < done.sent) {
+      if (performance.now() > deadline) throw new Error(`the quality sweep scored ${done.scored} of ${done.sent} notices within 10 min`);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      done = await read();
+    }
+    const spanMs = done.last!.getTime() - done.first!.getTime();
+    return { scored: done.scored, perSecond: done.scored / Math.max(spanMs / 1000, 0.001), lagMs: done.last!.getTime() - noticesDoneAt.getTime() };
+  } finally {
+    await client.end();
+  }
+}
