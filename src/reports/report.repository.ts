@@ -28,14 +28,18 @@ export interface Window {
   to: Date;
 }
 
-/** Whole days past due of the case's invoice at an instant (an SQL expression over `i`). */
-const dpdAt = (instant: string) => `floor(extract(epoch FROM ${instant} - i.due_at) / 86400)::int`;
+/**
+ * Days past due of the case's invoice at an instant, counted as the ladder counts them (the
+ * debtor's local day the debt fell due is day 1): an SQL expression over `i` and `d`.
+ */
+const dpdAt = (instant: string) => `days_past_due(${instant}, i.due_at, d.timezone)`;
 
 /** The cohort (cases opened in [$1, $2)) with each case attribute a KPI can be split by; $3 are the DPD bounds. */
 const COHORT = `SELECT c.id, c.currency, c.status, pv.key AS policy, COALESCE(c.segment, '${NO_KEY}') AS segment,
     COALESCE(ap.agency, '${IN_HOUSE}') AS agency, width_bucket(${dpdAt('c.opened_at')}, $3::int[])::text AS dpd
   FROM cases c
   JOIN invoices i ON i.id = c.invoice_id
+  JOIN debtors d ON d.id = c.debtor_id
   JOIN policy_versions pv ON pv.id = c.policy_version_id
   LEFT JOIN agency_placements ap ON ap.case_id = c.id
   WHERE c.opened_at >= $1 AND c.opened_at < $2`;
@@ -165,6 +169,7 @@ export class ReportRepository extends SqlRepository {
        FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[]) AS m(month, end_at, next_end)
        JOIN cases c ON c.opened_at < m.end_at AND (c.closed_at IS NULL OR c.closed_at >= m.end_at)
        JOIN invoices i ON i.id = c.invoice_id
+       JOIN debtors d ON d.id = c.debtor_id
        GROUP BY 1, 2, 3`,
       [months.map((m) => m.month), months.map((m) => m.end), months.map((m) => m.nextEnd), DPD_BOUNDS, LEFT_BUCKETS.cured, LEFT_BUCKETS.closed],
     );

@@ -77,7 +77,7 @@ export const DEFINITIONS = {
   cohort: 'The KPIs, the cure curve and the funnel follow the cases opened in [from, to] (UTC dates, both days included) from their opening until now.',
   cases:
     'Cases in the row: for dpd, policy, segment and agency the cohort cases with that attribute; for channel and collector the cohort cases that key attempted to contact.',
-  dpd: "Days past due: whole days from the invoice's due moment; the KPIs use the days past due at the case's opening. Buckets: current (0 or less), 1-30, 31-60, 61-90, 91-180, 181+.",
+  dpd: "Days past due, counted as the policy ladder counts them: the day the invoice fell due, in the debtor's time zone, is day 1; the KPIs use the days past due at the case's opening. Buckets: current (0 or less), 1-30, 31-60, 61-90, 91-180, 181+.",
   agency: 'The agency the case was placed with; (in-house) when it never was.',
   attempts:
     'Contact attempts: notice.sent, notice.failed, letter.sent, letter.failed and contact.recorded touches (for collector: contact.recorded only, by its actor).',

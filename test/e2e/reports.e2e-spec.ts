@@ -14,13 +14,14 @@ import { bearer, type KEYS, startTestApp, type TestApp } from '../support/test-a
  *
  * | case | policy        | due (UTC)  | opened           | DPD at opening | what happens |
  * | ---- | ------------- | ---------- | ---------------- | -------------- | ------------ |
- * | E    | quiet         | 2025-12-10 | 2025-12-15 10:00 | 5              | outside the cohort (opened before from); paid in full 02-15 |
- * | A    | quiet         | 2026-01-05 | 2026-01-10 10:00 | 5  → 1-30      | email; ana's call (debtor, promise); promise 1000; paid 1000 on 01-18 09:00: kept, cured on day 7 |
- * | B    | quiet         | 2025-12-01 | 2026-01-10 10:00 | 40 → 31-60     | email; failed SMS; ana's call (third party); bo's call (no answer); promise 300 broken; placed with Acme at 12.5 %; paid 333.33 on 02-10 |
- * | C    | reports-quiet | 2026-01-09 | 2026-01-10 10:00 | 1  → 1-30      | bo's visit (debtor, refusal); a letter by post |
- * | F    | reports-quiet | 2026-01-02 | 2026-01-10 10:00 | 8  → 1-30      | nothing; cancelled 02-20 |
- * | D    | reports-quiet | 2026-02-01 | 2026-02-03 09:00 | 2  → 1-30      | ana's call (debtor, promise); promise 1000; paid 1000 on 02-10 09:00: kept, cured on day 7 |
+ * | E    | quiet         | 2025-12-10 | 2025-12-15 10:00 | 6              | outside the cohort (opened before from); paid in full 02-15 |
+ * | A    | quiet         | 2026-01-05 | 2026-01-10 10:00 | 6  → 1-30      | email; ana's call (debtor, promise); promise 1000; paid 1000 on 01-18 09:00: kept, cured on day 7 |
+ * | B    | quiet         | 2025-12-01 | 2026-01-10 10:00 | 41 → 31-60     | email; failed SMS; ana's call (third party); bo's call (no answer); promise 300 broken; placed with Acme at 12.5 %; paid 333.33 on 02-10 |
+ * | C    | reports-quiet | 2026-01-09 | 2026-01-10 10:00 | 2  → 1-30      | bo's visit (debtor, refusal); a letter by post |
+ * | F    | reports-quiet | 2026-01-02 | 2026-01-10 10:00 | 9  → 1-30      | nothing; cancelled 02-20 |
+ * | D    | reports-quiet | 2026-02-01 | 2026-02-03 09:00 | 3  → 1-30      | ana's call (debtor, promise); promise 1000; paid 1000 on 02-10 09:00: kept, cured on day 7 |
  *
+ * DPD as the ladder counts it: the due day (UTC, the debtors' zone) is day 1.
  * The reports run on 2026-04-15 12:00 UTC over from=2026-01-01 to=2026-03-31: the cohort is A, B, C, D, F.
  */
 const PERIOD = 'from=2026-01-01&to=2026-03-31';
@@ -249,7 +250,7 @@ describe('reports', () => {
   it('KPIs by days past due at opening', async () => {
     const rows = byKey(await rowsOf(`/v1/reports/kpis?by=dpd&${PERIOD}`));
     expect(Object.keys(rows)).toEqual(['1-30', '31-60']);
-    // 1-30: A (5), C (1), D (2), F (8). Attempts: A 2 + C 2 + D 1 = 5, all reached; people's 3, all the debtor.
+    // 1-30: A (6), C (2), D (3), F (9). Attempts: A 2 + C 2 + D 1 = 5, all reached; people's 3, all the debtor.
     expect(rows['1-30']).toEqual(
       expect.objectContaining({
         cases: 4,
@@ -266,7 +267,7 @@ describe('reports', () => {
         contactsPerCure: 2.5, // 5 ÷ 2
       }),
     );
-    // 31-60: B alone (40 days): 2 of 4 attempts reached someone, never the debtor.
+    // 31-60: B alone (41 days): 2 of 4 attempts reached someone, never the debtor.
     expect(rows['31-60']).toEqual(
       expect.objectContaining({
         cases: 1,
@@ -341,18 +342,19 @@ describe('reports', () => {
   });
 
   it('roll rates month over month, every case open at a month end included', async () => {
-    // End of January → end of February: C 23 → 51 days (1-30 → 31-60), F 30 days → cancelled (closed),
-    // E 53 days → paid 02-15 (cured), B 62 → 90 days (stays in 61-90). A and D were not open on Feb 1.
-    // End of February → end of March: C 51 → 82 (31-60 → 61-90), B 90 → 121 (61-90 → 91-180).
+    // Days past due as the ladder counts them (the due day is day 1).
+    // End of January → end of February: C 24 → 52 days (1-30 → 31-60), F 31 days → cancelled (closed),
+    // E 54 days → paid 02-15 (cured), B 63 → 91 days (61-90 → 91-180). A and D were not open on Feb 1.
+    // End of February → end of March: C 52 → 83 (31-60 → 61-90), B 91 → 122 (stays in 91-180).
     // March is left out: its next month has not ended on April 15.
     const cells = await rowsOf(`/v1/reports/roll-rates?${PERIOD}`);
     expect(cells.map((cell) => [cell.month, cell.fromBucket, cell.toBucket, cell.cases, cell.rate])).toEqual([
-      ['2026-01', '1-30', '31-60', 1, 0.5],
-      ['2026-01', '1-30', 'closed', 1, 0.5],
-      ['2026-01', '31-60', 'cured', 1, 1],
-      ['2026-01', '61-90', '61-90', 1, 1],
+      ['2026-01', '1-30', '31-60', 1, 1],
+      ['2026-01', '31-60', 'cured', 1, 0.5],
+      ['2026-01', '31-60', 'closed', 1, 0.5],
+      ['2026-01', '61-90', '91-180', 1, 1],
       ['2026-02', '31-60', '61-90', 1, 1],
-      ['2026-02', '61-90', '91-180', 1, 1],
+      ['2026-02', '91-180', '91-180', 1, 1],
     ]);
   });
 

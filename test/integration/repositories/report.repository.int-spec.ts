@@ -22,7 +22,10 @@ describe('ReportRepository', () => {
     ctx = await startIntegration('report_repo');
     sut = ctx.get(ReportRepository);
     ctx.setNow(openedAt);
-    for (const days of ages) await newCase(ctx, { invoice: { dueDate: new Date(openedAt.getTime() - days * DAY - 3_600_000).toISOString() } });
+    // As the ladder counts: not yet due is 0, and the local day the debt fell due is day 1.
+    const dueFor = (days: number) => new Date(openedAt.getTime() + (days === 0 ? 3_600_000 : -(days - 1) * DAY - 3_600_000));
+    for (const days of ages) await newCase(ctx, { invoice: { dueDate: dueFor(days).toISOString() } });
+    // A date-only due date: due from the start of the next local day, so the opening day is day 1.
     usdCase = (await newCase(ctx, { invoice: { currency: 'USD', dueDate: '2026-05-09' } })).caseId;
   });
   afterAll(() => ctx.close());
@@ -32,7 +35,7 @@ describe('ReportRepository', () => {
     const sql = new Map<string, number>();
     for (const row of counts) sql.set(bucketLabel(Number(row.key)), (sql.get(bucketLabel(Number(row.key))) ?? 0) + row.cases);
     const rules = new Map<string, number>();
-    for (const days of [...ages, 0]) rules.set(dpdBucket(days), (rules.get(dpdBucket(days)) ?? 0) + 1);
+    for (const days of [...ages, 1]) rules.set(dpdBucket(days), (rules.get(dpdBucket(days)) ?? 0) + 1);
     expect(Object.fromEntries(sql)).toEqual(Object.fromEntries(rules));
 
     const byPolicy = await sut.kpiCounts(window, 'policy');
