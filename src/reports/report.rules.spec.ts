@@ -129,6 +129,31 @@ describe('report figures', () => {
     ]);
   });
 
+  it('draws the cure curve of many cases as counting them day by day would', () => {
+    // 30,000 rows of two policies from a fixed sequence, against the count by definition.
+    let seed = 7;
+    const next = (n: number) => (seed = (seed * 48_271) % 2_147_483_647) % n;
+    const ages = Array.from({ length: 30_000 }, () => {
+      const ageDays = next(800);
+      const cured = next(3) === 0;
+      return { policy: next(2) ? 'a' : 'b', ageDays, curedDay: cured ? next(ageDays + 1) : null, cases: 1 + next(3) };
+    });
+    const days = 730;
+    const byDefinition = (policy: string, day: number) => {
+      const seen = ages.filter((row) => row.policy === policy && row.ageDays >= day);
+      const count = (rows: typeof seen) => rows.reduce((sum, row) => sum + row.cases, 0);
+      return [count(seen), count(seen.filter((row) => row.curedDay !== null && row.curedDay <= day))];
+    };
+    const points = cureCurve(ages, days);
+    expect(points).toHaveLength(2 * (days + 1));
+    for (const day of [0, 1, 100, 365, 729, 730]) {
+      for (const policy of ['a', 'b']) {
+        const point = points.find((p) => p.policy === policy && p.day === day)!;
+        expect([point.cases, point.cured]).toEqual(byDefinition(policy, day));
+      }
+    }
+  });
+
   it('shares each move of its month and bucket, buckets first, then cured and closed', () => {
     const cells = rollRates([
       { month: '2026-01', from: 1, to: -1, cases: 1 },

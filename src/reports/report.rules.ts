@@ -130,7 +130,11 @@ export interface KpiCounts {
 
 const byKey = <T>(rows: readonly T[], key: (row: T) => string): Map<string, T[]> => {
   const groups = new Map<string, T[]>();
-  for (const row of rows) groups.set(key(row), [...(groups.get(key(row)) ?? []), row]);
+  for (const row of rows) {
+    const group = groups.get(key(row));
+    if (group) group.push(row);
+    else groups.set(key(row), [row]);
+  }
   return groups;
 };
 const total = <T>(rows: readonly T[], pick: (row: T) => number) => rows.reduce((sum, row) => sum + pick(row), 0);
@@ -211,17 +215,29 @@ export interface CaseAges {
 export function cureCurve(ages: readonly CaseAges[], days: number): CureCurvePoint[] {
   return [...byKey(ages, (row) => row.policy)]
     .sort(([a], [b]) => a.localeCompare(b))
-    .flatMap(([policy, rows]) =>
-      Array.from({ length: days + 1 }, (_, day) => {
-        const seen = rows.filter((row) => row.ageDays >= day);
-        const cases = total(seen, (row) => row.cases);
-        const cured = total(
-          seen.filter((row) => row.curedDay !== null && row.curedDay <= day),
-          (row) => row.cases,
-        );
+    .flatMap(([policy, rows]) => {
+      // A case counts on days 0…its age, and as cured on its cure day…its age: ranges added as
+      // differences and summed once, so the curve costs rows + days, not rows × days.
+      const seen = new Array<number>(days + 2).fill(0);
+      const curedOn = new Array<number>(days + 2).fill(0);
+      for (const row of rows) {
+        const last = Math.min(row.ageDays, days);
+        if (last < 0) continue;
+        seen[0]! += row.cases;
+        seen[last + 1]! -= row.cases;
+        if (row.curedDay !== null && row.curedDay <= last) {
+          curedOn[Math.max(row.curedDay, 0)]! += row.cases;
+          curedOn[last + 1]! -= row.cases;
+        }
+      }
+      let cases = 0;
+      let cured = 0;
+      return Array.from({ length: days + 1 }, (_, day) => {
+        cases += seen[day]!;
+        cured += curedOn[day]!;
         return { policy, day, cases, cured, cureRate: rate(cured, cases) };
-      }),
-    );
+      });
+    });
 }
 
 /** Cases that went from one bucket index to another between two month ends. */
