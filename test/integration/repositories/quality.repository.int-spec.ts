@@ -7,6 +7,7 @@ import { QualityRepository, type ScoringState } from '../../../src/quality/quali
 import { nextState } from '../../../src/quality/watermark';
 import { newCase } from '../../support/factories';
 import { type IntegrationContext, startIntegration } from '../../support/integration';
+import { waitFor } from '../../support/wait-for';
 
 describe('QualityRepository', () => {
   let ctx: IntegrationContext;
@@ -105,8 +106,12 @@ describe('QualityRepository', () => {
     expect(nextState(pending, { ...whileOpen, full: false, lastId: undefined })).toEqual(pending);
     commit();
     await open;
-    const afterCommit = await candidates(pending);
-    expect(afterCommit.settled).toBe(true);
+    // Transaction ids are the cluster's: other databases' open transactions (suites running beside
+    // this one) hold the snapshot back too, so settling is awaited rather than read once.
+    const afterCommit = await waitFor('the pending read to settle', async () => {
+      const read = await candidates(pending);
+      return read.settled ? read : null;
+    });
     const touchId = await idOf(caseId, 'contact.recorded', data.contactId);
     expect(afterCommit.touches.map((touch) => touch.id)).toContain(touchId);
     expect(BigInt(touchId)).toBeLessThanOrEqual(BigInt(pending.pendingLimit));
