@@ -49,6 +49,14 @@ export const TOUCH_KINDS = [
   'qa.finding.reviewed',
   'qa.finding.appealed',
   'experiment.assigned',
+  'webhook.disabled',
+  'notice.bounced',
+  'notice.complained',
+  'notice.opened',
+  'step.rerouted',
+  'self-service.viewed',
+  'self-service.link_revoked',
+  'plan.proposed',
 ] as const;
 
 export type TouchKind = (typeof TOUCH_KINDS)[number];
