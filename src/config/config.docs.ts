@@ -250,6 +250,10 @@ export const CONFIG_DOCS = {
   },
   QA_SCORING_EVERY: { section: 'Quality inspection', text: 'How often worker processes score the contacts recorded since the last round (also once at boot).' },
   QA_SCORING_BATCH: { section: 'Quality inspection', text: 'Touches scored per transaction; a round scores batches until it has caught up.' },
+  QA_SCORING_MAX_LAG: {
+    section: 'Quality inspection',
+    text: 'While steps wait in the queue, scoring gives way to them, but never falls further behind than this: past it, a round scores until it has caught up.',
+  },
   BATCH_CHUNK: { section: 'Finance batches', text: 'Items a dunning-run batch driver takes per transaction (letter batches take 20).' },
   BATCH_STALL_AFTER: {
     section: 'Finance batches',

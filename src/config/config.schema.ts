@@ -207,6 +207,7 @@ export const configSchema = z.object({
   QA_SCORING: z.enum(['on', 'off'], { error: 'must be on or off' }).default('on'),
   QA_SCORING_EVERY: isoDuration('PT30S'),
   QA_SCORING_BATCH: positiveInt(200),
+  QA_SCORING_MAX_LAG: isoDuration('PT10M'),
   BATCH_CHUNK: positiveInt(200),
   BATCH_STALL_AFTER: isoDuration('PT2M'),
   RATE_LIMIT: positiveInt(1200),

@@ -57,6 +57,12 @@ export class JobQueue implements OnApplicationShutdown {
     await Promise.all(ids.map((id) => queue.remove(id).catch((error: Error) => this.logger.debug(`job ${id} not removed: ${error.message}`))));
   }
 
+  /** Jobs ready to run and not yet taken by a worker: the queue's backlog. */
+  async waiting(name: QueueName): Promise<number> {
+    const counts = await this.queue(name).getJobCounts('waiting', 'prioritized');
+    return (counts.waiting ?? 0) + (counts.prioritized ?? 0);
+  }
+
   queue(name: QueueName): Queue {
     return this.queues.get(name)!;
   }

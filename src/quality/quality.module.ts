@@ -3,6 +3,7 @@ import { AuditModule } from '../audit/audit.module';
 import { ChannelsModule } from '../channels/channels.module';
 import { LettersModule } from '../letters/letters.module';
 import { ComplianceModule } from '../compliance/compliance.module';
+import { JobsModule } from '../jobs/jobs.module';
 import { ContactContents } from './contact-content';
 import { Contacts } from './contacts.service';
 import { Findings } from './findings.service';
@@ -20,5 +21,5 @@ export class QualityModule {}
 export class QualityApiModule {}
 
 /** The scoring sweep: worker role only. */
-@Module({ imports: [QualityModule, AuditModule, ChannelsModule, ComplianceModule, LettersModule], providers: [ContactContents, QaScoring] })
+@Module({ imports: [QualityModule, AuditModule, ChannelsModule, ComplianceModule, LettersModule, JobsModule], providers: [ContactContents, QaScoring] })
 export class QualityWorkerModule {}

@@ -11,7 +11,8 @@ import { HISTORY_LOOKBACK_MS } from '../domain/contact-gate';
 import { type ContactRecord, followUpDue, type Inspection, type Scorecard, scoreTouch } from '../domain/quality';
 import type { TouchInput } from '../domain/touch-kinds';
 import { OnSweep } from '../jobs/job-handlers';
-import { SweepName } from '../jobs/job-names';
+import { QueueName, SweepName } from '../jobs/job-names';
+import { JobQueue } from '../jobs/job-queue.service';
 import { ContactContents } from './contact-content';
 import { type Candidate, type NewFinding, QualityRepository } from './quality.repository';
 import { QaRubric } from './rubric.service';
@@ -23,10 +24,14 @@ import { nextState } from './watermark';
  * not at all), and moves a watermark past what is done. A touch id is taken before its transaction
  * commits, so a lower id can appear after a higher one was scored: the watermark moves only up to
  * a sequence value read earlier, once every transaction open at that read has ended. Promises are
- * scored once their follow-up is due.
+ * scored once their follow-up is due. Sends come first: while steps wait to run, a round gives
+ * way to them, up to QA_SCORING_MAX_LAG behind.
  */
 @Injectable()
 export class QaScoring {
+  /** When this process last saw scoring caught up (wall time: the lag is the process's, not the case's). */
+  private caughtUpAt: number | null = null;
+
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly transactions: Transactions,
@@ -38,6 +43,7 @@ export class QaScoring {
     private readonly contents: ContactContents,
     private readonly rubric: QaRubric,
     private readonly clock: Clock,
+    private readonly jobs: JobQueue,
   ) {}
 
   /** Scores batches until caught up; answers how many touches were scored. */
@@ -46,16 +52,26 @@ export class QaScoring {
     if (this.config.QA_SCORING === 'off') return 0;
     let scored = 0;
     for (;;) {
+      if (await this.givesWay()) return scored;
       const batch = await this.transactions.run((tx) => this.contactBatch(tx));
       scored += batch.scored;
       if (!batch.more) break;
     }
+    this.caughtUpAt = Date.now();
     for (;;) {
       const batch = await this.transactions.run((tx) => this.promiseBatch(tx));
       scored += batch;
       if (batch < this.config.QA_SCORING_BATCH) break;
     }
     return scored;
+  }
+
+  /** A month-end burst sends first and is scored after; scoring lags by at most QA_SCORING_MAX_LAG. */
+  private async givesWay(): Promise<boolean> {
+    this.caughtUpAt ??= Date.now();
+    if (Date.now() - this.caughtUpAt >= this.config.QA_SCORING_MAX_LAG) return false;
+    // A queue that cannot be read does not hold scoring back.
+    return (await this.jobs.waiting(QueueName.Steps).catch(() => 0)) > 0;
   }
 
   private async contactBatch(tx: Tx): Promise<{ scored: number; more: boolean }> {

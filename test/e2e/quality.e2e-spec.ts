@@ -1,7 +1,10 @@
+import { randomUUID } from 'node:crypto';
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DateTime } from 'luxon';
+import { JobName, QueueName } from '../../src/jobs/job-names';
+import { JobQueue } from '../../src/jobs/job-queue.service';
 import { type FindingView, QualityRepository } from '../../src/quality/quality.repository';
 import { QaScoring } from '../../src/quality/scoring.service';
 import type { FindingsByRuleRow } from '../../src/reports/report-rows';
@@ -318,6 +321,34 @@ describe('quality inspection: contacts recorded by people, scored with the servi
       config.QA_SCORING = 'on';
     }
     expect((await scoreOf(caseId, late.id)).data).toMatchObject({ failed: ['contact-hours'] });
+  });
+
+  it('gives way while steps wait to run, unless it is QA_SCORING_MAX_LAG behind', async () => {
+    const jobs = sut.app.get(JobQueue);
+    const scoring = sut.app.get(QaScoring);
+    const steps = jobs.queue(QueueName.Steps);
+    // Paused first, so that no round in the background scores the contact before the test looks.
+    await steps.pause();
+    try {
+      const caseId = await openCase();
+      const late = await record(caseId, contact({ startedAt: yesterdayAt(23, 30) }));
+      // A step job whose step does not exist: work waiting in the queue, a no-op once it runs.
+      await jobs.add(JobName.RunStep, [{ id: `quality-backlog-${randomUUID()}`, data: { stepId: randomUUID() } }], 'the test');
+      expect(await scoring.sweep()).toBe(0);
+      expect((await touches(caseId)).some((touch) => touch.kind === 'qa.scored')).toBe(false);
+
+      const config = scoring['config'];
+      const maxLag = config.QA_SCORING_MAX_LAG;
+      config.QA_SCORING_MAX_LAG = 1;
+      try {
+        expect(await scoring.sweep()).toBeGreaterThan(0);
+      } finally {
+        config.QA_SCORING_MAX_LAG = maxLag;
+      }
+      expect((await scoreOf(caseId, late.id)).data).toMatchObject({ failed: ['contact-hours'] });
+    } finally {
+      await steps.resume();
+    }
   });
 
   it('a batch that fails halfway keeps nothing, and the next round scores each touch once', async () => {
