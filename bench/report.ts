@@ -14,6 +14,14 @@ export interface BenchResult {
   batchDryRunCasesPerSecond: number;
   batchRealRunCases: number;
   batchRealRunCasesPerSecond: number;
+  /** CPU of the end-to-end phase per notice, by part (Redis backend), and of a bare send (client and sink together). */
+  cpuPerNoticeServiceMs: number;
+  cpuPerNoticePostgresMs: number;
+  cpuPerNoticeRedisMs: number;
+  cpuPerNoticeBenchMs: number;
+  cpuPerNoticeMs: number;
+  bareSmtpCpuPerSendMs: number;
+  postgresCpuPerNoticeMs: number;
   /** The quality sweep over the end-to-end notices (QA_SCORING on, as by default). */
   qaScoredTouches: number;
   qaScoringPerSecond: number;
@@ -56,6 +64,13 @@ const LABELS: Record<keyof BenchResult, string> = {
   batchDryRunCasesPerSecond: 'Batch dry run (cases/s, request to completed)',
   batchRealRunCases: 'Batch real run: cases',
   batchRealRunCasesPerSecond: 'Batch real run (cases/s, request to completed)',
+  cpuPerNoticeServiceMs: 'CPU per notice: the service processes (ms)',
+  cpuPerNoticePostgresMs: 'CPU per notice: PostgreSQL backends (ms)',
+  cpuPerNoticeRedisMs: 'CPU per notice: Redis (ms)',
+  cpuPerNoticeBenchMs: 'CPU per notice: the bench process, HTTP client and SMTP sink (ms)',
+  cpuPerNoticeMs: 'CPU per notice, all parts (ms)',
+  bareSmtpCpuPerSendMs: 'CPU per bare send, client and sink (ms)',
+  postgresCpuPerNoticeMs: 'PostgreSQL queues: CPU per notice, all parts (ms)',
   qaScoredTouches: 'Quality sweep: notices scored',
   qaScoringPerSecond: 'Quality sweep: touches scored/s (first to last score)',
   qaScoringLagMs: 'Quality sweep: last score after the last notice (ms)',
@@ -100,6 +115,13 @@ function howMeasured(result: BenchResult): string[] {
     `- **Ratio**: the full path (validation, case, steps, dispatch ledger, touches, template, SMTP) against the slower bare part ` +
       `(an empty BullMQ job or a bare pooled SMTP send of the same size, whichever is slower): ` +
       `${result.ratio} means the service delivers ${(result.ratio * 100).toFixed(1)}% of that floor's throughput.`,
+    '- **CPU per notice**: user and system CPU from `/proc` over the end-to-end phase (first post to last message) of the service ' +
+      "process and its worker processes, of the PostgreSQL backends connected to the bench database (not the server's background " +
+      "writers), Redis's own `used_cpu_user` + `used_cpu_sys`, and the bench process (HTTP client, SMTP sink), each divided by the " +
+      `notices. At ${result.cpuPerNoticeMs} ms a notice, ${result.cpus} cores carry at most ` +
+      `${Math.floor((result.cpus * 1000) / result.cpuPerNoticeMs)} notices/s whatever the layout, a ratio of at most ` +
+      `${((result.cpus * 1000) / result.cpuPerNoticeMs / result.rawSmtpPerSecond).toFixed(3)} against ${result.rawSmtpPerSecond} bare sends/s; ` +
+      `a ratio of 0.5 needs ${((result.cpus * 1000) / (result.rawSmtpPerSecond / 2)).toFixed(2)} ms a notice or less.`,
     '- **Quality sweep**: QA scoring stays on (its default) through the end-to-end phase, so the figures above include it; once the ' +
       'notices are in, the bench waits until every `notice.sent` touch has its `qa_scores` row, and reports the rate of the scoring ' +
       'rounds and how long after the last notice the last score came (a round starts every QA_SCORING_EVERY).',

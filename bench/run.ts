@@ -15,8 +15,9 @@ import { imageNodeOptions, splitRoles } from './process-memory';
 import { rawQueueJobsPerSecond, rawSmtpPerSecond } from './raw';
 import { type BenchResult, writeResults } from './report';
 import { diagnose, dropDatabase, flushRedis, postEvents, qaScoringCatchUp, timeBatch, writeBenchPolicy } from './service';
+import { type CpuByPart, CpuMeter } from './cpu';
 import { SmtpSink } from './smtp-sink';
-import { freePort, round, RssSampler, seconds, treeRss, waitFor } from './util';
+import { freePort, perNotice, round, RssSampler, seconds, treeRss, waitFor } from './util';
 
 // Overridable so that two checkouts bench side by side without dropping each other's stores.
 const DATABASE_URL = process.env.BENCH_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/dunning_bench';
@@ -75,10 +76,11 @@ async function startService(env: Record<string, string>, ports: number[]): Promi
 /** Events posted over HTTP while the worker sends; both clocks start at the first post. */
 async function noticePhase(
   sink: SmtpSink,
-  target: { baseUrl: string; apiKey: string; run: string; events: number; batch: number; databaseUrl: string; redisUrl: string },
-): Promise<{ eventsPerSecond: number; noticesPerSecond: number; noticeBytes: number }> {
+  target: { baseUrl: string; apiKey: string; run: string; events: number; batch: number; databaseUrl: string; redisUrl: string; servicePid: number },
+): Promise<{ eventsPerSecond: number; noticesPerSecond: number; noticeBytes: number; cpu: CpuByPart }> {
   const { baseUrl, apiKey, run, events, batch } = target;
   const before = sink.received;
+  const cpu = await CpuMeter.start(target.servicePid, target.databaseUrl, target.redisUrl);
   const startedAt = performance.now();
   await postEvents(baseUrl, apiKey, { run, count: events, batch, inFlight: POSTS_IN_FLIGHT });
   const postedAt = performance.now();
@@ -92,10 +94,11 @@ async function noticePhase(
   } catch (error) {
     throw new Error(`${(error as Error).message}\n  ${await diagnose(target.databaseUrl, target.redisUrl)}`, { cause: error });
   }
+  const spent = await cpu.stop();
   if (sink.received - before > events) console.warn(`the sink received ${sink.received - before} notices for ${events} events (duplicates?)`);
   const noticesPerSecond = events / seconds(startedAt, sink.lastAt);
   console.log(`notices done in ${seconds(startedAt, sink.lastAt).toFixed(1)} s (${Math.round(sink.averageBytes())} bytes each on average)`);
-  return { eventsPerSecond: events / seconds(startedAt, postedAt), noticesPerSecond, noticeBytes: sink.averageBytes() };
+  return { eventsPerSecond: events / seconds(startedAt, postedAt), noticesPerSecond, noticeBytes: sink.averageBytes(), cpu: spent };
 }
 
 async function main(): Promise<void> {
@@ -151,7 +154,7 @@ async function main(): Promise<void> {
     console.log(`bench ${run}: ${events} events in batches of ${batch}, ${layout}; API on :${httpPort}, SMTP sink on :${smtpPort}`);
 
     const baseUrl = `http://127.0.0.1:${httpPort}`;
-    const { eventsPerSecond, noticesPerSecond, noticeBytes } = await noticePhase(sink, {
+    const { eventsPerSecond, noticesPerSecond, noticeBytes, cpu } = await noticePhase(sink, {
       baseUrl,
       apiKey,
       run,
@@ -159,6 +162,7 @@ async function main(): Promise<void> {
       batch,
       databaseUrl: DATABASE_URL,
       redisUrl: REDIS_URL,
+      servicePid: service.child.pid!,
     });
     console.log(`peak RSS so far ${Math.round(rss.peakMb())} MB`);
     // Scoring runs in the worker processes beside the sends (QA_SCORING on, its default round).
@@ -194,18 +198,30 @@ async function main(): Promise<void> {
     const postgresEnv = { ...env, DATABASE_URL: `${DATABASE_URL}_pgq`, QUEUE_BACKEND: 'postgres' };
     await dropDatabase(postgresEnv.DATABASE_URL);
     service = await startService(postgresEnv, [httpPort, ...workerPorts]);
-    const onPostgres = await noticePhase(sink, { baseUrl, apiKey, run: `${run}q`, events, batch, databaseUrl: postgresEnv.DATABASE_URL, redisUrl: REDIS_URL });
+    const onPostgres = await noticePhase(sink, {
+      baseUrl,
+      apiKey,
+      run: `${run}q`,
+      events,
+      batch,
+      databaseUrl: postgresEnv.DATABASE_URL,
+      redisUrl: REDIS_URL,
+      servicePid: service.child.pid!,
+    });
     await stopService(service);
     service = undefined;
 
     // Bare parts, one after the other, on the same stores and SMTP sink.
     const rawQueue = await rawQueueJobsPerSecond(loadConfig(env), `bench-noop-${run}`, events, WORKER_CONCURRENCY);
     const rawPostgresQueue = await rawQueueJobsPerSecond(loadConfig(postgresEnv), `bench-noop-${run}`, events, WORKER_CONCURRENCY);
-    const rawSmtp = await rawSmtpPerSecond(sink, smtpPort, Math.min(events, 20_000), {
+    const bareSends = Math.min(events, 20_000);
+    const cpuBeforeSmtp = process.cpuUsage();
+    const rawSmtp = await rawSmtpPerSecond(sink, smtpPort, bareSends, {
       targetBytes: noticeBytes,
       inFlight: WORKER_CONCURRENCY,
       maxConnections: SMTP_POOL_SIZE,
     });
+    const bareSmtpCpu = process.cpuUsage(cpuBeforeSmtp);
     console.log(`bare SMTP messages: ${Math.round(rawSmtp.averageBytes)} bytes each on average`);
     const bareTimer = await bareTimerLateness(REDIS_URL, `bench-late-${run}`, {
       count: lateSteps,
@@ -235,6 +251,13 @@ async function main(): Promise<void> {
       postgresNoticesPerSecond: round(onPostgres.noticesPerSecond, 1),
       rawPostgresQueueJobsPerSecond: round(rawPostgresQueue, 1),
       postgresRatio: round(onPostgres.noticesPerSecond / Math.min(rawPostgresQueue, rawSmtp.perSecond), 3),
+      cpuPerNoticeServiceMs: perNotice(cpu.service, events),
+      cpuPerNoticePostgresMs: perNotice(cpu.postgres, events),
+      cpuPerNoticeRedisMs: perNotice(cpu.redis, events),
+      cpuPerNoticeBenchMs: perNotice(cpu.bench, events),
+      cpuPerNoticeMs: perNotice(cpu.service + cpu.postgres + cpu.redis + cpu.bench, events),
+      bareSmtpCpuPerSendMs: perNotice((bareSmtpCpu.user + bareSmtpCpu.system) / 1e6, bareSends),
+      postgresCpuPerNoticeMs: perNotice(onPostgres.cpu.service + onPostgres.cpu.postgres + onPostgres.cpu.bench, events),
       qaScoredTouches: scoring.scored,
       qaScoringPerSecond: round(scoring.perSecond, 1),
       qaScoringLagMs: Math.round(scoring.lagMs),

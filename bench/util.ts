@@ -113,6 +113,9 @@ export const round = (value: number, decimals: number): number => {
   return Math.round(value * factor) / factor;
 };
 
+/** CPU seconds spread over a count, in milliseconds each. */
+export const perNotice = (cpuSeconds: number, count: number): number => round((cpuSeconds * 1000) / count, 2);
+
 export const seconds = (fromMs: number, toMs: number): number => (toMs - fromMs) / 1000;
 
 /** The nearest-rank percentile (0 < p ≤ 100) of values sorted ascending. */
