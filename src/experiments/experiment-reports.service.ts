@@ -1,12 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { Clock } from '../common/clock';
 import { NotFound } from '../common/errors';
+import { contactsPerCure, rate } from '../domain/collection-figures';
 import { formatMinorUnits } from '../domain/money';
 import { type ArmFigures, ExperimentRepository } from './experiment.repository';
-import { ARMS, CONTACT_KINDS } from './experiment.rules';
+import { ARMS } from './experiment.rules';
 import { twoProportionTest, verdict } from './cure-rate-test.rules';
-
-const rate = (part: number, whole: number) => (whole > 0 ? part / whole : null);
 
 /** The champion/challenger comparison: each arm's figures, the z-test on the cure rate, and the verdict. */
 @Injectable()
@@ -19,7 +18,7 @@ export class ExperimentReports {
   async report(id: string) {
     const experiment = await this.experiments.get(undefined, id);
     if (!experiment) throw new NotFound('experiment', id);
-    const figures = await this.experiments.figures(id, CONTACT_KINDS);
+    const figures = await this.experiments.figures(id);
     const [champion, challenger] = ARMS.map(
       (arm): ArmFigures => figures.find((row) => row.arm === arm) ?? { arm, cases: 0, cured: 0, contacts: 0, qaFindings: 0, recovered: [] },
     ) as [ArmFigures, ArmFigures];
@@ -39,7 +38,7 @@ export class ExperimentReports {
           amountMinor: amountMinor.toString(),
         })),
         contacts: arm.contacts,
-        contactsPerCure: rate(arm.contacts, arm.cured),
+        contactsPerCure: contactsPerCure(arm.contacts, arm.cured),
         qaFindings: arm.qaFindings,
       })),
       cureRateTest: { method: 'two-proportion z-test (pooled), challenger minus champion', ...test },

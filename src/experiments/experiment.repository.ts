@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { SqlRepository } from '../database/sql-repository';
 import type { Tx } from '../database/transactions';
+import { contactSql, curedSql } from '../domain/collection-figures';
 import type { Arm, ExperimentAction, ExperimentStatus } from './experiment.rules';
 
 export interface Experiment {
@@ -147,22 +148,22 @@ export class ExperimentRepository extends SqlRepository {
   }
 
   /**
-   * Each arm's cases, cured (paid in full: resolved) cases, contacts (touches of `contactKinds`),
-   * QA findings, and the payments received on its cases per currency.
+   * Each arm's cases, cured cases, contacts, QA findings (as the collection figures define them),
+   * and the payments received on its cases per currency.
    */
-  async figures(experimentId: string, contactKinds: readonly string[]): Promise<ArmFigures[]> {
+  async figures(experimentId: string): Promise<ArmFigures[]> {
     const [counts, recovered] = await Promise.all([
       this.rows<{ arm: Arm; cases: string; cured: string; contacts: string; qaFindings: string }>(
         undefined,
-        `SELECT a.arm, count(*) AS cases, count(*) FILTER (WHERE c.status = 'resolved') AS cured,
+        `SELECT a.arm, count(*) AS cases, count(*) FILTER (WHERE ${curedSql('c')}) AS cured,
            COALESCE(sum(t.contacts), 0) AS contacts, COALESCE(sum(f.findings), 0) AS "qaFindings"
          FROM case_arms a
          JOIN cases c ON c.id = a.case_id
-         CROSS JOIN LATERAL (SELECT count(*) AS contacts FROM touches WHERE case_id = a.case_id AND kind = ANY($2::text[])) t
+         CROSS JOIN LATERAL (SELECT count(*) AS contacts FROM touches t WHERE t.case_id = a.case_id AND ${contactSql('t')}) t
          CROSS JOIN LATERAL (SELECT count(*) AS findings FROM qa_findings WHERE case_id = a.case_id) f
          WHERE a.experiment_id = $1
          GROUP BY a.arm`,
-        [experimentId, [...contactKinds]],
+        [experimentId],
       ),
       this.rows<{ arm: Arm; currency: string; amountMinor: string }>(
         undefined,

@@ -10,9 +10,6 @@ export type ExperimentStatus = (typeof EXPERIMENT_STATUSES)[number];
 export const EXPERIMENT_ACTIONS = ['started', 'stopped', 'promoted'] as const;
 export type ExperimentAction = (typeof EXPERIMENT_ACTIONS)[number];
 
-/** The touch kinds that count as a contact with the debtor in an experiment's report. */
-export const CONTACT_KINDS = ['notice.sent', 'letter.sent', 'contact.recorded'] as const;
-
 /**
  * The debtor's place in [0, 1) for one experiment: the first 48 bits of
  * SHA-256(experiment id, debtor external id). The same debtor always lands on the same spot of

@@ -11,7 +11,6 @@ import {
   type KpiCounts,
   kpiRows,
   qaScoreRows,
-  rate,
   rollMonths,
   rollRates,
 } from './report.rules';
@@ -50,10 +49,6 @@ describe('report figures', () => {
     ]);
     expect([bucketLabel(-1), bucketLabel(-2)]).toEqual(['cured', 'closed']);
     expect(() => bucketLabel(6)).toThrow(RangeError);
-  });
-
-  it('answers a rate as a fraction with four decimals, null over nothing', () => {
-    expect([rate(1, 3), rate(2, 2), rate(0, 5), rate(0, 0)]).toEqual([0.3333, 1, 0, null]);
   });
 
   it('adds counts across currencies and keeps money per currency', () => {

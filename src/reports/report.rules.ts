@@ -1,5 +1,6 @@
-import { amountAtRate } from '../domain/late-fee';
-import { formatMinorUnits } from '../domain/money';
+import { contactsPerCure, rate } from '../domain/collection-figures';
+import { checkedRate } from '../domain/late-fee';
+import { amountAtRate, formatMinorUnits } from '../domain/money';
 import type { TouchKind } from '../domain/touch-kinds';
 import {
   type CommissionRow,
@@ -47,14 +48,6 @@ export function dpdBucket(days: number): string {
   return bucketLabel(DPD_BOUNDS.filter((bound) => days >= bound).length);
 }
 
-/** The automated touches that try to reach the debtor, and the people's contacts. */
-export const ATTEMPT_KINDS = ['notice.sent', 'notice.failed', 'letter.sent', 'letter.failed', 'contact.recorded'] as const satisfies readonly TouchKind[];
-/** Automated attempts that reached the debtor (the provider or the post took them). */
-export const REACHED_KINDS = ['notice.sent', 'letter.sent'] as const satisfies readonly TouchKind[];
-/** Outcomes of a person's contact in which nobody was reached. */
-export const UNREACHED_OUTCOMES = ['no-answer', 'wrong-number'] as const;
-/** Outcomes that, with the debtor as the party, make a right-party contact (the contact contract). */
-export const RIGHT_PARTY_OUTCOMES = ['right-party-contact', 'promise', 'refusal', 'dispute', 'hardship'] as const;
 export const PROMISE_KINDS = ['promise.recorded', 'promise.kept', 'promise.broken'] as const satisfies readonly TouchKind[];
 
 /** What a KPI row can be split by. */
@@ -106,11 +99,6 @@ export type DefinitionName = keyof typeof DEFINITIONS;
 
 /** The named definitions, for an answer's `definitions`. */
 export const definitionsOf = (...names: DefinitionName[]): Record<string, string> => Object.fromEntries(names.map((name) => [name, DEFINITIONS[name]]));
-
-/** A share in [0, 1], null when there is nothing to divide by; four decimals are plenty for a report. */
-export function rate(numerator: number, denominator: number): number | null {
-  return denominator > 0 ? Math.round((numerator / denominator) * 10_000) / 10_000 : null;
-}
 
 /** What the repository counts for one key of a KPI split, in one currency. */
 export interface KpiCounts {
@@ -173,7 +161,7 @@ export function kpiRows(counts: readonly KpiCounts[], label: (key: string) => st
         .filter((row) => row.recoveredMinor > 0n)
         .map((row) => ({ currency: row.currency, amount: formatMinorUnits(row.recoveredMinor, row.currency) }))
         .sort((a, b) => a.currency.localeCompare(b.currency)),
-      contactsPerCure: cured > 0 ? Math.round((contacts / cured) * 100) / 100 : null,
+      contactsPerCure: contactsPerCure(contacts, cured),
     };
   });
 }
@@ -192,7 +180,7 @@ export function commissionRows(groups: readonly RecoveredAtRate[]): CommissionRo
   return [...byKey(groups, (group) => `${group.agency}\u0000${group.currency}`)].map(([, rows]) => {
     const { agency, currency } = rows[0]!;
     const recovered = rows.reduce((sum, row) => sum + row.recoveredMinor, 0n);
-    const commission = rows.reduce((sum, row) => sum + amountAtRate(row.recoveredMinor, row.rate), 0n);
+    const commission = rows.reduce((sum, row) => sum + amountAtRate(row.recoveredMinor, checkedRate(row.rate)), 0n);
     return {
       agency,
       currency,

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { AuditService } from '../../src/audit/audit.service';
+import { rate } from '../../src/domain/collection-figures';
 import { Transactions } from '../../src/database/transactions';
 import { bearer, KEYS, openTestApp, overdueEvent, paymentEvent, SHARED_REDIS_DB, startTestApp, type TestApp } from '../support/test-app';
 
@@ -182,7 +183,7 @@ describe('champion/challenger experiments', () => {
       policy: 'quiet',
       cases: n1,
       cured: 700,
-      cureRate: 700 / n1,
+      cureRate: rate(700, n1),
       recovered: [{ currency: 'EUR', amount: '875000.00', amountMinor: '87500000' }],
       contacts: 0,
       contactsPerCure: 0,
@@ -193,10 +194,10 @@ describe('champion/challenger experiments', () => {
       policy: 'quiet-challenger',
       cases: n2,
       cured: 450,
-      cureRate: 450 / n2,
+      cureRate: rate(450, n2),
       recovered: [{ currency: 'EUR', amount: '562500.00', amountMinor: '56250000' }],
       contacts: 2,
-      contactsPerCure: 2 / 450,
+      contactsPerCure: 0, // 2 ÷ 450, to two decimals
       qaFindings: 1,
     });
     // The test statistic worked out here from the counts: pooled proportion, pooled standard error.

@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { AuditService } from '../../../src/audit/audit.service';
 import { type Experiment, ExperimentRepository } from '../../../src/experiments/experiment.repository';
-import { CONTACT_KINDS } from '../../../src/experiments/experiment.rules';
 import { PolicyAssignment } from '../../../src/experiments/policy-assignment.service';
 import { newCase } from '../../support/factories';
 import { type IntegrationContext, startIntegration } from '../../support/integration';
@@ -129,7 +128,7 @@ describe('ExperimentRepository', () => {
     );
     await db.query(`UPDATE cases SET status = 'resolved' WHERE id = ANY($1)`, [[b.caseId, c.caseId]]);
 
-    const figures = await sut.figures(row.id, CONTACT_KINDS);
+    const figures = await sut.figures(row.id);
     expect(figures.sort((x, y) => x.arm.localeCompare(y.arm))).toEqual([
       {
         arm: 'challenger',
