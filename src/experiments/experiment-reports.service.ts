@@ -20,7 +20,18 @@ export class ExperimentReports {
     if (!experiment) throw new NotFound('experiment', id);
     const figures = await this.experiments.figures(id);
     const [champion, challenger] = ARMS.map(
-      (arm): ArmFigures => figures.find((row) => row.arm === arm) ?? { arm, cases: 0, cured: 0, contacts: 0, qaFindings: 0, recovered: [] },
+      (arm): ArmFigures =>
+        figures.find((row) => row.arm === arm) ?? {
+          arm,
+          cases: 0,
+          cured: 0,
+          attempts: 0,
+          contacts: 0,
+          messagesSent: 0,
+          messagesDelivered: 0,
+          qaFindings: 0,
+          recovered: [],
+        },
     ) as [ArmFigures, ArmFigures];
     const test = twoProportionTest(champion, challenger);
     return {
@@ -37,8 +48,11 @@ export class ExperimentReports {
           amount: formatMinorUnits(amountMinor, currency),
           amountMinor: amountMinor.toString(),
         })),
+        attempts: arm.attempts,
         contacts: arm.contacts,
-        contactsPerCure: contactsPerCure(arm.contacts, arm.cured),
+        messagesSent: arm.messagesSent,
+        messagesDelivered: arm.messagesDelivered,
+        contactsPerCure: contactsPerCure(arm.attempts, arm.messagesSent, arm.cured),
         qaFindings: arm.qaFindings,
       })),
       cureRateTest: { method: 'two-proportion z-test (pooled), challenger minus champion', ...test },

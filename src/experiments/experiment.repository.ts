@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { SqlRepository } from '../database/sql-repository';
 import type { Tx } from '../database/transactions';
-import { contactSql, curedSql } from '../domain/collection-figures';
+import { attemptSql, contactSql, curedSql, messageDeliveredSql, messageSentSql, outreachSql } from '../domain/collection-figures';
 import type { Arm, ExperimentAction, ExperimentStatus } from './experiment.rules';
 
 export interface Experiment {
@@ -37,7 +37,10 @@ export interface ArmFigures {
   arm: Arm;
   cases: number;
   cured: number;
+  attempts: number;
   contacts: number;
+  messagesSent: number;
+  messagesDelivered: number;
   qaFindings: number;
   recovered: { currency: string; amountMinor: bigint }[];
 }
@@ -148,18 +151,24 @@ export class ExperimentRepository extends SqlRepository {
   }
 
   /**
-   * Each arm's cases, cured cases, contacts, QA findings (as the collection figures define them),
-   * and the payments received on its cases per currency.
+   * Each arm's cases, cured cases, people's attempts and contacts, messages, QA findings (as the
+   * collection figures define them), and the payments received on its cases per currency.
    */
   async figures(experimentId: string): Promise<ArmFigures[]> {
     const [counts, recovered] = await Promise.all([
-      this.rows<{ arm: Arm; cases: string; cured: string; contacts: string; qaFindings: string }>(
+      this.rows<Record<Exclude<keyof ArmFigures, 'recovered'>, string> & { arm: Arm }>(
         undefined,
         `SELECT a.arm, count(*) AS cases, count(*) FILTER (WHERE ${curedSql('c')}) AS cured,
-           COALESCE(sum(t.contacts), 0) AS contacts, COALESCE(sum(f.findings), 0) AS "qaFindings"
+           COALESCE(sum(t.attempts), 0) AS attempts, COALESCE(sum(t.contacts), 0) AS contacts,
+           COALESCE(sum(t.sent), 0) AS "messagesSent", COALESCE(sum(t.delivered), 0) AS "messagesDelivered",
+           COALESCE(sum(f.findings), 0) AS "qaFindings"
          FROM case_arms a
          JOIN cases c ON c.id = a.case_id
-         CROSS JOIN LATERAL (SELECT count(*) AS contacts FROM touches t WHERE t.case_id = a.case_id AND ${contactSql('t')}) t
+         CROSS JOIN LATERAL (
+           SELECT count(*) FILTER (WHERE ${attemptSql('t')}) AS attempts, count(*) FILTER (WHERE ${contactSql('t')}) AS contacts,
+             count(*) FILTER (WHERE ${messageSentSql('t')}) AS sent, count(*) FILTER (WHERE ${messageDeliveredSql('t')}) AS delivered
+           FROM touches t WHERE t.case_id = a.case_id AND ${outreachSql('t')}
+         ) t
          CROSS JOIN LATERAL (SELECT count(*) AS findings FROM qa_findings WHERE case_id = a.case_id) f
          WHERE a.experiment_id = $1
          GROUP BY a.arm`,
@@ -178,7 +187,10 @@ export class ExperimentRepository extends SqlRepository {
       arm: row.arm,
       cases: Number(row.cases),
       cured: Number(row.cured),
+      attempts: Number(row.attempts),
       contacts: Number(row.contacts),
+      messagesSent: Number(row.messagesSent),
+      messagesDelivered: Number(row.messagesDelivered),
       qaFindings: Number(row.qaFindings),
       recovered: recovered.filter((r) => r.arm === row.arm).map((r) => ({ currency: r.currency, amountMinor: BigInt(r.amountMinor) })),
     }));

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { SqlRepository } from '../database/sql-repository';
-import { attemptSql, contactSql, curedSql, rightPartyContactSql } from '../domain/collection-figures';
+import { attemptSql, contactSql, curedSql, messageDeliveredSql, messageSentSql, outreachSql, rightPartyContactSql } from '../domain/collection-figures';
 import {
   type BucketMove,
   type CaseAges,
@@ -72,13 +72,14 @@ export class ReportRepository extends SqlRepository {
     const rows = await this.rows<Omit<KpiCounts, 'recoveredMinor'> & { recoveredMinor: string }>(
       undefined,
       `WITH cohort AS (${COHORT}),
-       attempt AS (
-         SELECT t.case_id, ${TOUCH_KEYS[by]} AS key, count(*)::int AS attempts,
+       outreach AS (
+         SELECT t.case_id, ${TOUCH_KEYS[by]} AS key, count(*) FILTER (WHERE ${attemptSql('t')})::int AS attempts,
            count(*) FILTER (WHERE ${contactSql('t')})::int AS contacts,
-           count(*) FILTER (WHERE t.kind = 'contact.recorded')::int AS people,
-           count(*) FILTER (WHERE ${rightPartyContactSql('t')})::int AS rpc
+           count(*) FILTER (WHERE ${rightPartyContactSql('t')})::int AS rpc,
+           count(*) FILTER (WHERE ${messageSentSql('t')})::int AS sent,
+           count(*) FILTER (WHERE ${messageDeliveredSql('t')})::int AS delivered
          FROM touches t JOIN cohort ON cohort.id = t.case_id
-         WHERE ${by === 'collector' ? "t.kind = 'contact.recorded'" : attemptSql('t')}
+         WHERE ${by === 'collector' ? attemptSql('t') : outreachSql('t')}
          GROUP BY 1, 2
        ),
        promise AS (
@@ -92,14 +93,14 @@ export class ReportRepository extends SqlRepository {
        member AS (
          ${
            byTouch
-             ? 'SELECT a.case_id AS id, a.key, a.attempts, a.contacts, a.people, a.rpc FROM attempt a'
+             ? 'SELECT a.case_id AS id, a.key, a.attempts, a.contacts, a.rpc, a.sent, a.delivered FROM outreach a'
              : `SELECT cohort.id, cohort.${by} AS key, COALESCE(a.attempts, 0) AS attempts, COALESCE(a.contacts, 0) AS contacts,
-                  COALESCE(a.people, 0) AS people, COALESCE(a.rpc, 0) AS rpc
-                FROM cohort LEFT JOIN attempt a ON a.case_id = cohort.id`
+                  COALESCE(a.rpc, 0) AS rpc, COALESCE(a.sent, 0) AS sent, COALESCE(a.delivered, 0) AS delivered
+                FROM cohort LEFT JOIN outreach a ON a.case_id = cohort.id`
          }
        )
        SELECT m.key, c.currency, count(*)::int AS cases, sum(m.attempts)::int AS attempts, sum(m.contacts)::int AS contacts,
-         sum(m.people)::int AS "peopleAttempts", sum(m.rpc)::int AS "rightPartyContacts",
+         sum(m.rpc)::int AS "rightPartyContacts", sum(m.sent)::int AS "messagesSent", sum(m.delivered)::int AS "messagesDelivered",
          count(*) FILTER (WHERE pr.promised)::int AS "promisedCases", COALESCE(sum(pr.kept), 0)::int AS "promisesKept",
          COALESCE(sum(pr.broken), 0)::int AS "promisesBroken", count(*) FILTER (WHERE ${curedSql('c')})::int AS cured,
          COALESCE(sum(pd.minor), 0)::text AS "recoveredMinor"
@@ -168,7 +169,7 @@ export class ReportRepository extends SqlRepository {
        facts AS (
          SELECT t.case_id, bool_or(${contactSql('t')}) AS contacted, bool_or(t.kind = 'promise.recorded') AS promised, bool_or(t.kind = 'promise.kept') AS kept
          FROM touches t JOIN cohort ON cohort.id = t.case_id
-         WHERE ${attemptSql('t')} OR t.kind = ANY($3::text[])
+         WHERE ${contactSql('t')} OR t.kind = ANY($3::text[])
          GROUP BY 1
        )
        SELECT COALESCE(f.contacted, false) AS contacted, COALESCE(f.promised, false) AS promised, COALESCE(f.kept, false) AS kept,

@@ -21,8 +21,9 @@ const counts = (over: Partial<KpiCounts>): KpiCounts => ({
   cases: 0,
   attempts: 0,
   contacts: 0,
-  peopleAttempts: 0,
   rightPartyContacts: 0,
+  messagesSent: 0,
+  messagesDelivered: 0,
   promisedCases: 0,
   promisesKept: 0,
   promisesBroken: 0,
@@ -53,14 +54,15 @@ describe('report figures', () => {
 
   it('adds counts across currencies and keeps money per currency', () => {
     const [row] = kpiRows([
-      counts({ currency: 'USD', cases: 1, attempts: 2, contacts: 1, cured: 1, recoveredMinor: 500n }),
-      // 3 cases, 6 attempts of which 3 reached someone, 4 of them by people with 2 right-party contacts.
+      counts({ currency: 'USD', cases: 1, attempts: 2, contacts: 1, messagesSent: 3, messagesDelivered: 1, cured: 1, recoveredMinor: 500n }),
+      // 3 cases, 6 people's attempts of which 3 reached someone, 2 of them the debtor; 5 messages, 2 delivered.
       counts({
         cases: 2,
         attempts: 4,
         contacts: 2,
-        peopleAttempts: 4,
         rightPartyContacts: 2,
+        messagesSent: 2,
+        messagesDelivered: 1,
         promisedCases: 1,
         promisesKept: 1,
         promisesBroken: 2,
@@ -74,7 +76,9 @@ describe('report figures', () => {
       contacts: 3,
       contactRate: 0.5,
       rightPartyContacts: 2,
-      rightPartyContactRate: 0.5,
+      rightPartyContactRate: 0.3333, // 2 ÷ 6
+      messagesSent: 5,
+      messagesDelivered: 2,
       promisedCases: 1,
       promiseRate: 0.3333,
       promisesKept: 1,
@@ -86,8 +90,8 @@ describe('report figures', () => {
         { currency: 'EUR', amount: '123.45' },
         { currency: 'USD', amount: '5.00' },
       ],
-      // 3 contacts for 1 cure.
-      contactsPerCure: 3,
+      // 6 attempts and 5 messages for 1 cure.
+      contactsPerCure: 11,
     });
   });
 

@@ -15,7 +15,10 @@ interface Arm {
   cured: number;
   cureRate: number;
   recovered: { currency: string; amount: string; amountMinor: string }[];
+  attempts: number;
   contacts: number;
+  messagesSent: number;
+  messagesDelivered: number;
   contactsPerCure: number | null;
   qaFindings: number;
 }
@@ -185,7 +188,10 @@ describe('champion/challenger experiments', () => {
       cured: 700,
       cureRate: rate(700, n1),
       recovered: [{ currency: 'EUR', amount: '875000.00', amountMinor: '87500000' }],
+      attempts: 0,
       contacts: 0,
+      messagesSent: 0,
+      messagesDelivered: 0,
       contactsPerCure: 0,
       qaFindings: 0,
     });
@@ -196,8 +202,12 @@ describe('champion/challenger experiments', () => {
       cured: 450,
       cureRate: rate(450, n2),
       recovered: [{ currency: 'EUR', amount: '562500.00', amountMinor: '56250000' }],
+      // The two calls; the quiet ladders send no message.
+      attempts: 2,
       contacts: 2,
-      contactsPerCure: 0, // 2 ÷ 450, to two decimals
+      messagesSent: 0,
+      messagesDelivered: 0,
+      contactsPerCure: 0, // (2 attempts + 0 messages) ÷ 450, to two decimals
       qaFindings: 1,
     });
     // The test statistic worked out here from the counts: pooled proportion, pooled standard error.

@@ -111,7 +111,10 @@ describe('ExperimentRepository', () => {
     await ctx.tx((tx) =>
       ctx.get(AuditService).record(tx, b.caseId, [
         { kind: 'contact.recorded', actor: 'collector', data: {} },
+        { kind: 'contact.recorded', actor: 'collector', data: { outcome: 'no-answer' } },
         { kind: 'notice.sent', actor: 'system', data: {} },
+        { kind: 'notice.delivered', actor: 'sms-provider', data: { status: 'failed' } },
+        { kind: 'notice.delivered', actor: 'sms-provider', data: { status: 'delivered' } },
         { kind: 'hold.placed', actor: 'operator', data: {} },
       ]),
     );
@@ -134,14 +137,18 @@ describe('ExperimentRepository', () => {
         arm: 'challenger',
         cases: 2,
         cured: 2,
-        contacts: 2,
-        qaFindings: 2,
+        // Two calls, one answered; the notice is a message, and one receipt of two says delivered.
+        attempts: 2,
+        contacts: 1,
+        messagesSent: 1,
+        messagesDelivered: 1,
+        qaFindings: 3,
         recovered: [
           { currency: 'EUR', amountMinor: 125000n },
           { currency: 'JPY', amountMinor: 5001n },
         ],
       },
-      { arm: 'champion', cases: 1, cured: 0, contacts: 0, qaFindings: 0, recovered: [] },
+      { arm: 'champion', cases: 1, cured: 0, attempts: 0, contacts: 0, messagesSent: 0, messagesDelivered: 0, qaFindings: 0, recovered: [] },
     ]);
   });
 
