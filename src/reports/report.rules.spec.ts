@@ -177,6 +177,19 @@ describe('report figures', () => {
     ]);
   });
 
+  it('dates a month by its end: a period ending inside a month leaves that month out', () => {
+    const now = new Date('2026-12-01T00:00:00Z');
+    const months = (from: string, toExclusive: string) => rollMonths(new Date(from), new Date(toExclusive), now).map((m) => m.month);
+    // to = 2026-03-15 (the window ends 03-16): March has not finished in the period.
+    expect(months('2026-01-01T00:00:00Z', '2026-03-16T00:00:00Z')).toEqual(['2026-01', '2026-02']);
+    // to = 2026-03-31, March's last day: March counts.
+    expect(months('2026-01-01T00:00:00Z', '2026-04-01T00:00:00Z')).toEqual(['2026-01', '2026-02', '2026-03']);
+    // A period inside one month holds no month end.
+    expect(months('2026-03-02T00:00:00Z', '2026-03-31T00:00:00Z')).toEqual([]);
+    // A from inside a month keeps that month: its end is in the period.
+    expect(months('2026-01-20T00:00:00Z', '2026-03-01T00:00:00Z')).toEqual(['2026-01', '2026-02']);
+  });
+
   it('narrows the funnel: a stage counts only cases that reached every stage before it', () => {
     const stages = funnel([
       { contacted: true, promised: true, kept: true, paid: true, cases: 1 },

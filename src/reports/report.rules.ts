@@ -90,7 +90,7 @@ export const DEFINITIONS = {
   commission:
     "Agency commission: the payments dated in [from, to] on a case at or after its placement, times the placement's commission rate (AGENCY_COMMISSION_RATE when placed), summed per agency, currency and rate and rounded half up to the minor unit; placements counts the agency's placements made by the end of the period.",
   rollRate:
-    'Of the open cases in fromBucket at the end of month (UTC), the share in toBucket at the end of the next month; cured and closed are cases that left the buckets by payment or otherwise. Months whose next month has not ended are left out.',
+    'Of the open cases in fromBucket at the end of month (UTC), the share in toBucket at the end of the next month; cured and closed are cases that left the buckets by payment or otherwise. A month counts when its last day is in [from, to] and its next month has ended: a to inside a month leaves that month out.',
   cureCurve: 'Per policy and day d since opening: of the cohort cases opened at least d days ago, the share cured within d days of opening.',
   funnel:
     "Cohort cases, then those contacted (at least one person's contact), of these those promised (a promise.recorded), of these those kept (a promise.kept), of these those paid (cured); each stage is within the one before.",
@@ -264,14 +264,19 @@ export interface RollMonth {
   nextEnd: Date;
 }
 
-/** The months starting in [from, to) whose next month has ended by `now`. */
+/**
+ * The months whose end falls in [from, to) and whose next month has ended by `now`. A period
+ * that ends inside a month leaves that month out: its end is not in the period, and reading its
+ * buckets at a later month end would report it as if it had finished there.
+ */
 export function rollMonths(from: Date, to: Date, now: Date): RollMonth[] {
   const months: RollMonth[] = [];
   for (let month = from.getUTCMonth(); ; month++) {
     const start = new Date(Date.UTC(from.getUTCFullYear(), month, 1));
+    const end = new Date(Date.UTC(from.getUTCFullYear(), month + 1, 1));
     const nextEnd = new Date(Date.UTC(from.getUTCFullYear(), month + 2, 1));
-    if (start >= to || nextEnd > now) return months;
-    months.push({ month: start.toISOString().slice(0, 7), end: new Date(Date.UTC(from.getUTCFullYear(), month + 1, 1)), nextEnd });
+    if (end > to || nextEnd > now) return months;
+    months.push({ month: start.toISOString().slice(0, 7), end, nextEnd });
   }
 }
 

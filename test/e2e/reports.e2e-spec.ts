@@ -387,6 +387,16 @@ describe('reports', () => {
       ['2026-02', '31-60', '61-90', 1, 1],
       ['2026-02', '91-180', '91-180', 1, 1],
     ]);
+    // A period ending on 02-15 holds January's end, not February's: February is left out, not read at its later end.
+    const partial = await rowsOf('/v1/reports/roll-rates?from=2026-01-01&to=2026-02-15');
+    expect(partial.map((cell) => [cell.month, cell.fromBucket, cell.toBucket])).toEqual([
+      ['2026-01', '1-30', '31-60'],
+      ['2026-01', '31-60', 'cured'],
+      ['2026-01', '31-60', 'closed'],
+      ['2026-01', '61-90', '91-180'],
+    ]);
+    // February's last day in the period: February counts.
+    expect(new Set((await rowsOf('/v1/reports/roll-rates?from=2026-02-01&to=2026-02-28')).map((cell) => cell.month))).toEqual(new Set(['2026-02']));
   });
 
   it('the cure curve per policy and the funnel', async () => {
