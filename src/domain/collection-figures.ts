@@ -52,6 +52,9 @@ export const outreachSql = (t: string) => `(${attemptSql(t)} OR ${t}.kind IN (${
 /** SQL: the case `c` is cured. */
 export const curedSql = (c: string) => `${c}.status = '${CURED_STATUS}'`;
 
+/** SQL: the case `c` was cured within `horizon` (an interval expression) of its opening. */
+export const curedWithinSql = (c: string, horizon: string) => `(${curedSql(c)} AND ${c}.closed_at <= ${c}.opened_at + ${horizon})`;
+
 /** A share in [0, 1], null when there is nothing to divide by; four decimals are plenty for a report. */
 export function rate(numerator: number, denominator: number): number | null {
   return denominator > 0 ? Math.round((numerator / denominator) * 10_000) / 10_000 : null;

@@ -7,7 +7,8 @@ import { AdvisoryLock, Locks } from '../database/locks.repository';
 import { Transactions, type Tx } from '../database/transactions';
 import { PolicyRegistry } from '../policies/policy-registry.service';
 import { type Experiment, ExperimentRepository } from './experiment.repository';
-import { replacements } from './experiment.rules';
+import { ExperimentReports } from './experiment-reports.service';
+import { DEFAULT_CURE_WITHIN, replacements } from './experiment.rules';
 
 export interface NewExperiment {
   name: string;
@@ -16,6 +17,7 @@ export interface NewExperiment {
   challengerShare: number;
   segment?: string;
   minSample: number;
+  cureWithin?: string;
   note?: string;
 }
 
@@ -28,6 +30,7 @@ export class Experiments {
     private readonly clock: Clock,
     private readonly policies: PolicyRegistry,
     private readonly experiments: ExperimentRepository,
+    private readonly reports: ExperimentReports,
   ) {}
 
   /**
@@ -71,13 +74,14 @@ export class Experiments {
         challengerShare: input.challengerShare,
         segment: input.segment ?? null,
         minSample: input.minSample,
+        cureWithin: input.cureWithin ?? DEFAULT_CURE_WITHIN,
         status: 'running',
         startedAt: now,
         startedBy: actor,
         endedAt: null,
       };
       await this.experiments.insert(tx, experiment);
-      await this.experiments.appendAction(tx, experiment.id, { action: 'started', actor, at: now, note: input.note ?? null });
+      await this.experiments.appendAction(tx, experiment.id, { action: 'started', actor, at: now, note: input.note ?? null, verdictAtAction: null });
       return this.detail(experiment.id, tx);
     });
   }
@@ -114,9 +118,11 @@ export class Experiments {
       if (experiment.status !== 'running') {
         throw new DomainError('conflict', `experiment ${id} is ${experiment.status}; only a running experiment can be ${status}`);
       }
+      // The verdict the decision was taken on goes on the record with it; openings wait on the lock, so no case joins meanwhile.
+      const verdictAtAction = await this.reports.verdictAtAction(experiment);
       const now = this.clock.now();
       await this.experiments.end(tx, id, status, now);
-      await this.experiments.appendAction(tx, id, { action: status, actor, at: now, note });
+      await this.experiments.appendAction(tx, id, { action: status, actor, at: now, note, verdictAtAction });
       return this.detail(id, tx);
     });
   }

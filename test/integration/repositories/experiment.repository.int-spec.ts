@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { AuditService } from '../../../src/audit/audit.service';
 import { type Experiment, ExperimentRepository } from '../../../src/experiments/experiment.repository';
+import type { VerdictAtAction } from '../../../src/experiments/experiment.rules';
 import { PolicyAssignment } from '../../../src/experiments/policy-assignment.service';
 import { newCase } from '../../support/factories';
 import { type IntegrationContext, startIntegration } from '../../support/integration';
@@ -27,6 +28,7 @@ describe('ExperimentRepository', () => {
     challengerShare: 0.5,
     segment: null,
     minSample: 100,
+    cureWithin: 'P60D',
     status: 'running',
     startedAt: at,
     startedBy: 'admin',
@@ -69,17 +71,26 @@ describe('ExperimentRepository', () => {
     await ctx.tx((tx) => sut.end(tx, second.id, 'stopped', minutes(5)));
   });
 
-  it('keeps the record of actions append-only, oldest first', async () => {
+  it('keeps the record of actions append-only, oldest first, with the verdict a stop was taken on', async () => {
     const row = experiment();
+    const verdict: VerdictAtAction = {
+      asOf: minutes(1).toISOString(),
+      sampleComplete: false,
+      outcome: 'insufficient-sample',
+      text: 'Too early to call',
+      samples: { champion: { debtors: 3, cured: 1 }, challenger: { debtors: 2, cured: 0 } },
+      z: 0.5,
+      pValue: 0.6171,
+    };
     await ctx.tx(async (tx) => {
       await sut.insert(tx, row);
-      await sut.appendAction(tx, row.id, { action: 'started', actor: 'admin', at, note: null });
-      await sut.appendAction(tx, row.id, { action: 'stopped', actor: 'admin', at: minutes(1), note: 'done' });
+      await sut.appendAction(tx, row.id, { action: 'started', actor: 'admin', at, note: null, verdictAtAction: null });
+      await sut.appendAction(tx, row.id, { action: 'stopped', actor: 'admin', at: minutes(1), note: 'done', verdictAtAction: verdict });
       await sut.end(tx, row.id, 'stopped', minutes(1));
     });
     expect(await sut.actions(undefined, row.id)).toEqual([
-      { action: 'started', actor: 'admin', at, note: null },
-      { action: 'stopped', actor: 'admin', at: minutes(1), note: 'done' },
+      { action: 'started', actor: 'admin', at, note: null, verdictAtAction: null },
+      { action: 'stopped', actor: 'admin', at: minutes(1), note: 'done', verdictAtAction: verdict },
     ]);
     await expect(ctx.get(DataSource).query('DELETE FROM experiment_actions')).rejects.toThrow(/append-only/);
   });
@@ -123,6 +134,12 @@ describe('ExperimentRepository', () => {
        SELECT case_id, id, 'hours', false, 'late', now() FROM touches WHERE case_id = $1 AND kind IN ('contact.recorded', 'notice.sent')`,
       [b.caseId],
     );
+    // An overturned finding was wrong: it does not count.
+    await db.query(
+      `INSERT INTO qa_findings (case_id, touch_id, rule_id, autofail, detail, status, created_at)
+       SELECT case_id, id, 'records', false, 'x', 'overturned', now() FROM touches WHERE case_id = $1 AND kind = 'notice.sent'`,
+      [b.caseId],
+    );
     await db.query(
       `INSERT INTO payments (id, case_id, external_id, amount_minor, currency, paid_at, recorded_at) VALUES
        (gen_random_uuid(), $1, 'p1', 125000, 'EUR', now(), now()), (gen_random_uuid(), $2, 'p2', 5000, 'JPY', now(), now()),
@@ -150,6 +167,38 @@ describe('ExperimentRepository', () => {
       },
       { arm: 'champion', cases: 1, cured: 0, attempts: 0, contacts: 0, messagesSent: 0, messagesDelivered: 0, qaFindings: 0, recovered: [] },
     ]);
+  });
+
+  it('samples each debtor once, by their first case, once it is past the horizon, cured only within it', async () => {
+    const row = experiment({ champion: 'night-step', cureWithin: 'P10D' });
+    await ctx.tx((tx) => sut.insert(tx, row));
+    const day = (n: number) => new Date(at.getTime() + n * 86_400_000);
+    const openOn = async (n: number, debtor: string) => {
+      ctx.setNow(day(n));
+      return (await newCase(ctx, { debtor: { externalId: debtor } })).caseId;
+    };
+    // x: first case day 0 unpaid, second case day 1 paid (the debtor counts by the first: uncured);
+    // y: day 0, paid on day 9 (cured within 10 days); z: day 0, paid on day 11 (too late);
+    // w: day 5, not yet 10 days old on day 12.
+    const [x1, x2, y, z, w] = [await openOn(0, 'S-X'), await openOn(1, 'S-X'), await openOn(0, 'S-Y'), await openOn(0, 'S-Z'), await openOn(5, 'S-W')];
+    ctx.setNow(at);
+    await ctx.tx((tx) =>
+      sut.insertArms(
+        tx,
+        [x1, x2, y, z, w].map((caseId) => ({ caseId, experimentId: row.id, arm: 'challenger' as const, bucket: 0.1 })),
+        at,
+      ),
+    );
+    const db = ctx.get(DataSource);
+    const paid = (caseId: string, on: Date) => db.query(`UPDATE cases SET status = 'resolved', closed_at = $2 WHERE id = $1`, [caseId, on]);
+    await paid(x2, day(2));
+    await paid(y, day(9));
+    await paid(z, day(11));
+
+    expect(await sut.sample(row, day(12))).toEqual([{ arm: 'challenger', debtors: 4, pastHorizon: 3, cured: 1 }]);
+    // On day 9 nobody is 10 days past their first opening yet.
+    expect(await sut.sample(row, day(9))).toEqual([{ arm: 'challenger', debtors: 4, pastHorizon: 0, cured: 0 }]);
+    expect(await sut.sample({ ...row, cureWithin: 'P12D' }, day(20))).toEqual([{ arm: 'challenger', debtors: 4, pastHorizon: 4, cured: 2 }]);
   });
 
   it('assigns the same debtor to the same arm, and only the cases of its segment', async () => {
