@@ -58,7 +58,7 @@ export class ExperimentsController {
   })
   @ApiZodBody(experimentBody)
   @ApiCreatedResponse({ description: 'The experiment, running, with its record of actions' })
-  @ApiErrors(400, [409, 'The champion has a running experiment, or a promotion replaced it'], [422, 'An unknown policy key'])
+  @ApiErrors(400, [409, 'The champion has a running experiment, or a promotion replaced it'])
   start(@Body() body: unknown, @Actor() actor: string) {
     return this.experiments.start(parseOrThrow(experimentBody, body ?? {}, 'body'), actor);
   }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { Clock } from '../common/clock';
 import { CURSOR, decodeCursor, pageOf } from '../common/cursor';
-import { DomainError, NotFound } from '../common/errors';
+import { DomainError, NotFound, ValidationFailed } from '../common/errors';
 import { AdvisoryLock, Locks } from '../database/locks.repository';
 import { Transactions, type Tx } from '../database/transactions';
 import { PolicyRegistry } from '../policies/policy-registry.service';
@@ -21,6 +21,9 @@ export interface NewExperiment {
   note?: string;
 }
 
+/** A refused segment's reason lists at most this many of the known ones. */
+const SEGMENTS_SHOWN = 10;
+
 /** Starting, listing, stopping and promoting experiments; each change an audited admin action. */
 @Injectable()
 export class Experiments {
@@ -34,17 +37,21 @@ export class Experiments {
   ) {}
 
   /**
-   * Starts splitting the champion's new cases. One running experiment per champion; a champion
-   * that a promotion replaced gets no new cases, so it cannot be tried either.
+   * Starts splitting the champion's new cases. Both policies must be loaded and the segment one
+   * the policies match (the body's schema keeps the challenger apart from the champion). One
+   * running experiment per champion; a champion that a promotion replaced gets no new cases, so
+   * it cannot be tried either.
    */
   async start(input: NewExperiment, actor: string) {
-    for (const field of ['champion', 'challenger'] as const) {
-      if (!this.policies.has(input[field])) {
-        throw new DomainError('unprocessable', `body.${field}: unknown policy "${input[field]}"`, [
-          { field: `body.${field}`, reason: 'is not a loaded policy key' },
-        ]);
-      }
+    const problems = (['champion', 'challenger'] as const)
+      .filter((field) => !this.policies.has(input[field]))
+      .map((field) => ({ field: `body.${field}`, reason: `is not a loaded policy key ("${input[field]}")` }));
+    const segments = this.policies.segments();
+    if (input.segment !== undefined && !segments.includes(input.segment)) {
+      const known = segments.length > SEGMENTS_SHOWN ? `${segments.slice(0, SEGMENTS_SHOWN).join(', ')}, …` : segments.join(', ');
+      problems.push({ field: 'body.segment', reason: `is not a segment the policies match (${known || 'none'})` });
     }
+    if (problems.length > 0) throw new ValidationFailed(problems);
     return this.transactions.run(async (tx) => {
       // Starts and promotions one at a time, so that the checks below see every one before.
       await this.locks.take(tx, AdvisoryLock.Experiments);

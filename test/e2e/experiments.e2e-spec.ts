@@ -74,9 +74,18 @@ describe('champion/challenger experiments', () => {
     const unknown = await sut.http
       .post('/v1/experiments')
       .set(bearer('admin'))
-      .send({ ...body, challenger: 'no-such-policy' })
-      .expect(422);
-    expect(unknown.body.message).toBe('body.challenger: unknown policy "no-such-policy"');
+      .send({ ...body, challenger: 'no-such-policy', segment: 'no-such-segment' })
+      .expect(400);
+    expect(unknown.body.details).toEqual([
+      { field: 'body.challenger', reason: 'is not a loaded policy key ("no-such-policy")' },
+      { field: 'body.segment', reason: expect.stringMatching(/^is not a segment the policies match \(at-once, .*\)$/) },
+    ]);
+    const same = await sut.http
+      .post('/v1/experiments')
+      .set(bearer('admin'))
+      .send({ ...body, challenger: 'quiet' })
+      .expect(400);
+    expect(same.body.details).toEqual([{ field: 'body.challenger', reason: 'must differ from the champion' }]);
     const whole = await sut.http
       .post('/v1/experiments')
       .set(bearer('admin'))
@@ -90,6 +99,7 @@ describe('champion/challenger experiments', () => {
       .expect(400);
     expect(horizon.body.details).toEqual([{ field: 'body.cureWithin', reason: expect.stringMatching(/ISO-8601 period/) }]);
 
+    expect((await sut.http.get('/v1/experiments').set(bearer('finance')).expect(200)).body.items).toEqual([]);
     const started = await sut.http.post('/v1/experiments').set(bearer('admin')).send(body).expect(201);
     experimentId = started.body.id;
     expect(started.body).toMatchObject({
@@ -304,7 +314,7 @@ describe('champion/challenger experiments', () => {
       await sut.http
         .post('/v1/experiments')
         .set(bearer('admin'))
-        .send({ ...body, champion: 'quiet-challenger', challenger: 'quiet' })
+        .send({ ...body, champion: 'quiet-challenger', challenger: 'quiet', segment: 'quiet' })
         .expect(201)
     ).body;
     const stopped = await sut.http.post(`/v1/experiments/${revert.id}/stop`).set(bearer('admin')).send({ note: 'No budget' }).expect(200);
