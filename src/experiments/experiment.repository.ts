@@ -89,7 +89,7 @@ export class ExperimentRepository extends SqlRepository {
     return this.row(tx, `SELECT ${COLUMNS} FROM experiments WHERE id = $1`, [id]);
   }
 
-  /** Locks the experiment against a concurrent stop or promotion (and waits for the openings assigning to it). */
+  /** Locks the experiment row against a concurrent change (the caller holds the experiments lock). */
   lock(tx: Tx, id: string): Promise<Experiment | undefined> {
     return this.row(tx, `SELECT ${COLUMNS} FROM experiments WHERE id = $1 FOR UPDATE`, [id]);
   }
@@ -112,16 +112,11 @@ export class ExperimentRepository extends SqlRepository {
 
   /**
    * The experiments that shape a new case's policy: the promoted ones in the order they were
-   * promoted, then the running ones, share-locked so that a stop or promotion waits for the
-   * openings that assign to them (a promoted row never changes again: it is not locked).
+   * promoted, then the running ones. The caller holds the experiments lock (shared, for an
+   * opening), so the answer cannot change before it commits.
    */
   inForce(tx: Tx): Promise<Experiment[]> {
-    return this.rows(
-      tx,
-      `WITH running AS (SELECT ${COLUMNS} FROM experiments WHERE status = 'running' FOR SHARE)
-       SELECT * FROM running UNION ALL SELECT ${COLUMNS} FROM experiments WHERE status = 'promoted'
-       ORDER BY "endedAt" NULLS LAST, "startedAt", id`,
-    );
+    return this.rows(tx, `SELECT ${COLUMNS} FROM experiments WHERE status IN ('running', 'promoted') ORDER BY "endedAt" NULLS LAST, "startedAt", id`);
   }
 
   /** Ends a running experiment. */

@@ -1,10 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { DataSource } from 'typeorm';
+import { DataSource, type QueryRunner } from 'typeorm';
 import { AuditService } from '../../../src/audit/audit.service';
+import { AdvisoryLock, Locks } from '../../../src/database/locks.repository';
+import type { Tx } from '../../../src/database/transactions';
 import { type Experiment, ExperimentRepository } from '../../../src/experiments/experiment.repository';
 import type { VerdictAtAction } from '../../../src/experiments/experiment.rules';
 import { PolicyAssignment } from '../../../src/experiments/policy-assignment.service';
 import { newCase } from '../../support/factories';
+import { waitFor } from '../../support/wait-for';
 import { type IntegrationContext, startIntegration } from '../../support/integration';
 
 describe('ExperimentRepository', () => {
@@ -201,6 +204,52 @@ describe('ExperimentRepository', () => {
     expect(await sut.sample({ ...row, cureWithin: 'P12D' }, day(20))).toEqual([{ arm: 'challenger', debtors: 4, pastHorizon: 4, cured: 2 }]);
   });
 
+  it('takes the experiments lock shared at an opening: a promotion waits for openings, and an opening that waited sees it', async () => {
+    const row = experiment({ champion: 'sms-once' });
+    await ctx.tx((tx) => sut.insert(tx, row));
+    const db = ctx.get(DataSource);
+    const assign = (tx: Tx) => ctx.get(PolicyAssignment).assign(tx, [{ debtorExternalId: 'L-1', segment: 'sms-once' }]);
+    const tryLock = async (runner: QueryRunner, fn: string) =>
+      ((await runner.query(`SELECT ${fn}($1) AS taken`, [AdvisoryLock.Experiments])) as { taken: boolean }[])[0]!.taken;
+
+    // While an opening holds it, another opening shares it and a start, stop or promotion cannot have it.
+    await ctx.tx(async (tx) => {
+      await assign(tx);
+      const other = db.createQueryRunner();
+      await other.startTransaction();
+      try {
+        expect(await tryLock(other, 'pg_try_advisory_xact_lock_shared')).toBe(true);
+        expect(await tryLock(other, 'pg_try_advisory_xact_lock')).toBe(false);
+      } finally {
+        await other.rollbackTransaction();
+        await other.release();
+      }
+    });
+
+    // A promotion holds it: the opening waits, then reads the committed promotion (the challenger, no arm).
+    let proceed!: () => void;
+    const gate = new Promise<void>((resolve) => (proceed = resolve));
+    let held!: () => void;
+    const locked = new Promise<void>((resolve) => (held = resolve));
+    const promotion = ctx.tx(async (tx) => {
+      await ctx.get(Locks).take(tx, AdvisoryLock.Experiments);
+      await sut.end(tx, row.id, 'promoted', at);
+      held();
+      await gate;
+    });
+    await locked;
+    const opening = ctx.tx((tx) => assign(tx));
+    await waitFor('the opening to wait for the experiments lock', async () => {
+      const [waiting] = await db.query(`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND objid = $1 AND NOT granted`, [
+        AdvisoryLock.Experiments,
+      ]);
+      return waiting.n > 0;
+    });
+    proceed();
+    await promotion;
+    expect(await opening).toEqual([{ policy: expect.objectContaining({ key: 'quiet-challenger' }), arm: null }]);
+  });
+
   it('assigns the same debtor to the same arm, and only the cases of its segment', async () => {
     const row = experiment({ champion: 'batch-ladder', segment: 'batch-run', challengerShare: 0.5 });
     await ctx.tx((tx) => sut.insert(tx, row));
@@ -212,11 +261,6 @@ describe('ExperimentRepository', () => {
       expect(x!.policy.key).toBe(x!.arm!.arm === 'challenger' ? 'quiet-challenger' : 'batch-ladder');
       expect((await assign('batch-run', `D-${i}`))[0]!.arm!.arm).toBe(x!.arm!.arm);
     }
-    // An opening share-locks the running experiment: a stop or promotion waits for it to commit.
-    await ctx.tx(async (tx) => {
-      await sut.inForce(tx);
-      await expect(ctx.get(DataSource).query('SELECT id FROM experiments WHERE id = $1 FOR UPDATE NOWAIT', [row.id])).rejects.toThrow(/could not obtain lock/);
-    });
     // Another segment of the champion, and an event naming its policy, are left out.
     expect(await assign('batch-dry', 'D-0')).toEqual([{ policy: expect.objectContaining({ key: 'batch-ladder' }), arm: null }]);
     expect(await assign('batch-run', 'D-0', 'batch-ladder')).toEqual([{ policy: expect.objectContaining({ key: 'batch-ladder' }), arm: null }]);
