@@ -24,6 +24,9 @@ export enum AdvisoryLock {
  *    every dispatch before them;
  * 4. the case's own rows: steps, dispatches, letters, holds, promises, work items, placements;
  * 5. the debtor row (its flags), after the debtor's cases.
+ *
+ * The experiments lock stands outside that order: a case opening takes it shared, and a start,
+ * stop or promotion takes it exclusive before anything else and waits for no other lock.
  */
 @Injectable()
 export class Locks extends SqlRepository {
@@ -36,6 +39,11 @@ export class Locks extends SqlRepository {
   /** Waits for the lock and holds it until the transaction ends. */
   async take(tx: Tx, lock: AdvisoryLock): Promise<void> {
     await this.run(tx, 'SELECT pg_advisory_xact_lock($1)', [lock]);
+  }
+
+  /** Waits for the lock in shared mode (others may share it; an exclusive taker waits) until the transaction ends. */
+  async takeShared(tx: Tx, lock: AdvisoryLock): Promise<void> {
+    await this.run(tx, 'SELECT pg_advisory_xact_lock_shared($1)', [lock]);
   }
 
   /** Waits for the lanes' locks, in key order, and holds them until the transaction ends. */

@@ -7,8 +7,8 @@
  * does not drift. A cap, when set, limits the accrued total to a fraction of the principal.
  * domain/account.ts strings the periods together.
  */
-export const RATE_DECIMALS = 8;
-const RATE_SCALE = 10n ** BigInt(RATE_DECIMALS);
+import { amountAtRate, RATE_DECIMALS, RATE_SCALE } from './money';
+
 export const RATE_PATTERN = /^0(\.\d{1,8})?$/;
 
 /** "0.0004" → 40000n (in units of 10⁻⁸); null when not a rate below 1 with at most 8 decimals. */
@@ -16,11 +16,6 @@ export function parseRate(rate: string): bigint | null {
   if (!RATE_PATTERN.test(rate)) return null;
   const fraction = rate.split('.')[1] ?? '';
   return BigInt(fraction.padEnd(RATE_DECIMALS, '0'));
-}
-
-/** Divides a non-negative scaled product by the rate scale, half up. */
-function roundHalfUp(scaled: bigint): bigint {
-  return (scaled + RATE_SCALE / 2n) / RATE_SCALE;
 }
 
 export interface LateFeeTerms {
@@ -33,7 +28,7 @@ export interface LateFeeTerms {
 /** A rate the caller has not checked: a RangeError naming it, never a silent zero. */
 export function checkedRate(ratePerDay: string): bigint {
   const rate = parseRate(ratePerDay);
-  if (rate === null) throw new RangeError(`late-fee rate "${ratePerDay}" must be a decimal below 1 with at most ${RATE_DECIMALS} decimals`);
+  if (rate === null) throw new RangeError(`rate "${ratePerDay}" must be a decimal below 1 with at most ${RATE_DECIMALS} decimals`);
   return rate;
 }
 
@@ -43,13 +38,7 @@ export function checkedRate(ratePerDay: string): bigint {
  */
 export function periodFee(baseMinor: bigint, days: number, rate: bigint): bigint {
   if (baseMinor < 0n || !Number.isInteger(days)) throw new RangeError('late fees need a non-negative base and whole days');
-  return roundHalfUp(baseMinor * BigInt(Math.max(days, 0)) * rate);
-}
-
-/** base × rate (an agency's commission on what it recovered), exact, rounded once half up to the minor unit. */
-export function amountAtRate(baseMinor: bigint, rate: string): bigint {
-  if (baseMinor < 0n) throw new RangeError('a rate applies to a non-negative amount');
-  return roundHalfUp(baseMinor * checkedRate(rate));
+  return amountAtRate(baseMinor * BigInt(Math.max(days, 0)), rate);
 }
 
 /** The cap as a fraction of the principal, in minor units, rounded down: never more than the stated fraction. */

@@ -1,4 +1,4 @@
-import { currencyExponent, formatMinorUnits, isCurrency, toMinorUnits } from './money';
+import { amountAtRate, currencyExponent, formatMinorUnits, isCurrency, toMinorUnits } from './money';
 
 describe('money', () => {
   describe('isCurrency', () => {
@@ -127,5 +127,17 @@ describe('ISO 4217 minor units, independent of ICU display data', () => {
     expect(toMinorUnits('1250.50', 'HUF')).toBe(125050n);
     expect(toMinorUnits('1.500', 'IQD')).toBe(1500n);
     expect(isCurrency('CLF')).toBe(true);
+  });
+
+  describe('amountAtRate', () => {
+    it('multiplies exactly and rounds once, half up, to the minor unit', () => {
+      // 333.33 × 0.125 = 41.66625 → 41.67; 100.04 × 0.125 = 12.505 → 12.51; 0.01 × 0.4 = 0.004 → 0.00.
+      expect([amountAtRate(33_333n, 12_500_000n), amountAtRate(10_004n, 12_500_000n), amountAtRate(1n, 40_000_000n)]).toEqual([4_167n, 1_251n, 0n]);
+    });
+
+    it('refuses a negative amount or rate', () => {
+      expect(() => amountAtRate(-1n, 1n)).toThrow(RangeError);
+      expect(() => amountAtRate(1n, -1n)).toThrow(RangeError);
+    });
   });
 });

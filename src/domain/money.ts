@@ -44,3 +44,16 @@ export function formatMinorUnits(minor: bigint, currency: string): string {
   const fraction = exponent > 0 ? `.${digits.slice(digits.length - exponent)}` : '';
   return `${negative ? '-' : ''}${whole}${fraction}`;
 }
+
+/** Rates (a late fee's daily rate, an agency's commission) have at most 8 decimals: integers in units of 10⁻⁸. */
+export const RATE_DECIMALS = 8;
+export const RATE_SCALE = 10n ** BigInt(RATE_DECIMALS);
+
+/**
+ * base × rate (the rate in units of 10⁻⁸), computed exactly and rounded once, half up, to the
+ * minor unit (0.005 EUR → 0.01 EUR): the one way an amount at a rate is computed.
+ */
+export function amountAtRate(baseMinor: bigint, scaledRate: bigint): bigint {
+  if (baseMinor < 0n || scaledRate < 0n) throw new RangeError('a rate applies to a non-negative amount');
+  return (baseMinor * scaledRate + RATE_SCALE / 2n) / RATE_SCALE;
+}

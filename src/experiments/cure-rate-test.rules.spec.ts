@@ -1,10 +1,10 @@
-import { twoProportionTest, twoSidedP, verdict } from './cure-rate-test.rules';
+import { sampleComplete, twoProportionTest, twoSidedP, verdict } from './cure-rate-test.rules';
 
 // Worked by hand: pooled p̂ = 450/2000 = 0.225, SE = √(0.225 · 0.775 · (1/1000 + 1/1000)) = 0.0186748,
 // z = 0.05 / 0.0186748 = 2.67740; unpooled SE = √(0.2 · 0.8/1000 + 0.25 · 0.75/1000) = 0.0186414,
 // CI = 0.05 ± 1.959964 · 0.0186414 = [0.013464, 0.086536]; p = erfc(2.67740/√2) = 0.0074196.
-const champion = { cases: 1000, cured: 200 };
-const challenger = { cases: 1000, cured: 250 };
+const champion = { debtors: 1000, cured: 200 };
+const challenger = { debtors: 1000, cured: 250 };
 
 describe('twoProportionTest', () => {
   it('gives z, the two-sided p-value and the 95 % interval of the difference for worked numbers', () => {
@@ -18,7 +18,7 @@ describe('twoProportionTest', () => {
 
   it('is negative when the challenger cures less, with unequal arms', () => {
     // p₁ = 0.24, p₂ = 0.20, p̂ = 0.225: z = −0.04 / √(0.225 · 0.775 · (1/500 + 1/300)) = −1.311652.
-    const sut = twoProportionTest({ cases: 500, cured: 120 }, { cases: 300, cured: 60 });
+    const sut = twoProportionTest({ debtors: 500, cured: 120 }, { debtors: 300, cured: 60 });
     expect(sut.z).toBeCloseTo(-1.311652, 5);
     expect(sut.pValue).toBeCloseTo(0.189638, 5);
     expect(sut.confidenceInterval!.low).toBeCloseTo(-0.0987379, 6);
@@ -26,14 +26,19 @@ describe('twoProportionTest', () => {
   });
 
   it('gives z = 0 and p = 1 for equal cure rates', () => {
-    const sut = twoProportionTest({ cases: 7000, cured: 1400 }, { cases: 3000, cured: 600 });
+    const sut = twoProportionTest({ debtors: 7000, cured: 1400 }, { debtors: 3000, cured: 600 });
     expect(sut.z).toBe(0);
     expect(sut.pValue).toBeCloseTo(1, 6);
   });
 
-  it('has no z when every case or none is cured, and nothing without cases', () => {
-    expect(twoProportionTest({ cases: 10, cured: 0 }, { cases: 10, cured: 0 })).toMatchObject({ difference: 0, z: null, pValue: null });
-    expect(twoProportionTest({ cases: 0, cured: 0 }, { cases: 10, cured: 2 })).toEqual({ difference: null, z: null, pValue: null, confidenceInterval: null });
+  it('has no z when every debtor or none is cured, and nothing without debtors', () => {
+    expect(twoProportionTest({ debtors: 10, cured: 0 }, { debtors: 10, cured: 0 })).toMatchObject({ difference: 0, z: null, pValue: null });
+    expect(twoProportionTest({ debtors: 0, cured: 0 }, { debtors: 10, cured: 2 })).toEqual({
+      difference: null,
+      z: null,
+      pValue: null,
+      confidenceInterval: null,
+    });
   });
 });
 
@@ -59,26 +64,36 @@ describe('verdict', () => {
 
   it('calls no winner without a significant difference', () => {
     const [a, b] = [
-      { cases: 500, cured: 120 },
-      { cases: 300, cured: 60 },
+      { debtors: 500, cured: 120 },
+      { debtors: 300, cured: 60 },
     ];
     expect(verdict(a, b, twoProportionTest(a, b), 100).outcome).toBe('no-difference');
   });
 
   it('refuses to call a winner below the minimum sample, however large the difference', () => {
     const [a, b] = [
-      { cases: 99, cured: 10 },
-      { cases: 400, cured: 300 },
+      { debtors: 99, cured: 10 },
+      { debtors: 400, cured: 300 },
     ];
     const sut = verdict(a, b, twoProportionTest(a, b), 100);
-    expect(sut).toEqual({ outcome: 'insufficient-sample', text: 'Too early to call: the champion has 99 cases; each arm needs at least 100.' });
+    expect(sut).toEqual({
+      outcome: 'insufficient-sample',
+      text: 'Too early to call: the champion has 99 debtors past the horizon; each arm needs at least 100.',
+    });
   });
 
   it('refuses with fewer than five cured cases in an arm', () => {
     const [a, b] = [
-      { cases: 1000, cured: 4 },
-      { cases: 1000, cured: 100 },
+      { debtors: 1000, cured: 4 },
+      { debtors: 1000, cured: 100 },
     ];
     expect(verdict(a, b, twoProportionTest(a, b), 100).outcome).toBe('insufficient-sample');
+  });
+});
+
+describe('sampleComplete', () => {
+  it('holds once each arm has its minimum of debtors past the horizon', () => {
+    expect(sampleComplete({ debtors: 100, cured: 0 }, { debtors: 100, cured: 0 }, 100)).toBe(true);
+    expect(sampleComplete({ debtors: 5000, cured: 0 }, { debtors: 99, cured: 0 }, 100)).toBe(false);
   });
 });

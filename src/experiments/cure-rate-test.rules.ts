@@ -4,19 +4,23 @@ import { errorFunction } from 'simple-statistics';
 export const Z_975 = 1.959963984540054;
 /** The significance level the verdict uses. */
 export const ALPHA = 0.05;
-/** Below this many cured, or not cured, cases in an arm the normal approximation behind the test does not hold. */
+/** Below this many cured, or not cured, debtors in an arm the normal approximation behind the test does not hold. */
 export const MIN_OUTCOMES = 5;
 
-/** An arm's sample: how many cases, how many of them cured. */
+/**
+ * An arm's sample: its debtors past the horizon, each counted once by their first case in the
+ * experiment, and how many of those first cases were cured within the horizon. The split is by
+ * debtor, so a debtor's cases are not independent trials: the debtor is the unit.
+ */
 export interface Sample {
-  cases: number;
+  debtors: number;
   cured: number;
 }
 
 export interface ProportionTest {
   /** Challenger's cure rate minus champion's. */
   difference: number | null;
-  /** (p₂ − p₁) / √(p̂(1 − p̂)(1/n₁ + 1/n₂)), p̂ pooled; null when every case or none is cured. */
+  /** (p₂ − p₁) / √(p̂(1 − p̂)(1/n₁ + 1/n₂)), p̂ pooled; null when every debtor or none is cured. */
   z: number | null;
   /** Two-sided: P(|Z| ≥ |z|) under equal cure rates. */
   pValue: number | null;
@@ -31,14 +35,14 @@ export function twoSidedP(z: number): number {
 
 /** The two-proportion z-test of the challenger's cure rate against the champion's. */
 export function twoProportionTest(champion: Sample, challenger: Sample): ProportionTest {
-  if (champion.cases === 0 || challenger.cases === 0) return { difference: null, z: null, pValue: null, confidenceInterval: null };
-  const p1 = champion.cured / champion.cases;
-  const p2 = challenger.cured / challenger.cases;
+  if (champion.debtors === 0 || challenger.debtors === 0) return { difference: null, z: null, pValue: null, confidenceInterval: null };
+  const p1 = champion.cured / champion.debtors;
+  const p2 = challenger.cured / challenger.debtors;
   const difference = p2 - p1;
-  const pooled = (champion.cured + challenger.cured) / (champion.cases + challenger.cases);
-  const pooledError = Math.sqrt(pooled * (1 - pooled) * (1 / champion.cases + 1 / challenger.cases));
+  const pooled = (champion.cured + challenger.cured) / (champion.debtors + challenger.debtors);
+  const pooledError = Math.sqrt(pooled * (1 - pooled) * (1 / champion.debtors + 1 / challenger.debtors));
   const z = pooledError > 0 ? difference / pooledError : null;
-  const error = Math.sqrt((p1 * (1 - p1)) / champion.cases + (p2 * (1 - p2)) / challenger.cases);
+  const error = Math.sqrt((p1 * (1 - p1)) / champion.debtors + (p2 * (1 - p2)) / challenger.debtors);
   return {
     difference,
     z,
@@ -53,24 +57,28 @@ export type VerdictOutcome = (typeof VERDICTS)[number];
 const percent = (rate: number) => `${(rate * 100).toFixed(1)} %`;
 const points = (difference: number) => `${difference >= 0 ? '+' : '−'}${Math.abs(difference * 100).toFixed(1)} points`;
 
+/** Each arm has its `minSample` debtors past the horizon: the fixed sample the test is read on. */
+export const sampleComplete = (champion: Sample, challenger: Sample, minSample: number) => champion.debtors >= minSample && challenger.debtors >= minSample;
+
 /**
- * What the test says in plain words. No winner is named while an arm has fewer than `minSample`
- * cases, or fewer than five cured or five uncured cases (the test's normal approximation).
+ * What the test says in plain words. No winner is named before the sample is complete (a
+ * verdict read while it fills would pick a winner by chance far more often than 5 %), nor with
+ * fewer than five cured or five uncured debtors in an arm (the test's normal approximation).
  */
 export function verdict(champion: Sample, challenger: Sample, test: ProportionTest, minSample: number): { outcome: VerdictOutcome; text: string } {
-  const small = Object.entries<Sample>({ champion, challenger }).filter(([, arm]) => arm.cases < minSample);
-  if (small.length > 0) {
-    const counts = small.map(([name, arm]) => `the ${name} has ${arm.cases}`).join(' and ');
-    return { outcome: 'insufficient-sample', text: `Too early to call: ${counts} cases; each arm needs at least ${minSample}.` };
+  if (!sampleComplete(champion, challenger, minSample)) {
+    const small = Object.entries<Sample>({ champion, challenger }).filter(([, arm]) => arm.debtors < minSample);
+    const counts = small.map(([name, arm]) => `the ${name} has ${arm.debtors}`).join(' and ');
+    return { outcome: 'insufficient-sample', text: `Too early to call: ${counts} debtors past the horizon; each arm needs at least ${minSample}.` };
   }
-  const thin = [champion, challenger].some((arm) => arm.cured < MIN_OUTCOMES || arm.cases - arm.cured < MIN_OUTCOMES);
+  const thin = [champion, challenger].some((arm) => arm.cured < MIN_OUTCOMES || arm.debtors - arm.cured < MIN_OUTCOMES);
   if (thin || test.z === null || test.pValue === null || test.difference === null) {
     return {
       outcome: 'insufficient-sample',
-      text: `Too early to call: each arm needs at least ${MIN_OUTCOMES} cured and ${MIN_OUTCOMES} uncured cases for the test to hold.`,
+      text: `Too early to call: each arm needs at least ${MIN_OUTCOMES} cured and ${MIN_OUTCOMES} uncured debtors for the test to hold.`,
     };
   }
-  const rates = `challenger ${percent(challenger.cured / challenger.cases)} against champion ${percent(champion.cured / champion.cases)}`;
+  const rates = `challenger ${percent(challenger.cured / challenger.debtors)} against champion ${percent(champion.cured / champion.debtors)}`;
   const p = `p = ${test.pValue < 0.0001 ? '< 0.0001' : test.pValue.toFixed(4)}`;
   if (test.pValue >= ALPHA) {
     return {

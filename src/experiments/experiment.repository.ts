@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { SqlRepository } from '../database/sql-repository';
 import type { Tx } from '../database/transactions';
-import type { Arm, ExperimentAction, ExperimentStatus } from './experiment.rules';
+import { attemptSql, contactSql, curedSql, curedWithinSql, messageDeliveredSql, messageSentSql, outreachSql } from '../domain/collection-figures';
+import type { Arm, ExperimentAction, ExperimentStatus, VerdictAtAction } from './experiment.rules';
 
 export interface Experiment {
   id: string;
@@ -11,6 +12,8 @@ export interface Experiment {
   challengerShare: number;
   segment: string | null;
   minSample: number;
+  /** The fixed horizon, an ISO-8601 period: a debtor counts once their first case is this old. */
+  cureWithin: string;
   status: ExperimentStatus;
   startedAt: Date;
   startedBy: string;
@@ -22,6 +25,8 @@ export interface ExperimentActionRecord {
   actor: string;
   at: Date;
   note: string | null;
+  /** For a stop or promotion: the report's verdict it was taken on. */
+  verdictAtAction: VerdictAtAction | null;
 }
 
 export interface NewCaseArm {
@@ -31,18 +36,29 @@ export interface NewCaseArm {
   bucket: number;
 }
 
+/** An arm's debtors (each once, by their first case), those past the horizon, and those cured within it. */
+export interface ArmSample {
+  arm: Arm;
+  debtors: number;
+  pastHorizon: number;
+  cured: number;
+}
+
 /** An arm's figures for the report; counts as numbers, money as minor units per currency. */
 export interface ArmFigures {
   arm: Arm;
   cases: number;
   cured: number;
+  attempts: number;
   contacts: number;
+  messagesSent: number;
+  messagesDelivered: number;
   qaFindings: number;
   recovered: { currency: string; amountMinor: bigint }[];
 }
 
 const COLUMNS = `id, name, champion, challenger, challenger_share AS "challengerShare", segment, min_sample AS "minSample",
-  status, started_at AS "startedAt", started_by AS "startedBy", ended_at AS "endedAt"`;
+  cure_within AS "cureWithin", status, started_at AS "startedAt", started_by AS "startedBy", ended_at AS "endedAt"`;
 
 /** Experiments, their admin actions, and the arm each case was given. */
 @Injectable()
@@ -50,8 +66,8 @@ export class ExperimentRepository extends SqlRepository {
   async insert(tx: Tx, experiment: Experiment): Promise<void> {
     await this.run(
       tx,
-      `INSERT INTO experiments (id, name, champion, challenger, challenger_share, segment, min_sample, status, started_at, started_by, ended_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+      `INSERT INTO experiments (id, name, champion, challenger, challenger_share, segment, min_sample, cure_within, status, started_at, started_by, ended_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
       [
         experiment.id,
         experiment.name,
@@ -60,6 +76,7 @@ export class ExperimentRepository extends SqlRepository {
         experiment.challengerShare,
         experiment.segment,
         experiment.minSample,
+        experiment.cureWithin,
         experiment.status,
         experiment.startedAt,
         experiment.startedBy,
@@ -72,7 +89,7 @@ export class ExperimentRepository extends SqlRepository {
     return this.row(tx, `SELECT ${COLUMNS} FROM experiments WHERE id = $1`, [id]);
   }
 
-  /** Locks the experiment against a concurrent stop or promotion (and waits for the openings assigning to it). */
+  /** Locks the experiment row against a concurrent change (the caller holds the experiments lock). */
   lock(tx: Tx, id: string): Promise<Experiment | undefined> {
     return this.row(tx, `SELECT ${COLUMNS} FROM experiments WHERE id = $1 FOR UPDATE`, [id]);
   }
@@ -95,16 +112,11 @@ export class ExperimentRepository extends SqlRepository {
 
   /**
    * The experiments that shape a new case's policy: the promoted ones in the order they were
-   * promoted, then the running ones, share-locked so that a stop or promotion waits for the
-   * openings that assign to them (a promoted row never changes again: it is not locked).
+   * promoted, then the running ones. The caller holds the experiments lock (shared, for an
+   * opening), so the answer cannot change before it commits.
    */
   inForce(tx: Tx): Promise<Experiment[]> {
-    return this.rows(
-      tx,
-      `WITH running AS (SELECT ${COLUMNS} FROM experiments WHERE status = 'running' FOR SHARE)
-       SELECT * FROM running UNION ALL SELECT ${COLUMNS} FROM experiments WHERE status = 'promoted'
-       ORDER BY "endedAt" NULLS LAST, "startedAt", id`,
-    );
+    return this.rows(tx, `SELECT ${COLUMNS} FROM experiments WHERE status IN ('running', 'promoted') ORDER BY "endedAt" NULLS LAST, "startedAt", id`);
   }
 
   /** Ends a running experiment. */
@@ -113,18 +125,23 @@ export class ExperimentRepository extends SqlRepository {
   }
 
   async appendAction(tx: Tx, experimentId: string, action: ExperimentActionRecord): Promise<void> {
-    await this.run(tx, 'INSERT INTO experiment_actions (experiment_id, action, actor, at, note) VALUES ($1, $2, $3, $4, $5)', [
+    await this.run(tx, 'INSERT INTO experiment_actions (experiment_id, action, actor, at, note, verdict_at_action) VALUES ($1, $2, $3, $4, $5, $6)', [
       experimentId,
       action.action,
       action.actor,
       action.at,
       action.note,
+      action.verdictAtAction === null ? null : JSON.stringify(action.verdictAtAction),
     ]);
   }
 
   /** Oldest first. */
   actions(tx: Tx | undefined, experimentId: string): Promise<ExperimentActionRecord[]> {
-    return this.rows(tx, 'SELECT action, actor, at, note FROM experiment_actions WHERE experiment_id = $1 ORDER BY id', [experimentId]);
+    return this.rows(
+      tx,
+      'SELECT action, actor, at, note, verdict_at_action AS "verdictAtAction" FROM experiment_actions WHERE experiment_id = $1 ORDER BY id',
+      [experimentId],
+    );
   }
 
   async insertArms(tx: Tx, arms: readonly NewCaseArm[], at: Date): Promise<void> {
@@ -147,22 +164,51 @@ export class ExperimentRepository extends SqlRepository {
   }
 
   /**
-   * Each arm's cases, cured (paid in full: resolved) cases, contacts (touches of `contactKinds`),
-   * QA findings, and the payments received on its cases per currency.
+   * The test's sample per arm: each debtor once, by their first case in the experiment (the
+   * earliest opened); past the horizon once that case is `cureWithin` old at `now`, and cured if
+   * it was cured within `cureWithin` of its opening.
    */
-  async figures(experimentId: string, contactKinds: readonly string[]): Promise<ArmFigures[]> {
+  async sample(experiment: Pick<Experiment, 'id' | 'cureWithin'>, now: Date): Promise<ArmSample[]> {
+    const rows = await this.rows<{ arm: Arm; debtors: string; pastHorizon: string; cured: string }>(
+      undefined,
+      `WITH first AS (
+         SELECT DISTINCT ON (c.debtor_id) a.arm, c.status, c.opened_at, c.closed_at, c.opened_at + $2::interval <= $3 AS past
+         FROM case_arms a JOIN cases c ON c.id = a.case_id
+         WHERE a.experiment_id = $1
+         ORDER BY c.debtor_id, c.opened_at, c.id
+       )
+       SELECT arm, count(*) AS debtors, count(*) FILTER (WHERE past) AS "pastHorizon",
+         count(*) FILTER (WHERE past AND ${curedWithinSql('first', '$2::interval')}) AS cured
+       FROM first GROUP BY arm`,
+      [experiment.id, experiment.cureWithin, now],
+    );
+    return rows.map((row) => ({ arm: row.arm, debtors: Number(row.debtors), pastHorizon: Number(row.pastHorizon), cured: Number(row.cured) }));
+  }
+
+  /**
+   * Each arm's cases, cured cases, people's attempts and contacts, messages (as the collection
+   * figures define them), QA findings that were not overturned on review, and the payments
+   * received on its cases per currency.
+   */
+  async figures(experimentId: string): Promise<ArmFigures[]> {
     const [counts, recovered] = await Promise.all([
-      this.rows<{ arm: Arm; cases: string; cured: string; contacts: string; qaFindings: string }>(
+      this.rows<Record<Exclude<keyof ArmFigures, 'recovered'>, string> & { arm: Arm }>(
         undefined,
-        `SELECT a.arm, count(*) AS cases, count(*) FILTER (WHERE c.status = 'resolved') AS cured,
-           COALESCE(sum(t.contacts), 0) AS contacts, COALESCE(sum(f.findings), 0) AS "qaFindings"
+        `SELECT a.arm, count(*) AS cases, count(*) FILTER (WHERE ${curedSql('c')}) AS cured,
+           COALESCE(sum(t.attempts), 0) AS attempts, COALESCE(sum(t.contacts), 0) AS contacts,
+           COALESCE(sum(t.sent), 0) AS "messagesSent", COALESCE(sum(t.delivered), 0) AS "messagesDelivered",
+           COALESCE(sum(f.findings), 0) AS "qaFindings"
          FROM case_arms a
          JOIN cases c ON c.id = a.case_id
-         CROSS JOIN LATERAL (SELECT count(*) AS contacts FROM touches WHERE case_id = a.case_id AND kind = ANY($2::text[])) t
-         CROSS JOIN LATERAL (SELECT count(*) AS findings FROM qa_findings WHERE case_id = a.case_id) f
+         CROSS JOIN LATERAL (
+           SELECT count(*) FILTER (WHERE ${attemptSql('t')}) AS attempts, count(*) FILTER (WHERE ${contactSql('t')}) AS contacts,
+             count(*) FILTER (WHERE ${messageSentSql('t')}) AS sent, count(*) FILTER (WHERE ${messageDeliveredSql('t')}) AS delivered
+           FROM touches t WHERE t.case_id = a.case_id AND ${outreachSql('t')}
+         ) t
+         CROSS JOIN LATERAL (SELECT count(*) AS findings FROM qa_findings WHERE case_id = a.case_id AND status <> 'overturned') f
          WHERE a.experiment_id = $1
          GROUP BY a.arm`,
-        [experimentId, [...contactKinds]],
+        [experimentId],
       ),
       this.rows<{ arm: Arm; currency: string; amountMinor: string }>(
         undefined,
@@ -177,7 +223,10 @@ export class ExperimentRepository extends SqlRepository {
       arm: row.arm,
       cases: Number(row.cases),
       cured: Number(row.cured),
+      attempts: Number(row.attempts),
       contacts: Number(row.contacts),
+      messagesSent: Number(row.messagesSent),
+      messagesDelivered: Number(row.messagesDelivered),
       qaFindings: Number(row.qaFindings),
       recovered: recovered.filter((r) => r.arm === row.arm).map((r) => ({ currency: r.currency, amountMinor: BigInt(r.amountMinor) })),
     }));

@@ -1,4 +1,4 @@
-import { armOf, bucketOf, replacements } from './experiment.rules';
+import { armOf, bucketOf, horizonProblem, replacements } from './experiment.rules';
 
 describe('bucketOf', () => {
   it('is the first 48 bits of SHA-256 over the experiment and the debtor, as a fraction', () => {
@@ -51,5 +51,24 @@ describe('replacements', () => {
         { champion: 'b', challenger: 'a' },
       ]),
     ).toEqual(new Map([['b', 'a']]));
+  });
+});
+
+describe('horizonProblem', () => {
+  it.each(['P60D', 'P8W', 'P2M', 'P1Y', 'PT12H', 'P1DT6H', 'P1096D'])('accepts %s', (period) => {
+    expect(horizonProblem(period)).toBeNull();
+  });
+
+  it.each([
+    ['60 days', /ISO-8601 period/],
+    ['P', /ISO-8601 period/],
+    ['PT', /ISO-8601 period/],
+    ['P1.5D', /ISO-8601 period/],
+    ['-P1D', /ISO-8601 period/],
+    ['P0D', /longer than zero/],
+    ['P4Y', /at most 1096 days/],
+    ['P99999D', /ISO-8601 period/],
+  ])('refuses %s', (period, reason) => {
+    expect(horizonProblem(period)).toMatch(reason);
   });
 });

@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { Duration } from 'luxon';
+import type { VerdictOutcome } from './cure-rate-test.rules';
 
 /** Which side of an experiment a case is on: the champion policy or the challenger. */
 export const ARMS = ['champion', 'challenger'] as const;
@@ -10,8 +12,33 @@ export type ExperimentStatus = (typeof EXPERIMENT_STATUSES)[number];
 export const EXPERIMENT_ACTIONS = ['started', 'stopped', 'promoted'] as const;
 export type ExperimentAction = (typeof EXPERIMENT_ACTIONS)[number];
 
-/** The touch kinds that count as a contact with the debtor in an experiment's report. */
-export const CONTACT_KINDS = ['notice.sent', 'letter.sent', 'contact.recorded'] as const;
+/** What a stop or promotion was decided on: the report's verdict and its sample at that moment. */
+export interface VerdictAtAction {
+  asOf: string;
+  sampleComplete: boolean;
+  outcome: VerdictOutcome;
+  text: string;
+  samples: Record<Arm, { debtors: number; cured: number }>;
+  z: number | null;
+  pValue: number | null;
+}
+
+/** The horizon when a start names none: a debtor counts once their first case is 60 days old. */
+export const DEFAULT_CURE_WITHIN = 'P60D';
+/** At most three years: an experiment that long is a policy. */
+const MAX_CURE_WITHIN_DAYS = 1096;
+// Whole units only, in the ISO-8601 form PostgreSQL reads as an interval as well.
+const HORIZON = /^P(?=\d|T\d)(\d{1,4}Y)?(\d{1,4}M)?(\d{1,4}W)?(\d{1,4}D)?(T(?=\d)(\d{1,4}H)?(\d{1,4}M)?(\d{1,4}S)?)?$/;
+
+/** Why a horizon is refused, or null when it is a positive ISO-8601 period of whole units up to three years. */
+export function horizonProblem(period: string): string | null {
+  const duration = HORIZON.test(period) ? Duration.fromISO(period) : null;
+  if (!duration?.isValid) return 'must be an ISO-8601 period of whole units such as P60D, P8W or P2M';
+  const days = duration.as('days');
+  if (days <= 0) return 'must be longer than zero';
+  if (days > MAX_CURE_WITHIN_DAYS) return `must be at most ${MAX_CURE_WITHIN_DAYS} days`;
+  return null;
+}
 
 /**
  * The debtor's place in [0, 1) for one experiment: the first 48 bits of

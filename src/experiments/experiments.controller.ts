@@ -6,6 +6,7 @@ import { Roles } from '../common/auth/roles.decorator';
 import { parseOrThrow } from '../common/zod-validation';
 import { ApiErrors, ApiZodBody, ApiZodParam, ApiZodQuery } from '../docs/decorators';
 import { ExperimentReports } from './experiment-reports.service';
+import { DEFAULT_CURE_WITHIN, horizonProblem } from './experiment.rules';
 import { Experiments } from './experiments.service';
 
 const experimentId = z.uuid('must be an experiment id (UUID)');
@@ -23,6 +24,14 @@ export const experimentBody = z
     challengerShare: z.number({ error: 'must be a number' }).gt(0, 'must be above 0').lt(1, 'must be below 1'),
     segment: z.string().trim().min(1, 'must not be empty').max(100, 'must be at most 100 characters').optional(),
     minSample: z.number().int('must be a whole number').min(10, 'must be at least 10').max(1_000_000, 'must be at most 1000000').default(100),
+    cureWithin: z
+      .string()
+      .max(40, 'must be at most 40 characters')
+      .default(DEFAULT_CURE_WITHIN)
+      .superRefine((value, ctx) => {
+        const problem = horizonProblem(value);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      }),
     note: note.optional(),
   })
   .refine((body) => body.challenger !== body.champion, { path: ['challenger'], message: 'must differ from the champion' });
@@ -45,11 +54,11 @@ export class ExperimentsController {
   @ApiOperation({
     summary: 'Start an experiment',
     description:
-      "Splits the new cases that would get the champion policy between champion and challenger, by a hash of the debtor, the challenger taking `challengerShare`; `segment` limits it to that segment's cases. `minSample` is the cases per arm before the report names a winner.",
+      "Splits the new cases that would get the champion policy between champion and challenger, by a hash of the debtor, the challenger taking `challengerShare`; `segment` limits it to that segment's cases. `cureWithin` (ISO-8601, default P60D) is the fixed horizon: a debtor counts in the test once their first case in the experiment is that old, cured if it was paid within it; `minSample` is the debtors per arm past the horizon before the report names a winner.",
   })
   @ApiZodBody(experimentBody)
   @ApiCreatedResponse({ description: 'The experiment, running, with its record of actions' })
-  @ApiErrors(400, [409, 'The champion has a running experiment, or a promotion replaced it'], [422, 'An unknown policy key'])
+  @ApiErrors(400, [409, 'The champion has a running experiment, or a promotion replaced it'])
   start(@Body() body: unknown, @Actor() actor: string) {
     return this.experiments.start(parseOrThrow(experimentBody, body ?? {}, 'body'), actor);
   }
@@ -79,7 +88,7 @@ export class ExperimentsController {
   @ApiOperation({
     summary: "The experiment's report",
     description:
-      'Per arm: cases, cured cases and cure rate, amount recovered per currency, contacts per cure and QA findings; the two-proportion z-test of the cure rates with a 95 % interval of the difference; and a verdict that names no winner below the minimum sample.',
+      "Per arm: cases, cured cases and cure rate, amount recovered per currency, people's contacts and the service's messages, contacts per cure and QA findings (not overturned); the test's `sample`: debtors counted once by their first case, past the horizon, cured within it; `sampleComplete`; the two-proportion z-test of the debtors' cure rates with a 95 % interval of the difference; and a verdict that names no winner before the sample is complete.",
   })
   @ApiZodParam('id', experimentId)
   @ApiOkResponse({ description: 'The report' })
@@ -93,7 +102,8 @@ export class ExperimentsController {
   @Roles()
   @ApiOperation({
     summary: 'Stop an experiment',
-    description: 'New cases get the champion again; cases opened in it keep their arm and policy. Recorded with the note.',
+    description:
+      "New cases get the champion again; cases opened in it keep their arm and policy. Recorded with the note and the report's verdict at that moment (`verdictAtAction`).",
   })
   @ApiZodParam('id', experimentId)
   @ApiZodBody(endBody)
@@ -110,7 +120,7 @@ export class ExperimentsController {
   @ApiOperation({
     summary: 'Promote the challenger',
     description:
-      'Ends the experiment with the challenger in force: new cases that the policy files give the champion (by segment or default) get the challenger instead. Cases opened before keep their arm and policy. Recorded with the note.',
+      "Ends the experiment with the challenger in force: new cases that the policy files give the champion (by segment or default) get the challenger instead. Cases opened before keep their arm and policy. Recorded with the note and the report's verdict at that moment (`verdictAtAction`).",
   })
   @ApiZodParam('id', experimentId)
   @ApiZodBody(endBody)

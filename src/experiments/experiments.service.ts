@@ -2,12 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { Clock } from '../common/clock';
 import { CURSOR, decodeCursor, pageOf } from '../common/cursor';
-import { DomainError, NotFound } from '../common/errors';
+import { DomainError, NotFound, ValidationFailed } from '../common/errors';
 import { AdvisoryLock, Locks } from '../database/locks.repository';
 import { Transactions, type Tx } from '../database/transactions';
 import { PolicyRegistry } from '../policies/policy-registry.service';
 import { type Experiment, ExperimentRepository } from './experiment.repository';
-import { replacements } from './experiment.rules';
+import { ExperimentReports } from './experiment-reports.service';
+import { DEFAULT_CURE_WITHIN, replacements } from './experiment.rules';
 
 export interface NewExperiment {
   name: string;
@@ -16,8 +17,12 @@ export interface NewExperiment {
   challengerShare: number;
   segment?: string;
   minSample: number;
+  cureWithin?: string;
   note?: string;
 }
+
+/** A refused segment's reason lists at most this many of the known ones. */
+const SEGMENTS_SHOWN = 10;
 
 /** Starting, listing, stopping and promoting experiments; each change an audited admin action. */
 @Injectable()
@@ -28,20 +33,25 @@ export class Experiments {
     private readonly clock: Clock,
     private readonly policies: PolicyRegistry,
     private readonly experiments: ExperimentRepository,
+    private readonly reports: ExperimentReports,
   ) {}
 
   /**
-   * Starts splitting the champion's new cases. One running experiment per champion; a champion
-   * that a promotion replaced gets no new cases, so it cannot be tried either.
+   * Starts splitting the champion's new cases. Both policies must be loaded and the segment one
+   * the policies match (the body's schema keeps the challenger apart from the champion). One
+   * running experiment per champion; a champion that a promotion replaced gets no new cases, so
+   * it cannot be tried either.
    */
   async start(input: NewExperiment, actor: string) {
-    for (const field of ['champion', 'challenger'] as const) {
-      if (!this.policies.has(input[field])) {
-        throw new DomainError('unprocessable', `body.${field}: unknown policy "${input[field]}"`, [
-          { field: `body.${field}`, reason: 'is not a loaded policy key' },
-        ]);
-      }
+    const problems = (['champion', 'challenger'] as const)
+      .filter((field) => !this.policies.has(input[field]))
+      .map((field) => ({ field: `body.${field}`, reason: `is not a loaded policy key ("${input[field]}")` }));
+    const segments = this.policies.segments();
+    if (input.segment !== undefined && !segments.includes(input.segment)) {
+      const known = segments.length > SEGMENTS_SHOWN ? `${segments.slice(0, SEGMENTS_SHOWN).join(', ')}, …` : segments.join(', ');
+      problems.push({ field: 'body.segment', reason: `is not a segment the policies match (${known || 'none'})` });
     }
+    if (problems.length > 0) throw new ValidationFailed(problems);
     return this.transactions.run(async (tx) => {
       // Starts and promotions one at a time, so that the checks below see every one before.
       await this.locks.take(tx, AdvisoryLock.Experiments);
@@ -71,13 +81,14 @@ export class Experiments {
         challengerShare: input.challengerShare,
         segment: input.segment ?? null,
         minSample: input.minSample,
+        cureWithin: input.cureWithin ?? DEFAULT_CURE_WITHIN,
         status: 'running',
         startedAt: now,
         startedBy: actor,
         endedAt: null,
       };
       await this.experiments.insert(tx, experiment);
-      await this.experiments.appendAction(tx, experiment.id, { action: 'started', actor, at: now, note: input.note ?? null });
+      await this.experiments.appendAction(tx, experiment.id, { action: 'started', actor, at: now, note: input.note ?? null, verdictAtAction: null });
       return this.detail(experiment.id, tx);
     });
   }
@@ -114,9 +125,11 @@ export class Experiments {
       if (experiment.status !== 'running') {
         throw new DomainError('conflict', `experiment ${id} is ${experiment.status}; only a running experiment can be ${status}`);
       }
+      // The verdict the decision was taken on goes on the record with it; openings wait on the lock, so no case joins meanwhile.
+      const verdictAtAction = await this.reports.verdictAtAction(experiment);
       const now = this.clock.now();
       await this.experiments.end(tx, id, status, now);
-      await this.experiments.appendAction(tx, id, { action: status, actor, at: now, note });
+      await this.experiments.appendAction(tx, id, { action: status, actor, at: now, note, verdictAtAction });
       return this.detail(id, tx);
     });
   }

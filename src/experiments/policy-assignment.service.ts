@@ -1,4 +1,5 @@
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { AdvisoryLock, Locks } from '../database/locks.repository';
 import { Transactions, type Tx } from '../database/transactions';
 import type { PolicyVersion } from '../domain/policy';
 import { PolicyRegistry } from '../policies/policy-registry.service';
@@ -40,6 +41,7 @@ export class PolicyAssignment implements OnApplicationBootstrap {
     private readonly policies: PolicyRegistry,
     private readonly experiments: ExperimentRepository,
     private readonly transactions: Transactions,
+    private readonly locks: Locks,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -53,6 +55,9 @@ export class PolicyAssignment implements OnApplicationBootstrap {
   }
 
   async assign(tx: Tx, requests: readonly PolicyRequest[]): Promise<Assigned[]> {
+    // Shared: openings do not wait on each other, and a start, stop or promotion (exclusive) waits
+    // for those in flight; an opening that waited reads after the change committed, never half of it.
+    await this.locks.takeShared(tx, AdvisoryLock.Experiments);
     const inForce = await this.experiments.inForce(tx);
     const promoted = inForce.filter((e) => e.status === 'promoted' && this.policies.has(e.challenger));
     const replaced = replacements(promoted);

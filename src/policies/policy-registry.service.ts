@@ -50,6 +50,11 @@ export class PolicyRegistry implements OnModuleInit {
     return this.current.has(key);
   }
 
+  /** The segments the loaded policies match, sorted. */
+  segments(): string[] {
+    return [...new Set([...this.current.values()].flatMap((version) => version.definition.match?.segment ?? []))].sort();
+  }
+
   /** The event's policy, else the first whose `match.segment` names the segment, else the default. */
   choose(policyKey: string | undefined, segment: string | undefined): PolicyVersion {
     if (policyKey) {

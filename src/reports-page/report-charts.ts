@@ -313,7 +313,7 @@ function funnelChart(stages: FunnelStage[]): ReportChart {
   return {
     id: 'funnel',
     title: 'From contact to payment',
-    explanation: 'How many cases reached each stage: contacted, promised to pay, kept the promise, paid.',
+    explanation: 'How many cases reached each stage: contacted by a person (a call, a visit…; not a message), promised to pay, kept the promise, paid.',
     summary:
       !first || nobodyInFunnel(shown)
         ? `${NO_DATA_YET}: no cases in the period.`

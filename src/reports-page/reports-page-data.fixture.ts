@@ -3,9 +3,8 @@
  * cure curves over 90 days, two months of roll rates, a funnel, three collectors' QA scores over
  * two weeks (with days off) and five rules' findings.
  */
+import { rate } from '../domain/collection-figures';
 import type { CureCurvePoint, FindingsByRuleRow, QaScoreRow, ReportsPageData, RollRateCell } from '../reports/report-rows';
-
-const rate = (part: number, whole: number) => (whole === 0 ? null : part / whole);
 
 /** Cumulative cures rising towards a ceiling, as cure curves do. */
 function cureCurve(policy: string, cases: number, ceiling: number, pace: number): CureCurvePoint[] {

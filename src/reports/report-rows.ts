@@ -74,6 +74,8 @@ export interface KpiRow {
   contactRate: number | null;
   rightPartyContacts: number;
   rightPartyContactRate: number | null;
+  messagesSent: number;
+  messagesDelivered: number;
   promisedCases: number;
   promiseRate: number | null;
   promisesKept: number;

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { SqlRepository } from '../database/sql-repository';
+import { attemptSql, contactSql, curedSql, messageDeliveredSql, messageSentSql, outreachSql, rightPartyContactSql } from '../domain/collection-figures';
 import {
-  ATTEMPT_KINDS,
   type BucketMove,
   type CaseAges,
   DPD_BOUNDS,
@@ -15,11 +15,8 @@ import {
   PROMISE_KINDS,
   type QaDimension,
   type QaScoreSums,
-  REACHED_KINDS,
   type RecoveredAtRate,
-  RIGHT_PARTY_OUTCOMES,
   type RollMonth,
-  UNREACHED_OUTCOMES,
 } from './report.rules';
 
 /** [from, to) as instants. */
@@ -43,9 +40,6 @@ const COHORT = `SELECT c.id, c.currency, c.status, pv.key AS policy, COALESCE(c.
   JOIN policy_versions pv ON pv.id = c.policy_version_id
   LEFT JOIN agency_placements ap ON ap.case_id = c.id
   WHERE c.opened_at >= $1 AND c.opened_at < $2`;
-
-/** An attempt that reached someone; $4 the automated kinds that did, $5 the people's outcomes that did not. */
-const REACHED = `(t.kind = ANY($4::text[]) OR (t.kind = 'contact.recorded' AND NOT COALESCE(t.data->>'outcome' = ANY($5::text[]), false)))`;
 
 /** The key a touch is counted under, for the splits by a touch's attribute; null for the case attributes. */
 const TOUCH_KEYS: Record<KpiDimension, string> = {
@@ -78,52 +72,44 @@ export class ReportRepository extends SqlRepository {
     const rows = await this.rows<Omit<KpiCounts, 'recoveredMinor'> & { recoveredMinor: string }>(
       undefined,
       `WITH cohort AS (${COHORT}),
-       attempt AS (
-         SELECT t.case_id, ${TOUCH_KEYS[by]} AS key, count(*)::int AS attempts,
-           count(*) FILTER (WHERE ${REACHED})::int AS contacts,
-           count(*) FILTER (WHERE t.kind = 'contact.recorded')::int AS people,
-           count(*) FILTER (WHERE t.kind = 'contact.recorded' AND t.data->>'party' = 'debtor' AND t.data->>'outcome' = ANY($6::text[]))::int AS rpc
+       outreach AS (
+         SELECT t.case_id, ${TOUCH_KEYS[by]} AS key, count(*) FILTER (WHERE ${attemptSql('t')})::int AS attempts,
+           count(*) FILTER (WHERE ${contactSql('t')})::int AS contacts,
+           count(*) FILTER (WHERE ${rightPartyContactSql('t')})::int AS rpc,
+           count(*) FILTER (WHERE ${messageSentSql('t')})::int AS sent,
+           count(*) FILTER (WHERE ${messageDeliveredSql('t')})::int AS delivered
          FROM touches t JOIN cohort ON cohort.id = t.case_id
-         WHERE t.kind = ANY($7::text[])
+         WHERE ${by === 'collector' ? attemptSql('t') : outreachSql('t')}
          GROUP BY 1, 2
        ),
        promise AS (
          SELECT t.case_id, bool_or(t.kind = 'promise.recorded') AS promised,
            count(*) FILTER (WHERE t.kind = 'promise.kept')::int AS kept, count(*) FILTER (WHERE t.kind = 'promise.broken')::int AS broken
          FROM touches t JOIN cohort ON cohort.id = t.case_id
-         WHERE t.kind = ANY($8::text[])
+         WHERE t.kind = ANY($4::text[])
          GROUP BY 1
        ),
        paid AS (SELECT p.case_id, sum(p.amount_minor) AS minor FROM payments p JOIN cohort ON cohort.id = p.case_id GROUP BY 1),
        member AS (
          ${
            byTouch
-             ? 'SELECT a.case_id AS id, a.key, a.attempts, a.contacts, a.people, a.rpc FROM attempt a'
+             ? 'SELECT a.case_id AS id, a.key, a.attempts, a.contacts, a.rpc, a.sent, a.delivered FROM outreach a'
              : `SELECT cohort.id, cohort.${by} AS key, COALESCE(a.attempts, 0) AS attempts, COALESCE(a.contacts, 0) AS contacts,
-                  COALESCE(a.people, 0) AS people, COALESCE(a.rpc, 0) AS rpc
-                FROM cohort LEFT JOIN attempt a ON a.case_id = cohort.id`
+                  COALESCE(a.rpc, 0) AS rpc, COALESCE(a.sent, 0) AS sent, COALESCE(a.delivered, 0) AS delivered
+                FROM cohort LEFT JOIN outreach a ON a.case_id = cohort.id`
          }
        )
        SELECT m.key, c.currency, count(*)::int AS cases, sum(m.attempts)::int AS attempts, sum(m.contacts)::int AS contacts,
-         sum(m.people)::int AS "peopleAttempts", sum(m.rpc)::int AS "rightPartyContacts",
+         sum(m.rpc)::int AS "rightPartyContacts", sum(m.sent)::int AS "messagesSent", sum(m.delivered)::int AS "messagesDelivered",
          count(*) FILTER (WHERE pr.promised)::int AS "promisedCases", COALESCE(sum(pr.kept), 0)::int AS "promisesKept",
-         COALESCE(sum(pr.broken), 0)::int AS "promisesBroken", count(*) FILTER (WHERE c.status = 'resolved')::int AS cured,
+         COALESCE(sum(pr.broken), 0)::int AS "promisesBroken", count(*) FILTER (WHERE ${curedSql('c')})::int AS cured,
          COALESCE(sum(pd.minor), 0)::text AS "recoveredMinor"
        FROM member m JOIN cohort c ON c.id = m.id
        LEFT JOIN promise pr ON pr.case_id = m.id
        LEFT JOIN paid pd ON pd.case_id = m.id
        GROUP BY m.key, c.currency
        ORDER BY m.key, c.currency`,
-      [
-        window.from,
-        window.to,
-        DPD_BOUNDS,
-        REACHED_KINDS,
-        UNREACHED_OUTCOMES,
-        RIGHT_PARTY_OUTCOMES,
-        by === 'collector' ? ['contact.recorded'] : ATTEMPT_KINDS,
-        PROMISE_KINDS,
-      ],
+      [window.from, window.to, DPD_BOUNDS, PROMISE_KINDS],
     );
     return rows.map((row) => ({ ...row, recoveredMinor: BigInt(row.recoveredMinor) }));
   }
@@ -149,7 +135,7 @@ export class ReportRepository extends SqlRepository {
     return this.rows(
       undefined,
       `SELECT pv.key AS policy, LEAST(floor(extract(epoch FROM $3::timestamptz - c.opened_at) / 86400)::int, $4::int) AS "ageDays",
-         CASE WHEN c.status = 'resolved' THEN LEAST(floor(extract(epoch FROM c.closed_at - c.opened_at) / 86400)::int, $4::int + 1) END AS "curedDay",
+         CASE WHEN ${curedSql('c')} THEN LEAST(floor(extract(epoch FROM c.closed_at - c.opened_at) / 86400)::int, $4::int + 1) END AS "curedDay",
          count(*)::int AS cases
        FROM cases c JOIN policy_versions pv ON pv.id = c.policy_version_id
        WHERE c.opened_at >= $1 AND c.opened_at < $2
@@ -163,7 +149,7 @@ export class ReportRepository extends SqlRepository {
     return this.rows(
       undefined,
       `SELECT m.month, width_bucket(${dpdAt('m.end_at')}, $4::int[]) AS "from",
-         CASE WHEN c.closed_at < m.next_end THEN CASE WHEN c.status = 'resolved' THEN $5::int ELSE $6::int END
+         CASE WHEN c.closed_at < m.next_end THEN CASE WHEN ${curedSql('c')} THEN $5::int ELSE $6::int END
            ELSE width_bucket(${dpdAt('m.next_end')}, $4::int[]) END AS "to",
          count(*)::int AS cases
        FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[]) AS m(month, end_at, next_end)
@@ -181,16 +167,16 @@ export class ReportRepository extends SqlRepository {
       undefined,
       `WITH cohort AS (SELECT c.id, c.status FROM cases c WHERE c.opened_at >= $1 AND c.opened_at < $2),
        facts AS (
-         SELECT t.case_id, bool_or(${REACHED}) AS contacted, bool_or(t.kind = 'promise.recorded') AS promised, bool_or(t.kind = 'promise.kept') AS kept
+         SELECT t.case_id, bool_or(${contactSql('t')}) AS contacted, bool_or(t.kind = 'promise.recorded') AS promised, bool_or(t.kind = 'promise.kept') AS kept
          FROM touches t JOIN cohort ON cohort.id = t.case_id
-         WHERE t.kind = ANY($3::text[])
+         WHERE ${contactSql('t')} OR t.kind = ANY($3::text[])
          GROUP BY 1
        )
        SELECT COALESCE(f.contacted, false) AS contacted, COALESCE(f.promised, false) AS promised, COALESCE(f.kept, false) AS kept,
-         c.status = 'resolved' AS paid, count(*)::int AS cases
+         ${curedSql('c')} AS paid, count(*)::int AS cases
        FROM cohort c LEFT JOIN facts f ON f.case_id = c.id
        GROUP BY 1, 2, 3, 4`,
-      [window.from, window.to, [...ATTEMPT_KINDS, ...PROMISE_KINDS], REACHED_KINDS, UNREACHED_OUTCOMES],
+      [window.from, window.to, PROMISE_KINDS],
     );
   }
 

@@ -11,7 +11,6 @@ import {
   type KpiCounts,
   kpiRows,
   qaScoreRows,
-  rate,
   rollMonths,
   rollRates,
 } from './report.rules';
@@ -22,8 +21,9 @@ const counts = (over: Partial<KpiCounts>): KpiCounts => ({
   cases: 0,
   attempts: 0,
   contacts: 0,
-  peopleAttempts: 0,
   rightPartyContacts: 0,
+  messagesSent: 0,
+  messagesDelivered: 0,
   promisedCases: 0,
   promisesKept: 0,
   promisesBroken: 0,
@@ -52,20 +52,17 @@ describe('report figures', () => {
     expect(() => bucketLabel(6)).toThrow(RangeError);
   });
 
-  it('answers a rate as a fraction with four decimals, null over nothing', () => {
-    expect([rate(1, 3), rate(2, 2), rate(0, 5), rate(0, 0)]).toEqual([0.3333, 1, 0, null]);
-  });
-
   it('adds counts across currencies and keeps money per currency', () => {
     const [row] = kpiRows([
-      counts({ currency: 'USD', cases: 1, attempts: 2, contacts: 1, cured: 1, recoveredMinor: 500n }),
-      // 3 cases, 6 attempts of which 3 reached someone, 4 of them by people with 2 right-party contacts.
+      counts({ currency: 'USD', cases: 1, attempts: 2, contacts: 1, messagesSent: 3, messagesDelivered: 1, cured: 1, recoveredMinor: 500n }),
+      // 3 cases, 6 people's attempts of which 3 reached someone, 2 of them the debtor; 5 messages, 2 delivered.
       counts({
         cases: 2,
         attempts: 4,
         contacts: 2,
-        peopleAttempts: 4,
         rightPartyContacts: 2,
+        messagesSent: 2,
+        messagesDelivered: 1,
         promisedCases: 1,
         promisesKept: 1,
         promisesBroken: 2,
@@ -79,7 +76,9 @@ describe('report figures', () => {
       contacts: 3,
       contactRate: 0.5,
       rightPartyContacts: 2,
-      rightPartyContactRate: 0.5,
+      rightPartyContactRate: 0.3333, // 2 ÷ 6
+      messagesSent: 5,
+      messagesDelivered: 2,
       promisedCases: 1,
       promiseRate: 0.3333,
       promisesKept: 1,
@@ -91,8 +90,8 @@ describe('report figures', () => {
         { currency: 'EUR', amount: '123.45' },
         { currency: 'USD', amount: '5.00' },
       ],
-      // 3 contacts for 1 cure.
-      contactsPerCure: 3,
+      // 6 attempts and 5 messages for 1 cure.
+      contactsPerCure: 11,
     });
   });
 
@@ -176,6 +175,19 @@ describe('report figures', () => {
       ['2025-12', '2026-01-01T00:00:00.000Z', '2026-02-01T00:00:00.000Z'],
       ['2026-01', '2026-02-01T00:00:00.000Z', '2026-03-01T00:00:00.000Z'],
     ]);
+  });
+
+  it('dates a month by its end: a period ending inside a month leaves that month out', () => {
+    const now = new Date('2026-12-01T00:00:00Z');
+    const months = (from: string, toExclusive: string) => rollMonths(new Date(from), new Date(toExclusive), now).map((m) => m.month);
+    // to = 2026-03-15 (the window ends 03-16): March has not finished in the period.
+    expect(months('2026-01-01T00:00:00Z', '2026-03-16T00:00:00Z')).toEqual(['2026-01', '2026-02']);
+    // to = 2026-03-31, March's last day: March counts.
+    expect(months('2026-01-01T00:00:00Z', '2026-04-01T00:00:00Z')).toEqual(['2026-01', '2026-02', '2026-03']);
+    // A period inside one month holds no month end.
+    expect(months('2026-03-02T00:00:00Z', '2026-03-31T00:00:00Z')).toEqual([]);
+    // A from inside a month keeps that month: its end is in the period.
+    expect(months('2026-01-20T00:00:00Z', '2026-03-01T00:00:00Z')).toEqual(['2026-01', '2026-02']);
   });
 
   it('narrows the funnel: a stage counts only cases that reached every stage before it', () => {

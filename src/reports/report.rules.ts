@@ -1,5 +1,6 @@
-import { amountAtRate } from '../domain/late-fee';
-import { formatMinorUnits } from '../domain/money';
+import { contactsPerCure, rate } from '../domain/collection-figures';
+import { checkedRate } from '../domain/late-fee';
+import { amountAtRate, formatMinorUnits } from '../domain/money';
 import type { TouchKind } from '../domain/touch-kinds';
 import {
   type CommissionRow,
@@ -47,14 +48,6 @@ export function dpdBucket(days: number): string {
   return bucketLabel(DPD_BOUNDS.filter((bound) => days >= bound).length);
 }
 
-/** The automated touches that try to reach the debtor, and the people's contacts. */
-export const ATTEMPT_KINDS = ['notice.sent', 'notice.failed', 'letter.sent', 'letter.failed', 'contact.recorded'] as const satisfies readonly TouchKind[];
-/** Automated attempts that reached the debtor (the provider or the post took them). */
-export const REACHED_KINDS = ['notice.sent', 'letter.sent'] as const satisfies readonly TouchKind[];
-/** Outcomes of a person's contact in which nobody was reached. */
-export const UNREACHED_OUTCOMES = ['no-answer', 'wrong-number'] as const;
-/** Outcomes that, with the debtor as the party, make a right-party contact (the contact contract). */
-export const RIGHT_PARTY_OUTCOMES = ['right-party-contact', 'promise', 'refusal', 'dispute', 'hardship'] as const;
 export const PROMISE_KINDS = ['promise.recorded', 'promise.kept', 'promise.broken'] as const satisfies readonly TouchKind[];
 
 /** What a KPI row can be split by. */
@@ -76,27 +69,31 @@ export const IN_HOUSE = '(in-house)';
 export const DEFINITIONS = {
   cohort: 'The KPIs, the cure curve and the funnel follow the cases opened in [from, to] (UTC dates, both days included) from their opening until now.',
   cases:
-    'Cases in the row: for dpd, policy, segment and agency the cohort cases with that attribute; for channel and collector the cohort cases that key attempted to contact.',
+    'Cases in the row: for dpd, policy, segment and agency the cohort cases with that attribute; for channel and collector the cohort cases with an attempt or a message by that key.',
   dpd: "Days past due, counted as the policy ladder counts them: the day the invoice fell due, in the debtor's time zone, is day 1; the KPIs use the days past due at the case's opening. Buckets: current (0 or less), 1-30, 31-60, 61-90, 91-180, 181+.",
   agency: 'The agency the case was placed with; (in-house) when it never was.',
   attempts:
-    'Contact attempts: notice.sent, notice.failed, letter.sent, letter.failed and contact.recorded touches (for collector: contact.recorded only, by its actor).',
-  contacts: 'Attempts that reached someone: notice.sent, letter.sent, and contact.recorded touches whose outcome is not no-answer or wrong-number.',
+    "Contact attempts by people: contact.recorded touches (calls, visits, chats, a person's emails and letters), whatever their outcome; for collector, by its actor.",
+  contacts: 'Attempts that reached someone: contact.recorded touches whose outcome is not no-answer or wrong-number.',
   contactRate: 'contacts ÷ attempts.',
   rightPartyContacts: 'contact.recorded touches with party debtor and outcome right-party-contact, promise, refusal, dispute or hardship.',
-  rightPartyContactRate: "right-party contacts ÷ the people's attempts (contact.recorded touches); automated touches cannot tell who read them.",
+  rightPartyContactRate: 'right-party contacts ÷ attempts.',
+  messagesSent:
+    "The service's own messages that left, counted apart from the contacts as they cannot tell who read them: notice.sent and letter.sent touches (none for collector).",
+  messagesDelivered:
+    "Messages confirmed delivered: notice.delivered touches with status delivered (the provider's receipt) and letter.delivered touches (the post's).",
   promiseRate: 'Cases with at least one promise.recorded ÷ cases.',
   keptPromiseRate: 'promise.kept ÷ (promise.kept + promise.broken): of the promises whose outcome is known, the share kept.',
   cureRate: 'Cured cases ÷ cases; a case is cured when it was resolved by payment (paid in full).',
   recovered: 'The sum of the payments (payment.applied) on the cases, per currency, in minor-unit exact decimals.',
-  contactsPerCure: 'contacts ÷ cured cases.',
+  contactsPerCure: '(attempts + messagesSent) ÷ cured cases: every try to reach the debtor, by a person or a message, per cure.',
   commission:
     "Agency commission: the payments dated in [from, to] on a case at or after its placement, times the placement's commission rate (AGENCY_COMMISSION_RATE when placed), summed per agency, currency and rate and rounded half up to the minor unit; placements counts the agency's placements made by the end of the period.",
   rollRate:
-    'Of the open cases in fromBucket at the end of month (UTC), the share in toBucket at the end of the next month; cured and closed are cases that left the buckets by payment or otherwise. Months whose next month has not ended are left out.',
+    'Of the open cases in fromBucket at the end of month (UTC), the share in toBucket at the end of the next month; cured and closed are cases that left the buckets by payment or otherwise. A month counts when its last day is in [from, to] and its next month has ended: a to inside a month leaves that month out.',
   cureCurve: 'Per policy and day d since opening: of the cohort cases opened at least d days ago, the share cured within d days of opening.',
   funnel:
-    'Cohort cases, then those contacted (at least one contact), of these those promised (a promise.recorded), of these those kept (a promise.kept), of these those paid (cured); each stage is within the one before.',
+    "Cohort cases, then those contacted (at least one person's contact), of these those promised (a promise.recorded), of these those kept (a promise.kept), of these those paid (cured); each stage is within the one before.",
   qaScores:
     'qa.scored touches recorded in [from, to], per key and UTC day: scored touches, their average score, failed (at least one rule failed) and autofailed (an autofail rule failed).',
   findingsByRule:
@@ -107,11 +104,6 @@ export type DefinitionName = keyof typeof DEFINITIONS;
 /** The named definitions, for an answer's `definitions`. */
 export const definitionsOf = (...names: DefinitionName[]): Record<string, string> => Object.fromEntries(names.map((name) => [name, DEFINITIONS[name]]));
 
-/** A share in [0, 1], null when there is nothing to divide by; four decimals are plenty for a report. */
-export function rate(numerator: number, denominator: number): number | null {
-  return denominator > 0 ? Math.round((numerator / denominator) * 10_000) / 10_000 : null;
-}
-
 /** What the repository counts for one key of a KPI split, in one currency. */
 export interface KpiCounts {
   key: string;
@@ -119,8 +111,9 @@ export interface KpiCounts {
   cases: number;
   attempts: number;
   contacts: number;
-  peopleAttempts: number;
   rightPartyContacts: number;
+  messagesSent: number;
+  messagesDelivered: number;
   promisedCases: number;
   promisesKept: number;
   promisesBroken: number;
@@ -146,6 +139,7 @@ export function kpiRows(counts: readonly KpiCounts[], label: (key: string) => st
     const attempts = sum((r) => r.attempts);
     const contacts = sum((r) => r.contacts);
     const rightPartyContacts = sum((r) => r.rightPartyContacts);
+    const messagesSent = sum((r) => r.messagesSent);
     const cases = sum((r) => r.cases);
     const promisedCases = sum((r) => r.promisedCases);
     const promisesKept = sum((r) => r.promisesKept);
@@ -158,10 +152,9 @@ export function kpiRows(counts: readonly KpiCounts[], label: (key: string) => st
       contacts,
       contactRate: rate(contacts, attempts),
       rightPartyContacts,
-      rightPartyContactRate: rate(
-        rightPartyContacts,
-        sum((r) => r.peopleAttempts),
-      ),
+      rightPartyContactRate: rate(rightPartyContacts, attempts),
+      messagesSent,
+      messagesDelivered: sum((r) => r.messagesDelivered),
       promisedCases,
       promiseRate: rate(promisedCases, cases),
       promisesKept,
@@ -173,7 +166,7 @@ export function kpiRows(counts: readonly KpiCounts[], label: (key: string) => st
         .filter((row) => row.recoveredMinor > 0n)
         .map((row) => ({ currency: row.currency, amount: formatMinorUnits(row.recoveredMinor, row.currency) }))
         .sort((a, b) => a.currency.localeCompare(b.currency)),
-      contactsPerCure: cured > 0 ? Math.round((contacts / cured) * 100) / 100 : null,
+      contactsPerCure: contactsPerCure(attempts, messagesSent, cured),
     };
   });
 }
@@ -192,7 +185,7 @@ export function commissionRows(groups: readonly RecoveredAtRate[]): CommissionRo
   return [...byKey(groups, (group) => `${group.agency}\u0000${group.currency}`)].map(([, rows]) => {
     const { agency, currency } = rows[0]!;
     const recovered = rows.reduce((sum, row) => sum + row.recoveredMinor, 0n);
-    const commission = rows.reduce((sum, row) => sum + amountAtRate(row.recoveredMinor, row.rate), 0n);
+    const commission = rows.reduce((sum, row) => sum + amountAtRate(row.recoveredMinor, checkedRate(row.rate)), 0n);
     return {
       agency,
       currency,
@@ -271,14 +264,19 @@ export interface RollMonth {
   nextEnd: Date;
 }
 
-/** The months starting in [from, to) whose next month has ended by `now`. */
+/**
+ * The months whose end falls in [from, to) and whose next month has ended by `now`. A period
+ * that ends inside a month leaves that month out: its end is not in the period, and reading its
+ * buckets at a later month end would report it as if it had finished there.
+ */
 export function rollMonths(from: Date, to: Date, now: Date): RollMonth[] {
   const months: RollMonth[] = [];
   for (let month = from.getUTCMonth(); ; month++) {
     const start = new Date(Date.UTC(from.getUTCFullYear(), month, 1));
+    const end = new Date(Date.UTC(from.getUTCFullYear(), month + 1, 1));
     const nextEnd = new Date(Date.UTC(from.getUTCFullYear(), month + 2, 1));
-    if (start >= to || nextEnd > now) return months;
-    months.push({ month: start.toISOString().slice(0, 7), end: new Date(Date.UTC(from.getUTCFullYear(), month + 1, 1)), nextEnd });
+    if (end > to || nextEnd > now) return months;
+    months.push({ month: start.toISOString().slice(0, 7), end, nextEnd });
   }
 }
 

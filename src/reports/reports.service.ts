@@ -75,6 +75,8 @@ export class Reports {
       'contactRate',
       'rightPartyContacts',
       'rightPartyContactRate',
+      'messagesSent',
+      'messagesDelivered',
       'promiseRate',
       'keptPromiseRate',
       'cureRate',

@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { AuditService } from '../../src/audit/audit.service';
+import { rate } from '../../src/domain/collection-figures';
 import { Transactions } from '../../src/database/transactions';
+import { FixedClock } from '../support/fixed-clock';
 import { bearer, KEYS, openTestApp, overdueEvent, paymentEvent, SHARED_REDIS_DB, startTestApp, type TestApp } from '../support/test-app';
 
 const CASES = 10_000;
@@ -14,9 +16,13 @@ interface Arm {
   cured: number;
   cureRate: number;
   recovered: { currency: string; amount: string; amountMinor: string }[];
+  attempts: number;
   contacts: number;
+  messagesSent: number;
+  messagesDelivered: number;
   contactsPerCure: number | null;
   qaFindings: number;
+  sample: { debtors: number; cured: number; cureRate: number | null; notYetPastHorizon: number };
 }
 
 /** Posts the events in batches of up to 1000, as a billing system would, and answers each event's result. */
@@ -49,6 +55,7 @@ async function arms(sut: TestApp): Promise<Map<string, string>> {
 describe('champion/challenger experiments', () => {
   let sut: TestApp;
   let experimentId: string;
+  let clock: { restore(): void } | undefined;
   /** The first case of each debtor of the split, with its invoice. */
   const opened = new Map<string, { caseId: string; invoice: string }>();
 
@@ -57,6 +64,7 @@ describe('champion/challenger experiments', () => {
   });
 
   afterAll(async () => {
+    clock?.restore();
     await sut?.close();
   });
 
@@ -66,16 +74,32 @@ describe('champion/challenger experiments', () => {
     const unknown = await sut.http
       .post('/v1/experiments')
       .set(bearer('admin'))
-      .send({ ...body, challenger: 'no-such-policy' })
-      .expect(422);
-    expect(unknown.body.message).toBe('body.challenger: unknown policy "no-such-policy"');
+      .send({ ...body, challenger: 'no-such-policy', segment: 'no-such-segment' })
+      .expect(400);
+    expect(unknown.body.details).toEqual([
+      { field: 'body.challenger', reason: 'is not a loaded policy key ("no-such-policy")' },
+      { field: 'body.segment', reason: expect.stringMatching(/^is not a segment the policies match \(at-once, .*\)$/) },
+    ]);
+    const same = await sut.http
+      .post('/v1/experiments')
+      .set(bearer('admin'))
+      .send({ ...body, challenger: 'quiet' })
+      .expect(400);
+    expect(same.body.details).toEqual([{ field: 'body.challenger', reason: 'must differ from the champion' }]);
     const whole = await sut.http
       .post('/v1/experiments')
       .set(bearer('admin'))
       .send({ ...body, challengerShare: 1 })
       .expect(400);
     expect(whole.body.details).toEqual([{ field: 'body.challengerShare', reason: 'must be below 1' }]);
+    const horizon = await sut.http
+      .post('/v1/experiments')
+      .set(bearer('admin'))
+      .send({ ...body, cureWithin: '60 days' })
+      .expect(400);
+    expect(horizon.body.details).toEqual([{ field: 'body.cureWithin', reason: expect.stringMatching(/ISO-8601 period/) }]);
 
+    expect((await sut.http.get('/v1/experiments').set(bearer('finance')).expect(200)).body.items).toEqual([]);
     const started = await sut.http.post('/v1/experiments').set(bearer('admin')).send(body).expect(201);
     experimentId = started.body.id;
     expect(started.body).toMatchObject({
@@ -84,9 +108,10 @@ describe('champion/challenger experiments', () => {
       challenger: 'quiet-challenger',
       challengerShare: SHARE,
       minSample: 100,
+      cureWithin: 'P60D',
       endedAt: null,
     });
-    expect(started.body.actions).toEqual([{ action: 'started', actor: 'admin-key', at: expect.any(String), note: 'Q4 trial' }]);
+    expect(started.body.actions).toEqual([{ action: 'started', actor: 'admin-key', at: expect.any(String), note: 'Q4 trial', verdictAtAction: null }]);
 
     const second = await sut.http
       .post('/v1/experiments')
@@ -171,37 +196,62 @@ describe('champion/challenger experiments', () => {
     );
 
     await sut.http.get(`/v1/experiments/${experimentId}/report`).set(bearer('operator')).expect(403);
-    await sut.http.get(`/v1/experiments/${experimentId}/report`).set(bearer('auditor')).expect(200);
-    const report = (await sut.http.get(`/v1/experiments/${experimentId}/report`).set(bearer('finance')).expect(200)).body;
+    const reportNow = async () => (await sut.http.get(`/v1/experiments/${experimentId}/report`).set(bearer('auditor')).expect(200)).body;
 
-    // The restart suite added 20 cases to each arm.
+    // Today no debtor's first case is 60 days old: nothing to test yet, however the cures look.
+    const early = await reportNow();
+    expect(early.sampleComplete).toBe(false);
+    expect(early.arms.map((arm: Arm) => arm.sample.debtors)).toEqual([0, 0]);
+    expect(early.arms.map((arm: Arm) => arm.cured)).toEqual([700, 450]);
+    expect(early.verdict).toEqual({
+      outcome: 'insufficient-sample',
+      text: expect.stringMatching(/^Too early to call: the champion has 0 and the challenger has 0 debtors past/),
+    });
+
+    // 61 days on, every first case is past the horizon; a champion case paid now was paid too late for the test.
+    clock = FixedClock.install(sut.app, new Date(Date.now() + 61 * 86_400_000));
+    await ingest(sut, [paymentEvent(champions[700]!.invoice, '1250.00')]);
+    const report = await reportNow();
+
+    // The restart suite added 20 cases to each arm, second cases of debtors already in it: the test counts each debtor once.
     const [n1, n2] = [champions.length + 20, challengers.length + 20];
+    const [d1, d2] = [champions.length, challengers.length];
     const [champion, challenger] = report.arms as Arm[];
     expect(champion).toEqual({
       arm: 'champion',
       policy: 'quiet',
       cases: n1,
-      cured: 700,
-      cureRate: 700 / n1,
-      recovered: [{ currency: 'EUR', amount: '875000.00', amountMinor: '87500000' }],
+      cured: 701,
+      cureRate: rate(701, n1),
+      recovered: [{ currency: 'EUR', amount: '876250.00', amountMinor: '87625000' }],
+      attempts: 0,
       contacts: 0,
+      messagesSent: 0,
+      messagesDelivered: 0,
       contactsPerCure: 0,
       qaFindings: 0,
+      sample: { debtors: d1, cured: 700, cureRate: rate(700, d1), notYetPastHorizon: 0 },
     });
     expect(challenger).toEqual({
       arm: 'challenger',
       policy: 'quiet-challenger',
       cases: n2,
       cured: 450,
-      cureRate: 450 / n2,
+      cureRate: rate(450, n2),
       recovered: [{ currency: 'EUR', amount: '562500.00', amountMinor: '56250000' }],
+      // The two calls; the quiet ladders send no message.
+      attempts: 2,
       contacts: 2,
-      contactsPerCure: 2 / 450,
+      messagesSent: 0,
+      messagesDelivered: 0,
+      contactsPerCure: 0, // (2 attempts + 0 messages) ÷ 450, to two decimals
       qaFindings: 1,
+      sample: { debtors: d2, cured: 450, cureRate: rate(450, d2), notYetPastHorizon: 0 },
     });
-    // The test statistic worked out here from the counts: pooled proportion, pooled standard error.
-    const [p1, p2, pooled] = [700 / n1, 450 / n2, 1150 / (n1 + n2)];
-    const z = (p2 - p1) / Math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2));
+    expect(report.sampleComplete).toBe(true);
+    // The test statistic worked out here from the debtor counts: pooled proportion, pooled standard error.
+    const [p1, p2, pooled] = [700 / d1, 450 / d2, 1150 / (d1 + d2)];
+    const z = (p2 - p1) / Math.sqrt(pooled * (1 - pooled) * (1 / d1 + 1 / d2));
     expect(report.cureRateTest.z).toBeCloseTo(z, 9);
     expect(report.cureRateTest.difference).toBeCloseTo(p2 - p1, 12);
     expect(report.cureRateTest.pValue).toBeLessThan(0.05);
@@ -224,9 +274,25 @@ describe('champion/challenger experiments', () => {
     const promoted = await sut.http.post(`/v1/experiments/${experimentId}/promote`).set(bearer('admin')).send({ note: 'Cures 5 points more' }).expect(200);
     expect(promoted.body).toMatchObject({ status: 'promoted', endedAt: expect.any(String) });
     const detail = (await sut.http.get(`/v1/experiments/${experimentId}`).set(bearer('auditor')).expect(200)).body;
+    const [d1, d2] = [...before.values()].reduce(([a, b], arm) => (arm === 'champion' ? [a + 1, b] : [a, b + 1]), [-20, -20]);
     expect(detail.actions).toEqual([
-      { action: 'started', actor: 'admin-key', at: expect.any(String), note: 'Q4 trial' },
-      { action: 'promoted', actor: 'admin-key', at: promoted.body.endedAt, note: 'Cures 5 points more' },
+      { action: 'started', actor: 'admin-key', at: expect.any(String), note: 'Q4 trial', verdictAtAction: null },
+      {
+        action: 'promoted',
+        actor: 'admin-key',
+        at: promoted.body.endedAt,
+        note: 'Cures 5 points more',
+        // The verdict the promotion was decided on, kept with it.
+        verdictAtAction: {
+          asOf: promoted.body.endedAt,
+          sampleComplete: true,
+          outcome: 'challenger-better',
+          text: expect.stringMatching(/^The challenger cures more/),
+          samples: { champion: { debtors: d1, cured: 700 }, challenger: { debtors: d2, cured: 450 } },
+          z: expect.any(Number),
+          pValue: expect.any(Number),
+        },
+      },
     ]);
     await sut.http.post(`/v1/experiments/${experimentId}/stop`).set(bearer('admin')).send({ note: 'late' }).expect(409);
     await expect(sut.db.query(`UPDATE experiment_actions SET note = 'rewritten'`)).rejects.toThrow(/append-only/);
@@ -248,12 +314,13 @@ describe('champion/challenger experiments', () => {
       await sut.http
         .post('/v1/experiments')
         .set(bearer('admin'))
-        .send({ ...body, champion: 'quiet-challenger', challenger: 'quiet' })
+        .send({ ...body, champion: 'quiet-challenger', challenger: 'quiet', segment: 'quiet' })
         .expect(201)
     ).body;
     const stopped = await sut.http.post(`/v1/experiments/${revert.id}/stop`).set(bearer('admin')).send({ note: 'No budget' }).expect(200);
     expect(stopped.body.status).toBe('stopped');
     expect(stopped.body.actions.map((a: { action: string }) => a.action)).toEqual(['started', 'stopped']);
+    expect(stopped.body.actions[1].verdictAtAction).toMatchObject({ sampleComplete: false, outcome: 'insufficient-sample' });
     const [after] = await ingest(sut, [overdueOf('EXP-NEW-2')]);
     expect((await caseDetail(sut, after!.caseId)).policy.key).toBe('quiet-challenger');
 

@@ -15,13 +15,15 @@ import { bearer, type KEYS, startTestApp, type TestApp } from '../support/test-a
  * | case | policy        | due (UTC)  | opened           | DPD at opening | what happens |
  * | ---- | ------------- | ---------- | ---------------- | -------------- | ------------ |
  * | E    | quiet         | 2025-12-10 | 2025-12-15 10:00 | 6              | outside the cohort (opened before from); paid in full 02-15 |
- * | A    | quiet         | 2026-01-05 | 2026-01-10 10:00 | 6  → 1-30      | email; ana's call (debtor, promise); promise 1000; paid 1000 on 01-18 09:00: kept, cured on day 7 |
+ * | A    | quiet         | 2026-01-05 | 2026-01-10 10:00 | 6  → 1-30      | email (its receipt: delivered); ana's call (debtor, promise); promise 1000; paid 1000 on 01-18 09:00: kept, cured on day 7 |
  * | B    | quiet         | 2025-12-01 | 2026-01-10 10:00 | 41 → 31-60     | email; failed SMS; ana's call (third party); bo's call (no answer); promise 300 broken; placed with Acme at 12.5 %; paid 333.33 on 02-10 |
- * | C    | reports-quiet | 2026-01-09 | 2026-01-10 10:00 | 2  → 1-30      | bo's visit (debtor, refusal); a letter by post |
+ * | C    | reports-quiet | 2026-01-09 | 2026-01-10 10:00 | 2  → 1-30      | bo's visit (debtor, refusal); a letter by post, delivered 01-19 |
  * | F    | reports-quiet | 2026-01-02 | 2026-01-10 10:00 | 9  → 1-30      | nothing; cancelled 02-20 |
  * | D    | reports-quiet | 2026-02-01 | 2026-02-03 09:00 | 3  → 1-30      | ana's call (debtor, promise); promise 1000; paid 1000 on 02-10 09:00: kept, cured on day 7 |
  *
- * DPD as the ladder counts it: the due day (UTC, the debtors' zone) is day 1.
+ * DPD as the ladder counts it: the due day (UTC, the debtors' zone) is day 1. The calls and the
+ * visit are the people's contact attempts; the emails, the SMS and the letter are the service's
+ * messages (the failed SMS never left), counted apart.
  * The reports run on 2026-04-15 12:00 UTC over from=2026-01-01 to=2026-03-31: the cohort is A, B, C, D, F.
  */
 const PERIOD = 'from=2026-01-01&to=2026-03-31';
@@ -119,6 +121,8 @@ describe('reports', () => {
     await touch(cases.A, { kind: 'notice.sent', actor: 'system', channel: 'email', data: { template: 'reminder-friendly' } });
     await touch(cases.B, { kind: 'notice.sent', actor: 'system', channel: 'email', data: { template: 'reminder-friendly' } });
     await touch(cases.B, { kind: 'notice.failed', actor: 'system', channel: 'sms', data: { template: 'reminder-firm' } });
+    await touch(cases.A, { kind: 'notice.delivered', actor: 'email-provider', channel: 'email', data: { status: 'delivered' } });
+    await touch(cases.B, { kind: 'notice.delivered', actor: 'email-provider', channel: 'email', data: { status: 'deferred' } });
     moveTo('2026-01-12T11:00:00Z');
     await contact(cases.A, 'ana', 'call', 'debtor', 'promise');
     await promise(cases.A, '1000.00', '2026-01-20');
@@ -136,6 +140,8 @@ describe('reports', () => {
     await touch(cases.C, { kind: 'letter.sent', actor: 'system', channel: 'post', data: { letterType: 'payment-demand' } });
     moveTo('2026-01-18T09:00:00Z');
     await pay(cases.A, '1000.00');
+    moveTo('2026-01-19T10:00:00Z');
+    await touch(cases.C, { kind: 'letter.delivered', actor: 'post', channel: 'post', data: { letterType: 'payment-demand' } });
     moveTo('2026-01-20T10:00:00Z');
     await sut.app.get(Transactions).run((tx) =>
       sut.app.get(PlacementRepository).insert(tx, {
@@ -209,14 +215,17 @@ describe('reports', () => {
       quiet: {
         // A and B (E is outside the cohort, its call does not count).
         cases: 2,
-        // A: email, call; B: email, failed SMS, call, call = 6.
-        attempts: 6,
-        // A: email, call (promise); B: email, call (third party answered); B's SMS failed and bo's call was not answered = 4.
-        contacts: 4,
-        contactRate: 0.6667, // 4 ÷ 6
-        // Of the 3 calls only A's was the debtor reached.
+        // The people's attempts: A's call; B's two calls = 3.
+        attempts: 3,
+        // A's call (promise), B's call (a third party answered); bo's call was not answered = 2.
+        contacts: 2,
+        contactRate: 0.6667, // 2 ÷ 3
+        // Of the 3 calls only A's reached the debtor.
         rightPartyContacts: 1,
         rightPartyContactRate: 0.3333, // 1 ÷ 3
+        // A's and B's emails (B's SMS failed: never sent); only A's came back delivered (B's receipt says deferred).
+        messagesSent: 2,
+        messagesDelivered: 1,
         promisedCases: 2,
         promiseRate: 1, // 2 ÷ 2
         promisesKept: 1,
@@ -225,15 +234,17 @@ describe('reports', () => {
         cured: 1,
         cureRate: 0.5, // A of A, B
         recovered: [{ currency: 'EUR', amount: '1333.33' }], // 1000.00 + 333.33
-        contactsPerCure: 4, // 4 ÷ 1
+        contactsPerCure: 5, // (3 attempts + 2 messages) ÷ 1
       },
       'reports-quiet': {
         cases: 3, // C, D, F
-        attempts: 3, // C: visit, letter; D: call
-        contacts: 3,
+        attempts: 2, // C's visit, D's call
+        contacts: 2,
         contactRate: 1,
         rightPartyContacts: 2, // C's visit (refusal) and D's call (promise), both the debtor
-        rightPartyContactRate: 1, // 2 ÷ 2 calls and visits
+        rightPartyContactRate: 1, // 2 ÷ 2
+        messagesSent: 1, // C's letter, delivered by the post
+        messagesDelivered: 1,
         promisedCases: 1, // D
         promiseRate: 0.3333, // 1 ÷ 3
         promisesKept: 1,
@@ -242,7 +253,7 @@ describe('reports', () => {
         cured: 1, // D; F was cancelled, which is no cure
         cureRate: 0.3333,
         recovered: [{ currency: 'EUR', amount: '1000.00' }],
-        contactsPerCure: 3,
+        contactsPerCure: 3, // (2 attempts + 1 message) ÷ 1
       },
     });
   });
@@ -250,28 +261,34 @@ describe('reports', () => {
   it('KPIs by days past due at opening', async () => {
     const rows = byKey(await rowsOf(`/v1/reports/kpis?by=dpd&${PERIOD}`));
     expect(Object.keys(rows)).toEqual(['1-30', '31-60']);
-    // 1-30: A (6), C (2), D (3), F (9). Attempts: A 2 + C 2 + D 1 = 5, all reached; people's 3, all the debtor.
+    // 1-30: A (6), C (2), D (3), F (9). Attempts: A's call, C's visit, D's call = 3, all the debtor; messages: A's email, C's letter, both delivered.
     expect(rows['1-30']).toEqual(
       expect.objectContaining({
         cases: 4,
-        attempts: 5,
-        contacts: 5,
+        attempts: 3,
+        contacts: 3,
         contactRate: 1,
         rightPartyContactRate: 1,
+        messagesSent: 2,
+        messagesDelivered: 2,
         promisedCases: 2, // A, D
         promiseRate: 0.5,
         keptPromiseRate: 1, // 2 ÷ 2
         cured: 2,
         cureRate: 0.5,
         recovered: [{ currency: 'EUR', amount: '2000.00' }],
-        contactsPerCure: 2.5, // 5 ÷ 2
+        contactsPerCure: 2.5, // (3 + 2) ÷ 2
       }),
     );
-    // 31-60: B alone (41 days): 2 of 4 attempts reached someone, never the debtor.
+    // 31-60: B alone (41 days): 1 of its 2 calls reached someone, never the debtor; its email went out.
     expect(rows['31-60']).toEqual(
       expect.objectContaining({
         cases: 1,
+        attempts: 2,
+        contacts: 1,
         contactRate: 0.5,
+        messagesSent: 1,
+        messagesDelivered: 0,
         rightPartyContactRate: 0,
         promiseRate: 1,
         keptPromiseRate: 0,
@@ -284,7 +301,8 @@ describe('reports', () => {
 
   it('KPIs by channel and by collector count each case under every key that attempted it', async () => {
     const channels = byKey(await rowsOf(`/v1/reports/kpis?by=channel&${PERIOD}`));
-    expect(Object.keys(channels).sort()).toEqual(['call', 'email', 'post', 'sms', 'visit']);
+    // The failed SMS was never sent: no attempt and no message, so no sms row.
+    expect(Object.keys(channels).sort()).toEqual(['call', 'email', 'post', 'visit']);
     // Calls: A, B (two), D = 4 attempts, 3 reached (B's unanswered one not), 2 of them the debtor;
     // the called cases A, B, D promised; A and D kept, B broke; A and D cured: 1000 + 333.33 + 1000.
     expect(channels.call).toEqual(
@@ -296,19 +314,32 @@ describe('reports', () => {
         rightPartyContactRate: 0.5,
         keptPromiseRate: 0.6667,
         cureRate: 0.6667,
+        messagesSent: 0,
         recovered: [{ currency: 'EUR', amount: '2333.33' }],
-        contactsPerCure: 1.5,
+        contactsPerCure: 2, // 4 ÷ 2
       }),
     );
-    // The failed SMS reached nobody; automated touches have no right-party figure.
-    expect(channels.sms).toEqual(expect.objectContaining({ cases: 1, attempts: 1, contacts: 0, contactRate: 0, rightPartyContactRate: null }));
-    expect(channels.email).toEqual(expect.objectContaining({ cases: 2, contacts: 2, cureRate: 0.5 }));
+    // Emails are messages, not contacts: no contact or right-party figure; A's email of the two was delivered.
+    expect(channels.email).toEqual(
+      expect.objectContaining({
+        cases: 2,
+        attempts: 0,
+        contacts: 0,
+        contactRate: null,
+        rightPartyContactRate: null,
+        messagesSent: 2,
+        messagesDelivered: 1,
+        cureRate: 0.5,
+        contactsPerCure: 2, // 2 messages ÷ 1
+      }),
+    );
+    expect(channels.post).toEqual(expect.objectContaining({ cases: 1, attempts: 0, messagesSent: 1, messagesDelivered: 1 }));
 
     const collectors = byKey(await rowsOf(`/v1/reports/kpis?by=collector&${PERIOD}`));
     expect(Object.keys(collectors).sort()).toEqual(['ana', 'bo']);
     // ana: A, B (third party), D: 3 calls, all answered, 2 by the debtor; bo: B unanswered, C's visit by the debtor.
     expect(collectors.ana).toEqual(
-      expect.objectContaining({ cases: 3, attempts: 3, contacts: 3, rightPartyContactRate: 0.6667, cured: 2, contactsPerCure: 1.5 }),
+      expect.objectContaining({ cases: 3, attempts: 3, contacts: 3, rightPartyContactRate: 0.6667, messagesSent: 0, cured: 2, contactsPerCure: 1.5 }),
     );
     expect(collectors.bo).toEqual(
       expect.objectContaining({
@@ -356,6 +387,16 @@ describe('reports', () => {
       ['2026-02', '31-60', '61-90', 1, 1],
       ['2026-02', '91-180', '91-180', 1, 1],
     ]);
+    // A period ending on 02-15 holds January's end, not February's: February is left out, not read at its later end.
+    const partial = await rowsOf('/v1/reports/roll-rates?from=2026-01-01&to=2026-02-15');
+    expect(partial.map((cell) => [cell.month, cell.fromBucket, cell.toBucket])).toEqual([
+      ['2026-01', '1-30', '31-60'],
+      ['2026-01', '31-60', 'cured'],
+      ['2026-01', '31-60', 'closed'],
+      ['2026-01', '61-90', '91-180'],
+    ]);
+    // February's last day in the period: February counts.
+    expect(new Set((await rowsOf('/v1/reports/roll-rates?from=2026-02-01&to=2026-02-28')).map((cell) => cell.month))).toEqual(new Set(['2026-02']));
   });
 
   it('the cure curve per policy and the funnel', async () => {
@@ -409,9 +450,9 @@ describe('reports', () => {
     expect(csv.headers['content-disposition']).toBe('attachment; filename="kpis-by-policy-2026-01-01-2026-03-31.csv"');
     const [header, quiet] = csv.text.trim().split('\n');
     expect(header).toBe(
-      'key,cases,attempts,contacts,contactRate,rightPartyContacts,rightPartyContactRate,promisedCases,promiseRate,promisesKept,promisesBroken,keptPromiseRate,cured,cureRate,recovered_EUR,contactsPerCure',
+      'key,cases,attempts,contacts,contactRate,rightPartyContacts,rightPartyContactRate,messagesSent,messagesDelivered,promisedCases,promiseRate,promisesKept,promisesBroken,keptPromiseRate,cured,cureRate,recovered_EUR,contactsPerCure',
     );
-    expect(quiet).toBe('quiet,2,6,4,0.6667,1,0.3333,2,1,1,1,0.5,1,0.5,1333.33,4');
+    expect(quiet).toBe('quiet,2,3,2,0.6667,1,0.3333,2,1,2,1,1,1,0.5,1,0.5,1333.33,5');
     const accepted = await sut.http.get(`/v1/reports/funnel?${PERIOD}`).set(bearer('auditor')).set('Accept', 'text/csv').expect(200);
     expect(accepted.text).toBe('stage,cases\ncases,5\ncontacted,4\npromised,3\nkept,2\npaid,2\n');
     // An empty report still has its header.

@@ -1,10 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { DataSource } from 'typeorm';
+import { DataSource, type QueryRunner } from 'typeorm';
 import { AuditService } from '../../../src/audit/audit.service';
+import { AdvisoryLock, Locks } from '../../../src/database/locks.repository';
+import type { Tx } from '../../../src/database/transactions';
 import { type Experiment, ExperimentRepository } from '../../../src/experiments/experiment.repository';
-import { CONTACT_KINDS } from '../../../src/experiments/experiment.rules';
+import type { VerdictAtAction } from '../../../src/experiments/experiment.rules';
 import { PolicyAssignment } from '../../../src/experiments/policy-assignment.service';
 import { newCase } from '../../support/factories';
+import { waitFor } from '../../support/wait-for';
 import { type IntegrationContext, startIntegration } from '../../support/integration';
 
 describe('ExperimentRepository', () => {
@@ -28,6 +31,7 @@ describe('ExperimentRepository', () => {
     challengerShare: 0.5,
     segment: null,
     minSample: 100,
+    cureWithin: 'P60D',
     status: 'running',
     startedAt: at,
     startedBy: 'admin',
@@ -70,17 +74,26 @@ describe('ExperimentRepository', () => {
     await ctx.tx((tx) => sut.end(tx, second.id, 'stopped', minutes(5)));
   });
 
-  it('keeps the record of actions append-only, oldest first', async () => {
+  it('keeps the record of actions append-only, oldest first, with the verdict a stop was taken on', async () => {
     const row = experiment();
+    const verdict: VerdictAtAction = {
+      asOf: minutes(1).toISOString(),
+      sampleComplete: false,
+      outcome: 'insufficient-sample',
+      text: 'Too early to call',
+      samples: { champion: { debtors: 3, cured: 1 }, challenger: { debtors: 2, cured: 0 } },
+      z: 0.5,
+      pValue: 0.6171,
+    };
     await ctx.tx(async (tx) => {
       await sut.insert(tx, row);
-      await sut.appendAction(tx, row.id, { action: 'started', actor: 'admin', at, note: null });
-      await sut.appendAction(tx, row.id, { action: 'stopped', actor: 'admin', at: minutes(1), note: 'done' });
+      await sut.appendAction(tx, row.id, { action: 'started', actor: 'admin', at, note: null, verdictAtAction: null });
+      await sut.appendAction(tx, row.id, { action: 'stopped', actor: 'admin', at: minutes(1), note: 'done', verdictAtAction: verdict });
       await sut.end(tx, row.id, 'stopped', minutes(1));
     });
     expect(await sut.actions(undefined, row.id)).toEqual([
-      { action: 'started', actor: 'admin', at, note: null },
-      { action: 'stopped', actor: 'admin', at: minutes(1), note: 'done' },
+      { action: 'started', actor: 'admin', at, note: null, verdictAtAction: null },
+      { action: 'stopped', actor: 'admin', at: minutes(1), note: 'done', verdictAtAction: verdict },
     ]);
     await expect(ctx.get(DataSource).query('DELETE FROM experiment_actions')).rejects.toThrow(/append-only/);
   });
@@ -112,13 +125,22 @@ describe('ExperimentRepository', () => {
     await ctx.tx((tx) =>
       ctx.get(AuditService).record(tx, b.caseId, [
         { kind: 'contact.recorded', actor: 'collector', data: {} },
+        { kind: 'contact.recorded', actor: 'collector', data: { outcome: 'no-answer' } },
         { kind: 'notice.sent', actor: 'system', data: {} },
+        { kind: 'notice.delivered', actor: 'sms-provider', data: { status: 'failed' } },
+        { kind: 'notice.delivered', actor: 'sms-provider', data: { status: 'delivered' } },
         { kind: 'hold.placed', actor: 'operator', data: {} },
       ]),
     );
     await db.query(
       `INSERT INTO qa_findings (case_id, touch_id, rule_id, autofail, detail, created_at)
        SELECT case_id, id, 'hours', false, 'late', now() FROM touches WHERE case_id = $1 AND kind IN ('contact.recorded', 'notice.sent')`,
+      [b.caseId],
+    );
+    // An overturned finding was wrong: it does not count.
+    await db.query(
+      `INSERT INTO qa_findings (case_id, touch_id, rule_id, autofail, detail, status, created_at)
+       SELECT case_id, id, 'records', false, 'x', 'overturned', now() FROM touches WHERE case_id = $1 AND kind = 'notice.sent'`,
       [b.caseId],
     );
     await db.query(
@@ -129,21 +151,103 @@ describe('ExperimentRepository', () => {
     );
     await db.query(`UPDATE cases SET status = 'resolved' WHERE id = ANY($1)`, [[b.caseId, c.caseId]]);
 
-    const figures = await sut.figures(row.id, CONTACT_KINDS);
+    const figures = await sut.figures(row.id);
     expect(figures.sort((x, y) => x.arm.localeCompare(y.arm))).toEqual([
       {
         arm: 'challenger',
         cases: 2,
         cured: 2,
-        contacts: 2,
-        qaFindings: 2,
+        // Two calls, one answered; the notice is a message, and one receipt of two says delivered.
+        attempts: 2,
+        contacts: 1,
+        messagesSent: 1,
+        messagesDelivered: 1,
+        qaFindings: 3,
         recovered: [
           { currency: 'EUR', amountMinor: 125000n },
           { currency: 'JPY', amountMinor: 5001n },
         ],
       },
-      { arm: 'champion', cases: 1, cured: 0, contacts: 0, qaFindings: 0, recovered: [] },
+      { arm: 'champion', cases: 1, cured: 0, attempts: 0, contacts: 0, messagesSent: 0, messagesDelivered: 0, qaFindings: 0, recovered: [] },
     ]);
+  });
+
+  it('samples each debtor once, by their first case, once it is past the horizon, cured only within it', async () => {
+    const row = experiment({ champion: 'night-step', cureWithin: 'P10D' });
+    await ctx.tx((tx) => sut.insert(tx, row));
+    const day = (n: number) => new Date(at.getTime() + n * 86_400_000);
+    const openOn = async (n: number, debtor: string) => {
+      ctx.setNow(day(n));
+      return (await newCase(ctx, { debtor: { externalId: debtor } })).caseId;
+    };
+    // x: first case day 0 unpaid, second case day 1 paid (the debtor counts by the first: uncured);
+    // y: day 0, paid on day 9 (cured within 10 days); z: day 0, paid on day 11 (too late);
+    // w: day 5, not yet 10 days old on day 12.
+    const [x1, x2, y, z, w] = [await openOn(0, 'S-X'), await openOn(1, 'S-X'), await openOn(0, 'S-Y'), await openOn(0, 'S-Z'), await openOn(5, 'S-W')];
+    ctx.setNow(at);
+    await ctx.tx((tx) =>
+      sut.insertArms(
+        tx,
+        [x1, x2, y, z, w].map((caseId) => ({ caseId, experimentId: row.id, arm: 'challenger' as const, bucket: 0.1 })),
+        at,
+      ),
+    );
+    const db = ctx.get(DataSource);
+    const paid = (caseId: string, on: Date) => db.query(`UPDATE cases SET status = 'resolved', closed_at = $2 WHERE id = $1`, [caseId, on]);
+    await paid(x2, day(2));
+    await paid(y, day(9));
+    await paid(z, day(11));
+
+    expect(await sut.sample(row, day(12))).toEqual([{ arm: 'challenger', debtors: 4, pastHorizon: 3, cured: 1 }]);
+    // On day 9 nobody is 10 days past their first opening yet.
+    expect(await sut.sample(row, day(9))).toEqual([{ arm: 'challenger', debtors: 4, pastHorizon: 0, cured: 0 }]);
+    expect(await sut.sample({ ...row, cureWithin: 'P12D' }, day(20))).toEqual([{ arm: 'challenger', debtors: 4, pastHorizon: 4, cured: 2 }]);
+  });
+
+  it('takes the experiments lock shared at an opening: a promotion waits for openings, and an opening that waited sees it', async () => {
+    const row = experiment({ champion: 'sms-once' });
+    await ctx.tx((tx) => sut.insert(tx, row));
+    const db = ctx.get(DataSource);
+    const assign = (tx: Tx) => ctx.get(PolicyAssignment).assign(tx, [{ debtorExternalId: 'L-1', segment: 'sms-once' }]);
+    const tryLock = async (runner: QueryRunner, fn: string) =>
+      ((await runner.query(`SELECT ${fn}($1) AS taken`, [AdvisoryLock.Experiments])) as { taken: boolean }[])[0]!.taken;
+
+    // While an opening holds it, another opening shares it and a start, stop or promotion cannot have it.
+    await ctx.tx(async (tx) => {
+      await assign(tx);
+      const other = db.createQueryRunner();
+      await other.startTransaction();
+      try {
+        expect(await tryLock(other, 'pg_try_advisory_xact_lock_shared')).toBe(true);
+        expect(await tryLock(other, 'pg_try_advisory_xact_lock')).toBe(false);
+      } finally {
+        await other.rollbackTransaction();
+        await other.release();
+      }
+    });
+
+    // A promotion holds it: the opening waits, then reads the committed promotion (the challenger, no arm).
+    let proceed!: () => void;
+    const gate = new Promise<void>((resolve) => (proceed = resolve));
+    let held!: () => void;
+    const locked = new Promise<void>((resolve) => (held = resolve));
+    const promotion = ctx.tx(async (tx) => {
+      await ctx.get(Locks).take(tx, AdvisoryLock.Experiments);
+      await sut.end(tx, row.id, 'promoted', at);
+      held();
+      await gate;
+    });
+    await locked;
+    const opening = ctx.tx((tx) => assign(tx));
+    await waitFor('the opening to wait for the experiments lock', async () => {
+      const [waiting] = await db.query(`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND objid = $1 AND NOT granted`, [
+        AdvisoryLock.Experiments,
+      ]);
+      return waiting.n > 0;
+    });
+    proceed();
+    await promotion;
+    expect(await opening).toEqual([{ policy: expect.objectContaining({ key: 'quiet-challenger' }), arm: null }]);
   });
 
   it('assigns the same debtor to the same arm, and only the cases of its segment', async () => {
@@ -157,11 +261,6 @@ describe('ExperimentRepository', () => {
       expect(x!.policy.key).toBe(x!.arm!.arm === 'challenger' ? 'quiet-challenger' : 'batch-ladder');
       expect((await assign('batch-run', `D-${i}`))[0]!.arm!.arm).toBe(x!.arm!.arm);
     }
-    // An opening share-locks the running experiment: a stop or promotion waits for it to commit.
-    await ctx.tx(async (tx) => {
-      await sut.inForce(tx);
-      await expect(ctx.get(DataSource).query('SELECT id FROM experiments WHERE id = $1 FOR UPDATE NOWAIT', [row.id])).rejects.toThrow(/could not obtain lock/);
-    });
     // Another segment of the champion, and an event naming its policy, are left out.
     expect(await assign('batch-dry', 'D-0')).toEqual([{ policy: expect.objectContaining({ key: 'batch-ladder' }), arm: null }]);
     expect(await assign('batch-run', 'D-0', 'batch-ladder')).toEqual([{ policy: expect.objectContaining({ key: 'batch-ladder' }), arm: null }]);
