@@ -196,6 +196,14 @@ describe('escalations: agency placements with a signed webhook, the collectors w
       const notified = (await touches(caseId)).filter((touch) => touch.kind === 'agency.notified');
       expect(notified).toHaveLength(1);
       expect(notified[0]!.data).toMatchObject({ placementId, attempts: 2 });
+      // Each attempt is in the webhooks' attempts log, without the agency's answer (a receiver may echo personal data).
+      const log = await sut.db.query(`SELECT target, attempt, status_code AS "statusCode", excerpt FROM webhook_attempts WHERE delivery_id = $1 ORDER BY id`, [
+        placementId,
+      ]);
+      expect(log).toEqual([
+        { target: 'agency', attempt: 1, statusCode: 500, excerpt: null },
+        { target: 'agency', attempt: 2, statusCode: 200, excerpt: null },
+      ]);
       expect(await placement(placementId)).toMatchObject({ webhook: { status: 'sent', attempts: 2, lastError: null } });
     });
 
