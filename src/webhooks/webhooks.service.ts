@@ -104,6 +104,7 @@ export class Webhooks {
 
   /** A new secret, in force for every attempt from now on; answered this once. */
   async rotate(id: string, actor: string) {
+    await this.endpoint(id);
     const secret = newSecret();
     const secretSealed = this.secrets.seal(id, secret);
     await this.transactions.run(async (tx) => {
