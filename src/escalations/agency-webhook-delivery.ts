@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { UnrecoverableError } from 'bullmq';
+import { Webhook } from 'standardwebhooks';
 import { AuditService } from '../audit/audit.service';
 import { Clock } from '../common/clock';
 import { formatMinorUnits } from '../domain/money';
@@ -9,6 +10,7 @@ import { trimRate } from '../domain/late-fee';
 import { type JobContext, OnJob } from '../jobs/job-handlers';
 import { JobName } from '../jobs/job-names';
 import { WebhookMetrics } from '../metrics/webhook-metrics';
+import { standardHeaders, webhookId } from '../webhooks/webhook-payload';
 import { type PostOutcome, postWebhook } from '../webhooks/webhook-post';
 import { WebhookRepository } from '../webhooks/webhook.repository';
 import { PlacementRepository, type PlacementRow } from './placement.repository';
@@ -90,11 +92,19 @@ export class AgencyWebhookDelivery {
     }
   }
 
-  /** The agency's own signature and delivery header, posted by the webhooks' sender; the answer is not kept (a receiver may echo the body). */
+  /**
+   * The agency's own signature and delivery header, and beside them the Standard Webhooks headers
+   * (keyed with the secret's bytes) for an agency that moves to that verifier; posted by the
+   * webhooks' sender. The answer is not kept (a receiver may echo the body).
+   */
   private post(url: string, secret: string, placement: PlacementRow, at: Date): Promise<PostOutcome> {
     const body = JSON.stringify(payload(placement));
     const timestamp = Math.floor(at.getTime() / 1000);
-    const headers = { [SIGNATURE_HEADER]: signWebhook(secret, timestamp, body), [DELIVERY_HEADER]: placement.id };
+    const headers = {
+      [SIGNATURE_HEADER]: signWebhook(secret, timestamp, body),
+      [DELIVERY_HEADER]: placement.id,
+      ...standardHeaders(new Webhook(secret, { format: 'raw' }), webhookId(placement.id), at, body),
+    };
     // The URL is the operator's own setting, so it may be an in-house address.
     return postWebhook(url, headers, body, { timeoutMs: TIMEOUT_MS, allowPrivate: true, keepExcerpt: false, receiver: 'agency' });
   }

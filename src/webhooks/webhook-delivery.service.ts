@@ -8,7 +8,7 @@ import { Transactions } from '../database/transactions';
 import { type JobContext, OnJob } from '../jobs/job-handlers';
 import { JobName } from '../jobs/job-names';
 import { WebhookMetrics } from '../metrics/webhook-metrics';
-import { webhookId, webhookPayload } from './webhook-payload';
+import { standardHeaders, webhookId, webhookPayload } from './webhook-payload';
 import { type PostOutcome, postWebhook } from './webhook-post';
 import { type DeliveryWork, WebhookRepository } from './webhook.repository';
 import { WebhookSecrets } from './webhook-secrets';
@@ -77,12 +77,7 @@ export class WebhookDeliveries {
       return { ok: false, statusCode: null, error, durationMs: 0, excerpt: null, permanent: true };
     }
     const body = JSON.stringify(webhookPayload(work.touch));
-    const id = webhookId(work.id);
-    const headers = {
-      'webhook-id': id,
-      'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
-      'webhook-signature': new Webhook(secret).sign(id, at, body),
-    };
+    const headers = standardHeaders(new Webhook(secret), webhookId(work.id), at, body);
     return postWebhook(work.url, headers, body, {
       timeoutMs: this.config.WEBHOOK_TIMEOUT,
       allowPrivate: this.config.WEBHOOK_ALLOW_PRIVATE === 'on',

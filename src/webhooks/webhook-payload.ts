@@ -1,3 +1,4 @@
+import { type Webhook } from 'standardwebhooks';
 import type { DeliveryWork } from './webhook.repository';
 
 /**
@@ -15,3 +16,8 @@ export function webhookPayload(touch: DeliveryWork['touch']) {
 
 /** Standard Webhooks' message id header value for a delivery: the same on every retry and replay. */
 export const webhookId = (deliveryId: string) => `msg_${deliveryId}`;
+
+/** The Standard Webhooks headers of one attempt: the id, the attempt's time, and the signature of "<id>.<time>.<body>". */
+export function standardHeaders(signer: Webhook, id: string, at: Date, body: string): Record<string, string> {
+  return { 'webhook-id': id, 'webhook-timestamp': String(Math.floor(at.getTime() / 1000)), 'webhook-signature': signer.sign(id, at, body) };
+}

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DateTime } from 'luxon';
+import { Webhook } from 'standardwebhooks';
 import { AuditService } from '../../src/audit/audit.service';
 import { CaseRepository } from '../../src/cases/case.repository';
 import { Transactions } from '../../src/database/transactions';
@@ -128,6 +129,9 @@ describe('escalations: agency placements with a signed webhook, the collectors w
       expect(signature).toMatch(/^t=\d+,v1=[0-9a-f]{64}$/);
       expect(verifyWebhookSignature(SECRET, signature, delivery.raw, 300, new Date())).toBe(true);
       expect(verifyWebhookSignature('another-secret-0123456789', signature, delivery.raw, 300, new Date())).toBe(false);
+      // Beside its own signature, the Standard Webhooks headers, keyed with the secret's bytes.
+      expect(delivery.headers['webhook-id']).toBe(`msg_${placementId}`);
+      expect(new Webhook(SECRET, { format: 'raw' }).verify(delivery.raw.toString('utf8'), delivery.headers as Record<string, string>)).toEqual(delivery.body);
       expect(delivery.body).toEqual({
         type: 'agency.placement',
         placementId,
