@@ -28,7 +28,7 @@ module.exports = {
       ...common,
       displayName: 'e2e-postgres',
       roots: ['<rootDir>/test/e2e'],
-      testMatch: ['**/{dunning-flow,compliance,letters,batches,dashboard,rate-limit,metrics}.e2e-spec.ts'],
+      testMatch: ['**/{dunning-flow,compliance,letters,batches,dashboard,rate-limit,metrics,webhooks}.e2e-spec.ts'],
       globals: { queueBackend: 'postgres' },
     },
     // Hostile requests generated from the served OpenAPI document (fast-check, fixed seed in CI).

@@ -18,6 +18,7 @@ import { ReportsPageModule } from './reports-page/reports-page.module';
 import { ReportsApiModule, ReportsModule } from './reports/reports.module';
 import { Reports } from './reports/reports.service';
 import { StepsModule } from './steps/steps.module';
+import { WebhooksApiModule, WebhooksWorkerModule } from './webhooks/webhooks.module';
 import { WorkItemsModule } from './work-items/work-items.module';
 
 /**
@@ -51,12 +52,13 @@ export class AppModule {
               BatchesApiModule,
               AuditApiModule,
               ExperimentsApiModule,
+              WebhooksApiModule,
               ReportsApiModule,
               DashboardModule,
               ReportsPageModule.forSource({ imports: [ReportsModule], useExisting: Reports }),
             ]
           : []),
-        ...(worker ? [JobWorkersModule, StepsModule, EscalationsWorkerModule, BatchesWorkerModule, QualityWorkerModule] : []),
+        ...(worker ? [JobWorkersModule, StepsModule, EscalationsWorkerModule, BatchesWorkerModule, QualityWorkerModule, WebhooksWorkerModule] : []),
       ],
     };
   }

@@ -27,6 +27,7 @@ export const SECTIONS = [
   'Promises to pay and payment plans',
   'SMS',
   'Agency placements',
+  'Outbound webhooks',
   'Quality inspection',
   'Finance batches',
 ] as const;
@@ -243,6 +244,29 @@ export const CONFIG_DOCS = {
   QA_FILE: {
     section: 'Quality inspection',
     text: 'The quality rubric (rules with id, legal basis, weight, autofail, touch kinds and a check), read at boot; a bad file stops the service naming the file, the rule and the field. See docs/quality.md.',
+  },
+  WEBHOOK_SECRETS_KEY: {
+    section: 'Outbound webhooks',
+    text: "The key (64 hex digits) that seals the endpoints' signing secrets in the database (AES-256-GCM); required to create endpoints. Changing it makes the stored secrets unreadable: rotate each endpoint's secret after.",
+    examples: ['<openssl rand -hex 32>'],
+  },
+  WEBHOOK_ALLOW_PRIVATE: {
+    section: 'Outbound webhooks',
+    text: '`on` lets endpoints point at loopback, private, link-local and other non-public addresses (for tests and an in-house receiver); `off` refuses them when the endpoint is saved and again at each connection, after DNS.',
+  },
+  WEBHOOK_TIMEOUT: { section: 'Outbound webhooks', text: 'How long one attempt waits for an answer, at most PT30S; then the attempt fails and is retried.' },
+  WEBHOOK_ATTEMPTS: { section: 'Outbound webhooks', text: 'Attempts per delivery, the first included, before the delivery is failed.' },
+  WEBHOOK_BACKOFF: {
+    section: 'Outbound webhooks',
+    text: 'The first retry delay; each later one doubles (PT30S: 30 s, 1 min, 2 min, … about 1 h before the eighth attempt).',
+  },
+  WEBHOOK_DISABLE_AFTER: {
+    section: 'Outbound webhooks',
+    text: 'Failed deliveries in a row (each after all its attempts) after which an endpoint is disabled, with a `webhook.disabled` touch; an admin re-enables it.',
+  },
+  WEBHOOK_SWEEP_EVERY: {
+    section: 'Outbound webhooks',
+    text: 'How often worker processes look for new touches to deliver, and re-enqueue deliveries whose job was lost.',
   },
   QA_SCORING: {
     section: 'Quality inspection',

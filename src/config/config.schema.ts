@@ -203,6 +203,16 @@ export const configSchema = z.object({
     .default('0.25'),
   AGENCY_WEBHOOK_URL: url(['http', 'https']).optional(),
   AGENCY_WEBHOOK_SECRET: z.string().min(16, 'must have at least 16 characters').optional(),
+  WEBHOOK_SECRETS_KEY: z
+    .string()
+    .regex(/^[0-9a-fA-F]{64}$/, 'must be 64 hex digits (32 random bytes, e.g. `openssl rand -hex 32`)')
+    .optional(),
+  WEBHOOK_ALLOW_PRIVATE: z.enum(['on', 'off'], { error: 'must be on or off' }).default('off'),
+  WEBHOOK_TIMEOUT: isoDuration('PT10S').refine((ms) => ms <= 30_000, { message: 'must be at most PT30S' }),
+  WEBHOOK_ATTEMPTS: positiveInt(8),
+  WEBHOOK_BACKOFF: isoDuration('PT30S'),
+  WEBHOOK_DISABLE_AFTER: positiveInt(10),
+  WEBHOOK_SWEEP_EVERY: isoDuration('PT5S'),
   QA_FILE: z.string().min(1).default('./qa.yaml'),
   QA_SCORING: z.enum(['on', 'off'], { error: 'must be on or off' }).default('on'),
   QA_SCORING_EVERY: isoDuration('PT30S'),

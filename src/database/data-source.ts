@@ -17,6 +17,7 @@ import { QualityInspection1765000000000 } from './migrations/1765000000000-quali
 import { QaScoring1765050000000 } from './migrations/1765050000000-qa-scoring';
 import { ReportIndexes1765100000000 } from './migrations/1765100000000-report-indexes';
 import { Experiments1765200000000 } from './migrations/1765200000000-experiments';
+import { Webhooks1766000000000 } from './migrations/1766000000000-webhooks';
 import { ExperimentHorizon1766300000000 } from './migrations/1766300000000-experiment-horizon';
 
 export const migrations = [
@@ -35,6 +36,7 @@ export const migrations = [
   QaScoring1765050000000,
   ReportIndexes1765100000000,
   Experiments1765200000000,
+  Webhooks1766000000000,
   ExperimentHorizon1766300000000,
 ];
 

@@ -11,6 +11,7 @@ export enum AdvisoryLock {
   LegalClocks = 727005,
   Experiments = 727006,
   QaScoring = 727007,
+  WebhookSweep = 727008,
 }
 
 /**

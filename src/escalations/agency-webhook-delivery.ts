@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { UnrecoverableError } from 'bullmq';
+import { Webhook } from 'standardwebhooks';
 import { AuditService } from '../audit/audit.service';
 import { Clock } from '../common/clock';
 import { formatMinorUnits } from '../domain/money';
@@ -8,6 +9,10 @@ import { Transactions } from '../database/transactions';
 import { trimRate } from '../domain/late-fee';
 import { type JobContext, OnJob } from '../jobs/job-handlers';
 import { JobName } from '../jobs/job-names';
+import { WebhookMetrics } from '../metrics/webhook-metrics';
+import { standardHeaders, webhookId } from '../webhooks/webhook-payload';
+import { type PostOutcome, postWebhook } from '../webhooks/webhook-post';
+import { WebhookRepository } from '../webhooks/webhook.repository';
 import { PlacementRepository, type PlacementRow } from './placement.repository';
 import { DELIVERY_HEADER, SIGNATURE_HEADER, signWebhook } from './webhook-signature';
 
@@ -28,8 +33,6 @@ export interface AgencyPlacementWebhook {
 export type WebhookOutcome = 'sent' | 'already-sent' | 'not-configured' | 'missing';
 
 const TIMEOUT_MS = 10_000;
-/** Client errors that a later attempt may cure; any other 4xx (a bad signature, a bad URL) will not be. */
-const RETRYABLE_4XX = new Set([408, 425, 429]);
 
 /** A failed delivery: `permanent` ends the retries at once. Never carries the body or the receiver's answer. */
 class DeliveryFailed extends Error {
@@ -49,6 +52,8 @@ export class AgencyWebhookDelivery {
     private readonly transactions: Transactions,
     private readonly placements: PlacementRepository,
     private readonly audit: AuditService,
+    private readonly attempts: WebhookRepository,
+    private readonly metrics: WebhookMetrics,
     private readonly clock: Clock,
   ) {}
 
@@ -66,13 +71,20 @@ export class AgencyWebhookDelivery {
     if (placement.webhookStatus === 'none') return 'not-configured';
     const url = this.config.AGENCY_WEBHOOK_URL;
     const secret = this.config.AGENCY_WEBHOOK_SECRET;
+    const attempt = placement.webhookAttempts + 1;
+    const at = this.clock.now();
     try {
       if (!url || !secret) throw new DeliveryFailed('AGENCY_WEBHOOK_URL is not set in this worker', true);
-      const status = await this.post(url, secret, placement);
-      await this.markSent(placement, status);
+      const outcome = await this.post(url, secret, placement, at);
+      this.metrics.attempts.inc({ target: 'agency', outcome: outcome.ok ? 'delivered' : 'failed' });
+      if (!outcome.ok) {
+        await this.attempts.logAttempt(undefined, placement.id, 'agency', { ...outcome, attempt, at });
+        throw new DeliveryFailed(outcome.error!, outcome.permanent);
+      }
+      await this.markSent(placement, outcome, at);
       return 'sent';
     } catch (error) {
-      const failure = error instanceof DeliveryFailed ? error : new DeliveryFailed(describe(error), false);
+      const failure = error instanceof DeliveryFailed ? error : new DeliveryFailed((error as Error).message, false);
       const final = finalAttempt || failure.permanent;
       await this.placements.markFailed(placementId, failure.message, final);
       // UnrecoverableError skips the remaining attempts; the job stays failed for operators either way.
@@ -80,40 +92,31 @@ export class AgencyWebhookDelivery {
     }
   }
 
-  /** Resolves with the 2xx status; anything else is a DeliveryFailed. */
-  private async post(url: string, secret: string, placement: PlacementRow): Promise<number> {
+  /**
+   * The agency's own signature and delivery header, and beside them the Standard Webhooks headers
+   * (keyed with the secret's bytes) for an agency that moves to that verifier; posted by the
+   * webhooks' sender. The answer is not kept (a receiver may echo the body).
+   */
+  private post(url: string, secret: string, placement: PlacementRow, at: Date): Promise<PostOutcome> {
     const body = JSON.stringify(payload(placement));
-    const timestamp = Math.floor(this.clock.now().getTime() / 1000);
-    let response: Response;
-    try {
-      response = await fetch(url, {
-        method: 'POST',
-        headers: {
-          'Content-Type': 'application/json',
-          [SIGNATURE_HEADER]: signWebhook(secret, timestamp, body),
-          [DELIVERY_HEADER]: placement.id,
-        },
-        body,
-        // A redirect would re-send personal data to an address nobody configured.
-        redirect: 'manual',
-        signal: AbortSignal.timeout(TIMEOUT_MS),
-      });
-    } catch (error) {
-      throw new DeliveryFailed(describe(error), false);
-    }
-    // The answer is not read: a receiver may echo the body, and it must not reach the logs or the row.
-    await response.body?.cancel().catch(() => undefined);
-    if (response.status >= 200 && response.status < 300) return response.status;
-    const permanent = response.status >= 400 && response.status < 500 && !RETRYABLE_4XX.has(response.status);
-    throw new DeliveryFailed(`the agency answered HTTP ${response.status}`, permanent);
+    const timestamp = Math.floor(at.getTime() / 1000);
+    const headers = {
+      [SIGNATURE_HEADER]: signWebhook(secret, timestamp, body),
+      [DELIVERY_HEADER]: placement.id,
+      ...standardHeaders(new Webhook(secret, { format: 'raw' }), webhookId(placement.id), at, body),
+    };
+    // The URL is the operator's own setting, so it may be an in-house address.
+    return postWebhook(url, headers, body, { timeoutMs: TIMEOUT_MS, allowPrivate: true, keepExcerpt: false, receiver: 'agency' });
   }
 
-  private async markSent(placement: PlacementRow, status: number): Promise<void> {
+  private async markSent(placement: PlacementRow, outcome: PostOutcome, at: Date): Promise<void> {
+    const status = outcome.statusCode;
     await this.transactions.run(async (tx) => {
       // The case first, as every audit writer locks it; then the placement.
       const head = await this.audit.lockHead(tx, placement.caseId);
       const attempts = await this.placements.markSent(tx, placement.id, this.clock.now());
       if (attempts === undefined) return;
+      await this.attempts.logAttempt(tx, placement.id, 'agency', { ...outcome, attempt: attempts, at });
       await this.audit.record(
         tx,
         placement.caseId,
@@ -144,11 +147,4 @@ function payload(row: PlacementRow): AgencyPlacementWebhook {
     invoice: { externalId: row.invoiceRef, contractRef: row.contractRef, dueDate: row.dueDate },
     placedAt: row.placedAt.toISOString(),
   };
-}
-
-/** A transport error's code or name, never a body. */
-function describe(error: unknown): string {
-  const { name, message, cause } = (error ?? {}) as { name?: string; message?: string; cause?: { code?: string } };
-  if (name === 'TimeoutError') return `no answer within ${TIMEOUT_MS / 1000} s`;
-  return cause?.code ? `${message ?? 'request failed'} (${cause.code})` : (message ?? String(error));
 }

@@ -1,6 +1,8 @@
 import { Module } from '@nestjs/common';
 import { AuditModule } from '../audit/audit.module';
 import { JobsModule } from '../jobs/jobs.module';
+import { MetricsModule } from '../metrics/metrics.module';
+import { WebhooksModule } from '../webhooks/webhooks.module';
 import { AgencyWebhookDelivery } from './agency-webhook-delivery';
 import { AgencyWebhooks } from './agency-webhooks';
 import { EscalationService } from './escalation.service';
@@ -21,6 +23,6 @@ export class EscalationsModule {}
 @Module({ imports: [EscalationsModule], providers: [Placements], controllers: [PlacementsController] })
 export class EscalationsApiModule {}
 
-/** Delivering the agency's webhooks: worker role only. */
-@Module({ imports: [EscalationsModule, AuditModule], providers: [AgencyWebhookDelivery] })
+/** Delivering the agency's webhooks, by the webhooks' sender and into their attempts log: worker role only. */
+@Module({ imports: [EscalationsModule, AuditModule, MetricsModule, WebhooksModule], providers: [AgencyWebhookDelivery] })
 export class EscalationsWorkerModule {}

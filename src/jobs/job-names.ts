@@ -9,6 +9,7 @@ export enum QueueName {
 export enum JobName {
   RunStep = 'run-step',
   DeliverAgencyPlacement = 'agency-placement',
+  DeliverWebhook = 'webhook-delivery',
   RunBatch = 'run-batch',
 }
 
@@ -16,6 +17,7 @@ export enum JobName {
 export interface JobData {
   [JobName.RunStep]: { stepId: string };
   [JobName.DeliverAgencyPlacement]: { placementId: string };
+  [JobName.DeliverWebhook]: { deliveryId: string };
   [JobName.RunBatch]: { batchId: string };
 }
 
@@ -25,6 +27,7 @@ export enum SweepName {
   Commitments = 'broken promises and plans',
   StalledBatches = 'stalled batches',
   AgencyWebhooks = 'agency webhooks',
+  Webhooks = 'webhook deliveries',
   Reconcile = 'reconcile',
   Seal = 'seal',
   QaScoring = 'quality scoring',

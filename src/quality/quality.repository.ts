@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import type { WatermarkState } from '../domain/touch-watermark';
 import { SqlRepository } from '../database/sql-repository';
 import type { Tx } from '../database/transactions';
 import { CLOSING_KINDS, CONTACT_KINDS, type DebtorContact, type ScoredKind, type TrailTouch } from '../domain/quality';
@@ -25,12 +26,8 @@ export interface Candidate {
   policy: string | null;
 }
 
-/** Every touch up to `watermark` is scored; `pendingLimit` is a sequence value read while transactions older than `pendingXid` could still be open. */
-export interface ScoringState {
-  watermark: string;
-  pendingLimit: string;
-  pendingXid: string | null;
-}
+/** Every touch up to `watermark` is scored (see WatermarkState). */
+export type ScoringState = WatermarkState;
 
 export interface NewFinding {
   caseId: string;

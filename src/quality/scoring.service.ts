@@ -16,7 +16,7 @@ import { JobQueue } from '../jobs/job-queue.service';
 import { ContactContents } from './contact-content';
 import { type Candidate, type NewFinding, QualityRepository } from './quality.repository';
 import { QaRubric } from './rubric.service';
-import { nextState } from './watermark';
+import { nextState } from '../domain/touch-watermark';
 
 /**
  * Scores contacts after the fact, off the hot path: a sweep takes the unscored contacts in touch

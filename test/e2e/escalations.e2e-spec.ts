@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DateTime } from 'luxon';
+import { Webhook } from 'standardwebhooks';
 import { AuditService } from '../../src/audit/audit.service';
 import { CaseRepository } from '../../src/cases/case.repository';
 import { Transactions } from '../../src/database/transactions';
@@ -128,6 +129,9 @@ describe('escalations: agency placements with a signed webhook, the collectors w
       expect(signature).toMatch(/^t=\d+,v1=[0-9a-f]{64}$/);
       expect(verifyWebhookSignature(SECRET, signature, delivery.raw, 300, new Date())).toBe(true);
       expect(verifyWebhookSignature('another-secret-0123456789', signature, delivery.raw, 300, new Date())).toBe(false);
+      // Beside its own signature, the Standard Webhooks headers, keyed with the secret's bytes.
+      expect(delivery.headers['webhook-id']).toBe(`msg_${placementId}`);
+      expect(new Webhook(SECRET, { format: 'raw' }).verify(delivery.raw.toString('utf8'), delivery.headers as Record<string, string>)).toEqual(delivery.body);
       expect(delivery.body).toEqual({
         type: 'agency.placement',
         placementId,
@@ -196,6 +200,14 @@ describe('escalations: agency placements with a signed webhook, the collectors w
       const notified = (await touches(caseId)).filter((touch) => touch.kind === 'agency.notified');
       expect(notified).toHaveLength(1);
       expect(notified[0]!.data).toMatchObject({ placementId, attempts: 2 });
+      // Each attempt is in the webhooks' attempts log, without the agency's answer (a receiver may echo personal data).
+      const log = await sut.db.query(`SELECT target, attempt, status_code AS "statusCode", excerpt FROM webhook_attempts WHERE delivery_id = $1 ORDER BY id`, [
+        placementId,
+      ]);
+      expect(log).toEqual([
+        { target: 'agency', attempt: 1, statusCode: 500, excerpt: null },
+        { target: 'agency', attempt: 2, statusCode: 200, excerpt: null },
+      ]);
       expect(await placement(placementId)).toMatchObject({ webhook: { status: 'sent', attempts: 2, lastError: null } });
     });
 

@@ -76,6 +76,8 @@ export class FuzzApp {
       SEAL_EVERY: 'P1D',
       LEGAL_CHECK_EVERY: 'P1D',
       COMMITMENT_CHECK_EVERY: 'P1D',
+      // Webhook endpoints can be created, so that their routes are exercised past the 422 of a missing key.
+      WEBHOOK_SECRETS_KEY: randomBytes(32).toString('hex'),
     });
     await sut.app.listen(0, '127.0.0.1');
     const { port } = sut.app.getHttpServer().address() as AddressInfo;

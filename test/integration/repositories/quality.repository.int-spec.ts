@@ -4,7 +4,7 @@ import { AuditService } from '../../../src/audit/audit.service';
 import type { Tx } from '../../../src/database/transactions';
 import type { ContactRecord } from '../../../src/domain/quality';
 import { QualityRepository, type ScoringState } from '../../../src/quality/quality.repository';
-import { nextState } from '../../../src/quality/watermark';
+import { nextState } from '../../../src/domain/touch-watermark';
 import { newCase } from '../../support/factories';
 import { type IntegrationContext, startIntegration } from '../../support/integration';
 import { waitFor } from '../../support/wait-for';

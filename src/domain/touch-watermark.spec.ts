@@ -1,4 +1,4 @@
-import { nextState } from './watermark';
+import { nextState } from './touch-watermark';
 
 describe('nextState', () => {
   const state = { watermark: '100', pendingLimit: '150', pendingXid: '9000' };
