@@ -17,6 +17,7 @@ import { QualityInspection1765000000000 } from './migrations/1765000000000-quali
 import { QaScoring1765050000000 } from './migrations/1765050000000-qa-scoring';
 import { ReportIndexes1765100000000 } from './migrations/1765100000000-report-indexes';
 import { Experiments1765200000000 } from './migrations/1765200000000-experiments';
+import { DeliveryStatus1766100000000 } from './migrations/1766100000000-delivery-status';
 
 export const migrations = [
   InitialSchema1763900000000,
@@ -34,6 +35,7 @@ export const migrations = [
   QaScoring1765050000000,
   ReportIndexes1765100000000,
   Experiments1765200000000,
+  DeliveryStatus1766100000000,
 ];
 
 export function dataSourceOptions(config: Pick<AppConfig, 'DATABASE_URL' | 'DATABASE_POOL_SIZE'>) {
