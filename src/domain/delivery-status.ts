@@ -39,6 +39,9 @@ export const REPORT_TOUCH = {
   complained: 'notice.complained',
 } as const satisfies Record<DeliveryStatus, TouchKind>;
 
+/** The custom argument every email carries for SendGrid (X-SMTPAPI): its events without `smtp-id` (open, spamreport) name the Message-ID by it. */
+export const SENDGRID_MESSAGE_ID_ARG = 'dunningMessageId';
+
 /** Why no more email goes to an address: it bounced for good, or its owner complained. */
 export const ADDRESS_STATUSES = ['undeliverable', 'complained'] as const;
 export type AddressStatus = (typeof ADDRESS_STATUSES)[number];
@@ -58,7 +61,7 @@ export const addressKey = (address: string): string => createHash('sha256').upda
 
 const ADDRESS_WHY: Record<AddressStatus, string> = {
   undeliverable: "the debtor's email address is undeliverable (it bounced for good)",
-  complained: "the debtor marked our email as spam: no more email to that address",
+  complained: 'the debtor marked our email as spam: no more email to that address',
 };
 
 /** A notice step by email whose address is marked: go by SMS, or skip, with the reason. */

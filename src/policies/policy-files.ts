@@ -47,7 +47,9 @@ export function readPolicyFiles(dir: string, hasTemplate: (channel: 'email' | 's
       if (!step.fallback) throw new PolicyFileError(`${file}: steps[${index}].fallbackTemplate: needs "fallback: sms"`);
       const template = step.fallbackTemplate ?? step.template;
       if (!hasTemplate('sms', template)) {
-        throw new PolicyFileError(`${file}: steps[${index}].${step.fallbackTemplate ? 'fallbackTemplate' : 'fallback'}: no sms template "${template}" for every locale`);
+        throw new PolicyFileError(
+          `${file}: steps[${index}].${step.fallbackTemplate ? 'fallbackTemplate' : 'fallback'}: no sms template "${template}" for every locale`,
+        );
       }
     });
     const contentHash = createHash('sha256')
