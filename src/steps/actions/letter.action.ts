@@ -43,7 +43,8 @@ export class LetterAction implements StepAction<'letter'> {
     const route = routeLetter(address, asked, definition.fallback);
     if ('skip' in route) return this.settlement.skip(tx, step, route.skip);
     const { deliver } = route;
-    if (route.rerouted) {
+    // Said once: a rerun finds the step running (its letters issued) and has said why already.
+    if (route.rerouted && step.status !== 'running') {
       await this.audit.record(tx, step.caseId, [
         {
           kind: 'step.rerouted',
