@@ -6,7 +6,7 @@ import { Public, Roles } from '../common/auth/roles.decorator';
 import { ValidationFailed } from '../common/errors';
 import { parseOrThrow } from '../common/zod-validation';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
-import { ApiErrors } from '../docs/decorators';
+import { ApiErrors, ApiSignedBy } from '../docs/decorators';
 import { DsnRefusal, dsnReport } from './dsn';
 import type { InboundReport } from './inbound-report';
 import { type InboundResult, InboundReports } from './inbound-reports.service';
@@ -75,7 +75,8 @@ export class DeliveryStatusController {
   @ApiConsumes('text/plain', 'application/json')
   @ApiBody({ description: 'The SNS message as SNS posts it', schema: { type: 'string' } })
   @ApiOkResponse({ description: 'One result per event', standardSchema: inboundResponse })
-  @ApiErrors(400, [401, 'The SNS signature is missing, forged, or from a topic not configured'])
+  @ApiSignedBy('SNS message signature (a topic in SES_SNS_TOPIC_ARNS)')
+  @ApiErrors(400)
   async ses(@Body() body: unknown): Promise<Answer> {
     const message = parseOrThrow(snsMessage, json(rawOf(body)));
     const refusal = await snsRefusal(message, this.config.SES_SNS_TOPIC_ARNS, this.certificates);
@@ -115,7 +116,8 @@ export class DeliveryStatusController {
   @ApiHeader({ name: SENDGRID_TIMESTAMP_HEADER, required: true, description: 'the signed timestamp' })
   @ApiBody({ description: "SendGrid's events", schema: { type: 'array', items: { type: 'object' } } })
   @ApiOkResponse({ description: 'One result per event that reports a delivery status, in order', standardSchema: inboundResponse })
-  @ApiErrors(400, [401, 'The signature is missing or does not match'])
+  @ApiSignedBy('SendGrid Event Webhook signature')
+  @ApiErrors(400)
   async sendgrid(
     @Body() body: unknown,
     @Headers(SENDGRID_SIGNATURE_HEADER) signature: string | undefined,

@@ -310,6 +310,13 @@ describe('delivery status in: provider events and RFC 3464 reports move the next
       Timestamp: new Date().toISOString(),
       TopicArn: 'arn:aws:sns:eu-west-1:999999999999:other',
     }).expect(401);
+    // A body over the routes' bound is refused before anything reads it; a body that is not SNS's is a 400.
+    await sut.http
+      .post('/v1/delivery/sendgrid')
+      .set('Content-Type', 'application/json')
+      .send(`[${'0,'.repeat(600_000)}0]`)
+      .expect(413);
+    await sut.http.post('/v1/delivery/ses').set('Content-Type', 'text/plain').send('{"Type": "Notification"}').expect(400);
     // An RFC 3464 report needs an ingest key.
     await sut.http.post('/v1/delivery/dsn').set('Content-Type', 'message/rfc822').send('x').expect(401);
     expect((await touches(caseId)).filter((t) => t.kind.startsWith('notice.') && t.kind !== 'notice.sent')).toEqual([]);
