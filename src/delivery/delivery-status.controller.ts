@@ -6,7 +6,7 @@ import { Public, Roles } from '../common/auth/roles.decorator';
 import { ValidationFailed } from '../common/errors';
 import { parseOrThrow } from '../common/zod-validation';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
-import { ApiErrors, ApiSignedBy } from '../docs/decorators';
+import { ApiErrors, ApiSignedBy, ApiZodBody } from '../docs/decorators';
 import { DsnRefusal, dsnReport } from './dsn';
 import type { InboundReport } from './inbound-report';
 import { type InboundResult, InboundReports } from './inbound-reports.service';
@@ -72,8 +72,8 @@ export class DeliveryStatusController {
       'An SNS message (sent as text/plain JSON) carrying an SES notification or event: Bounce, Complaint, Delivery, Open, DeliveryDelay. ' +
       'Authenticated by the SNS signature, not an API key; a subscription confirmation from a configured topic is confirmed.',
   })
-  @ApiConsumes('text/plain', 'application/json')
-  @ApiBody({ description: 'The SNS message as SNS posts it', schema: { type: 'string' } })
+  @ApiConsumes('application/json', 'text/plain')
+  @ApiZodBody(snsMessage, { description: 'The SNS message as SNS posts it (as text/plain), read raw for its signature' })
   @ApiOkResponse({ description: 'One result per event', standardSchema: inboundResponse })
   @ApiSignedBy('SNS message signature (a topic in SES_SNS_TOPIC_ARNS)')
   @ApiErrors(400)
@@ -114,8 +114,11 @@ export class DeliveryStatusController {
   })
   @ApiHeader({ name: SENDGRID_SIGNATURE_HEADER, required: true, description: 'base64 ECDSA signature' })
   @ApiHeader({ name: SENDGRID_TIMESTAMP_HEADER, required: true, description: 'the signed timestamp' })
-  @ApiBody({ description: "SendGrid's events", schema: { type: 'array', items: { type: 'object' } } })
-  @ApiOkResponse({ description: 'One result per event that reports a delivery status, in order', standardSchema: inboundResponse })
+  @ApiZodBody(sendgridBody, { description: "SendGrid's events, read raw for the signature" })
+  @ApiOkResponse({
+    description: 'One result per event that reports a delivery status, in order, then one `rejected` per event that is none',
+    standardSchema: inboundResponse,
+  })
   @ApiSignedBy('SendGrid Event Webhook signature')
   @ApiErrors(400)
   async sendgrid(
