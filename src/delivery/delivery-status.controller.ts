@@ -80,7 +80,8 @@ export class DeliveryStatusController {
   async ses(@Body() body: unknown): Promise<Answer> {
     const message = parseOrThrow(snsMessage, json(rawOf(body)));
     const refusal = await snsRefusal(message, this.config.SES_SNS_TOPIC_ARNS, this.certificates);
-    if (refusal) throw new UnauthorizedException(refusal);
+    if (refusal?.status === 503) throw new ServiceUnavailableException(refusal.reason);
+    if (refusal) throw new UnauthorizedException(refusal.reason);
     if (message.Type === 'UnsubscribeConfirmation') return { results: [] };
     if (message.Type === 'SubscriptionConfirmation') {
       if (!isSnsUrl(message.SubscribeURL!)) throw new ValidationFailed([{ field: 'SubscribeURL', reason: 'must be an SNS URL' }]);

@@ -42,8 +42,11 @@ export class SnsCertificates {
     private readonly clock: Clock,
   ) {}
 
-  /** The certificate's public key, or a reason why the URL or its certificate cannot be trusted. */
-  async keyFor(url: string): Promise<KeyObject | { refusal: string }> {
+  /**
+   * The certificate's public key; or why the URL or its certificate cannot be trusted (`refusal`),
+   * or why it could not be had now (`unavailable`: SNS retries what is not answered).
+   */
+  async keyFor(url: string): Promise<KeyObject | { refusal: string } | { unavailable: string }> {
     if (!isSnsUrl(url) || !new URL(url).pathname.endsWith('.pem')) return { refusal: 'SigningCertURL is not an SNS certificate URL' };
     let certificate = this.cache.get(url);
     if (!certificate) {
@@ -51,7 +54,7 @@ export class SnsCertificates {
         certificate = new X509Certificate(await this.http.get(url));
       } catch (error) {
         this.logger.warn(`SNS signing certificate ${url} not had: ${(error as Error).message}`);
-        return { refusal: 'the signing certificate could not be fetched' };
+        return { unavailable: 'the signing certificate could not be fetched; SNS will send the message again' };
       }
       if (this.cache.size >= MAX_CACHED) this.cache.delete(this.cache.keys().next().value!);
       this.cache.set(url, certificate);

@@ -4,7 +4,8 @@ import { type SnsMessage, snsRefusal, snsStringToSign } from './sns-message';
 
 const TOPIC = 'arn:aws:sns:us-west-2:123456789012:MyTopic';
 const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-const certificates = (key: KeyObject | { refusal: string } = publicKey) => ({ keyFor: () => Promise.resolve(key) }) as unknown as SnsCertificates;
+const certificates = (key: KeyObject | { refusal: string } | { unavailable: string } = publicKey) =>
+  ({ keyFor: () => Promise.resolve(key) }) as unknown as SnsCertificates;
 
 function signed(message: Omit<SnsMessage, 'Signature' | 'SignatureVersion' | 'SigningCertURL'>, version: '1' | '2' = '2'): SnsMessage {
   const unsigned = {
@@ -56,16 +57,19 @@ describe('snsRefusal', () => {
 
   it('refuses a message changed after signing, a signature of the other version, another key, another topic', async () => {
     const message = signed(notification);
-    expect(await snsRefusal({ ...message, Message: 'Hello world?' }, [TOPIC], certificates())).toMatch(/does not match/);
-    expect(await snsRefusal({ ...message, SignatureVersion: '1' }, [TOPIC], certificates())).toMatch(/does not match/);
-    expect(await snsRefusal(message, [TOPIC], certificates(generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey))).toMatch(/does not match/);
-    expect(await snsRefusal(message, ['arn:aws:sns:us-west-2:123456789012:Other'], certificates())).toMatch(/TopicArn/);
+    const refused = (reason: RegExp) => ({ status: 401, reason: expect.stringMatching(reason) });
+    expect(await snsRefusal({ ...message, Message: 'Hello world?' }, [TOPIC], certificates())).toEqual(refused(/does not match/));
+    expect(await snsRefusal({ ...message, SignatureVersion: '1' }, [TOPIC], certificates())).toEqual(refused(/does not match/));
+    expect(await snsRefusal(message, [TOPIC], certificates(generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey))).toEqual(refused(/does not match/));
+    expect(await snsRefusal(message, ['arn:aws:sns:us-west-2:123456789012:Other'], certificates())).toEqual(refused(/TopicArn/));
   });
 
-  it('passes on the refusal of the certificate', async () => {
-    expect(await snsRefusal(signed(notification), [TOPIC], certificates({ refusal: 'SigningCertURL is not an SNS certificate URL' }))).toMatch(
-      /SigningCertURL/,
-    );
+  it('passes on the refusal of the certificate, and asks for a retry when it could not be had', async () => {
+    expect(await snsRefusal(signed(notification), [TOPIC], certificates({ refusal: 'SigningCertURL is not an SNS certificate URL' }))).toEqual({
+      status: 401,
+      reason: 'SigningCertURL is not an SNS certificate URL',
+    });
+    expect(await snsRefusal(signed(notification), [TOPIC], certificates({ unavailable: 'not fetched' }))).toEqual({ status: 503, reason: 'not fetched' });
   });
 });
 

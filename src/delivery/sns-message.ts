@@ -33,18 +33,23 @@ export function snsStringToSign(message: SnsMessage): string {
     .join('');
 }
 
+/** Why an SNS message is not accepted: not SNS's or not ours (401), or not checkable now (503, SNS retries). */
+export type SnsRefusal = { status: 401 | 503; reason: string };
+
 /**
  * Verifies an SNS message: SignatureVersion 1 is SHA1withRSA, 2 SHA256withRSA, over the string
  * to sign, with the certificate at SigningCertURL; the topic must be one of ours. Returns the
  * refusal, or null when the message is SNS's.
  */
-export async function snsRefusal(message: SnsMessage, topics: readonly string[], certificates: SnsCertificates): Promise<string | null> {
-  if (!topics.includes(message.TopicArn)) return 'TopicArn is not a topic this service subscribes to (SES_SNS_TOPIC_ARNS)';
+export async function snsRefusal(message: SnsMessage, topics: readonly string[], certificates: SnsCertificates): Promise<SnsRefusal | null> {
+  const refuse = (reason: string): SnsRefusal => ({ status: 401, reason });
+  if (!topics.includes(message.TopicArn)) return refuse('TopicArn is not a topic this service subscribes to (SES_SNS_TOPIC_ARNS)');
   if (message.Type !== 'Notification' && (message.SubscribeURL === undefined || message.Token === undefined))
-    return 'a confirmation needs SubscribeURL and Token';
+    return refuse('a confirmation needs SubscribeURL and Token');
   const key = await certificates.keyFor(message.SigningCertURL);
-  if ('refusal' in key) return key.refusal;
+  if ('unavailable' in key) return { status: 503, reason: key.unavailable };
+  if ('refusal' in key) return refuse(key.refusal);
   const algorithm = message.SignatureVersion === '1' ? 'RSA-SHA1' : 'RSA-SHA256';
   const ok = verify(algorithm, Buffer.from(snsStringToSign(message), 'utf8'), key, Buffer.from(message.Signature, 'base64'));
-  return ok ? null : 'the signature does not match the message';
+  return ok ? null : refuse('the signature does not match the message');
 }

@@ -102,7 +102,7 @@ describe('delivery status in: provider events and RFC 3464 reports move the next
   // ---- each adapter's real payload shape, signed as its provider signs it ----
 
   function snsPost(message: Record<string, string>, version: '1' | '2' = '2', key: KeyObject = sns.key) {
-    const signed = { ...message, TopicArn: message.TopicArn ?? TOPIC, SignatureVersion: version, SigningCertURL: CERT_URL } as Record<string, string>;
+    const signed = { TopicArn: TOPIC, SigningCertURL: CERT_URL, ...message, SignatureVersion: version } as Record<string, string>;
     const toSign = snsStringToSign(signed as never);
     signed.Signature = sign(version === '1' ? 'RSA-SHA1' : 'RSA-SHA256', Buffer.from(toSign), key).toString('base64');
     // SNS posts JSON as text/plain.
@@ -310,6 +310,10 @@ describe('delivery status in: provider events and RFC 3464 reports move the next
       Timestamp: new Date().toISOString(),
       TopicArn: 'arn:aws:sns:eu-west-1:999999999999:other',
     }).expect(401);
+    // A certificate from anywhere but SNS is not trusted; one SNS does not serve now is a 503, for SNS to retry.
+    const bounceOf = { Type: 'Notification', MessageId: randomUUID(), Message: '{}', Timestamp: new Date().toISOString() };
+    await snsPost({ ...bounceOf, SigningCertURL: 'https://sns.eu-west-1.amazonaws.com.evil.test/cert.pem' }).expect(401);
+    await snsPost({ ...bounceOf, SigningCertURL: 'https://sns.eu-west-1.amazonaws.com/SimpleNotificationService-gone.pem' }).expect(503);
     // A body over the routes' bound is refused before anything reads it; a body that is not SNS's is a 400.
     await sut.http
       .post('/v1/delivery/sendgrid')
