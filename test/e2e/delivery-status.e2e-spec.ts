@@ -355,6 +355,19 @@ describe('delivery status in: provider events and RFC 3464 reports move the next
     expect(smtp.to(email)).toHaveLength(2);
   });
 
+  it("a hard bounce on a letter's email takes back its delivery on the legal record", async () => {
+    const event = overdueEvent({ segment: 'letter-at-once' });
+    const response = await sut.http.post('/v1/events').set(bearer('ingest')).send(event).expect(202);
+    const caseId = response.body.results[0].caseId as string;
+    const mail = await waitFor('the letter by email', () => smtp.to(event.data.debtor.email)[0]);
+    expect((await detail(caseId)).legal.demands).toMatchObject({ sent: 1, delivered: 1 });
+    expect((await sendgridPost([sendgridBounce(mail.messageId)]).expect(200)).body.results[0]).toMatchObject({ status: 'accepted', caseId });
+    expect((await touches(caseId)).find((t) => t.kind === 'notice.bounced')).toMatchObject({ data: { dispatch: 'letter', bounce: 'hard' } });
+    const { demands } = (await detail(caseId)).legal;
+    expect(demands).toMatchObject({ sent: 1, delivered: 0 });
+    expect(demands.letters[0]).toMatchObject({ deliveredBy: null, deliveredOn: null });
+  });
+
   it('a complaint stops email to that address: the next email step goes by SMS', async () => {
     const { caseId, phone, email, mail } = await firstEmail();
     expect((await sesNotification(mail.messageId, 'complaint').expect(200)).body.results[0].status).toBe('accepted');
