@@ -59,10 +59,13 @@ export function addressStatusAfter(status: DeliveryStatus): AddressStatus | null
  */
 export const addressKey = (address: string): string => createHash('sha256').update(address.trim().toLowerCase()).digest('hex');
 
-const ADDRESS_WHY: Record<AddressStatus, string> = {
-  undeliverable: "the debtor's email address is undeliverable (it bounced for good)",
-  complained: 'the debtor marked our email as spam: no more email to that address',
-};
+/** Whose address it is: the debtor's, or a guarantor's for the letters sent to guarantors. */
+export type AddressOwner = 'debtor' | 'guarantor';
+
+const addressWhy = (status: AddressStatus, owner: AddressOwner): string =>
+  status === 'undeliverable'
+    ? `the ${owner}'s email address is undeliverable (it bounced for good)`
+    : `the ${owner} marked our email as spam: no more email to that address`;
 
 /** A notice step by email whose address is marked: go by SMS, or skip, with the reason. */
 export type EmailNoticeRoute = { by: 'email' } | { by: 'sms'; reason: string } | { skip: string };
@@ -70,7 +73,7 @@ export type EmailNoticeRoute = { by: 'email' } | { by: 'sms'; reason: string } |
 /** Where an email notice goes when its address may be marked; `fallback` is the step's. */
 export function routeEmailNotice(address: AddressStatus | null, fallback: 'sms' | undefined, hasPhone: boolean): EmailNoticeRoute {
   if (address === null) return { by: 'email' };
-  const why = ADDRESS_WHY[address];
+  const why = addressWhy(address, 'debtor');
   if (!fallback) return { skip: `${why}; the step has no fallback channel` };
   if (!hasPhone) return { skip: `${why}; the fallback is SMS and the debtor has no phone number` };
   return { by: 'sms', reason: why };
@@ -79,10 +82,15 @@ export function routeEmailNotice(address: AddressStatus | null, fallback: 'sms' 
 /** A letter step whose email to the debtor may not go: deliver by post, or skip, with the reason. */
 export type LetterRoute = { deliver: ('email' | 'post')[]; rerouted?: string } | { skip: string };
 
-/** How a letter to the debtor is delivered when the debtor's address may be marked; `fallback` is the step's. */
-export function routeLetter(address: AddressStatus | null, deliver: readonly ('email' | 'post')[], fallback: 'post' | undefined): LetterRoute {
+/** How a letter is delivered when its recipient's address may be marked; `fallback` is the step's. */
+export function routeLetter(
+  address: AddressStatus | null,
+  deliver: readonly ('email' | 'post')[],
+  fallback: 'post' | undefined,
+  owner: AddressOwner = 'debtor',
+): LetterRoute {
   if (address === null || !deliver.includes('email')) return { deliver: [...deliver] };
-  const why = ADDRESS_WHY[address];
+  const why = addressWhy(address, owner);
   if (deliver.includes('post')) return { deliver: ['post'], rerouted: `${why}; the letter goes by post only` };
   if (fallback === 'post') return { deliver: ['post'], rerouted: `${why}; the letter goes by post, the step's fallback` };
   return { skip: `${why}; the letter goes by email only and the step has no fallback channel` };

@@ -368,6 +368,39 @@ describe('delivery status in: provider events and RFC 3464 reports move the next
     expect(demands.letters[0]).toMatchObject({ deliveredBy: null, deliveredOn: null });
   });
 
+  it("a guarantor's letter email that bounced for good: the next letter to that guarantor goes by post", async () => {
+    const guarantor = {
+      externalId: `G-${randomUUID().slice(0, 8)}`,
+      name: 'Grace Guarantor',
+      email: `grace-${randomUUID().slice(0, 8)}@example.test`,
+      address: { line1: '2 Low Road', city: 'Leeds', country: 'GB' },
+      guaranteeType: 'joint',
+    };
+    const response = await sut.http
+      .post('/v1/events')
+      .set(bearer('ingest'))
+      .send(overdueEvent({ guarantors: [guarantor], segment: 'guarantor-letter' }))
+      .expect(202);
+    const caseId = response.body.results[0].caseId as string;
+    const mail = await waitFor('the guarantor notice', () => smtp.to(guarantor.email)[0]);
+    expect((await dsn(mail.messageId, 'failed', '5.1.1').expect(200)).body.results[0]).toMatchObject({ status: 'accepted', caseId });
+
+    const sent = await sut.http
+      .post(`/v1/cases/${caseId}/letters`)
+      .set(bearer('operator'))
+      .send({ type: 'guarantor-notice', deliver: ['email', 'post'] })
+      .expect(201);
+    expect(sent.body.letters).toEqual([expect.objectContaining({ recipient: expect.objectContaining({ role: 'guarantor' }), email: null, post: 'queued' })]);
+    const rerouted = (await touches(caseId)).filter((t) => t.kind === 'step.rerouted');
+    expect(rerouted).toEqual([
+      expect.objectContaining({
+        channel: 'post',
+        data: expect.objectContaining({ action: 'letter', to: ['post'], reason: expect.stringMatching(/guarantor's email address is undeliverable/) }),
+      }),
+    ]);
+    expect(smtp.to(guarantor.email)).toHaveLength(1);
+  });
+
   it('a complaint stops email to that address: the next email step goes by SMS', async () => {
     const { caseId, phone, email, mail } = await firstEmail();
     expect((await sesNotification(mail.messageId, 'complaint').expect(200)).body.results[0].status).toBe('accepted');
