@@ -22,13 +22,13 @@ module.exports = {
     { ...common, displayName: 'unit', roots: ['<rootDir>/src'], testMatch: ['**/*.spec.ts'] },
     { ...common, displayName: 'integration', roots: ['<rootDir>/test/integration'], testMatch: ['**/*.int-spec.ts'] },
     { ...common, displayName: 'e2e', roots: ['<rootDir>/test/e2e'], testMatch: ['**/*.e2e-spec.ts'] },
-    // The step flow, the contact gate, letters, batches, the dashboard, rate limits and metrics once
+    // The step flow, the contact gate, letters, delivery status, batches, the dashboard, rate limits and metrics once
     // more with every queue on PostgreSQL and no Redis (test/support/test-app.ts reads the global).
     {
       ...common,
       displayName: 'e2e-postgres',
       roots: ['<rootDir>/test/e2e'],
-      testMatch: ['**/{dunning-flow,compliance,letters,batches,dashboard,rate-limit,metrics,webhooks}.e2e-spec.ts'],
+      testMatch: ['**/{dunning-flow,compliance,letters,batches,dashboard,rate-limit,metrics,webhooks,delivery-status}.e2e-spec.ts'],
       globals: { queueBackend: 'postgres' },
     },
     // Hostile requests generated from the served OpenAPI document (fast-check, fixed seed in CI).

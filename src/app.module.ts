@@ -3,6 +3,7 @@ import { AuditApiModule } from './audit/audit.module';
 import { BatchesApiModule, BatchesModule, BatchesWorkerModule } from './batches/batches.module';
 import { CasesApiModule } from './cases/cases.module';
 import { SmsApiModule } from './channels/channels.module';
+import { DeliveryModule } from './delivery/delivery.module';
 import type { AppConfig } from './config/app-config';
 import { CoreModule } from './core.module';
 import { DashboardModule } from './dashboard/dashboard.module';
@@ -49,6 +50,7 @@ export class AppModule {
               WorkItemsModule,
               QualityApiModule,
               SmsApiModule,
+              DeliveryModule,
               BatchesApiModule,
               AuditApiModule,
               ExperimentsApiModule,

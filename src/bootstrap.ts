@@ -1,6 +1,7 @@
 import { type DynamicModule, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import { raw } from 'express';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import type { AppConfig } from './config/config.schema';
@@ -11,6 +12,7 @@ import { ApiKeyRing } from './common/auth/api-keys';
 import { quietFramework } from './common/logging';
 import { keyBeforeLargeBody, securityHeaders } from './common/security-headers';
 import { prepareQueues } from './jobs/queue-backend';
+import { DSN_ROUTE, PROVIDER_BODY_LIMIT, SIGNED_PROVIDER_ROUTES } from './delivery/delivery-routes';
 
 /** Builds the Nest app from its root module; tests build it through a testing module to override providers. */
 export type AppFactory = (root: DynamicModule, options: { bufferLogs: boolean }) => Promise<NestExpressApplication>;
@@ -26,8 +28,12 @@ export async function createApp(config: AppConfig, factory: AppFactory = nestFac
   app.useLogger(quietFramework(app.get(Logger)));
   app.disable('x-powered-by');
   app.use(securityHeaders());
+  // Provider routes check a signature over the exact bytes: their bodies are read raw, under a
+  // bound of their own, whoever sends them (they carry no key).
+  app.use(SIGNED_PROVIDER_ROUTES, raw({ type: () => true, limit: PROVIDER_BODY_LIMIT }));
   // A large body is parsed only for a caller with a key (the guard checks its role later).
-  app.use(keyBeforeLargeBody(app.get(ApiKeyRing)));
+  app.use(keyBeforeLargeBody(app.get(ApiKeyRing), SIGNED_PROVIDER_ROUTES));
+  app.use(DSN_ROUTE, raw({ type: 'message/rfc822', limit: '4mb' }));
   // 1000 events of a few hundred bytes each fit well below this.
   app.useBodyParser('json', { limit: '4mb' });
   // OpenAPI at /docs, where the API is served.

@@ -3,6 +3,7 @@ import { Gather } from '../database/gather';
 import { SqlRepository } from '../database/sql-repository';
 import type { Tx } from '../database/transactions';
 import type { PastContact } from '../domain/contact-gate';
+import type { DeliveryStatus } from '../domain/delivery-status';
 import { dispatchKey, type DispatchPurpose } from '../domain/dispatch-key';
 import type { DispatchStatus } from '../domain/statuses';
 
@@ -189,12 +190,29 @@ export class DispatchRepository extends SqlRepository {
     return (await this.row<{ case_id: string }>(tx, `SELECT case_id FROM dispatches WHERE id = $1 AND channel = 'sms'`, [id]))?.case_id;
   }
 
-  /** Locks a dispatch (after its case) to apply a delivery receipt. */
-  lockDelivery(tx: Tx, id: string): Promise<{ caseId: string; stepId: string; deliveryStatus: 'delivered' | 'failed' | null } | undefined> {
-    return this.row(tx, 'SELECT case_id AS "caseId", step_id AS "stepId", delivery_status AS "deliveryStatus" FROM dispatches WHERE id = $1 FOR UPDATE', [id]);
+  /** The email dispatch a provider's report is about, by the Message-ID we sent (`<…>`). */
+  async emailByMessageId(tx: Tx, messageId: string): Promise<{ id: string; caseId: string } | undefined> {
+    return this.row(tx, `SELECT id, case_id AS "caseId" FROM dispatches WHERE message_id = $1 AND channel = 'email'`, [messageId]);
   }
 
-  async setDelivery(tx: Tx, id: string, status: 'delivered' | 'failed', at: Date, providerMessageId: string | null): Promise<void> {
+  /**
+   * Locks a dispatch (after its case) to apply a delivery report. `kind`: a step's notice, or a
+   * letter's email (to the debtor or a guarantor).
+   */
+  lockDelivery(
+    tx: Tx,
+    id: string,
+  ): Promise<{ caseId: string; stepId: string; recipient: string; kind: 'notice' | 'letter'; deliveryStatus: DeliveryStatus | null } | undefined> {
+    return this.row(
+      tx,
+      `SELECT d.case_id AS "caseId", d.step_id AS "stepId", d.recipient, d.delivery_status AS "deliveryStatus",
+         CASE WHEN EXISTS (SELECT 1 FROM letters l WHERE l.case_id = d.case_id AND l.email_dispatch_id = d.id) THEN 'letter' ELSE 'notice' END AS kind
+       FROM dispatches d WHERE d.id = $1 FOR UPDATE OF d`,
+      [id],
+    );
+  }
+
+  async setDelivery(tx: Tx, id: string, status: DeliveryStatus, at: Date, providerMessageId: string | null): Promise<void> {
     await this.run(tx, `UPDATE dispatches SET delivery_status = $2, delivered_at = $3, provider_message_id = COALESCE($4, provider_message_id) WHERE id = $1`, [
       id,
       status,

@@ -44,10 +44,13 @@ export const ANONYMOUS_BODY_LIMIT = 64 * 1024;
 
 /**
  * Refuses, before parsing, a large body from a caller without a known key: an anonymous client
- * cannot make the server parse megabytes. Smaller bodies go on to the guard as before.
+ * cannot make the server parse megabytes. Smaller bodies go on to the guard as before. Provider
+ * routes (`signedRoutes`) carry no key and are bounded where they are read.
  */
-export function keyBeforeLargeBody(keys: ApiKeyRing): RequestHandler {
+export function keyBeforeLargeBody(keys: ApiKeyRing, signedRoutes: readonly string[] = []): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) => {
+    // Read already, under their own bound: a provider's signature authenticates them, not a key.
+    if (signedRoutes.includes(req.path)) return next();
     const length = Number(req.headers['content-length'] ?? 0);
     const chunked = req.headers['transfer-encoding'] !== undefined;
     if (length <= ANONYMOUS_BODY_LIMIT && !chunked) return next();

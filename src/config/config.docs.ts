@@ -26,6 +26,7 @@ export const SECTIONS = [
   'The contact gate',
   'Promises to pay and payment plans',
   'SMS',
+  'Delivery status in',
   'Agency placements',
   'Outbound webhooks',
   'Quality inspection',
@@ -229,6 +230,16 @@ export const CONFIG_DOCS = {
     examples: ['https://sms.example.com/v1/messages'],
   },
   SMS_API_KEY: { section: 'SMS', text: 'Sent as "Authorization: Bearer <key>" to SMS_URL (at least 8 characters).', examples: ['change-me-sms-provider-key'] },
+  SES_SNS_TOPIC_ARNS: {
+    section: 'Delivery status in',
+    text: 'Amazon SES via SNS: the SNS topics (comma-separated ARNs) whose signed messages POST /v1/delivery/ses accepts and whose subscriptions it confirms. Empty: the route refuses every message (401).',
+    examples: ['arn:aws:sns:eu-west-1:123456789012:ses-events'],
+  },
+  SENDGRID_WEBHOOK_PUBLIC_KEY: {
+    section: 'Delivery status in',
+    text: "SendGrid's Event Webhook verification key (base64, ECDSA P-256, from the webhook's security settings); POST /v1/delivery/sendgrid accepts only events signed with it. Unset: the route refuses every request (401).",
+    examples: ['MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE...'],
+  },
   AGENCY_NAME: { section: 'Agency placements', text: 'The external collection agency cases are placed with.', examples: ['"Example Collections GmbH"'] },
   AGENCY_COMMISSION_RATE: { section: 'Agency placements', text: "The agency's commission, a fraction below 1 with up to 4 decimals." },
   AGENCY_WEBHOOK_URL: {

@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -264,6 +265,25 @@ describe('loadConfig', () => {
       const error = configError({ API_KEYS: `erp:root:${SECRET_A}`, PORT: 'abc' });
       expect(error.message).toMatch(/^\s*API_KEYS: /m);
       expect(error.message).toMatch(/^\s*PORT: /m);
+    });
+  });
+  describe('delivery status in', () => {
+    it('reads the SNS topics as a list and the SendGrid key as SendGrid shows it', () => {
+      const key = (generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({ type: 'spki', format: 'der' }) as Buffer).toString('base64');
+      const sut = loadConfig({
+        SES_SNS_TOPIC_ARNS: 'arn:aws:sns:eu-west-1:123456789012:a, arn:aws-cn:sns:cn-north-1:123456789012:b',
+        SENDGRID_WEBHOOK_PUBLIC_KEY: key,
+      });
+      expect(sut.SES_SNS_TOPIC_ARNS).toEqual(['arn:aws:sns:eu-west-1:123456789012:a', 'arn:aws-cn:sns:cn-north-1:123456789012:b']);
+      expect(sut.SENDGRID_WEBHOOK_PUBLIC_KEY).toBe(key);
+      expect(loadConfig({}).SES_SNS_TOPIC_ARNS).toEqual([]);
+    });
+
+    it('stops the boot naming a topic that is no ARN, and a key that is no P-256 public key', () => {
+      expect(configError({ SES_SNS_TOPIC_ARNS: 'ses-events' }).message).toMatch(/SES_SNS_TOPIC_ARNS: "ses-events" must be an SNS topic ARN/);
+      const rsa = (generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey.export({ type: 'spki', format: 'der' }) as Buffer).toString('base64');
+      for (const bad of ['not-a-key', rsa])
+        expect(configError({ SENDGRID_WEBHOOK_PUBLIC_KEY: bad }).message).toMatch(/SENDGRID_WEBHOOK_PUBLIC_KEY: must be the base64 ECDSA P-256/);
     });
   });
 });

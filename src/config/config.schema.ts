@@ -1,3 +1,4 @@
+import { createPublicKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Duration } from 'luxon';
 import { IANAZone } from 'luxon';
@@ -53,6 +54,32 @@ const periodsByJurisdiction = z
     }
     return periods;
   });
+
+/** SNS topic ARNs, comma-separated: the topics whose messages (and subscription confirmations) are accepted. */
+const SNS_TOPIC_ARN = /^arn:aws(-cn|-us-gov)?:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/;
+const topicArns = z
+  .string()
+  .default('')
+  .transform((value, ctx) => {
+    const arns = value
+      .split(',')
+      .map((part) => part.trim())
+      .filter(Boolean);
+    for (const arn of arns)
+      if (!SNS_TOPIC_ARN.test(arn))
+        ctx.addIssue({ code: 'custom', message: `"${arn}" must be an SNS topic ARN, such as arn:aws:sns:eu-west-1:123456789012:ses-events` });
+    return arns;
+  });
+
+/** SendGrid's verification key as its settings page shows it: base64 of the DER public key (ECDSA P-256). */
+const ecPublicKey = z.string().refine((value) => {
+  try {
+    const key = createPublicKey({ key: Buffer.from(value, 'base64'), format: 'der', type: 'spki' });
+    return key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1';
+  } catch {
+    return false;
+  }
+}, 'must be the base64 ECDSA P-256 public key from the Event Webhook settings');
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
@@ -196,6 +223,8 @@ export const configSchema = z.object({
   COMMITMENT_CHECK_EVERY: isoDuration('PT5M'),
   SMS_URL: url(['http', 'https']).optional(),
   SMS_API_KEY: z.string().min(8).optional(),
+  SES_SNS_TOPIC_ARNS: topicArns,
+  SENDGRID_WEBHOOK_PUBLIC_KEY: ecPublicKey.optional(),
   AGENCY_NAME: z.string().trim().min(1).default('Collection agency'),
   AGENCY_COMMISSION_RATE: z
     .string()

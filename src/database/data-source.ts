@@ -18,6 +18,7 @@ import { QaScoring1765050000000 } from './migrations/1765050000000-qa-scoring';
 import { ReportIndexes1765100000000 } from './migrations/1765100000000-report-indexes';
 import { Experiments1765200000000 } from './migrations/1765200000000-experiments';
 import { Webhooks1766000000000 } from './migrations/1766000000000-webhooks';
+import { DeliveryStatus1766100000000 } from './migrations/1766100000000-delivery-status';
 import { ExperimentHorizon1766300000000 } from './migrations/1766300000000-experiment-horizon';
 
 export const migrations = [
@@ -37,6 +38,7 @@ export const migrations = [
   ReportIndexes1765100000000,
   Experiments1765200000000,
   Webhooks1766000000000,
+  DeliveryStatus1766100000000,
   ExperimentHorizon1766300000000,
 ];
 

@@ -1,5 +1,5 @@
 import { applyDecorators } from '@nestjs/common';
-import { ApiBody, ApiHeader, ApiParam, ApiQuery, ApiResponse, getSchemaPath } from '@nestjs/swagger';
+import { ApiBody, ApiExtension, ApiHeader, ApiParam, ApiQuery, ApiResponse, getSchemaPath } from '@nestjs/swagger';
 import type { ApiBodyOptions, ApiParamOptions, ApiQueryOptions, SchemaObject, StandardSchemaObject } from '@nestjs/swagger';
 import { z } from 'zod';
 
@@ -63,5 +63,17 @@ export function ApiErrors(...errors: (ErrorStatus | [ErrorStatus, string])[]): M
       const [status, description] = Array.isArray(error) ? error : [error, ERROR_DESCRIPTIONS[error]];
       return ApiResponse({ status, description, schema: { $ref: getSchemaPath(ERROR_BODY) } });
     }),
+  );
+}
+
+/**
+ * A route a third party calls, authenticated by its signature instead of an API key (marked
+ * @Public for the key guard): `x-signed-by` names the scheme for clients and the fuzzer, and the
+ * 401 says what a forged or missing signature gets.
+ */
+export function ApiSignedBy(scheme: string): MethodDecorator {
+  return applyDecorators(
+    ApiExtension('x-signed-by', scheme),
+    ApiResponse({ status: 401, description: `The ${scheme} is missing, forged or not ours: nothing was changed`, schema: { $ref: getSchemaPath(ERROR_BODY) } }),
   );
 }

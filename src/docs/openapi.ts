@@ -61,8 +61,8 @@ function routeTargets(app: INestApplication): Map<string, RouteTarget> {
 
 const errorResponse = (description: string) => ({ description, content: { 'application/json': { schema: { $ref: getSchemaPath(ERROR_BODY) } } } });
 
-function rolesText(access: RouteAccess): string {
-  if (access.public) return 'Public: no API key.';
+function rolesText(access: RouteAccess, signedBy: string | undefined): string {
+  if (access.public) return signedBy ? `Public: no API key; the ${signedBy} authenticates it.` : 'Public: no API key.';
   return access.roles.length === 0 ? 'Roles: admin only.' : `Roles: ${access.roles.join(', ')} (admin always).`;
 }
 
@@ -83,7 +83,8 @@ function applyAccess(document: OpenAPIObject, app: INestApplication): void {
       const on = [target.handler, target.controller];
       const access = routeAccess(reflector, on);
       const responses: ResponsesObject = operation.responses ?? {};
-      operation.description = [rolesText(access), operation.description].filter(Boolean).join('\n\n');
+      const signedBy = (operation as { 'x-signed-by'?: string })['x-signed-by'];
+      operation.description = [rolesText(access, signedBy), operation.description].filter(Boolean).join('\n\n');
       if (access.public) {
         // An empty requirement list overrides any document-wide security: no key needed.
         operation.security = [];

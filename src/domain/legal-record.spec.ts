@@ -89,6 +89,35 @@ describe('legal record', () => {
     ]);
   });
 
+  it('takes back a delivery when a hard bounce is reported on the email, not for a soft one or a posted letter', () => {
+    const t = trail()
+      .opened()
+      .add(
+        'letter.sent',
+        '2026-10-11T02:00:00Z',
+        { letterId: 'l1', number: 'L-1', type: 'payment-demand', recipient: { role: 'debtor', id: 'd1' }, dispatchId: 'x1' },
+        'email',
+      )
+      .add(
+        'letter.sent',
+        '2026-10-12T02:00:00Z',
+        { letterId: 'l2', number: 'L-2', type: 'payment-demand', recipient: { role: 'debtor', id: 'd1' }, dispatchId: 'x2' },
+        'email',
+      )
+      .reminder('2026-10-13T02:00:00Z', 'email', 'x3')
+      .add('notice.delivered', '2026-10-13T02:01:00Z', { dispatchId: 'x3', status: 'delivered' }, 'email')
+      .add('notice.bounced', '2026-10-13T03:00:00Z', { dispatchId: 'x1', dispatch: 'letter', status: 'bounced', bounce: 'hard' }, 'email')
+      .add('notice.bounced', '2026-10-13T03:00:00Z', { dispatchId: 'x2', dispatch: 'letter', status: 'soft-bounced', bounce: 'soft' }, 'email')
+      .add('notice.bounced', '2026-10-13T04:00:00Z', { dispatchId: 'x3', dispatch: 'notice', status: 'bounced', bounce: 'hard' }, 'email');
+    const { demands, reminders } = legalRecord(t.touches, ZONE, '2026-10-30');
+    expect(demands.letters.map((l) => [l.number, l.deliveredBy])).toEqual([
+      ['L-1', null],
+      ['L-2', 'email'],
+    ]);
+    expect(demands.delivered).toBe(1);
+    expect(reminders.delivered).toBe(0);
+  });
+
   it('puts a termination in effect when its letter reaches the debtor', () => {
     const sent = trail()
       .opened()

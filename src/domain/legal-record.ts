@@ -17,6 +17,7 @@ export const LEGAL_TOUCH_KINDS = [
   'promise.recorded',
   'notice.sent',
   'notice.delivered',
+  'notice.bounced',
   'letter.sent',
   'letter.delivered',
   'letter.returned',
@@ -126,6 +127,8 @@ export function legalRecord(touches: readonly LegalTouch[], timezone: string, to
   let suedOn: string | null = null;
   // Letters whose email failed for good (the step gave up on them).
   const failed = new Set<string>();
+  // Letters by the dispatch of their email: a hard bounce reported on it means it never reached its recipient.
+  const emailed = new Map<string, LetterRecord>();
 
   const deliver = (letter: LetterRecord, at: Date, by: 'email' | 'post') => {
     if (letter.deliveredAt) return;
@@ -187,6 +190,17 @@ export function legalRecord(touches: readonly LegalTouch[], timezone: string, to
         const channel = touch.channel === 'post' ? 'post' : 'email';
         if (!letter.channels.includes(channel)) letter.channels.push(channel);
         if (channel === 'email') deliver(letter, touch.at, 'email');
+        if (channel === 'email' && str(data.dispatchId)) emailed.set(str(data.dispatchId)!, letter);
+        break;
+      }
+      case 'notice.bounced': {
+        // A soft bounce is a delay; only a hard one says the message never arrived.
+        if (data.bounce !== 'hard') break;
+        const dispatchId = str(data.dispatchId) ?? '';
+        const reminder = reminders.get(dispatchId);
+        if (reminder) reminder.delivered = false;
+        const letter = emailed.get(dispatchId);
+        if (letter?.deliveredBy === 'email') Object.assign(letter, { deliveredAt: null, deliveredOn: null, deliveredBy: null });
         break;
       }
       case 'letter.delivered':

@@ -44,14 +44,23 @@ export const paymentAllocation = z
   .array(z.enum(ALLOCATION_PARTS))
   .refine(isAllocationOrder, `must name each of ${ALLOCATION_PARTS.join(', ')} once, in the order payments apply to them`);
 
+const templateName = z.string().regex(/^[a-z0-9-]+$/, 'must be a template name in kebab-case');
+
 const noticeStep = z.strictObject({
   at: offset,
   requires: stepRequirements.optional(),
   action: z.literal('notice'),
   channel: z.enum(['email', 'sms']),
-  template: z.string().regex(/^[a-z0-9-]+$/, 'must be a template name in kebab-case'),
+  template: templateName,
   /** What a run does with this notice's send when a crash interrupted it; unset: `hold` for email, `resend` for SMS (the provider drops a repeated reference). */
   inDoubt: z.enum(IN_DOUBT_RULES).optional(),
+  /**
+   * An email notice whose address bounced for good or complained goes by SMS instead; unset, it
+   * is skipped. A notice never goes by post: a letter is not a notice (use a letter step).
+   */
+  fallback: z.enum(['sms'], { error: 'must be sms: a notice cannot go by post (a letter is not a notice; use a letter step)' }).optional(),
+  /** The SMS template of the fallback; the step's `template` when unset. Checked at load in every locale. */
+  fallbackTemplate: templateName.optional(),
 });
 export const letterDelivery = z
   .array(z.enum(['email', 'post']))
@@ -71,6 +80,8 @@ const letterStep = z.strictObject({
   documents: letterDocuments.optional(),
   /** What a run does with a letter's email when a crash interrupted its send; `hold` when unset. */
   inDoubt: z.enum(IN_DOUBT_RULES).optional(),
+  /** A letter to go by email only whose debtor's address bounced for good or complained goes by post instead; unset, it is skipped. */
+  fallback: z.enum(['post'], { error: 'must be post: a letter whose email cannot go is posted' }).optional(),
 });
 const escalateStep = z.strictObject({
   at: offset,

@@ -8,6 +8,7 @@ import { GuarantorRepository } from '../cases/guarantor.repository';
 import { LimitationClock } from '../cases/limitation-clock.service';
 import { creditorOf, disputeRoute, messageDomain, paymentRoute } from '../channels/creditor';
 import { DispatchRepository } from '../channels/dispatch.repository';
+import { EmailAddressRepository } from '../channels/email/email-address.repository';
 import { EmailTemplates, pickLocale } from '../channels/email/email-templates';
 import { Mailer } from '../channels/email/mailer.service';
 import { recordSent } from '../channels/sent-but-unrecorded';
@@ -21,6 +22,7 @@ import { accountFigures } from '../domain/account';
 import { localDate } from '../domain/calendar';
 import { JURISDICTIONS } from '../domain/jurisdictions';
 import { addPeriod, type GuaranteeType, rollToWorkday } from '../domain/legal-clocks';
+import { routeLetter } from '../domain/delivery-status';
 import type { LegalRecord } from '../domain/legal-record';
 import { type LetterFields, type LetterLocale, type LetterType, LETTERS_CLAIMING_PAYMENT } from '../domain/letter-fields';
 import type { InDoubtRule, PolicyStep } from '../domain/policy';
@@ -108,6 +110,7 @@ export class LetterService {
     private readonly guarantors: GuarantorRepository,
     private readonly contracts: Contracts,
     private readonly keeper: OutcomeKeeper,
+    private readonly addresses: EmailAddressRepository,
   ) {
     this.messageDomain = messageDomain(config);
   }
@@ -127,11 +130,39 @@ export class LetterService {
     const locale = pickLocale(terms.debtor.locale, this.config.DEFAULT_LOCALE);
 
     for (const recipient of recipients.filter((r) => !done.has(r.id))) {
-      const byEmail = step.deliver.includes('email') && recipient.email !== null;
-      const byPost = step.deliver.includes('post') && recipient.address !== null;
-      if (!byEmail && !byPost) {
-        skipped.push(`${recipient.role} ${recipient.id} has no ${step.deliver.map((c) => (c === 'email' ? 'email address' : 'postal address')).join(' or ')}`);
+      // A guarantor's address that bounced for good or complained: by post, or not at all (the
+      // step worker has routed the debtor's letters already).
+      const mark =
+        recipient.role === 'guarantor' && recipient.email !== null && step.deliver.includes('email')
+          ? await this.addresses.statusOf(tx, recipient.email)
+          : null;
+      const route = routeLetter(mark, step.deliver, step.fallback, 'guarantor');
+      if ('skip' in route) {
+        skipped.push(`${recipient.role} ${recipient.id}: ${route.skip}`);
         continue;
+      }
+      const { deliver } = route;
+      const byEmail = deliver.includes('email') && recipient.email !== null;
+      const byPost = deliver.includes('post') && recipient.address !== null;
+      if (!byEmail && !byPost) {
+        skipped.push(`${recipient.role} ${recipient.id} has no ${deliver.map((c) => (c === 'email' ? 'email address' : 'postal address')).join(' or ')}`);
+        continue;
+      }
+      if (route.rerouted) {
+        touches.push({
+          kind: 'step.rerouted',
+          actor,
+          channel: 'post',
+          data: {
+            stepId,
+            action: 'letter',
+            letter: step.letter,
+            recipient: { role: recipient.role, id: recipient.id },
+            from: step.deliver,
+            to: deliver,
+            reason: route.rerouted,
+          },
+        });
       }
       const id = randomUUID();
       const n = await this.letters.nextNumber(tx);
@@ -141,8 +172,8 @@ export class LetterService {
       // The letter is its signed bytes: what is stored, sent and hashed.
       const pdf = await this.signer.sign(rendered.pdf, { reason: `${this.renderer.title(step.letter, locale)} ${fields.number}`, signingTime: now });
       const sha256 = createHash('sha256').update(pdf).digest('hex');
-      const emailStatus = step.deliver.includes('email') ? (byEmail ? 'pending' : 'skipped') : null;
-      const postStatus = step.deliver.includes('post') ? (byPost ? 'queued' : 'skipped') : null;
+      const emailStatus = deliver.includes('email') ? (byEmail ? 'pending' : 'skipped') : null;
+      const postStatus = deliver.includes('post') ? (byPost ? 'queued' : 'skipped') : null;
       const dispatchId = byEmail ? randomUUID() : null;
       const messageId = dispatchId ? `<${dispatchId}@${this.messageDomain}>` : null;
       if (dispatchId && messageId) {
@@ -172,7 +203,7 @@ export class LetterService {
         fields,
         pdf,
         sha256,
-        deliver: step.deliver,
+        deliver,
         emailStatus,
         emailDispatchId: dispatchId,
         postStatus,

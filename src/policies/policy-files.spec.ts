@@ -132,6 +132,46 @@ describe('readPolicyFiles', () => {
     expect(readError(dir, (channel) => channel === 'email').message).toContain('no sms template "email-only"');
   });
 
+  describe('fallback', () => {
+    const withFallback = (extra: string) => consumer.replace('template: reminder-friendly}', `template: reminder-friendly, ${extra}}`);
+
+    it('loads an email notice falling back to SMS with the same template, checking the SMS one exists', () => {
+      write('a.yaml', withFallback('fallback: sms'));
+      const asked: string[] = [];
+      const [file] = readPolicyFiles(dir, (channel, name) => {
+        asked.push(`${channel}:${name}`);
+        return true;
+      });
+      expect(file!.definition.steps[0]).toMatchObject({ fallback: 'sms' });
+      expect(asked).toContain('sms:reminder-friendly');
+    });
+
+    it('names the step when the fallback SMS template is missing', () => {
+      write('a.yaml', withFallback('fallback: sms, fallbackTemplate: reminder-short'));
+      const error = readError(dir, (channel, name) => channel === 'email' || name !== 'reminder-short');
+      expect(error.message).toContain('steps[0].fallbackTemplate: no sms template "reminder-short"');
+    });
+
+    it('refuses post for a notice: a letter is not a notice', () => {
+      write('a.yaml', withFallback('fallback: post'));
+      expect(readError(dir).message).toMatch(/steps\[0\]\.fallback: must be sms: a notice cannot go by post/);
+    });
+
+    it('refuses a fallback on an SMS notice, and a fallback template without a fallback', () => {
+      write('a.yaml', withFallback('fallback: sms').replace('channel: email', 'channel: sms'));
+      expect(readError(dir).message).toContain('steps[0].fallback: only an email notice has a fallback channel');
+      write('a.yaml', withFallback('fallbackTemplate: reminder-firm'));
+      expect(readError(dir).message).toContain('steps[0].fallbackTemplate: needs "fallback: sms"');
+    });
+
+    it('lets a letter fall back to post only', () => {
+      write('a.yaml', consumer.replace('deliver: [email, post]}', 'deliver: [email], fallback: post}'));
+      expect(readPolicyFiles(dir, anyTemplate)[0]!.definition.steps[1]).toMatchObject({ fallback: 'post' });
+      write('a.yaml', consumer.replace('deliver: [email, post]}', 'deliver: [email], fallback: sms}'));
+      expect(readError(dir).message).toMatch(/steps\[1\]\.fallback: must be post/);
+    });
+  });
+
   it('rejects two defaults', () => {
     write('a.yaml', consumer);
     write('b.yaml', b2b.replace('key: b2b', 'key: b2b\ndefault: true'));

@@ -42,6 +42,15 @@ export function readPolicyFiles(dir: string, hasTemplate: (channel: 'email' | 's
       if (step.action === 'notice' && !hasTemplate(step.channel, step.template)) {
         throw new PolicyFileError(`${file}: steps[${index}].template: no ${step.channel} template "${step.template}" for every locale`);
       }
+      if (step.action !== 'notice' || (!step.fallback && !step.fallbackTemplate)) return;
+      if (step.channel !== 'email') throw new PolicyFileError(`${file}: steps[${index}].fallback: only an email notice has a fallback channel`);
+      if (!step.fallback) throw new PolicyFileError(`${file}: steps[${index}].fallbackTemplate: needs "fallback: sms"`);
+      const template = step.fallbackTemplate ?? step.template;
+      if (!hasTemplate('sms', template)) {
+        throw new PolicyFileError(
+          `${file}: steps[${index}].${step.fallbackTemplate ? 'fallbackTemplate' : 'fallback'}: no sms template "${template}" for every locale`,
+        );
+      }
     });
     const contentHash = createHash('sha256')
       .update(canonicalize(result.data) ?? '')

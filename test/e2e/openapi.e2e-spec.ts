@@ -6,7 +6,7 @@ import { bearer, KEYS, startTestApp, type TestApp } from '../support/test-app';
 
 type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 const METHODS: Method[] = ['get', 'post', 'put', 'patch', 'delete'];
-type Operation = OperationObject & { 'x-roles'?: string[] };
+type Operation = OperationObject & { 'x-roles'?: string[]; 'x-signed-by'?: string };
 
 /**
  * The routes Express serves: Nest registers each controller route on the app's router. Left out:
@@ -74,7 +74,23 @@ describe('OpenAPI at /docs', () => {
   it('marks every route but health and the unsubscribe link with the api-key scheme and names its roles', () => {
     expect(doc.components?.securitySchemes?.['api-key']).toMatchObject({ type: 'http', scheme: 'bearer' });
     const open = operations.filter(({ op }) => !op['x-roles']).map((o) => o.route);
-    expect(open.sort()).toEqual(['GET /health/live', 'GET /health/ready', 'GET /v1/unsubscribe/{token}', 'POST /v1/unsubscribe/{token}']);
+    expect(open.sort()).toEqual([
+      'GET /health/live',
+      'GET /health/ready',
+      'GET /v1/unsubscribe/{token}',
+      'POST /v1/delivery/sendgrid',
+      'POST /v1/delivery/ses',
+      'POST /v1/unsubscribe/{token}',
+    ]);
+    // The email providers' webhooks say which signature stands in for the key, and what a forged one gets.
+    for (const { route, op } of operations.filter(({ op }) => op['x-signed-by'])) {
+      expect({ route, description: op.description?.split('\n')[0], has401: '401' in op.responses }).toEqual({
+        route,
+        description: `Public: no API key; the ${op['x-signed-by']} authenticates it.`,
+        has401: true,
+      });
+    }
+    expect(operations.filter(({ op }) => op['x-signed-by']).map((o) => o.route)).toEqual(['POST /v1/delivery/ses', 'POST /v1/delivery/sendgrid']);
     for (const { route, op } of operations) {
       if (!op['x-roles']) {
         expect({ route, security: op.security, description: op.description }).toEqual({

@@ -14,6 +14,7 @@ const op: Operation = {
   headerParams: [],
   body: { required: true, schema: { type: 'object', properties: { kind: { type: 'string' }, reason: { type: 'string' } }, required: ['kind', 'reason'] } },
   roles: ['admin', 'operator'],
+  signedBy: null,
 };
 
 const request = (auth: Auth = { kind: 'role', role: 'operator' }): FuzzRequest => ({
@@ -81,6 +82,12 @@ describe('the fuzz suite’s rules', () => {
     expect(responseProblems(request(), sent(), answer(403, { statusCode: 403, error: 'Forbidden', message: 'no' })).join('\n')).toMatch(
       /permitted caller was refused/,
     );
+  });
+
+  it("catch a route a provider's signature authenticates acting on an unsigned request, and take its 401 as the rule", () => {
+    const signed = { ...request({ kind: 'none' }), op: { ...op, roles: null, signedBy: 'SNS message signature' } };
+    expect(responseProblems(signed, sent(), answer(200, { results: [] })).join('\n')).toMatch(/unsigned request .* answered 200/);
+    expect(responseProblems(signed, sent(), answer(401, { statusCode: 401, error: 'Unauthorized', message: 'the signature does not match' }))).toEqual([]);
   });
 
   it('take a field as named when it is a location, a path parameter, a schema property or a name the request sent', () => {

@@ -116,7 +116,8 @@ function errorBodyProblems(request: FuzzRequest, sent: SentRequest, res: Receive
 
 /**
  * Who may call: with no key or an unknown one a protected route is a 401, with a key of another
- * role a 403, and a permitted key is never refused as such. Express and the body parser act
+ * role a 403, and a permitted key is never refused as such; a route a provider's signature
+ * authenticates never acts on the fuzzer's unsigned requests. Express and the body parser act
  * before the guard, so a path it cannot decode, a body it cannot read (400 naming `path` or
  * `body`), an oversized body (413) or one in an unsupported encoding (415) may come first.
  */
@@ -128,6 +129,8 @@ function accessProblems(request: FuzzRequest, res: Received): string[] {
     res.status === 413 ||
     res.status === 415 ||
     (res.status === 400 && Array.isArray(body?.details) && body.details.every((d) => ['body', 'path'].includes(String(asRecord(d)?.field))));
+  // The fuzzer cannot sign as a provider: its requests are refused (401) or bad input (400), and never act.
+  if (op.signedBy) return res.status < 400 ? [`an unsigned request to a route authenticated by ${op.signedBy} answered ${res.status}`] : [];
   const allowed = op.roles === null || (auth.kind === 'role' && op.roles.includes(auth.role));
   if (op.roles !== null && auth.kind !== 'role' && res.status !== 401 && !framing) return [`no valid key on a protected route answered ${res.status}, not 401`];
   if (op.roles !== null && auth.kind === 'role' && !allowed && res.status !== 403 && !framing) {

@@ -46,6 +46,8 @@ export interface Operation {
   body: { required: boolean; schema: JsonSchema } | null;
   /** The roles that may call it (admin included), or null for a public route. */
   roles: string[] | null;
+  /** For a public route a third party calls: the signature that authenticates it instead of a key (`x-signed-by`). */
+  signedBy: string | null;
 }
 
 interface RawParameter {
@@ -59,6 +61,7 @@ interface RawOperation {
   parameters?: (RawParameter | { $ref: string })[];
   requestBody?: { required?: boolean; content?: Record<string, { schema?: JsonSchema }> };
   'x-roles'?: string[];
+  'x-signed-by'?: string;
 }
 
 export interface OpenApiDocument {
@@ -109,6 +112,7 @@ export function operationsOf(doc: OpenApiDocument): Operation[] {
         headerParams: params.filter((p) => p.in === 'header'),
         body: json ? { required: raw.requestBody?.required ?? false, schema: resolveRefs(doc, json) } : null,
         roles: raw['x-roles'] ?? null,
+        signedBy: raw['x-signed-by'] ?? null,
       };
     }),
   );

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { createTransport, Transporter } from 'nodemailer';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config';
+import { SENDGRID_MESSAGE_ID_ARG } from '../../domain/delivery-status';
 import { mailSender } from '../creditor';
 import { writeOutboxFile } from '../outbox-file';
 
@@ -55,7 +56,9 @@ export class Mailer implements OnApplicationShutdown {
       text: email.text,
       html: email.html,
       messageId: email.messageId,
-      headers: email.headers,
+      // SendGrid echoes these arguments in every event of the message, also those that carry no
+      // Message-ID (open, spamreport): how its reports find their dispatch. Other relays ignore it.
+      headers: { ...email.headers, 'X-SMTPAPI': JSON.stringify({ unique_args: { [SENDGRID_MESSAGE_ID_ARG]: email.messageId } }) },
       attachments: email.attachments,
     });
     if (this.outboxDir) {

@@ -1,23 +1,22 @@
 import { Injectable } from '@nestjs/common';
 import { DateTime } from 'luxon';
 import { z } from 'zod';
-import { AuditService } from '../../audit/audit.service';
-import { Clock } from '../../common/clock';
 import { mapWithConcurrency } from '../../common/concurrency';
 import { NotFound } from '../../common/errors';
 import { describeIssues } from '../../common/zod-validation';
-import { Transactions } from '../../database/transactions';
+import type { DeliveryStatus } from '../../domain/delivery-status';
+import { DeliveryReports } from '../delivery-reports.service';
 import { DispatchRepository } from '../dispatch.repository';
 
 export const MAX_RECEIPTS_PER_REQUEST = 1000;
 const BATCH_CONCURRENCY = 8;
-export const DELIVERY_STATUSES = ['delivered', 'failed'] as const;
-export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
+/** The statuses an SMS receipt reports, in the delivery model's words. */
+export const SMS_DELIVERY_STATUSES = ['delivered', 'failed'] as const satisfies readonly DeliveryStatus[];
 
 /** One delivery report from the SMS provider; `reference` is the dispatch id we sent. */
 export const smsReceipt = z.strictObject({
   reference: z.uuid('must be the reference sent with the message (a dispatch id)'),
-  status: z.enum(DELIVERY_STATUSES, { error: `must be one of ${DELIVERY_STATUSES.join(', ')}` }),
+  status: z.enum(SMS_DELIVERY_STATUSES, { error: `must be one of ${SMS_DELIVERY_STATUSES.join(', ')}` }),
   providerMessageId: z.string().trim().min(1, 'must not be empty').max(200).optional(),
   at: z
     .string()
@@ -40,54 +39,33 @@ export interface ReceiptResult {
   error?: string;
 }
 
-/** Applies SMS delivery receipts to their dispatches, each change a `notice.delivered` touch. */
+/** Applies SMS delivery receipts to their dispatches through the delivery model, each change a `notice.delivered` touch. */
 @Injectable()
 export class SmsReceipts {
   constructor(
-    private readonly transactions: Transactions,
+    private readonly reports: DeliveryReports,
     private readonly dispatches: DispatchRepository,
-    private readonly audit: AuditService,
-    private readonly clock: Clock,
   ) {}
 
   /** Applies one receipt; throws NotFound when no SMS dispatch has the reference. */
   async apply(receipt: SmsReceipt, actor: string): Promise<ReceiptResult> {
-    return this.transactions.run(async (tx) => {
-      const caseId = await this.dispatches.caseOfSms(tx, receipt.reference);
-      if (!caseId) throw new NotFound('SMS dispatch', receipt.reference);
-      // The case first, as every audit writer does, then the dispatch: the same order as the step worker.
-      const head = await this.audit.lockHead(tx, caseId);
-      const dispatch = (await this.dispatches.lockDelivery(tx, receipt.reference))!;
-      const result = { reference: receipt.reference, caseId: dispatch.caseId };
-      // Providers resend receipts and deliver them out of order: the same status is a no-op, and a
-      // delivered message stays delivered (a failure first and a success later is a provider retry).
-      if (dispatch.deliveryStatus === receipt.status) return { ...result, status: 'duplicate' };
-      if (dispatch.deliveryStatus === 'delivered') return { ...result, status: 'ignored', error: 'the dispatch is already delivered' };
-      const at = receipt.at ? new Date(receipt.at) : this.clock.now();
-      const providerMessageId = receipt.providerMessageId ?? null;
-      await this.dispatches.setDelivery(tx, receipt.reference, receipt.status, at, providerMessageId);
-      await this.audit.record(
-        tx,
-        dispatch.caseId,
-        [
-          {
-            kind: 'notice.delivered',
-            actor,
-            channel: 'sms',
-            data: {
-              dispatchId: receipt.reference,
-              stepId: dispatch.stepId,
-              status: receipt.status,
-              providerMessageId,
-              at: at.toISOString(),
-              error: receipt.error ?? null,
-            },
-          },
-        ],
-        head,
-      );
-      return { ...result, status: 'accepted' };
-    });
+    const report = {
+      status: receipt.status,
+      at: receipt.at ? new Date(receipt.at) : null,
+      providerMessageId: receipt.providerMessageId ?? null,
+      detail: { error: receipt.error ?? null },
+      source: 'sms' as const,
+    };
+    const outcome = await this.reports.apply(
+      async (tx) => {
+        const caseId = await this.dispatches.caseOfSms(tx, receipt.reference);
+        return caseId ? { id: receipt.reference, caseId } : undefined;
+      },
+      report,
+      actor,
+    );
+    if (!outcome) throw new NotFound('SMS dispatch', receipt.reference);
+    return { reference: receipt.reference, caseId: outcome.caseId, status: outcome.status, ...(outcome.error ? { error: outcome.error } : {}) };
   }
 
   /**

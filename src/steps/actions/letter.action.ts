@@ -1,9 +1,12 @@
 import { Injectable } from '@nestjs/common';
+import { AuditService } from '../../audit/audit.service';
 import { CaseRepository } from '../../cases/case.repository';
+import { EmailAddressRepository } from '../../channels/email/email-address.repository';
 import { DispatchRepository } from '../../channels/dispatch.repository';
 import { Clock } from '../../common/clock';
 import { ContactGate } from '../../compliance/contact-gate.service';
 import { Transactions, type Tx } from '../../database/transactions';
+import { routeLetter } from '../../domain/delivery-status';
 import { SKIP_REASONS } from '../../domain/statuses';
 import type { InDoubtRule } from '../../domain/policy';
 import { type Issued, LetterInDoubt, LetterService, type LetterStep } from '../../letters/letters.service';
@@ -27,12 +30,30 @@ export class LetterAction implements StepAction<'letter'> {
     private readonly steps: StepRepository,
     private readonly letters: LetterService,
     private readonly settlement: StepSettlement,
+    private readonly addresses: EmailAddressRepository,
+    private readonly audit: AuditService,
   ) {}
 
   async act(tx: Tx, step: RunnableStep, definition: LetterStep): Promise<Settled> {
     const toDebtor = definition.letter !== 'guarantor-notice';
-    const deliver = toDebtor && step.debtor.ceaseContact ? definition.deliver.filter((channel) => channel !== 'email') : definition.deliver;
-    if (deliver.length === 0) return this.settlement.skip(tx, step, SKIP_REASONS.emailOnlyLetter);
+    const asked = toDebtor && step.debtor.ceaseContact ? definition.deliver.filter((channel) => channel !== 'email') : definition.deliver;
+    if (asked.length === 0) return this.settlement.skip(tx, step, SKIP_REASONS.emailOnlyLetter);
+    // An email to the debtor's address that bounced for good or complained goes by post, or not at all.
+    const address = toDebtor && step.debtor.email && asked.includes('email') ? await this.addresses.statusOf(tx, step.debtor.email) : null;
+    const route = routeLetter(address, asked, definition.fallback);
+    if ('skip' in route) return this.settlement.skip(tx, step, route.skip);
+    const { deliver } = route;
+    // Said once: a rerun finds the step running (its letters issued) and has said why already.
+    if (route.rerouted && step.status !== 'running') {
+      await this.audit.record(tx, step.caseId, [
+        {
+          kind: 'step.rerouted',
+          actor: 'system',
+          channel: 'post',
+          data: { stepId: step.id, index: step.index, action: 'letter', letter: definition.letter, from: asked, to: deliver, reason: route.rerouted },
+        },
+      ]);
+    }
     if (deliver.includes('email')) {
       // The debtor's emails count against the debtor's caps; guarantors keep to the same hours
       // and days (we know no zone of theirs) but are not the debtor's contacts.

@@ -5,6 +5,7 @@ import { CaseStandings } from '../../cases/case-standings.service';
 import { messageDomain } from '../../channels/creditor';
 import { type ClaimedDispatch, DispatchRepository } from '../../channels/dispatch.repository';
 import { recordSent } from '../../channels/sent-but-unrecorded';
+import { EmailAddressRepository } from '../../channels/email/email-address.repository';
 import { Mailer } from '../../channels/email/mailer.service';
 import { SmsSender } from '../../channels/sms/sms-sender';
 import { unsubscribeHeaders, unsubscribeLink } from '../../channels/unsubscribe-link';
@@ -14,6 +15,7 @@ import { APP_CONFIG, type AppConfig } from '../../config/app-config';
 import { OutcomeKeeper } from '../../database/outcome-keeper';
 import { Transactions, type Tx } from '../../database/transactions';
 import type { GateDecision } from '../../domain/contact-gate';
+import { routeEmailNotice } from '../../domain/delivery-status';
 import { SKIP_REASONS } from '../../domain/statuses';
 import type { DueStep } from '../../domain/step';
 import { contactRefusal } from '../../domain/step-guard';
@@ -55,14 +57,18 @@ export class NoticeAction implements StepAction<'notice'> {
     private readonly mailer: Mailer,
     private readonly sms: SmsSender,
     private readonly keeper: OutcomeKeeper,
+    private readonly addresses: EmailAddressRepository,
   ) {
     this.messageDomain = messageDomain(config);
   }
 
-  async act(tx: Tx, step: RunnableStep, definition: NoticeStep): Promise<Settled> {
-    const recipient = definition.channel === 'email' ? step.debtor.email : step.debtor.phone;
+  async act(tx: Tx, step: RunnableStep, planned: NoticeStep): Promise<Settled> {
     const refusal = contactRefusal(step.debtor);
     if (refusal) return this.settlement.skip(tx, step, refusal);
+    const route = await this.route(tx, step, planned);
+    if ('skip' in route) return this.settlement.skip(tx, step, route.skip);
+    const { definition, rerouted } = route;
+    const recipient = definition.channel === 'email' ? step.debtor.email : step.debtor.phone;
     if (!recipient) return this.settlement.skip(tx, step, definition.channel === 'email' ? SKIP_REASONS.noEmail : SKIP_REASONS.noPhone);
     const subject: GateSubject = {
       debtorId: step.debtor.id,
@@ -95,6 +101,25 @@ export class NoticeAction implements StepAction<'notice'> {
     );
     const decision = this.gate.decide(subject, contacts);
     if (!decision.allowed) throw new DeferAfterRollback(definition.channel, decision);
+    // Once per dispatch: a rerun of the same step finds its dispatch and has said why already.
+    if (rerouted && dispatch.previous === null) {
+      await this.audit.record(tx, step.caseId, [
+        {
+          kind: 'step.rerouted',
+          actor: 'system',
+          channel: definition.channel,
+          data: {
+            stepId: step.id,
+            index: step.index,
+            action: 'notice',
+            from: planned.channel,
+            to: definition.channel,
+            template: definition.template,
+            reason: rerouted,
+          },
+        },
+      ]);
+    }
     // An SMS provider drops a resend with the same reference (the dispatch id): only email waits for an operator by default.
     const inDoubt = dispatch.previous === 'sending' ? (definition.inDoubt ?? (definition.channel === 'sms' ? 'resend' : 'hold')) : undefined;
     if (inDoubt) {
@@ -107,6 +132,18 @@ export class NoticeAction implements StepAction<'notice'> {
       inDoubt,
       afterCommit: async () => ({ outcome: 'sent', next: await this.send(step, definition, dispatch, message, recipient) }),
     };
+  }
+
+  /**
+   * The channel the notice goes by: the planned one, unless it is email to an address that bounced
+   * for good or complained, when the step's fallback (SMS) takes it or the step is skipped.
+   */
+  private async route(tx: Tx, step: RunnableStep, planned: NoticeStep): Promise<{ definition: NoticeStep; rerouted?: string } | { skip: string }> {
+    if (planned.channel !== 'email' || !step.debtor.email) return { definition: planned };
+    const route = routeEmailNotice(await this.addresses.statusOf(tx, step.debtor.email), planned.fallback, step.debtor.phone !== null);
+    if ('skip' in route) return route;
+    if (route.by === 'email') return { definition: planned };
+    return { definition: { ...planned, channel: 'sms', template: planned.fallbackTemplate ?? planned.template }, rerouted: route.reason };
   }
 
   /**

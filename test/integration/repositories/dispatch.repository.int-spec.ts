@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { AuditService } from '../../../src/audit/audit.service';
 import { DispatchRepository } from '../../../src/channels/dispatch.repository';
+import { EmailAddressRepository } from '../../../src/channels/email/email-address.repository';
+import { DELIVERY_STATUSES } from '../../../src/domain/delivery-status';
 import { dispatchKey } from '../../../src/domain/dispatch-key';
 import type { PolicyStep } from '../../../src/domain/policy';
 import { StepRepository } from '../../../src/scheduling/step.repository';
@@ -432,7 +434,7 @@ describe('DispatchRepository', () => {
     };
 
     await ctx.tx(async (tx) => {
-      expect(await sut.lockDelivery(tx, dispatch.id)).toEqual({ caseId, stepId, deliveryStatus: null });
+      expect(await sut.lockDelivery(tx, dispatch.id)).toEqual({ caseId, stepId, recipient: '+4915112345678', kind: 'notice', deliveryStatus: null });
       expect(await lockedElsewhere()).toBe(true);
       await sut.setDelivery(tx, dispatch.id, 'failed', later(at, MINUTE), null);
     });
@@ -445,7 +447,7 @@ describe('DispatchRepository', () => {
     });
 
     await ctx.tx(async (tx) => {
-      expect(await sut.lockDelivery(tx, dispatch.id)).toEqual({ caseId, stepId, deliveryStatus: 'failed' });
+      expect(await sut.lockDelivery(tx, dispatch.id)).toEqual({ caseId, stepId, recipient: '+4915112345678', kind: 'notice', deliveryStatus: 'failed' });
       await sut.setDelivery(tx, dispatch.id, 'delivered', later(at, 2 * MINUTE), 'provider-sms-2');
     });
     expect(await dispatchRow(dispatch.id)).toMatchObject({
@@ -453,7 +455,48 @@ describe('DispatchRepository', () => {
       deliveredAt: later(at, 2 * MINUTE),
       providerMessageId: 'provider-sms-2',
     });
-    expect(await ctx.tx((tx) => sut.lockDelivery(tx, dispatch.id))).toEqual({ caseId, stepId, deliveryStatus: 'delivered' });
+    expect(await ctx.tx((tx) => sut.lockDelivery(tx, dispatch.id))).toEqual({
+      caseId,
+      stepId,
+      recipient: '+4915112345678',
+      kind: 'notice',
+      deliveryStatus: 'delivered',
+    });
     expect(await ctx.tx((tx) => sut.lockDelivery(tx, NO_ID))).toBeUndefined();
+  });
+
+  it('emailByMessageId finds an email dispatch by the Message-ID sent, and no SMS; every delivery status the model knows is stored', async () => {
+    const { caseId, stepIds } = await newCase(ctx, { policy: 'quick', segment: undefined });
+    const email = await claim(stepIds[1]!, 'ana@example.test');
+    const smsCase = await newCase(ctx, { segment: 'sms-once', debtor: { phone: '+4915112345679' } });
+    const sms = await claim(smsCase.stepIds[0]!, '+4915112345679', { channel: 'sms' });
+    await ctx.tx(async (tx) => {
+      expect(await sut.emailByMessageId(tx, email.dispatch.messageId)).toEqual({ id: email.dispatch.id, caseId });
+      expect(await sut.emailByMessageId(tx, sms.dispatch.messageId)).toBeUndefined();
+      expect(await sut.emailByMessageId(tx, '<nobody@test>')).toBeUndefined();
+    });
+    for (const status of DELIVERY_STATUSES) {
+      await ctx.tx((tx) => sut.setDelivery(tx, email.dispatch.id, status, at, null));
+      expect(await dispatchRow(email.dispatch.id)).toMatchObject({ deliveryStatus: status });
+    }
+  });
+
+  it('the address of a bounce is marked by its hash, first mark standing; the table holds no address', async () => {
+    const addresses = ctx.get(EmailAddressRepository);
+    const { stepIds } = await newCase(ctx, { policy: 'quick', segment: undefined });
+    const { dispatch } = await claim(stepIds[1]!, 'bounce-me@example.test');
+    await ctx.tx(async (tx) => {
+      expect(await addresses.statusOf(tx, 'bounce-me@example.test')).toBeNull();
+      await addresses.mark(tx, 'bounce-me@example.test', 'undeliverable', at, dispatch.id, 'ses');
+      await addresses.mark(tx, 'BOUNCE-ME@example.test ', 'complained', later(at, MINUTE), dispatch.id, 'sendgrid');
+    });
+    // Asked together (as claims sharing a transaction ask), each gets its own answer.
+    const answers = await ctx.tx((tx) =>
+      Promise.all(['other@example.test', ' Bounce-Me@Example.test', 'bounce-me@example.test'].map((address) => addresses.statusOf(tx, address))),
+    );
+    expect(answers).toEqual([null, 'undeliverable', 'undeliverable']);
+    const rows = await ctx.get(DataSource).query(`SELECT * FROM email_address_status WHERE dispatch_id = $1`, [dispatch.id]);
+    expect(rows).toEqual([expect.objectContaining({ status: 'undeliverable', source: 'ses', since: at })]);
+    expect(JSON.stringify(rows)).not.toContain('bounce-me');
   });
 });
