@@ -30,6 +30,8 @@ export async function createApp(config: AppConfig, factory: AppFactory = nestFac
   app.use(keyBeforeLargeBody(app.get(ApiKeyRing)));
   // 1000 events of a few hundred bytes each fit well below this.
   app.useBodyParser('json', { limit: '4mb' });
+  // The debtor's self-service forms post as HTML forms do.
+  app.useBodyParser('urlencoded', { limit: '16kb', extended: false });
   // OpenAPI at /docs, where the API is served.
   if (config.APP_ROLE !== 'worker') mountDocs(app);
   return app;
