@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Headers, HttpCode, Inject, Param, Post, Req, Res } from '@nestjs/common';
+import { Body, Controller, ForbiddenException, Get, Headers, HttpCode, Inject, NotFoundException, Param, Post, Req, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { z } from 'zod';
@@ -31,8 +31,8 @@ export const disputeForm = z.strictObject({
 
 const STATUS: Record<DomainError['code'], number> = { validation: 400, not_found: 404, conflict: 409, unprocessable: 422 };
 
-const REFUSED = `<!doctype html><html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Link not valid / 链接无效</title></head>
-<body><h1>This link is not valid or has expired / 此链接无效或已过期</h1><p>Please use the link in the latest message we sent you, or contact us. 请使用我们最近发送的消息中的链接，或与我们联系。</p></body></html>`;
+/** The same answer for an altered, expired or unknown link: it says nothing of which. */
+const REFUSED = 'this link is not valid or has expired';
 
 /** A form posted from elsewhere than the link's own page. */
 class Forbidden extends Error {}
@@ -146,8 +146,8 @@ export class SelfServiceController {
   }
 
   /**
-   * Opens the link, runs `action` and answers with the page: a refused link is a 404 that says
-   * nothing more; a form's problem is the page again with the problem named (4xx), nothing changed.
+   * Opens the link, runs `action` and answers with the page: a refused link is a JSON 404 that
+   * says nothing more; a form's problem is the page again with the problem named (4xx), nothing changed.
    */
   private async respond(req: Request, res: Response, token: string, action: (link: OpenedLink) => Promise<SelfServiceView>): Promise<void> {
     res.setHeader('Content-Security-Policy', SELF_SERVICE_POLICY);
@@ -155,23 +155,18 @@ export class SelfServiceController {
     // Under the app's no-referrer, browsers send `Origin: null` with the page's own forms; same-origin
     // lets them name this origin, while no other site is sent the link (the pay link is rel=noreferrer too).
     res.setHeader('Referrer-Policy', 'same-origin');
-    res.type('text/html; charset=utf-8');
     const link = await this.service.open(token);
-    if (!link) {
-      res.status(404).send(REFUSED);
-      return;
-    }
+    // Refusals are the API's JSON errors, as the opt-out page's are; only a form's problem is a page.
+    if (!link) throw new NotFoundException(REFUSED);
     await this.limiter.consume(req, res, `self-service:${link.caseId}:${link.issuedAt.getTime()}`);
     try {
-      res.status(200).send(selfServicePage(await action(link)));
+      const page = selfServicePage(await action(link));
+      res.status(200).type('text/html; charset=utf-8').send(page);
     } catch (error) {
-      if (error instanceof Forbidden) {
-        res.status(403).send(REFUSED.replace(/<h1>.*<\/h1>/, '<h1>Please use the form on the page / 请使用页面上的表单</h1>'));
-        return;
-      }
+      if (error instanceof Forbidden) throw new ForbiddenException('a form must be posted from its own page');
       if (!(error instanceof DomainError)) throw error;
       const view = await this.service.view(link, { kind: 'alert', text: error.message });
-      res.status(STATUS[error.code]).send(selfServicePage(view));
+      res.status(STATUS[error.code]).type('text/html; charset=utf-8').send(selfServicePage(view));
     }
   }
 }
