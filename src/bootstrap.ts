@@ -1,4 +1,5 @@
 import { type DynamicModule, type INestApplication } from '@nestjs/common';
+import { SELF_SERVICE_PREFIX } from './self-service/self-service.controller';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Logger } from 'nestjs-pino';
@@ -27,7 +28,7 @@ export async function createApp(config: AppConfig, factory: AppFactory = nestFac
   app.disable('x-powered-by');
   app.use(securityHeaders());
   // A large body is parsed only for a caller with a key (the guard checks its role later).
-  app.use(keyBeforeLargeBody(app.get(ApiKeyRing)));
+  app.use(keyBeforeLargeBody(app.get(ApiKeyRing), [SELF_SERVICE_PREFIX]));
   // 1000 events of a few hundred bytes each fit well below this.
   app.useBodyParser('json', { limit: '4mb' });
   // The debtor's self-service forms post as HTML forms do.

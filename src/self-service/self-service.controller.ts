@@ -13,6 +13,9 @@ import { RequestLimiter } from '../rate-limit/rate-limit.guard';
 import { selfServicePage, SELF_SERVICE_POLICY, type SelfServiceView } from './self-service-page';
 import { type OpenedLink, SelfService } from './self-service.service';
 
+/** Where the page and its forms are served. */
+export const SELF_SERVICE_PREFIX = '/v1/self-service/';
+
 const formToken = z.string({ error: 'must be the form token of the page' }).max(100);
 export const promiseForm = promiseRequest.extend({ formToken });
 export const planForm = z.strictObject({
