@@ -2,6 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { AuditApiModule } from './audit/audit.module';
 import { BatchesApiModule, BatchesModule, BatchesWorkerModule } from './batches/batches.module';
 import { CasesApiModule } from './cases/cases.module';
+import { SelfServiceModule } from './self-service/self-service.module';
 import { SmsApiModule } from './channels/channels.module';
 import { DeliveryModule } from './delivery/delivery.module';
 import type { AppConfig } from './config/app-config';
@@ -45,6 +46,7 @@ export class AppModule {
           ? [
               EventsModule,
               CasesApiModule,
+              SelfServiceModule,
               LettersApiModule,
               EscalationsApiModule,
               WorkItemsModule,

@@ -1,4 +1,5 @@
 import { type DynamicModule, type INestApplication } from '@nestjs/common';
+import { SELF_SERVICE_PREFIX } from './self-service/self-service.controller';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { raw } from 'express';
@@ -32,10 +33,12 @@ export async function createApp(config: AppConfig, factory: AppFactory = nestFac
   // bound of their own, whoever sends them (they carry no key).
   app.use(SIGNED_PROVIDER_ROUTES, raw({ type: () => true, limit: PROVIDER_BODY_LIMIT }));
   // A large body is parsed only for a caller with a key (the guard checks its role later).
-  app.use(keyBeforeLargeBody(app.get(ApiKeyRing), SIGNED_PROVIDER_ROUTES));
+  app.use(keyBeforeLargeBody(app.get(ApiKeyRing), { signedRoutes: SIGNED_PROVIDER_ROUTES, publicPrefixes: [SELF_SERVICE_PREFIX] }));
   app.use(DSN_ROUTE, raw({ type: 'message/rfc822', limit: '4mb' }));
   // 1000 events of a few hundred bytes each fit well below this.
   app.useBodyParser('json', { limit: '4mb' });
+  // The debtor's self-service forms post as HTML forms do.
+  app.useBodyParser('urlencoded', { limit: '16kb', extended: false });
   // OpenAPI at /docs, where the API is served.
   if (config.APP_ROLE !== 'worker') mountDocs(app);
   return app;

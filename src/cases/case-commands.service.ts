@@ -30,7 +30,7 @@ export class CaseCommands {
   ) {}
 
   /** Runs `change` on an open case, locked; it returns its touches and its answer. */
-  private async onOpenCase<T>(
+  async onOpenCase<T>(
     caseId: string,
     change: (tx: Tx, kase: CommittedCase, effects: QueueEffects) => Promise<{ touches: TouchInput[]; result: T }>,
   ): Promise<T> {
@@ -67,9 +67,9 @@ export class CaseCommands {
     });
   }
 
-  recordPromise(caseId: string, amount: string, dueDate: string, actor: string) {
+  recordPromise(caseId: string, amount: string, dueDate: string, actor: string, source = 'operator') {
     return this.onOpenCase(caseId, async (tx, kase, effects) => {
-      const { id, touches } = await this.commitments.promise(tx, kase, amount, dueDate, actor, 'operator', effects);
+      const { id, touches } = await this.commitments.promise(tx, kase, amount, dueDate, actor, source, effects);
       return { touches, result: { id, amount, currency: kase.currency, dueDate, status: 'open', caseStatus: kase.status } };
     });
   }

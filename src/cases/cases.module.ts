@@ -38,7 +38,7 @@ const REPOSITORIES = [
   PaymentRepository,
   FeeRepository,
 ];
-const SERVICES = [CaseOpening, CaseClosing, CaseHolds, CaseStandings, Commitments, Contracts, DebtorFlags, FeeAssessor, LimitationClock];
+const SERVICES = [CaseOpening, CaseClosing, CaseCommands, CaseHolds, CaseStandings, Commitments, Contracts, DebtorFlags, FeeAssessor, LimitationClock];
 
 /** Case state and its changes: events, operator commands, the step worker and the periodic checks all use them. */
 @Module({
@@ -51,7 +51,7 @@ export class CasesModule {}
 /** The case routes and the debtor's opt-out page: API role only. */
 @Module({
   imports: [CasesModule, AuditModule, SchedulingModule, ExperimentsModule],
-  providers: [CaseQueries, CaseCommands, Unsubscribes],
+  providers: [CaseQueries, Unsubscribes],
   controllers: [CasesController, UnsubscribeController],
 })
 export class CasesApiModule {}

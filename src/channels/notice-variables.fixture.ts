@@ -18,5 +18,6 @@ export const noticeVariables: NoticeVariables = {
   creditor: 'Example GmbH',
   payment: { payee: 'Example GmbH', bank: 'Berliner Bank', account: 'DE89 3704 0044 0532 0130 00', link: null, reference: 'INV-2026-0042' },
   dispute: { email: 'disputes@example.com', phone: '+49 30 1234 5678', url: null },
+  selfServiceUrl: null,
   unsubscribeUrl: 'https://pay.example.com/u/4f9c2a',
 };

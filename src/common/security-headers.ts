@@ -45,15 +45,23 @@ export const ANONYMOUS_BODY_LIMIT = 64 * 1024;
 /**
  * Refuses, before parsing, a large body from a caller without a known key: an anonymous client
  * cannot make the server parse megabytes. Smaller bodies go on to the guard as before. Provider
- * routes (`signedRoutes`) carry no key and are bounded where they are read.
+ * routes (`signedRoutes`) carry no key and are bounded where they are read; under a public prefix
+ * (routes a key never opens, such as the debtor's page) the body is too large, not unauthorised: 413.
  */
-export function keyBeforeLargeBody(keys: ApiKeyRing, signedRoutes: readonly string[] = []): RequestHandler {
+export function keyBeforeLargeBody(
+  keys: ApiKeyRing,
+  { signedRoutes = [], publicPrefixes = [] }: { signedRoutes?: readonly string[]; publicPrefixes?: readonly string[] } = {},
+): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) => {
     // Read already, under their own bound: a provider's signature authenticates them, not a key.
     if (signedRoutes.includes(req.path)) return next();
     const length = Number(req.headers['content-length'] ?? 0);
     const chunked = req.headers['transfer-encoding'] !== undefined;
     if (length <= ANONYMOUS_BODY_LIMIT && !chunked) return next();
+    if (publicPrefixes.some((prefix) => req.path.startsWith(prefix))) {
+      res.status(413).json({ statusCode: 413, error: 'Payload Too Large', message: `body: at most ${ANONYMOUS_BODY_LIMIT} bytes on this route` });
+      return;
+    }
     const key = keys.bearer(req.headers.authorization);
     if (!('refusal' in key)) return next();
     res.status(401).json({ statusCode: 401, error: 'Unauthorized', message: key.refusal });

@@ -21,6 +21,7 @@ export const SECTIONS = [
   'Step jobs',
   'Letters: the letterhead',
   'How to pay and how to dispute',
+  'Debtor self-service',
   'Signing letters',
   'Legal clocks',
   'The contact gate',
@@ -177,6 +178,15 @@ export const CONFIG_DOCS = {
     section: 'How to pay and how to dispute',
     text: 'A page for disputes, printed beside the email and phone.',
     examples: ['https://example.com/disputes'],
+  },
+  SELF_SERVICE_SECRET: {
+    section: 'Debtor self-service',
+    text: "The HMAC key (at least 32 characters) that signs the debtor's self-service link in every notice and letter email. Unset: messages carry no link and the page refuses every request.",
+    examples: ['change-me-to-a-long-random-self-service-secret'],
+  },
+  SELF_SERVICE_LINK_TTL: {
+    section: 'Debtor self-service',
+    text: 'How long a self-service link works after the message that carries it was made (ISO-8601 duration).',
   },
   SIGNING_P12_FILE: {
     section: 'Signing letters',

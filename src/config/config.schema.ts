@@ -209,6 +209,8 @@ export const configSchema = z.object({
   DISPUTE_EMAIL: z.email('must be an email address').optional(),
   DISPUTE_PHONE: z.string().trim().min(1).optional(),
   DISPUTE_URL: url(['http', 'https']).optional(),
+  SELF_SERVICE_SECRET: z.string().min(32, 'must have at least 32 characters').optional(),
+  SELF_SERVICE_LINK_TTL: isoDuration('P30D'),
   SIGNING_P12_FILE: readableFile('PKCS#12 (.p12) file').optional(),
   SIGNING_P12_PASSPHRASE: z.string().optional(),
   SEAL_IMAGE: readableFile('PNG or JPEG image', isImage).optional(),

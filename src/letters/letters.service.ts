@@ -12,6 +12,7 @@ import { EmailAddressRepository } from '../channels/email/email-address.reposito
 import { EmailTemplates, pickLocale } from '../channels/email/email-templates';
 import { Mailer } from '../channels/email/mailer.service';
 import { recordSent } from '../channels/sent-but-unrecorded';
+import { selfServiceUrl } from '../channels/self-service-link';
 import { unsubscribeHeaders, unsubscribeLink } from '../channels/unsubscribe-link';
 import { Clock } from '../common/clock';
 import { Holidays } from '../compliance/holidays.service';
@@ -459,6 +460,8 @@ export class LetterService {
       creditor: this.config.CREDITOR_NAME,
       payment: row.payment ?? paymentRoute(this.config, { ref: row.invoiceRef, caseId: row.caseId }),
       dispute: row.dispute ?? disputeRoute(this.config),
+      // The debtor's page only for the debtor: a guarantor's letter must not open the debtor's case to them.
+      selfServiceUrl: row.unsubscribeToken ? selfServiceUrl(this.config, row.caseId, this.clock.now()) : null,
       unsubscribeUrl: optOut,
     });
     return {

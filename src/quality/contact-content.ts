@@ -89,6 +89,8 @@ export class ContactContents {
       creditor: this.config.CREDITOR_NAME,
       payment,
       dispute,
+      // Its signature depends on when the notice was made, which the touch does not keep; no rule reads it.
+      selfServiceUrl: null,
       unsubscribeUrl,
     };
     return { content: this.render(touch.channel, data.template, data.templateVersion, locale, variables), facts };

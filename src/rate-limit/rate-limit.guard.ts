@@ -66,11 +66,14 @@ export class RequestLimiter implements OnModuleDestroy {
     await this.store.close();
   }
 
-  /** Counts the request and sets the RateLimit headers; throws RateLimited (with Retry-After set) over the limit. */
-  async consume(request: Request, response: Response): Promise<void> {
+  /**
+   * Counts the request and sets the RateLimit headers; throws RateLimited (with Retry-After set) over the limit.
+   * `tracker` counts it against another allowance than its caller's (a debtor's link, say).
+   */
+  async consume(request: Request, response: Response, tracker = this.tracker(request)): Promise<void> {
     response.setHeader('RateLimit-Limit', this.config.RATE_LIMIT);
     try {
-      const used = await this.limiter.consume(this.tracker(request));
+      const used = await this.limiter.consume(tracker);
       response.setHeader('RateLimit-Remaining', used.remainingPoints);
     } catch (error) {
       if (!(error instanceof RateLimiterRes)) {

@@ -4,7 +4,9 @@ import type { Standing } from '../cases/case-standings.service';
 import { disputeRoute, paymentRoute } from '../channels/creditor';
 import { EmailTemplates, type Locale, type NoticeVariables, pickLocale, type RenderedEmail } from '../channels/email/email-templates';
 import { type RenderedSms, SmsTemplates } from '../channels/sms/sms-templates';
+import { selfServiceUrl } from '../channels/self-service-link';
 import { unsubscribeLink } from '../channels/unsubscribe-link';
+import { Clock } from '../common/clock';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { localDate } from '../domain/calendar';
 import { formatDate, formatMoney } from '../domain/formats';
@@ -32,6 +34,7 @@ export class NoticeMessages {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly emailTemplates: EmailTemplates,
     private readonly smsTemplates: SmsTemplates,
+    private readonly clock: Clock,
   ) {}
 
   /** The message for `step` as the case stands: the amount from its account, its history from its legal record. */
@@ -58,6 +61,7 @@ export class NoticeMessages {
       creditor: this.config.CREDITOR_NAME,
       payment: paymentRoute(this.config, { ref: step.invoice.ref, caseId: step.caseId }),
       dispute: disputeRoute(this.config),
+      selfServiceUrl: selfServiceUrl(this.config, step.caseId, this.clock.now()),
       unsubscribeUrl: unsubscribeLink(this.config.PUBLIC_URL, step.debtor.unsubscribeToken),
     };
     if (definition.channel === 'sms') {

@@ -71,15 +71,19 @@ describe('OpenAPI at /docs', () => {
     expect(errorBody.required).toEqual(['statusCode', 'error', 'message']);
   });
 
-  it('marks every route but health and the unsubscribe link with the api-key scheme and names its roles', () => {
+  it('marks every route but health, the unsubscribe link and the self-service page with the api-key scheme and names its roles', () => {
     expect(doc.components?.securitySchemes?.['api-key']).toMatchObject({ type: 'http', scheme: 'bearer' });
     const open = operations.filter(({ op }) => !op['x-roles']).map((o) => o.route);
     expect(open.sort()).toEqual([
       'GET /health/live',
       'GET /health/ready',
+      'GET /v1/self-service/{token}',
       'GET /v1/unsubscribe/{token}',
       'POST /v1/delivery/sendgrid',
       'POST /v1/delivery/ses',
+      'POST /v1/self-service/{token}/dispute',
+      'POST /v1/self-service/{token}/plan',
+      'POST /v1/self-service/{token}/promise',
       'POST /v1/unsubscribe/{token}',
     ]);
     // The email providers' webhooks say which signature stands in for the key, and what a forged one gets.

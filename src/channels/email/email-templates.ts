@@ -15,6 +15,8 @@ interface Routes {
   creditor: string;
   payment: PaymentRoute;
   dispute: DisputeRoute;
+  /** The debtor's self-service page for the case (see self-service-link.ts); null when the service issues none. */
+  selfServiceUrl: string | null;
 }
 
 /** A reminder's variables: facts from the case's account and legal record only. */

@@ -1,0 +1,15 @@
+import { Module } from '@nestjs/common';
+import { AuditModule } from '../audit/audit.module';
+import { CasesModule } from '../cases/cases.module';
+import { EscalationsModule } from '../escalations/escalations.module';
+import { SelfServiceController } from './self-service.controller';
+import { SelfService } from './self-service.service';
+import { SelfServiceRepository } from './self-service.repository';
+
+/** The debtor's self-service page behind the signed link in every notice (see docs/self-service.md). */
+@Module({
+  imports: [CasesModule, AuditModule, EscalationsModule],
+  providers: [SelfService, SelfServiceRepository],
+  controllers: [SelfServiceController],
+})
+export class SelfServiceModule {}
