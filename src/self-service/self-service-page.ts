@@ -8,6 +8,7 @@ import Handlebars from 'handlebars';
 import type { Locale } from '../channels/email/email-templates';
 import type { PaymentRoute } from '../channels/creditor';
 import { PLAN_MAX_PROPOSED } from '../domain/self-service';
+import { SELF_SERVICE_FONT_FACES } from './self-service-fonts';
 
 export interface SelfServiceView {
   locale: Locale;
@@ -39,7 +40,7 @@ export interface SelfServiceView {
   message?: { kind: 'status'; key: 'promised' | 'agreed' | 'proposed' | 'disputed'; values: Record<string, unknown> } | { kind: 'alert'; text: string };
 }
 
-const CSS = `*{box-sizing:border-box}body{font:16px/1.5 system-ui,sans-serif;margin:0;color:#1a1a1a;background:#f6f6f4}
+const CSS = `${SELF_SERVICE_FONT_FACES}*{box-sizing:border-box}body{font:16px/1.5 system-ui,"Noto Sans SC",sans-serif;margin:0;color:#1a1a1a;background:#f6f6f4}
 main{max-width:40rem;margin:0 auto;padding:1rem}h1{font-size:1.4rem;margin:.5rem 0 1rem}h2{font-size:1.1rem;margin:0 0 .5rem}
 section{background:#fff;border:1px solid #d8d8d2;border-radius:8px;padding:1rem;margin:0 0 1rem}
 dl{display:grid;grid-template-columns:1fr auto;gap:.25rem 1rem;margin:0}dt{color:#444}dd{margin:0;text-align:right;font-variant-numeric:tabular-nums}
@@ -54,6 +55,7 @@ export const SELF_SERVICE_POLICY = [
   "default-src 'none'",
   `style-src 'sha256-${createHash('sha256').update(CSS).digest('base64')}'`,
   "img-src 'self' data:",
+  "font-src 'self'",
   "form-action 'self'",
   "frame-ancestors 'none'",
   "base-uri 'none'",

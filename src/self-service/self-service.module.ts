@@ -1,8 +1,9 @@
-import { Module } from '@nestjs/common';
+import { type MiddlewareConsumer, Module, type NestModule } from '@nestjs/common';
 import { AuditModule } from '../audit/audit.module';
 import { CasesModule } from '../cases/cases.module';
 import { EscalationsModule } from '../escalations/escalations.module';
 import { SelfServiceController } from './self-service.controller';
+import { SELF_SERVICE_FONTS_ROUTE, serveSelfServiceFonts } from './self-service-fonts';
 import { SelfService } from './self-service.service';
 import { SelfServiceRepository } from './self-service.repository';
 
@@ -12,4 +13,8 @@ import { SelfServiceRepository } from './self-service.repository';
   providers: [SelfService, SelfServiceRepository],
   controllers: [SelfServiceController],
 })
-export class SelfServiceModule {}
+export class SelfServiceModule implements NestModule {
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(serveSelfServiceFonts).forRoutes(SELF_SERVICE_FONTS_ROUTE);
+  }
+}

@@ -12,6 +12,12 @@ import { waitFor } from '../support/wait-for';
 
 /** Where the phone-sized screenshot goes (ignored by git), for people to look at. */
 const OUTPUT = join(process.cwd(), 'test-output', 'self-service');
+
+/** Waits for the page's fonts and counts the faces of its own Chinese font that loaded (a string: the test's types have no DOM). */
+const pageFontsLoaded = (page: { evaluate: (expression: string) => Promise<unknown> }): Promise<number> =>
+  page.evaluate(
+    `document.fonts.ready.then(() => [...document.fonts].filter((face) => face.family.includes('Noto Sans SC') && face.status === 'loaded').length)`,
+  ) as Promise<number>;
 const PHONE = { width: 390, height: 844 };
 
 /** A port free now, so PUBLIC_URL (the origin the forms must come from) can name it before the app starts. */
@@ -169,10 +175,13 @@ describe('debtor self-service page in Chromium', () => {
     await page.goto(link);
     expect(await page.locator('html').getAttribute('lang')).toBe('zh-CN');
     expect(await page.locator('h1').textContent()).toBe('李雷在Accounts Receivable的账户');
+    // Drawn in the page's own Chinese font, whatever fonts the phone has (Debian's Chromium here has none).
+    expect(await pageFontsLoaded(page)).toBeGreaterThan(0);
     await page.getByLabel('分期期数（每月一期）').selectOption('12');
     await page.getByLabel('首期还款日期').fill(inDays(5));
     await page.getByRole('button', { name: '提交分期申请' }).click();
     await page.getByText('已转交催收专员').waitFor();
+    await pageFontsLoaded(page);
     await page.screenshot({ path: join(OUTPUT, 'self-service-zh-CN-390x844.png') });
     const trail = await touches(caseId);
     const proposed = trail.find((t) => t.kind === 'plan.proposed');
