@@ -95,4 +95,37 @@ describe('WebhookRepository and the sweep', () => {
     await expect(db.query(`UPDATE webhook_attempts SET error = 'y'`)).rejects.toThrow();
     await expect(db.query('DELETE FROM webhook_attempts')).rejects.toThrow();
   });
+
+  it('reads a delivery and its work, settles attempts only while pending, reopens for a replay, and fails one unsent', async () => {
+    const { caseId } = await newCase(ctx);
+    const endpoint = await ctx.get(Webhooks).create({ url: 'http://127.0.0.1:9/settle', kinds: ['promise.recorded'], enabled: true }, 'admin-key');
+    await ctx.tx((tx) => record(tx, caseId, 'promise.recorded', 'to settle'));
+    await ctx.tx((tx) => record(tx, caseId, 'promise.recorded', 'to fail unsent'));
+    const sweep = ctx.get(WebhookSweep);
+    await waitFor('both deliveries', async () => {
+      await sweep.sweep();
+      return (await sut.deliveries(endpoint.id, {}, undefined, 10)).length === 2;
+    });
+    const [unsent, settled] = await sut.deliveries(endpoint.id, {}, undefined, 10);
+    expect((await sut.endpoints(undefined, 500)).map((row) => row.id)).toContain(endpoint.id);
+
+    const work = await sut.work(settled!.id);
+    expect(work).toMatchObject({ id: settled!.id, url: 'http://127.0.0.1:9/settle', endpointEnabled: true, touch: { caseId, kind: 'promise.recorded' } });
+    expect(await sut.delivery(undefined, endpoint.id, settled!.id)).toMatchObject({ status: 'pending', attempts: 0 });
+    expect(await sut.delivery(undefined, '00000000-0000-4000-8000-000000000000', settled!.id)).toBeUndefined();
+
+    const at = new Date();
+    await sut.logAttempt(undefined, settled!.id, 'endpoint', { attempt: 1, at, statusCode: 200, error: null, durationMs: 12, excerpt: null });
+    expect(await ctx.tx((tx) => sut.settleAttempt(tx, settled!.id, 'delivered', 200, null, at))).toBe(1);
+    // A rerun of the same job finds it settled: its attempt is not counted twice.
+    expect(await ctx.tx((tx) => sut.settleAttempt(tx, settled!.id, 'delivered', 200, null, at))).toBeUndefined();
+    expect(await sut.attempts(settled!.id)).toEqual([{ attempt: 1, at, statusCode: 200, error: null, durationMs: 12, excerpt: null }]);
+    expect(await sut.delivery(undefined, endpoint.id, settled!.id)).toMatchObject({ status: 'delivered', attempts: 1, deliveredAt: at });
+
+    expect(await ctx.tx((tx) => sut.reopen(tx, settled!.id))).toEqual({ id: settled!.id, replays: 1 });
+    expect(await ctx.tx((tx) => sut.reopen(tx, settled!.id))).toBeUndefined();
+
+    await sut.failUnsent(unsent!.id, 'the endpoint was disabled');
+    expect(await sut.delivery(undefined, endpoint.id, unsent!.id)).toMatchObject({ status: 'failed', attempts: 0, lastError: 'the endpoint was disabled' });
+  });
 });
