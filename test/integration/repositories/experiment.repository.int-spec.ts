@@ -255,7 +255,8 @@ describe('ExperimentRepository', () => {
     await ctx.tx((tx) => sut.insert(tx, row));
     const assign = (segment: string, debtorExternalId: string, policyKey?: string) =>
       ctx.tx((tx) => ctx.get(PolicyAssignment).assign(tx, [{ debtorExternalId, segment, policyKey }]));
-    const arms = await Promise.all(Array.from({ length: 8 }, (_, i) => assign('batch-run', `D-${i}`)));
+    // The experiment's id is random and the split a hash of it: 40 debtors all in one arm at a 0.5 share is a 1 in 2^39 chance (8 were 1 in 128).
+    const arms = await Promise.all(Array.from({ length: 40 }, (_, i) => assign('batch-run', `D-${i}`)));
     expect(new Set(arms.map(([x]) => x!.arm!.arm))).toEqual(new Set(['champion', 'challenger']));
     for (const [i, [x]] of arms.entries()) {
       expect(x!.policy.key).toBe(x!.arm!.arm === 'challenger' ? 'quiet-challenger' : 'batch-ladder');
