@@ -120,8 +120,15 @@ export class AuditService {
     }
   }
 
-  /** Walks every case chain, then the seal chain and the touches each seal names. */
-  async verify(): Promise<VerifyReport> {
+  /**
+   * Walks every case chain, then the seal chain and the touches each seal names, all in one
+   * snapshot: a touch written meanwhile is not half seen (in a head but not in its chain).
+   */
+  verify(): Promise<VerifyReport> {
+    return this.transactions.snapshot((tx) => this.verifyIn(tx));
+  }
+
+  private async verifyIn(tx: Tx): Promise<VerifyReport> {
     let checked = 0;
     let after = { caseId: '00000000-0000-0000-0000-000000000000', seq: 0 };
     let current: StoredTouch[] = [];
@@ -134,12 +141,12 @@ export class AuditService {
         const touch = current.find((entry) => entry.seq === fault.seq);
         return { caseId: first.caseId, seq: fault.seq, touchId: touch?.id, reason: fault.fault };
       }
-      const head = await this.touches.head(first.caseId);
+      const head = await this.touches.head(first.caseId, tx);
       if (head?.seq !== last.seq || head.hash !== last.hash) return { caseId: first.caseId, seq: last.seq, touchId: last.id, reason: 'head mismatch' };
       return undefined;
     };
     for (;;) {
-      const rows = await this.touches.chainPage(after, VERIFY_PAGE);
+      const rows = await this.touches.chainPage(tx, after, VERIFY_PAGE);
       for (const row of rows) {
         if (current[0] && current[0].caseId !== row.caseId) {
           const broken = await flush();
@@ -155,21 +162,21 @@ export class AuditService {
     }
     const broken = await flush();
     if (broken) return { ok: false, checked, seals: 0, brokenAt: broken };
-    return this.verifySeals(checked);
+    return this.verifySeals(tx, checked);
   }
 
-  private async verifySeals(checked: number): Promise<VerifyReport> {
+  private async verifySeals(tx: Tx, checked: number): Promise<VerifyReport> {
     let prevHash = '';
     let seals = 0;
     let afterId = '0';
     for (;;) {
-      const rows = await this.touches.sealPage(afterId, SEAL_PAGE);
+      const rows = await this.touches.sealPage(tx, afterId, SEAL_PAGE);
       for (const seal of rows) {
         seals++;
         if (seal.prevHash !== prevHash || sealHash(seal.prevHash, seal.heads) !== seal.hash) {
           return { ok: false, checked, seals, brokenAt: { sealId: seal.id, reason: 'seal chain broken' } };
         }
-        const mismatch = await this.touches.sealedHeadMismatch(seal.heads);
+        const mismatch = await this.touches.sealedHeadMismatch(tx, seal.heads);
         if (mismatch) {
           return {
             ok: false,

@@ -200,8 +200,8 @@ export class TouchRepository extends SqlRepository {
   }
 
   /** Every case's touches in chain order (case, then seq), after the keyset position. */
-  chainPage(after: { caseId: string; seq: number }, limit: number): Promise<StoredTouch[]> {
-    return this.rows(undefined, `SELECT ${TOUCH_COLUMNS} FROM touches WHERE (case_id, seq) > ($1, $2) ORDER BY case_id, seq LIMIT $3`, [
+  chainPage(tx: Tx | undefined, after: { caseId: string; seq: number }, limit: number): Promise<StoredTouch[]> {
+    return this.rows(tx, `SELECT ${TOUCH_COLUMNS} FROM touches WHERE (case_id, seq) > ($1, $2) ORDER BY case_id, seq LIMIT $3`, [
       after.caseId,
       after.seq,
       limit,
@@ -209,8 +209,8 @@ export class TouchRepository extends SqlRepository {
   }
 
   /** The head stored on the case row. */
-  async head(caseId: string): Promise<ChainHead | undefined> {
-    const row = await this.row<{ touch_seq: number; touch_hash: string }>(undefined, 'SELECT touch_seq, touch_hash FROM cases WHERE id = $1', [caseId]);
+  async head(caseId: string, tx?: Tx): Promise<ChainHead | undefined> {
+    const row = await this.row<{ touch_seq: number; touch_hash: string }>(tx, 'SELECT touch_seq, touch_hash FROM cases WHERE id = $1', [caseId]);
     return row && asHead(row);
   }
 
@@ -244,14 +244,14 @@ export class TouchRepository extends SqlRepository {
   }
 
   /** Seals after `afterId`, in order. */
-  sealPage(afterId: string, limit: number): Promise<StoredSeal[]> {
-    return this.rows(undefined, 'SELECT id, heads, prev_hash AS "prevHash", hash FROM audit_seals WHERE id > $1 ORDER BY id LIMIT $2', [afterId, limit]);
+  sealPage(tx: Tx | undefined, afterId: string, limit: number): Promise<StoredSeal[]> {
+    return this.rows(tx, 'SELECT id, heads, prev_hash AS "prevHash", hash FROM audit_seals WHERE id > $1 ORDER BY id LIMIT $2', [afterId, limit]);
   }
 
   /** The first sealed head whose touch is missing or has another hash. */
-  sealedHeadMismatch(heads: readonly SealHead[]): Promise<{ caseId: string; seq: number } | undefined> {
+  sealedHeadMismatch(tx: Tx | undefined, heads: readonly SealHead[]): Promise<{ caseId: string; seq: number } | undefined> {
     return this.row(
-      undefined,
+      tx,
       `SELECT heads."caseId", heads.seq FROM jsonb_to_recordset($1::jsonb) AS heads("caseId" uuid, seq int, hash text)
        LEFT JOIN touches t ON t.case_id = heads."caseId" AND t.seq = heads.seq
        WHERE t.hash IS DISTINCT FROM heads.hash LIMIT 1`,

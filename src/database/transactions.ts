@@ -54,6 +54,14 @@ export class Transactions {
     return this.dataSource.transaction((manager) => work(asTx(manager)));
   }
 
+  /** Runs reads that must agree with each other (a verification) in one read-only snapshot. */
+  snapshot<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
+    return this.dataSource.transaction('REPEATABLE READ', async (manager) => {
+      await manager.query('SET TRANSACTION READ ONLY');
+      return work(asTx(manager));
+    });
+  }
+
   /**
    * Group commit: runs work in one transaction with the works handed in during the same turn of
    * the event loop, so they share its BEGIN and COMMIT and their repositories can gather their

@@ -179,9 +179,9 @@ describe('TouchRepository and AuditService', () => {
   });
 
   it('chainPage walks every chain in order after a position', async () => {
-    const page = await sut.chainPage({ caseId: '00000000-0000-0000-0000-000000000000', seq: 0 }, 5);
+    const page = await sut.chainPage(undefined, { caseId: '00000000-0000-0000-0000-000000000000', seq: 0 }, 5);
     expect(page).toHaveLength(5);
-    const next = await sut.chainPage({ caseId: page[4]!.caseId, seq: page[4]!.seq }, 1);
+    const next = await sut.chainPage(undefined, { caseId: page[4]!.caseId, seq: page[4]!.seq }, 1);
     expect(next[0]).not.toEqual(page[4]);
   });
 
@@ -190,14 +190,14 @@ describe('TouchRepository and AuditService', () => {
     const sealed = await audit.seal();
     expect(sealed).toBeGreaterThan(0);
     expect(await audit.seal()).toBe(0);
-    const seals = await sut.sealPage('0', 100);
+    const seals = await sut.sealPage(undefined, '0', 100);
     expect(seals.length).toBeGreaterThan(0);
     const last = seals[seals.length - 1]!;
     expect(last.hash).toBe(sealHash(last.prevHash, last.heads));
     expect(await ctx.tx((tx) => sut.lastSealHash(tx))).toBe(last.hash);
-    expect(await sut.sealedHeadMismatch(last.heads)).toBeUndefined();
+    expect(await sut.sealedHeadMismatch(undefined, last.heads)).toBeUndefined();
     const forged = [{ ...last.heads[0]!, hash: 'f'.repeat(64) }];
-    expect(await sut.sealedHeadMismatch(forged)).toEqual({ caseId: forged[0]!.caseId, seq: forged[0]!.seq });
+    expect(await sut.sealedHeadMismatch(undefined, forged)).toEqual({ caseId: forged[0]!.caseId, seq: forged[0]!.seq });
     expect(await ctx.tx((tx) => sut.lockUnsealedHeads(tx, 10))).toEqual([]);
     const { caseId } = await newCase(ctx);
     const unsealed = await ctx.tx((tx) => sut.lockUnsealedHeads(tx, 10));
@@ -205,5 +205,26 @@ describe('TouchRepository and AuditService', () => {
     await ctx.tx((tx) => sut.insertSeal(tx, { sealedAt: at, heads: unsealed, prevHash: last.hash, hash: sealHash(last.hash, unsealed) }));
     expect(await ctx.tx((tx) => sut.lockUnsealedHeads(tx, 10))).toEqual([]);
     expect((await audit.verify()).ok).toBe(true);
+  });
+
+  // The fault suites verify while sweeps still write: a touch landing between the chain read and
+  // the head read once showed as a head mismatch.
+  it('verify reads one snapshot: a touch written while it walks the chains is not half seen', async () => {
+    const { caseId } = await newCase(ctx);
+    const walk = sut.chainPage.bind(sut);
+    let written = false;
+    sut.chainPage = async (tx, after, limit) => {
+      const rows = await walk(tx, after, limit);
+      if (!written) await ctx.tx((writer) => audit.record(writer, caseId, [note(9)]));
+      written = true;
+      return rows;
+    };
+    try {
+      expect(await audit.verify()).toMatchObject({ ok: true });
+    } finally {
+      sut.chainPage = walk;
+    }
+    expect((await sut.caseTrail(caseId, 0, 100)).at(-1)!.data).toEqual({ n: 9 });
+    expect(await audit.verify()).toMatchObject({ ok: true });
   });
 });
