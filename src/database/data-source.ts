@@ -20,6 +20,7 @@ import { Experiments1765200000000 } from './migrations/1765200000000-experiments
 import { Webhooks1766000000000 } from './migrations/1766000000000-webhooks';
 import { DeliveryStatus1766100000000 } from './migrations/1766100000000-delivery-status';
 import { ExperimentHorizon1766300000000 } from './migrations/1766300000000-experiment-horizon';
+import { SelfServiceRevocations1766400000000 } from './migrations/1766400000000-self-service-revocations';
 
 export const migrations = [
   InitialSchema1763900000000,
@@ -40,6 +41,7 @@ export const migrations = [
   Webhooks1766000000000,
   DeliveryStatus1766100000000,
   ExperimentHorizon1766300000000,
+  SelfServiceRevocations1766400000000,
 ];
 
 export function dataSourceOptions(config: Pick<AppConfig, 'DATABASE_URL' | 'DATABASE_POOL_SIZE'>) {

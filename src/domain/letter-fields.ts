@@ -89,6 +89,8 @@ export interface LetterFields {
   /** How to pay and how to dispute (channels/creditor.ts). */
   payment: { payee: string; bank: string | null; account: string | null; link: string | null; reference: string };
   dispute: { email: string | null; phone: string | null; url: string | null };
+  /** The debtor's self-service page for this case (a letter to a guarantor has none; absent on letters issued before it). */
+  selfServiceUrl?: string | null;
 }
 
 /** A character no letter font can draw: the letter is refused rather than printed with a blank box. */

@@ -132,6 +132,17 @@ export const policySchema = z.strictObject({
       then: z.enum(['resume', 'collector', 'agency', 'legal']).default('resume'),
     })
     .optional(),
+  /** What a debtor may agree alone on the self-service page (domain/self-service.ts); unset parts take its defaults. */
+  selfService: z
+    .strictObject({
+      /** A promise's date at the latest this long from today. */
+      promiseWithin: calendarPeriod.optional(),
+      /** At most this many monthly instalments; a plan of more goes to a collector. */
+      planMaxInstalments: z.number().int('must be a whole number').min(2, 'must be at least 2').max(24, 'must be at most 24').optional(),
+      /** The first instalment at the latest this long from today. */
+      planStartsWithin: calendarPeriod.optional(),
+    })
+    .optional(),
   steps: z.array(policyStepSchema).min(1, 'a policy needs at least one step'),
 });
 

@@ -74,6 +74,7 @@ export interface LetterVariables {
   jointGuarantee: boolean;
   payment: LetterFields['payment'] & { byTransfer: boolean };
   dispute: LetterFields['dispute'];
+  selfServiceUrl: string | null;
 }
 
 export function letterVariables(fields: LetterFields, titles: Record<LetterType, string>): LetterVariables {
@@ -152,6 +153,7 @@ export function letterVariables(fields: LetterFields, titles: Record<LetterType,
     jointGuarantee: fields.guaranteeType === 'joint',
     payment: { ...fields.payment, byTransfer: fields.payment.account !== null },
     dispute: fields.dispute,
+    selfServiceUrl: fields.selfServiceUrl ?? null,
   };
 }
 
@@ -203,6 +205,7 @@ export function printedTexts(fields: LetterFields): PrintedText[] {
     { field: 'dispute.email', text: fields.dispute.email ?? '' },
     { field: 'dispute.phone', text: fields.dispute.phone ?? '' },
     { field: 'dispute.url', text: fields.dispute.url ?? '' },
+    { field: 'selfServiceUrl', text: fields.selfServiceUrl ?? '' },
   ];
   return texts.filter((entry) => entry.text !== '');
 }

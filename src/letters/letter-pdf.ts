@@ -17,6 +17,8 @@ const SIZES: Record<LetterLocale, { body: number; small: number; letterhead: num
   'zh-CN': { body: 11, small: 9, letterhead: 15, title: 16 },
 };
 const GREY = '#555555';
+/** A link's colour: dark enough to print and photocopy as text. */
+const LINK = '#1f4e8c';
 const MARK_BLUE = '#1f4e79';
 /** The generated signature badge (a seal image gets a square twice its height). */
 const MARK = { width: 230, height: 40 };
@@ -69,6 +71,7 @@ export class LetterRenderer {
       content.amountsHeading,
       ...rows,
       ...content.conclusion,
+      ...(content.online ? [content.online.text, content.online.url] : []),
       content.closing,
       content.seal,
     ].join('\n');
@@ -92,6 +95,7 @@ export class LetterRenderer {
       amountsHeading: layout.amounts.heading(vars),
       total: { label: layout.amounts.total(vars), amount: vars.totalDue },
       conclusion: paragraphs(letter.conclusion(vars)),
+      online: vars.selfServiceUrl ? { text: layout.online(vars), url: vars.selfServiceUrl } : null,
       closing: letter.closing(vars).trim(),
       seal: layout.seal(vars),
       enclosures: statement ? [statement.title] : [],
@@ -164,6 +168,11 @@ export class LetterRenderer {
     doc.moveDown(0.8);
 
     for (const text of content.conclusion) writer.write(text, paragraph);
+    if (content.online) {
+      writer.write(content.online.text, { size: SIZE.body });
+      // On a line of its own, so no word of the letter reads as part of it; a link where the PDF is read on screen.
+      writer.write(content.online.url, { ...paragraph, link: content.online.url, color: LINK });
+    }
 
     // Signature block and the enclosure list stay together, so neither sits alone on a page.
     // Chinese letters sign at the right (落款), English ones at the left.
@@ -270,6 +279,7 @@ function collect(doc: PDFKit.PDFDocument): Promise<Buffer> {
 
 interface WriteStyle {
   size: number;
+  link?: string;
   bold?: boolean;
   color?: string;
   align?: 'left' | 'right' | 'center';
@@ -348,7 +358,13 @@ class LetterWriter {
 
   write(text: string, style: WriteStyle, at?: { x: number; y: number }): void {
     const runs = this.runs(text, style.bold ?? false);
-    const options: PDFKit.Mixins.TextOptions = { align: style.align ?? 'left', paragraphGap: style.paragraphGap ?? 0, lineGap: 1.5, width: style.width };
+    const options: PDFKit.Mixins.TextOptions = {
+      align: style.align ?? 'left',
+      paragraphGap: style.paragraphGap ?? 0,
+      lineGap: 1.5,
+      width: style.width,
+      ...(style.link ? { link: style.link } : {}),
+    };
     this.doc.fillColor(style.color ?? 'black').fontSize(style.size);
     runs.forEach((run, i) => {
       this.use(run.name, run.font);

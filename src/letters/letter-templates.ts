@@ -28,6 +28,7 @@ const layoutFile = z.strictObject({
   allocation: z.strictObject({ costs: text, interest: text, principal: text }),
   enclosures: text,
   seal: text,
+  online: text,
   page: text,
   partials: z.record(z.string(), text).default({}),
 });
@@ -54,6 +55,7 @@ export interface CompiledLayout {
   allocation: Record<AllocationPart, string>;
   enclosures: Text;
   seal: Text;
+  online: Text;
   page: Handlebars.TemplateDelegate<{ page: number; pages: number }>;
 }
 
@@ -110,6 +112,7 @@ export class LetterTemplates {
         allocation: layout.data.allocation,
         enclosures: compile(layout.data.enclosures, layoutPath, 'enclosures'),
         seal: compile(layout.data.seal, layoutPath, 'seal'),
+        online: compile(layout.data.online, layoutPath, 'online'),
         page: compile(layout.data.page, layoutPath, 'page'),
       });
       for (const type of LETTER_TYPES) {

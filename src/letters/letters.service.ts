@@ -440,6 +440,8 @@ export class LetterService {
       guaranteeType: recipient.guarantee?.type ?? null,
       payment: paymentRoute(this.config, { ref: terms.invoiceRef, caseId: terms.id }),
       dispute: disputeRoute(this.config),
+      // The page is the debtor's: a guarantor's letter names none.
+      selfServiceUrl: recipient.role === 'debtor' ? selfServiceUrl(this.config, terms.id, this.clock.now()) : null,
     };
   }
 

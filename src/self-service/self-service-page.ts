@@ -30,14 +30,25 @@ export interface SelfServiceView {
   /** The figures as the API states them (decimal strings), for the trail. */
   figures: { principal: string; fees: string; totalDue: string };
   payments: { date: string; amount: string }[];
-  letters: { number: string; date: string }[];
+  /** The case's letters to the debtor, each downloadable through the link. */
+  letters: { id: string; number: string; date: string }[];
   payment: PaymentRoute;
   today: string;
   latestPromise: string;
   latestPromiseText: string;
+  /** The policy's bounds of a plan the debtor may agree alone. */
+  planMaxInstalments: number;
+  latestPlanStartText: string;
   unsubscribeUrl: string;
   /** After a form: what happened (`status`, in the page's words) or what was wrong (`alert`). */
-  message?: { kind: 'status'; key: 'promised' | 'agreed' | 'proposed' | 'disputed'; values: Record<string, unknown> } | { kind: 'alert'; text: string };
+  message?: { kind: 'status'; key: 'promised' | 'agreed' | 'proposed' | 'disputed'; values: Record<string, unknown> } | { kind: 'alert'; problem: FormProblem };
+}
+
+/** What was wrong with a form: the service's own words (English), the code and the fields named. */
+export interface FormProblem {
+  code: 'validation' | 'not_found' | 'conflict' | 'unprocessable';
+  text: string;
+  fields: string[];
 }
 
 const CSS = `${SELF_SERVICE_FONT_FACES}*{box-sizing:border-box}body{font:16px/1.5 system-ui,"Noto Sans SC",sans-serif;margin:0;color:#1a1a1a;background:#f6f6f4}
@@ -77,6 +88,7 @@ const WORDS = {
     paymentAmount: 'Amount',
     noPayments: 'No payments received yet.',
     letters: 'Letters sent to you',
+    letterPdf: 'Letter {{number}} of {{date}} (PDF)',
     pay: 'Pay',
     payOnline: 'Pay online',
     payTransfer: 'Bank transfer to {{payee}}, account {{account}}.',
@@ -89,7 +101,7 @@ const WORDS = {
     promiseSubmit: 'Promise this payment',
     plan: 'Propose a payment plan',
     planHint:
-      'Monthly instalments of the balance. Up to 6 instalments starting within 30 days are agreed at once; other plans go to a collector, who will contact you.',
+      'Monthly instalments of the balance. A plan of up to {{planMaxInstalments}} instalments whose first is due by {{latestPlanStartText}} is agreed at once; other plans go to a collector, who will contact you.',
     count: 'Number of monthly instalments',
     firstDate: 'Date of the first instalment',
     planSubmit: 'Propose this plan',
@@ -120,6 +132,7 @@ const WORDS = {
     paymentAmount: '金额',
     noPayments: '尚未收到付款。',
     letters: '已发送给您的函件',
+    letterPdf: '{{date}}函件 {{number}}（PDF）',
     pay: '付款',
     payOnline: '在线付款',
     payTransfer: '请转账至{{payee}}，账号{{account}}。',
@@ -131,7 +144,7 @@ const WORDS = {
     date: '还款日期',
     promiseSubmit: '提交还款承诺',
     plan: '申请分期还款',
-    planHint: '按月分期偿还余额。不超过6期且首期在30天内的方案立即生效；其他方案将由催收专员审核并联系您。',
+    planHint: '按月分期偿还余额。不超过{{planMaxInstalments}}期且首期不晚于{{latestPlanStartText}}的方案立即生效；其他方案将由催收专员审核并联系您。',
     count: '分期期数（每月一期）',
     firstDate: '首期还款日期',
     planSubmit: '提交分期申请',
@@ -148,6 +161,30 @@ const WORDS = {
     disputed: '谢谢：已收到您的异议，核实期间暂停提醒。',
   },
 } as const satisfies Record<Locale, Record<string, string>>;
+
+/**
+ * A form's problem in Chinese, by the field it names (else by its code): the service's own
+ * messages are English, and a debtor reading Chinese must still learn what to change.
+ */
+const ZH_PROBLEMS: Record<string, string> = {
+  amount: '金额有误：请填写大于零且不超过应付总额的金额，例如 100.00。',
+  dueDate: '还款日期有误：须在今天至{{latestPromise}}之间。',
+  instalments: '分期期数有误：请选择2至24期。',
+  firstDate: '首期还款日期有误：不得早于今天。',
+  reason: '异议理由有误：请用3至1000个字说明。',
+  conflict: '本案件目前无法办理此项：可能已结清，或已有生效的分期方案。',
+  unprocessable: '无法办理：请检查金额和日期。',
+  validation: '提交的内容有误，请检查后重试。',
+  not_found: '提交的内容有误，请检查后重试。',
+};
+const zhProblems = Object.fromEntries(Object.entries(ZH_PROBLEMS).map(([key, text]) => [key, Handlebars.compile(text, { noEscape: true })]));
+
+/** The problem in the page's language; a field is named by its first part ("form.amount", "instalments[0].amount"). */
+function problemText(locale: Locale, problem: FormProblem, context: object): string {
+  if (locale === 'en') return problem.text;
+  const field = problem.fields.map((name) => name.replace(/^form\./, '').split(/[.[]/)[0]!).find((name) => name in zhProblems);
+  return zhProblems[field ?? problem.code]!(context);
+}
 
 type Words = Record<keyof (typeof WORDS)['en'], Handlebars.TemplateDelegate>;
 const compiled = Object.fromEntries(
@@ -183,7 +220,7 @@ const PAGE = Handlebars.compile(`<!doctype html>
 {{#if payments.length}}<table><thead><tr><th scope="col">{{w.paymentDate}}</th><th scope="col" class="n">{{w.paymentAmount}}</th></tr></thead>
 <tbody>{{#each payments}}<tr><td>{{date}}</td><td class="n">{{amount}}</td></tr>{{/each}}</tbody></table>{{else}}<p>{{w.noPayments}}</p>{{/if}}
 </section>
-{{#if letters.length}}<section aria-labelledby="letters"><h2 id="letters">{{w.letters}}</h2><ul>{{#each letters}}<li>{{number}} ({{date}})</li>{{/each}}</ul></section>{{/if}}
+{{#if letters.length}}<section aria-labelledby="letters"><h2 id="letters">{{w.letters}}</h2><ul>{{#each letters}}<li><a href="{{../action}}/letters/{{id}}" type="application/pdf">{{label}}</a></li>{{/each}}</ul></section>{{/if}}
 {{#if open}}
 <section aria-labelledby="pay"><h2 id="pay">{{w.pay}}</h2>
 {{#if payment.link}}<a class="pay" href="{{payment.link}}" rel="noopener noreferrer">{{w.payOnline}}</a>{{else}}<p>{{#if payment.account}}{{w.payTransfer}}{{else}}{{w.payAsk}}{{/if}}</p>{{/if}}
@@ -221,7 +258,9 @@ export function selfServicePage(view: SelfServiceView): string {
   const w = Object.fromEntries(Object.entries(words).map(([key, template]) => [key, template(context)]));
   const message = view.message && {
     kind: view.message.kind,
-    text: view.message.kind === 'alert' ? view.message.text : words[view.message.key]({ ...view, ...view.message.values }),
+    text:
+      view.message.kind === 'alert' ? problemText(view.locale, view.message.problem, context) : words[view.message.key]({ ...view, ...view.message.values }),
   };
-  return PAGE({ ...view, w, message, css: CSS, counts: PLAN_COUNTS });
+  const letters = view.letters.map((letter) => ({ ...letter, label: words.letterPdf(letter) }));
+  return PAGE({ ...view, w, message, letters, css: CSS, counts: PLAN_COUNTS });
 }

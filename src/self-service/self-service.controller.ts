@@ -1,5 +1,7 @@
 import { Body, Controller, ForbiddenException, Get, Headers, HttpCode, Inject, NotFoundException, Param, Post, Req, Res } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { Actor } from '../common/auth/actor.decorator';
+import { Roles } from '../common/auth/roles.decorator';
+import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { z } from 'zod';
 import { promiseRequest } from '../cases/cases.controller';
@@ -7,7 +9,7 @@ import { Public } from '../common/auth/roles.decorator';
 import { DomainError } from '../common/errors';
 import { parseOrThrow } from '../common/zod-validation';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
-import { ApiErrors, ApiZodBody } from '../docs/decorators';
+import { ApiErrors, ApiZodBody, ApiZodParam } from '../docs/decorators';
 import { PLAN_MAX_PROPOSED } from '../domain/self-service';
 import { RequestLimiter } from '../rate-limit/rate-limit.guard';
 import { selfServicePage, SELF_SERVICE_POLICY, type SelfServiceView } from './self-service-page';
@@ -30,6 +32,12 @@ export const planForm = z.strictObject({
 export const disputeForm = z.strictObject({
   formToken,
   reason: z.string({ error: 'must be text' }).trim().min(3, 'must say in a few words what is wrong').max(1000, 'must be at most 1000 characters'),
+});
+
+const caseId = z.uuid('must be a case id (UUID)');
+const letterId = z.uuid('must be a letter id (UUID)');
+export const revokeRequest = z.strictObject({
+  reason: z.string({ error: 'must be text' }).trim().min(1, 'must say why the links are revoked').max(1000, 'must be at most 1000 characters'),
 });
 
 const STATUS: Record<DomainError['code'], number> = { validation: 400, not_found: 404, conflict: 409, unprocessable: 422 };
@@ -140,6 +148,29 @@ export class SelfServiceController {
     });
   }
 
+  @Get(':token/letters/:letterId')
+  @Public()
+  @ApiOperation({
+    summary: 'A letter to the debtor (PDF)',
+    description:
+      "The exact bytes issued, as `GET /v1/letters/:id/pdf` serves them; only the link's case's letters to its debtor. Recorded as `self-service.viewed`.",
+  })
+  @ApiParam({ name: 'letterId', description: "A letter's id, from the page's list of letters" })
+  @ApiOkResponse({ description: 'The PDF', content: { 'application/pdf': { schema: { type: 'string', format: 'binary' } } } })
+  async letter(@Param('token') token: string, @Param('letterId') id: string, @Req() req: Request, @Res() res: Response): Promise<void> {
+    const link = await this.opened(req, res, token);
+    const parsed = letterId.safeParse(id);
+    if (!parsed.success) throw new NotFoundException(`letter ${id} not found`);
+    const letter = await this.service.letter(link, parsed.data);
+    await this.service.letterViewed(link, letter);
+    res
+      .status(200)
+      .type('application/pdf')
+      .set('Content-Disposition', `inline; filename="${letter.number}.pdf"`)
+      .set('ETag', `"${letter.sha256}"`)
+      .send(letter.pdf);
+  }
+
   /** The form's fields, once it is known to come from this link's own page. */
   private form<S extends z.ZodType>(link: OpenedLink, schema: S, body: unknown, origin: string | undefined): z.output<S> {
     if (origin !== this.origin) throw new Forbidden();
@@ -154,6 +185,23 @@ export class SelfServiceController {
    */
   private async respond(req: Request, res: Response, token: string, action: (link: OpenedLink) => Promise<SelfServiceView>): Promise<void> {
     res.setHeader('Content-Security-Policy', SELF_SERVICE_POLICY);
+    const link = await this.opened(req, res, token);
+    try {
+      const page = selfServicePage(await action(link));
+      res.status(200).type('text/html; charset=utf-8').send(page);
+    } catch (error) {
+      if (error instanceof Forbidden) throw new ForbiddenException('a form must be posted from its own page');
+      if (!(error instanceof DomainError)) throw error;
+      const view = await this.service.view(link, {
+        kind: 'alert',
+        problem: { code: error.code, text: error.message, fields: error.details.map((detail) => detail.field) },
+      });
+      res.status(STATUS[error.code]).type('text/html; charset=utf-8').send(selfServicePage(view));
+    }
+  }
+
+  /** The link's case, counted against its allowance, kept from caches and other sites; a refused link is a 404. */
+  private async opened(req: Request, res: Response, token: string): Promise<OpenedLink> {
     res.setHeader('Cache-Control', 'no-store');
     // Under the app's no-referrer, browsers send `Origin: null` with the page's own forms; same-origin
     // lets them name this origin, while no other site is sent the link (the pay link is rel=noreferrer too).
@@ -162,14 +210,30 @@ export class SelfServiceController {
     // Refusals are the API's JSON errors, as the opt-out page's are; only a form's problem is a page.
     if (!link) throw new NotFoundException(REFUSED);
     await this.limiter.consume(req, res, `self-service:${link.caseId}:${link.issuedAt.getTime()}`);
-    try {
-      const page = selfServicePage(await action(link));
-      res.status(200).type('text/html; charset=utf-8').send(page);
-    } catch (error) {
-      if (error instanceof Forbidden) throw new ForbiddenException('a form must be posted from its own page');
-      if (!(error instanceof DomainError)) throw error;
-      const view = await this.service.view(link, { kind: 'alert', text: error.message });
-      res.status(STATUS[error.code]).type('text/html; charset=utf-8').send(selfServicePage(view));
-    }
+    return link;
+  }
+}
+
+/** An operator's side of the links: revoking them, for a link that reached the wrong person or a debtor who asks. */
+@ApiTags('Self-service')
+@ApiErrors(503)
+@Controller('v1/cases')
+export class SelfServiceLinksController {
+  constructor(private readonly service: SelfService) {}
+
+  @Post(':id/self-service/revoke')
+  @Roles('operator')
+  @ApiOperation({
+    summary: "Revoke a case's self-service links",
+    description:
+      'Every link of the case issued until now is refused (the same 404 as an expired one); messages made later carry a new link. Recorded as `self-service.link_revoked`.',
+  })
+  @ApiZodParam('id', caseId)
+  @ApiZodBody(revokeRequest)
+  @ApiCreatedResponse({ description: 'The links revoked, and when' })
+  @ApiErrors(400, [404, 'No such case'])
+  revoke(@Param('id') id: string, @Body() body: unknown, @Actor() actor: string) {
+    const { reason } = parseOrThrow(revokeRequest, body ?? {}, 'body');
+    return this.service.revokeLinks(parseOrThrow(caseId, id, 'id'), reason, actor);
   }
 }

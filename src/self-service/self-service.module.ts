@@ -2,7 +2,7 @@ import { type MiddlewareConsumer, Module, type NestModule } from '@nestjs/common
 import { AuditModule } from '../audit/audit.module';
 import { CasesModule } from '../cases/cases.module';
 import { EscalationsModule } from '../escalations/escalations.module';
-import { SelfServiceController } from './self-service.controller';
+import { SelfServiceController, SelfServiceLinksController } from './self-service.controller';
 import { SELF_SERVICE_FONTS_ROUTE, serveSelfServiceFonts } from './self-service-fonts';
 import { SelfService } from './self-service.service';
 import { SelfServiceRepository } from './self-service.repository';
@@ -11,7 +11,7 @@ import { SelfServiceRepository } from './self-service.repository';
 @Module({
   imports: [CasesModule, AuditModule, EscalationsModule],
   providers: [SelfService, SelfServiceRepository],
-  controllers: [SelfServiceController],
+  controllers: [SelfServiceController, SelfServiceLinksController],
 })
 export class SelfServiceModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {

@@ -1,5 +1,7 @@
 import { Injectable } from '@nestjs/common';
+import type { Tx } from '../database/transactions';
 import { SqlRepository } from '../database/sql-repository';
+import type { SelfServiceBounds } from '../domain/self-service';
 
 export interface SelfServiceDebtor {
   name: string;
@@ -7,7 +9,14 @@ export interface SelfServiceDebtor {
   unsubscribeToken: string;
 }
 
-/** What the self-service page needs beyond the case record: whom it greets, in which language. */
+/** A letter to the debtor as issued: the exact bytes, named by its number. */
+export interface DebtorLetter {
+  number: string;
+  sha256: string;
+  pdf: Buffer;
+}
+
+/** What the self-service page needs beyond the case record: whom it greets, in which language, within which bounds, and which links still work. */
 @Injectable()
 export class SelfServiceRepository extends SqlRepository {
   async debtorOf(caseId: string): Promise<SelfServiceDebtor | undefined> {
@@ -16,5 +25,42 @@ export class SelfServiceRepository extends SqlRepository {
       'SELECT d.name, d.locale, d.unsubscribe_token AS "unsubscribeToken" FROM cases c JOIN debtors d ON d.id = c.debtor_id WHERE c.id = $1',
       [caseId],
     );
+  }
+
+  /** The case's policy's `selfService` block, as the policy file states it (null when it has none). */
+  async boundsOf(tx: Tx | undefined, caseId: string): Promise<Partial<SelfServiceBounds> | null> {
+    const row = await this.row<{ bounds: Partial<SelfServiceBounds> | null }>(
+      tx,
+      `SELECT p.definition->'selfService' AS bounds FROM cases c JOIN policy_versions p ON p.id = c.policy_version_id WHERE c.id = $1`,
+      [caseId],
+    );
+    return row?.bounds ?? null;
+  }
+
+  /** Undefined for no such case; else when its links were last revoked (null: never). */
+  async linkState(caseId: string): Promise<{ revokedAt: Date | null } | undefined> {
+    return this.row<{ revokedAt: Date | null }>(
+      undefined,
+      'SELECT r.revoked_at AS "revokedAt" FROM cases c LEFT JOIN self_service_revocations r ON r.case_id = c.id WHERE c.id = $1',
+      [caseId],
+    );
+  }
+
+  /** Refuses every link of the case issued at or before `at`. */
+  async revoke(tx: Tx, caseId: string, at: Date): Promise<void> {
+    await this.run(
+      tx,
+      `INSERT INTO self_service_revocations (case_id, revoked_at) VALUES ($1, $2)
+       ON CONFLICT (case_id) DO UPDATE SET revoked_at = GREATEST(self_service_revocations.revoked_at, EXCLUDED.revoked_at)`,
+      [caseId, at],
+    );
+  }
+
+  /** A letter of this case to its debtor (not a guarantor's): nothing for any other letter id. */
+  async debtorLetter(caseId: string, letterId: string): Promise<DebtorLetter | undefined> {
+    return this.row<DebtorLetter>(undefined, `SELECT number, sha256, pdf FROM letters WHERE id = $1 AND case_id = $2 AND recipient_role = 'debtor'`, [
+      letterId,
+      caseId,
+    ]);
   }
 }

@@ -10,18 +10,26 @@ import { unsubscribeLink } from '../channels/unsubscribe-link';
 import { Clock } from '../common/clock';
 import { DomainError, NotFound } from '../common/errors';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
-import { Transactions } from '../database/transactions';
+import { Transactions, type Tx } from '../database/transactions';
 import { caseAccount } from '../domain/account';
 import type { Instalment } from '../domain/commitments';
 import { calendarDueDate, localDate } from '../domain/calendar';
 import { formatDate, formatMoney } from '../domain/formats';
 import { formatMinorUnits } from '../domain/money';
-import { latestPromiseDate, monthlyInstalments, planOutOfBounds, promiseOutOfBounds } from '../domain/self-service';
+import {
+  latestPlanStart,
+  latestPromiseDate,
+  monthlyInstalments,
+  planOutOfBounds,
+  promiseOutOfBounds,
+  type SelfServiceBounds,
+  selfServiceBounds,
+} from '../domain/self-service';
 import { isOpen } from '../domain/statuses';
 import type { TouchInput } from '../domain/touch-kinds';
 import { EscalationService } from '../escalations/escalation.service';
 import type { SelfServiceView } from './self-service-page';
-import { SelfServiceRepository } from './self-service.repository';
+import { type DebtorLetter, SelfServiceRepository } from './self-service.repository';
 
 /** A plan from the page: agreed at once, or proposed to a collector. */
 export interface PlanOutcome {
@@ -60,18 +68,56 @@ export class SelfService {
     private readonly debtors: SelfServiceRepository,
   ) {}
 
-  /** The link's case, or undefined for any link not ours, altered or expired: the visitor learns only that. */
+  /** The link's case, or undefined for any link not ours, altered, expired or revoked: the visitor learns only that. */
   async open(token: string): Promise<OpenedLink | undefined> {
     const secret = this.config.SELF_SERVICE_SECRET;
     if (!secret) return undefined;
     const check = verifySelfServiceToken(secret, token, this.clock.now(), this.config.SELF_SERVICE_LINK_TTL);
-    if (!check.ok || !(await this.cases.exists(check.caseId))) return undefined;
+    if (!check.ok) return undefined;
+    const state = await this.debtors.linkState(check.caseId);
+    if (!state || (state.revokedAt && check.issuedAt <= state.revokedAt)) return undefined;
     return { token, caseId: check.caseId, issuedAt: check.issuedAt };
+  }
+
+  /**
+   * Refuses every link of the case issued until now (a message made later carries a new one):
+   * for a link that reached the wrong person, or a debtor who asks. A touch says who and why.
+   */
+  async revokeLinks(caseId: string, reason: string, actor: string): Promise<{ caseId: string; revokedAt: string }> {
+    if (!(await this.cases.exists(caseId))) throw new NotFound('case', caseId);
+    const revokedAt = this.clock.now();
+    await this.transactions.run(async (tx) => {
+      await this.debtors.revoke(tx, caseId, revokedAt);
+      await this.audit.record(tx, caseId, [{ kind: 'self-service.link_revoked', actor, data: { revokedAt: revokedAt.toISOString(), reason } }]);
+    });
+    return { caseId, revokedAt: revokedAt.toISOString() };
+  }
+
+  /** A letter of the link's case to its debtor, as issued; any other letter is not found. */
+  async letter(link: OpenedLink, letterId: string): Promise<DebtorLetter> {
+    const letter = await this.debtors.debtorLetter(link.caseId, letterId);
+    if (!letter) throw new NotFound('letter', letterId);
+    return letter;
+  }
+
+  /** A letter was opened through the link: on the trail by its number and hash. */
+  async letterViewed(link: OpenedLink, letter: DebtorLetter): Promise<void> {
+    const touch: TouchInput = { kind: 'self-service.viewed', actor: DEBTOR, data: { ...linkData(link), letter: letter.number, sha256: letter.sha256 } };
+    await this.transactions.run((tx) => this.audit.record(tx, link.caseId, [touch]));
+  }
+
+  private async bounds(tx: Tx | undefined, caseId: string): Promise<SelfServiceBounds> {
+    return selfServiceBounds(await this.debtors.boundsOf(tx, caseId));
   }
 
   /** The page's figures, from the case's record as the API reads it. */
   async view(link: OpenedLink, message?: SelfServiceView['message']): Promise<SelfServiceView> {
-    const [kase, debtor, letters] = await Promise.all([this.cases.get(link.caseId), this.debtors.debtorOf(link.caseId), this.cases.letters(link.caseId)]);
+    const [kase, debtor, letters, bounds] = await Promise.all([
+      this.cases.get(link.caseId),
+      this.debtors.debtorOf(link.caseId),
+      this.cases.letters(link.caseId),
+      this.bounds(undefined, link.caseId),
+    ]);
     if (!kase || !debtor) throw new NotFound('case', link.caseId);
     const locale = pickLocale(debtor.locale, this.config.DEFAULT_LOCALE);
     const now = this.clock.now();
@@ -104,11 +150,13 @@ export class SelfService {
       payments: account.payments.map((p) => ({ date: formatDate(p.paidOn, locale), amount: money(p.amountMinor) })),
       letters: letters
         .filter((l) => l.recipientRole === 'debtor')
-        .map((l) => ({ number: l.number, date: formatDate(localDate(l.issuedAt, kase.timezone), locale) })),
+        .map((l) => ({ id: l.id, number: l.number, date: formatDate(localDate(l.issuedAt, kase.timezone), locale) })),
       payment: paymentRoute(this.config, { ref: kase.invoiceExternalId, caseId: kase.id }),
       today,
-      latestPromise: latestPromiseDate(today),
-      latestPromiseText: formatDate(latestPromiseDate(today), locale),
+      latestPromise: latestPromiseDate(today, bounds),
+      latestPromiseText: formatDate(latestPromiseDate(today, bounds), locale),
+      planMaxInstalments: bounds.planMaxInstalments,
+      latestPlanStartText: formatDate(latestPlanStart(today, bounds), locale),
       unsubscribeUrl: unsubscribeLink(this.config.PUBLIC_URL, debtor.unsubscribeToken),
       ...(message ? { message } : {}),
     };
@@ -129,17 +177,17 @@ export class SelfService {
     await this.transactions.run((tx) => this.audit.record(tx, link.caseId, [touch]));
   }
 
-  /** A promise to pay within SELF_SERVICE_BOUNDS: the same promise and hold an operator's makes. */
+  /** A promise to pay within the policy's self-service bounds: the same promise and hold an operator's makes. */
   async promise(link: OpenedLink, amount: string, dueDate: string) {
-    const kase = await this.cases.get(link.caseId);
+    const [kase, bounds] = await Promise.all([this.cases.get(link.caseId), this.bounds(undefined, link.caseId)]);
     if (!kase) throw new NotFound('case', link.caseId);
-    const outside = promiseOutOfBounds(dueDate, localDate(this.clock.now(), kase.timezone));
+    const outside = promiseOutOfBounds(dueDate, localDate(this.clock.now(), kase.timezone), bounds);
     if (outside) throw new DomainError('validation', `dueDate: ${outside}`, [{ field: 'dueDate', reason: outside }]);
     return this.commands.recordPromise(link.caseId, amount, dueDate, DEBTOR, SOURCE);
   }
 
   /**
-   * Monthly instalments of the balance: inside SELF_SERVICE_BOUNDS the plan is agreed at once
+   * Monthly instalments of the balance: inside the policy's self-service bounds the plan is agreed at once
    * (`plan.agreed`, a plan hold); outside, it is `plan.proposed` and a collector's work item.
    */
   async plan(link: OpenedLink, count: number, firstDate: string) {
@@ -150,7 +198,7 @@ export class SelfService {
           { field: 'firstDate', reason: `must not be before today (${today})` },
         ]);
       const instalments = monthlyInstalments(kase.balanceMinor, kase.currency, count, firstDate);
-      const outside = planOutOfBounds(count, firstDate, today);
+      const outside = planOutOfBounds(count, firstDate, today, await this.bounds(tx, kase.id));
       if (!outside) {
         const { id, touches } = await this.commitments.plan(tx, kase, instalments, DEBTOR, effects);
         return { touches, result: { outcome: 'agreed', planId: id, instalments } };

@@ -78,6 +78,7 @@ describe('OpenAPI at /docs', () => {
       'GET /health/live',
       'GET /health/ready',
       'GET /v1/self-service/{token}',
+      'GET /v1/self-service/{token}/letters/{letterId}',
       'GET /v1/unsubscribe/{token}',
       'POST /v1/delivery/sendgrid',
       'POST /v1/delivery/ses',

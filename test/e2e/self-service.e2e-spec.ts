@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { DateTime } from 'luxon';
+import { PDFParse } from 'pdf-parse';
 import { type Browser, chromium, type Page } from 'playwright-core';
+import { signSelfServiceToken } from '../../src/channels/self-service-link';
 import { FixedClock } from '../support/fixed-clock';
 import { SmtpSink } from '../support/smtp-sink';
 import { bearer, clearRedis, overdueEvent, SHARED_REDIS_DB, startTestApp, type TestApp } from '../support/test-app';
@@ -19,6 +21,8 @@ const pageFontsLoaded = (page: { evaluate: (expression: string) => Promise<unkno
     `document.fonts.ready.then(() => [...document.fonts].filter((face) => face.family.includes('Noto Sans SC') && face.status === 'loaded').length)`,
   ) as Promise<number>;
 const PHONE = { width: 390, height: 844 };
+/** A PDF's text without its line breaks and spaces, so a wrapped link reads whole. */
+const pdfText = async (pdf: Buffer) => (await new PDFParse({ data: new Uint8Array(pdf) }).getText()).text.replace(/\s+/g, '');
 
 /** A port free now, so PUBLIC_URL (the origin the forms must come from) can name it before the app starts. */
 async function freePort(): Promise<number> {
@@ -74,9 +78,9 @@ describe('debtor self-service page in Chromium', () => {
   const today = () => DateTime.now().setZone('Europe/Berlin').toISODate()!;
   const inDays = (days: number) => DateTime.now().setZone('Europe/Berlin').plus({ days }).toISODate()!;
 
-  /** Opens a case whose first notice goes at once, and takes the self-service link from the email as delivered. */
-  async function caseWithNotice(debtor: Record<string, unknown> = {}) {
-    const event = overdueEvent({ segment: 'at-once', debtor });
+  /** Opens a case whose first notice (or letter) goes at once, and takes the self-service link from the email as delivered. */
+  async function caseWithNotice(debtor: Record<string, unknown> = {}, segment = 'at-once') {
+    const event = overdueEvent({ segment, debtor });
     const response = await sut.http.post('/v1/events').set(bearer('ingest')).send(event).expect(202);
     const caseId = response.body.results[0].caseId as string;
     const mail = await waitFor('the notice at the SMTP server', () => smtp.to(event.data.debtor.email)[0]);
@@ -234,5 +238,96 @@ describe('debtor self-service page in Chromium', () => {
 
     expect(await touches(caseId)).toHaveLength(before);
     expect((await caseDetail(caseId)).holds).toEqual([]);
+  });
+
+  /** Posts one of the page's forms as the page itself would. */
+  async function postForm(link: string, form: 'promise' | 'plan' | 'dispute', fields: Record<string, string>) {
+    const path = new URL(link).pathname;
+    const html = (await sut.http.get(path).expect(200)).text;
+    const formToken = /name="formToken" value="([^"]+)"/.exec(html)![1]!;
+    return sut.http
+      .post(`${path}/${form}`)
+      .set('Origin', baseUrl)
+      .type('form')
+      .send({ formToken, ...fields });
+  }
+
+  it("takes its bounds from the case's policy: the page states them, and a plan or a promise past them is not agreed", async () => {
+    const { caseId, link } = await caseWithNotice({}, 'self-service-tight');
+    const html = (await sut.http.get(new URL(link).pathname).expect(200)).text;
+    expect(html).toContain('A plan of up to 3 instalments whose first is due by');
+    expect(html).toContain(`max="${inDays(14)}"`);
+
+    const late = await postForm(link, 'promise', { amount: '100.00', dueDate: inDays(15) });
+    expect(late.status).toBe(400);
+    expect(late.text).toContain(`dueDate: must be no later than ${inDays(14)} (P14D from today)`);
+    expect((await postForm(link, 'plan', { instalments: '4', firstDate: inDays(3) })).status).toBe(200);
+    const trail = await touches(caseId);
+    expect(trail.find((t) => t.kind === 'plan.proposed')).toMatchObject({ actor: 'debtor', data: { outside: 'more than 3 instalments' } });
+    expect(trail.some((t) => t.kind === 'promise.recorded' || t.kind === 'plan.agreed')).toBe(false);
+  });
+
+  it('names what is wrong with a form in Chinese for a zh-CN debtor, and changes nothing', async () => {
+    const { caseId, link } = await caseWithNotice({ locale: 'zh-CN', name: '韩梅梅' });
+    const before = (await touches(caseId)).length;
+    const late = await postForm(link, 'promise', { amount: '100.00', dueDate: inDays(45) });
+    expect(late.status).toBe(400);
+    expect(late.text).toContain('还款日期有误：须在今天至');
+    const bad = await postForm(link, 'promise', { amount: 'lots', dueDate: today() });
+    expect(bad.status).toBe(400);
+    expect(bad.text).toContain('金额有误');
+    expect(bad.text).not.toContain('form.amount');
+    // Each GET of the page for its form token is a view; nothing else was recorded.
+    expect((await touches(caseId)).slice(before).map((t) => t.kind)).toEqual(['self-service.viewed', 'self-service.viewed']);
+  });
+
+  it("serves the debtor's letters through the link as issued, and the letter itself carries a link to the page", async () => {
+    const { caseId, link } = await caseWithNotice({}, 'letter-at-once');
+    const [letter] = (await caseDetail(caseId)).letters as { id: string; number: string }[];
+    const issued = (await sut.http.get(`/v1/letters/${letter!.id}/pdf`).set(bearer('auditor')).buffer(true).expect(200)).body as Buffer;
+
+    const page = await phonePage();
+    await page.goto(link);
+    const href = await page.getByRole('link', { name: new RegExp(`Letter ${letter!.number}`) }).getAttribute('href');
+    expect(href).toBe(`${new URL(link).pathname}/letters/${letter!.id}`);
+    await page.context().close();
+    const served = await sut.http.get(href!).buffer(true).expect(200);
+    expect(served.headers['content-type']).toBe('application/pdf');
+    expect(Buffer.compare(served.body as Buffer, issued)).toBe(0);
+    expect((await touches(caseId)).at(-1)).toMatchObject({ kind: 'self-service.viewed', actor: 'debtor', data: { letter: letter!.number } });
+
+    writeFileSync(join(OUTPUT, 'letter-with-link.pdf'), issued);
+    const inLetter = /(http:\/\/127\.0\.0\.1:\d+\/v1\/self-service\/[0-9a-f-]{36}\.\d+\.[A-Za-z0-9_-]{43})/.exec(await pdfText(issued))?.[1];
+    expect(inLetter).toBeDefined();
+    expect((await sut.http.get(new URL(inLetter!).pathname).expect(200)).text).toContain('Account of Ana Debtor');
+
+    // Another case's link does not reach this letter.
+    const other = await caseWithNotice();
+    await sut.http.get(`${new URL(other.link).pathname}/letters/${letter!.id}`).expect(404);
+    await sut.http.get(`${new URL(other.link).pathname}/letters/not-a-letter`).expect(404);
+  });
+
+  it("an operator's revocation refuses every link issued until then, on the record; a later link works", async () => {
+    const { caseId, link } = await caseWithNotice();
+    const path = new URL(link).pathname;
+    await sut.http.post(`/v1/cases/${caseId}/self-service/revoke`).set(bearer('operator')).send({}).expect(400);
+    await sut.http.post(`/v1/cases/${caseId}/self-service/revoke`).set(bearer('auditor')).send({ reason: 'sent to the wrong address' }).expect(403);
+    const revoked = await sut.http
+      .post(`/v1/cases/${caseId}/self-service/revoke`)
+      .set(bearer('operator'))
+      .send({ reason: 'sent to the wrong address' })
+      .expect(201);
+    expect(revoked.body).toEqual({ caseId, revokedAt: expect.any(String) });
+    const refused = await sut.http.get(path).expect(404);
+    expect(refused.body.message).toBe('this link is not valid or has expired');
+    expect((await touches(caseId)).at(-1)).toMatchObject({
+      kind: 'self-service.link_revoked',
+      data: { reason: 'sent to the wrong address', revokedAt: revoked.body.revokedAt },
+    });
+
+    // A message made after the revocation carries a link issued later, which works.
+    const later = signSelfServiceToken(sut.config.SELF_SERVICE_SECRET!, caseId, new Date(Date.parse(revoked.body.revokedAt) + 1000));
+    await sut.http.get(`/v1/self-service/${later}`).expect(200);
+    await sut.http.post(`/v1/cases/00000000-0000-4000-8000-000000000000/self-service/revoke`).set(bearer('operator')).send({ reason: 'x' }).expect(404);
   });
 });
