@@ -18,12 +18,23 @@ const FONTS: ReadonlyMap<string, string> = new Map([
   ['noto-sans-sc-700.woff2', join(FONT_FILES, 'noto-sans-sc-chinese-simplified-700-normal.woff2')],
 ]);
 
-/** The CSS that loads them, only for the Chinese characters on a page (unicode-range). */
-export const SELF_SERVICE_FONT_FACES = [400, 700]
+/** Names a device's own CJK font goes by, per weight: where one is installed, nothing is downloaded. */
+const LOCAL_NAMES: Record<400 | 700, string[]> = {
+  400: ['Noto Sans CJK SC', 'NotoSansCJKsc-Regular', 'Source Han Sans SC', 'PingFangSC-Regular', 'Microsoft YaHei'],
+  700: ['Noto Sans CJK SC Bold', 'NotoSansCJKsc-Bold', 'Source Han Sans SC Bold', 'PingFangSC-Semibold', 'Microsoft YaHei Bold'],
+};
+
+/**
+ * The CSS that loads them, only for the Chinese characters on a page (unicode-range). The page
+ * names this family before system-ui: Debian's Chromium otherwise takes system-ui's empty boxes
+ * for Chinese characters in any run that mixes them with Latin letters or digits, or is bold.
+ */
+export const SELF_SERVICE_FONT_FACES = ([400, 700] as const)
   .map(
     (weight) =>
       `@font-face{font-family:"Noto Sans SC";font-weight:${weight};font-display:swap;` +
-      `src:url(${SELF_SERVICE_FONTS_ROUTE}/noto-sans-sc-${weight}.woff2) format("woff2");unicode-range:U+3000-303F,U+4E00-9FFF,U+FF00-FFEF}`,
+      `src:${LOCAL_NAMES[weight].map((name) => `local("${name}")`).join(',')},url(${SELF_SERVICE_FONTS_ROUTE}/noto-sans-sc-${weight}.woff2) format("woff2");` +
+      `unicode-range:U+3000-303F,U+4E00-9FFF,U+FF00-FFEF}`,
   )
   .join('');
 

@@ -51,7 +51,7 @@ export interface FormProblem {
   fields: string[];
 }
 
-const CSS = `${SELF_SERVICE_FONT_FACES}*{box-sizing:border-box}body{font:16px/1.5 system-ui,"Noto Sans SC",sans-serif;margin:0;color:#1a1a1a;background:#f6f6f4}
+const CSS = `${SELF_SERVICE_FONT_FACES}*{box-sizing:border-box}body{font:16px/1.5 "Noto Sans SC",system-ui,sans-serif;margin:0;color:#1a1a1a;background:#f6f6f4}
 main{max-width:40rem;margin:0 auto;padding:1rem}h1{font-size:1.4rem;margin:.5rem 0 1rem}h2{font-size:1.1rem;margin:0 0 .5rem}
 section{background:#fff;border:1px solid #d8d8d2;border-radius:8px;padding:1rem;margin:0 0 1rem}
 dl{display:grid;grid-template-columns:1fr auto;gap:.25rem 1rem;margin:0}dt{color:#444}dd{margin:0;text-align:right;font-variant-numeric:tabular-nums}
