@@ -5,7 +5,9 @@ import type { Tx } from '../database/transactions';
 import { localDate } from '../domain/calendar';
 import { type JurisdictionRules, type RestartCause, rulesFor } from '../domain/jurisdictions';
 import { restartLimitation } from '../domain/legal-clocks';
+import { restartByEmail } from '../domain/legal-record';
 import type { TouchInput } from '../domain/touch-kinds';
+import { TouchRepository } from '../audit/touch.repository';
 import { InvoiceRepository } from './invoice.repository';
 
 /** What interrupted the period (`cause`, as the touch names it) and the touch that records it: its kind and the data fields that find it. */
@@ -22,6 +24,7 @@ export class LimitationClock {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly clock: Clock,
     private readonly invoices: InvoiceRepository,
+    private readonly touches: TouchRepository,
   ) {}
 
   /** The jurisdiction's rules, with LIMITATION_PERIODS' period for it, else LIMITATION_PERIOD for a jurisdiction the table lacks. */
@@ -58,6 +61,36 @@ export class LimitationClock {
           previousDate: invoice.limitationDate,
           limitationDate: next.date,
           source: { kind: source.kind, key: source.key },
+        },
+      },
+    ];
+  }
+
+  /**
+   * The email `dispatchId` bounced for good: if it was a demand whose delivery restarted the
+   * period, the restart is withdrawn (a demand that never arrived interrupts nothing), and the
+   * period's last day goes back to what it was before it unless a later restart stands. Returns
+   * the `limitation.restart_withdrawn` touch, or nothing. The caller holds the case lock.
+   */
+  async withdrawBouncedRestart(tx: Tx, caseId: string, dispatchId: string, actor: string): Promise<TouchInput[]> {
+    const restart = restartByEmail(await this.touches.legalTrail(tx, caseId), dispatchId);
+    if (!restart) return [];
+    const invoice = await this.invoices.lockLimitation(tx, caseId);
+    if (!invoice) return [];
+    const restore = restart.latest && invoice.limitationDate === restart.limitationDate;
+    if (restore) await this.invoices.setLimitationDate(tx, invoice.id, restart.previousDate, this.clock.now());
+    return [
+      {
+        kind: 'limitation.restart_withdrawn',
+        actor,
+        data: {
+          restartSeq: restart.restartSeq,
+          letterId: restart.letterId,
+          number: restart.number,
+          dispatchId,
+          reason: "the demand's email bounced for good: it never reached the debtor",
+          previousDate: invoice.limitationDate,
+          limitationDate: restore ? restart.previousDate : invoice.limitationDate,
         },
       },
     ];

@@ -3,6 +3,7 @@ import { AuditService } from '../audit/audit.service';
 import { Clock } from '../common/clock';
 import { Transactions, type Tx } from '../database/transactions';
 import { addressStatusAfter, type DeliveryStatus, judgeReport, REPORT_TOUCH } from '../domain/delivery-status';
+import type { TouchInput } from '../domain/touch-kinds';
 import { DispatchRepository } from './dispatch.repository';
 import { type AddressSource, EmailAddressRepository } from './email/email-address.repository';
 
@@ -27,6 +28,12 @@ export interface ReportOutcome {
 }
 
 /**
+ * What else an applied report changes on the case, in its transaction under the case lock (a
+ * bounced demand withdraws the limitation restart it made): touches to record after the report's.
+ */
+export type ReportConsequences = (tx: Tx, dispatch: { id: string; caseId: string; kind: 'notice' | 'letter' }) => Promise<TouchInput[]>;
+
+/**
  * Applies delivery reports to their dispatches, for every channel and provider: the delivery
  * model's order decides (domain/delivery-status.ts), each change is one touch, and a hard bounce
  * or a complaint marks the address, all in one transaction under the case lock.
@@ -42,7 +49,12 @@ export class DeliveryReports {
   ) {}
 
   /** Applies a report to the dispatch `find` names; undefined when it names none. */
-  apply(find: (tx: Tx) => Promise<{ id: string; caseId: string } | undefined>, report: DeliveryReport, actor: string): Promise<ReportOutcome | undefined> {
+  apply(
+    find: (tx: Tx) => Promise<{ id: string; caseId: string } | undefined>,
+    report: DeliveryReport,
+    actor: string,
+    consequences?: ReportConsequences,
+  ): Promise<ReportOutcome | undefined> {
     return this.transactions.run(async (tx) => {
       const found = await find(tx);
       if (!found) return undefined;
@@ -57,6 +69,7 @@ export class DeliveryReports {
       const mark = addressStatusAfter(report.status);
       if (mark && report.source !== 'sms') await this.addresses.mark(tx, dispatch.recipient, mark, at, found.id, report.source);
       const channel = report.source === 'sms' ? 'sms' : 'email';
+      const more = consequences ? await consequences(tx, { id: found.id, caseId: found.caseId, kind: dispatch.kind }) : [];
       await this.audit.record(
         tx,
         found.caseId,
@@ -75,6 +88,7 @@ export class DeliveryReports {
               ...report.detail,
             },
           },
+          ...more,
         ],
         head,
       );

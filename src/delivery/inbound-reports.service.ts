@@ -1,5 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { DeliveryReports } from '../channels/delivery-reports.service';
+import { LimitationClock } from '../cases/limitation-clock.service';
+import { DeliveryReports, type ReportConsequences } from '../channels/delivery-reports.service';
 import { DispatchRepository } from '../channels/dispatch.repository';
 import { mapWithConcurrency } from '../common/concurrency';
 import type { InboundReport } from './inbound-report';
@@ -22,16 +23,26 @@ export class InboundReports {
   constructor(
     private readonly reports: DeliveryReports,
     private readonly dispatches: DispatchRepository,
+    private readonly limitation: LimitationClock,
   ) {}
 
   async applyAll(inbound: readonly InboundReport[], actor: string): Promise<InboundResult[]> {
     return mapWithConcurrency(inbound, CONCURRENCY, async ({ messageId, eventId, report }): Promise<InboundResult> => {
-      const outcome = messageId ? await this.reports.apply((tx) => this.dispatches.emailByMessageId(tx, messageId), report, actor) : undefined;
+      const outcome = messageId
+        ? await this.reports.apply((tx) => this.dispatches.emailByMessageId(tx, messageId), report, actor, this.consequences(report.status, actor))
+        : undefined;
       if (!outcome) {
         this.logger.log(`${report.source} ${report.status} event ${eventId ?? '-'}: no email of ours has Message-ID ${messageId ?? '(none)'}`);
         return { messageId, status: 'unknown' };
       }
       return { messageId, status: outcome.status, caseId: outcome.caseId, ...(outcome.error ? { error: outcome.error } : {}) };
     });
+  }
+
+  /** A letter's email that bounced for good never reached its recipient: a restart its delivery made is withdrawn. */
+  private consequences(status: InboundReport['report']['status'], actor: string): ReportConsequences | undefined {
+    if (status !== 'bounced') return undefined;
+    return (tx, dispatch) =>
+      dispatch.kind === 'letter' ? this.limitation.withdrawBouncedRestart(tx, dispatch.caseId, dispatch.id, actor) : Promise.resolve([]);
   }
 }

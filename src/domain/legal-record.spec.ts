@@ -1,4 +1,4 @@
-import { type LegalTouch, legalRecord } from './legal-record';
+import { type LegalTouch, legalRecord, restartByEmail } from './legal-record';
 import { checkRequirements, requirementsOf } from './requirements';
 
 const at = (iso: string) => new Date(iso);
@@ -209,6 +209,59 @@ describe('legal record', () => {
         { on: '2027-01-05', cause: 'part-payment', previousDate: '2029-09-30', limitationDate: '2030-01-05', source: { kind: 'payment.applied', seq: 2 } },
       ],
     });
+  });
+});
+
+describe('a restart by an emailed demand that bounced', () => {
+  /** Two demands by email, each restarting the period when its mail server took it. */
+  const demands = () => {
+    const t = trail().opened();
+    for (const [n, day, next] of [
+      [1, '2027-01-05', '2030-01-05'],
+      [2, '2027-02-05', '2030-02-05'],
+    ] as const) {
+      t.add(
+        'letter.sent',
+        `${day}T02:00:00Z`,
+        { letterId: `l${n}`, number: `L-${n}`, type: 'payment-demand', recipient: { role: 'debtor', id: 'd1' }, dispatchId: `x${n}` },
+        'email',
+      );
+      t.add('limitation.restarted', `${day}T02:00:00Z`, {
+        cause: 'letter.sent',
+        letterId: `l${n}`,
+        number: `L-${n}`,
+        ground: 'demand-delivered',
+        restartedOn: day,
+        previousDate: n === 1 ? '2029-09-30' : '2030-01-05',
+        limitationDate: next,
+        source: { kind: 'letter.sent', key: { letterId: `l${n}`, number: `L-${n}` } },
+      });
+    }
+    return t;
+  };
+
+  it('finds the restart the bounced email made, and whether a later one stands', () => {
+    const t = demands();
+    expect(restartByEmail(t.touches, 'x2')).toEqual({
+      restartSeq: 5,
+      letterId: 'l2',
+      number: 'L-2',
+      previousDate: '2030-01-05',
+      limitationDate: '2030-02-05',
+      latest: true,
+    });
+    expect(restartByEmail(t.touches, 'x1')).toMatchObject({ restartSeq: 3, previousDate: '2029-09-30', latest: false });
+    expect(restartByEmail(t.touches, 'nope')).toBeNull();
+  });
+
+  it('drops a withdrawn restart from the record and takes the last day the withdrawal names; it is not found twice', () => {
+    const t = demands().add('limitation.restart_withdrawn', '2027-02-06T02:00:00Z', { restartSeq: 5, limitationDate: '2030-01-05' });
+    expect(restartByEmail(t.touches, 'x2')).toBeNull();
+    const { limitation } = legalRecord(t.touches, ZONE, '2027-02-07');
+    expect(limitation.expiresOn).toBe('2030-01-05');
+    expect(limitation.restarts.map((r) => r.limitationDate)).toEqual(['2030-01-05']);
+    // With the later one withdrawn, the first is the latest that stands.
+    expect(restartByEmail(t.touches, 'x1')).toMatchObject({ restartSeq: 3, latest: true });
   });
 });
 

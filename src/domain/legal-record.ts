@@ -24,6 +24,7 @@ export const LEGAL_TOUCH_KINDS = [
   'letter.failed',
   'contract.terminated',
   'limitation.restarted',
+  'limitation.restart_withdrawn',
   'work-item.completed',
 ] as const satisfies readonly TouchKind[];
 
@@ -122,6 +123,8 @@ export function legalRecord(touches: readonly LegalTouch[], timezone: string, to
   const reminders = new Map<string, ReminderRecord>();
   const guarantees: Omit<GuaranteeRecord, 'status'>[] = [];
   const restarts: LimitationRestart[] = [];
+  // The touch seq of each restart, in step with `restarts`: a withdrawal names the restart by it.
+  const restartSeqs: number[] = [];
   const limitation: LegalRecord['limitation'] = { jurisdiction: null, law: null, startsOn: null, expiresOn: null, restarts };
   let termination: { by: LegalRecord['contract']['terminatedBy']; on: string; effectiveOn: string | null; letterId: string | null } | null = null;
   let suedOn: string | null = null;
@@ -235,6 +238,17 @@ export function legalRecord(touches: readonly LegalTouch[], timezone: string, to
           limitationDate: str(data.limitationDate) ?? '',
           source: source ? sourceOf(touches, touch.seq, source) : null,
         });
+        restartSeqs.push(touch.seq);
+        break;
+      }
+      case 'limitation.restart_withdrawn': {
+        // The restart's ground turned out false (the demand never reached the debtor): it never happened.
+        const index = restartSeqs.indexOf(Number(data.restartSeq));
+        if (index >= 0) {
+          restarts.splice(index, 1);
+          restartSeqs.splice(index, 1);
+        }
+        limitation.expiresOn = str(data.limitationDate) ?? limitation.expiresOn;
         break;
       }
       case 'work-item.completed': {
@@ -288,4 +302,41 @@ function sourceOf(touches: readonly LegalTouch[], seq: number, source: { kind: s
     .reverse()
     .find((t) => Object.entries(source.key).every(([field, value]) => t.data[field] === value));
   return match ? { kind: match.kind, seq: match.seq } : null;
+}
+
+/** A restart a letter's email made, and what the period's last day was before it. */
+export interface EmailedRestart {
+  restartSeq: number;
+  letterId: string;
+  number: string;
+  previousDate: string;
+  limitationDate: string;
+  /** No restart after it still stands: putting its previous date back is the period's last day. */
+  latest: boolean;
+}
+
+/**
+ * The limitation restart that the letter emailed by `dispatchId` made when its mail server took
+ * it, if one did and no withdrawal names it yet: a hard bounce on that email says the demand never
+ * reached the debtor, so it interrupted nothing. Null otherwise. Pure: reads the legal trail.
+ */
+export function restartByEmail(touches: readonly LegalTouch[], dispatchId: string): EmailedRestart | null {
+  const sent = touches.find((t) => t.kind === 'letter.sent' && t.channel !== 'post' && t.data.dispatchId === dispatchId);
+  const letterId = sent && str(sent.data.letterId);
+  if (!letterId) return null;
+  const withdrawn = new Set(touches.filter((t) => t.kind === 'limitation.restart_withdrawn').map((t) => Number(t.data.restartSeq)));
+  const standing = touches.filter((t) => t.kind === 'limitation.restarted' && !withdrawn.has(t.seq));
+  const restart = standing.find((t) => {
+    const source = t.data.source as { kind?: string; key?: Record<string, unknown> } | undefined;
+    return source?.kind === 'letter.sent' && source.key?.letterId === letterId;
+  });
+  if (!restart) return null;
+  return {
+    restartSeq: restart.seq,
+    letterId,
+    number: str(restart.data.number) ?? str(sent.data.number) ?? '',
+    previousDate: str(restart.data.previousDate) ?? '',
+    limitationDate: str(restart.data.limitationDate) ?? '',
+    latest: standing.every((t) => t.seq <= restart.seq),
+  };
 }

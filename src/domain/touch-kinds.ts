@@ -24,6 +24,7 @@ export const TOUCH_KINDS = [
   'fee.adjusted',
   'contract.terminated',
   'limitation.restarted',
+  'limitation.restart_withdrawn',
   'limitation.expiring',
   'guarantee.expiring',
   'escalation.created',

@@ -10,6 +10,7 @@ import { bearer, clearRedis, overdueEvent, runStepAgain, SHARED_REDIS_DB, startT
 import { waitFor } from '../support/wait-for';
 
 interface Touch {
+  seq: number;
   kind: string;
   channel: string | null;
   data: Record<string, unknown>;
@@ -355,17 +356,33 @@ describe('delivery status in: provider events and RFC 3464 reports move the next
     expect(smtp.to(email)).toHaveLength(2);
   });
 
-  it("a hard bounce on a letter's email takes back its delivery on the legal record", async () => {
-    const event = overdueEvent({ segment: 'letter-at-once' });
+  it("a hard bounce on a letter's email takes back its delivery on the legal record, and the limitation restart it made", async () => {
+    // Under PRC law a delivered demand interrupts the limitation period (art. 195); one that never arrived interrupts nothing.
+    const event = overdueEvent({ segment: 'letter-at-once', invoice: { dueDate: '2024-01-15', jurisdiction: 'CN' } });
     const response = await sut.http.post('/v1/events').set(bearer('ingest')).send(event).expect(202);
     const caseId = response.body.results[0].caseId as string;
     const mail = await waitFor('the letter by email', () => smtp.to(event.data.debtor.email)[0]);
-    expect((await detail(caseId)).legal.demands).toMatchObject({ sent: 1, delivered: 1 });
+    const before = await detail(caseId);
+    expect(before.legal.demands).toMatchObject({ sent: 1, delivered: 1 });
+    expect(before.legal.limitation.restarts).toEqual([expect.objectContaining({ ground: 'demand-delivered', previousDate: '2027-01-15' })]);
+    expect(before.limitation.date).not.toBe('2027-01-15');
+
     expect((await sendgridPost([sendgridBounce(mail.messageId)]).expect(200)).body.results[0]).toMatchObject({ status: 'accepted', caseId });
-    expect((await touches(caseId)).find((t) => t.kind === 'notice.bounced')).toMatchObject({ data: { dispatch: 'letter', bounce: 'hard' } });
-    const { demands } = (await detail(caseId)).legal;
-    expect(demands).toMatchObject({ sent: 1, delivered: 0 });
-    expect(demands.letters[0]).toMatchObject({ deliveredBy: null, deliveredOn: null });
+    const trail = await touches(caseId);
+    expect(trail.find((t) => t.kind === 'notice.bounced')).toMatchObject({ data: { dispatch: 'letter', bounce: 'hard' } });
+    const restart = trail.find((t) => t.kind === 'limitation.restarted')!;
+    expect(trail.find((t) => t.kind === 'limitation.restart_withdrawn')).toMatchObject({
+      data: { restartSeq: restart.seq, previousDate: before.limitation.date, limitationDate: '2027-01-15' },
+    });
+    const after = await detail(caseId);
+    expect(after.legal.demands).toMatchObject({ sent: 1, delivered: 0 });
+    expect(after.legal.demands.letters[0]).toMatchObject({ deliveredBy: null, deliveredOn: null });
+    expect(after.legal.limitation).toMatchObject({ expiresOn: '2027-01-15', restarts: [] });
+    expect(after.limitation.date).toBe('2027-01-15');
+
+    // The same bounce reported again withdraws nothing more.
+    expect((await sendgridPost([sendgridBounce(mail.messageId)]).expect(200)).body.results[0]).toMatchObject({ status: 'duplicate' });
+    expect((await touches(caseId)).filter((t) => t.kind === 'limitation.restart_withdrawn')).toHaveLength(1);
   });
 
   it("a guarantor's letter email that bounced for good: the next letter to that guarantor goes by post", async () => {
