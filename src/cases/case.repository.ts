@@ -405,13 +405,14 @@ export class CaseRepository extends SqlRepository {
   }
 
   /** What the case's policy says a broken promise costs and leads to. */
-  async brokenPromiseRule(tx: Tx, id: string): Promise<PolicyDefinition['brokenPromise'] | null> {
-    const row = await this.row<{ rule: PolicyDefinition['brokenPromise'] | null }>(
+  /** A block of the case's policy as its file states it (a broken promise's rule, the self-service bounds); null when the policy has none. */
+  async policyBlock<K extends 'brokenPromise' | 'selfService'>(tx: Tx | undefined, id: string, key: K): Promise<PolicyDefinition[K] | null> {
+    const row = await this.row<{ block: PolicyDefinition[K] | null }>(
       tx,
-      `SELECT p.definition->'brokenPromise' AS rule FROM cases c JOIN policy_versions p ON p.id = c.policy_version_id WHERE c.id = $1`,
-      [id],
+      `SELECT p.definition->$2 AS block FROM cases c JOIN policy_versions p ON p.id = c.policy_version_id WHERE c.id = $1`,
+      [id, key],
     );
-    return row?.rule ?? null;
+    return row?.block ?? null;
   }
 
   /** The case's letters, oldest first, as the case detail lists them. */

@@ -202,7 +202,7 @@ export class Commitments {
 
   /** What the case's policy says a broken promise costs (a fixed fee) and leads to (resume, or escalate). */
   private async brokenPromiseConsequences(tx: Tx, kase: CommittedCase, promiseId: string, afterCommit: (() => Promise<void>)[]): Promise<TouchInput[]> {
-    const rule = await this.cases.brokenPromiseRule(tx, kase.id);
+    const rule = await this.cases.policyBlock(tx, kase.id, 'brokenPromise');
     const touches: TouchInput[] = [];
     const fee = rule?.fee ? toMinorUnits(rule.fee, kase.currency) : null;
     if (fee !== null && fee > 0n) {

@@ -5,7 +5,7 @@ import type { Tx } from '../database/transactions';
 import { localDate } from '../domain/calendar';
 import { type JurisdictionRules, type RestartCause, rulesFor } from '../domain/jurisdictions';
 import { restartLimitation } from '../domain/legal-clocks';
-import { restartByEmail } from '../domain/legal-record';
+import { bouncedDemand } from '../domain/legal-record';
 import type { TouchInput } from '../domain/touch-kinds';
 import { TouchRepository } from '../audit/touch.repository';
 import { InvoiceRepository } from './invoice.repository';
@@ -68,31 +68,33 @@ export class LimitationClock {
 
   /**
    * The email `dispatchId` bounced for good: if it was a demand whose delivery restarted the
-   * period, the restart is withdrawn (a demand that never arrived interrupts nothing), and the
-   * period's last day goes back to what it was before it unless a later restart stands. Returns
-   * the `limitation.restart_withdrawn` touch, or nothing. The caller holds the case lock.
+   * period, the restart is withdrawn (a demand that never arrived interrupts nothing) and the
+   * period's last day becomes what the restarts that still stand make it. If the post delivered
+   * the same letter, that delivery restarts the period instead. Returns the touches; the caller
+   * holds the case lock.
    */
   async withdrawBouncedRestart(tx: Tx, caseId: string, dispatchId: string, actor: string): Promise<TouchInput[]> {
-    const restart = restartByEmail(await this.touches.legalTrail(tx, caseId), dispatchId);
-    if (!restart) return [];
+    const bounced = bouncedDemand(await this.touches.legalTrail(tx, caseId), dispatchId);
+    if (!bounced) return [];
     const invoice = await this.invoices.lockLimitation(tx, caseId);
     if (!invoice) return [];
-    const restore = restart.latest && invoice.limitationDate === restart.limitationDate;
-    if (restore) await this.invoices.setLimitationDate(tx, invoice.id, restart.previousDate, this.clock.now());
-    return [
-      {
-        kind: 'limitation.restart_withdrawn',
-        actor,
-        data: {
-          restartSeq: restart.restartSeq,
-          letterId: restart.letterId,
-          number: restart.number,
-          dispatchId,
-          reason: "the demand's email bounced for good: it never reached the debtor",
-          previousDate: invoice.limitationDate,
-          limitationDate: restore ? restart.previousDate : invoice.limitationDate,
-        },
+    if (invoice.limitationDate !== bounced.limitationDate) await this.invoices.setLimitationDate(tx, invoice.id, bounced.limitationDate, this.clock.now());
+    const key = { letterId: bounced.letterId, number: bounced.number };
+    const withdrawn: TouchInput = {
+      kind: 'limitation.restart_withdrawn',
+      actor,
+      data: {
+        restartSeq: bounced.restartSeq,
+        ...key,
+        dispatchId,
+        reason: "the demand's email bounced for good: it never reached the debtor",
+        previousDate: invoice.limitationDate,
+        limitationDate: bounced.limitationDate,
       },
-    ];
+    };
+    const byPost = bounced.postDeliveredAt
+      ? await this.restart(tx, caseId, bounced.postDeliveredAt, 'demand-delivered', { cause: 'letter.delivered', kind: 'letter.delivered', key }, actor)
+      : [];
+    return [withdrawn, ...byPost];
   }
 }

@@ -1,4 +1,4 @@
-import { type LegalTouch, legalRecord, restartByEmail } from './legal-record';
+import { bouncedDemand, type LegalTouch, legalRecord } from './legal-record';
 import { checkRequirements, requirementsOf } from './requirements';
 
 const at = (iso: string) => new Date(iso);
@@ -213,12 +213,12 @@ describe('legal record', () => {
 });
 
 describe('a restart by an emailed demand that bounced', () => {
-  /** Two demands by email, each restarting the period when its mail server took it. */
+  /** Two demands by email, each restarting the period (3 years, from 2029-09-30) when its mail server took it. */
   const demands = () => {
     const t = trail().opened();
-    for (const [n, day, next] of [
-      [1, '2027-01-05', '2030-01-05'],
-      [2, '2027-02-05', '2030-02-05'],
+    for (const [n, day, previous, next] of [
+      [1, '2027-01-05', '2029-09-30', '2030-01-05'],
+      [2, '2027-02-05', '2030-01-05', '2030-02-05'],
     ] as const) {
       t.add(
         'letter.sent',
@@ -228,40 +228,48 @@ describe('a restart by an emailed demand that bounced', () => {
       );
       t.add('limitation.restarted', `${day}T02:00:00Z`, {
         cause: 'letter.sent',
-        letterId: `l${n}`,
-        number: `L-${n}`,
         ground: 'demand-delivered',
         restartedOn: day,
-        previousDate: n === 1 ? '2029-09-30' : '2030-01-05',
+        period: 'P3Y',
+        previousDate: previous,
         limitationDate: next,
         source: { kind: 'letter.sent', key: { letterId: `l${n}`, number: `L-${n}` } },
       });
     }
     return t;
   };
+  const withdraw = (t: ReturnType<typeof trail>, restartSeq: number, limitationDate: string) =>
+    t.add('limitation.restart_withdrawn', '2027-03-01T02:00:00Z', { restartSeq, limitationDate });
 
-  it('finds the restart the bounced email made, and whether a later one stands', () => {
+  it('takes the restart out and replays the rest: a later restart keeps its own date', () => {
     const t = demands();
-    expect(restartByEmail(t.touches, 'x2')).toEqual({
-      restartSeq: 5,
-      letterId: 'l2',
-      number: 'L-2',
-      previousDate: '2030-01-05',
-      limitationDate: '2030-02-05',
-      latest: true,
-    });
-    expect(restartByEmail(t.touches, 'x1')).toMatchObject({ restartSeq: 3, previousDate: '2029-09-30', latest: false });
-    expect(restartByEmail(t.touches, 'nope')).toBeNull();
+    expect(bouncedDemand(t.touches, 'x2')).toEqual({ restartSeq: 5, letterId: 'l2', number: 'L-2', limitationDate: '2030-01-05', postDeliveredAt: null });
+    expect(bouncedDemand(t.touches, 'x1')).toMatchObject({ restartSeq: 3, limitationDate: '2030-02-05' });
+    expect(bouncedDemand(t.touches, 'nope')).toBeNull();
   });
 
-  it('drops a withdrawn restart from the record and takes the last day the withdrawal names; it is not found twice', () => {
-    const t = demands().add('limitation.restart_withdrawn', '2027-02-06T02:00:00Z', { restartSeq: 5, limitationDate: '2030-01-05' });
-    expect(restartByEmail(t.touches, 'x2')).toBeNull();
-    const { limitation } = legalRecord(t.touches, ZONE, '2027-02-07');
-    expect(limitation.expiresOn).toBe('2030-01-05');
-    expect(limitation.restarts.map((r) => r.limitationDate)).toEqual(['2030-01-05']);
-    // With the later one withdrawn, the first is the latest that stands.
-    expect(restartByEmail(t.touches, 'x1')).toMatchObject({ restartSeq: 3, latest: true });
+  it('goes back past every withdrawn restart, whichever bounced first', () => {
+    const t = withdraw(demands(), 3, '2030-02-05');
+    expect(bouncedDemand(t.touches, 'x1')).toBeNull();
+    expect(bouncedDemand(t.touches, 'x2')).toMatchObject({ restartSeq: 5, limitationDate: '2029-09-30' });
+    const { limitation } = legalRecord(withdraw(t, 5, '2029-09-30').touches, ZONE, '2027-03-02');
+    expect(limitation).toMatchObject({ expiresOn: '2029-09-30', restarts: [] });
+  });
+
+  it('leaves an email the debtor opened alone, and names the post that delivered the same letter', () => {
+    const opened = demands().add('notice.opened', '2027-02-05T03:00:00Z', { dispatchId: 'x2', status: 'opened' }, 'email');
+    expect(bouncedDemand(opened.touches, 'x2')).toBeNull();
+    const posted = demands().add('letter.delivered', '2027-02-09T02:00:00Z', { letterId: 'l2', at: '2027-02-09T02:00:00Z' }, 'post');
+    expect(bouncedDemand(posted.touches, 'x2')).toMatchObject({ limitationDate: '2030-01-05', postDeliveredAt: new Date('2027-02-09T02:00:00Z') });
+  });
+
+  it('counts a letter delivered by post when its email, delivered first, then bounced; not when the debtor had opened it', () => {
+    const bounce = (t: ReturnType<typeof trail>) =>
+      t.add('notice.bounced', '2027-02-10T02:00:00Z', { dispatchId: 'x2', dispatch: 'letter', status: 'bounced', bounce: 'hard' }, 'email');
+    const posted = bounce(demands().add('letter.delivered', '2027-02-09T02:00:00Z', { letterId: 'l2', at: '2027-02-09T02:00:00Z' }, 'post'));
+    expect(legalRecord(posted.touches, ZONE, '2027-02-11').demands.letters[1]).toMatchObject({ deliveredBy: 'post', deliveredOn: '2027-02-09' });
+    const opened = bounce(demands().add('notice.opened', '2027-02-05T03:00:00Z', { dispatchId: 'x2', status: 'opened' }, 'email'));
+    expect(legalRecord(opened.touches, ZONE, '2027-02-11').demands.letters[1]).toMatchObject({ deliveredBy: 'email', deliveredOn: '2027-02-05' });
   });
 });
 

@@ -1,5 +1,5 @@
 import { localDate } from './calendar';
-import { type GuaranteeStatus, guaranteeStatus, type GuaranteeType } from './legal-clocks';
+import { type GuaranteeStatus, guaranteeStatus, type GuaranteeType, restartLimitation } from './legal-clocks';
 import type { LetterType } from './letter-fields';
 import type { TouchKind } from './touch-kinds';
 
@@ -18,6 +18,7 @@ export const LEGAL_TOUCH_KINDS = [
   'notice.sent',
   'notice.delivered',
   'notice.bounced',
+  'notice.opened',
   'letter.sent',
   'letter.delivered',
   'letter.returned',
@@ -132,6 +133,10 @@ export function legalRecord(touches: readonly LegalTouch[], timezone: string, to
   const failed = new Set<string>();
   // Letters by the dispatch of their email: a hard bounce reported on it means it never reached its recipient.
   const emailed = new Map<string, LetterRecord>();
+  // Emails the recipient opened: they arrived, whatever a later bounce report says.
+  const opened = new Set<string>();
+  // When the post delivered a letter that had already reached its recipient by email.
+  const postedToo = new Map<string, Date>();
 
   const deliver = (letter: LetterRecord, at: Date, by: 'email' | 'post') => {
     if (letter.deliveredAt) return;
@@ -196,14 +201,23 @@ export function legalRecord(touches: readonly LegalTouch[], timezone: string, to
         if (channel === 'email' && str(data.dispatchId)) emailed.set(str(data.dispatchId)!, letter);
         break;
       }
+      case 'notice.opened': {
+        opened.add(str(data.dispatchId) ?? '');
+        break;
+      }
       case 'notice.bounced': {
         // A soft bounce is a delay; only a hard one says the message never arrived.
-        if (data.bounce !== 'hard') break;
         const dispatchId = str(data.dispatchId) ?? '';
+        if (data.bounce !== 'hard' || opened.has(dispatchId)) break;
         const reminder = reminders.get(dispatchId);
         if (reminder) reminder.delivered = false;
         const letter = emailed.get(dispatchId);
-        if (letter?.deliveredBy === 'email') Object.assign(letter, { deliveredAt: null, deliveredOn: null, deliveredBy: null });
+        if (letter?.deliveredBy === 'email') {
+          Object.assign(letter, { deliveredAt: null, deliveredOn: null, deliveredBy: null });
+          // The post delivered it as well: it reached its recipient then.
+          const posted = postedToo.get(letter.letterId);
+          if (posted) deliver(letter, posted, 'post');
+        }
         break;
       }
       case 'letter.delivered':
@@ -212,6 +226,7 @@ export function legalRecord(touches: readonly LegalTouch[], timezone: string, to
         if (!letter) break;
         const at = str(data.at) ? new Date(data.at as string) : touch.at;
         if (touch.kind === 'letter.returned') letter.returned = true;
+        else if (letter.deliveredBy === 'email') postedToo.set(letter.letterId, at);
         else deliver(letter, at, 'post');
         break;
       }
@@ -304,39 +319,51 @@ function sourceOf(touches: readonly LegalTouch[], seq: number, source: { kind: s
   return match ? { kind: match.kind, seq: match.seq } : null;
 }
 
-/** A restart a letter's email made, and what the period's last day was before it. */
-export interface EmailedRestart {
+/** What a hard bounce on a demand's email undoes of the limitation period. */
+export interface BouncedDemand {
+  /** The restart the email's delivery made. */
   restartSeq: number;
   letterId: string;
   number: string;
-  previousDate: string;
+  /** The period's last day without that restart: the opening date, and every restart that still stands replayed in order. */
   limitationDate: string;
-  /** No restart after it still stands: putting its previous date back is the period's last day. */
-  latest: boolean;
+  /** The post delivered the same letter: it reached the debtor then, which restarts the period instead. */
+  postDeliveredAt: Date | null;
 }
 
 /**
- * The limitation restart that the letter emailed by `dispatchId` made when its mail server took
- * it, if one did and no withdrawal names it yet: a hard bounce on that email says the demand never
- * reached the debtor, so it interrupted nothing. Null otherwise. Pure: reads the legal trail.
+ * A hard bounce on the email `dispatchId`: if that email was a letter whose delivery restarted the
+ * limitation period, and no withdrawal names the restart yet, what the period becomes without it
+ * (a demand that never arrived interrupts nothing). Null when it restarted nothing, or the
+ * recipient opened the email (it arrived). Replaying the standing restarts, rather than taking
+ * the restart's previous date, keeps a restart withdrawn earlier withdrawn. Pure.
  */
-export function restartByEmail(touches: readonly LegalTouch[], dispatchId: string): EmailedRestart | null {
+export function bouncedDemand(touches: readonly LegalTouch[], dispatchId: string): BouncedDemand | null {
   const sent = touches.find((t) => t.kind === 'letter.sent' && t.channel !== 'post' && t.data.dispatchId === dispatchId);
   const letterId = sent && str(sent.data.letterId);
-  if (!letterId) return null;
+  if (!letterId || touches.some((t) => t.kind === 'notice.opened' && t.data.dispatchId === dispatchId)) return null;
   const withdrawn = new Set(touches.filter((t) => t.kind === 'limitation.restart_withdrawn').map((t) => Number(t.data.restartSeq)));
   const standing = touches.filter((t) => t.kind === 'limitation.restarted' && !withdrawn.has(t.seq));
   const restart = standing.find((t) => {
     const source = t.data.source as { kind?: string; key?: Record<string, unknown> } | undefined;
     return source?.kind === 'letter.sent' && source.key?.letterId === letterId;
   });
-  if (!restart) return null;
+  const openedOn = str(touches.find((t) => t.kind === 'case.opened')?.data.limitationDate);
+  if (!restart || !openedOn) return null;
+  let date = openedOn;
+  for (const other of standing) {
+    if (other === restart) continue;
+    const [on, period] = [str(other.data.restartedOn), str(other.data.period)];
+    const recorded = str(other.data.limitationDate);
+    if (on && period) date = restartLimitation(date, on, period).date;
+    else if (recorded && recorded > date) date = recorded;
+  }
+  const post = touches.find((t) => t.kind === 'letter.delivered' && t.data.letterId === letterId);
   return {
     restartSeq: restart.seq,
     letterId,
     number: str(restart.data.number) ?? str(sent.data.number) ?? '',
-    previousDate: str(restart.data.previousDate) ?? '',
-    limitationDate: str(restart.data.limitationDate) ?? '',
-    latest: standing.every((t) => t.seq <= restart.seq),
+    limitationDate: date,
+    postDeliveredAt: post ? new Date(str(post.data.at) ?? post.at.toISOString()) : null,
   };
 }

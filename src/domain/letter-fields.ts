@@ -91,6 +91,8 @@ export interface LetterFields {
   dispute: { email: string | null; phone: string | null; url: string | null };
   /** The debtor's self-service page for this case (a letter to a guarantor has none; absent on letters issued before it). */
   selfServiceUrl?: string | null;
+  /** The last day the link works (YYYY-MM-DD, SELF_SERVICE_LINK_TTL after the letter was made). */
+  selfServiceUntil?: string | null;
 }
 
 /** A character no letter font can draw: the letter is refused rather than printed with a blank box. */

@@ -75,6 +75,7 @@ export interface LetterVariables {
   payment: LetterFields['payment'] & { byTransfer: boolean };
   dispute: LetterFields['dispute'];
   selfServiceUrl: string | null;
+  selfServiceUntil: string | null;
 }
 
 export function letterVariables(fields: LetterFields, titles: Record<LetterType, string>): LetterVariables {
@@ -154,6 +155,7 @@ export function letterVariables(fields: LetterFields, titles: Record<LetterType,
     payment: { ...fields.payment, byTransfer: fields.payment.account !== null },
     dispute: fields.dispute,
     selfServiceUrl: fields.selfServiceUrl ?? null,
+    selfServiceUntil: fields.selfServiceUntil ? date(fields.selfServiceUntil) : null,
   };
 }
 

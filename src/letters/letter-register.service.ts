@@ -132,9 +132,12 @@ export class LetterRegister {
     return this.get(id);
   }
 
-  /** A letter whose email was accepted reached its recipient then: the post delivers it a second time. */
+  /**
+   * A letter whose email was accepted reached its recipient then: the post delivers it a second
+   * time. Unless the email bounced for good: then the post is what reached them.
+   */
   private async onDelivered(tx: Tx, id: string, letter: TrackedLetter, at: Date, actor: string): Promise<TouchInput[]> {
-    if (letter.emailStatus === 'sent') return [];
+    if (letter.emailStatus === 'sent' && !letter.emailBounced) return [];
     if (LETTERS_CLAIMING_PAYMENT.includes(letter.type)) {
       const source = { cause: 'letter.delivered', kind: 'letter.delivered', key: { letterId: id, number: letter.number } };
       return this.limitation.restart(tx, letter.caseId, at, 'demand-delivered', source, actor);

@@ -110,6 +110,8 @@ export interface TrackedLetter {
   recipientRole: 'debtor' | 'guarantor';
   recipientId: string;
   emailStatus: EmailStatus | null;
+  /** Its email bounced for good (or was complained of): the email never counted as reaching the recipient. */
+  emailBounced: boolean;
   postStatus: PostStatus | 'skipped' | null;
   carrier: string | null;
   trackingNumber: string | null;
@@ -233,7 +235,8 @@ export class LetterRepository extends SqlRepository {
       tx,
       `SELECT l.case_id AS "caseId", l.number, l.type, l.sha256, l.recipient_role AS "recipientRole", l.recipient_id AS "recipientId",
          l.email_status AS "emailStatus", l.post_status AS "postStatus", l.carrier, l.tracking_number AS "trackingNumber", d.timezone,
-         COALESCE(l.posted_at, l.issued_at) AS "lastPostAt"
+         COALESCE(l.posted_at, l.issued_at) AS "lastPostAt",
+         EXISTS (SELECT 1 FROM dispatches x WHERE x.id = l.email_dispatch_id AND x.delivery_status = 'bounced') AS "emailBounced"
        FROM letters l JOIN cases c ON c.id = l.case_id JOIN debtors d ON d.id = c.debtor_id WHERE l.id = $1 FOR UPDATE OF l`,
       [id],
     );

@@ -10,6 +10,7 @@ import { ApiErrors, ApiZodBody, ApiZodParam, ApiZodQuery } from '../docs/decorat
 import { calendarPeriod, letterDelivery, letterDocuments } from '../domain/policy';
 import { LETTER_TYPES } from '../domain/letter-fields';
 import { LetterRegister } from './letter-register.service';
+import { sendLetterPdf } from './letter-pdf-response';
 import { LetterRequests } from './letter-requests.service';
 
 const caseId = z.uuid('must be a case id (UUID)');
@@ -122,14 +123,7 @@ export class LettersController {
   @ApiErrors(400, [404, 'No such letter'])
   @Header('Cache-Control', 'private, no-store')
   async pdf(@Param('id') id: string, @Res() res: Response): Promise<void> {
-    const letter = await this.register.pdf(parseOrThrow(letterId, id, 'id'));
-    res
-      .status(200)
-      .type('application/pdf')
-      .set('Content-Disposition', `inline; filename="${letter.number}.pdf"`)
-      .set('ETag', `"${letter.sha256}"`)
-      .set('Repr-Digest', `sha-256=:${Buffer.from(letter.sha256, 'hex').toString('base64')}:`)
-      .send(letter.pdf);
+    sendLetterPdf(res, await this.register.pdf(parseOrThrow(letterId, id, 'id')));
   }
 
   @Post('letters/:id/tracking')

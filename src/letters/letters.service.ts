@@ -53,6 +53,8 @@ const letterEvidence = (issued: Issued, row: LetterState) => ({
   recipient: { role: row.recipientRole, id: row.recipientId, name: row.recipientName },
 });
 
+const DAY_MS = 86_400_000;
+
 interface Recipient {
   role: 'debtor' | 'guarantor';
   id: string;
@@ -441,7 +443,17 @@ export class LetterService {
       payment: paymentRoute(this.config, { ref: terms.invoiceRef, caseId: terms.id }),
       dispute: disputeRoute(this.config),
       // The page is the debtor's: a guarantor's letter names none.
-      selfServiceUrl: recipient.role === 'debtor' ? selfServiceUrl(this.config, terms.id, this.clock.now()) : null,
+      ...this.selfServicePage(terms, recipient),
+    };
+  }
+
+  /** The debtor's page and the last whole day its link works (it ends at the hour of issue), as the letter prints them. */
+  private selfServicePage(terms: CaseTerms, recipient: Recipient): Pick<LetterFields, 'selfServiceUrl' | 'selfServiceUntil'> {
+    const now = this.clock.now();
+    const url = recipient.role === 'debtor' ? selfServiceUrl(this.config, terms.id, now) : null;
+    return {
+      selfServiceUrl: url,
+      selfServiceUntil: url ? localDate(new Date(now.getTime() + this.config.SELF_SERVICE_LINK_TTL - DAY_MS), terms.timezone) : null,
     };
   }
 

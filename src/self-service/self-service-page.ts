@@ -172,7 +172,7 @@ const ZH_PROBLEMS: Record<string, string> = {
   instalments: '分期期数有误：请选择2至24期。',
   firstDate: '首期还款日期有误：不得早于今天。',
   reason: '异议理由有误：请用3至1000个字说明。',
-  conflict: '本案件目前无法办理此项：可能已结清，或已有生效的分期方案。',
+  conflict: '本案件目前无法办理此项：案件可能已结案，或已有生效的分期方案。',
   unprocessable: '无法办理：请检查金额和日期。',
   validation: '提交的内容有误，请检查后重试。',
   not_found: '提交的内容有误，请检查后重试。',
@@ -182,7 +182,7 @@ const zhProblems = Object.fromEntries(Object.entries(ZH_PROBLEMS).map(([key, tex
 /** The problem in the page's language; a field is named by its first part ("form.amount", "instalments[0].amount"). */
 function problemText(locale: Locale, problem: FormProblem, context: object): string {
   if (locale === 'en') return problem.text;
-  const field = problem.fields.map((name) => name.replace(/^form\./, '').split(/[.[]/)[0]!).find((name) => name in zhProblems);
+  const field = problem.fields.map((name) => name.replace(/^form\./, '').split(/[.[]/)[0]!).find((name) => Object.hasOwn(zhProblems, name));
   return zhProblems[field ?? problem.code]!(context);
 }
 

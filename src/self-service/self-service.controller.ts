@@ -11,6 +11,7 @@ import { parseOrThrow } from '../common/zod-validation';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { ApiErrors, ApiZodBody, ApiZodParam } from '../docs/decorators';
 import { PLAN_MAX_PROPOSED } from '../domain/self-service';
+import { sendLetterPdf } from '../letters/letter-pdf-response';
 import { RequestLimiter } from '../rate-limit/rate-limit.guard';
 import { selfServicePage, SELF_SERVICE_POLICY, type SelfServiceView } from './self-service-page';
 import { type OpenedLink, SelfService } from './self-service.service';
@@ -163,12 +164,7 @@ export class SelfServiceController {
     if (!parsed.success) throw new NotFoundException(`letter ${id} not found`);
     const letter = await this.service.letter(link, parsed.data);
     await this.service.letterViewed(link, letter);
-    res
-      .status(200)
-      .type('application/pdf')
-      .set('Content-Disposition', `inline; filename="${letter.number}.pdf"`)
-      .set('ETag', `"${letter.sha256}"`)
-      .send(letter.pdf);
+    sendLetterPdf(res, letter);
   }
 
   /** The form's fields, once it is known to come from this link's own page. */

@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { Tx } from '../database/transactions';
 import { SqlRepository } from '../database/sql-repository';
-import type { SelfServiceBounds } from '../domain/self-service';
 
 export interface SelfServiceDebtor {
   name: string;
@@ -16,7 +15,7 @@ export interface DebtorLetter {
   pdf: Buffer;
 }
 
-/** What the self-service page needs beyond the case record: whom it greets, in which language, within which bounds, and which links still work. */
+/** What the self-service page needs beyond the case record: whom it greets, in which language, which links still work, which letters it serves. */
 @Injectable()
 export class SelfServiceRepository extends SqlRepository {
   async debtorOf(caseId: string): Promise<SelfServiceDebtor | undefined> {
@@ -25,16 +24,6 @@ export class SelfServiceRepository extends SqlRepository {
       'SELECT d.name, d.locale, d.unsubscribe_token AS "unsubscribeToken" FROM cases c JOIN debtors d ON d.id = c.debtor_id WHERE c.id = $1',
       [caseId],
     );
-  }
-
-  /** The case's policy's `selfService` block, as the policy file states it (null when it has none). */
-  async boundsOf(tx: Tx | undefined, caseId: string): Promise<Partial<SelfServiceBounds> | null> {
-    const row = await this.row<{ bounds: Partial<SelfServiceBounds> | null }>(
-      tx,
-      `SELECT p.definition->'selfService' AS bounds FROM cases c JOIN policy_versions p ON p.id = c.policy_version_id WHERE c.id = $1`,
-      [caseId],
-    );
-    return row?.bounds ?? null;
   }
 
   /** Undefined for no such case; else when its links were last revoked (null: never). */

@@ -107,7 +107,7 @@ export class SelfService {
   }
 
   private async bounds(tx: Tx | undefined, caseId: string): Promise<SelfServiceBounds> {
-    return selfServiceBounds(await this.debtors.boundsOf(tx, caseId));
+    return selfServiceBounds(await this.cases.policyBlock(tx, caseId, 'selfService'));
   }
 
   /** The page's figures, from the case's record as the API reads it. */

@@ -299,6 +299,10 @@ describe('debtor self-service page in Chromium', () => {
     writeFileSync(join(OUTPUT, 'letter-with-link.pdf'), issued);
     const inLetter = /(http:\/\/127\.0\.0\.1:\d+\/v1\/self-service\/[0-9a-f-]{36}\.\d+\.[A-Za-z0-9_-]{43})/.exec(await pdfText(issued))?.[1];
     expect(inLetter).toBeDefined();
+    // The letter says until when its link works: the last whole day of SELF_SERVICE_LINK_TTL.
+    expect(await pdfText(issued)).toContain(
+      `alsoonlineuntil${DateTime.now().setZone('Europe/Berlin').plus({ days: 29 }).toFormat('dMMMMyyyy', { locale: 'en-GB' })},`,
+    );
     expect((await sut.http.get(new URL(inLetter!).pathname).expect(200)).text).toContain('Account of Ana Debtor');
 
     // Another case's link does not reach this letter.

@@ -297,12 +297,14 @@ describe('CaseRepository', () => {
       });
     });
 
-    it('brokenPromiseRule reads what the case policy says a broken promise costs and leads to', async () => {
+    it('policyBlock reads a block of the case policy as its file states it: what a broken promise costs and leads to', async () => {
       const quiet = await newCase(ctx);
       const quick = await newCase(ctx, { policy: 'quick', segment: undefined });
-      expect(await ctx.tx((tx) => sut.brokenPromiseRule(tx, quiet.caseId))).toEqual({ fee: '15.00', then: 'collector' });
-      expect(await ctx.tx((tx) => sut.brokenPromiseRule(tx, quick.caseId))).toBeNull();
-      expect(await ctx.tx((tx) => sut.brokenPromiseRule(tx, UNKNOWN))).toBeNull();
+      expect(await ctx.tx((tx) => sut.policyBlock(tx, quiet.caseId, 'brokenPromise'))).toEqual({ fee: '15.00', then: 'collector' });
+      expect(await ctx.tx((tx) => sut.policyBlock(tx, quick.caseId, 'brokenPromise'))).toBeNull();
+      const tight = await newCase(ctx, { segment: 'self-service-tight' });
+      expect(await sut.policyBlock(undefined, tight.caseId, 'selfService')).toEqual({ promiseWithin: 'P14D', planMaxInstalments: 3, planStartsWithin: 'P7D' });
+      expect(await sut.policyBlock(undefined, UNKNOWN, 'brokenPromise')).toBeNull();
     });
 
     it('letters lists the case letters oldest first, by number within the same moment', async () => {

@@ -380,6 +380,7 @@ describe('LetterRepository', () => {
         recipientRole: 'debtor',
         recipientId: letter.recipient.id,
         emailStatus: 'pending',
+        emailBounced: false,
         postStatus: 'queued',
         carrier: null,
         trackingNumber: null,

@@ -26,13 +26,6 @@ describe('SelfServiceRepository', () => {
     expect(await sut.debtorOf(UNKNOWN)).toBeUndefined();
   });
 
-  it("reads the policy's selfService block as the file states it, null when the policy has none", async () => {
-    const tight = await newCase(ctx, { segment: 'self-service-tight' });
-    expect(await sut.boundsOf(undefined, tight.caseId)).toEqual({ promiseWithin: 'P14D', planMaxInstalments: 3, planStartsWithin: 'P7D' });
-    const quiet = await newCase(ctx);
-    expect(await ctx.tx((tx) => sut.boundsOf(tx, quiet.caseId))).toBeNull();
-  });
-
   it('keeps the latest revocation of a case, and tells an unknown case from one never revoked', async () => {
     const { caseId } = await newCase(ctx);
     expect(await sut.linkState(caseId)).toEqual({ revokedAt: null });
