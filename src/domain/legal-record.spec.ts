@@ -263,6 +263,19 @@ describe('a restart by an emailed demand that bounced', () => {
     expect(bouncedDemand(posted.touches, 'x2')).toMatchObject({ limitationDate: '2030-01-05', postDeliveredAt: new Date('2027-02-09T02:00:00Z') });
   });
 
+  it('counts no delivery for an email whose bounce was reported before the letter was recorded', () => {
+    const t = trail()
+      .opened()
+      .add('notice.bounced', '2027-01-05T02:00:00Z', { dispatchId: 'x9', dispatch: 'letter', status: 'bounced', bounce: 'hard' }, 'email')
+      .add(
+        'letter.sent',
+        '2027-01-05T02:00:01Z',
+        { letterId: 'l9', number: 'L-9', type: 'payment-demand', recipient: { role: 'debtor', id: 'd1' }, dispatchId: 'x9' },
+        'email',
+      );
+    expect(legalRecord(t.touches, ZONE, '2027-01-06').demands).toMatchObject({ sent: 1, delivered: 0 });
+  });
+
   it('counts a letter delivered by post when its email, delivered first, then bounced; not when the debtor had opened it', () => {
     const bounce = (t: ReturnType<typeof trail>) =>
       t.add('notice.bounced', '2027-02-10T02:00:00Z', { dispatchId: 'x2', dispatch: 'letter', status: 'bounced', bounce: 'hard' }, 'email');

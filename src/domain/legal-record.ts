@@ -135,6 +135,8 @@ export function legalRecord(touches: readonly LegalTouch[], timezone: string, to
   const emailed = new Map<string, LetterRecord>();
   // Emails the recipient opened: they arrived, whatever a later bounce report says.
   const opened = new Set<string>();
+  // Emails that bounced for good, for a letter whose record was written after the report came.
+  const bounced = new Set<string>();
   // When the post delivered a letter that had already reached its recipient by email.
   const postedToo = new Map<string, Date>();
 
@@ -197,7 +199,7 @@ export function legalRecord(touches: readonly LegalTouch[], timezone: string, to
         letters.set(letterId, letter);
         const channel = touch.channel === 'post' ? 'post' : 'email';
         if (!letter.channels.includes(channel)) letter.channels.push(channel);
-        if (channel === 'email') deliver(letter, touch.at, 'email');
+        if (channel === 'email' && !bounced.has(str(data.dispatchId) ?? '')) deliver(letter, touch.at, 'email');
         if (channel === 'email' && str(data.dispatchId)) emailed.set(str(data.dispatchId)!, letter);
         break;
       }
@@ -209,6 +211,7 @@ export function legalRecord(touches: readonly LegalTouch[], timezone: string, to
         // A soft bounce is a delay; only a hard one says the message never arrived.
         const dispatchId = str(data.dispatchId) ?? '';
         if (data.bounce !== 'hard' || opened.has(dispatchId)) break;
+        bounced.add(dispatchId);
         const reminder = reminders.get(dispatchId);
         if (reminder) reminder.delivered = false;
         const letter = emailed.get(dispatchId);

@@ -304,7 +304,10 @@ export class LetterService {
                     ...(resent ? { inDoubtResend: true } : {}),
                   },
                 },
-                ...(await this.reached(tx, issued, row, sentAt)),
+                // A hard bounce can be reported before this record is written: then it never reached them.
+                ...((await this.dispatches.lockDelivery(tx, email.dispatchId))?.deliveryStatus === 'bounced'
+                  ? []
+                  : await this.reached(tx, issued, row, sentAt)),
               ],
               head,
             );
