@@ -21,6 +21,7 @@ import { Webhooks1766000000000 } from './migrations/1766000000000-webhooks';
 import { DeliveryStatus1766100000000 } from './migrations/1766100000000-delivery-status';
 import { ExperimentHorizon1766300000000 } from './migrations/1766300000000-experiment-horizon';
 import { SelfServiceRevocations1766400000000 } from './migrations/1766400000000-self-service-revocations';
+import { DebtorDeclinedChannels1766500000000 } from './migrations/1766500000000-debtor-declined-channels';
 
 export const migrations = [
   InitialSchema1763900000000,
@@ -42,6 +43,7 @@ export const migrations = [
   DeliveryStatus1766100000000,
   ExperimentHorizon1766300000000,
   SelfServiceRevocations1766400000000,
+  DebtorDeclinedChannels1766500000000,
 ];
 
 export function dataSourceOptions(config: Pick<AppConfig, 'DATABASE_URL' | 'DATABASE_POOL_SIZE'>) {

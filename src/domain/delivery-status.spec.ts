@@ -1,4 +1,13 @@
-import { addressKey, addressStatusAfter, DELIVERY_STATUSES, type DeliveryStatus, judgeReport, routeEmailNotice, routeLetter } from './delivery-status';
+import {
+  addressKey,
+  addressStatusAfter,
+  DELIVERY_STATUSES,
+  type DeliveryStatus,
+  judgeReport,
+  routeEmailNotice,
+  routeLetter,
+  smsNoticeDeclined,
+} from './delivery-status';
 
 describe('judgeReport', () => {
   it.each(DELIVERY_STATUSES)('treats a repeated %s as a duplicate', (status) => {
@@ -71,6 +80,15 @@ describe('routeEmailNotice', () => {
   it('goes by SMS with the reason when the step falls back to SMS and the debtor has a phone', () => {
     expect(routeEmailNotice('undeliverable', 'sms', true)).toEqual({ by: 'sms', reason: expect.stringMatching(/undeliverable/) });
     expect(routeEmailNotice('complained', 'sms', true)).toEqual({ by: 'sms', reason: expect.stringMatching(/spam/) });
+  });
+
+  it('takes a channel the debtor declined as one that cannot be used: email falls back to SMS unless SMS is declined too', () => {
+    expect(routeEmailNotice(null, 'sms', true, ['email'])).toEqual({ by: 'sms', reason: 'the debtor asked for no reminders by email' });
+    expect(routeEmailNotice(null, 'sms', true, ['sms'])).toEqual({ by: 'email' });
+    expect(routeEmailNotice(null, 'sms', true, ['email', 'sms'])).toEqual({ skip: expect.stringMatching(/no reminders by email.*declined too/) });
+    expect(routeEmailNotice('undeliverable', 'sms', true, ['sms'])).toEqual({ skip: expect.stringMatching(/undeliverable.*declined too/) });
+    expect(smsNoticeDeclined(['sms'])).toBe('the debtor asked for no reminders by text message');
+    expect(smsNoticeDeclined(['email'])).toBeNull();
   });
 
   it('skips, saying why, without a fallback or without a phone', () => {

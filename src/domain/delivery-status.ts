@@ -70,13 +70,36 @@ const addressWhy = (status: AddressStatus, owner: AddressOwner): string =>
 /** A notice step by email whose address is marked: go by SMS, or skip, with the reason. */
 export type EmailNoticeRoute = { by: 'email' } | { by: 'sms'; reason: string } | { skip: string };
 
-/** Where an email notice goes when its address may be marked; `fallback` is the step's. */
-export function routeEmailNotice(address: AddressStatus | null, fallback: 'sms' | undefined, hasPhone: boolean): EmailNoticeRoute {
-  if (address === null) return { by: 'email' };
-  const why = addressWhy(address, 'debtor');
+/** The channels a notice goes by, which a debtor may decline for reminders. */
+export const NOTICE_CHANNELS = ['email', 'sms'] as const;
+export type NoticeChannel = (typeof NOTICE_CHANNELS)[number];
+
+const DECLINED: Record<NoticeChannel, string> = {
+  email: 'the debtor asked for no reminders by email',
+  sms: 'the debtor asked for no reminders by text message',
+};
+
+/**
+ * Where an email notice goes when its address may be marked or the debtor declined email;
+ * `fallback` is the step's, and it too must be a channel the debtor did not decline.
+ */
+export function routeEmailNotice(
+  address: AddressStatus | null,
+  fallback: 'sms' | undefined,
+  hasPhone: boolean,
+  declined: readonly NoticeChannel[] = [],
+): EmailNoticeRoute {
+  const why = address !== null ? addressWhy(address, 'debtor') : declined.includes('email') ? DECLINED.email : null;
+  if (why === null) return { by: 'email' };
   if (!fallback) return { skip: `${why}; the step has no fallback channel` };
   if (!hasPhone) return { skip: `${why}; the fallback is SMS and the debtor has no phone number` };
+  if (declined.includes('sms')) return { skip: `${why}; the fallback is SMS, which the debtor declined too` };
   return { by: 'sms', reason: why };
+}
+
+/** Why an SMS notice does not go (the debtor declined text messages), or null. */
+export function smsNoticeDeclined(declined: readonly NoticeChannel[]): string | null {
+  return declined.includes('sms') ? DECLINED.sms : null;
 }
 
 /** A letter step whose email to the debtor may not go: deliver by post, or skip, with the reason. */

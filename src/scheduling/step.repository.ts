@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { Gather } from '../database/gather';
 import { SqlRepository } from '../database/sql-repository';
 import type { Tx } from '../database/transactions';
+import type { NoticeChannel } from '../domain/delivery-status';
 import type { PolicyStep } from '../domain/policy';
 import type { CaseStatus, StepStatus } from '../domain/statuses';
 import type { DueStep } from '../domain/step';
@@ -40,6 +41,8 @@ export interface RunnableStep {
     country: string | null;
     unsubscribeToken: string;
     ceaseContact: boolean;
+    /** Reminder channels the debtor declined on the self-service page. */
+    declinedChannels: NoticeChannel[];
     deceased: boolean;
     bankrupt: boolean;
   };
@@ -80,6 +83,7 @@ interface RunnableRow {
   country: string | null;
   unsubscribe_token: string;
   cease_contact: boolean;
+  declined_channels: NoticeChannel[];
   deceased: boolean;
   bankrupt: boolean;
   invoice_ref: string;
@@ -109,6 +113,7 @@ const toRunnable = (row: RunnableRow): RunnableStep => ({
     country: row.country,
     unsubscribeToken: row.unsubscribe_token,
     ceaseContact: row.cease_contact,
+    declinedChannels: row.declined_channels,
     deceased: row.deceased,
     bankrupt: row.bankrupt,
   },
@@ -176,7 +181,7 @@ export class StepRepository extends SqlRepository {
       `WITH locked AS (
          SELECT s.id, s.case_id, s.step_index, s.status, s.due_at, s.definition, s.requested_by,
            c.status AS case_status, trim(c.currency) AS currency, c.balance_minor, c.touch_seq, c.touch_hash, c.debtor_id,
-           d.name AS debtor_name, d.email, d.phone, d.locale, d.timezone, d.unsubscribe_token, d.cease_contact, d.deceased, d.bankrupt,
+           d.name AS debtor_name, d.email, d.phone, d.locale, d.timezone, d.unsubscribe_token, d.cease_contact, d.deceased, d.bankrupt, d.declined_channels,
            CASE WHEN upper(trim(d.address->>'country')) ~ '^[A-Z]{2}$' THEN upper(trim(d.address->>'country')) END AS country,
            i.external_id AS invoice_ref, i.contract_ref, to_char(i.due_date, 'YYYY-MM-DD') AS due_date, i.due_at AS invoice_due_at
          FROM scheduled_steps s JOIN cases c ON c.id = s.case_id JOIN debtors d ON d.id = c.debtor_id JOIN invoices i ON i.id = c.invoice_id

@@ -40,8 +40,12 @@ export interface SelfServiceView {
   planMaxInstalments: number;
   latestPlanStartText: string;
   unsubscribeUrl: string;
+  /** Reminder channels the debtor declined (the preferences form shows them unticked). */
+  declinedChannels: readonly ('email' | 'sms')[];
   /** After a form: what happened (`status`, in the page's words) or what was wrong (`alert`). */
-  message?: { kind: 'status'; key: 'promised' | 'agreed' | 'proposed' | 'disputed'; values: Record<string, unknown> } | { kind: 'alert'; problem: FormProblem };
+  message?:
+    | { kind: 'status'; key: 'promised' | 'agreed' | 'proposed' | 'disputed' | 'preferences'; values: Record<string, unknown> }
+    | { kind: 'alert'; problem: FormProblem };
 }
 
 /** What was wrong with a form: the service's own words (English), the code and the fields named. */
@@ -59,7 +63,7 @@ dl{display:grid;grid-template-columns:1fr auto;gap:.25rem 1rem;margin:0}dt{color
 label{display:block;font-weight:600;margin:.75rem 0 .25rem}input,select,textarea{width:100%;font:inherit;padding:.6rem;border:1px solid #888;border-radius:6px;background:#fff}
 textarea{min-height:6rem}button,.pay{display:inline-block;margin-top:.75rem;font:inherit;font-weight:600;padding:.7rem 1.2rem;border-radius:6px;border:0;background:#1f4e8c;color:#fff;text-decoration:none;min-height:44px}
 .hint{color:#555;font-size:.9rem;margin:.25rem 0 0}[role=status]{background:#e6f4ea;border-color:#8cc09a}[role=alert]{background:#fdecea;border-color:#e0a09a}
-:focus-visible{outline:3px solid #f0a500;outline-offset:2px}footer{font-size:.9rem;color:#555;padding:0 1rem 2rem;max-width:40rem;margin:0 auto}`;
+label.check{font-weight:400;display:flex;gap:.5rem;align-items:center}label.check input{width:auto;min-width:24px;min-height:24px}:focus-visible{outline:3px solid #f0a500;outline-offset:2px}footer{font-size:.9rem;color:#555;padding:0 1rem 2rem;max-width:40rem;margin:0 auto}`;
 
 /** The page's content policy: nothing loads, no script runs, forms post back to this service only. */
 export const SELF_SERVICE_POLICY = [
@@ -110,12 +114,17 @@ const WORDS = {
     reason: 'Your reason',
     disputeSubmit: 'Send the dispute',
     contact: 'Contact preferences',
-    optOut: 'Stop reminder emails and text messages',
+    preferencesHint: 'Choose how we send you reminders. Letters about the claim are not affected.',
+    byEmail: 'Reminders by email',
+    bySms: 'Reminders by text message',
+    preferencesSubmit: 'Save my preferences',
+    optOut: 'Stop all reminders',
     closed: 'This case is {{status}}: nothing more can be arranged here.',
     promised: 'Thank you: your promise to pay {{amount}} {{currency}} by {{dueDate}} is recorded. Reminders pause until then.',
     agreed: 'Thank you: your plan of {{count}} monthly instalments is agreed. Reminders pause while it is kept.',
     proposed: 'Thank you: your plan of {{count}} instalments goes to a collector, who will contact you. Reminders continue until it is agreed.',
     disputed: 'Thank you: your dispute is received. Reminders pause while we look into it.',
+    preferences: 'Your contact preferences are saved.',
   },
   'zh-CN': {
     title: '您的账户',
@@ -153,12 +162,17 @@ const WORDS = {
     reason: '异议理由',
     disputeSubmit: '提交异议',
     contact: '联系偏好',
-    optOut: '停止接收提醒邮件和短信',
+    preferencesHint: '请选择接收提醒的方式。有关本债权的函件不受影响。',
+    byEmail: '通过电子邮件提醒',
+    bySms: '通过短信提醒',
+    preferencesSubmit: '保存偏好',
+    optOut: '停止所有提醒',
     closed: '本案件状态为{{status}}，无法在此办理。',
     promised: '谢谢：已记录您在{{dueDate}}前支付{{amount}} {{currency}}的承诺，在此之前暂停提醒。',
     agreed: '谢谢：您的{{count}}期按月分期方案已生效，按期还款期间暂停提醒。',
     proposed: '谢谢：您的{{count}}期分期申请已转交催收专员，专员将与您联系。方案确定前提醒继续。',
     disputed: '谢谢：已收到您的异议，核实期间暂停提醒。',
+    preferences: '您的联系偏好已保存。',
   },
 } as const satisfies Record<Locale, Record<string, string>>;
 
@@ -243,7 +257,13 @@ const PAGE = Handlebars.compile(`<!doctype html>
 <label for="dispute-reason">{{w.reason}}</label><textarea id="dispute-reason" name="reason" required minlength="3" maxlength="1000" aria-describedby="dispute-hint"></textarea>
 <button type="submit">{{w.disputeSubmit}}</button></form></section>
 {{else}}<section><p>{{w.closed}}</p></section>{{/if}}
-<section aria-labelledby="contact"><h2 id="contact">{{w.contact}}</h2><p><a href="{{unsubscribeUrl}}">{{w.optOut}}</a></p></section>
+<section aria-labelledby="contact"><h2 id="contact">{{w.contact}}</h2>
+<form method="post" action="{{action}}/preferences"><input type="hidden" name="formToken" value="{{formToken}}">
+<p class="hint" id="preferences-hint">{{w.preferencesHint}}</p>
+<label class="check"><input type="checkbox" name="email" value="on"{{#unless declined.email}} checked{{/unless}} aria-describedby="preferences-hint"> {{w.byEmail}}</label>
+<label class="check"><input type="checkbox" name="sms" value="on"{{#unless declined.sms}} checked{{/unless}}> {{w.bySms}}</label>
+<button type="submit">{{w.preferencesSubmit}}</button></form>
+<p><a href="{{unsubscribeUrl}}">{{w.optOut}}</a></p></section>
 </main>
 <footer>{{creditor}}</footer>
 </body>
@@ -262,5 +282,6 @@ export function selfServicePage(view: SelfServiceView): string {
       view.message.kind === 'alert' ? problemText(view.locale, view.message.problem, context) : words[view.message.key]({ ...view, ...view.message.values }),
   };
   const letters = view.letters.map((letter) => ({ ...letter, label: words.letterPdf(letter) }));
-  return PAGE({ ...view, w, message, letters, css: CSS, counts: PLAN_COUNTS });
+  const declined = { email: view.declinedChannels.includes('email'), sms: view.declinedChannels.includes('sms') };
+  return PAGE({ ...view, w, message, letters, declined, css: CSS, counts: PLAN_COUNTS });
 }

@@ -10,6 +10,7 @@ import { DomainError } from '../common/errors';
 import { parseOrThrow } from '../common/zod-validation';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { ApiErrors, ApiZodBody, ApiZodParam } from '../docs/decorators';
+import { NOTICE_CHANNELS } from '../domain/delivery-status';
 import { PLAN_MAX_PROPOSED } from '../domain/self-service';
 import { sendLetterPdf } from '../letters/letter-pdf-response';
 import { RequestLimiter } from '../rate-limit/rate-limit.guard';
@@ -40,6 +41,10 @@ const letterId = z.uuid('must be a letter id (UUID)');
 export const revokeRequest = z.strictObject({
   reason: z.string({ error: 'must be text' }).trim().min(1, 'must say why the links are revoked').max(1000, 'must be at most 1000 characters'),
 });
+
+/** A ticked box is `on`; an unticked one is not sent at all. */
+const ticked = z.literal('on', { error: 'must be on, or left out' }).optional();
+export const preferencesForm = z.strictObject({ formToken, email: ticked, sms: ticked });
 
 const STATUS: Record<DomainError['code'], number> = { validation: 400, not_found: 404, conflict: 409, unprocessable: 422 };
 
@@ -146,6 +151,34 @@ export class SelfServiceController {
       const form = this.form(link, disputeForm, body, origin);
       await this.service.dispute(link, form.reason);
       return this.service.view(link, { kind: 'status', key: 'disputed', values: {} });
+    });
+  }
+
+  @Post(':token/preferences')
+  @Public()
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Contact preferences',
+    description:
+      'The reminder channels the debtor accepts (a ticked `email`, `sms`); a declined one is not used for reminders: the step goes by its fallback or is skipped. Recorded as `debtor.updated` with the actor `debtor`.',
+  })
+  @ApiZodBody(preferencesForm)
+  @ApiOkResponse({ description: 'The page, saying the preferences are saved', content: { 'text/html': { schema: { type: 'string' } } } })
+  @ApiErrors(400, 403)
+  async preferences(
+    @Param('token') token: string,
+    @Body() body: unknown,
+    @Headers('origin') origin: string | undefined,
+    @Req() req: Request,
+    @Res() res: Response,
+  ) {
+    await this.respond(req, res, token, async (link) => {
+      const form = this.form(link, preferencesForm, body, origin);
+      await this.service.preferences(
+        link,
+        NOTICE_CHANNELS.filter((channel) => form[channel] !== 'on'),
+      );
+      return this.service.view(link, { kind: 'status', key: 'preferences', values: {} });
     });
   }
 

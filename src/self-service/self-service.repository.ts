@@ -1,11 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import type { Tx } from '../database/transactions';
 import { SqlRepository } from '../database/sql-repository';
+import type { NoticeChannel } from '../domain/delivery-status';
 
 export interface SelfServiceDebtor {
   name: string;
   locale: string | null;
   unsubscribeToken: string;
+  declinedChannels: NoticeChannel[];
 }
 
 /** A letter to the debtor as issued: the exact bytes, named by its number. */
@@ -21,7 +23,7 @@ export class SelfServiceRepository extends SqlRepository {
   async debtorOf(caseId: string): Promise<SelfServiceDebtor | undefined> {
     return this.row<SelfServiceDebtor>(
       undefined,
-      'SELECT d.name, d.locale, d.unsubscribe_token AS "unsubscribeToken" FROM cases c JOIN debtors d ON d.id = c.debtor_id WHERE c.id = $1',
+      'SELECT d.name, d.locale, d.unsubscribe_token AS "unsubscribeToken", d.declined_channels AS "declinedChannels" FROM cases c JOIN debtors d ON d.id = c.debtor_id WHERE c.id = $1',
       [caseId],
     );
   }
@@ -43,6 +45,17 @@ export class SelfServiceRepository extends SqlRepository {
        ON CONFLICT (case_id) DO UPDATE SET revoked_at = GREATEST(self_service_revocations.revoked_at, EXCLUDED.revoked_at)`,
       [caseId, at],
     );
+  }
+
+  /** Sets the reminder channels the case's debtor declines; answers what they were before. */
+  async setDeclinedChannels(tx: Tx, caseId: string, declined: readonly NoticeChannel[]): Promise<NoticeChannel[]> {
+    const [row] = await this.changed<{ before: NoticeChannel[] }>(
+      tx,
+      `WITH old AS (SELECT d.id, d.declined_channels FROM debtors d JOIN cases c ON c.debtor_id = d.id WHERE c.id = $1 FOR UPDATE OF d)
+       UPDATE debtors d SET declined_channels = $2 FROM old WHERE d.id = old.id RETURNING old.declined_channels AS before`,
+      [caseId, declined],
+    );
+    return row?.before ?? [];
   }
 
   /** A letter of this case to its debtor (not a guarantor's): nothing for any other letter id. */

@@ -13,6 +13,7 @@ import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { Transactions, type Tx } from '../database/transactions';
 import { caseAccount } from '../domain/account';
 import type { Instalment } from '../domain/commitments';
+import type { NoticeChannel } from '../domain/delivery-status';
 import { calendarDueDate, localDate } from '../domain/calendar';
 import { formatDate, formatMoney } from '../domain/formats';
 import { formatMinorUnits } from '../domain/money';
@@ -158,6 +159,7 @@ export class SelfService {
       planMaxInstalments: bounds.planMaxInstalments,
       latestPlanStartText: formatDate(latestPlanStart(today, bounds), locale),
       unsubscribeUrl: unsubscribeLink(this.config.PUBLIC_URL, debtor.unsubscribeToken),
+      declinedChannels: debtor.declinedChannels,
       ...(message ? { message } : {}),
     };
   }
@@ -214,6 +216,20 @@ export class SelfService {
         ...escalation.touches,
       ];
       return { touches, result: { outcome: 'proposed', instalments } };
+    });
+  }
+
+  /**
+   * The reminder channels the debtor declines: their notices go by the step's fallback or not at
+   * all (docs/self-service.md). Recorded as `debtor.updated` when it changes anything.
+   */
+  async preferences(link: OpenedLink, declined: NoticeChannel[]): Promise<void> {
+    await this.transactions.run(async (tx) => {
+      const head = await this.audit.lockHead(tx, link.caseId);
+      const before = await this.debtors.setDeclinedChannels(tx, link.caseId, declined);
+      if (before.length === declined.length && before.every((channel) => declined.includes(channel))) return;
+      const touch: TouchInput = { kind: 'debtor.updated', actor: DEBTOR, data: { ...linkData(link), declinedChannels: declined, before } };
+      await this.audit.record(tx, link.caseId, [touch], head);
     });
   }
 

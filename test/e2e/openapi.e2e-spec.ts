@@ -84,6 +84,7 @@ describe('OpenAPI at /docs', () => {
       'POST /v1/delivery/ses',
       'POST /v1/self-service/{token}/dispute',
       'POST /v1/self-service/{token}/plan',
+      'POST /v1/self-service/{token}/preferences',
       'POST /v1/self-service/{token}/promise',
       'POST /v1/unsubscribe/{token}',
     ]);

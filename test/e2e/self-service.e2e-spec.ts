@@ -9,7 +9,7 @@ import { type Browser, chromium, type Page } from 'playwright-core';
 import { signSelfServiceToken } from '../../src/channels/self-service-link';
 import { FixedClock } from '../support/fixed-clock';
 import { SmtpSink } from '../support/smtp-sink';
-import { bearer, clearRedis, overdueEvent, SHARED_REDIS_DB, startTestApp, type TestApp } from '../support/test-app';
+import { bearer, clearRedis, overdueEvent, runStepAgain, SHARED_REDIS_DB, startTestApp, type TestApp } from '../support/test-app';
 import { waitFor } from '../support/wait-for';
 
 /** Where the phone-sized screenshot goes (ignored by git), for people to look at. */
@@ -241,7 +241,7 @@ describe('debtor self-service page in Chromium', () => {
   });
 
   /** Posts one of the page's forms as the page itself would. */
-  async function postForm(link: string, form: 'promise' | 'plan' | 'dispute', fields: Record<string, string>) {
+  async function postForm(link: string, form: 'promise' | 'plan' | 'dispute' | 'preferences', fields: Record<string, string>) {
     const path = new URL(link).pathname;
     const html = (await sut.http.get(path).expect(200)).text;
     const formToken = /name="formToken" value="([^"]+)"/.exec(html)![1]!;
@@ -333,5 +333,48 @@ describe('debtor self-service page in Chromium', () => {
     const later = signSelfServiceToken(sut.config.SELF_SERVICE_SECRET!, caseId, new Date(Date.parse(revoked.body.revokedAt) + 1000));
     await sut.http.get(`/v1/self-service/${later}`).expect(200);
     await sut.http.post(`/v1/cases/00000000-0000-4000-8000-000000000000/self-service/revoke`).set(bearer('operator')).send({ reason: 'x' }).expect(404);
+  });
+
+  /** Runs step `index` of the case as if its time had come (the clock moved on by `hours`). */
+  async function runStep(caseId: string, index: number, hours: number): Promise<void> {
+    const step = (await caseDetail(caseId)).schedule[index] as { id: string };
+    const clock = FixedClock.install(sut.app, DateTime.now().plus({ hours, minutes: 1 }).toJSDate());
+    try {
+      await runStepAgain(sut.queue, step.id);
+    } finally {
+      clock.restore();
+    }
+  }
+
+  it('keeps to the contact preferences the debtor sets: a declined channel is not used for reminders', async () => {
+    const { caseId, link } = await caseWithNotice({ phone: '+4915112345678' }, 'delivery-fallback');
+    const page = await phonePage();
+    await page.goto(link);
+    const byEmail = page.getByLabel('Reminders by email');
+    expect(await byEmail.isChecked()).toBe(true);
+    await byEmail.uncheck();
+    await page.getByRole('button', { name: 'Save my preferences' }).click();
+    await page.getByText('Your contact preferences are saved.').waitFor();
+    expect(await page.getByLabel('Reminders by email').isChecked()).toBe(false);
+    expect(await page.getByLabel('Reminders by text message').isChecked()).toBe(true);
+    await page.context().close();
+    expect((await touches(caseId)).filter((t) => t.kind === 'debtor.updated')).toEqual([
+      expect.objectContaining({ actor: 'debtor', data: expect.objectContaining({ declinedChannels: ['email'], before: [] }) }),
+    ]);
+
+    // The next email reminder falls back to SMS, saying why.
+    await runStep(caseId, 1, 1);
+    expect((await touches(caseId)).find((t) => t.kind === 'step.rerouted')).toMatchObject({
+      data: { from: 'email', to: 'sms', reason: 'the debtor asked for no reminders by email' },
+    });
+
+    // With text messages declined too, an email reminder without another way is skipped; posting the same choice again records nothing.
+    await postForm(link, 'preferences', {});
+    await postForm(link, 'preferences', {});
+    expect((await touches(caseId)).filter((t) => t.kind === 'debtor.updated')).toHaveLength(2);
+    await runStep(caseId, 3, 3);
+    expect((await touches(caseId)).filter((t) => t.kind === 'step.skipped').at(-1)).toMatchObject({
+      data: { reason: expect.stringContaining('the debtor asked for no reminders by email') },
+    });
   });
 });

@@ -15,7 +15,7 @@ import { APP_CONFIG, type AppConfig } from '../../config/app-config';
 import { OutcomeKeeper } from '../../database/outcome-keeper';
 import { Transactions, type Tx } from '../../database/transactions';
 import type { GateDecision } from '../../domain/contact-gate';
-import { routeEmailNotice } from '../../domain/delivery-status';
+import { routeEmailNotice, smsNoticeDeclined } from '../../domain/delivery-status';
 import { SKIP_REASONS } from '../../domain/statuses';
 import type { DueStep } from '../../domain/step';
 import { contactRefusal } from '../../domain/step-guard';
@@ -136,11 +136,17 @@ export class NoticeAction implements StepAction<'notice'> {
 
   /**
    * The channel the notice goes by: the planned one, unless it is email to an address that bounced
-   * for good or complained, when the step's fallback (SMS) takes it or the step is skipped.
+   * for good or complained, or a channel the debtor declined: then the step's fallback (SMS) takes
+   * it or the step is skipped.
    */
   private async route(tx: Tx, step: RunnableStep, planned: NoticeStep): Promise<{ definition: NoticeStep; rerouted?: string } | { skip: string }> {
-    if (planned.channel !== 'email' || !step.debtor.email) return { definition: planned };
-    const route = routeEmailNotice(await this.addresses.statusOf(tx, step.debtor.email), planned.fallback, step.debtor.phone !== null);
+    const { declinedChannels } = step.debtor;
+    if (planned.channel === 'sms') {
+      const declined = smsNoticeDeclined(declinedChannels);
+      return declined ? { skip: declined } : { definition: planned };
+    }
+    if (!step.debtor.email) return { definition: planned };
+    const route = routeEmailNotice(await this.addresses.statusOf(tx, step.debtor.email), planned.fallback, step.debtor.phone !== null, declinedChannels);
     if ('skip' in route) return route;
     if (route.by === 'email') return { definition: planned };
     return { definition: { ...planned, channel: 'sms', template: planned.fallbackTemplate ?? planned.template }, rerouted: route.reason };

@@ -26,6 +26,15 @@ describe('SelfServiceRepository', () => {
     expect(await sut.debtorOf(UNKNOWN)).toBeUndefined();
   });
 
+  it("sets the debtor's declined reminder channels and answers what they were", async () => {
+    const { caseId } = await newCase(ctx);
+    expect((await sut.debtorOf(caseId))!.declinedChannels).toEqual([]);
+    expect(await ctx.tx((tx) => sut.setDeclinedChannels(tx, caseId, ['sms']))).toEqual([]);
+    expect(await ctx.tx((tx) => sut.setDeclinedChannels(tx, caseId, ['email', 'sms']))).toEqual(['sms']);
+    expect((await sut.debtorOf(caseId))!.declinedChannels).toEqual(['email', 'sms']);
+    expect(await ctx.tx((tx) => sut.setDeclinedChannels(tx, UNKNOWN, ['sms']))).toEqual([]);
+  });
+
   it('keeps the latest revocation of a case, and tells an unknown case from one never revoked', async () => {
     const { caseId } = await newCase(ctx);
     expect(await sut.linkState(caseId)).toEqual({ revokedAt: null });

@@ -183,6 +183,7 @@ describe('StepRepository', () => {
           country: 'DE',
           unsubscribeToken: expect.any(String),
           ceaseContact: false,
+          declinedChannels: [],
           deceased: false,
           bankrupt: false,
         },
