@@ -31,6 +31,25 @@ module.exports = {
       testMatch: ['**/{dunning-flow,compliance,letters,batches,dashboard,rate-limit,metrics,webhooks,delivery-status}.e2e-spec.ts'],
       globals: { queueBackend: 'postgres' },
     },
+    // The step flow once more with the queues on a Redis Cluster of three masters, and once with
+    // a PostgreSQL primary and a streaming standby serving the reads that may lag; each suite
+    // file starts and stops those servers (test/support/on-*.ts).
+    {
+      ...common,
+      displayName: 'e2e-cluster',
+      roots: ['<rootDir>/test/e2e'],
+      testMatch: ['**/dunning-flow.e2e-spec.ts', '**/*.cluster-spec.ts'],
+      setupFilesAfterEnv: ['<rootDir>/test/support/on-redis-cluster.ts'],
+      globals: { redisCluster: true },
+    },
+    {
+      ...common,
+      displayName: 'e2e-replica',
+      roots: ['<rootDir>/test/e2e'],
+      testMatch: ['**/dunning-flow.e2e-spec.ts', '**/*.replica-spec.ts'],
+      setupFilesAfterEnv: ['<rootDir>/test/support/on-read-replica.ts'],
+      globals: { readReplica: true },
+    },
     // Hostile requests generated from the served OpenAPI document (fast-check, fixed seed in CI).
     { ...common, displayName: 'fuzz', roots: ['<rootDir>/test/fuzz'], testMatch: ['**/*.fuzz-spec.ts'] },
     // API and worker processes against a PostgreSQL, a Redis and an SMTP server the suite can break.

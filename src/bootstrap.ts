@@ -6,7 +6,7 @@ import { raw } from 'express';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import type { AppConfig } from './config/config.schema';
-import { databaseTimeZones, migrate } from './database/preflight';
+import { checkReplica, databaseTimeZones, migrate } from './database/preflight';
 import { useDatabaseZones } from './domain/time-zones';
 import { mountDocs } from './docs/openapi';
 import { ApiKeyRing } from './common/auth/api-keys';
@@ -20,9 +20,10 @@ export type AppFactory = (root: DynamicModule, options: { bufferLogs: boolean })
 
 const nestFactory: AppFactory = (root, options) => NestFactory.create<NestExpressApplication>(root, options);
 
-/** Checks PostgreSQL and the queues' store, migrates both, and builds the app (not yet listening). */
+/** Checks PostgreSQL (and its replica) and the queues' store, migrates both, and builds the app (not yet listening). */
 export async function createApp(config: AppConfig, factory: AppFactory = nestFactory): Promise<INestApplication> {
   await migrate(config);
+  await checkReplica(config);
   useDatabaseZones(await databaseTimeZones(config.DATABASE_URL));
   await prepareQueues(config);
   const app = await factory(AppModule.register(config), { bufferLogs: true });

@@ -188,10 +188,9 @@ export class TouchRepository extends SqlRepository {
     return this.rows(undefined, `SELECT ${TOUCH_COLUMNS} FROM touches WHERE case_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`, [caseId, afterSeq, limit]);
   }
 
-  /** Touches recorded in [from, to) after the keyset position, oldest first (by time, then id). */
+  /** Touches recorded in [from, to) after the keyset position, oldest first (by time, then id); on the replica, as of its replay. */
   exportPage(filter: { from: Date; to: Date; caseId?: string }, after: { at: Date; id: string }, limit: number): Promise<StoredTouch[]> {
-    return this.rows(
-      undefined,
+    return this.lagging(
       `SELECT ${TOUCH_COLUMNS} FROM touches
        WHERE at >= $1 AND at < $2 AND (at, id) > ($3, $4::bigint) ${filter.caseId ? 'AND case_id = $6' : ''}
        ORDER BY at, id LIMIT $5`,

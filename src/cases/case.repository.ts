@@ -435,7 +435,7 @@ export class CaseRepository extends SqlRepository {
     return row && toRecord(row);
   }
 
-  /** Newest first; `limit` rows at most. */
+  /** Newest first; `limit` rows at most; on the replica, so it may lag the primary (a search, not a read-back). */
   async list(filter: CaseFilter): Promise<CaseRecord[]> {
     const where = new Conditions();
     if (filter.status) where.add('c.status = ?', filter.status);
@@ -448,8 +448,7 @@ export class CaseRepository extends SqlRepository {
       if (Number.isFinite(to)) where.add(`${dpd} <= ?`, to);
     }
     if (filter.before) where.add('(c.opened_at, c.id) < (?, ?)', filter.before.openedAt, filter.before.id);
-    const rows = await this.rows<RecordRow>(
-      undefined,
+    const rows = await this.lagging<RecordRow>(
       `SELECT ${RECORD_COLUMNS} ${RECORD_JOINS} ${where.where} ORDER BY c.opened_at DESC, c.id DESC LIMIT ${where.param(filter.limit)}`,
       where.params,
     );

@@ -70,18 +70,29 @@ export const CONFIG_DOCS = {
     section: 'PostgreSQL: the source of truth',
     text: 'Connections per process. Event ingest applies up to half this many events side by side.',
   },
+  DATABASE_READ_URL: {
+    section: 'PostgreSQL: the source of truth',
+    text: "A streaming replica of DATABASE_URL's database for the reads that may lag it: the reports, the case listing (`GET /v1/cases`) and the audit export. Everything else, and every read that must see its caller's own writes, stays on the primary. Unset: those reads go to the primary too.",
+    examples: ['postgres://dunning_reader:change-me@db-replica.internal:5432/dunning'],
+  },
+  DATABASE_READ_POOL_SIZE: { section: 'PostgreSQL: the source of truth', text: 'Connections per process to DATABASE_READ_URL (used only while it is set).' },
   REDIS_URL: {
     section: 'Queues: the timers (BullMQ)',
     text: 'Connection URL; a database number may follow the port. Run Redis with maxmemory-policy noeviction (the service warns at boot otherwise). Unset: the queues run in PostgreSQL (see QUEUE_BACKEND).',
     examples: ['redis://:change-me@cache.internal:6379/0'],
   },
+  REDIS_CLUSTER_NODES: {
+    section: 'Queues: the timers (BullMQ)',
+    text: "A Redis Cluster instead of one server (not together with REDIS_URL): seed nodes, comma-separated, each `host:port` or a `redis://`/`rediss://` URL (its user and password, and TLS, apply to every node). Queues, workers, the rate limiter and the readiness check all use it; QUEUE_PREFIX must then start with a hash tag, so that each queue's keys share one slot as BullMQ requires.",
+    examples: ['10.0.0.11:6379,10.0.0.12:6379,10.0.0.13:6379', 'rediss://:change-me@redis-1.internal:6380,redis-2.internal:6380'],
+  },
   QUEUE_BACKEND: {
     section: 'Queues: the timers (BullMQ)',
-    text: "Where BullMQ keeps the jobs: `redis`, at REDIS_URL (the production shape), or `postgres`, BullMQ's PostgreSQL backend in the service's own database (schema `bullmq`; the rate limit's counts go there too), so that no Redis is needed. Unset: `redis` when REDIS_URL is set, else `postgres`.",
+    text: "Where BullMQ keeps the jobs: `redis`, at REDIS_URL (the production shape), or `postgres`, BullMQ's PostgreSQL backend in the service's own database (schema `bullmq`; the rate limit's counts go there too), so that no Redis is needed. Unset: `redis` when REDIS_URL or REDIS_CLUSTER_NODES is set, else `postgres`.",
   },
   QUEUE_PREFIX: {
     section: 'Queues: the timers (BullMQ)',
-    text: "Redis only: the first part of every queue key, so that several services (or test runs) can share one Redis database. On PostgreSQL the queues live in their own schema of the service's database.",
+    text: "Redis only: the first part of every queue key, so that several services (or test runs) can share one Redis database. On a Redis Cluster it must start with a hash tag (`{bull}`, the default there): every key of a queue then lives in one slot, on one master. Unset: `bull` (`{bull}` on a cluster). On PostgreSQL the queues live in their own schema of the service's database.",
   },
   PUBLIC_URL: {
     section: 'Public address',

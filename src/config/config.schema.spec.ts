@@ -75,6 +75,44 @@ describe('loadConfig', () => {
       expect(() => loadConfig({ QUEUE_BACKEND: 'redis' })).toThrow(/REDIS_URL: is required when QUEUE_BACKEND is redis/);
     });
 
+    it('REDIS_CLUSTER_NODES runs the queues on a Redis Cluster, its prefix hash-tagged by default', () => {
+      const config = loadConfig({ REDIS_CLUSTER_NODES: 'redis-1:6379, rediss://app:s%40cret@redis-2.internal:6380' });
+      expect(config).toMatchObject({
+        QUEUE_BACKEND: 'redis',
+        QUEUE_PREFIX: '{bull}',
+        redis: {
+          kind: 'cluster',
+          nodes: [
+            { host: 'redis-1', port: 6379 },
+            { host: 'redis-2.internal', port: 6380 },
+          ],
+          username: 'app',
+          password: 's@cret',
+          tls: true,
+        },
+      });
+      expect(loadConfig({ REDIS_URL: 'redis://cache:6379' })).toMatchObject({ QUEUE_PREFIX: 'bull', redis: { kind: 'server', url: 'redis://cache:6379' } });
+    });
+
+    it('a Redis Cluster refuses a prefix without a hash tag, a node without a port, and REDIS_URL beside it, naming each', () => {
+      expect(() => loadConfig({ REDIS_CLUSTER_NODES: 'a:1', QUEUE_PREFIX: 'dunning' })).toThrow(/QUEUE_PREFIX: must start with a hash tag such as \{dunning\}/);
+      expect(loadConfig({ REDIS_CLUSTER_NODES: 'a:1', QUEUE_PREFIX: '{dunning}' }).QUEUE_PREFIX).toBe('{dunning}');
+      expect(() => loadConfig({ REDIS_CLUSTER_NODES: 'a:1,b' })).toThrow(/REDIS_CLUSTER_NODES: "b" must be host:port/);
+      // A password in a bad node is not echoed into the boot log.
+      expect(() => loadConfig({ REDIS_CLUSTER_NODES: 'redis://:hunter2@b' })).toThrow(/REDIS_CLUSTER_NODES: "redis:\/\/b" must be/);
+      expect(() => loadConfig({ REDIS_CLUSTER_NODES: 'a:1', REDIS_URL: 'redis://cache:6379' })).toThrow(/REDIS_CLUSTER_NODES: is set together with REDIS_URL/);
+    });
+
+    it('DATABASE_READ_URL needs the primary it replicates', () => {
+      expect(() => loadConfig({ DATABASE_READ_URL: 'postgres://r@replica:5432/x' })).toThrow(/DATABASE_READ_URL: needs DATABASE_URL/);
+      expect(() => loadConfig({ DATABASE_URL: 'postgres://u@db:5432/x', DATABASE_READ_URL: 'mysql://r@replica/x' })).toThrow(
+        /DATABASE_READ_URL: must be a URL/,
+      );
+      expect(loadConfig({ DATABASE_URL: 'postgres://u@db:5432/x', DATABASE_READ_URL: 'postgres://r@replica:5432/x' }).DATABASE_READ_URL).toBe(
+        'postgres://r@replica:5432/x',
+      );
+    });
+
     it('treats empty and undefined variables as unset', () => {
       const config = loadConfig({ PORT: '', APP_ROLE: undefined, RECONCILE_EVERY: '', API_KEYS: '' });
       expect(config.PORT).toBe(3000);

@@ -111,6 +111,45 @@ const paymentLink = z.string().refine(
   { message: 'must be an https URL (http only for localhost); {invoice} and {case} in it become the invoice reference and the case id' },
 );
 
+/** A node of a Redis Cluster, as REDIS_CLUSTER_NODES names it. */
+export interface RedisNode {
+  host: string;
+  port: number;
+}
+
+/** Where the service's Redis is: one server (REDIS_URL), or the seed nodes of a Redis Cluster (REDIS_CLUSTER_NODES). */
+export type RedisTarget = { kind: 'server'; url: string } | { kind: 'cluster'; nodes: RedisNode[]; username?: string; password?: string; tls: boolean };
+
+/**
+ * REDIS_CLUSTER_NODES: seed nodes of a Redis Cluster, comma-separated, each `host:port` or a
+ * `redis://` / `rediss://` URL; credentials and TLS come from the first node that has them.
+ */
+const redisClusterNodes = z.string().transform((value, ctx) => {
+  const nodes: RedisNode[] = [];
+  let username: string | undefined;
+  let password: string | undefined;
+  let tls = false;
+  for (const entry of value.split(',').map((part) => part.trim())) {
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(/^[a-z]+:\/\//.test(entry) ? entry : `redis://${entry}`);
+    } catch {
+      parsed = undefined;
+    }
+    const port = Number(parsed?.port);
+    if (!parsed || !['redis:', 'rediss:'].includes(parsed.protocol) || !parsed.hostname || !Number.isInteger(port) || port < 1 || port > 65535) {
+      // Never echo a password back into the boot log.
+      ctx.addIssue({ code: 'custom', message: `"${entry.replace(/\/\/[^@/]*@/, '//')}" must be host:port or a redis:// or rediss:// URL with a port` });
+      return z.NEVER;
+    }
+    nodes.push({ host: parsed.hostname.replace(/^\[|\]$/g, ''), port });
+    username ??= parsed.username ? decodeURIComponent(parsed.username) : undefined;
+    password ??= parsed.password ? decodeURIComponent(parsed.password) : undefined;
+    tls ||= parsed.protocol === 'rediss:';
+  }
+  return { nodes, username, password, tls };
+});
+
 /** A file the service reads at start: it must be there and readable, else the boot stops naming the setting. */
 const readableFile = (what: string, check?: (head: Buffer) => boolean) =>
   z.string().refine(
@@ -167,14 +206,17 @@ export const configSchema = z.object({
   WORKER_PROCESSES: z.coerce.number().int().min(0).max(64).default(0),
   DATABASE_URL: url(['postgres', 'postgresql']).optional(),
   DATABASE_POOL_SIZE: positiveInt(20),
+  DATABASE_READ_URL: url(['postgres', 'postgresql']).optional(),
+  DATABASE_READ_POOL_SIZE: positiveInt(5),
   EMBEDDED_POSTGRES_DIR: z.string().min(1).default('./var/postgres'),
   EMBEDDED_POSTGRES_PORT: z.coerce.number().int().min(1).max(65535).default(5433),
   REDIS_URL: url(['redis', 'rediss']).optional(),
+  REDIS_CLUSTER_NODES: redisClusterNodes.optional(),
   QUEUE_BACKEND: z.enum(['redis', 'postgres']).optional(),
   QUEUE_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9_.{}-]{1,64}$/, 'must be 1 to 64 letters, digits or _ . - { }')
-    .default('bull'),
+    .optional(),
   SMTP_URL: url(['smtp', 'smtps']).optional(),
   SMTP_POOL_SIZE: positiveInt(5),
   OUTBOX_DIR: z.string().min(1).default('./var/outbox'),
@@ -258,32 +300,51 @@ export const configSchema = z.object({
 
 type Settings = z.output<typeof configSchema>;
 
+/** On a Redis Cluster every key of a queue must hash to one slot: BullMQ asks for a hash-tagged prefix. */
+const HASH_TAGGED = /^\{[^{}]+\}/;
+
 /**
  * The settings, with the stores resolved: without DATABASE_URL the service runs its own embedded
- * PostgreSQL (`embeddedPostgres`), and the queues run on Redis only when REDIS_URL is set.
+ * PostgreSQL (`embeddedPostgres`), and the queues run on Redis (`redis`, one server or a cluster)
+ * only when REDIS_URL or REDIS_CLUSTER_NODES is set.
  */
-export type AppConfig = Omit<Settings, 'DATABASE_URL' | 'QUEUE_BACKEND' | 'REDIS_URL'> & {
+export type AppConfig = Omit<Settings, 'DATABASE_URL' | 'QUEUE_BACKEND' | 'REDIS_URL' | 'REDIS_CLUSTER_NODES' | 'QUEUE_PREFIX'> & {
   DATABASE_URL: string;
   embeddedPostgres: boolean;
-} & ({ QUEUE_BACKEND: 'redis'; REDIS_URL: string } | { QUEUE_BACKEND: 'postgres'; REDIS_URL?: string });
+  QUEUE_PREFIX: string;
+  REDIS_URL?: string;
+} & ({ QUEUE_BACKEND: 'redis'; redis: RedisTarget } | { QUEUE_BACKEND: 'postgres' });
 
 function resolveStores(settings: Settings): AppConfig {
+  const { REDIS_CLUSTER_NODES, ...rest } = settings;
   const stores = {
-    ...settings,
+    ...rest,
     DATABASE_URL: settings.DATABASE_URL ?? `postgres://postgres@127.0.0.1:${settings.EMBEDDED_POSTGRES_PORT}/dunning`,
     embeddedPostgres: settings.DATABASE_URL === undefined,
+    QUEUE_PREFIX: settings.QUEUE_PREFIX ?? (REDIS_CLUSTER_NODES ? '{bull}' : 'bull'),
   };
-  const { REDIS_URL } = settings;
-  // checkTogether has refused QUEUE_BACKEND=redis without REDIS_URL.
-  return REDIS_URL && settings.QUEUE_BACKEND !== 'postgres' ? { ...stores, QUEUE_BACKEND: 'redis', REDIS_URL } : { ...stores, QUEUE_BACKEND: 'postgres' };
+  // checkTogether has refused QUEUE_BACKEND=redis without either, and both together.
+  const redis: RedisTarget | undefined = REDIS_CLUSTER_NODES
+    ? { kind: 'cluster', ...REDIS_CLUSTER_NODES }
+    : settings.REDIS_URL
+      ? { kind: 'server', url: settings.REDIS_URL }
+      : undefined;
+  return redis && settings.QUEUE_BACKEND !== 'postgres' ? { ...stores, QUEUE_BACKEND: 'redis', redis } : { ...stores, QUEUE_BACKEND: 'postgres' };
 }
 
 /** Settings that only make sense together. */
 function checkTogether(config: Settings): string[] {
   const problems: string[] = [];
-  if (config.QUEUE_BACKEND === 'redis' && !config.REDIS_URL) problems.push('  REDIS_URL: is required when QUEUE_BACKEND is redis');
+  if (config.QUEUE_BACKEND === 'redis' && !config.REDIS_URL && !config.REDIS_CLUSTER_NODES)
+    problems.push('  REDIS_URL: is required when QUEUE_BACKEND is redis (or REDIS_CLUSTER_NODES for a Redis Cluster)');
+  if (config.REDIS_URL && config.REDIS_CLUSTER_NODES) problems.push('  REDIS_CLUSTER_NODES: is set together with REDIS_URL; set one of them');
+  if (config.REDIS_CLUSTER_NODES && config.QUEUE_PREFIX !== undefined && !HASH_TAGGED.test(config.QUEUE_PREFIX))
+    problems.push(
+      `  QUEUE_PREFIX: must start with a hash tag such as {${config.QUEUE_PREFIX.replace(/[{}]/g, '') || 'bull'}} on a Redis Cluster (REDIS_CLUSTER_NODES)`,
+    );
   if (config.SIGNING_P12_PASSPHRASE !== undefined && !config.SIGNING_P12_FILE) problems.push('  SIGNING_P12_PASSPHRASE: is set but SIGNING_P12_FILE is not');
   if (config.PAYMENT_BANK && !config.PAYMENT_ACCOUNT) problems.push('  PAYMENT_BANK: needs PAYMENT_ACCOUNT, the account at that bank');
+  if (config.DATABASE_READ_URL && !config.DATABASE_URL) problems.push('  DATABASE_READ_URL: needs DATABASE_URL, the primary it replicates');
   if (config.PORT + config.WORKER_PROCESSES > 65535)
     problems.push(`  WORKER_PROCESSES: its processes' ports PORT+1 to PORT+${config.WORKER_PROCESSES} go past 65535`);
   return problems;

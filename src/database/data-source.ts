@@ -61,6 +61,15 @@ export function dataSourceOptions(config: Pick<AppConfig, 'DATABASE_URL' | 'DATA
   };
 }
 
+/**
+ * The replica's pool (DATABASE_READ_URL), for the reads that may lag the primary: never
+ * migrated, smaller, named so that the standby's pg_stat_activity shows whose it is.
+ */
+export function readDataSourceOptions(config: Pick<AppConfig, 'DATABASE_READ_URL' | 'DATABASE_READ_POOL_SIZE'> & { DATABASE_READ_URL: string }) {
+  const primary = dataSourceOptions({ DATABASE_URL: config.DATABASE_READ_URL, DATABASE_POOL_SIZE: config.DATABASE_READ_POOL_SIZE });
+  return { ...primary, migrations: [], extra: { ...primary.extra, application_name: 'dunning reads' } };
+}
+
 export function createDataSource(config: Pick<AppConfig, 'DATABASE_URL' | 'DATABASE_POOL_SIZE'>): DataSource {
   return new DataSource(dataSourceOptions(config));
 }

@@ -1,13 +1,14 @@
 import { runMigrations } from 'bullmq';
-import { Redis } from 'ioredis';
 import { Client } from 'pg';
-import type { AppConfig } from '../config/config.schema';
+import { clusterFault, describeRedis, openRedis, serversOf } from '../common/redis';
+import type { AppConfig, RedisTarget } from '../config/config.schema';
 import { createDataSource } from './data-source';
 import { AdvisoryLock } from './locks.repository';
 
 const HOW_TO_START = {
   postgres: 'Start one with `docker compose up -d postgres`, point DATABASE_URL at a running server, or leave it unset to use the embedded one.',
-  redis: 'Start one with `docker compose up -d redis`, point REDIS_URL at a running server, or leave it unset to keep the queues in PostgreSQL.',
+  redis:
+    'Start one with `docker compose up -d redis`, point REDIS_URL at a running server (or REDIS_CLUSTER_NODES at a cluster), or leave it unset to keep the queues in PostgreSQL.',
 };
 
 export class DependencyUnavailable extends Error {}
@@ -63,6 +64,46 @@ export async function migrate(config: Pick<AppConfig, 'DATABASE_URL' | 'DATABASE
   }
 }
 
+/** How long a boot waits for the replica to replay the primary's latest migration. */
+const REPLICA_CATCH_UP_MS = 60_000;
+const UNDEFINED_DATABASE = '3D000';
+
+/**
+ * With DATABASE_READ_URL set: the replica must answer and have replayed the primary's latest
+ * migration (a new database, or a schema change, reaches it a moment after the primary), else
+ * the boot stops naming the setting.
+ */
+export async function checkReplica(config: Pick<AppConfig, 'DATABASE_URL' | 'DATABASE_READ_URL'>): Promise<void> {
+  const readUrl = config.DATABASE_READ_URL;
+  if (!readUrl) return;
+  const latest = async (url: string) => {
+    const client = new Client({ connectionString: url, connectionTimeoutMillis: 5000 });
+    client.on('error', () => undefined);
+    await client.connect();
+    try {
+      return Number((await client.query<{ at: string | null }>('SELECT max("timestamp")::text AS at FROM migrations')).rows[0]?.at ?? 0);
+    } finally {
+      await client.end();
+    }
+  };
+  const wanted = await latest(config.DATABASE_URL);
+  const deadline = Date.now() + REPLICA_CATCH_UP_MS;
+  const unusable = (why: string) => new DependencyUnavailable(`the replica at ${where(readUrl)} (DATABASE_READ_URL) is not usable: ${why}`);
+  for (;;) {
+    let behind: string;
+    try {
+      if ((await latest(readUrl)) >= wanted) return;
+      behind = 'it has not replayed the latest migration';
+    } catch (error) {
+      // A database created on the primary a moment ago is not there yet; anything else will not mend itself.
+      if ((error as { code?: string }).code !== UNDEFINED_DATABASE) throw unusable((error as Error).message);
+      behind = (error as Error).message;
+    }
+    if (Date.now() > deadline) throw unusable(`${behind} after ${REPLICA_CATCH_UP_MS / 1000} s`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
 /** The time zone names PostgreSQL knows (`pg_timezone_names`). */
 export async function databaseTimeZones(databaseUrl: string): Promise<string[]> {
   const client = new Client({ connectionString: databaseUrl });
@@ -74,18 +115,25 @@ export async function databaseTimeZones(databaseUrl: string): Promise<string[]> 
   }
 }
 
-export async function checkRedis(redisUrl: string): Promise<void> {
-  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 5000 });
+/**
+ * Redis must answer (on a cluster: with every slot served), and should not evict: BullMQ loses
+ * jobs under eviction; the reconciler would recover them, but say so loudly.
+ */
+export async function checkRedis(target: RedisTarget): Promise<void> {
+  const redis = openRedis(target, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 5000 });
   redis.on('error', () => undefined);
   try {
     await redis.connect();
-    const policy = await redis.config('GET', 'maxmemory-policy').catch(() => null);
-    if (Array.isArray(policy) && policy[1] && policy[1] !== 'noeviction') {
-      // BullMQ loses jobs under eviction; the reconciler would recover them, but say so loudly.
-      console.warn(`Redis at ${where(redisUrl)} runs maxmemory-policy=${policy[1]}; use noeviction.`);
+    const fault = await clusterFault(redis);
+    if (fault) throw new Error(fault);
+    for (const server of serversOf(redis)) {
+      const policy = await server.config('GET', 'maxmemory-policy').catch(() => null);
+      if (Array.isArray(policy) && policy[1] && policy[1] !== 'noeviction') {
+        console.warn(`Redis at ${server.options.host}:${server.options.port} runs maxmemory-policy=${policy[1]}; use noeviction.`);
+      }
     }
   } catch (error) {
-    throw new DependencyUnavailable(`Redis is not reachable at ${where(redisUrl)} (REDIS_URL): ${(error as Error).message}. ${HOW_TO_START.redis}`);
+    throw new DependencyUnavailable(`Redis is not reachable at ${describeRedis(target)}: ${(error as Error).message}. ${HOW_TO_START.redis}`);
   } finally {
     redis.disconnect();
   }

@@ -1,9 +1,9 @@
 import { Controller, Get, Inject, Logger, OnModuleDestroy } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, HealthIndicatorService, TypeOrmHealthIndicator } from '@nestjs/terminus';
-import { Redis } from 'ioredis';
 import { Public } from '../common/auth/roles.decorator';
 import { watchRedisErrors } from '../common/connection-errors';
+import { clusterFault, openRedis, type RedisClient } from '../common/redis';
 import { Unlimited } from '../rate-limit/rate-limit.guard';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { ApiErrors } from '../docs/decorators';
@@ -16,7 +16,7 @@ import { ApiErrors } from '../docs/decorators';
 export class HealthController implements OnModuleDestroy {
   private readonly logger = new Logger(HealthController.name);
   /** Its own client that fails fast, unlike the queue's, which waits for Redis to return; none when the queues live in PostgreSQL. */
-  private readonly redis?: Redis;
+  private readonly redis?: RedisClient;
 
   constructor(
     private readonly health: HealthCheckService,
@@ -25,7 +25,7 @@ export class HealthController implements OnModuleDestroy {
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     if (config.QUEUE_BACKEND !== 'redis') return;
-    this.redis = new Redis(config.REDIS_URL, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2000 });
+    this.redis = openRedis(config.redis, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2000 });
     watchRedisErrors(this.redis, 'the readiness check', this.logger);
   }
 
@@ -59,6 +59,9 @@ export class HealthController implements OnModuleDestroy {
               const check = this.indicators.check('redis');
               try {
                 if (redis.status === 'wait') await redis.connect();
+                // A cluster is ready when every slot is served, not when one node answers.
+                const fault = await clusterFault(redis);
+                if (fault) return check.down({ message: fault });
                 await redis.ping();
                 return check.up();
               } catch (error) {

@@ -1,5 +1,7 @@
-import { createPostgresBackend, type Processor, Queue, Worker, type WorkerOptions } from 'bullmq';
+import { createPostgresBackend, type Processor, Queue, type QueueOptions, Worker, type WorkerOptions } from 'bullmq';
+import { Cluster } from 'ioredis';
 import { redisConnectionErrors } from '../common/connection-errors';
+import { openRedis, type RedisClient } from '../common/redis';
 import type { AppConfig } from '../config/config.schema';
 import { connectionErrors } from '../database/guarded-client';
 import { checkRedis, migrateQueueSchema } from '../database/preflight';
@@ -16,7 +18,9 @@ export const QUEUE_SCHEMA = 'bullmq';
  */
 function connection(config: AppConfig, role: 'producer' | 'worker', connections: number) {
   if (config.QUEUE_BACKEND === 'redis') {
-    return role === 'producer' ? { url: config.REDIS_URL, enableOfflineQueue: false } : { url: config.REDIS_URL, maxRetriesPerRequest: null };
+    const options = role === 'producer' ? { enableOfflineQueue: false } : { maxRetriesPerRequest: null };
+    // BullMQ builds a server's client from options itself, but takes a cluster only as a client.
+    return config.redis.kind === 'server' ? { url: config.redis.url, ...options } : openRedis(config.redis, options);
   }
   return {
     connectionString: config.DATABASE_URL,
@@ -35,7 +39,9 @@ export const queueErrorCounter = (config: AppConfig) => (config.QUEUE_BACKEND ==
 
 /** A producer for one queue, on the configured backend. */
 export function openQueue(name: string, config: AppConfig): Queue {
-  return new Queue(name, { connection: connection(config, 'producer', 4), prefix: config.QUEUE_PREFIX }, backend(config));
+  const opened = connection(config, 'producer', 4);
+  const options = { connection: opened, prefix: config.QUEUE_PREFIX };
+  return isClusterClient(opened) ? new QueueOnClient(name, options, opened) : new Queue(name, options, backend(config));
 }
 
 /** A worker for one queue, on the configured backend, with a connection for each job it runs at once. */
@@ -45,15 +51,52 @@ export function openWorker(
   config: AppConfig,
   options: Omit<WorkerOptions, 'connection' | 'prefix'> & { concurrency: number },
 ): Worker {
-  return new Worker(
-    name,
-    processor,
-    { ...options, connection: connection(config, 'worker', options.concurrency + 2), prefix: config.QUEUE_PREFIX },
-    backend(config),
-  );
+  const opened = connection(config, 'worker', options.concurrency + 2);
+  const settings = { ...options, connection: opened, prefix: config.QUEUE_PREFIX };
+  return isClusterClient(opened) ? new WorkerOnClient(name, processor, settings, opened) : new Worker(name, processor, settings, backend(config));
+}
+
+const isClusterClient = (opened: ReturnType<typeof connection>): opened is RedisClient => opened instanceof Cluster;
+
+// BullMQ leaves a client it was given open when it closes: these quit theirs after.
+class QueueOnClient extends Queue {
+  constructor(
+    name: string,
+    options: QueueOptions,
+    private readonly client: RedisClient,
+  ) {
+    super(name, options);
+  }
+
+  override async close(): Promise<void> {
+    try {
+      await super.close();
+    } finally {
+      this.client.disconnect();
+    }
+  }
+}
+
+class WorkerOnClient extends Worker {
+  constructor(
+    name: string,
+    processor: Processor,
+    options: WorkerOptions,
+    private readonly client: RedisClient,
+  ) {
+    super(name, processor, options);
+  }
+
+  override async close(force?: boolean): Promise<void> {
+    try {
+      await super.close(force);
+    } finally {
+      this.client.disconnect();
+    }
+  }
 }
 
 /** Before the first queue opens: Redis must answer, or BullMQ's tables must be in place in PostgreSQL. */
 export function prepareQueues(config: AppConfig): Promise<void> {
-  return config.QUEUE_BACKEND === 'redis' ? checkRedis(config.REDIS_URL) : migrateQueueSchema(config.DATABASE_URL, QUEUE_SCHEMA);
+  return config.QUEUE_BACKEND === 'redis' ? checkRedis(config.redis) : migrateQueueSchema(config.DATABASE_URL, QUEUE_SCHEMA);
 }

@@ -1,13 +1,13 @@
 import { CanActivate, ExecutionContext, HttpException, HttpStatus, Inject, Injectable, Logger, OnModuleDestroy, SetMetadata } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterPostgres, RateLimiterRedis, RateLimiterRes, type RateLimiterStoreAbstract } from 'rate-limiter-flexible';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { ApiKeyRing } from '../common/auth/api-keys';
 import { basicKey } from '../common/auth/basic-auth';
 import { sidePool } from '../database/data-source';
 import { watchRedisErrors } from '../common/connection-errors';
+import { openRedis } from '../common/redis';
 
 export const UNLIMITED = 'dunning:unlimited';
 /** Routes that are never limited (health probes). */
@@ -43,7 +43,7 @@ export class RequestLimiter implements OnModuleDestroy {
     const duration = Math.max(1, Math.round(config.RATE_LIMIT_WINDOW / 1000));
     const common = { points: config.RATE_LIMIT, duration, insuranceLimiter: new RateLimiterMemory({ points: config.RATE_LIMIT, duration }) };
     if (config.QUEUE_BACKEND === 'redis') {
-      const redis = new Redis(config.REDIS_URL, { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2000 });
+      const redis = openRedis(config.redis, { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2000 });
       watchRedisErrors(redis, 'the rate limiter', this.logger);
       this.store = { close: () => redis.disconnect() };
       this.limiter = new RateLimiterRedis({ ...common, storeClient: redis, keyPrefix: 'dunning:rate' });

@@ -69,8 +69,7 @@ export class ReportRepository extends SqlRepository {
    */
   async kpiCounts(window: Window, by: KpiDimension): Promise<KpiCounts[]> {
     const byTouch = TOUCH_KEYS[by] !== 'NULL';
-    const rows = await this.rows<Omit<KpiCounts, 'recoveredMinor'> & { recoveredMinor: string }>(
-      undefined,
+    const rows = await this.lagging<Omit<KpiCounts, 'recoveredMinor'> & { recoveredMinor: string }>(
       `WITH cohort AS (${COHORT}),
        outreach AS (
          SELECT t.case_id, ${TOUCH_KEYS[by]} AS key, count(*) FILTER (WHERE ${attemptSql('t')})::int AS attempts,
@@ -116,8 +115,7 @@ export class ReportRepository extends SqlRepository {
 
   /** Payments dated in the window on placed cases, at or after the placement, per agency, currency and rate. */
   async recoveredByAgency(window: Window): Promise<RecoveredAtRate[]> {
-    const rows = await this.rows<Omit<RecoveredAtRate, 'recoveredMinor'> & { recoveredMinor: string }>(
-      undefined,
+    const rows = await this.lagging<Omit<RecoveredAtRate, 'recoveredMinor'> & { recoveredMinor: string }>(
       `SELECT ap.agency, ap.currency, ap.commission_rate::text AS rate, count(DISTINCT ap.id)::int AS placements,
          COALESCE(sum(p.amount_minor), 0)::text AS "recoveredMinor"
        FROM agency_placements ap
@@ -132,8 +130,7 @@ export class ReportRepository extends SqlRepository {
 
   /** Cohort cases per policy by age in days (capped at `days`) and the day of their cure (capped at days + 1). */
   caseAges(window: Window, now: Date, days: number): Promise<CaseAges[]> {
-    return this.rows(
-      undefined,
+    return this.lagging(
       `SELECT pv.key AS policy, LEAST(floor(extract(epoch FROM $3::timestamptz - c.opened_at) / 86400)::int, $4::int) AS "ageDays",
          CASE WHEN ${curedSql('c')} THEN LEAST(floor(extract(epoch FROM c.closed_at - c.opened_at) / 86400)::int, $4::int + 1) END AS "curedDay",
          count(*)::int AS cases
@@ -146,8 +143,7 @@ export class ReportRepository extends SqlRepository {
 
   /** Open cases at each month's end by DPD bucket, and where each stood at the next month's end. */
   bucketMoves(months: readonly RollMonth[]): Promise<BucketMove[]> {
-    return this.rows(
-      undefined,
+    return this.lagging(
       `SELECT m.month, width_bucket(${dpdAt('m.end_at')}, $4::int[]) AS "from",
          CASE WHEN c.closed_at < m.next_end THEN CASE WHEN ${curedSql('c')} THEN $5::int ELSE $6::int END
            ELSE width_bucket(${dpdAt('m.next_end')}, $4::int[]) END AS "to",
@@ -163,8 +159,7 @@ export class ReportRepository extends SqlRepository {
 
   /** Cohort cases per combination of the funnel's facts (at most sixteen rows). */
   funnelFacts(window: Window): Promise<FunnelFacts[]> {
-    return this.rows(
-      undefined,
+    return this.lagging(
       `WITH cohort AS (SELECT c.id, c.status FROM cases c WHERE c.opened_at >= $1 AND c.opened_at < $2),
        facts AS (
          SELECT t.case_id, bool_or(${contactSql('t')}) AS contacted, bool_or(t.kind = 'promise.recorded') AS promised, bool_or(t.kind = 'promise.kept') AS kept
@@ -182,8 +177,7 @@ export class ReportRepository extends SqlRepository {
 
   /** qa.scored touches in the window per key and UTC day; a malformed score or list counts as none. */
   async qaScoreSums(window: Window, by: QaDimension): Promise<QaScoreSums[]> {
-    const rows = await this.rows<Omit<QaScoreSums, 'scoreSum'> & { scoreSum: string | null }>(
-      undefined,
+    const rows = await this.lagging<Omit<QaScoreSums, 'scoreSum'> & { scoreSum: string | null }>(
       `SELECT ${QA_KEYS[by]} AS key, to_char(t.at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day,
          count(*) FILTER (WHERE jsonb_typeof(t.data->'score') = 'number')::int AS scored,
          sum((t.data->>'score')::numeric) FILTER (WHERE jsonb_typeof(t.data->'score') = 'number')::text AS "scoreSum",
@@ -200,8 +194,7 @@ export class ReportRepository extends SqlRepository {
 
   /** Findings created in the window per rule and review status. */
   findingCounts(window: Window): Promise<FindingCounts[]> {
-    return this.rows(
-      undefined,
+    return this.lagging(
       `SELECT rule_id AS "ruleId", count(*)::int AS findings,
          count(*) FILTER (WHERE status = 'open')::int AS open, count(*) FILTER (WHERE status = 'appealed')::int AS appealed,
          count(*) FILTER (WHERE status = 'confirmed')::int AS confirmed, count(*) FILTER (WHERE status = 'overturned')::int AS overturned

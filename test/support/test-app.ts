@@ -8,6 +8,7 @@ import { Client } from 'pg';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { type AppFactory, createApp } from '../../src/bootstrap';
+import { openRedis, serversOf } from '../../src/common/redis';
 import { type AppConfig, loadConfig } from '../../src/config/config.schema';
 import { JobName, QueueName } from '../../src/jobs/job-names';
 import { JobQueue } from '../../src/jobs/job-queue.service';
@@ -34,14 +35,40 @@ export const TEST_API_KEYS = Object.entries(KEYS)
 export const testDatabase = (suite: string) => `dunning_test_${suite}${process.env.TEST_DB_TAG ? `_${process.env.TEST_DB_TAG}` : ''}`;
 export const testRedisUrl = (db: number) => `redis://127.0.0.1:${process.env.TEST_REDIS_PORT ?? '6379'}/${db}`;
 
-/** The e2e-postgres project runs suites with every queue on PostgreSQL and no Redis (jest.config.js). */
-export const queuesOnPostgres = (globalThis as { queueBackend?: string }).queueBackend === 'postgres';
+/**
+ * Projects that run suites once more on other stores (jest.config.js): `queueBackend: 'postgres'`
+ * puts every queue on PostgreSQL and uses no Redis; `redisCluster` runs the queues on a Redis
+ * Cluster and `readReplica` reads through a streaming standby, both started by the project's
+ * setup file for each suite file.
+ */
+const project = globalThis as { queueBackend?: string; redisCluster?: boolean; readReplica?: boolean };
+export const queuesOnPostgres = project.queueBackend === 'postgres';
+
+/** Where the suite's stores are, by project. */
+function stores(suite: string, redisDb: number): Record<string, string> {
+  if (queuesOnPostgres) return { DATABASE_URL: `postgres://postgres@127.0.0.1:5432/${testDatabase(`${suite}_pgq`)}`, QUEUE_BACKEND: 'postgres' };
+  if (project.redisCluster) {
+    return {
+      DATABASE_URL: `postgres://postgres@127.0.0.1:5432/${testDatabase(`${suite}_cluster`)}`,
+      REDIS_CLUSTER_NODES: process.env.TEST_REDIS_CLUSTER_NODES ?? '',
+      QUEUE_PREFIX: `{${suite}}`,
+    };
+  }
+  if (project.readReplica) {
+    return {
+      DATABASE_URL: `${process.env.TEST_PRIMARY_URL}/${testDatabase(suite)}`,
+      DATABASE_READ_URL: `${process.env.TEST_STANDBY_URL}/${testDatabase(suite)}`,
+      // Beside the e2e project's run of the same suite: the shared db, under a prefix of its own.
+      REDIS_URL: testRedisUrl(SHARED_REDIS_DB),
+      QUEUE_PREFIX: `e2e-replica-${suite}`,
+    };
+  }
+  return { DATABASE_URL: `postgres://postgres@127.0.0.1:5432/${testDatabase(suite)}`, REDIS_URL: testRedisUrl(redisDb) };
+}
 
 export function testEnv(suite: string, redisDb: number, extra: Record<string, string> = {}): Record<string, string> {
   return {
-    ...(queuesOnPostgres
-      ? { DATABASE_URL: `postgres://postgres@127.0.0.1:5432/${testDatabase(`${suite}_pgq`)}`, QUEUE_BACKEND: 'postgres' }
-      : { DATABASE_URL: `postgres://postgres@127.0.0.1:5432/${testDatabase(suite)}`, REDIS_URL: testRedisUrl(redisDb) }),
+    ...stores(suite, redisDb),
     API_KEYS: TEST_API_KEYS,
     POLICIES_DIR: 'test/fixtures/policies',
     TEMPLATES_DIR: 'templates',
@@ -65,26 +92,32 @@ export const SHARED_REDIS_DB = 0;
  * keys under the suite's queue prefix.
  */
 export async function resetStores(config: AppConfig): Promise<void> {
-  const name = new URL(config.DATABASE_URL).pathname.slice(1);
-  const admin = new Client({ connectionString: 'postgres://postgres@127.0.0.1:5432/postgres' });
+  const server = new URL(config.DATABASE_URL);
+  const name = server.pathname.slice(1);
+  server.pathname = '/postgres';
+  const admin = new Client({ connectionString: server.toString() });
   await admin.connect();
   await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
   await admin.end();
   await clearRedis(config);
 }
 
-/** Empties the suite's Redis: the whole db, or in the shared one only its queue prefix's keys. */
+/** Empties the suite's Redis: the whole db, or in the shared one (or a cluster) only its queue prefix's keys. */
 export async function clearRedis(config: AppConfig): Promise<void> {
   // On PostgreSQL the jobs went with the dropped database.
   if (config.QUEUE_BACKEND !== 'redis') return;
-  const redis = new Redis(config.REDIS_URL);
+  const redis = openRedis(config.redis, { lazyConnect: true });
+  await redis.connect();
   try {
-    if (new URL(config.REDIS_URL).pathname !== `/${SHARED_REDIS_DB}`) {
+    if (config.redis.kind === 'server' && new URL(config.redis.url).pathname !== `/${SHARED_REDIS_DB}`) {
       await redis.flushdb();
       return;
     }
-    for await (const keys of redis.scanStream({ match: `${config.QUEUE_PREFIX}:*`, count: 500 }) as AsyncIterable<string[]>) {
-      if (keys.length > 0) await redis.unlink(...keys);
+    // A hash-tagged prefix keeps a queue's keys on one node; a SCAN sees one node's keys only.
+    for (const server of serversOf(redis)) {
+      for await (const keys of server.scanStream({ match: `${config.QUEUE_PREFIX}:*`, count: 500 }) as AsyncIterable<string[]>) {
+        if (keys.length > 0) await server.unlink(...keys);
+      }
     }
   } finally {
     redis.disconnect();
@@ -133,16 +166,14 @@ export async function openTestApp(config: AppConfig, override?: (builder: Testin
 
 /** The suite's Redis, for suites that act on it directly: they run on the Redis backend only. */
 export function suiteRedis(config: AppConfig): Redis {
-  if (config.QUEUE_BACKEND !== 'redis') throw new Error('this suite acts on Redis and runs on the Redis backend only');
-  return new Redis(config.REDIS_URL);
+  if (config.QUEUE_BACKEND !== 'redis' || config.redis.kind !== 'server') throw new Error('this suite acts on one Redis server and runs on that backend only');
+  return new Redis(config.redis.url);
 }
 
 /** Loses every job of the suite's queues, as a flushed Redis or a restored database would. */
 export async function loseAllJobs(sut: TestApp): Promise<void> {
   if (sut.config.QUEUE_BACKEND === 'redis') {
-    const redis = new Redis(sut.config.REDIS_URL);
-    await redis.flushdb();
-    redis.disconnect();
+    await clearRedis(sut.config);
     return;
   }
   await Promise.all(

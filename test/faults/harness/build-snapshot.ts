@@ -3,7 +3,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSy
 import { join } from 'node:path';
 import { MAIN } from '../../support/service-process';
 import { waitFor } from '../../support/wait-for';
-import { onCleanup } from './cleanup';
+import { onCleanup } from '../../support/cleanup';
 
 /** The newest modification time of any file under `dir`. */
 function newest(dir: string): number {

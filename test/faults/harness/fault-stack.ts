@@ -2,10 +2,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { snapshotBuild } from './build-snapshot';
-import { onCleanup } from './cleanup';
+import { onCleanup } from '../../support/cleanup';
 import { FaultSmtp } from './fault-smtp';
-import { freePort } from './ports';
-import { PostgresCluster } from './postgres-cluster';
+import { freePort } from '../../support/ports';
+import { PostgresCluster } from '../../support/postgres-cluster';
 import { RedisServer } from './redis-server';
 
 /**

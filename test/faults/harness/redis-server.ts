@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { Redis } from 'ioredis';
 import { waitFor } from '../../support/wait-for';
-import { onCleanup } from './cleanup';
+import { onCleanup } from '../../support/cleanup';
 
 /**
  * A redis-server of the suite's own, without persistence (`--save "" --appendonly no`), as

@@ -2,8 +2,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, readdirSync, readFileSync, readlinkSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { waitFor } from '../../support/wait-for';
-import { onCleanup } from './cleanup';
-import { freePort } from './ports';
+import { onCleanup } from '../../support/cleanup';
+import { freePort } from '../../support/ports';
 
 export type Role = 'api' | 'worker';
 

@@ -1,4 +1,4 @@
-import { cleanupAll } from './cleanup';
+import { cleanupAll } from '../../support/cleanup';
 import { FaultStack } from './fault-stack';
 import { type FaultContext, runScenario, SCENARIO_TIMEOUT_MS, type ScenarioSpec } from './scenario';
 

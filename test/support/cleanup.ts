@@ -1,6 +1,7 @@
 /**
- * Last-resort cleanup for the fault suites: every child process, server and temp dir the harness
- * makes registers a synchronous undo here. `afterAll` runs them in order (newest first); if the
+ * Last-resort cleanup for suites that run servers of their own (the fault suites, the e2e runs
+ * on a Redis Cluster or a standby): every child process, server and temp dir they make
+ * registers a synchronous undo here. `afterAll` runs them in order (newest first); if the
  * Jest worker exits or is signalled before that, the exit handlers run whatever is left, so no
  * PostgreSQL cluster, Redis or service process outlives the run.
  */
@@ -16,7 +17,7 @@ function runAll(): void {
     try {
       undo();
     } catch (error) {
-      console.error(`fault harness cleanup of ${what} failed: ${(error as Error).message}`);
+      console.error(`cleanup of ${what} failed: ${(error as Error).message}`);
     }
   }
 }

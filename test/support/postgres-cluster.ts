@@ -3,14 +3,14 @@ import { chownSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
-import { waitFor } from '../../support/wait-for';
+import { waitFor } from './wait-for';
 import { onCleanup } from './cleanup';
 
 const BIN = '/usr/lib/postgresql/15/bin';
 
 /**
  * A PostgreSQL cluster of the suite's own, on its own port, that it may restart at will (the
- * shared one on 5432 is never touched). PostgreSQL refuses to run as root, so initdb and pg_ctl
+ * shared one on 5432 is never touched), or a streaming standby of one. PostgreSQL refuses to run as root, so initdb and pg_ctl
  * run as the `postgres` OS user, on a data dir under a temp dir that user owns; trust auth.
  */
 export class PostgresCluster {
@@ -20,7 +20,7 @@ export class PostgresCluster {
   private forget?: () => void;
 
   constructor(readonly port: number) {
-    this.dir = mkdtempSync(join(tmpdir(), 'dunning-faults-pg-'));
+    this.dir = mkdtempSync(join(tmpdir(), 'dunning-pg-'));
     this.data = join(this.dir, 'data');
     this.log = join(this.dir, 'postgres.log');
     chownSync(this.dir, uid('postgres'), gid('postgres'));
@@ -33,6 +33,21 @@ export class PostgresCluster {
   async start(): Promise<void> {
     this.forget = onCleanup(`PostgreSQL on ${this.port}`, () => this.destroy());
     asPostgres('initdb', ['-D', this.data, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--locale=C.UTF-8', '--no-sync', '--no-instructions']);
+    await this.launch();
+  }
+
+  /**
+   * A hot standby of `primary`, streaming its WAL: a base backup with the standby's settings
+   * written (`-R`), then started read-only. initdb's trust rules already admit replication from
+   * 127.0.0.1.
+   */
+  async startStandbyOf(primary: PostgresCluster): Promise<void> {
+    this.forget = onCleanup(`PostgreSQL standby on ${this.port}`, () => this.destroy());
+    asPostgres('pg_basebackup', ['-h', '127.0.0.1', '-p', String(primary.port), '-U', 'postgres', '-D', this.data, '-R', '-X', 'stream', '--no-sync']);
+    await this.launch();
+  }
+
+  private async launch(): Promise<void> {
     const options = [
       `-p ${this.port}`,
       '-c listen_addresses=127.0.0.1',
