@@ -80,7 +80,7 @@ async function noticePhase(
 ): Promise<{ eventsPerSecond: number; noticesPerSecond: number; noticeBytes: number; cpu: CpuByPart }> {
   const { baseUrl, apiKey, run, events, batch } = target;
   const before = sink.received;
-  const cpu = await CpuMeter.start(target.servicePid, target.databaseUrl, target.redisUrl);
+  const cpu = await CpuMeter.start([target.servicePid], target.databaseUrl, target.redisUrl);
   const startedAt = performance.now();
   await postEvents(baseUrl, apiKey, { run, count: events, batch, inFlight: POSTS_IN_FLIGHT });
   const postedAt = performance.now();
