@@ -54,18 +54,19 @@ interface Reading {
  */
 export class CpuMeter {
   private constructor(
-    private readonly servicePid: number,
+    private readonly servicePids: readonly number[],
     private readonly databaseUrl: string,
     private readonly redisUrl: string,
     private readonly before: Reading,
   ) {}
 
-  static async start(servicePid: number, databaseUrl: string, redisUrl: string): Promise<CpuMeter> {
-    return new CpuMeter(servicePid, databaseUrl, redisUrl, await read(servicePid, databaseUrl, redisUrl));
+  /** `servicePids`: the service's processes (each with the worker processes it started). */
+  static async start(servicePids: readonly number[], databaseUrl: string, redisUrl: string): Promise<CpuMeter> {
+    return new CpuMeter(servicePids, databaseUrl, redisUrl, await read(servicePids, databaseUrl, redisUrl));
   }
 
   async stop(): Promise<CpuByPart> {
-    const after = await read(this.servicePid, this.databaseUrl, this.redisUrl);
+    const after = await read(this.servicePids, this.databaseUrl, this.redisUrl);
     // A process that started during the run counts from zero; one that ended during it is lost (pools keep theirs).
     const spent = (end: Map<number, number>, begin: Map<number, number>) => [...end].reduce((sum, [pid, cpu]) => sum + cpu - (begin.get(pid) ?? 0), 0);
     return {
@@ -77,8 +78,8 @@ export class CpuMeter {
   }
 }
 
-async function read(servicePid: number, databaseUrl: string, redisUrl: string): Promise<Reading> {
-  const service = new Map([servicePid, ...childrenOf(servicePid)].map((pid) => [pid, processCpu(pid)]));
+async function read(servicePids: readonly number[], databaseUrl: string, redisUrl: string): Promise<Reading> {
+  const service = new Map(servicePids.flatMap((pid) => [pid, ...childrenOf(pid)]).map((pid) => [pid, processCpu(pid)]));
   const client = new Client({ connectionString: databaseUrl });
   await client.connect();
   let backends: number[];

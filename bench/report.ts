@@ -1,7 +1,8 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
-export interface BenchResult {
+/** The figures of the core phases (BENCH_PHASES `core`): ingest to split roles. */
+export interface CoreFigures {
   at: string;
   events: number;
   batch: number;
@@ -51,6 +52,43 @@ export interface BenchResult {
   cpus: number;
 }
 
+/** BENCH_PHASES `planned-steps`: the reconciler's sweep over many pending rows. */
+export interface PlannedStepsFigures {
+  plannedStepsAt: string;
+  plannedStepsInside: number;
+  plannedStepsSmall: number;
+  sweepMsSmall: number;
+  sweepSqlMsSmall: number;
+  plannedStepsLarge: number;
+  sweepMsLarge: number;
+  sweepSqlMsLarge: number;
+  plannedStepsCopyRowsPerSecond: number;
+  redisBytesPerQueuedJob: number;
+  sweepPlanAtLarge: string;
+  lockPlanAtLarge: string;
+  claimPlanAtLarge: string;
+}
+
+/** BENCH_PHASES `scale-out`: the end-to-end flow with 1, 2 and 4 worker processes. */
+export interface ScaleOutFigures {
+  scaleOutAt: string;
+  scaleOutEvents: number;
+  scaleOutNoticesPerSecond1: number;
+  scaleOutNoticesPerSecond2: number;
+  scaleOutNoticesPerSecond4: number;
+  scaleOutEfficiency2: number;
+  scaleOutEfficiency4: number;
+  scaleOutCpuPerNoticeMs1: number;
+  scaleOutCpuPerNoticeMs2: number;
+  scaleOutCpuPerNoticeMs4: number;
+  scaleOutPostgresCpuPerNoticeMs1: number;
+  postgresBytesPerCase: number;
+  postgresRowsPerCase: number;
+}
+
+/** Figures of the phases not run this time are kept from the previous results (each group has its own time). */
+export type BenchResult = CoreFigures & Partial<PlannedStepsFigures> & Partial<ScaleOutFigures>;
+
 const LABELS: Record<keyof BenchResult, string> = {
   at: 'Run at',
   events: 'Events',
@@ -96,10 +134,36 @@ const LABELS: Record<keyof BenchResult, string> = {
   loadAverageAtEnd: 'Load average (1 min) at end',
   node: 'Node',
   cpus: 'CPUs',
+  plannedStepsAt: 'Planned steps: run at',
+  plannedStepsInside: 'Planned steps: rows inside SCHEDULE_HORIZON (the same at both sizes)',
+  plannedStepsSmall: 'Planned steps: pending rows, smaller size',
+  sweepMsSmall: 'Reconciler sweep at the smaller size (ms, median; SQL and Redis)',
+  sweepSqlMsSmall: "Reconciler sweep's SQL at the smaller size (ms, median)",
+  plannedStepsLarge: 'Planned steps: pending rows, larger size',
+  sweepMsLarge: 'Reconciler sweep at the larger size (ms, median; SQL and Redis)',
+  sweepSqlMsLarge: "Reconciler sweep's SQL at the larger size (ms, median)",
+  plannedStepsCopyRowsPerSecond: 'Planned steps: COPY into scheduled_steps (rows/s, larger load)',
+  redisBytesPerQueuedJob: 'Redis bytes per queued step job (delayed, as the reconciler adds it)',
+  sweepPlanAtLarge: 'Sweep plan at the larger size (first page)',
+  lockPlanAtLarge: 'Step lock plan at the larger size (one step)',
+  claimPlanAtLarge: 'Notice claim plan at the larger size (gathered)',
+  scaleOutAt: 'Scale-out: run at',
+  scaleOutEvents: 'Scale-out: events per run',
+  scaleOutNoticesPerSecond1: 'Scale-out, 1 worker process: end to end (notices/s)',
+  scaleOutNoticesPerSecond2: 'Scale-out, 2 worker processes: end to end (notices/s)',
+  scaleOutNoticesPerSecond4: 'Scale-out, 4 worker processes: end to end (notices/s)',
+  scaleOutEfficiency2: 'Scale-out efficiency, 2 workers ((rate₂ ÷ rate₁) ÷ 2)',
+  scaleOutEfficiency4: 'Scale-out efficiency, 4 workers ((rate₄ ÷ rate₁) ÷ 4)',
+  scaleOutCpuPerNoticeMs1: 'Scale-out, 1 worker: CPU per notice, all parts (ms)',
+  scaleOutCpuPerNoticeMs2: 'Scale-out, 2 workers: CPU per notice, all parts (ms)',
+  scaleOutCpuPerNoticeMs4: 'Scale-out, 4 workers: CPU per notice, all parts (ms)',
+  scaleOutPostgresCpuPerNoticeMs1: 'Scale-out, 1 worker: CPU per notice, PostgreSQL backends (ms)',
+  postgresBytesPerCase: 'PostgreSQL bytes per case (all tables and indexes, one-notice policy)',
+  postgresRowsPerCase: 'PostgreSQL rows per case (all tables, one-notice policy)',
 };
 
 export function markdownTable(result: BenchResult): string {
-  const rows = (Object.keys(LABELS) as (keyof BenchResult)[]).map((key) => `| ${LABELS[key]} | ${result[key]} |`);
+  const rows = (Object.keys(LABELS) as (keyof BenchResult)[]).map((key) => `| ${LABELS[key]} | ${result[key] ?? 'not measured yet'} |`);
   return ['| Figure | Value |', '| --- | --- |', ...rows].join('\n');
 }
 
@@ -137,7 +201,45 @@ function howMeasured(result: BenchResult): string[] {
     `- **Step lateness**: ${result.lateSteps} cases posted to the API process ahead of time, each with one email notice whose due instants ` +
       'are spread evenly over 10 s; per step, when the worker claimed its dispatch (dispatches.created_at) minus its planned due instant. ' +
       'The bare BullMQ figure is the timer alone: as many no-op delayed jobs over the same 10 s, on the same Redis, at the same worker concurrency.',
+    ...(hasPlannedSteps(result) ? plannedStepsMeasured(result) : []),
+    ...(hasScaleOut(result) ? scaleOutMeasured(result) : []),
   ];
+}
+
+const hasPlannedSteps = (result: BenchResult): result is BenchResult & PlannedStepsFigures => result.plannedStepsAt !== undefined;
+const hasScaleOut = (result: BenchResult): result is BenchResult & ScaleOutFigures => result.scaleOutAt !== undefined;
+
+function plannedStepsMeasured(result: PlannedStepsFigures): string[] {
+  return [
+    `- **Planned steps** (run at ${result.plannedStepsAt}): an application inside the bench process (\`createApp\`, APP_ROLE=api, so no ` +
+      'sweep or worker of its own) on a database of its own. One case opened over HTTP with the ten-daily-notices policy is copied by SQL ' +
+      `into one case (debtor, invoice) per ten steps; the steps are loaded with \`COPY … FROM STDIN\`, ${result.plannedStepsInside} of them due ` +
+      'one to five hours out (inside SCHEDULE_HORIZON, PT6H) and every other one a day to half a year out, then VACUUM ANALYZE. At ' +
+      `${result.plannedStepsSmall} and then ${result.plannedStepsLarge} pending rows, five passes of the real \`Reconciler.reconcile()\` ` +
+      "(its pages of 1000 and its addBulk to Redis; the first pass adds the jobs, the later ones find them there), and of the sweep's SQL " +
+      'alone (the same page loop, no enqueue); medians. Goal: the time follows the rows inside the horizon, not all rows. The plans are ' +
+      '`EXPLAIN (ANALYZE, BUFFERS)` at the larger size of the statements the repositories send, run in a transaction rolled back ' +
+      '(`planned-steps-plans.md` beside this file). Redis bytes per job: `used_memory` after the first pass minus before, per job added.',
+  ];
+}
+
+function scaleOutMeasured(result: ScaleOutFigures): string[] {
+  return [
+    `- **Scale-out** (run at ${result.scaleOutAt}): one \`APP_ROLE=api\` process and 1, 2 or 4 \`APP_ROLE=worker\` processes of ` +
+      "`node dist/main.js` (the image's NODE_ENV and NODE_OPTIONS, WORKER_CONCURRENCY 32 each, DATABASE_POOL_SIZE 10 each so that five " +
+      `processes fit the shared server's connections), on the same Redis and PostgreSQL, a new database for each count; ${result.scaleOutEvents} ` +
+      'events posted to the API as in the end-to-end phase, timed from the first post to the last message the sink received. Efficiency ' +
+      "is (rate with n ÷ rate with one) ÷ n: 1 when every added worker adds the first one's rate. CPU per notice is every part's, as above. " +
+      "The API, the workers, PostgreSQL, Redis and the bench's client and sink share this machine's cores, so added workers contend for " +
+      'them: the CPU per notice, not the rate, is what carries over to a larger machine. ' +
+      "Bytes and rows per case: every table of the first run's database (pg_total_relation_size: heap, indexes, TOAST; dead rows " +
+      'included, as the sends left them) once every notice is sent and scored, divided by its cases.',
+  ];
+}
+
+/** The previous run's figures, whose groups a run of fewer phases keeps. */
+export async function readResults(dir: string): Promise<BenchResult> {
+  return JSON.parse(await readFile(join(dir, 'latest.json'), 'utf8')) as BenchResult;
 }
 
 export async function writeResults(dir: string, result: BenchResult): Promise<string> {

@@ -13,7 +13,9 @@ import { horizonMemory } from './horizon-memory';
 import { bareTimerLateness } from './lateness';
 import { imageNodeOptions, splitRoles } from './process-memory';
 import { rawQueueJobsPerSecond, rawSmtpPerSecond } from './raw';
-import { type BenchResult, writeResults } from './report';
+import { plannedSteps, type SweepAtSize } from './planned-steps';
+import { type BenchResult, type CoreFigures, type PlannedStepsFigures, readResults, type ScaleOutFigures, writeResults } from './report';
+import { scaleOut, type ScaleOutRun } from './scale-out';
 import { diagnose, dropDatabase, flushRedis, postEvents, qaScoringCatchUp, timeBatch, writeBenchPolicy } from './service';
 import { type CpuByPart, CpuMeter } from './cpu';
 import { SmtpSink } from './smtp-sink';
@@ -80,7 +82,7 @@ async function noticePhase(
 ): Promise<{ eventsPerSecond: number; noticesPerSecond: number; noticeBytes: number; cpu: CpuByPart }> {
   const { baseUrl, apiKey, run, events, batch } = target;
   const before = sink.received;
-  const cpu = await CpuMeter.start(target.servicePid, target.databaseUrl, target.redisUrl);
+  const cpu = await CpuMeter.start([target.servicePid], target.databaseUrl, target.redisUrl);
   const startedAt = performance.now();
   await postEvents(baseUrl, apiKey, { run, count: events, batch, inFlight: POSTS_IN_FLIGHT });
   const postedAt = performance.now();
@@ -101,54 +103,50 @@ async function noticePhase(
   return { eventsPerSecond: events / seconds(startedAt, postedAt), noticesPerSecond, noticeBytes: sink.averageBytes(), cpu: spent };
 }
 
-async function main(): Promise<void> {
-  const events = intEnv('BENCH_EVENTS', 20_000);
-  const batch = intEnv('BENCH_BATCH', 500);
+/** The groups of phases BENCH_PHASES picks from (comma-separated; all by default). */
+const PHASES = ['core', 'planned-steps', 'scale-out'] as const;
+type Phase = (typeof PHASES)[number];
+const isPhase = (name: string): name is Phase => (PHASES as readonly string[]).includes(name);
+
+function phasesToRun(): Set<Phase> {
+  const names = (process.env.BENCH_PHASES ?? '')
+    .split(',')
+    .map((name) => name.trim())
+    .filter(Boolean);
+  if (names.length === 0) return new Set(PHASES);
+  const unknown = names.filter((name) => !isPhase(name));
+  if (unknown.length) throw new Error(`BENCH_PHASES: unknown ${unknown.join(', ')} (known: ${PHASES.join(', ')})`);
+  return new Set(names.filter(isPhase));
+}
+
+/** What every group of phases shares: the sink, the keys, and the service's settings. */
+interface BenchContext {
+  run: string;
+  events: number;
+  batch: number;
+  sink: SmtpSink;
+  smtpPort: number;
+  apiKey: string;
+  financeKey: string;
+  httpPort: number;
+  workerProcesses: number;
+  layout: string;
+  env: Record<string, string>;
+}
+
+/** Ingest, end to end, batches, the horizon, PostgreSQL queues, the bare parts and the split roles. */
+async function corePhases(context: BenchContext, loadAtStart: number): Promise<CoreFigures> {
+  const { run, events, batch, sink, smtpPort, apiKey, financeKey, httpPort, workerProcesses, layout, env } = context;
   const batchCases = intEnv('BENCH_BATCH_CASES', 100_000);
   const realBatchCases = intEnv('BENCH_BATCH_REAL_CASES', 10_000);
   const lateSteps = intEnv('BENCH_LATE_STEPS', 10_000);
   const horizonSteps = intEnv('BENCH_HORIZON_STEPS', 1_000_000);
-  const loadAtStart = loadavg()[0]!;
-  // One process per core: the service process (API and a worker) and a worker process beside it.
-  const workerProcesses = intEnv('BENCH_WORKER_PROCESSES', availableParallelism() - 1, 0);
-  const layout =
-    `1 service process (API + worker)` +
-    (workerProcesses ? ` + ${workerProcesses} worker process${workerProcesses > 1 ? 'es' : ''} (WORKER_PROCESSES=${workerProcesses})` : '') +
-    ', and the bench process (HTTP client, SMTP sink)';
-  const run = randomBytes(4).toString('hex');
   let service: Awaited<ReturnType<typeof startService>> | undefined;
   let app: INestApplication | undefined;
   const rss = new RssSampler(200, () => (service ? treeRss(service.child.pid!) : 0));
-  let policiesDir: string | undefined;
-  const { sink, port: smtpPort } = await SmtpSink.start();
   try {
     await dropDatabase(DATABASE_URL);
     await flushRedis(REDIS_URL);
-    policiesDir = await writeBenchPolicy();
-    const apiKey = randomBytes(16).toString('hex');
-    const financeKey = randomBytes(16).toString('hex');
-    const httpPort = await freePort();
-    // As the image runs it (NODE_ENV, the heap limit); the split-roles phase starts its processes with the same settings.
-    const env: Record<string, string> = {
-      NODE_ENV: 'production',
-      NODE_OPTIONS: await imageNodeOptions(join(ROOT, 'Dockerfile')),
-      PORT: String(httpPort),
-      HOST: '127.0.0.1',
-      APP_ROLE: 'all',
-      WORKER_PROCESSES: String(workerProcesses),
-      DATABASE_URL,
-      DATABASE_POOL_SIZE: '20',
-      REDIS_URL,
-      SMTP_URL: `smtp://127.0.0.1:${smtpPort}`,
-      SMTP_POOL_SIZE: String(SMTP_POOL_SIZE),
-      API_KEYS: `bench:ingest:${apiKey},benchfin:finance:${financeKey}`,
-      POLICIES_DIR: policiesDir,
-      TEMPLATES_DIR: join(ROOT, 'templates'),
-      // The gate runs in full, but a bench at any hour must not wait for business hours or caps.
-      COMPLIANCE_FILE: join(ROOT, 'test/fixtures/compliance-open.yaml'),
-      WORKER_CONCURRENCY: String(WORKER_CONCURRENCY),
-      LOG_LEVEL: 'warn',
-    };
     const workerPorts = Array.from({ length: workerProcesses }, (_, n) => httpPort + n + 1);
     service = await startService(env, [httpPort, ...workerPorts]);
     console.log(`bench ${run}: ${events} events in batches of ${batch}, ${layout}; API on :${httpPort}, SMTP sink on :${smtpPort}`);
@@ -235,7 +233,7 @@ async function main(): Promise<void> {
       { databaseUrl: rolesDatabaseUrl(DATABASE_URL), sink, apiKey, run: `${run}s`, events, batch, lateSteps, lateWindowMs: LATE_WINDOW_MS },
     );
 
-    const result: BenchResult = {
+    return {
       at: new Date().toISOString(),
       events,
       batch,
@@ -281,12 +279,142 @@ async function main(): Promise<void> {
       node: process.version,
       cpus: availableParallelism(),
     };
-    console.log(`\n${await writeResults(join(ROOT, 'bench', 'results'), result)}\n`);
   } finally {
     rss.stop();
     // On failure the service or the app may still run workers; stop them before the sink they send to.
     if (service) await stopService(service);
     await app?.close().catch((error: unknown) => console.error('closing the app:', error));
+  }
+}
+
+/** The reconciler's sweep at two sizes of pending rows, in an app of the bench process on a database of its own. */
+async function plannedStepsPhase(context: BenchContext): Promise<PlannedStepsFigures> {
+  const sizes = (process.env.BENCH_PLANNED_STEPS || '1000000,10000000').split(',').map(Number);
+  if (sizes.length !== 2 || sizes.some((size) => !Number.isInteger(size))) throw new Error('BENCH_PLANNED_STEPS must be two sizes, such as 1000000,10000000');
+  const databaseUrl = `${DATABASE_URL}_planned`;
+  await dropDatabase(databaseUrl);
+  await flushRedis(REDIS_URL);
+  const app = await createApp(loadConfig({ ...context.env, DATABASE_URL: databaseUrl, APP_ROLE: 'api', WORKER_PROCESSES: '0' }));
+  try {
+    await app.listen(context.httpPort, '127.0.0.1');
+    const planned = await plannedSteps(
+      { app, baseUrl: `http://127.0.0.1:${context.httpPort}`, apiKey: context.apiKey, databaseUrl, redisUrl: REDIS_URL },
+      {
+        run: `${context.run}p`,
+        sizes,
+        inside: intEnv('BENCH_PLANNED_INSIDE', 10_000),
+        runs: 5,
+        plansFile: join(ROOT, 'bench', 'results', 'planned-steps-plans.md'),
+      },
+    );
+    const [small, large] = planned.sizes as [SweepAtSize, SweepAtSize];
+    return {
+      plannedStepsAt: new Date().toISOString(),
+      plannedStepsInside: planned.inside,
+      plannedStepsSmall: small.rows,
+      sweepMsSmall: small.sweepMs,
+      sweepSqlMsSmall: small.sweepSqlMs,
+      plannedStepsLarge: large.rows,
+      sweepMsLarge: large.sweepMs,
+      sweepSqlMsLarge: large.sweepSqlMs,
+      plannedStepsCopyRowsPerSecond: large.copyRowsPerSecond,
+      redisBytesPerQueuedJob: planned.redisBytesPerJob,
+      sweepPlanAtLarge: planned.sweepPlan,
+      lockPlanAtLarge: planned.lockPlan,
+      claimPlanAtLarge: planned.claimPlan,
+    };
+  } finally {
+    await app.close();
+    // Ten million rows take gigabytes: the database goes as soon as it is measured.
+    await dropDatabase(databaseUrl);
+    await flushRedis(REDIS_URL);
+  }
+}
+
+/** The end-to-end flow with 1, 2 and 4 worker processes beside one API process. */
+async function scaleOutPhase(context: BenchContext): Promise<ScaleOutFigures> {
+  const events = intEnv('BENCH_SCALE_EVENTS', context.events);
+  const { runs, postgresBytesPerCase, postgresRowsPerCase } = await scaleOut(
+    // Five processes of DATABASE_POOL_SIZE each must fit the server's max_connections beside other users.
+    { ...context.env, DATABASE_POOL_SIZE: '10' },
+    {
+      databaseUrl: `${DATABASE_URL}_scale`,
+      sink: context.sink,
+      apiKey: context.apiKey,
+      run: `${context.run}w`,
+      events,
+      batch: context.batch,
+      workerCounts: [1, 2, 4],
+    },
+  );
+  const [one, two, four] = runs as [ScaleOutRun, ScaleOutRun, ScaleOutRun];
+  return {
+    scaleOutAt: new Date().toISOString(),
+    scaleOutEvents: events,
+    scaleOutNoticesPerSecond1: one.noticesPerSecond,
+    scaleOutNoticesPerSecond2: two.noticesPerSecond,
+    scaleOutNoticesPerSecond4: four.noticesPerSecond,
+    scaleOutEfficiency2: two.efficiency,
+    scaleOutEfficiency4: four.efficiency,
+    scaleOutCpuPerNoticeMs1: one.cpuPerNoticeMs,
+    scaleOutCpuPerNoticeMs2: two.cpuPerNoticeMs,
+    scaleOutCpuPerNoticeMs4: four.cpuPerNoticeMs,
+    scaleOutPostgresCpuPerNoticeMs1: one.cpuPerNoticePostgresMs,
+    postgresBytesPerCase,
+    postgresRowsPerCase,
+  };
+}
+
+async function main(): Promise<void> {
+  const phases = phasesToRun();
+  const resultsDir = join(ROOT, 'bench', 'results');
+  // A run of fewer phases keeps the other groups' figures from the last results.
+  const previous = phases.size < PHASES.length ? await readResults(resultsDir) : undefined;
+  const events = intEnv('BENCH_EVENTS', 20_000);
+  const batch = intEnv('BENCH_BATCH', 500);
+  const loadAtStart = loadavg()[0]!;
+  // One process per core: the service process (API and a worker) and a worker process beside it.
+  const workerProcesses = intEnv('BENCH_WORKER_PROCESSES', availableParallelism() - 1, 0);
+  const layout =
+    `1 service process (API + worker)` +
+    (workerProcesses ? ` + ${workerProcesses} worker process${workerProcesses > 1 ? 'es' : ''} (WORKER_PROCESSES=${workerProcesses})` : '') +
+    ', and the bench process (HTTP client, SMTP sink)';
+  const run = randomBytes(4).toString('hex');
+  let policiesDir: string | undefined;
+  const { sink, port: smtpPort } = await SmtpSink.start();
+  try {
+    policiesDir = await writeBenchPolicy();
+    const apiKey = randomBytes(16).toString('hex');
+    const financeKey = randomBytes(16).toString('hex');
+    const httpPort = await freePort();
+    // As the image runs it (NODE_ENV, the heap limit); the split-roles phase starts its processes with the same settings.
+    const env: Record<string, string> = {
+      NODE_ENV: 'production',
+      NODE_OPTIONS: await imageNodeOptions(join(ROOT, 'Dockerfile')),
+      PORT: String(httpPort),
+      HOST: '127.0.0.1',
+      APP_ROLE: 'all',
+      WORKER_PROCESSES: String(workerProcesses),
+      DATABASE_URL,
+      DATABASE_POOL_SIZE: '20',
+      REDIS_URL,
+      SMTP_URL: `smtp://127.0.0.1:${smtpPort}`,
+      SMTP_POOL_SIZE: String(SMTP_POOL_SIZE),
+      API_KEYS: `bench:ingest:${apiKey},benchfin:finance:${financeKey}`,
+      POLICIES_DIR: policiesDir,
+      TEMPLATES_DIR: join(ROOT, 'templates'),
+      // The gate runs in full, but a bench at any hour must not wait for business hours or caps.
+      COMPLIANCE_FILE: join(ROOT, 'test/fixtures/compliance-open.yaml'),
+      WORKER_CONCURRENCY: String(WORKER_CONCURRENCY),
+      LOG_LEVEL: 'warn',
+    };
+    const context: BenchContext = { run, events, batch, sink, smtpPort, apiKey, financeKey, httpPort, workerProcesses, layout, env };
+    const core = phases.has('core') ? await corePhases(context, loadAtStart) : previous!;
+    const planned = phases.has('planned-steps') ? await plannedStepsPhase(context) : undefined;
+    const scale = phases.has('scale-out') ? await scaleOutPhase(context) : undefined;
+    const result: BenchResult = { ...previous, ...core, ...planned, ...scale };
+    console.log(`\n${await writeResults(resultsDir, result)}\n`);
+  } finally {
     await sink.close();
     if (policiesDir) await rm(policiesDir, { recursive: true, force: true });
   }

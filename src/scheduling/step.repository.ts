@@ -295,14 +295,17 @@ export class StepRepository extends SqlRepository {
 
   /**
    * Steps of active cases due by `horizon` after the keyset position that should have a job: the
-   * waiting ones, and those left running since before `staleBefore` (their worker is gone).
+   * waiting ones, and those left running since before `staleBefore` (their worker is gone). The
+   * status test repeats scheduled_steps_due's predicate as one condition: written as an OR of
+   * statuses, the planner read the index once per arm and sorted every step inside the horizon
+   * for each page (docs/scaling.md); this way it walks the index in order and stops at the page.
    */
   async dueWithin(tx: Tx, horizon: Date, after: DueStep, staleBefore: Date, limit: number): Promise<DueStep[]> {
     const rows = await this.rows<{ id: string; due_at: Date }>(
       tx,
       `SELECT s.id, s.due_at FROM scheduled_steps s JOIN cases c ON c.id = s.case_id
        WHERE c.status = 'active' AND s.due_at <= $1 AND (s.due_at, s.id) > ($2, $3)
-         AND (s.status IN ${WAITING} OR (s.status = 'running' AND s.started_at < $4))
+         AND s.status IN ('pending', 'running', 'deferred') AND (s.status <> 'running' OR s.started_at < $4)
        ORDER BY s.due_at, s.id LIMIT $5`,
       [horizon, after.dueAt, after.id, staleBefore, limit],
     );
