@@ -125,6 +125,14 @@ export const CONFIG_DOCS = {
     text: 'How often the reconciler enqueues the steps inside the horizon that have no job (also once at boot); the agency webhooks and stalled batches are swept as often. Worker processes only.',
   },
   SEAL_EVERY: { section: 'Scheduling', text: 'How often the audit seal hashes the heads of every case chain that moved. Worker processes only.' },
+  PARTITIONS_AHEAD: {
+    section: 'Scheduling',
+    text: 'Months ahead of the current one for which touches and dispatches have their partition ready ([the audit trail](audit.md#partitions)); 1 to 24.',
+  },
+  PARTITION_CHECK_EVERY: {
+    section: 'Scheduling',
+    text: 'How often a worker process creates the partitions of the months ahead that are missing (one process at a time; nothing to do most times). Worker processes only.',
+  },
   STEP_ATTEMPTS: { section: 'Step jobs', text: 'Attempts per job before it fails for good (a step then records notice.failed or letter.failed).' },
   STEP_BACKOFF: { section: 'Step jobs', text: 'First retry delay; it doubles on each further retry (30 s, 1 min, 2 min, 4 min, 8 min with the defaults).' },
   OUTCOME_PATIENCE: {

@@ -186,6 +186,8 @@ export const configSchema = z.object({
   RECONCILE_EVERY: isoDuration('PT1M'),
   SCHEDULE_HORIZON: isoDuration('PT6H'),
   SEAL_EVERY: isoDuration('PT5M'),
+  PARTITIONS_AHEAD: z.coerce.number().int().min(1).max(24).default(3),
+  PARTITION_CHECK_EVERY: isoDuration('PT6H'),
   STEP_ATTEMPTS: positiveInt(6),
   STEP_BACKOFF: isoDuration('PT30S'),
   OUTCOME_PATIENCE: isoDuration('PT15M'),

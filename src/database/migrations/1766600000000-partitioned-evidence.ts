@@ -42,6 +42,10 @@ export class PartitionedEvidence1766600000000 implements MigrationInterface {
           EXECUTE format('CREATE TRIGGER %I BEFORE TRUNCATE ON %I FOR EACH STATEMENT EXECUTE FUNCTION refuse_audit_change()', name || '_no_truncate', name);
         END IF;
         RETURN true;
+      EXCEPTION WHEN check_violation THEN
+        -- Rows of that month already sit in the default partition (append-only: they cannot move). They stay there.
+        RAISE WARNING 'partition % not created: the default partition of % holds rows of its months', name, parent;
+        RETURN false;
       END $$;
 
       CREATE TABLE touch_keys (
