@@ -32,6 +32,7 @@ export const SECTIONS = [
   'Outbound webhooks',
   'Quality inspection',
   'Finance batches',
+  'Evidence retention',
 ] as const;
 export type Section = (typeof SECTIONS)[number];
 
@@ -306,6 +307,21 @@ export const CONFIG_DOCS = {
   QA_SCORING_MAX_LAG: {
     section: 'Quality inspection',
     text: 'While steps wait in the queue, scoring gives way to them, but never falls further behind than this: past it, a round scores until it has caught up.',
+  },
+  RETENTION_LEGAL_MINIMUM: {
+    section: 'Evidence retention',
+    text: 'The shortest time the law lets you keep the audit trail and the dispatches (years and months, such as P5Y or P6Y6M; set it to what your jurisdiction requires). A retention below it stops the boot, and a retention run that would keep less is refused ([retention](operations.md#evidence-retention)).',
+    examples: ['P6Y'],
+  },
+  RETENTION_TOUCHES: {
+    section: 'Evidence retention',
+    text: "How long touches are kept: `keep` (forever, the default) or years and months, at least RETENTION_LEGAL_MINIMUM. Older month partitions are removed only by an administrator's retention run, after an export.",
+    examples: ['P7Y'],
+  },
+  RETENTION_DISPATCHES: {
+    section: 'Evidence retention',
+    text: 'How long dispatch rows are kept, as RETENTION_TOUCHES.',
+    examples: ['P7Y'],
   },
   BATCH_CHUNK: { section: 'Finance batches', text: 'Items a dunning-run batch driver takes per transaction (letter batches take 20).' },
   BATCH_STALL_AFTER: {
