@@ -35,4 +35,28 @@ export class PartitionRepository extends SqlRepository {
     );
     return rows.flatMap((row) => parseMonthPartition(table, row.name) ?? []);
   }
+
+  /**
+   * Detaches the partition: it stays as a table of its own for the operator to archive and drop.
+   * PostgreSQL removes the row triggers cloned from the parent on detach, so a touches partition
+   * gets its own refusal of UPDATE and DELETE back (its TRUNCATE trigger is its own already).
+   */
+  async detach(tx: Tx, partition: MonthPartition): Promise<void> {
+    const name = identifier(partition);
+    await this.run(tx, `ALTER TABLE ${partition.table} DETACH PARTITION ${name}`);
+    if (APPEND_ONLY[partition.table]) {
+      await this.run(tx, `CREATE TRIGGER ${partition.name}_append_only BEFORE UPDATE OR DELETE ON ${name} FOR EACH ROW EXECUTE FUNCTION refuse_audit_change()`);
+    }
+  }
+
+  /** Drops the partition and its rows (their key rows stay: keys are never reused). */
+  async drop(tx: Tx, partition: MonthPartition): Promise<void> {
+    await this.run(tx, `DROP TABLE ${identifier(partition)}`);
+  }
+}
+
+/** A partition's name as an SQL identifier: only names `parseMonthPartition` gives (`touches_2026_03`) ever get here. */
+function identifier(partition: MonthPartition): string {
+  if (parseMonthPartition(partition.table, partition.name)?.name !== partition.name) throw new Error(`not a month partition: ${partition.name}`);
+  return `"${partition.name}"`;
 }
