@@ -7,6 +7,7 @@ import { type ChainedRow, chainTouches, type ChainHead, findChainFault, sealHash
 import type { TouchInput } from '../domain/touch-kinds';
 import { OnSweep } from '../jobs/job-handlers';
 import { SweepName } from '../jobs/job-names';
+import { type AuditExport, RetentionRepository } from './retention.repository';
 import { type NoticeSent, type StoredTouch, TouchRepository } from './touch.repository';
 
 export interface VerifyReport {
@@ -29,6 +30,7 @@ const SEAL_HEADS = 20000;
 export class AuditService {
   constructor(
     private readonly touches: TouchRepository,
+    private readonly exports: RetentionRepository,
     private readonly transactions: Transactions,
     private readonly locks: Locks,
     private readonly clock: Clock,
@@ -120,6 +122,16 @@ export class AuditService {
     }
   }
 
+  /** The newest seal: what an export starts from. */
+  lastSeal(): Promise<{ id: string; hash: string } | undefined> {
+    return this.touches.lastSeal();
+  }
+
+  /** Records a completed download of the trail (append-only): what retention runs rely on. */
+  recordExport(entry: AuditExport): Promise<void> {
+    return this.exports.recordExport(entry);
+  }
+
   /**
    * Walks every case chain, then the seal chain and the touches each seal names, all in one
    * snapshot: a touch written meanwhile is not half seen (in a head but not in its chain).
@@ -136,7 +148,9 @@ export class AuditService {
       const first = current[0];
       const last = current[current.length - 1];
       if (!first || !last) return undefined;
-      const fault = findChainFault(current);
+      // A chain that does not start at 1 continues the anchor a retention run left (or has a gap).
+      const from = first.seq === 1 ? undefined : await this.touches.anchor(tx, first.caseId);
+      const fault = findChainFault(current, from);
       if (fault) {
         const touch = current.find((entry) => entry.seq === fault.seq);
         return { caseId: first.caseId, seq: fault.seq, touchId: touch?.id, reason: fault.fault };

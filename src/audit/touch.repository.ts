@@ -188,9 +188,10 @@ export class TouchRepository extends SqlRepository {
     return this.rows(undefined, `SELECT ${TOUCH_COLUMNS} FROM touches WHERE case_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`, [caseId, afterSeq, limit]);
   }
 
-  /** Touches recorded in [from, to) after the keyset position, oldest first (by time, then id); on the replica, as of its replay. */
+  /** Touches recorded in [from, to) after the keyset position, oldest first (by time, then id); on the primary, since retention trusts an export to hold every touch its seal covers. */
   exportPage(filter: { from: Date; to: Date; caseId?: string }, after: { at: Date; id: string }, limit: number): Promise<StoredTouch[]> {
-    return this.lagging(
+    return this.rows(
+      undefined,
       `SELECT ${TOUCH_COLUMNS} FROM touches
        WHERE at >= $1 AND at < $2 AND (at, id) > ($3, $4::bigint) ${filter.caseId ? 'AND case_id = $6' : ''}
        ORDER BY at, id LIMIT $5`,
@@ -225,7 +226,7 @@ export class TouchRepository extends SqlRepository {
 
   /** The hash of the last seal; empty before the first. */
   async lastSealHash(tx: Tx): Promise<string> {
-    return (await this.row<{ hash: string }>(tx, 'SELECT hash FROM audit_seals ORDER BY id DESC LIMIT 1'))?.hash ?? '';
+    return (await this.lastSeal(tx))?.hash ?? '';
   }
 
   /** Stores a seal and notes on each case the seq it covers. */
@@ -247,14 +248,31 @@ export class TouchRepository extends SqlRepository {
     return this.rows(tx, 'SELECT id, heads, prev_hash AS "prevHash", hash FROM audit_seals WHERE id > $1 ORDER BY id LIMIT $2', [afterId, limit]);
   }
 
-  /** The first sealed head whose touch is missing or has another hash. */
+  /**
+   * The first sealed head whose touch is missing or has another hash. A head a retention run
+   * removed is checked against the case's anchor when it is the anchored touch, and not at all
+   * when it is older (the export holds it).
+   */
   sealedHeadMismatch(tx: Tx | undefined, heads: readonly SealHead[]): Promise<{ caseId: string; seq: number } | undefined> {
     return this.row(
       tx,
       `SELECT heads."caseId", heads.seq FROM jsonb_to_recordset($1::jsonb) AS heads("caseId" uuid, seq int, hash text)
        LEFT JOIN touches t ON t.case_id = heads."caseId" AND t.seq = heads.seq
-       WHERE t.hash IS DISTINCT FROM heads.hash LIMIT 1`,
+       LEFT JOIN LATERAL (SELECT a.seq, a.hash FROM chain_anchors a WHERE a.case_id = heads."caseId" ORDER BY a.seq DESC LIMIT 1) anchor ON true
+       WHERE CASE WHEN heads.seq <= anchor.seq THEN heads.seq = anchor.seq AND heads.hash IS DISTINCT FROM anchor.hash
+                  ELSE t.hash IS DISTINCT FROM heads.hash END
+       LIMIT 1`,
       [JSON.stringify(heads)],
     );
+  }
+
+  /** The case's latest chain anchor: the last touch retention removed, which its kept touches continue. */
+  anchor(tx: Tx | undefined, caseId: string): Promise<ChainHead | undefined> {
+    return this.row(tx, 'SELECT seq, hash FROM chain_anchors WHERE case_id = $1 ORDER BY seq DESC LIMIT 1', [caseId]);
+  }
+
+  /** The newest seal, if any. */
+  lastSeal(tx?: Tx): Promise<{ id: string; hash: string } | undefined> {
+    return this.row(tx, 'SELECT id::text, hash FROM audit_seals ORDER BY id DESC LIMIT 1');
   }
 }

@@ -73,7 +73,10 @@ export class DispatchRepository extends SqlRepository {
   /**
    * The notice claim, in one statement: marks the step running (an attempt), writes its dispatch
    * row (or finds the one an earlier run wrote), and reads the debtor's contact history since
-   * `historySince` for the gate's caps. The caller holds the debtor's contact lock. Concurrent
+   * `historySince` for the gate's caps. The caller holds the debtor's contact lock, which is what
+   * lets the statement read the dispatch keys first and then insert or bump (dispatches are
+   * partitioned, so no ON CONFLICT on the dedupe key; a racing writer would hit the key table's
+   * unique index and the job would retry). Concurrent
    * claims in one transaction are gathered into one statement, one debtor's in separate rounds so
    * that each sees the dispatches claimed before it.
    */
@@ -99,14 +102,21 @@ export class DispatchRepository extends SqlRepository {
              WITH ORDINALITY AS claim(id, case_id, step_id, channel, recipient, dedupe_key, message_id, at, debtor_id, since, n)
          ), running AS (
            UPDATE scheduled_steps s SET status = 'running', attempts = s.attempts + 1, started_at = claim.at, updated_at = claim.at FROM claim WHERE s.id = claim.step_id
+         ), known AS (
+           SELECT k.dedupe_key, k.dispatch_id, k.created_at FROM dispatch_keys k JOIN claim ON claim.dedupe_key = k.dedupe_key
          ), previous AS (
-           SELECT d.dedupe_key, d.status FROM dispatches d JOIN claim ON claim.dedupe_key = d.dedupe_key
-         ), dispatch AS (
+           SELECT d.dedupe_key, d.status FROM dispatches d JOIN known ON known.dispatch_id = d.id AND known.created_at = d.created_at
+         ), fresh AS (
            INSERT INTO dispatches (id, case_id, step_id, channel, recipient, dedupe_key, status, message_id, attempts, created_at, debtor_id)
            SELECT id, case_id, step_id, channel, recipient, dedupe_key, 'sending', message_id, 1, at, debtor_id FROM claim
-           ON CONFLICT (dedupe_key) DO UPDATE SET attempts = dispatches.attempts + 1,
-             status = CASE WHEN dispatches.status = 'sent' THEN 'sent' ELSE 'sending' END
+           WHERE claim.dedupe_key NOT IN (SELECT dedupe_key FROM known)
            RETURNING id, status, message_id, dedupe_key
+         ), again AS (
+           UPDATE dispatches d SET attempts = d.attempts + 1, status = CASE WHEN d.status = 'sent' THEN 'sent' ELSE 'sending' END
+           FROM known WHERE d.id = known.dispatch_id AND d.created_at = known.created_at
+           RETURNING d.id, d.status, d.message_id, d.dedupe_key
+         ), dispatch AS (
+           SELECT * FROM fresh UNION ALL SELECT * FROM again
          )
          SELECT dispatch.id, dispatch.status, dispatch.message_id, previous.status AS previous,
            (${CONTACT_HISTORY('claim.debtor_id', 'claim.since', 'claim.step_id')}) AS contacts

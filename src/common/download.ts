@@ -6,6 +6,11 @@ export interface Download<T> {
   /** Written once before the rows (a CSV header line). */
   head?: string;
   render(page: T[]): string;
+  /**
+   * Runs once every row is written, before the response ends; the client gets the end only after
+   * it, and a broken download if it fails (and not at all when the client has gone).
+   */
+  complete?(): Promise<void>;
 }
 
 /**
@@ -19,6 +24,10 @@ export async function streamDownload<T>(res: Response, pages: AsyncIterator<T[]>
   if (file.head) res.write(file.head);
   try {
     for (; !next.done; next = await pages.next()) res.write(file.render(next.value));
+    if (file.complete) {
+      if (res.destroyed) return;
+      await file.complete();
+    }
     res.end();
   } catch (error) {
     res.destroy(error as Error);

@@ -32,6 +32,7 @@ export const SECTIONS = [
   'Outbound webhooks',
   'Quality inspection',
   'Finance batches',
+  'Evidence retention',
 ] as const;
 export type Section = (typeof SECTIONS)[number];
 
@@ -72,7 +73,7 @@ export const CONFIG_DOCS = {
   },
   DATABASE_READ_URL: {
     section: 'PostgreSQL: the source of truth',
-    text: "A streaming replica of DATABASE_URL's database for the reads that may lag it: the reports, the case listing (`GET /v1/cases`) and the audit export. Everything else, and every read that must see its caller's own writes, stays on the primary. Unset: those reads go to the primary too.",
+    text: "A streaming replica of DATABASE_URL's database for the reads that may lag it: the reports and the case listing (`GET /v1/cases`). Everything else, and every read that must see its caller's own writes, stays on the primary. Unset: those reads go to the primary too.",
     examples: ['postgres://dunning_reader:change-me@db-replica.internal:5432/dunning'],
   },
   DATABASE_READ_POOL_SIZE: { section: 'PostgreSQL: the source of truth', text: 'Connections per process to DATABASE_READ_URL (used only while it is set).' },
@@ -136,6 +137,14 @@ export const CONFIG_DOCS = {
     text: 'How often the reconciler enqueues the steps inside the horizon that have no job (also once at boot); the agency webhooks and stalled batches are swept as often. Worker processes only.',
   },
   SEAL_EVERY: { section: 'Scheduling', text: 'How often the audit seal hashes the heads of every case chain that moved. Worker processes only.' },
+  PARTITIONS_AHEAD: {
+    section: 'Scheduling',
+    text: 'Months ahead of the current one for which touches and dispatches have their partition ready ([the audit trail](audit.md#partitions)); 1 to 24.',
+  },
+  PARTITION_CHECK_EVERY: {
+    section: 'Scheduling',
+    text: 'How often a worker process creates the partitions of the months ahead that are missing (one process at a time; nothing to do most times). Worker processes only.',
+  },
   STEP_ATTEMPTS: { section: 'Step jobs', text: 'Attempts per job before it fails for good (a step then records notice.failed or letter.failed).' },
   STEP_BACKOFF: { section: 'Step jobs', text: 'First retry delay; it doubles on each further retry (30 s, 1 min, 2 min, 4 min, 8 min with the defaults).' },
   OUTCOME_PATIENCE: {
@@ -309,6 +318,21 @@ export const CONFIG_DOCS = {
   QA_SCORING_MAX_LAG: {
     section: 'Quality inspection',
     text: 'While steps wait in the queue, scoring gives way to them, but never falls further behind than this: past it, a round scores until it has caught up.',
+  },
+  RETENTION_LEGAL_MINIMUM: {
+    section: 'Evidence retention',
+    text: 'The shortest time the law lets you keep the audit trail and the dispatches (years and months, such as P5Y or P6Y6M; set it to what your jurisdiction requires). A retention below it stops the boot, and a retention run that would keep less is refused ([retention](operations.md#evidence-retention)).',
+    examples: ['P6Y'],
+  },
+  RETENTION_TOUCHES: {
+    section: 'Evidence retention',
+    text: "How long touches are kept: `keep` (forever, the default) or years and months, at least RETENTION_LEGAL_MINIMUM. Older month partitions are removed only by an administrator's retention run, after an export.",
+    examples: ['P7Y'],
+  },
+  RETENTION_DISPATCHES: {
+    section: 'Evidence retention',
+    text: 'How long dispatch rows are kept, as RETENTION_TOUCHES.',
+    examples: ['P7Y'],
   },
   BATCH_CHUNK: { section: 'Finance batches', text: 'Items a dunning-run batch driver takes per transaction (letter batches take 20).' },
   BATCH_STALL_AFTER: {

@@ -113,6 +113,19 @@ describe('loadConfig', () => {
       );
     });
 
+    it('keeps evidence forever by default, and stops the boot on a retention below the legal minimum, naming the setting', () => {
+      expect(loadConfig({})).toMatchObject({ RETENTION_TOUCHES: 'keep', RETENTION_DISPATCHES: 'keep', RETENTION_LEGAL_MINIMUM: 'P5Y' });
+      expect(loadConfig({ RETENTION_TOUCHES: 'P5Y', RETENTION_DISPATCHES: 'P6Y6M' }).RETENTION_DISPATCHES).toBe('P6Y6M');
+      expect(configError({ RETENTION_TOUCHES: 'P4Y', RETENTION_DISPATCHES: 'P59M' }).message).toMatch(
+        /RETENTION_TOUCHES: P4Y keeps less than the legal minimum P5Y[^\n]*\n\s+RETENTION_DISPATCHES: P59M keeps less/,
+      );
+      expect(configError({ RETENTION_LEGAL_MINIMUM: 'P7Y', RETENTION_TOUCHES: 'P6Y' }).message).toMatch(
+        /RETENTION_TOUCHES: P6Y keeps less than the legal minimum P7Y/,
+      );
+      expect(configError({ RETENTION_TOUCHES: 'P30D' }).message).toMatch(/RETENTION_TOUCHES: must be keep or a period of years and months/);
+      expect(configError({ RETENTION_LEGAL_MINIMUM: 'keep' }).message).toMatch(/RETENTION_LEGAL_MINIMUM: must be a period/);
+    });
+
     it('treats empty and undefined variables as unset', () => {
       const config = loadConfig({ PORT: '', APP_ROLE: undefined, RECONCILE_EVERY: '', API_KEYS: '' });
       expect(config.PORT).toBe(3000);

@@ -4,6 +4,7 @@ import { Duration } from 'luxon';
 import { IANAZone } from 'luxon';
 import { z } from 'zod';
 import '../domain/zod-words';
+import { periodMonths, retentionProblem } from '../domain/evidence-partitions';
 import { isCalendarPeriod } from '../domain/legal-clocks';
 
 export const ROLES = ['ingest', 'finance', 'operator', 'collector', 'qa', 'auditor', 'admin'] as const;
@@ -34,6 +35,12 @@ const calendarPeriod = (fallback: string) =>
     .string()
     .default(fallback)
     .refine(isCalendarPeriod, { message: `must be a positive ISO-8601 calendar period such as ${fallback}` });
+
+/** How long evidence is kept: `keep` (forever) or years and months; checked against the legal minimum in checkTogether. */
+const retention = z
+  .string()
+  .default('keep')
+  .refine((value) => value === 'keep' || periodMonths(value) !== undefined, { message: 'must be keep or a period of years and months such as P6Y' });
 
 /** Per-jurisdiction overrides: "GB=P6Y,FR=P5Y" (ISO 3166 country codes). */
 const periodsByJurisdiction = z
@@ -228,6 +235,8 @@ export const configSchema = z.object({
   RECONCILE_EVERY: isoDuration('PT1M'),
   SCHEDULE_HORIZON: isoDuration('PT6H'),
   SEAL_EVERY: isoDuration('PT5M'),
+  PARTITIONS_AHEAD: z.coerce.number().int().min(1).max(24).default(3),
+  PARTITION_CHECK_EVERY: isoDuration('PT6H'),
   STEP_ATTEMPTS: positiveInt(6),
   STEP_BACKOFF: isoDuration('PT30S'),
   OUTCOME_PATIENCE: isoDuration('PT15M'),
@@ -291,6 +300,12 @@ export const configSchema = z.object({
   QA_SCORING_EVERY: isoDuration('PT30S'),
   QA_SCORING_BATCH: positiveInt(200),
   QA_SCORING_MAX_LAG: isoDuration('PT10M'),
+  RETENTION_LEGAL_MINIMUM: z
+    .string()
+    .default('P5Y')
+    .refine((value) => periodMonths(value) !== undefined, { message: 'must be a period of years and months such as P5Y' }),
+  RETENTION_TOUCHES: retention,
+  RETENTION_DISPATCHES: retention,
   BATCH_CHUNK: positiveInt(200),
   BATCH_STALL_AFTER: isoDuration('PT2M'),
   RATE_LIMIT: positiveInt(1200),
@@ -345,6 +360,10 @@ function checkTogether(config: Settings): string[] {
   if (config.SIGNING_P12_PASSPHRASE !== undefined && !config.SIGNING_P12_FILE) problems.push('  SIGNING_P12_PASSPHRASE: is set but SIGNING_P12_FILE is not');
   if (config.PAYMENT_BANK && !config.PAYMENT_ACCOUNT) problems.push('  PAYMENT_BANK: needs PAYMENT_ACCOUNT, the account at that bank');
   if (config.DATABASE_READ_URL && !config.DATABASE_URL) problems.push('  DATABASE_READ_URL: needs DATABASE_URL, the primary it replicates');
+  for (const setting of ['RETENTION_TOUCHES', 'RETENTION_DISPATCHES'] as const) {
+    const problem = retentionProblem(config[setting], config.RETENTION_LEGAL_MINIMUM);
+    if (problem) problems.push(`  ${setting}: ${problem}`);
+  }
   if (config.PORT + config.WORKER_PROCESSES > 65535)
     problems.push(`  WORKER_PROCESSES: its processes' ports PORT+1 to PORT+${config.WORKER_PROCESSES} go past 65535`);
   return problems;

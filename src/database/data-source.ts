@@ -22,6 +22,8 @@ import { DeliveryStatus1766100000000 } from './migrations/1766100000000-delivery
 import { ExperimentHorizon1766300000000 } from './migrations/1766300000000-experiment-horizon';
 import { SelfServiceRevocations1766400000000 } from './migrations/1766400000000-self-service-revocations';
 import { DebtorDeclinedChannels1766500000000 } from './migrations/1766500000000-debtor-declined-channels';
+import { PartitionedEvidence1766600000000 } from './migrations/1766600000000-partitioned-evidence';
+import { EvidenceRetention1766610000000 } from './migrations/1766610000000-evidence-retention';
 
 export const migrations = [
   InitialSchema1763900000000,
@@ -44,6 +46,8 @@ export const migrations = [
   ExperimentHorizon1766300000000,
   SelfServiceRevocations1766400000000,
   DebtorDeclinedChannels1766500000000,
+  PartitionedEvidence1766600000000,
+  EvidenceRetention1766610000000,
 ];
 
 export function dataSourceOptions(config: Pick<AppConfig, 'DATABASE_URL' | 'DATABASE_POOL_SIZE'>) {

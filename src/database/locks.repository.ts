@@ -12,6 +12,7 @@ export enum AdvisoryLock {
   Experiments = 727006,
   QaScoring = 727007,
   WebhookSweep = 727008,
+  Partitions = 727009,
 }
 
 /**

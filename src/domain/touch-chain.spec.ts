@@ -101,6 +101,16 @@ describe('touch chain', () => {
       expect(findChainFault([])).toBeNull();
     });
 
+    it('verifies the touches kept after a retention run from the anchor of the last one removed', () => {
+      const [, second, ...kept] = goodChain();
+      const anchor = { seq: second!.seq, hash: second!.hash };
+      expect(findChainFault(kept, anchor)).toBeNull();
+      // Without the anchor the kept touches start mid-chain; with another anchor they do not link.
+      expect(findChainFault(kept)).toEqual({ seq: 3, fault: 'sequence gap' });
+      expect(findChainFault(kept, { seq: 2, hash: 'e'.repeat(64) })).toEqual({ seq: 3, fault: 'broken link' });
+      expect(findChainFault(kept, { seq: 1, hash: anchor.hash })).toEqual({ seq: 3, fault: 'sequence gap' });
+    });
+
     it("finds a hash mismatch when a touch's data was edited", () => {
       const touches = goodChain();
       touches[2] = { ...touches[2]!, data: { amount: '1.00' } };

@@ -49,11 +49,17 @@ export function sealHash(prevHash: string, heads: readonly SealHead[]): string {
 
 export type ChainFault = 'hash mismatch' | 'broken link' | 'sequence gap' | 'head mismatch';
 
-/** Checks one case's touches (ordered by seq) link up; returns the first fault. */
-export function findChainFault(touches: readonly (ChainedTouch & { hash: string })[]): { seq: number; fault: ChainFault } | null {
-  let prevHash = '';
+/**
+ * Checks one case's touches (ordered by seq) link up; returns the first fault. `from` is the head
+ * they continue: the empty chain, or the last touch a retention run removed (its anchor).
+ */
+export function findChainFault(
+  touches: readonly (ChainedTouch & { hash: string })[],
+  from: ChainHead = EMPTY_CHAIN,
+): { seq: number; fault: ChainFault } | null {
+  let prevHash = from.hash;
   for (const [index, touch] of touches.entries()) {
-    if (touch.seq !== index + 1) return { seq: touch.seq, fault: 'sequence gap' };
+    if (touch.seq !== from.seq + index + 1) return { seq: touch.seq, fault: 'sequence gap' };
     if (touch.prevHash !== prevHash) return { seq: touch.seq, fault: 'broken link' };
     if (touchHash(touch) !== touch.hash) return { seq: touch.seq, fault: 'hash mismatch' };
     prevHash = touch.hash;

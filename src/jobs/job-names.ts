@@ -31,4 +31,5 @@ export enum SweepName {
   Reconcile = 'reconcile',
   Seal = 'seal',
   QaScoring = 'quality scoring',
+  Partitions = 'evidence partitions',
 }

@@ -46,6 +46,7 @@ export const SWEEPS = {
   [SweepName.Reconcile]: { every: (config: AppConfig) => config.RECONCILE_EVERY, atBoot: true },
   [SweepName.Seal]: { every: (config: AppConfig) => config.SEAL_EVERY, atBoot: false },
   [SweepName.QaScoring]: { every: (config: AppConfig) => config.QA_SCORING_EVERY, atBoot: true },
+  [SweepName.Partitions]: { every: (config: AppConfig) => config.PARTITION_CHECK_EVERY, atBoot: true },
 } as const satisfies Record<SweepName, { every: (config: AppConfig) => number; atBoot: boolean }>;
 
 /** How a worker notices a dead one: its jobs go back to the queue once their lock lapses, found by the next check. */

@@ -5,7 +5,9 @@ import { Client } from 'pg';
 import { AppModule } from '../../src/app.module';
 import { Clock } from '../../src/common/clock';
 import { type AppConfig, loadConfig } from '../../src/config/config.schema';
-import { migrate } from '../../src/database/preflight';
+import { DataSource } from 'typeorm';
+import { dataSourceOptions, migrations } from '../../src/database/data-source';
+import { ensureDatabase, migrate } from '../../src/database/preflight';
 import { Transactions, type Tx } from '../../src/database/transactions';
 import { suiteRedis, testDatabase, testEnv } from './test-app';
 
@@ -14,14 +16,19 @@ import { suiteRedis, testDatabase, testEnv } from './test-app';
  * queue prefix in Redis database 0, so suites run side by side without a Redis database each.
  * `cleanUp` deletes the suite's queue keys.
  */
-export async function integrationStores(suite: string, extra: Record<string, string> = {}): Promise<{ config: AppConfig; cleanUp(): Promise<void> }> {
+export async function integrationStores(
+  suite: string,
+  extra: Record<string, string> = {},
+  options: StoreOptions = {},
+): Promise<{ config: AppConfig; cleanUp(): Promise<void> }> {
   const prefix = `test-${suite}-${randomBytes(4).toString('hex')}`;
   const config = loadConfig(testEnv(`int_${suite}`, 0, { QUEUE_PREFIX: prefix, ...extra }));
   const admin = new Client({ connectionString: 'postgres://postgres@127.0.0.1:5432/postgres' });
   await admin.connect();
   await admin.query(`DROP DATABASE IF EXISTS "${testDatabase(`int_${suite}`)}" WITH (FORCE)`);
   await admin.end();
-  await migrate(config);
+  if (options.migrateBefore) await migrateBefore(config, options.migrateBefore);
+  else await migrate(config);
   return {
     config,
     async cleanUp() {
@@ -37,6 +44,25 @@ export async function integrationStores(suite: string, extra: Record<string, str
   };
 }
 
+export interface StoreOptions {
+  /** Stop short of this migration (by class name): a database as an older release left it, for upgrade tests. */
+  migrateBefore?: string;
+}
+
+/** Applies the migrations before `name` only. */
+async function migrateBefore(config: AppConfig, name: string): Promise<void> {
+  const index = migrations.findIndex((migration) => migration.name === name);
+  if (index < 0) throw new Error(`no migration ${name}`);
+  await ensureDatabase(config.DATABASE_URL);
+  const dataSource = new DataSource({ ...dataSourceOptions({ ...config, DATABASE_POOL_SIZE: 2 }), migrations: migrations.slice(0, index) });
+  await dataSource.initialize();
+  try {
+    await dataSource.runMigrations({ transaction: 'all' });
+  } finally {
+    await dataSource.destroy();
+  }
+}
+
 /** The service's providers without HTTP and without workers: repositories and use cases, on a clock the test sets. */
 export interface IntegrationContext {
   config: AppConfig;
@@ -48,9 +74,9 @@ export interface IntegrationContext {
   close(): Promise<void>;
 }
 
-export async function startIntegration(suite: string, extra: Record<string, string> = {}): Promise<IntegrationContext> {
+export async function startIntegration(suite: string, extra: Record<string, string> = {}, options: StoreOptions = {}): Promise<IntegrationContext> {
   // The API role: no worker takes the jobs a test enqueues, and no sweep runs on its own.
-  const { config, cleanUp } = await integrationStores(suite, { APP_ROLE: 'api', ...extra });
+  const { config, cleanUp } = await integrationStores(suite, { APP_ROLE: 'api', ...extra }, options);
   const app: INestApplicationContext = await NestFactory.createApplicationContext(AppModule.register(config), { logger: false });
   const clock = app.get(Clock);
   const systemNow = clock.now.bind(clock);
