@@ -1,10 +1,10 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, ServiceUnavailableException } from '@nestjs/common';
 import { Clock } from '../common/clock';
-import { DomainError, ValidationFailed } from '../common/errors';
+import { DomainError, isLockWaitOver, ValidationFailed } from '../common/errors';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { AdvisoryLock, Locks } from '../database/locks.repository';
-import { Transactions } from '../database/transactions';
 import { type EvidenceTable, partitionsBefore, RETENTION_SETTING, retentionDecision } from '../domain/evidence-partitions';
+import { PartitionDdl } from './partition-ddl';
 import { PartitionRepository } from './partition.repository';
 import { RetentionRepository } from './retention.repository';
 
@@ -29,9 +29,6 @@ export interface RetentionOutcome {
   anchoredCases?: number;
 }
 
-/** How long a run waits for the table lock before it gives up (it blocks the table's writers meanwhile). */
-const RETENTION_LOCK_WAIT_MS = 5000;
-
 /**
  * An administrator's retention run: detaches or drops the month partitions of a table past its
  * retention, once an export of the whole trail over those months and a seal covering their touches
@@ -44,7 +41,7 @@ export class EvidenceRetention {
   constructor(
     private readonly partitions: PartitionRepository,
     private readonly retention: RetentionRepository,
-    private readonly transactions: Transactions,
+    private readonly ddl: PartitionDdl,
     private readonly locks: Locks,
     private readonly clock: Clock,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -65,56 +62,60 @@ export class EvidenceRetention {
       throw new DomainError('unprocessable', `body.table: ${reason}`, [{ field: 'body.table', reason }]);
     }
     const { cutoff } = decision;
-    const outcome = await this.transactions.run(async (tx) => {
-      // The partitions sweep waits meanwhile; the table's writers wait at most RETENTION_LOCK_WAIT_MS.
-      await this.locks.take(tx, AdvisoryLock.Partitions);
-      await this.partitions.limitLockWait(tx, RETENTION_LOCK_WAIT_MS);
-      const past = partitionsBefore(await this.partitions.attached(tx, request.table), cutoff);
-      const base = { table: request.table, mode: request.mode, cutoff: cutoff.toISOString(), partitions: past.map((partition) => partition.name) };
-      const first = past[0];
-      const last = past[past.length - 1];
-      if (!first || !last) return { runId: null, ...base };
+    const outcome = await this.ddl
+      .run(async (tx) => {
+        // The partitions sweep waits meanwhile.
+        await this.locks.take(tx, AdvisoryLock.Partitions);
+        const past = partitionsBefore(await this.partitions.attached(tx, request.table), cutoff);
+        const base = { table: request.table, mode: request.mode, cutoff: cutoff.toISOString(), partitions: past.map((partition) => partition.name) };
+        const first = past[0];
+        const last = past[past.length - 1];
+        if (!first || !last) return { runId: null, ...base };
 
-      const exported = await this.retention.coveringExport(tx, first.from, last.to);
-      if (!exported) {
-        throw this.refused(
-          `no export of the whole trail from ${first.from.toISOString()} to ${last.to.toISOString()} was made after a seal: seal, then download GET /v1/audit/export?from=${first.from.toISOString()}&to=${last.to.toISOString()} first`,
-        );
-      }
-      for (const partition of past) {
-        const unsealed = await this.retention.firstUnsealed(tx, partition.from, partition.to, exported.sealId);
-        if (unsealed) {
+        const exported = await this.retention.coveringExport(tx, first.from, last.to);
+        if (!exported) {
           throw this.refused(
-            `touch ${unsealed.seq} of case ${unsealed.caseId} (${partition.name}) is not covered by seal ${exported.sealId} of export ${exported.id}: seal and export again`,
+            `no export of the whole trail from ${first.from.toISOString()} to ${last.to.toISOString()} was made after a seal: seal, then download GET /v1/audit/export?from=${first.from.toISOString()}&to=${last.to.toISOString()} first`,
           );
         }
-      }
-      if (request.table === 'touches') {
-        const cut = await this.retention.firstKeptBeforeRemoved(tx, past);
-        if (cut)
-          throw this.refused(
-            `case ${cut.caseId} keeps touch ${cut.seq}, older than touches in ${base.partitions.join(', ')}: its chain would be cut in the middle`,
-          );
-      }
+        for (const partition of past) {
+          const unsealed = await this.retention.firstUnsealed(tx, partition.from, partition.to, exported.sealId);
+          if (unsealed) {
+            throw this.refused(
+              `touch ${unsealed.seq} of case ${unsealed.caseId} (${partition.name}) is not covered by seal ${exported.sealId} of export ${exported.id}: seal and export again`,
+            );
+          }
+        }
+        if (request.table === 'touches') {
+          const cut = await this.retention.firstKeptBeforeRemoved(tx, past);
+          if (cut)
+            throw this.refused(
+              `case ${cut.caseId} keeps touch ${cut.seq}, older than touches in ${base.partitions.join(', ')}: its chain would be cut in the middle`,
+            );
+        }
 
-      const runId = await this.retention.insertRun(tx, {
-        at: now,
-        actor: request.actor,
-        table: request.table,
-        mode: request.mode,
-        cutoff,
-        partitions: past,
-        exportId: exported.id,
-        sealId: exported.sealId,
-        note: request.note,
+        const runId = await this.retention.insertRun(tx, {
+          at: now,
+          actor: request.actor,
+          table: request.table,
+          mode: request.mode,
+          cutoff,
+          partitions: past,
+          exportId: exported.id,
+          sealId: exported.sealId,
+          note: request.note,
+        });
+        const anchoredCases = request.table === 'touches' ? await this.retention.insertAnchors(tx, runId, past) : undefined;
+        for (const partition of past) {
+          if (request.mode === 'detach') await this.partitions.detach(tx, partition);
+          else await this.partitions.drop(tx, partition);
+        }
+        return { runId, ...base, exportId: exported.id, sealId: exported.sealId, ...(anchoredCases === undefined ? {} : { anchoredCases }) };
+      })
+      .catch((error: unknown) => {
+        if (!isLockWaitOver(error)) throw error;
+        throw new ServiceUnavailableException(`${request.table}: its writers kept the table locked through every attempt; nothing was removed, retry later`);
       });
-      const anchoredCases = request.table === 'touches' ? await this.retention.insertAnchors(tx, runId, past) : undefined;
-      for (const partition of past) {
-        if (request.mode === 'detach') await this.partitions.detach(tx, partition);
-        else await this.partitions.drop(tx, partition);
-      }
-      return { runId, ...base, exportId: exported.id, sealId: exported.sealId, ...(anchoredCases === undefined ? {} : { anchoredCases }) };
-    });
     if (outcome.runId) {
       this.logger.log(
         `retention run ${outcome.runId} by ${request.actor}: ${request.mode} ${outcome.partitions.join(', ')} of ${request.table} (before ${outcome.cutoff}, export ${outcome.exportId}, seal ${outcome.sealId}): ${request.note}`,

@@ -6,10 +6,7 @@ import { APPEND_ONLY, type EvidenceTable, type MonthPartition, parseMonthPartiti
 /** The month partitions of the evidence tables: DDL through `create_evidence_partition` (migration 1766600000000). */
 @Injectable()
 export class PartitionRepository extends SqlRepository {
-  /**
-   * Waits at most this long for a table lock, then fails: creating or removing a partition locks
-   * its parent, and waiting behind a long reader would stall every writer queued behind it.
-   */
+  /** Waits at most this long for any lock in the transaction, then fails with lock_not_available (see PartitionDdl). */
   async limitLockWait(tx: Tx, ms: number): Promise<void> {
     await this.run(tx, `SELECT set_config('lock_timeout', $1, true)`, [`${ms}ms`]);
   }

@@ -45,3 +45,14 @@ export function isDependencyDown(exception: unknown): boolean {
     (typeof message === 'string' && /timeout exceeded when trying to connect|Connection terminated/.test(message))
   );
 }
+
+/** PostgreSQL aborted the transaction for a conflict with another (deadlock, serialization failure): run again, it may succeed. */
+export function isTransientConflict(exception: unknown): boolean {
+  const { code } = (exception ?? {}) as { code?: unknown };
+  return code === '40P01' || code === '40001';
+}
+
+/** A lock wait ran past the transaction's lock_timeout (lock_not_available). */
+export function isLockWaitOver(exception: unknown): boolean {
+  return (exception as { code?: unknown } | undefined)?.code === '55P03';
+}

@@ -3,7 +3,7 @@ import { CaseRepository } from '../cases/case.repository';
 import { CaseOpening } from '../cases/case-opening.service';
 import { Clock } from '../common/clock';
 import { mapWithConcurrency } from '../common/concurrency';
-import { isDependencyDown } from '../common/errors';
+import { isDependencyDown, isTransientConflict } from '../common/errors';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { Locks } from '../database/locks.repository';
 import { Transactions, type Tx } from '../database/transactions';
@@ -40,6 +40,8 @@ interface Indexed<E extends DunningEvent = DunningEvent> {
 /** Events per bulk transaction, and bulk transactions in flight per request. */
 const BULK_CHUNK = 250;
 const BULK_PARALLELISM = 2;
+/** How many times one event's transaction runs when PostgreSQL keeps aborting it for a conflict. */
+const CONFLICT_ATTEMPTS = 3;
 
 const invoiceOf = (event: Exclude<DunningEvent, { type: 'debtor.updated' }>): string =>
   event.type === 'invoice.overdue' ? event.data.invoice.externalId : event.data.invoiceExternalId;
@@ -179,7 +181,7 @@ export class EventsService {
     for (const { index, event } of chunk) results[index] = await this.applyOne(event, actor, effects);
   }
 
-  private async applyOne(event: DunningEvent, actor: string, effects: QueueEffects): Promise<EventResult> {
+  private async applyOne(event: DunningEvent, actor: string, effects: QueueEffects, attempt = 1): Promise<EventResult> {
     const local = noQueueEffects();
     try {
       const result = await this.transactions.run(async (tx): Promise<EventResult> => {
@@ -200,6 +202,8 @@ export class EventsService {
       // An outage fails the whole request (503, retry it); anything else fails this event alone,
       // rolled back, while the others keep their results.
       if (isDependencyDown(error)) throw error;
+      // PostgreSQL chose this transaction to end a deadlock (or a serialization conflict): it changed nothing, so run it again.
+      if (isTransientConflict(error) && attempt < CONFLICT_ATTEMPTS) return this.applyOne(event, actor, effects, attempt + 1);
       this.logger.error(`event ${event.id} (${event.type}) failed and was rolled back: ${(error as Error).message}`, (error as Error).stack);
       return {
         id: event.id,

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { DataSource } from 'typeorm';
 import { AuditService } from '../../src/audit/audit.service';
 import { TouchRepository } from '../../src/audit/touch.repository';
 import { CaseRepository } from '../../src/cases/case.repository';
@@ -7,6 +8,7 @@ import { CommitmentRepository } from '../../src/cases/commitment.repository';
 import { Commitments } from '../../src/cases/commitments.service';
 import { FeeRepository } from '../../src/cases/fee.repository';
 import { noQueueEffects } from '../../src/domain/step';
+import { EventsService } from '../../src/events/events.service';
 import { JobName, QueueName } from '../../src/jobs/job-names';
 import { JobQueue } from '../../src/jobs/job-queue.service';
 import { Reconciler } from '../../src/scheduling/reconciler.service';
@@ -14,6 +16,7 @@ import { StepRepository } from '../../src/scheduling/step.repository';
 import { StepScheduler } from '../../src/scheduling/step-scheduler.service';
 import { newCase } from '../support/factories';
 import { type IntegrationContext, startIntegration } from '../support/integration';
+import { waitFor } from '../support/wait-for';
 
 const HOUR = 3_600_000;
 
@@ -133,6 +136,43 @@ describe('use cases, without HTTP', () => {
       expect(await ctx.get(Reconciler).reconcile()).toBeGreaterThanOrEqual(2);
       expect(await jobOf(first)).toMatchObject({ data: { stepId: first } });
       expect(await jobOf(second)).toMatchObject({ data: { stepId: second } });
+    });
+  });
+
+  describe('events', () => {
+    it('runs an event again when PostgreSQL aborts it to end a deadlock: accepted, applied once', async () => {
+      const { caseId, data } = await newCase(ctx);
+      const db = ctx.get(DataSource);
+      const other = db.createQueryRunner();
+      await other.connect();
+      try {
+        // Another transaction holds touches, so the event waits there holding its case row.
+        await other.startTransaction();
+        await other.query('LOCK TABLE touches IN SHARE MODE');
+        const ingest = ctx.get(EventsService).ingest(
+          [
+            {
+              id: `evt-${randomUUID()}`,
+              type: 'dispute.opened',
+              occurredAt: at.toISOString(),
+              data: { invoiceExternalId: data.invoice.externalId, reason: 'wrong amount' },
+            },
+          ],
+          'test',
+        );
+        await waitFor('the event waiting for touches', async () => {
+          const [waiting] = await db.query(`SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%INTO touches%'`);
+          return waiting;
+        });
+        // …and now waits for the event's case: the event, waiting longest, is the one PostgreSQL aborts.
+        await other.query('LOCK TABLE cases IN EXCLUSIVE MODE');
+        await other.commitTransaction();
+        expect(await ingest).toEqual([expect.objectContaining({ status: 'accepted', caseId })]);
+      } finally {
+        await other.release();
+      }
+      expect((await ctx.get(CaseRepository).get(caseId))!.status).toBe('on_hold');
+      expect((await kinds(caseId)).filter((kind) => kind === 'hold.placed')).toHaveLength(1);
     });
   });
 });

@@ -7,6 +7,7 @@ import type { TouchInput } from '../../../src/domain/touch-kinds';
 import { StepRepository } from '../../../src/scheduling/step.repository';
 import { newCase } from '../../support/factories';
 import { type IntegrationContext, startIntegration } from '../../support/integration';
+import { waitFor } from '../../support/wait-for';
 
 const MARCH_END = new Date('2026-03-31T23:59:59.000Z');
 const APRIL = new Date('2026-04-01T00:00:00.000Z');
@@ -129,5 +130,29 @@ describe('evidence partitions', () => {
     expect(await partitionsOf('touches')).toEqual(expect.arrayContaining(['touches_2031_02', 'touches_2031_03']));
     expect(await partitionsOf('dispatches')).toEqual(expect.arrayContaining(['dispatches_2031_01', 'dispatches_2031_02', 'dispatches_2031_03']));
     expect(await ctx.get(AuditService).verify()).toMatchObject({ ok: true });
+  });
+
+  it('yields to a writer that holds a case and wants its touches: the writer commits, the sweep creates the partitions after it', async () => {
+    ctx.setNow(new Date('2032-06-10T00:00:00Z'));
+    // The locks an event takes opening a case: cases first (its insert), then touches and dispatches.
+    const writer = db.createQueryRunner();
+    await writer.connect();
+    try {
+      await writer.startTransaction();
+      await writer.query('LOCK TABLE cases IN ROW EXCLUSIVE MODE');
+      const sweep = sut.createAhead();
+      // The sweep holds the touches parent for its first partition and waits for cases, held here.
+      await waitFor('the sweep waiting for a lock', async () => {
+        const [waiting] = await db.query(`SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%create_evidence_partition%'`);
+        return waiting;
+      });
+      // Before, the sweep waited 2 s here and PostgreSQL's deadlock check (after 1 s) aborted the writer.
+      await writer.query('LOCK TABLE touches, dispatches IN ROW EXCLUSIVE MODE');
+      await writer.commitTransaction();
+      expect(await sweep).toBe(6);
+    } finally {
+      await writer.release();
+    }
+    expect(await partitionsOf('touches')).toEqual(expect.arrayContaining(['touches_2032_06', 'touches_2032_07', 'touches_2032_08']));
   });
 });
