@@ -26,14 +26,25 @@ export class EvidencePartitions {
   @OnSweep(SweepName.Partitions)
   async createAhead(): Promise<number> {
     let created = 0;
+    const failures: unknown[] = [];
     for (const table of EVIDENCE_TABLES) {
       const attached = new Set((await this.partitions.attached(undefined, table)).map((partition) => partition.name));
       for (const partition of partitionsAhead(table, this.clock.now(), this.config.PARTITIONS_AHEAD)) {
         if (attached.has(partition.name)) continue;
-        const made = await this.ddl.run(async (tx) => (await this.locks.tryTake(tx, AdvisoryLock.Partitions)) && this.partitions.create(tx, partition));
-        if (made) created++;
+        try {
+          const made = await this.ddl.run(async (tx) => {
+            if (!(await this.locks.tryTake(tx, AdvisoryLock.Partitions))) return false;
+            await this.partitions.lockForDdl(tx, table);
+            return this.partitions.create(tx, partition);
+          });
+          if (made) created++;
+        } catch (error) {
+          // The other months still get theirs; the job fails after them, visibly, and runs again at its next turn.
+          failures.push(error);
+        }
       }
     }
+    if (failures.length) throw failures[0];
     return created;
   }
 }

@@ -106,6 +106,8 @@ export class EvidenceRetention {
           note: request.note,
         });
         const anchoredCases = request.table === 'touches' ? await this.retention.insertAnchors(tx, runId, past) : undefined;
+        // Only now the table's locks: the checks above read old months, which no writer adds to.
+        await this.partitions.lockForDdl(tx, request.table);
         for (const partition of past) {
           if (request.mode === 'detach') await this.partitions.detach(tx, partition);
           else await this.partitions.drop(tx, partition);
@@ -114,7 +116,9 @@ export class EvidenceRetention {
       })
       .catch((error: unknown) => {
         if (!isLockWaitOver(error)) throw error;
-        throw new ServiceUnavailableException(`${request.table}: its writers kept the table locked through every attempt; nothing was removed, retry later`);
+        throw new ServiceUnavailableException(
+          `${request.table}: the table or its partitions stayed in use (writers, an export) through every attempt; nothing was removed, retry later`,
+        );
       });
     if (outcome.runId) {
       this.logger.log(

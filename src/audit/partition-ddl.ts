@@ -6,10 +6,11 @@ import { PartitionRepository } from './partition.repository';
 
 /**
  * Partition DDL locks the parent table and the tables its foreign keys reference (cases, debtors,
- * scheduled_steps), which writers lock in the other order: a writer holding a new case and then
- * inserting its first touch waits for the DDL that waits for it. Each wait of the DDL's stays far
- * below PostgreSQL's deadlock_timeout (1 s by default), so in such a cycle the DDL gives up first,
- * before the writer's deadlock check could abort the writer, and tries again a moment later.
+ * scheduled_steps), as writers do, who hold some of them while they wait for others: a lock cycle
+ * with a writer is always possible. The DDL takes all its locks up front (lockForDdl) and each wait
+ * stays far below PostgreSQL's deadlock_timeout (1 s by default), so in a cycle the DDL gives up
+ * (lock_not_available) before the writer's deadlock check could abort the writer, and tries again a
+ * moment later.
  */
 export const DDL_LOCK_WAIT_MS = 100;
 const DDL_ATTEMPTS = 10;

@@ -11,6 +11,24 @@ export class PartitionRepository extends SqlRepository {
     await this.run(tx, `SELECT set_config('lock_timeout', $1, true)`, [`${ms}ms`]);
   }
 
+  /**
+   * Takes every table lock partition DDL on `table` needs, in the writers' order: first the tables
+   * its foreign keys reference (cases, debtors, scheduled_steps: SHARE ROW EXCLUSIVE, as PostgreSQL
+   * takes for the partition's foreign keys), then the table and all its partitions (ACCESS
+   * EXCLUSIVE). Taken up front, the waits all come before the DDL's work, and the DDL waits for
+   * nobody while writers queue behind it.
+   */
+  async lockForDdl(tx: Tx, table: EvidenceTable): Promise<void> {
+    const referenced = await this.rows<{ name: string }>(
+      tx,
+      `SELECT DISTINCT confrelid::regclass::text AS name FROM pg_constraint WHERE conrelid = $1::regclass AND contype = 'f' ORDER BY 1`,
+      [table],
+    );
+    // The names are the catalog's own, quoted by regclass::text where they need it.
+    if (referenced.length) await this.run(tx, `LOCK TABLE ${referenced.map((row) => row.name).join(', ')} IN SHARE ROW EXCLUSIVE MODE`);
+    await this.run(tx, `LOCK TABLE ${table} IN ACCESS EXCLUSIVE MODE`);
+  }
+
   /** Creates the partition unless it exists; true when created (false too when its rows sit in the default partition). */
   async create(tx: Tx, partition: MonthPartition): Promise<boolean> {
     const row = await this.row<{ created: boolean }>(tx, 'SELECT create_evidence_partition($1::regclass, $2, $3, $4, $5) AS created', [

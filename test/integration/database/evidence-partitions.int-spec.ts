@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { AuditService } from '../../../src/audit/audit.service';
 import { EvidencePartitions } from '../../../src/audit/evidence-partitions.service';
+import { PartitionRepository } from '../../../src/audit/partition.repository';
 import { DispatchRepository } from '../../../src/channels/dispatch.repository';
 import type { TouchInput } from '../../../src/domain/touch-kinds';
 import { StepRepository } from '../../../src/scheduling/step.repository';
@@ -132,27 +133,46 @@ describe('evidence partitions', () => {
     expect(await ctx.get(AuditService).verify()).toMatchObject({ ok: true });
   });
 
-  it('yields to a writer that holds a case and wants its touches: the writer commits, the sweep creates the partitions after it', async () => {
-    ctx.setNow(new Date('2032-06-10T00:00:00Z'));
-    // The locks an event takes opening a case: cases first (its insert), then touches and dispatches.
-    const writer = db.createQueryRunner();
-    await writer.connect();
-    try {
-      await writer.startTransaction();
-      await writer.query('LOCK TABLE cases IN ROW EXCLUSIVE MODE');
-      const sweep = sut.createAhead();
-      // The sweep holds the touches parent for its first partition and waits for cases, held here.
-      await waitFor('the sweep waiting for a lock', async () => {
-        const [waiting] = await db.query(`SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%create_evidence_partition%'`);
-        return waiting;
-      });
-      // Before, the sweep waited 2 s here and PostgreSQL's deadlock check (after 1 s) aborted the writer.
-      await writer.query('LOCK TABLE touches, dispatches IN ROW EXCLUSIVE MODE');
-      await writer.commitTransaction();
-      expect(await sweep).toBe(6);
-    } finally {
-      await writer.release();
-    }
-    expect(await partitionsOf('touches')).toEqual(expect.arrayContaining(['touches_2032_06', 'touches_2032_07', 'touches_2032_08']));
-  });
+  // The two orders writers take these locks in: an event opening a case (cases, then its first
+  // touch), and touches appended before their case's chain head is updated (touches, then cases).
+  it.each([
+    { month: '2032-06', first: 'cases', then: 'touches, dispatches', cycle: false },
+    { month: '2032-10', first: 'touches, dispatches', then: 'cases', cycle: true },
+  ])(
+    'yields to a writer holding $first and wanting $then: the writer commits, the sweep creates the partitions after it',
+    async ({ month, first, then, cycle }) => {
+      ctx.setNow(new Date(`${month}-10T00:00:00Z`));
+      // Each DDL transaction starts by limiting its lock waits: counted, they are the attempts.
+      const repository = ctx.get(PartitionRepository);
+      const limitLockWait = repository.limitLockWait.bind(repository);
+      let attempts = 0;
+      repository.limitLockWait = (tx, ms) => {
+        attempts++;
+        return limitLockWait(tx, ms);
+      };
+      const writer = db.createQueryRunner();
+      await writer.connect();
+      try {
+        await writer.startTransaction();
+        await writer.query(`LOCK TABLE ${first} IN ROW EXCLUSIVE MODE`);
+        const sweep = sut.createAhead();
+        sweep.catch(() => undefined); // awaited below; a failure of the writer's must not leave it unhandled
+        await waitFor('the sweep waiting for a lock', async () => {
+          const [waiting] = await db.query(`SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'LOCK TABLE%'`);
+          return waiting;
+        });
+        // A sweep that kept waiting past 1 s while holding what the writer wants got the writer aborted here.
+        await writer.query(`LOCK TABLE ${then} IN ROW EXCLUSIVE MODE`);
+        await writer.commitTransaction();
+        expect(await sweep).toBe(6);
+      } finally {
+        await writer.release();
+        repository.limitLockWait = limitLockWait;
+      }
+      // Holding cases while waiting for touches, the sweep closed a cycle: it gave way and tried again
+      // (six partitions, more transactions). Waiting for cases first, it held nothing the writer wanted.
+      if (cycle) expect(attempts).toBeGreaterThan(6);
+      expect(await partitionsOf('touches')).toEqual(expect.arrayContaining([`touches_${month.replace('-', '_')}`]));
+    },
+  );
 });

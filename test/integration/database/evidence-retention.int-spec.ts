@@ -1,3 +1,4 @@
+import { ServiceUnavailableException } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { AuditService } from '../../../src/audit/audit.service';
@@ -155,6 +156,23 @@ describe('evidence retention', () => {
       await db.query(`ALTER TABLE touches ENABLE TRIGGER touches_append_only`);
     }
     expect(await audit.verify()).toMatchObject({ ok: true });
+  });
+
+  it('answers 503 and removes nothing while a writer keeps the table in use through every attempt', async () => {
+    ctx.setNow(RUN_AT);
+    const before = await runs();
+    const writer = db.createQueryRunner();
+    await writer.connect();
+    try {
+      await writer.startTransaction();
+      await writer.query('LOCK TABLE dispatches IN ROW EXCLUSIVE MODE');
+      await expect(run({ table: 'dispatches', mode: 'drop' })).rejects.toBeInstanceOf(ServiceUnavailableException);
+      await writer.commitTransaction();
+    } finally {
+      await writer.release();
+    }
+    expect(await attached('dispatches')).toEqual(expect.arrayContaining(['dispatches_2020_01', 'dispatches_2020_02']));
+    expect(await runs()).toBe(before);
   });
 
   it('drops the dispatches partitions past retention; their keys stay, so a dedupe key is never reused', async () => {
